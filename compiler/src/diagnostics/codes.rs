@@ -1,0 +1,526 @@
+//! The registry of diagnostic codes. Codes are stable: a code is never reused
+//! for a different problem. Each code's documentation is what
+//! `tpc explain CODE` prints.
+
+use super::Severity;
+use serde::{Serialize, Serializer};
+
+macro_rules! codes {
+    ($(
+        $(#[doc = $doc:literal])*
+        $variant:ident = ($code:literal, $name:literal, $sev:ident);
+    )*) => {
+        /// A stable diagnostic code (`TPCnnn`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant),*];
+
+            /// The stable code, e.g. `TPC003`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A short kebab-case name, e.g. `unknown-field`.
+            pub fn name(self) -> &'static str {
+                match self { $(Code::$variant => $name,)* }
+            }
+
+            /// The severity findings of this code get unless a pass says otherwise.
+            pub fn default_severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+
+            /// The long documentation: what it flags, why, an example.
+            pub fn documentation(self) -> &'static str {
+                match self { $(Code::$variant => concat!($($doc, "\n"),*),)* }
+            }
+        }
+    };
+}
+
+impl Code {
+    /// Looks a code up by `TPC003`, `tpc003`, `3` or its name `unknown-field`.
+    pub fn parse(text: &str) -> Option<Code> {
+        let t = text.trim();
+        let digits = t
+            .strip_prefix("TPC")
+            .or_else(|| t.strip_prefix("tpc"))
+            .unwrap_or(t);
+        if let Ok(n) = digits.parse::<u32>() {
+            return Code::ALL
+                .iter()
+                .copied()
+                .find(|c| c.as_str()[3..].parse::<u32>().ok() == Some(n));
+        }
+        Code::ALL.iter().copied().find(|c| c.name() == t)
+    }
+
+    /// First line of the documentation.
+    pub fn summary(self) -> &'static str {
+        self.documentation().lines().next().unwrap_or("").trim()
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+codes! {
+    /// The file is not valid YAML.
+    ///
+    /// What it does: reports where the YAML parser stopped.
+    /// Why: nothing after a syntax error can be checked.
+    /// Example: a tab used for indentation, or `key: [unclosed`.
+    YamlSyntax = ("TPC001", "yaml-syntax", Error);
+
+    /// A YAML document is not a Tetragon policy and was skipped.
+    ///
+    /// What it does: notes documents whose `apiVersion`/`kind` are not a policy
+    /// that tpc reads (`cilium.io/v1alpha1` `TracingPolicy` or
+    /// `TracingPolicyNamespaced`), and reports an unknown kind inside `cilium.io`.
+    /// Why: multi-document files often mix policies with other manifests; an
+    /// unknown kind in `cilium.io` is usually a typo.
+    /// Example: `kind: TracingPolicyNamespace` (missing the final d).
+    NotAPolicy = ("TPC002", "not-a-policy", Warning);
+
+    /// A key that does not exist at this place in the policy schema.
+    ///
+    /// What it does: flags keys the CRD schema does not define here, with the
+    /// closest known key as a suggestion.
+    /// Why: Kubernetes prunes unknown fields silently, so a misspelt
+    /// `matchArg` simply disappears and the selector matches everything.
+    /// Example: `matchArg:` instead of `matchArgs:`.
+    UnknownField = ("TPC003", "unknown-field", Error);
+
+    /// A known key written at the wrong level of the policy.
+    ///
+    /// What it does: flags a key that is valid elsewhere in the schema (for
+    /// example `matchArgs` directly under a kprobe instead of under one of its
+    /// `selectors`), and says where it belongs.
+    /// Why: indentation mistakes are the most common YAML error, and the
+    /// misplaced key is dropped without a trace.
+    /// Example: `selectors:` indented under `args:`.
+    MisplacedField = ("TPC004", "misplaced-field", Error);
+
+    /// A value of the wrong YAML type (a list where a map is expected, text where
+    /// a number is expected, ...).
+    ///
+    /// What it does: compares each value with the type the schema expects.
+    /// Why: Tetragon refuses the policy at load time, far from the editor.
+    /// Example: `index: "1"` (a quoted string) where an integer is expected.
+    WrongType = ("TPC005", "wrong-type", Error);
+
+    /// A required key is missing.
+    ///
+    /// What it does: reports keys the schema requires, such as `call` in a
+    /// kprobe or `operator` in a `matchArgs` entry.
+    /// Why: the policy is rejected by Kubernetes or by the agent.
+    /// Example: a `matchBinaries` entry with `values` but no `operator`.
+    MissingField = ("TPC006", "missing-field", Error);
+
+    /// A value that is not one of the allowed names.
+    ///
+    /// What it does: checks enumerated values (operators, argument types,
+    /// actions, namespaces, capability names and types, list types) and
+    /// suggests the closest allowed one.
+    /// Why: Tetragon rejects unknown names, but only when the policy loads.
+    /// Example: `operator: Equals` instead of `Equal`.
+    UnknownValue = ("TPC007", "unknown-value", Error);
+
+    /// The same key appears twice in one mapping.
+    ///
+    /// What it does: reports the second occurrence and points at the first.
+    /// Why: YAML loaders keep only one of them, silently.
+    /// Example: two `matchArgs:` keys in the same selector.
+    DuplicateKey = ("TPC008", "duplicate-key", Error);
+
+    /// `metadata.name` is missing or is not a valid Kubernetes object name.
+    ///
+    /// What it does: checks the name is a lowercase RFC 1123 subdomain.
+    /// Why: the API server rejects such a policy.
+    /// Example: `name: My_Policy`.
+    InvalidName = ("TPC009", "invalid-name", Error);
+
+    /// A spelling the Tetragon agent accepts but the Kubernetes CRD rejects.
+    ///
+    /// What it does: flags values such as a lower-case action name that the
+    /// agent's loader tolerates while the CRD schema's enum does not.
+    /// Why: the same policy then loads from a file but fails with `kubectl
+    /// apply` (cilium/tetragon issues 1255 and 1318).
+    /// Example: `action: sigkill` instead of `Sigkill`.
+    AgentOnlySpelling = ("TPC010", "agent-only-spelling", Warning);
+
+    /// An operator that does not apply to the argument's type.
+    ///
+    /// What it does: checks each `matchArgs`/`matchData`/`matchReturnArgs`
+    /// operator against the declared type of the argument it filters.
+    /// Why: Tetragon refuses the policy ("not supported") at load time.
+    /// Example: `operator: DPort` on an argument of type `int`.
+    OperatorTypeMismatch = ("TPC020", "operator-type-mismatch", Error);
+
+    /// A filter value that does not parse for its operator and argument type.
+    ///
+    /// What it does: parses every value the way Tetragon does: decimal and
+    /// hexadecimal integers, ranges, CIDRs, ports, protocols, families, socket
+    /// states, file types, capability and namespace names.
+    /// Why: an unparsable value fails the whole policy at load time.
+    /// Example: `values: ["10.0.0.0/33"]` for `DAddr`.
+    InvalidValue = ("TPC021", "invalid-value", Error);
+
+    /// A selector filter refers to an argument the hook does not declare.
+    ///
+    /// What it does: checks `matchArgs.index`, `matchArgs.args`,
+    /// `matchData.index` and `matchReturnArgs.index` against the hook's `args`,
+    /// `data` and `returnArg`.
+    /// Why: Tetragon cannot filter on a value it does not collect.
+    /// Example: `matchArgs: [{index: 2, ...}]` with only `args: [{index: 0, ...}]`.
+    UndeclaredArg = ("TPC022", "undeclared-arg", Error);
+
+    /// An operator that needs values has none, or one that takes none has some.
+    ///
+    /// What it does: checks the `values` list of every filter.
+    /// Why: an empty `matchBinaries` list made Tetragon drop every event
+    /// (cilium/tetragon PR 4022); values given to `SPortPriv` are ignored.
+    /// Example: `matchBinaries: [{operator: In, values: []}]`.
+    ValuesCount = ("TPC023", "values-count", Error);
+
+    /// Two argument declarations collect the same thing.
+    ///
+    /// What it does: reports hook `args` entries that repeat an earlier entry's
+    /// index and type.
+    /// Why: the duplicate costs BPF instructions and event space for nothing.
+    /// Example: two `args` entries both `{index: 0, type: int}`.
+    DuplicateArg = ("TPC024", "duplicate-arg", Warning);
+
+    /// A `macros` entry names a macro that `spec.selectorsMacros` does not define.
+    ///
+    /// What it does: resolves every macro reference.
+    /// Why: Tetragon refuses the policy.
+    /// Example: `macros: [privileged]` without `selectorsMacros: {privileged: ...}`.
+    UnknownMacro = ("TPC030", "unknown-macro", Error);
+
+    /// A `list:NAME` reference names a list that `spec.lists` does not define.
+    ///
+    /// What it does: resolves `list:` references in `call` and in filter values.
+    /// Why: Tetragon refuses the policy.
+    /// Example: `call: "list:syscals"` with a list named `syscalls`.
+    UnknownList = ("TPC031", "unknown-list", Error);
+
+    /// A list is used where its type does not fit.
+    ///
+    /// What it does: checks that `InMap`/`NotInMap` on a list of syscalls filters
+    /// an argument of type `syscall64`, and that `call: list:...` names a
+    /// list of functions or syscalls.
+    /// Why: Tetragon refuses the policy; with the wrong type the ids never match.
+    /// Example: `InMap` with `list:dups` on a `uint64` argument.
+    ListTypeMismatch = ("TPC032", "list-type-mismatch", Error);
+
+    /// A list definition is inconsistent.
+    ///
+    /// What it does: checks `spec.lists` entries: generated lists need a
+    /// `pattern` and no `values`, plain lists need `values`, names are unique.
+    /// Why: Tetragon refuses such lists.
+    /// Example: `type: generated_ftrace` without a `pattern`.
+    InvalidList = ("TPC033", "invalid-list", Error);
+
+    /// A list or macro is defined but never used.
+    ///
+    /// What it does: reports `spec.lists` and `spec.selectorsMacros` entries that
+    /// nothing refers to.
+    /// Why: usually a typo in the reference, or dead configuration.
+    /// Example: a list `dups` while the selector says `list:dup`.
+    UnusedDefinition = ("TPC034", "unused-definition", Warning);
+
+    /// `return`, `returnArg`, `returnArgAction` and `matchReturnArgs` disagree.
+    ///
+    /// What it does: checks that `returnArg` comes with `return: true`, that
+    /// `matchReturnArgs`/`matchReturnActions` have a return value to look at.
+    /// Why: without `return: true` Tetragon never collects the return value, so
+    /// return filters never match.
+    /// Example: `returnArg: {index: 0, type: int}` without `return: true`.
+    ReturnMismatch = ("TPC040", "return-mismatch", Error);
+
+    /// The same hook appears twice in one policy.
+    ///
+    /// What it does: reports a kprobe, tracepoint, LSM hook or uprobe symbol
+    /// that the policy already hooks.
+    /// Why: events are reported twice, or the second attach fails.
+    /// Example: two kprobes on `security_file_open`.
+    DuplicateHook = ("TPC041", "duplicate-hook", Error);
+
+    /// A hook's target is malformed.
+    ///
+    /// What it does: checks call and hook names are plausible symbols, uprobe
+    /// paths are absolute and name at least one symbol, offset or address,
+    /// tracepoints name a subsystem and an event.
+    /// Why: such hooks fail to attach.
+    /// Example: `path: usr/bin/bash` (relative).
+    InvalidHookTarget = ("TPC042", "invalid-hook-target", Error);
+
+    /// An action is missing an argument it needs.
+    ///
+    /// What it does: checks `Override` has `argError` (or, on uprobes, one of the
+    /// override targets), `Signal` has `argSig`, `GetUrl` has `argUrl`,
+    /// `DnsLookup` has `argFqdn`, `TrackSock`/`UntrackSock` have `argSock`,
+    /// `Set` has `argIndex` and `argValue`, and so on.
+    /// Why: Tetragon refuses the action or silently uses 0.
+    /// Example: `action: Signal` without `argSig`.
+    ActionMissingArgument = ("TPC050", "action-missing-argument", Error);
+
+    /// An action that the hook kind cannot perform.
+    ///
+    /// What it does: checks actions against the hook: `Override` needs a kprobe,
+    /// LSM hook or uprobe; `NotifyEnforcer` needs an `enforcers` entry covering
+    /// the call; socket tracking needs a socket argument.
+    /// Why: the policy fails to load, or the action never runs.
+    /// Example: `Override` on a tracepoint.
+    ActionNotSupported = ("TPC051", "action-not-supported", Error);
+
+    /// An action argument that this action ignores.
+    ///
+    /// What it does: reports arguments given to an action that does not read
+    /// them (for example `argSig` on `Sigkill`, `rateLimit` on `Sigkill`).
+    /// Why: the author probably meant another action.
+    /// Example: `{action: Post, argError: -1}`.
+    ActionArgumentIgnored = ("TPC052", "action-argument-ignored", Warning);
+
+    /// A `rateLimit` or `rateLimitScope` that Tetragon cannot parse.
+    ///
+    /// What it does: parses `rateLimit` as a number with an optional `s`, `m` or
+    /// `h` suffix and checks the scope is `thread`, `process` or `global`.
+    /// Why: Tetragon refuses the policy.
+    /// Example: `rateLimit: "1 minute"`.
+    InvalidRateLimit = ("TPC053", "invalid-rate-limit", Error);
+
+    /// Actions in one selector that contradict each other.
+    ///
+    /// What it does: reports `Post` together with `NoPost`, or repeated actions.
+    /// Why: the result depends on an order the author did not intend.
+    /// Example: `matchActions: [{action: Post}, {action: NoPost}]`.
+    ConflictingActions = ("TPC054", "conflicting-actions", Warning);
+
+    /// `Override` on a function that the kernel does not let BPF override.
+    ///
+    /// What it does: warns when `Override` is used on a kprobe that is neither a
+    /// syscall nor a `security_*` hook, the only functions on which Tetragon's
+    /// override is known to work (others need `ALLOW_ERROR_INJECTION`).
+    /// Why: attach fails with EINVAL on the node.
+    /// Example: `Override` on `fd_install`.
+    OverrideTarget = ("TPC055", "override-target", Warning);
+
+    /// More selectors on one hook than Tetragon supports.
+    ///
+    /// What it does: reports a sixth selector (Tetragon runs one tail call per
+    /// selector and has five).
+    /// Why: the CRD schema lets it through; the agent refuses the policy.
+    /// Example: six entries under `selectors`.
+    TooManySelectors = ("TPC060", "too-many-selectors", Error);
+
+    /// More values in one filter than Tetragon supports.
+    ///
+    /// What it does: checks value counts: numeric `matchArgs` values (4),
+    /// `matchNamespaces` values (4), `matchPIDs` values (4, silently clamped by
+    /// the BPF side), `SubString` values (100).
+    /// Why: extra values are refused or silently ignored.
+    /// Example: five PIDs in one `matchPIDs` entry.
+    TooManyValues = ("TPC061", "too-many-values", Error);
+
+    /// A string value longer than Tetragon can match.
+    ///
+    /// What it does: checks string lengths per operator: `Equal` ≤ 4096 bytes
+    /// (510 on 5.4–5.10, 144 below 5.4), `Prefix` ≤ 256, `Postfix` ≤ 127,
+    /// `SubString` < 100, binary paths ≤ 255.
+    /// Why: longer values are refused, or match only on newer kernels.
+    /// Example: a 300-character `Prefix`.
+    StringTooLong = ("TPC062", "string-too-long", Error);
+
+    /// More filters in one selector than Tetragon supports.
+    ///
+    /// What it does: checks `matchArgs` + `matchData` (5 per selector on kernels
+    /// ≥ 5.3, 1 before), `matchNamespaces` (10 on ≥ 5.3, 4 before),
+    /// `matchBinaries`/`matchParentBinaries` (1).
+    /// Why: the agent refuses the policy.
+    /// Example: six `matchArgs` entries in one selector.
+    TooManyFilters = ("TPC063", "too-many-filters", Error);
+
+    /// More actions in one selector than Tetragon supports.
+    ///
+    /// What it does: reports a fourth entry in `matchActions`.
+    /// Why: the agent refuses the policy.
+    /// Example: four actions in one selector.
+    TooManyActions = ("TPC064", "too-many-actions", Error);
+
+    /// More arguments on one hook than Tetragon collects.
+    ///
+    /// What it does: reports a sixth `args` entry.
+    /// Why: Tetragon collects at most five arguments per hook.
+    /// Example: six entries under `args`.
+    TooManyArgs = ("TPC065", "too-many-args", Error);
+
+    /// Too many tags, or a tag Tetragon will truncate.
+    ///
+    /// What it does: checks at most 16 tags and warns on tags over 128 characters.
+    /// Why: extra tags are refused; long tags are cut silently.
+    /// Example: a 200-character tag.
+    TagLimit = ("TPC066", "tag-limit", Warning);
+
+    /// A `message` longer than Tetragon keeps.
+    ///
+    /// What it does: checks `message` is at most 256 characters.
+    /// Why: Tetragon refuses longer messages.
+    /// Example: a 300-character message.
+    MessageTooLong = ("TPC067", "message-too-long", Error);
+
+    /// Something a `TracingPolicyNamespaced` may not contain.
+    ///
+    /// What it does: reports `hostSelector`, `nodeSelector` and other
+    /// cluster-wide settings in a namespaced policy, and a namespaced policy
+    /// without a `metadata.namespace` (it then applies to the namespace it is
+    /// applied in).
+    /// Why: the API server or the agent rejects it.
+    /// Example: `hostSelector: {}` in a `TracingPolicyNamespaced`.
+    NamespacedRestriction = ("TPC070", "namespaced-restriction", Error);
+
+    /// A selector that can never be reached or never match.
+    ///
+    /// What it does: reports selectors that come after a selector with no
+    /// filters (which matches every event, so later selectors never run), and
+    /// filters whose values contradict each other.
+    /// Why: selectors are a first-match OR; an unreachable selector's actions
+    /// never run.
+    /// Example: `selectors: [{matchActions: [{action: Post}]}, {matchArgs: ...}]`.
+    UnreachableSelector = ("TPC080", "unreachable-selector", Warning);
+
+    /// A construct that is valid but behaves differently from what it suggests.
+    ///
+    /// What it does: explains surprising but legal semantics, for example
+    /// `NotEqual` with several values (true only when the argument differs from
+    /// all of them), or `followForks` without `matchPIDs`.
+    /// Why: these are behind many "my filter does not work" reports.
+    /// Example: `matchBinaries NotIn` combined with `followChildren`.
+    SurprisingSemantics = ("TPC081", "surprising-semantics", Note);
+
+    /// A field Tetragon documents as deprecated or as having no effect.
+    ///
+    /// What it does: flags deprecated spellings and options.
+    /// Why: they may stop working in a later release.
+    /// Example: `operator: GreaterThan` (prefer `GT`).
+    Deprecated = ("TPC082", "deprecated", Note);
+
+    /// A policy or file could not be read.
+    ///
+    /// What it does: reports I/O errors and files that are not UTF-8.
+    /// Why: nothing in them can be checked.
+    /// Example: a path that does not exist.
+    Io = ("TPC090", "io", Error);
+
+    /// The called kernel function does not exist on this kernel.
+    ///
+    /// What it does: looks the kprobe/fentry `call` up among the kernel's BTF
+    /// functions, per kernel.
+    /// Why: the hook fails to attach (or is skipped with
+    /// `ignore: {callNotFound: true}`, which turns this into a note).
+    /// Example: `call: tcp_sendpage` on 6.5+, where it was removed.
+    CallNotFound = ("TPC100", "call-not-found", Error);
+
+    /// `syscall: true` on a function that is not a syscall, or the reverse.
+    ///
+    /// What it does: resolves syscall names to the architecture's wrapper
+    /// (`__x64_sys_*`, `__arm64_sys_*`) and reports mismatches.
+    /// Why: Tetragon attaches to the wrong symbol or reads the wrong registers.
+    /// Example: `call: vfs_llseek` with `syscall: true`.
+    SyscallMismatch = ("TPC101", "syscall-mismatch", Error);
+
+    /// An argument index beyond the function's parameters.
+    ///
+    /// What it does: compares each `args[].index` with the prototype in BTF.
+    /// Why: Tetragon reads a register that holds garbage.
+    /// Example: `index: 100` on `vfs_llseek`, which has 3 parameters.
+    ArgIndexOutOfRange = ("TPC102", "arg-index-out-of-range", Error);
+
+    /// An argument's declared type does not fit the kernel parameter's type.
+    ///
+    /// What it does: compares each `args[].type` with the BTF type of the
+    /// parameter and says what the kernel has.
+    /// Why: Tetragon reads the wrong memory: garbage or empty values.
+    /// Example: `type: string` on a `struct file *` parameter.
+    ArgTypeMismatch = ("TPC103", "arg-type-mismatch", Error);
+
+    /// `returnArg`'s type does not fit the function's return type.
+    ///
+    /// What it does: compares `returnArg.type` with the BTF return type.
+    /// Why: the collected value is meaningless.
+    /// Example: `returnArg: {type: file}` on a function returning `int`.
+    ReturnTypeMismatch = ("TPC104", "return-type-mismatch", Error);
+
+    /// A `btfType`/`resolve` path walks a struct member that does not exist.
+    ///
+    /// What it does: walks the path through the kernel's structs and names the
+    /// first member that is not there.
+    /// Why: Tetragon refuses the policy on that kernel.
+    /// Example: `resolve: "f_path.dentry.d_nam.name"`.
+    ResolvePath = ("TPC105", "resolve-path", Error);
+
+    /// The LSM hook does not exist on this kernel.
+    ///
+    /// What it does: looks for `bpf_lsm_<hook>` in the kernel's BTF.
+    /// Why: the hook cannot attach.
+    /// Example: `hook: file_opn`.
+    LsmHookNotFound = ("TPC106", "lsm-hook-not-found", Error);
+
+    /// The tracepoint does not exist, or an argument index is not one of its fields.
+    ///
+    /// What it does: looks the tracepoint up in the kernel's tracefs `format`
+    /// files (or BTF when there are none) and maps each `args[].index` to a field.
+    /// Why: the hook cannot attach, or reads the wrong field.
+    /// Example: `index: 9` on `syscalls/sys_enter_openat`.
+    TracepointNotFound = ("TPC107", "tracepoint-not-found", Error);
+
+    /// A uprobe binary or symbol could not be verified.
+    ///
+    /// What it does: checks the binary exists and exports the symbols; a missing
+    /// binary is a warning (it may exist only on the node).
+    /// Why: the uprobe fails to attach.
+    /// Example: `symbols: [readline]` on a binary without that symbol.
+    UprobeTarget = ("TPC108", "uprobe-target", Warning);
+
+    /// The kernel BTF could not be read.
+    ///
+    /// What it does: reports unreadable or malformed BTF input.
+    /// Why: no kernel check can run without it.
+    /// Example: `--btf` pointing at a file that is not BTF.
+    BtfUnavailable = ("TPC109", "btf-unavailable", Error);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_documented() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
+            assert!(seen.insert(c.name()), "duplicate name {}", c.name());
+            let doc = c.documentation();
+            assert!(doc.contains("What it does"), "{} lacks What it does", c.as_str());
+            assert!(doc.contains("Why"), "{} lacks Why", c.as_str());
+            assert!(doc.contains("Example"), "{} lacks Example", c.as_str());
+        }
+    }
+
+    #[test]
+    fn parse_accepts_code_number_and_name() {
+        assert_eq!(Code::parse("TPC003"), Some(Code::UnknownField));
+        assert_eq!(Code::parse("tpc3"), Some(Code::UnknownField));
+        assert_eq!(Code::parse("unknown-field"), Some(Code::UnknownField));
+        assert_eq!(Code::parse("TPC999"), None);
+    }
+}

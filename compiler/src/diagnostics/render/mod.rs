@@ -1,0 +1,1 @@
+//! Renderers: human (miette), JSON and SARIF 2.1.0.

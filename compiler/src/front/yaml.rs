@@ -1,0 +1,482 @@
+//! A spanned YAML tree built from `saphyr-parser` events. Unlike a typed
+//! deserializer it keeps every key and value with its byte span, keeps
+//! duplicate keys (so they can be reported), and remembers scalar styles (a
+//! quoted `"1"` is text, a plain `1` is a number).
+
+use crate::span::{FileId, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use std::collections::HashMap;
+
+/// How a scalar was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    Quoted,
+    Block,
+}
+
+/// A YAML node with its span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub span: Span,
+    pub kind: NodeKind,
+    /// An explicit tag such as `!!str`, as written.
+    pub tag: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Scalar { text: String, style: Style },
+    Seq(Vec<Node>),
+    Map(Vec<Entry>),
+}
+
+/// One `key: value` pair of a mapping, in source order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub key: Node,
+    pub value: Node,
+}
+
+/// What a scalar means under the YAML 1.2 core schema (which is also what
+/// Kubernetes' YAML-to-JSON conversion produces for the cases policies use).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScalarValue<'a> {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str(&'a str),
+}
+
+impl Node {
+    pub fn scalar_text(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.kind {
+            NodeKind::Map(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(&self) -> Option<&[Node]> {
+        match &self.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The value of key `name` in a mapping (the first one if duplicated).
+    pub fn get(&self, name: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|e| e.key.scalar_text() == Some(name))
+            .map(|e| &e.value)
+    }
+
+    /// Interprets a scalar under the core schema. Quoted and block scalars and
+    /// `!!str`-tagged ones are always strings.
+    pub fn scalar(&self) -> Option<ScalarValue<'_>> {
+        let NodeKind::Scalar { text, style } = &self.kind else {
+            return None;
+        };
+        if *style != Style::Plain || self.tag.as_deref().is_some_and(|t| t.ends_with("str")) {
+            return Some(ScalarValue::Str(text));
+        }
+        Some(resolve_plain(text))
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.scalar(), Some(ScalarValue::Null))
+    }
+
+    /// A short description of the node's type for messages ("a list", "text").
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Map(_) => "a mapping",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Scalar { .. } => match self.scalar() {
+                Some(ScalarValue::Null) => "null",
+                Some(ScalarValue::Bool(_)) => "a boolean",
+                Some(ScalarValue::Int(_)) => "an integer",
+                Some(ScalarValue::Float(_)) => "a number",
+                _ => "text",
+            },
+        }
+    }
+}
+
+/// Resolves a plain scalar under the YAML 1.2 core schema.
+pub fn resolve_plain(text: &str) -> ScalarValue<'_> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return ScalarValue::Null,
+        "true" | "True" | "TRUE" => return ScalarValue::Bool(true),
+        "false" | "False" | "FALSE" => return ScalarValue::Bool(false),
+        _ => {}
+    }
+    if let Some(i) = parse_core_int(text) {
+        return ScalarValue::Int(i);
+    }
+    let t = text.strip_prefix('+').unwrap_or(text);
+    let looks_float = t
+        .trim_start_matches('-')
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
+    if looks_float {
+        if let Ok(f) = t.parse::<f64>() {
+            return ScalarValue::Float(f);
+        }
+    }
+    match t.to_ascii_lowercase().as_str() {
+        ".inf" => return ScalarValue::Float(if text.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        "-.inf" => return ScalarValue::Float(f64::NEG_INFINITY),
+        ".nan" => return ScalarValue::Float(f64::NAN),
+        _ => {}
+    }
+    ScalarValue::Str(text)
+}
+
+fn parse_core_int(text: &str) -> Option<i128> {
+    let (neg, rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let v = if let Some(h) = rest.strip_prefix("0x") {
+        if h.is_empty() || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        i128::from_str_radix(h, 16).ok()?
+    } else if let Some(o) = rest.strip_prefix("0o") {
+        if o.is_empty() || !o.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+            return None;
+        }
+        i128::from_str_radix(o, 8).ok()?
+    } else {
+        if !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        rest.parse::<i128>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// One YAML document of a stream.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// The document's root node; `None` for an empty document.
+    pub root: Option<Node>,
+    /// From the first to the last byte of the document's content.
+    pub span: Span,
+}
+
+/// A YAML syntax error with the span where the parser stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    pub message: String,
+    pub span: Span,
+}
+
+/// Converts the parser's character offsets into byte offsets.
+struct OffsetMap<'a> {
+    text: &'a str,
+    ascii: bool,
+    /// Byte offset of every character, plus one past the end (only when the
+    /// text is not ASCII).
+    char_to_byte: Vec<u32>,
+}
+
+impl<'a> OffsetMap<'a> {
+    fn new(text: &'a str) -> Self {
+        let ascii = text.is_ascii();
+        let char_to_byte = if ascii {
+            Vec::new()
+        } else {
+            let mut v: Vec<u32> = text
+                .char_indices()
+                .map(|(i, _)| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect();
+            v.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            v
+        };
+        OffsetMap {
+            text,
+            ascii,
+            char_to_byte,
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        if self.ascii {
+            char_index.min(self.text.len())
+        } else {
+            self.char_to_byte
+                .get(char_index)
+                .copied()
+                .map_or(self.text.len(), |b| b as usize)
+        }
+    }
+}
+
+enum Frame {
+    Seq {
+        start: usize,
+        tag: Option<String>,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: usize,
+        tag: Option<String>,
+        anchor: usize,
+        entries: Vec<Entry>,
+        pending_key: Option<Node>,
+    },
+}
+
+/// Parses a YAML stream into documents. Stops at the first syntax error.
+pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
+    let offsets = OffsetMap::new(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut root: Option<Node> = None;
+    let mut doc_start: Option<usize> = None;
+    let mut last_end = 0usize;
+
+    let span_of = |s: usize, e: usize| Span::new(file, s, e.max(s));
+
+    loop {
+        let Some(next) = parser.next_event() else {
+            break;
+        };
+        let (event, span) = next.map_err(|e: ScanError| {
+            let at = offsets.byte(e.marker().index());
+            YamlError {
+                message: e.info().to_string(),
+                span: span_of(at, (at + 1).min(text.len()).max(at)),
+            }
+        })?;
+        let start = offsets.byte(span.start.index());
+        let end = offsets.byte(span.end.index());
+        let finished: Option<Node> = match event {
+            Event::StreamStart | Event::Nothing => None,
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                doc_start = Some(start);
+                root = None;
+                anchors.clear();
+                None
+            }
+            Event::DocumentEnd => {
+                let s = doc_start.take().unwrap_or(start);
+                let span = match &root {
+                    Some(n) => n.span,
+                    None => span_of(s, s),
+                };
+                // An empty document arrives as an empty plain scalar.
+                let root = root.take().filter(|n| {
+                    !matches!(&n.kind, NodeKind::Scalar { text, style: Style::Plain } if text.is_empty())
+                });
+                docs.push(Document { root, span });
+                None
+            }
+            Event::Alias(id) => Some(match anchors.get(&id) {
+                Some(n) => n.clone(),
+                None => {
+                    return Err(YamlError {
+                        message: "alias refers to an unknown anchor".into(),
+                        span: span_of(start, end),
+                    });
+                }
+            }),
+            Event::Scalar(value, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
+                    _ => Style::Block,
+                };
+                let node = Node {
+                    span: span_of(start, end),
+                    kind: NodeKind::Scalar {
+                        text: value.into_owned(),
+                        style,
+                    },
+                    tag: tag.map(|t| t.to_string()),
+                };
+                if anchor > 0 {
+                    anchors.insert(anchor, node.clone());
+                }
+                Some(node)
+            }
+            Event::SequenceStart(anchor, tag) => {
+                stack.push(Frame::Seq {
+                    start,
+                    tag: tag.map(|t| t.to_string()),
+                    anchor,
+                    items: Vec::new(),
+                });
+                None
+            }
+            Event::MappingStart(anchor, tag) => {
+                stack.push(Frame::Map {
+                    start,
+                    tag: tag.map(|t| t.to_string()),
+                    anchor,
+                    entries: Vec::new(),
+                    pending_key: None,
+                });
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq {
+                    start: s,
+                    tag,
+                    anchor,
+                    items,
+                }) => {
+                    let e = items.last().map_or(end.max(s), |n| n.span.end as usize);
+                    let node = Node {
+                        span: span_of(s, e),
+                        kind: NodeKind::Seq(items),
+                        tag,
+                    };
+                    if anchor > 0 {
+                        anchors.insert(anchor, node.clone());
+                    }
+                    Some(node)
+                }
+                _ => {
+                    return Err(YamlError {
+                        message: "unbalanced sequence end".into(),
+                        span: span_of(start, end),
+                    });
+                }
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map {
+                    start: s,
+                    tag,
+                    anchor,
+                    entries,
+                    ..
+                }) => {
+                    let e = entries
+                        .last()
+                        .map_or(end.max(s), |en| en.value.span.end.max(en.key.span.end) as usize);
+                    let node = Node {
+                        span: span_of(s, e),
+                        kind: NodeKind::Map(entries),
+                        tag,
+                    };
+                    if anchor > 0 {
+                        anchors.insert(anchor, node.clone());
+                    }
+                    Some(node)
+                }
+                _ => {
+                    return Err(YamlError {
+                        message: "unbalanced mapping end".into(),
+                        span: span_of(start, end),
+                    });
+                }
+            },
+        };
+        if let Some(node) = finished {
+            last_end = last_end.max(node.span.end as usize);
+            match stack.last_mut() {
+                None => root = Some(node),
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map {
+                    entries,
+                    pending_key,
+                    ..
+                }) => match pending_key.take() {
+                    None => *pending_key = Some(node),
+                    Some(key) => entries.push(Entry { key, value: node }),
+                },
+            }
+        }
+    }
+    Ok(docs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        let docs = parse(FileId(0), text).unwrap();
+        docs.into_iter().next().unwrap().root.unwrap()
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "a: 1\nb:\n  - \"x\"\n  - y\n";
+        let root = one(text);
+        let m = root.as_map().unwrap();
+        assert_eq!(&text[m[0].key.span.range()], "a");
+        assert_eq!(&text[m[0].value.span.range()], "1");
+        let seq = m[1].value.as_seq().unwrap();
+        assert_eq!(&text[seq[0].span.range()], "\"x\"");
+        assert_eq!(seq[0].scalar(), Some(ScalarValue::Str("x")));
+        assert_eq!(&text[seq[1].span.range()], "y");
+    }
+
+    #[test]
+    fn byte_offsets_with_multibyte_text() {
+        let text = "k: \"\u{e9}\u{e9}\"\nz: 2\n";
+        let root = one(text);
+        let m = root.as_map().unwrap();
+        assert_eq!(&text[m[1].key.span.range()], "z");
+        assert_eq!(&text[m[1].value.span.range()], "2");
+    }
+
+    #[test]
+    fn duplicate_keys_are_kept() {
+        let root = one("a: 1\na: 2\n");
+        assert_eq!(root.as_map().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn multiple_documents() {
+        let docs = parse(FileId(0), "a: 1\n---\nb: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert!(docs[2].root.is_none());
+    }
+
+    #[test]
+    fn core_schema_scalars() {
+        assert_eq!(resolve_plain("0x1f"), ScalarValue::Int(31));
+        assert_eq!(resolve_plain("-12"), ScalarValue::Int(-12));
+        assert_eq!(resolve_plain("1.5"), ScalarValue::Float(1.5));
+        assert_eq!(resolve_plain("true"), ScalarValue::Bool(true));
+        assert_eq!(resolve_plain("yes"), ScalarValue::Str("yes"));
+        assert_eq!(resolve_plain("~"), ScalarValue::Null);
+        assert_eq!(resolve_plain("1m"), ScalarValue::Str("1m"));
+    }
+
+    #[test]
+    fn syntax_error_has_span() {
+        let err = parse(FileId(0), "a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(err.span.start > 0);
+    }
+
+    #[test]
+    fn anchors_and_aliases() {
+        let root = one("a: &x {k: v}\nb: *x\n");
+        assert_eq!(root.get("b").unwrap().get("k").unwrap().scalar_text(), Some("v"));
+    }
+}
