@@ -5,3 +5,4 @@
 pub mod diagnostics;
 pub mod front;
 pub mod span;
+pub mod ir;
