@@ -2,6 +2,7 @@
 //! Tetragon `TracingPolicy` security policies. The `tpc` binary is a thin CLI
 //! over this library.
 
+pub mod check;
 pub mod diagnostics;
 pub mod front;
 pub mod span;

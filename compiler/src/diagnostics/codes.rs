@@ -199,6 +199,35 @@ codes! {
     /// Example: two `args` entries both `{index: 0, type: int}`.
     DuplicateArg = ("TPC024", "duplicate-arg", Warning);
 
+    /// An argument type that this hook kind cannot collect.
+    ///
+    /// What it does: rejects `type: auto` and `syscall64` on kprobes, `auto` on
+    /// LSM hooks, uprobes and USDTs and on every `returnArg`, `const_buf` as a
+    /// tracepoint type, and `sockaddr_un` (in the CRD but unknown to the agent).
+    /// Why: Tetragon refuses the policy ("type 'auto' is invalid for kprobes").
+    /// Example: `returnArg: {index: 0}` (the type defaults to `auto`).
+    UnsupportedArgType = ("TPC025", "unsupported-arg-type", Error);
+
+    /// An `args`/`data` declaration that Tetragon refuses.
+    ///
+    /// What it does: checks parameter indexes (0–4 on kprobes, uprobes and LSM
+    /// hooks), `sizeArgIndex` (≤ 15), `source` (only on `data`, as
+    /// `current_task` or `pt_regs`, with a `resolve`), `maxData` and
+    /// `returnCopy` (only on `char_buf`/`char_iovec`).
+    /// Why: the agent rejects the hook, or silently ignores the setting.
+    /// Example: `data: [{index: 0, type: int}]` without `source` and `resolve`.
+    InvalidArgDeclaration = ("TPC026", "invalid-arg-declaration", Error);
+
+    /// A filter that is accepted but can never do what it says.
+    ///
+    /// What it does: flags filters Tetragon loads but never matches (`Prefix`
+    /// on a number, `State` on an `skb`, any filter on a type the BPF side
+    /// cannot filter, such as `cred`), and filters that always match
+    /// (`NotEqual` on a number with two different values).
+    /// Why: the selector silently does something else than intended.
+    /// Example: `NotEqual` with values `0` and `1` on an `int`.
+    IneffectiveFilter = ("TPC027", "ineffective-filter", Warning);
+
     /// A `macros` entry names a macro that `spec.selectorsMacros` does not define.
     ///
     /// What it does: resolves every macro reference.
@@ -238,6 +267,23 @@ codes! {
     /// Example: a list `dups` while the selector says `list:dup`.
     UnusedDefinition = ("TPC034", "unused-definition", Warning);
 
+    /// A macro sets a filter kind that its selector (or another macro) sets too.
+    ///
+    /// What it does: reports `macros` whose bodies and the selector both set the
+    /// same filter list, for example `matchArgs`.
+    /// Why: Tetragon refuses the policy ("field is defined in multiple macros
+    /// and/or policy selectors").
+    /// Example: a selector with `matchArgs` using a macro that has `matchArgs`.
+    MacroConflict = ("TPC035", "macro-conflict", Error);
+
+    /// A `spec.options` entry Tetragon does not know or cannot parse.
+    ///
+    /// What it does: checks option names (`disable-kprobe-multi`,
+    /// `disable-uprobe-multi`, `override-method`, `policy-mode`) and values.
+    /// Why: a bad value fails the policy; an unknown name is ignored silently.
+    /// Example: `{name: policy-mode, value: audit}`.
+    InvalidOption = ("TPC036", "invalid-option", Error);
+
     /// `return`, `returnArg`, `returnArgAction` and `matchReturnArgs` disagree.
     ///
     /// What it does: checks that `returnArg` comes with `return: true`, that
@@ -263,6 +309,22 @@ codes! {
     /// Why: such hooks fail to attach.
     /// Example: `path: usr/bin/bash` (relative).
     InvalidHookTarget = ("TPC042", "invalid-hook-target", Error);
+
+    /// A policy with hooks of more than one kind.
+    ///
+    /// What it does: reports a policy that sets more than one of `kprobes`,
+    /// `tracepoints`, `lsmhooks`, `uprobes` and `usdts`.
+    /// Why: Tetragon loads one kind of hook per policy and refuses the rest.
+    /// Example: `kprobes` and `tracepoints` in one spec; split into two policies.
+    MixedHookSections = ("TPC043", "mixed-hook-sections", Error);
+
+    /// An `enforcers` section Tetragon refuses.
+    ///
+    /// What it does: checks there is at most one enforcer and that its calls are
+    /// syscalls or `security_*` functions, and that `NotifyEnforcer` has one.
+    /// Why: the enforcer sensor fails to load.
+    /// Example: `enforcers: [{calls: [fd_install]}]`.
+    InvalidEnforcer = ("TPC044", "invalid-enforcer", Error);
 
     /// An action is missing an argument it needs.
     ///

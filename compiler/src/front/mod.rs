@@ -1,6 +1,138 @@
-//! The frontend: policy YAML → spanned YAML tree → schema validation → AST →
-//! IR.
+//! The frontend: policy YAML → spanned YAML tree (the AST: every key and
+//! value keeps its span) → schema validation → resolution into the IR.
 
+pub mod resolve;
 pub mod schema;
 pub mod validate;
 pub mod yaml;
+
+use crate::diagnostics::suggest::did_you_mean;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::ir::{Policy, PolicyKind};
+use crate::span::{FileId, Span};
+use yaml::Node;
+
+/// The policies of one source file and what the frontend found wrong.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub policies: Vec<Policy>,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Documents that were not policies (skipped).
+    pub skipped: usize,
+}
+
+/// Parses, validates and resolves every policy document of one file.
+pub fn parse_policies(file: FileId, text: &str) -> Parsed {
+    let mut out = Parsed::default();
+    let docs = match yaml::parse(file, text) {
+        Ok(d) => d,
+        Err(e) => {
+            out.diagnostics.push(
+                Diagnostic::of(Code::YamlSyntax, format!("invalid YAML: {}", e.message))
+                    .with_primary(e.span, "the YAML parser stopped here"),
+            );
+            return out;
+        }
+    };
+    for doc in &docs {
+        let Some(root) = &doc.root else { continue };
+        match classify(root, &mut out.diagnostics) {
+            DocClass::Policy { kind, kind_span } => {
+                let before = out.diagnostics.len();
+                validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
+                let _ = before;
+                if let Some(p) = resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics) {
+                    out.policies.push(p);
+                }
+            }
+            DocClass::Skip => out.skipped += 1,
+            DocClass::Invalid => {}
+        }
+    }
+    if docs.iter().all(|d| d.root.is_none()) {
+        let span = Span::new(file, 0, 0);
+        out.diagnostics.push(
+            Diagnostic::of(Code::NotAPolicy, "the file holds no YAML document")
+                .with_primary(span, "empty file")
+                .with_help("a policy starts with `apiVersion: cilium.io/v1alpha1` and `kind: TracingPolicy`"),
+        );
+    }
+    out
+}
+
+enum DocClass {
+    Policy { kind: PolicyKind, kind_span: Span },
+    /// Not a policy: skipped with a note.
+    Skip,
+    /// A broken policy header, already reported.
+    Invalid,
+}
+
+const KINDS: [&str; 2] = [schema::KIND_CLUSTER, schema::KIND_NAMESPACED];
+
+fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
+    if root.as_map().is_none() {
+        diags.push(
+            Diagnostic::of(Code::WrongType, format!("a policy document must be a mapping, found {}", root.describe()))
+                .with_primary(root.span, "expected `apiVersion`, `kind`, `metadata` and `spec`"),
+        );
+        return DocClass::Invalid;
+    }
+    let api = root.get("apiVersion").and_then(|n| n.scalar_text().map(|t| (t, n.span)));
+    let kind = root.get("kind").and_then(|n| n.scalar_text().map(|t| (t, n.span)));
+    let Some((kind_text, kind_span)) = kind else {
+        diags.push(
+            Diagnostic::of(Code::MissingField, "the document has no `kind`")
+                .with_primary(root.as_map().and_then(|m| m.first()).map_or(root.span, |e| e.key.span), "no `kind` in this document")
+                .with_help("add `kind: TracingPolicy` (or `TracingPolicyNamespaced`)"),
+        );
+        return DocClass::Invalid;
+    };
+    let group_ok = api.is_some_and(|(a, _)| a.split('/').next() == Some("cilium.io"));
+    if api.is_some() && !group_ok {
+        let (a, span) = api.unwrap_or(("", kind_span));
+        diags.push(
+            Diagnostic::of(Code::NotAPolicy, format!("skipping a `{kind_text}` ({a}): not a Tetragon policy"))
+                .with_primary(span, "not cilium.io")
+                .with_note("tpc checks `cilium.io/v1alpha1` TracingPolicy and TracingPolicyNamespaced documents"),
+        );
+        return DocClass::Skip;
+    }
+    let kind = match kind_text {
+        k if k == schema::KIND_CLUSTER => PolicyKind::TracingPolicy,
+        k if k == schema::KIND_NAMESPACED => PolicyKind::TracingPolicyNamespaced,
+        other => {
+            if let Some(s) = did_you_mean(other, KINDS) {
+                diags.push(
+                    Diagnostic::of(Code::UnknownValue, format!("unknown policy kind `{other}`"))
+                        .with_primary(kind_span, format!("did you mean `{s}`?"))
+                        .with_help("Tetragon's policy kinds are TracingPolicy and TracingPolicyNamespaced"),
+                );
+                return DocClass::Invalid;
+            }
+            if api.is_none() {
+                diags.push(
+                    Diagnostic::of(Code::NotAPolicy, format!("skipping a `{other}`: not a Tetragon policy"))
+                        .with_primary(kind_span, "not a policy kind"),
+                );
+                return DocClass::Skip;
+            }
+            diags.push(
+                Diagnostic::of(Code::NotAPolicy, format!("skipping `{other}`: tpc reads TracingPolicy and TracingPolicyNamespaced"))
+                    .with_primary(kind_span, "not a tracing policy"),
+            );
+            return DocClass::Skip;
+        }
+    };
+    match api {
+        Some((a, span)) if a != schema::API_VERSION => {
+            diags.push(
+                Diagnostic::of(Code::UnknownValue, format!("unknown apiVersion `{a}` for {kind_text}"))
+                    .with_primary(span, format!("expected `{}`", schema::API_VERSION)),
+            );
+            DocClass::Invalid
+        }
+        // A missing apiVersion is reported by the schema validator.
+        _ => DocClass::Policy { kind, kind_span },
+    }
+}

@@ -159,15 +159,22 @@ pub const SOCK_STATES: &[(&str, u16)] = &[
     ("TCP_NEW_SYN_RECV", 12),
 ];
 
-/// File types (the `S_IFMT` bits of `i_mode`), by name.
+/// File type names that `FileType`/`NotFileType` accept, with the `S_IFMT`
+/// bits of `i_mode` they stand for (several names share one type).
 pub const FILE_TYPES: &[(&str, u32)] = &[
-    ("S_IFSOCK", 0o140000),
-    ("S_IFLNK", 0o120000),
-    ("S_IFREG", 0o100000),
-    ("S_IFBLK", 0o060000),
-    ("S_IFDIR", 0o040000),
-    ("S_IFCHR", 0o020000),
-    ("S_IFIFO", 0o010000),
+    ("sock", 0o140000),
+    ("socket", 0o140000),
+    ("lnk", 0o120000),
+    ("link", 0o120000),
+    ("reg", 0o100000),
+    ("regular", 0o100000),
+    ("blk", 0o060000),
+    ("block", 0o060000),
+    ("dir", 0o040000),
+    ("chr", 0o020000),
+    ("char", 0o020000),
+    ("fifo", 0o010000),
+    ("pipe", 0o010000),
 ];
 
 /// Signal names and numbers (x86_64 and arm64 agree on these).

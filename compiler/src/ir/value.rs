@@ -64,6 +64,8 @@ pub enum ValueError {
     NotAnInteger { text: String },
     #[error("`{text}` does not fit in {bits} bits ({what})")]
     OutOfRange { text: String, bits: u8, what: &'static str },
+    #[error("`{text}` is not a decimal integer")]
+    NotDecimal { text: String },
     #[error("`{text}` is not a range `low:high`")]
     NotARange { text: String },
     #[error("range `{text}` is empty: its low end is above its high end")]
@@ -86,6 +88,7 @@ impl ValueError {
                 "write a decimal number (`42`, `-1`), a hexadecimal one (`0x2a`) or an octal one (`052`)".into(),
             ),
             ValueError::NotARange { .. } => Some("write a range as `low:high`, e.g. `1024:65535`".into()),
+            ValueError::NotDecimal { .. } => Some("map and port values are decimal: write `255`, not `0xff`".into()),
             ValueError::NotAnAddress { .. } => {
                 Some("write an address (`10.0.0.1`, `::1`) or a CIDR (`10.0.0.0/8`, `fd00::/8`)".into())
             }
@@ -155,12 +158,11 @@ pub fn check_int_width(text: &str, v: i128, bits: u8, signed: bool) -> Result<i1
     Ok(v)
 }
 
-/// Parses `low:high` (inclusive).
+/// Parses `low:high` (inclusive), as `InRange` takes it: both bounds in
+/// any base Go's `ParseInt(s, 0, 64)` reads.
 pub fn parse_range(text: &str) -> Result<(i128, i128), ValueError> {
     let Some((lo, hi)) = text.split_once(':') else {
-        // A single number is a range of one.
-        let v = parse_int(text).map_err(|_| ValueError::NotARange { text: text.to_string() })?;
-        return Ok((v, v));
+        return Err(ValueError::NotARange { text: text.to_string() });
     };
     let lo = parse_int(lo).map_err(|_| ValueError::NotARange { text: text.to_string() })?;
     let hi = parse_int(hi).map_err(|_| ValueError::NotARange { text: text.to_string() })?;
@@ -200,6 +202,24 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), ValueError> {
     Ok((addr, prefix))
 }
 
+/// Parses a decimal integer (what `InMap` values and port ranges take).
+pub fn parse_decimal(text: &str) -> Result<i128, ValueError> {
+    let t = text.trim();
+    let digits = t.strip_prefix('-').or_else(|| t.strip_prefix('+')).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValueError::NotDecimal { text: text.to_string() });
+    }
+    t.parse::<i128>().map_err(|_| ValueError::NotDecimal { text: text.to_string() })
+}
+
+/// Parses `a:b` with decimal bounds, swapping reversed bounds (as Tetragon
+/// does for map ranges).
+pub fn parse_decimal_range(text: &str) -> Result<(i128, i128), ValueError> {
+    let (a, b) = text.split_once(':').ok_or_else(|| ValueError::NotARange { text: text.to_string() })?;
+    let (a, b) = (parse_decimal(a)?, parse_decimal(b)?);
+    Ok((a.min(b), a.max(b)))
+}
+
 /// Parses a port number.
 pub fn parse_port(text: &str) -> Result<u16, ValueError> {
     parse_int(text)
@@ -234,7 +254,8 @@ where
 /// Parses a capability name (`CAP_SYS_ADMIN`) or number.
 pub fn parse_capability(text: &str) -> Result<u8, ValueError> {
     let t = text.trim();
-    if let Some(n) = names::capability_number(t) {
+    // The agent upper-cases capability names; the `CAP_` prefix is required.
+    if let Some(n) = names::capability_number(&t.to_ascii_uppercase()) {
         return Ok(n);
     }
     if let Ok(n) = parse_int(t) {
@@ -287,6 +308,10 @@ mod tests {
     #[test]
     fn ranges_and_addresses() {
         assert_eq!(parse_range("1:5"), Ok((1, 5)));
+        assert_eq!(parse_range("0x10:0x20"), Ok((16, 32)));
+        assert!(parse_range("5").is_err());
+        assert_eq!(parse_decimal_range("9:3"), Ok((3, 9)));
+        assert!(parse_decimal("0x10").is_err());
         assert!(matches!(parse_range("5:1"), Err(ValueError::EmptyRange { .. })));
         assert_eq!(parse_cidr("10.0.0.0/8").map(|c| c.1), Ok(8));
         assert_eq!(parse_cidr("127.0.0.1").map(|c| c.1), Ok(32));
@@ -303,6 +328,7 @@ mod tests {
         assert_eq!(parse_named::<u16>("17", names::PROTOCOLS, "protocol"), Ok(17));
         assert!(parse_named::<u16>("IPPROTO_TPC", names::PROTOCOLS, "protocol").is_err());
         assert_eq!(parse_capability("CAP_SYS_ADMIN"), Ok(21));
+        assert_eq!(parse_capability("cap_net_raw"), Ok(13));
         let e = parse_capability("SYS_ADMIN").unwrap_err();
         assert_eq!(e.help().as_deref(), Some("did you mean `CAP_SYS_ADMIN`?"));
     }
