@@ -32,3 +32,66 @@ pub fn run_all(policy: &Policy) -> Vec<Diagnostic> {
     }
     out
 }
+
+/// Test support: parses `yaml`, runs the frontend and every check, and
+/// returns all diagnostics (frontend's first).
+#[cfg(test)]
+pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
+    let parsed = crate::front::parse_policies(crate::span::FileId(0), yaml);
+    let mut diags = parsed.diagnostics;
+    for p in &parsed.policies {
+        diags.extend(run_all(p));
+    }
+    diags
+}
+
+/// Test support: the codes of [`diagnostics_for`], in order.
+#[cfg(test)]
+pub(crate) fn codes_for(yaml: &str) -> Vec<Code> {
+    diagnostics_for(yaml).iter().map(|d| d.code).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIX_SELECTORS: &str = r#"
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: six
+spec:
+  kprobes:
+  - call: sys_write
+    selectors:
+    - matchPIDs: [{operator: In, values: [1]}]
+    - matchPIDs: [{operator: In, values: [2]}]
+    - matchPIDs: [{operator: In, values: [3]}]
+    - matchPIDs: [{operator: In, values: [4]}]
+    - matchPIDs: [{operator: In, values: [5]}]
+    - matchPIDs: [{operator: In, values: [6]}]
+"#;
+
+    #[test]
+    fn six_selectors_is_one_too_many() {
+        let d = diagnostics_for(SIX_SELECTORS);
+        let hits: Vec<_> = d.iter().filter(|d| d.code == Code::TooManySelectors).collect();
+        assert_eq!(hits.len(), 1, "{d:#?}");
+        let span = hits[0].primary_span().expect("labelled");
+        assert!(SIX_SELECTORS[span.range()].contains("[6]"));
+        assert!(!codes_for(&SIX_SELECTORS.replace("    - matchPIDs: [{operator: In, values: [6]}]\n", "")).contains(&Code::TooManySelectors));
+    }
+
+    #[test]
+    fn mixed_sections() {
+        let y = r#"
+apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata: {name: mixed}
+spec:
+  kprobes: [{call: sys_write}]
+  tracepoints: [{subsystem: syscalls, event: sys_enter_write}]
+"#;
+        assert!(codes_for(y).contains(&Code::MixedHookSections));
+    }
+}
