@@ -347,7 +347,14 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     anchor,
                     items,
                 }) => {
-                    let e = items.last().map_or(end.max(s), |n| n.span.end as usize);
+                    // Flow collections end at their closing bracket; block
+                    // ones at their last item (the end event of a block
+                    // collection sits at the next token).
+                    let e = if text.as_bytes().get(s) == Some(&b'[') {
+                        end.max(s)
+                    } else {
+                        items.last().map_or(end.max(s), |n| n.span.end as usize)
+                    };
                     let node = Node {
                         span: span_of(s, e),
                         kind: NodeKind::Seq(items),
@@ -373,9 +380,13 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     entries,
                     ..
                 }) => {
-                    let e = entries
-                        .last()
-                        .map_or(end.max(s), |en| en.value.span.end.max(en.key.span.end) as usize);
+                    let e = if text.as_bytes().get(s) == Some(&b'{') {
+                        end.max(s)
+                    } else {
+                        entries
+                            .last()
+                            .map_or(end.max(s), |en| en.value.span.end.max(en.key.span.end) as usize)
+                    };
                     let node = Node {
                         span: span_of(s, e),
                         kind: NodeKind::Map(entries),
@@ -442,6 +453,17 @@ mod tests {
         let m = root.as_map().unwrap();
         assert_eq!(&text[m[1].key.span.range()], "z");
         assert_eq!(&text[m[1].value.span.range()], "2");
+    }
+
+    #[test]
+    fn flow_collections_span_their_brackets() {
+        let text = "a: [1, {b: 2}]\nc: 3\n";
+        let root = one(text);
+        let v = root.get("a").unwrap();
+        assert_eq!(&text[v.span.range()], "[1, {b: 2}]");
+        assert_eq!(&text[v.as_seq().unwrap()[1].span.range()], "{b: 2}");
+        let block = one("x:\n  - 1\n  - 2\n\ny: 1\n");
+        assert_eq!(block.get("x").unwrap().span.end, 14);
     }
 
     #[test]
