@@ -139,7 +139,10 @@ fn render_one(
         source: main_file.and_then(|file| FileSource::new(map, file)),
         labels: labels_in(map, diag, main_file),
     };
-    if handler.render_report(out, &report).is_err() {
+    let mut rendered = String::new();
+    if handler.render_report(&mut rendered, &report).is_ok() {
+        out.push_str(&rendered);
+    } else {
         // miette could not read a snippet; fall back to the plain line.
         out.push_str(&render_short(map, std::slice::from_ref(diag)));
     }
@@ -168,9 +171,10 @@ fn render_one(
             labels: labels_in(map, diag, Some(file)),
             source: Some(source),
         };
-        out.push('\n');
-        if handler.render_report(out, &related).is_err() {
-            out.push_str(&format!("  related locations in {}\n", related.message));
+        let mut rendered = String::new();
+        if handler.render_report(&mut rendered, &related).is_ok() {
+            out.push('\n');
+            out.push_str(&rendered);
         }
     }
 }
@@ -318,10 +322,15 @@ impl SourceCode for FileSource<'_> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test should fail loudly on a missing value"
+)]
 mod tests {
     use super::super::test_support::{sample, span_of};
     use super::*;
     use crate::diagnostics::Code;
+    use crate::span::Span;
 
     fn plain() -> HumanOptions {
         HumanOptions::default()
@@ -407,14 +416,32 @@ mod tests {
         let mut map = SourceMap::new();
         let file = map.add("a.yaml", "key: 1\n");
         let diag = Diagnostic::error(Code::WrongType, "past the end")
-            .with_primary(crate::span::Span::new(file, 50, 60), "here")
-            .with_secondary(crate::span::Span::new(FileId(9), 0, 1), "nowhere");
+            .with_primary(Span::new(file, 50, 60), "here")
+            .with_secondary(Span::new(FileId(9), 0, 1), "nowhere");
         let out = render(&map, &[diag], &plain());
         assert!(out.contains("past the end"), "{out}");
         let lost = Diagnostic::error(Code::WrongType, "lost file")
-            .with_primary(crate::span::Span::new(FileId(9), 0, 1), "here");
+            .with_primary(Span::new(FileId(9), 0, 1), "here");
         let out = render(&map, &[lost], &plain());
         assert!(out.contains("lost file"), "{out}");
+    }
+
+    #[test]
+    fn points_and_multi_line_spans_in_a_crlf_file() {
+        let mut map = SourceMap::new();
+        let text = "spec:\r\n  kprobes:\r\n  - call: x\r\n    args:\r\n    - index: 0\r\n";
+        let file = map.add("crlf.yaml", text);
+        let entry_start = text.find("- call").unwrap();
+        let entry_end = text.find("0\r\n").unwrap() + 1;
+        let point = Diagnostic::error(Code::MissingField, "missing `type`").with_primary(
+            Span::new(file, entry_end, entry_end),
+            "expected `type` here",
+        );
+        let block = Diagnostic::error(Code::WrongType, "multi-line")
+            .with_primary(Span::new(file, entry_start, entry_end), "this whole entry");
+        let at_eof = Diagnostic::error(Code::MissingField, "at the end")
+            .with_primary(Span::new(file, text.len(), text.len()), "end of file");
+        insta::assert_snapshot!(render(&map, &[point, block, at_eof], &plain()));
     }
 
     #[test]

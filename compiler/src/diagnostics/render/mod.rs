@@ -1,5 +1,6 @@
 //! Renderers: human (miette), short one-line, JSON and SARIF 2.1.0. Each is a
-//! pure function over a [`SourceMap`] and a slice of [`Diagnostic`]s; this
+//! pure function over a [`SourceMap`] and a slice of
+//! [`Diagnostic`](super::Diagnostic)s; this
 //! module holds what they share: span resolution to line/column positions,
 //! the kernel-scope sentence and the run summary line.
 //!
@@ -177,6 +178,18 @@ pub(crate) fn resolve(map: &SourceMap, span: Span) -> Option<ResolvedSpan<'_>> {
     // A node that swallowed its line break still ends on its own line.
     while end > start && matches!(text.as_bytes().get(end - 1), Some(b'\n' | b'\r')) {
         end -= 1;
+    }
+    // A point after the final line break would sit on a line that does not
+    // exist; show it at the end of the last line instead.
+    let mut start = start;
+    if start == end && start == text.len() {
+        let trimmed = text
+            .strip_suffix('\n')
+            .map(|rest| rest.strip_suffix('\r').unwrap_or(rest));
+        if let Some(rest) = trimmed {
+            start = rest.len();
+            end = rest.len();
+        }
     }
     Some(ResolvedSpan {
         file,
@@ -373,12 +386,19 @@ mod tests {
         let resolved = resolve(&map, span).unwrap();
         assert_eq!((resolved.start.line, resolved.end.line), (2, 2));
         assert_eq!(resolved.end.column, "kind: TracingPolicy".len() + 1);
-        // Past the end of the file: clamped to the end.
+        // Past the end of the file: clamped to the end of the last line
+        // (POLICY ends with a line break).
         let past = resolve(&map, Span::new(file, 10_000, 20_000)).unwrap();
+        let last_line_end = POLICY.len() - 1;
         assert_eq!(
             (past.start_byte, past.end_byte),
-            (POLICY.len(), POLICY.len())
+            (last_line_end, last_line_end)
         );
+        assert_eq!((past.start.line, past.start.column), (10, 17));
+        // Without a final line break the end of the text is a real position.
+        let bare = map.add("y.yaml", "a: 1");
+        let end = resolve(&map, Span::new(bare, 4, 4)).unwrap();
+        assert_eq!((end.start.line, end.start.column), (1, 5));
         // Inside the two-byte 'é': widened to the whole character.
         let e_acute = POLICY.find('\u{e9}').unwrap();
         let inside = resolve(&map, Span::new(file, e_acute + 1, e_acute + 1)).unwrap();

@@ -276,6 +276,10 @@ mod tests {
         let (map, diags) = sample();
         let text = rendered(&map, &diags);
         let parsed: Sarif = serde_json::from_str(&text).unwrap();
+        // The model drops keys it does not know: a lossless round trip means
+        // every key we wrote is a SARIF property (or sits in a property bag).
+        let original: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), original);
         assert_eq!(parsed.version, json!("2.1.0"));
         assert_eq!(parsed.schema.as_deref(), Some(SCHEMA_URI));
         assert_eq!(parsed.runs.len(), 1);
