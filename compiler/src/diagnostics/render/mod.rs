@@ -1,8 +1,8 @@
 //! Renderers: human (miette), short one-line, JSON and SARIF 2.1.0. Each is a
 //! pure function over a [`SourceMap`] and a slice of
-//! [`Diagnostic`](super::Diagnostic)s; this
-//! module holds what they share: span resolution to line/column positions,
-//! the kernel-scope sentence and the run summary line.
+//! [`Diagnostic`](super::Diagnostic)s; this module holds what they share:
+//! span resolution to line/column positions, the kernel-scope phrase and the
+//! run summary line.
 //!
 //! Public entry points:
 //! - [`human::render`] / [`human::render_short`] for terminals and editors,
