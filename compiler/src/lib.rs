@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod driver;
 pub mod front;
 pub mod span;
 pub mod ir;

@@ -779,8 +779,8 @@ impl<'a, 'd> Resolver<'a, 'd> {
                                 },
                             )
                             .with_primary(i.span, "not declared");
-                            if let Some(first) = decls.first() {
-                                d = d.with_secondary(first.span, format!("`{list_name}` declared here"));
+                            for decl in decls.iter().take(5) {
+                                d = d.with_secondary(decl.index.span, format!("declared: index {}", decl.index.value));
                             }
                             let declared: Vec<String> = decls.iter().map(|a| a.index.value.to_string()).collect();
                             d = if by_position {

@@ -1,0 +1,46 @@
+//! `tpc explain`: the documentation of a diagnostic code.
+
+use super::exit;
+use tpc::diagnostics::Code;
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A code (`TPC003`), its number (`3`) or its name (`unknown-field`).
+    #[arg(value_name = "CODE", required_unless_present = "list")]
+    pub code: Option<String>,
+    /// List every code with its one-line summary.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// The documentation text of a code, without the doc-comment indentation.
+pub fn documentation(code: Code) -> String {
+    code.documentation()
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn run(args: &ExplainArgs) -> i32 {
+    if args.list {
+        for c in Code::ALL {
+            println!("{}  {:<26} {:<8} {}", c.as_str(), c.name(), c.default_severity().as_str(), c.summary());
+        }
+        return exit::OK;
+    }
+    let Some(text) = &args.code else {
+        return exit::USAGE;
+    };
+    match Code::parse(text) {
+        Some(c) => {
+            println!("{} ({}), default severity: {}\n", c.as_str(), c.name(), c.default_severity().as_str());
+            println!("{}", documentation(c).trim_end());
+            exit::OK
+        }
+        None => {
+            eprintln!("tpc explain: error: unknown code `{text}` (see `tpc explain --list`)");
+            exit::USAGE
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Subcommands of the `tpc` binary. Each file parses its arguments with clap
+//! and calls the library; no policy logic lives here.
+
+pub mod check;
+pub mod explain;
+
+use std::io::IsTerminal;
+
+/// `--color` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour output written to stdout.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// Exit codes shared by the subcommands.
+pub mod exit {
+    /// Clean.
+    pub const OK: i32 = 0;
+    /// The policies have errors (or warnings with `--deny-warnings`).
+    pub const FINDINGS: i32 = 1;
+    /// Usage or I/O error.
+    pub const USAGE: i32 = 2;
+}

@@ -1,0 +1,92 @@
+//! Fixture-driven snapshot tests: every policy under `fixtures/policies/err/`
+//! must produce the diagnostic its first line announces (`# expect: TPCnnn`),
+//! and its rendered diagnostics are an insta snapshot named after the stage
+//! (`check`) and the fixture. Every policy under `fixtures/policies/ok/` must
+//! check clean. New fixtures are picked up without code changes.
+
+mod common;
+
+use common::{relative, repo_root, yaml_files};
+use tpc::diagnostics::{Severity, render};
+
+fn render_for_snapshot(path: &std::path::Path) -> (tpc::driver::Report, String) {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    let report = tpc::driver::check_sources(vec![(relative(path), text)]);
+    let opts = render::human::HumanOptions {
+        color: false,
+        unicode: true,
+        width: 100,
+    };
+    let mut out = render::human::render(&report.sources, &report.diagnostics, &opts);
+    out.push_str(&render::summary_line(report.files, report.tally()));
+    (report, out)
+}
+
+/// The codes announced by the fixture's leading `# expect:` comments.
+fn expected_codes(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("fixture readable");
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# expect:"))
+        .flat_map(|rest| {
+            rest.split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| w.starts_with("TPC"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn snapshot_name(path: &std::path::Path, base: &std::path::Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path).with_extension("");
+    format!("check__{}", rel.to_string_lossy().replace(['/', '\\'], "__"))
+}
+
+#[test]
+fn error_fixtures_report_their_mistake() {
+    let base = repo_root().join("fixtures/policies/err");
+    let files = yaml_files(&base);
+    assert!(files.len() >= 40, "expected at least 40 error fixtures, found {}", files.len());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(repo_root().join("fixtures/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    let mut problems = Vec::new();
+    for path in &files {
+        let expected = expected_codes(path);
+        if expected.is_empty() {
+            problems.push(format!("{}: no `# expect: TPCnnn` line", relative(path)));
+            continue;
+        }
+        let (report, rendered) = render_for_snapshot(path);
+        let got: Vec<&str> = report.diagnostics.iter().map(|d| d.code.as_str()).collect();
+        for code in &expected {
+            if !got.contains(&code.as_str()) {
+                problems.push(format!("{}: expected {code}, got {got:?}", relative(path)));
+            }
+        }
+        for d in &report.diagnostics {
+            let span = d.primary_span();
+            if span.is_none() {
+                problems.push(format!("{}: {} has no label", relative(path), d.code.as_str()));
+            }
+        }
+        if !report.diagnostics.iter().any(|d| d.severity >= Severity::Warning) {
+            problems.push(format!("{}: no error or warning at all", relative(path)));
+        }
+        settings.bind(|| insta::assert_snapshot!(snapshot_name(path, &base), rendered));
+    }
+    assert!(problems.is_empty(), "fixture problems:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn ok_fixtures_check_clean() {
+    let base = repo_root().join("fixtures/policies/ok");
+    let files = yaml_files(&base);
+    assert!(!files.is_empty(), "no ok fixtures");
+    for path in &files {
+        let (report, rendered) = render_for_snapshot(path);
+        let t = report.tally();
+        assert!(t.errors == 0 && t.warnings == 0, "{} should be clean:\n{rendered}", relative(path));
+        assert!(!report.policies.is_empty(), "{} holds no policy", relative(path));
+    }
+}
