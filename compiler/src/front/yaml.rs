@@ -264,9 +264,11 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
         };
         let (event, span) = next.map_err(|e: ScanError| {
             let at = offsets.byte(e.marker().index());
+            // Label the character the parser stopped at (whole, not a byte of it).
+            let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
             YamlError {
                 message: e.info().to_string(),
-                span: span_of(at, (at + 1).min(text.len()).max(at)),
+                span: span_of(at, end),
             }
         })?;
         let start = offsets.byte(span.start.index());
