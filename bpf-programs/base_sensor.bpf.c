@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
 /* The base sensor: process lifecycle (exec, fork, exit) for tpc-runtime.
  *
- * It keeps `processes`, a map keyed by tgid holding each live process's
+ * It keeps `tpc_processes`, a map keyed by tgid holding each live process's
  * identity (the boot-time ns of its exec or fork, which with the pid makes its
  * exec id), its parent link, uids and binary path. Every exec, new thread group
- * and thread-group death is written to the `events` ring buffer; a record that
- * does not fit is counted in the per-CPU `dropped_events` array instead, so
+ * and thread-group death is written to the `tpc_events` ring buffer; a record that
+ * does not fit is counted in the per-CPU `tpc_drops` array instead, so
  * user space can report every loss.
  */
 #include "kernel_types.h"
@@ -25,21 +25,21 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
-} events SEC(".maps");
+} tpc_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 32768);
 	__type(key, __u32);
 	__type(value, struct process_entry);
-} processes SEC(".maps");
+} tpc_processes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, DROP_REASONS);
 	__type(key, __u32);
 	__type(value, __u64);
-} dropped_events SEC(".maps");
+} tpc_drops SEC(".maps");
 
 /* Per-CPU scratch for the exec record: too large for the 512-byte stack. */
 struct exec_scratch {
@@ -54,18 +54,18 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct exec_scratch);
-} exec_scratch_space SEC(".maps");
+} tpc_exec_scr SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct process_entry);
-} fork_scratch_space SEC(".maps");
+} tpc_fork_scr SEC(".maps");
 
 static __always_inline void count_drop(__u32 reason)
 {
-	__u64 *counter = bpf_map_lookup_elem(&dropped_events, &reason);
+	__u64 *counter = bpf_map_lookup_elem(&tpc_drops, &reason);
 	if (counter)
 		*counter += 1;
 }
@@ -159,21 +159,21 @@ int tpc_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u32 zero = 0;
-	struct exec_scratch *scratch = bpf_map_lookup_elem(&exec_scratch_space, &zero);
+	struct exec_scratch *scratch = bpf_map_lookup_elem(&tpc_exec_scr, &zero);
 	if (!scratch)
 		return 0;
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct exec_event *event = &scratch->event;
 	__u32 flags = FLAG_EXECVE;
 
-	struct process_entry *previous = bpf_map_lookup_elem(&processes, &tgid);
+	struct process_entry *previous = bpf_map_lookup_elem(&tpc_processes, &tgid);
 	/* "clone": this image replaces one that a fork we saw created */
 	if (previous && (previous->flags & FLAG_CLONE) && !(previous->flags & FLAG_EXECVE))
 		flags |= FLAG_CLONE;
 
 	__u32 parent_pid = BPF_CORE_READ(task, real_parent, tgid);
 	__u64 parent_exec_ktime = 0;
-	struct process_entry *parent = bpf_map_lookup_elem(&processes, &parent_pid);
+	struct process_entry *parent = bpf_map_lookup_elem(&tpc_processes, &parent_pid);
 	if (parent)
 		parent_exec_ktime = parent->exec_ktime;
 	else
@@ -278,12 +278,12 @@ int tpc_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	bpf_probe_read_kernel(entry->binary, entry_binary_len & (ENTRY_BINARY_LEN - 1), scratch->data);
 	entry->binary[entry_binary_len & (ENTRY_BINARY_LEN - 1)] = 0;
 	entry->binary_len = entry_binary_len;
-	bpf_map_update_elem(&processes, &tgid, entry, BPF_ANY);
+	bpf_map_update_elem(&tpc_processes, &tgid, entry, BPF_ANY);
 
 	__u64 size = sizeof(struct exec_event) + offset;
 	if (size > sizeof(struct exec_event) + DATA_SIZE)
 		size = sizeof(struct exec_event) + DATA_SIZE;
-	if (bpf_ringbuf_output(&events, event, size, 0) < 0)
+	if (bpf_ringbuf_output(&tpc_events, event, size, 0) < 0)
 		count_drop(DROP_EXEC);
 	return 0;
 }
@@ -298,13 +298,13 @@ int tpc_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0; /* a new thread, not a new process */
 
 	__u32 zero = 0;
-	struct process_entry *entry = bpf_map_lookup_elem(&fork_scratch_space, &zero);
+	struct process_entry *entry = bpf_map_lookup_elem(&tpc_fork_scr, &zero);
 	if (!entry)
 		return 0;
 	__u32 parent_pid = BPF_CORE_READ(parent_task, tgid);
 	__u64 start = BPF_CORE_READ(child, start_boottime);
 	__u32 flags = FLAG_CLONE;
-	struct process_entry *parent = bpf_map_lookup_elem(&processes, &parent_pid);
+	struct process_entry *parent = bpf_map_lookup_elem(&tpc_processes, &parent_pid);
 	if (parent) {
 		bpf_probe_read_kernel(entry, sizeof(*entry), parent);
 		entry->parent_exec_ktime = parent->exec_ktime;
@@ -322,9 +322,9 @@ int tpc_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 	entry->parent_pid = parent_pid;
 	/* keep the parent's truncation flags on the inherited binary */
 	entry->flags = flags | (entry->flags & FLAG_TRUNC_BINARY);
-	bpf_map_update_elem(&processes, &child_tgid, entry, BPF_ANY);
+	bpf_map_update_elem(&tpc_processes, &child_tgid, entry, BPF_ANY);
 
-	struct fork_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	struct fork_event *event = bpf_ringbuf_reserve(&tpc_events, sizeof(*event), 0);
 	if (!event) {
 		count_drop(DROP_FORK);
 		return 0;
@@ -357,7 +357,7 @@ int tpc_sched_process_exit(void *ctx)
 
 	__u64 exec_ktime = 0;
 	__u32 flags = 0;
-	struct process_entry *entry = bpf_map_lookup_elem(&processes, &tgid);
+	struct process_entry *entry = bpf_map_lookup_elem(&tpc_processes, &tgid);
 	if (entry) {
 		exec_ktime = entry->exec_ktime;
 		flags = entry->flags;
@@ -365,7 +365,7 @@ int tpc_sched_process_exit(void *ctx)
 		flags = FLAG_ENTRY_MISSING;
 	}
 
-	struct exit_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+	struct exit_event *event = bpf_ringbuf_reserve(&tpc_events, sizeof(*event), 0);
 	if (event) {
 		fill_header(&event->header, EVENT_EXIT, bpf_ktime_get_boot_ns());
 		event->pid = tgid;
@@ -378,6 +378,6 @@ int tpc_sched_process_exit(void *ctx)
 		count_drop(DROP_EXIT);
 	}
 	if (entry)
-		bpf_map_delete_elem(&processes, &tgid);
+		bpf_map_delete_elem(&tpc_processes, &tgid);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* Wire format shared by the base sensor (BPF) and tpc-runtime (Rust).
  *
- * Every record in the `events` ring buffer starts with `struct event_header`.
+ * Every record in the `tpc_events` ring buffer starts with `struct event_header`.
  * All integers are in the host's byte order (little-endian on the machines
  * tpc targets). The Rust decoder in runtime/src/wire.rs reads these layouts by
  * offset; a change here needs a change there and a bump of WIRE_VERSION.
@@ -16,7 +16,7 @@ enum event_kind {
 	EVENT_EXIT = 3,
 };
 
-/* Index into the per-CPU `dropped_events` array. */
+/* Index into the per-CPU `tpc_drops` array. */
 enum drop_reason {
 	DROP_EXEC = 0,
 	DROP_FORK = 1,
@@ -96,7 +96,7 @@ struct exit_event {
 	__u64 exec_ktime;         /* the identity of the process that exited, 0 when unknown */
 };
 
-/* Value of the `processes` map, keyed by tgid. User space seeds it from
+/* Value of the `tpc_processes` map, keyed by tgid. User space seeds it from
  * /proc at start with FLAG_PROCFS. */
 struct process_entry {
 	__u64 exec_ktime;
@@ -112,5 +112,12 @@ struct process_entry {
 	__u32 reserved;
 	char binary[ENTRY_BINARY_LEN];
 };
+
+/* The Rust decoder reads these layouts by offset. */
+_Static_assert(sizeof(struct event_header) == 16, "event_header layout");
+_Static_assert(sizeof(struct exec_event) == 80, "exec_event layout");
+_Static_assert(sizeof(struct fork_event) == 48, "fork_event layout");
+_Static_assert(sizeof(struct exit_event) == 40, "exit_event layout");
+_Static_assert(sizeof(struct process_entry) == 56 + ENTRY_BINARY_LEN, "process_entry layout");
 
 #endif
