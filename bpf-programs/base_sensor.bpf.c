@@ -63,6 +63,10 @@ struct {
 	__type(value, struct process_entry);
 } tpc_fork_scr SEC(".maps");
 
+/* Masks `value` in a register the compiler cannot see through, so the
+ * verifier gets the bound even where clang proved it redundant. */
+#define VERIFIER_MASK(value, mask) asm volatile("%0 &= " #mask : "+r"(value))
+
 static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *counter = bpf_map_lookup_elem(&tpc_drops, &reason);
@@ -84,6 +88,67 @@ static __always_inline struct mount *mount_of(struct vfsmount *vfsmnt)
 	return (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 }
 
+/* State of one path walk, on the caller's stack, stepped by bpf_loop. */
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct dentry *root_dentry;
+	struct vfsmount *root_mnt;
+	__u32 pos;      /* where the path built so far starts in scratch->path */
+	__u32 complete; /* reached the root */
+};
+
+/* One step up: cross a mount, or prepend one component. Returns 1 to stop.
+ * A bpf_loop callback is verified once, whatever the depth, where an open
+ * loop with these branches makes the verifier explore too many states. */
+static long path_walk_step(__u32 index, void *data)
+{
+	struct path_walk *walk = data;
+	__u32 zero = 0;
+	struct exec_scratch *scratch = bpf_map_lookup_elem(&tpc_exec_scr, &zero);
+	if (!scratch)
+		return 1;
+	struct dentry *dentry = walk->dentry;
+	struct vfsmount *vfsmnt = walk->vfsmnt;
+	struct mount *mnt = walk->mnt;
+
+	if (dentry == walk->root_dentry && vfsmnt == walk->root_mnt) {
+		walk->complete = 1;
+		return 1;
+	}
+	if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+		struct mount *parent_mnt = BPF_CORE_READ(mnt, mnt_parent);
+		if (parent_mnt == mnt) {
+			walk->complete = 1;
+			return 1;
+		}
+		walk->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		walk->mnt = parent_mnt;
+		walk->vfsmnt = (struct vfsmount *)((void *)parent_mnt + bpf_core_field_offset(struct mount, mnt));
+		return 0;
+	}
+	struct dentry *parent_dentry = BPF_CORE_READ(dentry, d_parent);
+	if (parent_dentry == dentry) {
+		walk->complete = 1;
+		return 1;
+	}
+	__u32 len = BPF_CORE_READ(dentry, d_name.len);
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	if (len > NAME_MAX_LEN)
+		len = NAME_MAX_LEN;
+	__u32 pos = walk->pos;
+	if (pos > PATH_BUF_SIZE || len + 1 >= pos)
+		return 1; /* out of room: truncated */
+	pos -= len;
+	bpf_probe_read_kernel(&scratch->path[pos & (PATH_BUF_SIZE - 1)], len & NAME_MAX_LEN, name);
+	pos -= 1;
+	scratch->path[pos & (PATH_BUF_SIZE - 1)] = '/';
+	walk->pos = pos;
+	walk->dentry = parent_dentry;
+	return 0;
+}
+
 /* Builds the absolute path of (vfsmnt, dentry) backwards into scratch->path,
  * stopping at the task's root. Returns where the path starts; it ends at
  * PATH_BUF_SIZE. Sets trunc_flag when the bound or the depth cut it short. */
@@ -91,50 +156,22 @@ static __always_inline __u32 walk_path(struct exec_scratch *scratch, struct vfsm
 				       struct dentry *dentry, struct path *root, __u32 *flags,
 				       __u32 trunc_flag)
 {
-	struct dentry *root_dentry = BPF_CORE_READ(root, dentry);
-	struct vfsmount *root_mnt = BPF_CORE_READ(root, mnt);
-	struct mount *mnt = mount_of(vfsmnt);
-	__u32 pos = PATH_BUF_SIZE;
-	int complete = 0;
-
-	for (int depth = 0; depth < PATH_MAX_DEPTH; depth++) {
-		if (dentry == root_dentry && vfsmnt == root_mnt) {
-			complete = 1;
-			break;
-		}
-		if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
-			struct mount *parent_mnt = BPF_CORE_READ(mnt, mnt_parent);
-			if (parent_mnt == mnt) {
-				complete = 1;
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = parent_mnt;
-			vfsmnt = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
-			continue;
-		}
-		struct dentry *parent_dentry = BPF_CORE_READ(dentry, d_parent);
-		if (parent_dentry == dentry) {
-			complete = 1;
-			break;
-		}
-		__u32 len = BPF_CORE_READ(dentry, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		if (len > NAME_MAX_LEN)
-			len = NAME_MAX_LEN;
-		if (len + 1 >= pos)
-			break;
-		pos -= len;
-		bpf_probe_read_kernel(&scratch->path[pos & (PATH_BUF_SIZE - 1)], len & NAME_MAX_LEN, name);
-		pos -= 1;
-		scratch->path[pos & (PATH_BUF_SIZE - 1)] = '/';
-		dentry = parent_dentry;
-	}
-	if (!complete)
+	struct path_walk walk = {
+		.dentry = dentry,
+		.vfsmnt = vfsmnt,
+		.mnt = mount_of(vfsmnt),
+		.root_dentry = BPF_CORE_READ(root, dentry),
+		.root_mnt = BPF_CORE_READ(root, mnt),
+		.pos = PATH_BUF_SIZE,
+		.complete = 0,
+	};
+	bpf_loop(PATH_MAX_DEPTH, path_walk_step, &walk, 0);
+	__u32 pos = walk.pos;
+	if (!walk.complete)
 		*flags |= trunc_flag;
-	if (pos == PATH_BUF_SIZE) {
-		pos -= 1;
-		scratch->path[pos & (PATH_BUF_SIZE - 1)] = '/';
+	if (pos >= PATH_BUF_SIZE) {
+		pos = PATH_BUF_SIZE - 1;
+		scratch->path[pos] = '/';
 	}
 	return pos;
 }
@@ -275,8 +312,11 @@ int tpc_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		entry_binary_len = ENTRY_BINARY_LEN - 1;
 		entry->flags |= FLAG_TRUNC_BINARY;
 	}
-	bpf_probe_read_kernel(entry->binary, entry_binary_len & (ENTRY_BINARY_LEN - 1), scratch->data);
-	entry->binary[entry_binary_len & (ENTRY_BINARY_LEN - 1)] = 0;
+	/* constant size keeps the verifier simple; the bytes past the path are
+	 * cleared by the terminator below and never read */
+	bpf_probe_read_kernel(entry->binary, ENTRY_BINARY_LEN - 1, scratch->data);
+	VERIFIER_MASK(entry_binary_len, 255);
+	entry->binary[entry_binary_len] = 0;
 	entry->binary_len = entry_binary_len;
 	bpf_map_update_elem(&tpc_processes, &tgid, entry, BPF_ANY);
 

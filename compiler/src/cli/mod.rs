@@ -1,0 +1,3 @@
+//! Subcommands of the `tpc` binary.
+
+pub mod run;
