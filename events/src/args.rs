@@ -206,7 +206,11 @@ impl ArgValue {
 impl KprobeArgument {
     /// An argument without label.
     pub fn new(value: ArgValue) -> Self {
-        Self { value, label: None, unknown_fields: UnknownFields::new() }
+        Self {
+            value,
+            label: None,
+            unknown_fields: UnknownFields::new(),
+        }
     }
 
     /// The same argument with a label.
@@ -247,7 +251,10 @@ impl KprobeArgument {
 
     /// `file_arg` with only a path.
     pub fn file(path: impl Into<String>) -> Self {
-        Self::new(ArgValue::File(Box::new(KprobeFile { path: Some(path.into()), ..KprobeFile::default() })))
+        Self::new(ArgValue::File(Box::new(KprobeFile {
+            path: Some(path.into()),
+            ..KprobeFile::default()
+        })))
     }
 
     /// The label, or `""`.
@@ -288,7 +295,9 @@ impl Serialize for KprobeArgument {
             ArgValue::Uint(value) => map.serialize_entry("uint_arg", value)?,
             ArgValue::UserNamespace(value) => map.serialize_entry("user_namespace_arg", value)?,
             ArgValue::Capability(value) => map.serialize_entry("capability_arg", value)?,
-            ArgValue::ProcessCredentials(value) => map.serialize_entry("process_credentials_arg", value)?,
+            ArgValue::ProcessCredentials(value) => {
+                map.serialize_entry("process_credentials_arg", value)?
+            }
             ArgValue::UserNs(value) => map.serialize_entry("user_ns_arg", value)?,
             ArgValue::Module(value) => map.serialize_entry("module_arg", value)?,
             ArgValue::LinuxBinprm(value) => map.serialize_entry("linux_binprm_arg", value)?,
@@ -302,7 +311,8 @@ impl Serialize for KprobeArgument {
             map.serialize_entry("label", label)?;
         }
         let label_set = self.label.is_some();
-        self.unknown_fields.serialize_entries(&mut map, |key| key == "label" && label_set)?;
+        self.unknown_fields
+            .serialize_entries(&mut map, |key| key == "label" && label_set)?;
         map.end()
     }
 }
@@ -336,7 +346,9 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                 match map.next_value::<Option<String>>()? {
                     Some(label) if argument.label.is_none() => argument.label = Some(label),
                     Some(_) => return Err(de::Error::duplicate_field("label")),
-                    None => argument.unknown_fields.insert_unique::<A::Error>(key.into_string(), Value::Null)?,
+                    None => argument
+                        .unknown_fields
+                        .insert_unique::<A::Error>(key.into_string(), Value::Null)?,
                 }
                 continue;
             }
@@ -348,7 +360,9 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                 "bytes_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Bytes),
                 "path_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Path),
                 "file_arg" => map.next_value::<Option<_>>()?.map(ArgValue::File),
-                "truncated_bytes_arg" => map.next_value::<Option<_>>()?.map(ArgValue::TruncatedBytes),
+                "truncated_bytes_arg" => {
+                    map.next_value::<Option<_>>()?.map(ArgValue::TruncatedBytes)
+                }
                 "sock_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Sock),
                 "cred_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Cred),
                 "long_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Long),
@@ -358,11 +372,15 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                 "uint_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Uint),
                 "user_namespace_arg" => map.next_value::<Option<_>>()?.map(ArgValue::UserNamespace),
                 "capability_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Capability),
-                "process_credentials_arg" => map.next_value::<Option<_>>()?.map(ArgValue::ProcessCredentials),
+                "process_credentials_arg" => map
+                    .next_value::<Option<_>>()?
+                    .map(ArgValue::ProcessCredentials),
                 "user_ns_arg" => map.next_value::<Option<_>>()?.map(ArgValue::UserNs),
                 "module_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Module),
                 "kernel_cap_t_arg" => map.next_value::<Option<_>>()?.map(ArgValue::KernelCapT),
-                "cap_inheritable_arg" => map.next_value::<Option<_>>()?.map(ArgValue::CapInheritable),
+                "cap_inheritable_arg" => {
+                    map.next_value::<Option<_>>()?.map(ArgValue::CapInheritable)
+                }
                 "cap_permitted_arg" => map.next_value::<Option<_>>()?.map(ArgValue::CapPermitted),
                 "cap_effective_arg" => map.next_value::<Option<_>>()?.map(ArgValue::CapEffective),
                 "linux_binprm_arg" => map.next_value::<Option<_>>()?.map(ArgValue::LinuxBinprm),
@@ -372,7 +390,9 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                 "sockaddr_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Sockaddr),
                 _ => {
                     let value: Value = map.next_value()?;
-                    argument.unknown_fields.insert_unique::<A::Error>(key.into_string(), value)?;
+                    argument
+                        .unknown_fields
+                        .insert_unique::<A::Error>(key.into_string(), value)?;
                     continue;
                 }
             };
@@ -385,12 +405,17 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                         key.as_str()
                     )));
                 }
-                None => argument.unknown_fields.insert_unique::<A::Error>(key.into_string(), Value::Null)?,
+                None => argument
+                    .unknown_fields
+                    .insert_unique::<A::Error>(key.into_string(), Value::Null)?,
             }
         }
         // A lone unknown key is an argument kind newer than this crate.
         if argument.value == ArgValue::Unset && argument.unknown_fields.len() == 1 {
-            let only = argument.unknown_fields.take_map().and_then(|map| map.into_iter().next());
+            let only = argument
+                .unknown_fields
+                .take_map()
+                .and_then(|map| map.into_iter().next());
             if let Some((key, value)) = only {
                 if value.is_null() {
                     argument.unknown_fields.insert(key, value);
@@ -531,7 +556,8 @@ impl KprobeCapability {
         if let Some(name) = &self.name {
             return Some(Capability::from_name(name));
         }
-        self.value.and_then(|value| Capability::from_number(value.get()))
+        self.value
+            .and_then(|value| Capability::from_number(value.get()))
     }
 }
 

@@ -171,7 +171,10 @@ mod tests {
 
     #[test]
     fn names_and_numbers_round_trip() {
-        assert_eq!(KprobeAction::from_name("KPROBE_ACTION_SIGKILL"), KprobeAction::Sigkill);
+        assert_eq!(
+            KprobeAction::from_name("KPROBE_ACTION_SIGKILL"),
+            KprobeAction::Sigkill
+        );
         assert_eq!(KprobeAction::Sigkill.number(), Some(3));
         assert_eq!(Capability::from_name("DAC_OVERRIDE").number(), Some(1));
         assert_eq!(Capability::SysAdmin.name(), Some("CAP_SYS_ADMIN"));
@@ -189,12 +192,18 @@ mod tests {
     fn unknown_and_numeric_values_are_kept() {
         let other: KprobeAction = serde_json::from_str("\"KPROBE_ACTION_FUTURE\"").unwrap();
         assert_eq!(other, KprobeAction::Other("KPROBE_ACTION_FUTURE".into()));
-        assert_eq!(serde_json::to_string(&other).unwrap(), "\"KPROBE_ACTION_FUTURE\"");
+        assert_eq!(
+            serde_json::to_string(&other).unwrap(),
+            "\"KPROBE_ACTION_FUTURE\""
+        );
         let numeric: KprobeAction = serde_json::from_str("1").unwrap();
         assert_eq!(numeric, KprobeAction::Numeric(1));
         assert_eq!(numeric.resolved(), KprobeAction::Post);
         assert_eq!(numeric.name(), Some("KPROBE_ACTION_POST"));
         assert_eq!(serde_json::to_string(&numeric).unwrap(), "1");
-        assert_eq!(KprobeAction::Numeric(99).resolved(), KprobeAction::Numeric(99));
+        assert_eq!(
+            KprobeAction::Numeric(99).resolved(),
+            KprobeAction::Numeric(99)
+        );
     }
 }

@@ -71,9 +71,9 @@ impl EventError {
             | EventError::NoEventKind { line }
             | EventError::SeveralEventKinds { line, .. }
             | EventError::Io { line, .. } => Some(*line),
-            EventError::InvalidTimestamp { .. } | EventError::InvalidBase64 { .. } | EventError::NoSuchField { .. } => {
-                None
-            }
+            EventError::InvalidTimestamp { .. }
+            | EventError::InvalidBase64 { .. }
+            | EventError::NoSuchField { .. } => None,
         }
     }
 
@@ -81,24 +81,47 @@ impl EventError {
     /// in a value that starts at `line`/`column` of a larger input.
     pub(crate) fn shifted(self, start_line: u64, start_column: u64) -> Self {
         let shift_line = |line: u64| line + start_line - 1;
-        let shift_column = |line: u64, column: u64| if line == 1 { column + start_column - 1 } else { column };
-        match self {
-            EventError::MalformedJson { line, column, source } => EventError::MalformedJson {
-                line: shift_line(line),
-                column: shift_column(line, column),
-                source,
-            },
-            EventError::InvalidField { line, column, source } => EventError::InvalidField {
-                line: shift_line(line),
-                column: shift_column(line, column),
-                source,
-            },
-            EventError::NotAnObject { line, found } => EventError::NotAnObject { line: shift_line(line), found },
-            EventError::NoEventKind { line } => EventError::NoEventKind { line: shift_line(line) },
-            EventError::SeveralEventKinds { line, kinds } => {
-                EventError::SeveralEventKinds { line: shift_line(line), kinds }
+        let shift_column = |line: u64, column: u64| {
+            if line == 1 {
+                column + start_column - 1
+            } else {
+                column
             }
-            EventError::Io { line, source } => EventError::Io { line: shift_line(line), source },
+        };
+        match self {
+            EventError::MalformedJson {
+                line,
+                column,
+                source,
+            } => EventError::MalformedJson {
+                line: shift_line(line),
+                column: shift_column(line, column),
+                source,
+            },
+            EventError::InvalidField {
+                line,
+                column,
+                source,
+            } => EventError::InvalidField {
+                line: shift_line(line),
+                column: shift_column(line, column),
+                source,
+            },
+            EventError::NotAnObject { line, found } => EventError::NotAnObject {
+                line: shift_line(line),
+                found,
+            },
+            EventError::NoEventKind { line } => EventError::NoEventKind {
+                line: shift_line(line),
+            },
+            EventError::SeveralEventKinds { line, kinds } => EventError::SeveralEventKinds {
+                line: shift_line(line),
+                kinds,
+            },
+            EventError::Io { line, source } => EventError::Io {
+                line: shift_line(line),
+                source,
+            },
             other => other,
         }
     }
@@ -106,10 +129,18 @@ impl EventError {
     pub(crate) fn from_json(error: serde_json::Error) -> Self {
         let (line, column) = (error.line() as u64, error.column() as u64);
         match error.classify() {
-            serde_json::error::Category::Data => EventError::InvalidField { line, column, source: error },
+            serde_json::error::Category::Data => EventError::InvalidField {
+                line,
+                column,
+                source: error,
+            },
             serde_json::error::Category::Io
             | serde_json::error::Category::Syntax
-            | serde_json::error::Category::Eof => EventError::MalformedJson { line, column, source: error },
+            | serde_json::error::Category::Eof => EventError::MalformedJson {
+                line,
+                column,
+                source: error,
+            },
         }
     }
 }

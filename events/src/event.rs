@@ -14,8 +14,8 @@ use crate::args::KprobeArgument;
 use crate::enums::KprobeAction;
 use crate::error::EventError;
 use crate::kinds::{
-    AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm, ProcessThrottle,
-    ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
+    AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm,
+    ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 use crate::process::Process;
 use crate::value::{JsonInt, JsonKey, StringMap, Timestamp, UnknownFields};
@@ -56,7 +56,10 @@ pub enum EventBody {
     /// A kind this crate does not type: those older Tetragon versions
     /// exported (`process_connect`, `process_close`, `process_listen`, ...)
     /// and any unknown one. Kept verbatim; no hook matches it.
-    Other { kind: String, payload: Value },
+    Other {
+        kind: String,
+        payload: Value,
+    },
 }
 
 /// The kind of an event, without its payload.
@@ -155,9 +158,17 @@ pub enum Hook<'a> {
     /// `process_lsm`: the LSM hook name (`function_name`).
     Lsm { hook: &'a str },
     /// `process_uprobe`: binary `path` and `symbol` (or `offset`).
-    Uprobe { path: &'a str, symbol: &'a str, offset: Option<u64> },
+    Uprobe {
+        path: &'a str,
+        symbol: &'a str,
+        offset: Option<u64>,
+    },
     /// `process_usdt`: binary `path`, `provider` and probe `name`.
-    Usdt { path: &'a str, provider: &'a str, name: &'a str },
+    Usdt {
+        path: &'a str,
+        provider: &'a str,
+        name: &'a str,
+    },
 }
 
 macro_rules! body_from_payload {
@@ -227,7 +238,11 @@ impl Event {
 
     /// A `process_exec` event.
     pub fn process_exec(process: Process, parent: Option<Process>, time: Timestamp) -> Self {
-        let payload = ProcessExec { process: Some(process), parent, ..ProcessExec::default() };
+        let payload = ProcessExec {
+            process: Some(process),
+            parent,
+            ..ProcessExec::default()
+        };
         Self::new(payload).with_time(time)
     }
 
@@ -272,7 +287,9 @@ impl Event {
     pub fn from_json_slice(bytes: &[u8]) -> Result<Self, EventError> {
         match serde_json::from_slice::<TopLevelValue>(bytes) {
             Ok(TopLevelValue(Ok(event))) => Ok(event),
-            Ok(TopLevelValue(Err(not_an_event))) => Err(not_an_event.into_error(first_line_of_value(bytes))),
+            Ok(TopLevelValue(Err(not_an_event))) => {
+                Err(not_an_event.into_error(first_line_of_value(bytes)))
+            }
             Err(error) => Err(EventError::from_json(error)),
         }
     }
@@ -322,12 +339,16 @@ impl Event {
     /// throttle, rate-limit and untyped events.
     pub fn hook(&self) -> Option<Hook<'_>> {
         Some(match &self.body {
-            EventBody::ProcessKprobe(kprobe) => Hook::Kprobe { function: text(&kprobe.function_name) },
+            EventBody::ProcessKprobe(kprobe) => Hook::Kprobe {
+                function: text(&kprobe.function_name),
+            },
             EventBody::ProcessTracepoint(tracepoint) => Hook::Tracepoint {
                 subsys: text(&tracepoint.subsys),
                 event: text(&tracepoint.event),
             },
-            EventBody::ProcessLsm(lsm) => Hook::Lsm { hook: text(&lsm.function_name) },
+            EventBody::ProcessLsm(lsm) => Hook::Lsm {
+                hook: text(&lsm.function_name),
+            },
             EventBody::ProcessUprobe(uprobe) => Hook::Uprobe {
                 path: text(&uprobe.path),
                 symbol: text(&uprobe.symbol),
@@ -454,7 +475,9 @@ impl Event {
     /// `return_action` of a kprobe event, resolved like [`Self::action`].
     pub fn return_action(&self) -> Option<KprobeAction> {
         match &self.body {
-            EventBody::ProcessKprobe(payload) => payload.return_action.as_ref().map(KprobeAction::resolved),
+            EventBody::ProcessKprobe(payload) => {
+                payload.return_action.as_ref().map(KprobeAction::resolved)
+            }
             _ => None,
         }
     }
@@ -518,12 +541,18 @@ fn text(value: &Option<String>) -> &str {
 }
 
 fn no_such_field(body: &EventBody, field: &'static str) -> EventError {
-    EventError::NoSuchField { kind: body.kind_key().to_owned(), field }
+    EventError::NoSuchField {
+        kind: body.kind_key().to_owned(),
+        field,
+    }
 }
 
 /// The 1-based line of the first non-blank byte (where a value starts).
 fn first_line_of_value(bytes: &[u8]) -> u64 {
-    let leading = bytes.iter().take_while(|byte| byte.is_ascii_whitespace()).filter(|byte| **byte == b'\n');
+    let leading = bytes
+        .iter()
+        .take_while(|byte| byte.is_ascii_whitespace())
+        .filter(|byte| **byte == b'\n');
     1 + leading.count() as u64
 }
 
@@ -534,12 +563,16 @@ impl Serialize for Event {
             EventBody::ProcessExec(payload) => map.serialize_entry("process_exec", payload)?,
             EventBody::ProcessExit(payload) => map.serialize_entry("process_exit", payload)?,
             EventBody::ProcessKprobe(payload) => map.serialize_entry("process_kprobe", payload)?,
-            EventBody::ProcessTracepoint(payload) => map.serialize_entry("process_tracepoint", payload)?,
+            EventBody::ProcessTracepoint(payload) => {
+                map.serialize_entry("process_tracepoint", payload)?
+            }
             EventBody::ProcessUprobe(payload) => map.serialize_entry("process_uprobe", payload)?,
             EventBody::ProcessLsm(payload) => map.serialize_entry("process_lsm", payload)?,
             EventBody::ProcessUsdt(payload) => map.serialize_entry("process_usdt", payload)?,
             EventBody::ProcessLoader(payload) => map.serialize_entry("process_loader", payload)?,
-            EventBody::ProcessThrottle(payload) => map.serialize_entry("process_throttle", payload)?,
+            EventBody::ProcessThrottle(payload) => {
+                map.serialize_entry("process_throttle", payload)?
+            }
             EventBody::RateLimitInfo(payload) => map.serialize_entry("rate_limit_info", payload)?,
             EventBody::Other { kind, payload } => map.serialize_entry(kind, payload)?,
         }
@@ -558,14 +591,15 @@ impl Serialize for Event {
         if let Some(node_labels) = &self.node_labels {
             map.serialize_entry("node_labels", node_labels)?;
         }
-        self.unknown_fields.serialize_entries(&mut map, |key| match key {
-            "node_name" => self.node_name.is_some(),
-            "time" => self.time.is_some(),
-            "aggregation_info" => self.aggregation_info.is_some(),
-            "cluster_name" => self.cluster_name.is_some(),
-            "node_labels" => self.node_labels.is_some(),
-            _ => false,
-        })?;
+        self.unknown_fields
+            .serialize_entries(&mut map, |key| match key {
+                "node_name" => self.node_name.is_some(),
+                "time" => self.time.is_some(),
+                "aggregation_info" => self.aggregation_info.is_some(),
+                "cluster_name" => self.cluster_name.is_some(),
+                "node_labels" => self.node_labels.is_some(),
+                _ => false,
+            })?;
         map.end()
     }
 }
@@ -591,10 +625,16 @@ impl NotAnEvent {
 impl fmt::Display for NotAnEvent {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotAnEvent::NotAnObject(found) => write!(formatter, "expected an event object, found {found}"),
+            NotAnEvent::NotAnObject(found) => {
+                write!(formatter, "expected an event object, found {found}")
+            }
             NotAnEvent::NoKind => formatter.write_str("object has no event kind key"),
             NotAnEvent::SeveralKinds(kinds) => {
-                write!(formatter, "object has several event kind keys: {}", kinds.join(", "))
+                write!(
+                    formatter,
+                    "object has several event kind keys: {}",
+                    kinds.join(", ")
+                )
             }
         }
     }
@@ -605,13 +645,17 @@ pub(crate) struct TopLevelValue(pub(crate) Result<Event, NotAnEvent>);
 
 impl<'de> Deserialize<'de> for TopLevelValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopLevelVisitor).map(TopLevelValue)
+        deserializer
+            .deserialize_any(TopLevelVisitor)
+            .map(TopLevelValue)
     }
 }
 
 impl<'de> Deserialize<'de> for Event {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(TopLevelVisitor)?.map_err(de::Error::custom)
+        deserializer
+            .deserialize_any(TopLevelVisitor)?
+            .map_err(de::Error::custom)
     }
 }
 
@@ -649,13 +693,26 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut body: Option<EventBody> = None;
         let mut kind_keys: Vec<String> = Vec::new();
-        let mut event = Event::new(EventBody::Other { kind: String::new(), payload: Value::Null });
+        let mut event = Event::new(EventBody::Other {
+            kind: String::new(),
+            payload: Value::Null,
+        });
         while let Some(key) = map.next_key::<JsonKey<'de>>()? {
             match key.as_str() {
                 "node_name" => {
-                    set_metadata(&mut event.node_name, map.next_value()?, "node_name", &mut event.unknown_fields)?;
+                    set_metadata(
+                        &mut event.node_name,
+                        map.next_value()?,
+                        "node_name",
+                        &mut event.unknown_fields,
+                    )?;
                 }
-                "time" => set_metadata(&mut event.time, map.next_value()?, "time", &mut event.unknown_fields)?,
+                "time" => set_metadata(
+                    &mut event.time,
+                    map.next_value()?,
+                    "time",
+                    &mut event.unknown_fields,
+                )?,
                 "aggregation_info" => set_metadata(
                     &mut event.aggregation_info,
                     map.next_value()?,
@@ -676,17 +733,23 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
                 )?,
                 key_text => {
                     let typed_kind = EventKind::from_key(key_text);
-                    let untyped_kind = typed_kind.is_none() && UNTYPED_KIND_KEYS.contains(&key_text);
+                    let untyped_kind =
+                        typed_kind.is_none() && UNTYPED_KIND_KEYS.contains(&key_text);
                     if typed_kind.is_none() && !untyped_kind {
                         let value: Value = map.next_value()?;
-                        event.unknown_fields.insert_unique::<A::Error>(key.into_string(), value)?;
+                        event
+                            .unknown_fields
+                            .insert_unique::<A::Error>(key.into_string(), value)?;
                     } else if body.is_some() {
                         map.next_value::<IgnoredAny>()?;
                         kind_keys.push(key.into_string());
                     } else {
                         body = Some(match typed_kind {
                             Some(kind) => next_typed_body(kind, &mut map)?,
-                            None => EventBody::Other { kind: key_text.to_owned(), payload: map.next_value()? },
+                            None => EventBody::Other {
+                                kind: key_text.to_owned(),
+                                payload: map.next_value()?,
+                            },
                         });
                         kind_keys.push(key.into_string());
                     }
@@ -711,7 +774,10 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
                     [] => return Ok(Err(NotAnEvent::NoKind)),
                     [kind] => {
                         let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
-                        event.body = EventBody::Other { kind: kind.clone(), payload };
+                        event.body = EventBody::Other {
+                            kind: kind.clone(),
+                            payload,
+                        };
                     }
                     _ => return Ok(Err(NotAnEvent::SeveralKinds(candidates))),
                 }
@@ -750,7 +816,10 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
     }
 }
 
-fn next_typed_body<'de, A: MapAccess<'de>>(kind: EventKind, map: &mut A) -> Result<EventBody, A::Error> {
+fn next_typed_body<'de, A: MapAccess<'de>>(
+    kind: EventKind,
+    map: &mut A,
+) -> Result<EventBody, A::Error> {
     Ok(match kind {
         EventKind::ProcessExec => EventBody::ProcessExec(map.next_value()?),
         EventKind::ProcessExit => EventBody::ProcessExit(map.next_value()?),
@@ -762,6 +831,9 @@ fn next_typed_body<'de, A: MapAccess<'de>>(kind: EventKind, map: &mut A) -> Resu
         EventKind::ProcessLoader => EventBody::ProcessLoader(map.next_value()?),
         EventKind::ProcessThrottle => EventBody::ProcessThrottle(map.next_value()?),
         EventKind::RateLimitInfo => EventBody::RateLimitInfo(map.next_value()?),
-        EventKind::Other => EventBody::Other { kind: String::new(), payload: map.next_value()? },
+        EventKind::Other => EventBody::Other {
+            kind: String::new(),
+            payload: map.next_value()?,
+        },
     })
 }

@@ -107,21 +107,24 @@ mod reader;
 mod value;
 
 pub use args::{
-    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeCapability, KprobeCred,
-    KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock,
-    KprobeSockaddr, KprobeTruncatedBytes, KprobeUserNamespace, SyscallId,
+    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
+    KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
+    KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
+    KprobeUserNamespace, SyscallId,
 };
-pub use enums::{BpfCmd, Capability, KprobeAction, PrivilegesChanged, SecureBits, TaintedBits, ThrottleType};
+pub use enums::{
+    BpfCmd, Capability, KprobeAction, PrivilegesChanged, SecureBits, TaintedBits, ThrottleType,
+};
 pub use error::EventError;
 pub use event::{Event, EventBody, EventKind, Hook, UNTYPED_KIND_KEYS};
 pub use kinds::{
-    AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm, ProcessThrottle,
-    ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
+    AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm,
+    ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 pub use process::{
-    BinaryProperties, Capabilities, Container, FileProperties, Image, InodeProperties, Namespace, Namespaces, Pod,
-    Process, ProcessCredentials, SecurityContext, StackTraceEntry, UserNamespace, UserRecord,
+    BinaryProperties, Capabilities, Container, FileProperties, Image, InodeProperties, Namespace,
+    Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry, UserNamespace,
+    UserRecord,
 };
 pub use reader::{EventReader, Position};
 pub use value::{Base64Bytes, JsonInt, ProtoInteger, StringMap, Timestamp, UnknownFields};
-

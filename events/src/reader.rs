@@ -47,7 +47,10 @@ pub struct EventReader<R> {
 impl EventReader<BufReader<File>> {
     /// Opens a file of events.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
-        Ok(Self::new(BufReader::with_capacity(1 << 16, File::open(path)?)))
+        Ok(Self::new(BufReader::with_capacity(
+            1 << 16,
+            File::open(path)?,
+        )))
     }
 }
 
@@ -75,13 +78,27 @@ impl<R: BufRead> EventReader<R> {
                 }
                 Ok(_) => {
                     self.line_number += 1;
-                    let line = if self.line_number == 1 { strip_bom(&self.line) } else { &self.line[..] };
-                    self.scanner.push_line(line, self.line_number, &mut self.ready);
+                    let line = if self.line_number == 1 {
+                        strip_bom(&self.line)
+                    } else {
+                        &self.line[..]
+                    };
+                    self.scanner
+                        .push_line(line, self.line_number, &mut self.ready);
                 }
                 Err(source) => {
                     self.scanner.finish(&mut self.ready);
-                    let position = Position { line: self.line_number + 1, column: 1 };
-                    self.ready.push_back((position, Err(EventError::Io { line: self.line_number, source })));
+                    let position = Position {
+                        line: self.line_number + 1,
+                        column: 1,
+                    };
+                    self.ready.push_back((
+                        position,
+                        Err(EventError::Io {
+                            line: self.line_number,
+                            source,
+                        }),
+                    ));
                     self.finished = true;
                 }
             }
@@ -154,15 +171,24 @@ impl ValueScanner {
         line_number: u64,
         ready: &mut VecDeque<(Position, Result<Event, EventError>)>,
     ) -> bool {
-        let leading = line.iter().take_while(|byte| byte.is_ascii_whitespace()).count();
+        let leading = line
+            .iter()
+            .take_while(|byte| byte.is_ascii_whitespace())
+            .count();
         let trimmed = line[leading..].trim_ascii_end();
         if !(trimmed.first() == Some(&b'{') && trimmed.last() == Some(&b'}')) {
             return false;
         }
         match serde_json::from_slice::<TopLevelValue>(trimmed) {
             Ok(TopLevelValue(result)) => {
-                let start = Position { line: line_number, column: leading as u64 + 1 };
-                ready.push_back((start, result.map_err(|not_an_event| not_an_event.into_error(line_number))));
+                let start = Position {
+                    line: line_number,
+                    column: leading as u64 + 1,
+                };
+                ready.push_back((
+                    start,
+                    result.map_err(|not_an_event| not_an_event.into_error(line_number)),
+                ));
                 true
             }
             // Not one valid value: let the scanner find out what it is.
@@ -170,7 +196,12 @@ impl ValueScanner {
         }
     }
 
-    fn scan(&mut self, line: &[u8], line_number: u64, ready: &mut VecDeque<(Position, Result<Event, EventError>)>) {
+    fn scan(
+        &mut self,
+        line: &[u8],
+        line_number: u64,
+        ready: &mut VecDeque<(Position, Result<Event, EventError>)>,
+    ) {
         let mut index = 0;
         let mut segment_start = 0;
         while index < line.len() {
@@ -180,7 +211,10 @@ impl ValueScanner {
                     index += 1;
                     continue;
                 }
-                let start = Position { line: line_number, column: index as u64 + 1 };
+                let start = Position {
+                    line: line_number,
+                    column: index as u64 + 1,
+                };
                 self.start = Some(start);
                 if byte == b'{' || byte == b'[' {
                     self.depth = 1;

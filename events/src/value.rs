@@ -85,7 +85,9 @@ impl UnknownFields {
 
     /// Adds or replaces one key (for producers that emit extra fields).
     pub fn insert(&mut self, key: impl Into<String>, value: Value) -> Option<Value> {
-        self.0.get_or_insert_with(Box::default).insert(key.into(), value)
+        self.0
+            .get_or_insert_with(Box::default)
+            .insert(key.into(), value)
     }
 
     /// Removes one key.
@@ -103,7 +105,11 @@ impl UnknownFields {
         self.0.as_ref().map_or(0, |map| map.len())
     }
 
-    pub(crate) fn insert_unique<E: de::Error>(&mut self, key: String, value: Value) -> Result<(), E> {
+    pub(crate) fn insert_unique<E: de::Error>(
+        &mut self,
+        key: String,
+        value: Value,
+    ) -> Result<(), E> {
         let map = self.0.get_or_insert_with(Box::default);
         if map.contains_key(&key) {
             return Err(E::custom(format_args!("duplicate field `{key}`")));
@@ -188,17 +194,26 @@ pub struct JsonInt<T> {
 impl<T: ProtoInteger> JsonInt<T> {
     /// The value in protojson's own form (64-bit types quoted).
     pub fn new(value: T) -> Self {
-        Self { value, quoted: T::QUOTED_BY_PROTOJSON }
+        Self {
+            value,
+            quoted: T::QUOTED_BY_PROTOJSON,
+        }
     }
 
     /// The value written as a JSON number.
     pub fn number(value: T) -> Self {
-        Self { value, quoted: false }
+        Self {
+            value,
+            quoted: false,
+        }
     }
 
     /// The value written as a JSON string.
     pub fn string(value: T) -> Self {
-        Self { value, quoted: true }
+        Self {
+            value,
+            quoted: true,
+        }
     }
 
     /// The integer.
@@ -239,7 +254,11 @@ impl<'de, T: ProtoInteger> Deserialize<'de> for JsonInt<T> {
         struct IntVisitor<T>(std::marker::PhantomData<T>);
 
         impl<T: ProtoInteger> IntVisitor<T> {
-            fn checked<E: de::Error>(self, value: i128, unexpected: Unexpected<'_>) -> Result<JsonInt<T>, E> {
+            fn checked<E: de::Error>(
+                self,
+                value: i128,
+                unexpected: Unexpected<'_>,
+            ) -> Result<JsonInt<T>, E> {
                 T::from_i128(value)
                     .map(JsonInt::number)
                     .ok_or_else(|| E::invalid_value(unexpected, &self))
@@ -250,7 +269,11 @@ impl<'de, T: ProtoInteger> Deserialize<'de> for JsonInt<T> {
             type Value = JsonInt<T>;
 
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(formatter, "an integer in range for {}", std::any::type_name::<T>())
+                write!(
+                    formatter,
+                    "an integer in range for {}",
+                    std::any::type_name::<T>()
+                )
             }
 
             fn visit_u64<E: de::Error>(self, value: u64) -> Result<JsonInt<T>, E> {
@@ -304,13 +327,19 @@ impl Timestamp {
             text: text.to_owned(),
             reason,
         })?;
-        Ok(Self { text: text.to_owned(), unix_nanos })
+        Ok(Self {
+            text: text.to_owned(),
+            unix_nanos,
+        })
     }
 
     /// The timestamp protojson would write for this instant: UTC, `Z`, and
     /// 0, 3, 6 or 9 fraction digits.
     pub fn from_unix_nanos(unix_nanos: i64) -> Self {
-        Self { text: format_rfc3339(unix_nanos), unix_nanos }
+        Self {
+            text: format_rfc3339(unix_nanos),
+            unix_nanos,
+        }
     }
 
     /// Nanoseconds since 1970-01-01T00:00:00Z.
@@ -392,11 +421,16 @@ fn civil_from_days(days: i128) -> (i128, i128, i128) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
     let year = year_of_era + era * 400 + i128::from(month <= 2);
     (year, month, day)
 }
@@ -467,9 +501,11 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
     if index != bytes.len() {
         return Err("unexpected text after the time zone");
     }
-    let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
-        - offset_seconds;
-    i64::try_from(seconds * NANOS_PER_SECOND + fraction_nanos).map_err(|_| "outside the years 1678 to 2262")
+    let seconds =
+        days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
+            - offset_seconds;
+    i64::try_from(seconds * NANOS_PER_SECOND + fraction_nanos)
+        .map_err(|_| "outside the years 1678 to 2262")
 }
 
 fn format_rfc3339(unix_nanos: i64) -> String {
@@ -479,7 +515,11 @@ fn format_rfc3339(unix_nanos: i64) -> String {
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
-    let (hour, minute, second) = (second_of_day / 3600, second_of_day / 60 % 60, second_of_day % 60);
+    let (hour, minute, second) = (
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+    );
     let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
     if fraction != 0 {
         if fraction % 1_000_000 == 0 {
@@ -502,7 +542,8 @@ pub struct Base64Bytes {
     text: String,
 }
 
-const STANDARD_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const STANDARD_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 fn sextet(byte: u8) -> Option<u8> {
     match byte {
@@ -523,7 +564,12 @@ impl Base64Bytes {
             let b0 = chunk[0];
             let b1 = chunk.get(1).copied().unwrap_or(0);
             let b2 = chunk.get(2).copied().unwrap_or(0);
-            let indices = [b0 >> 2, ((b0 & 0b11) << 4) | (b1 >> 4), ((b1 & 0b1111) << 2) | (b2 >> 6), b2 & 0b11_1111];
+            let indices = [
+                b0 >> 2,
+                ((b0 & 0b11) << 4) | (b1 >> 4),
+                ((b1 & 0b1111) << 2) | (b2 >> 6),
+                b2 & 0b11_1111,
+            ];
             for (position, index) in indices.iter().enumerate() {
                 if position <= chunk.len() {
                     text.push(char::from(STANDARD_ALPHABET[usize::from(*index)]));
@@ -630,7 +676,10 @@ pub struct StringMap(pub Vec<(String, String)>);
 impl StringMap {
     /// The value for a key.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(candidate, _)| candidate == key).map(|(_, value)| value.as_str())
+        self.0
+            .iter()
+            .find(|(candidate, _)| candidate == key)
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -680,9 +729,24 @@ mod tests {
         assert_eq!(stamp.as_str(), "2022-01-19T16:29:01.861Z");
         let offset = Timestamp::parse("2022-01-19T17:29:01.000000001+01:00").unwrap();
         assert_eq!(offset.unix_nanos(), 1_642_609_741_000_000_001);
-        assert_eq!(Timestamp::parse("1970-01-01T00:00:00Z").unwrap().unix_nanos(), 0);
-        assert_eq!(Timestamp::parse("1969-12-31T23:59:59.5Z").unwrap().unix_nanos(), -500_000_000);
-        assert_eq!(Timestamp::parse("2024-02-29T00:00:00Z").unwrap().unix_nanos(), 1_709_164_800_000_000_000);
+        assert_eq!(
+            Timestamp::parse("1970-01-01T00:00:00Z")
+                .unwrap()
+                .unix_nanos(),
+            0
+        );
+        assert_eq!(
+            Timestamp::parse("1969-12-31T23:59:59.5Z")
+                .unwrap()
+                .unix_nanos(),
+            -500_000_000
+        );
+        assert_eq!(
+            Timestamp::parse("2024-02-29T00:00:00Z")
+                .unwrap()
+                .unix_nanos(),
+            1_709_164_800_000_000_000
+        );
     }
 
     #[test]
@@ -698,7 +762,10 @@ mod tests {
             "2022-01-19T16:29:01Zjunk",
             "3000-01-01T00:00:00Z",
         ] {
-            assert!(Timestamp::parse(text).is_err(), "{text:?} should be rejected");
+            assert!(
+                Timestamp::parse(text).is_err(),
+                "{text:?} should be rejected"
+            );
         }
     }
 
@@ -720,7 +787,16 @@ mod tests {
 
     #[test]
     fn base64_round_trips() {
-        for input in [&b""[..], b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", &[0xff, 0xfe, 0x00]] {
+        for input in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"fooba",
+            b"foobar",
+            &[0xff, 0xfe, 0x00],
+        ] {
             let encoded = Base64Bytes::encode(input);
             assert_eq!(encoded.decode(), input);
             assert_eq!(Base64Bytes::from_text(encoded.as_str()).unwrap(), encoded);
@@ -728,7 +804,10 @@ mod tests {
         assert_eq!(Base64Bytes::encode(b"foobar").as_str(), "Zm9vYmFy");
         assert_eq!(Base64Bytes::encode(b"fo").as_str(), "Zm8=");
         assert_eq!(Base64Bytes::from_text("Zm8").unwrap().decode(), b"fo");
-        assert_eq!(Base64Bytes::from_text("_-8=").unwrap().decode(), [0xff, 0xef]);
+        assert_eq!(
+            Base64Bytes::from_text("_-8=").unwrap().decode(),
+            [0xff, 0xef]
+        );
         assert!(Base64Bytes::from_text("Zm8*").is_err());
         assert!(Base64Bytes::from_text("Z").is_err());
         assert!(Base64Bytes::from_text("Zm8===").is_err());
@@ -747,8 +826,14 @@ mod tests {
         assert!(serde_json::from_str::<JsonInt<u32>>("-1").is_err());
         assert!(serde_json::from_str::<JsonInt<u32>>("\"x\"").is_err());
         assert!(serde_json::from_str::<JsonInt<i32>>("1.5").is_err());
-        assert_eq!(serde_json::from_str::<JsonInt<i32>>("2.0").unwrap().get(), 2);
-        assert_eq!(serde_json::to_string(&JsonInt::new(7_u64)).unwrap(), "\"7\"");
+        assert_eq!(
+            serde_json::from_str::<JsonInt<i32>>("2.0").unwrap().get(),
+            2
+        );
+        assert_eq!(
+            serde_json::to_string(&JsonInt::new(7_u64)).unwrap(),
+            "\"7\""
+        );
         assert_eq!(serde_json::to_string(&JsonInt::new(7_u32)).unwrap(), "7");
     }
 }
