@@ -37,6 +37,11 @@ impl BootClock {
     pub fn wall_time(&self, boot_ns: u64) -> String {
         format_rfc3339(self.boot_wall_ns + i128::from(boot_ns))
     }
+
+    /// Unix-epoch ns of a boot-time stamp.
+    pub fn unix_nanos(&self, boot_ns: u64) -> i64 {
+        i64::try_from(self.boot_wall_ns + i128::from(boot_ns)).unwrap_or(i64::MAX)
+    }
 }
 
 /// Formats Unix-epoch nanoseconds as `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`.

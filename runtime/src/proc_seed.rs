@@ -89,7 +89,7 @@ pub fn parse_status_uids(status: &str) -> Option<(u32, u32)> {
 }
 
 /// The table entries and kernel map entries for the snapshots.
-pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], wall_time: impl Fn(u64) -> String) -> Vec<(ProcessInfo, ProcessEntry)> {
+pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], unix_nanos: impl Fn(u64) -> i64) -> Vec<(ProcessInfo, ProcessEntry)> {
     let start_by_pid: HashMap<u32, u64> = snapshots.iter().map(|snapshot| (snapshot.pid, snapshot.start_ktime)).collect();
     snapshots
         .iter()
@@ -107,7 +107,7 @@ pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], wall_time: impl Fn(u64
                 binary: snapshot.binary.clone(),
                 arguments: snapshot.argv.iter().skip(1).cloned().collect(),
                 flags,
-                start_time: wall_time(snapshot.start_ktime),
+                start_time_ns: unix_nanos(snapshot.start_ktime),
                 parent_pid: snapshot.parent_pid,
                 parent_exec_id: parent_start.map(|start| exec_id(node_name, start, snapshot.parent_pid)),
                 exec_ktime: snapshot.start_ktime,
@@ -153,7 +153,7 @@ mod tests {
         let mine = snapshots.iter().find(|snapshot| snapshot.pid == me).expect("own process in /proc");
         assert!(!mine.binary.is_empty());
         assert!(mine.start_ktime > 0);
-        let seeded = seeds("n", &snapshots, |ns| ns.to_string());
+        let seeded = seeds("n", &snapshots, |ns| ns as i64);
         let (info, entry) = seeded.iter().find(|(info, _)| info.pid == me).unwrap();
         assert!(info.flags.has(RecordFlags::PROCFS));
         assert_eq!(entry.exec_ktime, info.exec_ktime);

@@ -106,26 +106,26 @@ impl ProcessTable {
             binary,
             arguments: argv,
             flags,
-            start_time: self.clock.wall_time(exec.exec_ktime),
+            start_time_ns: self.clock.unix_nanos(exec.exec_ktime),
             parent_pid: exec.parent_pid,
             parent_exec_id,
             exec_ktime: exec.exec_ktime,
         };
         self.processes.insert(exec.pid, process.clone());
-        SensorEvent::Exec { process, parent, time: self.clock.wall_time(exec.ktime) }
+        SensorEvent::Exec { process, parent, time_ns: self.clock.unix_nanos(exec.ktime) }
     }
 
     fn apply_fork(&mut self, fork: &ForkRecord) {
         let parent = self.parent_of(fork.parent_pid, fork.parent_exec_ktime).cloned();
         let exec_id = self.exec_id(fork.exec_ktime, fork.pid);
-        let start_time = self.clock.wall_time(fork.exec_ktime);
+        let start_time_ns = self.clock.unix_nanos(fork.exec_ktime);
         let child = match parent {
             Some(parent) => ProcessInfo {
                 exec_id,
                 pid: fork.pid,
                 tid: fork.pid,
                 flags: RecordFlags((parent.flags.0 & !RecordFlags::PROCFS & !RecordFlags::EXECVE) | RecordFlags::CLONE),
-                start_time,
+                start_time_ns,
                 parent_pid: fork.parent_pid,
                 parent_exec_id: Some(parent.exec_id.clone()),
                 exec_ktime: fork.exec_ktime,
@@ -142,7 +142,7 @@ impl ProcessTable {
                 binary: String::new(),
                 arguments: Vec::new(),
                 flags: RecordFlags(RecordFlags::CLONE | RecordFlags::PARENT_UNKNOWN),
-                start_time,
+                start_time_ns,
                 parent_pid: fork.parent_pid,
                 parent_exec_id: (fork.parent_exec_ktime != 0)
                     .then(|| self.exec_id(fork.parent_exec_ktime, fork.parent_pid)),
@@ -173,7 +173,7 @@ impl ProcessTable {
             binary: String::new(),
             arguments: Vec::new(),
             flags: RecordFlags(exit.flags.0 | RecordFlags::ENTRY_MISSING),
-            start_time: self.clock.wall_time(exit.exec_ktime),
+            start_time_ns: self.clock.unix_nanos(exit.exec_ktime),
             parent_pid: 0,
             parent_exec_id: None,
             exec_ktime: exit.exec_ktime,
@@ -190,7 +190,7 @@ impl ProcessTable {
         } else {
             (0, Some(signal_name(signal_number)))
         };
-        SensorEvent::Exit { process, parent, status, signal, time: self.clock.wall_time(exit.ktime) }
+        SensorEvent::Exit { process, parent, status, signal, time_ns: self.clock.unix_nanos(exit.ktime) }
     }
 }
 
@@ -229,7 +229,7 @@ mod tests {
             binary: "/usr/bin/sh".into(),
             arguments: vec!["script.sh".into()],
             flags: RecordFlags(RecordFlags::PROCFS),
-            start_time: "t".into(),
+            start_time_ns: 0,
             parent_pid: 1,
             parent_exec_id: None,
             exec_ktime: 100,

@@ -87,7 +87,7 @@ impl<B: KernelBackend> BaseSensor<B> {
         if let Some(proc_root) = &options.proc_root {
             let ticks = clock_ticks_per_second();
             let snapshots = proc_seed::read_processes(proc_root, ticks);
-            for (info, entry) in proc_seed::seeds(table.node_name(), &snapshots, |ns| clock.wall_time(ns)) {
+            for (info, entry) in proc_seed::seeds(table.node_name(), &snapshots, |ns| clock.unix_nanos(ns)) {
                 backend.seed_process(&entry)?;
                 table.seed(info);
                 seeded_processes += 1;
@@ -134,8 +134,8 @@ impl<B: KernelBackend> BaseSensor<B> {
         let new_drops = drops.since(&self.reported_drops);
         if new_drops.total() > 0 {
             self.reported_drops = drops;
-            let time = self.table.clock().wall_time(BootClock::boot_ns_now().unwrap_or(0));
-            sink(SensorEvent::Lost { dropped: new_drops, time });
+            let time_ns = self.table.clock().unix_nanos(BootClock::boot_ns_now().unwrap_or(0));
+            sink(SensorEvent::Lost { dropped: new_drops, time_ns });
             stats.events += 1;
         }
         self.summary.records += stats.records as u64;

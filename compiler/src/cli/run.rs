@@ -148,7 +148,7 @@ impl<W: Write> EventWriter<W> {
         if let SensorEvent::Lost { dropped, .. } = event {
             eprintln!("tpc run: the ring buffer was full: {} records lost", dropped.total());
         }
-        let json = event.to_tetragon_json(&self.node_name).to_string();
+        let json = event.to_json_line(&self.node_name);
         let result = match self.format {
             OutputFormat::Json => writeln!(self.out, "{json}"),
             OutputFormat::Compact => writeln!(self.out, "{}", event.to_compact_line()),
