@@ -178,3 +178,22 @@ fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
     assert!(stderr_text.contains(" 0 lost") || lost_lines > 0, "{stderr_text}");
     println!("tpc run: {} JSON lines; workload shell {workload_pid}; {stderr_text}", lines.len());
 }
+
+#[test]
+fn tpc_run_without_privileges_says_what_is_missing() {
+    // Dropping root needs root; the check itself needs the BPF objects.
+    if !kernel_test_can_run("tpc_run_without_privileges_says_what_is_missing") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let output = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(&tpc)
+        .arg("run")
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("needs root") && stderr.contains("sudo tpc run"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
