@@ -14,8 +14,9 @@
 #include <bpf/bpf_core_read.h>
 #include "base_sensor.h"
 
-/* GPL-compatible: bpf_probe_read_{kernel,user} are GPL-only helpers. */
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/* The programs are offered under GPL-2.0 (see the SPDX line), which the
+ * GPL-only helpers they call (bpf_probe_read_{kernel,user}) require. */
+char LICENSE[] SEC("license") = "GPL";
 
 #define SIGNAL_GROUP_EXIT 0x00000004
 #define AUID_UNSET 0xffffffffu

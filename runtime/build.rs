@@ -19,7 +19,10 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let programs_dir = manifest_dir.join("..").join("bpf-programs");
     for file in SOURCES.iter().chain(HEADERS) {
-        println!("cargo::rerun-if-changed={}", programs_dir.join(file).display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            programs_dir.join(file).display()
+        );
     }
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
 
@@ -29,7 +32,9 @@ fn main() {
     }
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_owned());
     let Some(arch) = bpf_target_arch() else {
-        println!("cargo::warning=no BPF target arch for this target: building without BPF programs");
+        println!(
+            "cargo::warning=no BPF target arch for this target: building without BPF programs"
+        );
         return;
     };
     if Command::new(&clang).arg("--version").output().is_err() {
@@ -41,7 +46,13 @@ fn main() {
     let multiarch_include = multiarch_include_dir(&clang);
     for source in SOURCES {
         let object = out_dir.join(source.replace(".c", ".o"));
-        if let Err(message) = compile(&clang, arch, multiarch_include.as_deref(), &programs_dir.join(source), &object) {
+        if let Err(message) = compile(
+            &clang,
+            arch,
+            multiarch_include.as_deref(),
+            &programs_dir.join(source),
+            &object,
+        ) {
             println!("cargo::warning=building without BPF programs: {message}");
             return;
         }

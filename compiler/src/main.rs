@@ -5,7 +5,11 @@ mod cli;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tpc", version, about = "Compiler, checker, simulator and runtime for Tetragon TracingPolicy policies")]
+#[command(
+    name = "tpc",
+    version,
+    about = "Compiler, checker, simulator and runtime for Tetragon TracingPolicy policies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -15,7 +15,11 @@ use tpc_runtime::{BaseSensor, SensorOptions};
 fn run_execs(count: u64) -> Duration {
     let started = Instant::now();
     for _ in 0..count {
-        let status = Command::new("/bin/true").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let status = Command::new("/bin/true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         if let Err(error) = status {
             eprintln!("exec failed: {error}");
         }
@@ -29,18 +33,28 @@ fn per_exec_micros(elapsed: Duration, count: u64) -> f64 {
 
 fn main() {
     if !tpc_runtime::objects::embedded() {
-        println!("exec_overhead: skipped, built without BPF programs (install clang and libbpf-dev)");
+        println!(
+            "exec_overhead: skipped, built without BPF programs (install clang and libbpf-dev)"
+        );
         return;
     }
     let is_root = std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|status| status.lines().find(|line| line.starts_with("Uid:")).map(|line| line.split_whitespace().nth(2) == Some("0")))
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("Uid:"))
+                .map(|line| line.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false);
     if !is_root {
         println!("exec_overhead: skipped, needs root to load BPF programs");
         return;
     }
-    let count: u64 = std::env::var("TPC_BENCH_EXECS").ok().and_then(|text| text.parse().ok()).unwrap_or(3000);
+    let count: u64 = std::env::var("TPC_BENCH_EXECS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(3000);
 
     run_execs(count / 10); // warm up caches
     let without_before = run_execs(count);
@@ -70,11 +84,24 @@ fn main() {
     };
 
     let without_after = run_execs(count);
-    let baseline = (per_exec_micros(without_before, count) + per_exec_micros(without_after, count)) / 2.0;
+    let baseline =
+        (per_exec_micros(without_before, count) + per_exec_micros(without_after, count)) / 2.0;
     let attached = per_exec_micros(with_sensor, count);
     println!("exec_overhead: {count} execs of /bin/true per phase");
-    println!("  without sensor (before): {:.1} µs/exec", per_exec_micros(without_before, count));
-    println!("  with sensor attached:    {attached:.1} µs/exec ({events} events, {} records dropped)", summary.dropped.total());
-    println!("  without sensor (after):  {:.1} µs/exec", per_exec_micros(without_after, count));
-    println!("  overhead ratio (with / without): {:.3}", attached / baseline);
+    println!(
+        "  without sensor (before): {:.1} µs/exec",
+        per_exec_micros(without_before, count)
+    );
+    println!(
+        "  with sensor attached:    {attached:.1} µs/exec ({events} events, {} records dropped)",
+        summary.dropped.total()
+    );
+    println!(
+        "  without sensor (after):  {:.1} µs/exec",
+        per_exec_micros(without_after, count)
+    );
+    println!(
+        "  overhead ratio (with / without): {:.3}",
+        attached / baseline
+    );
 }

@@ -30,7 +30,11 @@ pub enum RuntimeError {
         source: Box<aya::EbpfError>,
     },
     #[error("the BPF object {object} has no {what} named {name}")]
-    MissingInObject { object: &'static str, what: &'static str, name: &'static str },
+    MissingInObject {
+        object: &'static str,
+        what: &'static str,
+        name: &'static str,
+    },
     #[error("cannot load or attach program {program} to {attach_point}")]
     Program {
         program: &'static str,
@@ -71,7 +75,11 @@ pub enum RuntimeError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("{what} record too short: needs {needed} bytes, has {found}")]
-    Short { what: &'static str, needed: usize, found: usize },
+    Short {
+        what: &'static str,
+        needed: usize,
+        found: usize,
+    },
     #[error("record wire version {found}, this runtime reads version {expected}")]
     Version { found: u8, expected: u8 },
     #[error("unknown record kind {kind}")]

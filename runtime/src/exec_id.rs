@@ -15,7 +15,12 @@ pub fn base64_standard(bytes: &[u8]) -> String {
         let b1 = chunk.get(1).copied().map_or(0, u32::from);
         let b2 = chunk.get(2).copied().map_or(0, u32::from);
         let triple = (b0 << 16) | (b1 << 8) | b2;
-        let symbols = [(triple >> 18) & 63, (triple >> 12) & 63, (triple >> 6) & 63, triple & 63];
+        let symbols = [
+            (triple >> 18) & 63,
+            (triple >> 12) & 63,
+            (triple >> 6) & 63,
+            triple & 63,
+        ];
         for (index, symbol) in symbols.iter().enumerate() {
             if index <= chunk.len() {
                 out.push(char::from(ALPHABET[*symbol as usize]));
@@ -49,7 +54,10 @@ mod tests {
     #[test]
     fn reproduces_a_tetragon_exec_id() {
         // from Tetragon's exported sample events
-        assert_eq!(exec_id("minikube", 3_349_766_462_822, 38_313), "bWluaWt1YmU6MzM0OTc2NjQ2MjgyMjozODMxMw==");
+        assert_eq!(
+            exec_id("minikube", 3_349_766_462_822, 38_313),
+            "bWluaWt1YmU6MzM0OTc2NjQ2MjgyMjozODMxMw=="
+        );
     }
 
     #[test]

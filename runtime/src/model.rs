@@ -47,10 +47,7 @@ pub enum SensorEvent {
     },
     /// Records the kernel could not deliver because the ring buffer was full,
     /// since the previous report.
-    Lost {
-        dropped: DropCounts,
-        time_ns: i64,
-    },
+    Lost { dropped: DropCounts, time_ns: i64 },
 }
 
 /// Records dropped by the kernel side, by kind.
@@ -124,7 +121,9 @@ pub fn join_arguments(arguments: &[String]) -> String {
             joined.push(' ');
         }
         let needs_quotes = argument.is_empty()
-            || argument.chars().any(|c| c.is_whitespace() || c == '"' || c == '\\');
+            || argument
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\\');
         if needs_quotes {
             joined.push('"');
             for c in argument.chars() {
@@ -205,12 +204,22 @@ impl SensorEvent {
     /// or `rate_limit_info` for records the kernel dropped.
     pub fn to_event(&self, node_name: &str) -> Event {
         let event = match self {
-            SensorEvent::Exec { process, parent, time_ns } => Event::process_exec(
+            SensorEvent::Exec {
+                process,
+                parent,
+                time_ns,
+            } => Event::process_exec(
                 process.to_process(),
                 parent.as_ref().map(ProcessInfo::to_process),
                 Timestamp::from_unix_nanos(*time_ns),
             ),
-            SensorEvent::Exit { process, parent, status, signal, time_ns } => {
+            SensorEvent::Exit {
+                process,
+                parent,
+                status,
+                signal,
+                time_ns,
+            } => {
                 let mut event = Event::process_exit(
                     process.to_process(),
                     parent.as_ref().map(ProcessInfo::to_process),
@@ -256,7 +265,12 @@ impl SensorEvent {
                 }
                 line
             }
-            SensorEvent::Exit { process, status, signal, .. } => {
+            SensorEvent::Exit {
+                process,
+                status,
+                signal,
+                ..
+            } => {
                 let arguments = join_arguments(&process.arguments);
                 let mut line = format!("💥 exit    {} {}", process.pid, process.binary);
                 if !arguments.is_empty() {
@@ -305,7 +319,11 @@ mod tests {
 
     #[test]
     fn exec_json_has_tetragon_fields() {
-        let event = SensorEvent::Exec { process: process(), parent: None, time_ns: 0 };
+        let event = SensorEvent::Exec {
+            process: process(),
+            parent: None,
+            time_ns: 0,
+        };
         let json = event.to_tetragon_json("node");
         let process = &json["process_exec"]["process"];
         assert_eq!(process["binary"], "/usr/bin/cat");
@@ -318,7 +336,13 @@ mod tests {
 
     #[test]
     fn exit_json_and_compact_carry_status_or_signal() {
-        let exited = SensorEvent::Exit { process: process(), parent: None, status: 3, signal: None, time_ns: 0 };
+        let exited = SensorEvent::Exit {
+            process: process(),
+            parent: None,
+            status: 3,
+            signal: None,
+            time_ns: 0,
+        };
         assert_eq!(exited.to_tetragon_json("n")["process_exit"]["status"], 3);
         assert!(exited.to_compact_line().ends_with(" 3"));
         let killed = SensorEvent::Exit {
@@ -337,7 +361,14 @@ mod tests {
 
     #[test]
     fn lost_records_are_reported() {
-        let lost = SensorEvent::Lost { dropped: DropCounts { exec: 2, fork: 1, exit: 0 }, time_ns: 0 };
+        let lost = SensorEvent::Lost {
+            dropped: DropCounts {
+                exec: 2,
+                fork: 1,
+                exit: 0,
+            },
+            time_ns: 0,
+        };
         let json = lost.to_tetragon_json("n");
         let dropped = &json["rate_limit_info"]["number_of_dropped_process_events"];
         assert!(dropped == "3" || dropped == 3, "{json}");

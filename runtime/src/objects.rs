@@ -4,7 +4,10 @@
 pub fn base_sensor() -> Option<&'static [u8]> {
     #[cfg(tpc_bpf_objects)]
     {
-        Some(aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/base_sensor.bpf.o")))
+        Some(aya::include_bytes_aligned!(concat!(
+            env!("OUT_DIR"),
+            "/base_sensor.bpf.o"
+        )))
     }
     #[cfg(not(tpc_bpf_objects))]
     {

@@ -36,28 +36,47 @@ pub fn check_host() -> Result<PreflightReport, RuntimeError> {
         return Err(RuntimeError::NotPrivileged);
     }
     if !Path::new(KERNEL_BTF).exists() {
-        return Err(RuntimeError::NoKernelBtf { path: PathBuf::from(KERNEL_BTF) });
+        return Err(RuntimeError::NoKernelBtf {
+            path: PathBuf::from(KERNEL_BTF),
+        });
     }
     let mut report = PreflightReport::default();
-    let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(|source| RuntimeError::Read {
-        path: PathBuf::from("/proc/self/mountinfo"),
-        source,
-    })?;
+    let mountinfo =
+        fs::read_to_string("/proc/self/mountinfo").map_err(|source| RuntimeError::Read {
+            path: PathBuf::from("/proc/self/mountinfo"),
+            source,
+        })?;
     let mounts = parse_mountinfo(&mountinfo);
     if !is_mounted(&mounts, "bpf", BPFFS) {
         mount_filesystem("bpffs", "bpf", BPFFS)?;
         report.mounted.push(("bpf", PathBuf::from(BPFFS)));
     }
-    if !is_mounted(&mounts, "tracefs", TRACEFS) && !is_mounted(&mounts, "tracefs", TRACEFS_UNDER_DEBUGFS) {
+    if !is_mounted(&mounts, "tracefs", TRACEFS)
+        && !is_mounted(&mounts, "tracefs", TRACEFS_UNDER_DEBUGFS)
+    {
         mount_filesystem("tracefs", "tracefs", TRACEFS)?;
         report.mounted.push(("tracefs", PathBuf::from(TRACEFS)));
     }
     Ok(report)
 }
 
-fn mount_filesystem(filesystem: &'static str, fstype: &'static str, path: &str) -> Result<(), RuntimeError> {
-    mount(Some(fstype), path, Some(fstype), MsFlags::empty(), None::<&str>).map_err(|source| {
-        RuntimeError::FilesystemMissing { filesystem, fstype, path: PathBuf::from(path), source }
+fn mount_filesystem(
+    filesystem: &'static str,
+    fstype: &'static str,
+    path: &str,
+) -> Result<(), RuntimeError> {
+    mount(
+        Some(fstype),
+        path,
+        Some(fstype),
+        MsFlags::empty(),
+        None::<&str>,
+    )
+    .map_err(|source| RuntimeError::FilesystemMissing {
+        filesystem,
+        fstype,
+        path: PathBuf::from(path),
+        source,
     })
 }
 
@@ -89,7 +108,9 @@ pub fn parse_mountinfo(mountinfo: &str) -> Vec<(String, String)> {
 }
 
 fn is_mounted(mounts: &[(String, String)], fstype: &str, path: &str) -> bool {
-    mounts.iter().any(|(mounted_type, mount_point)| mounted_type == fstype && mount_point == path)
+    mounts
+        .iter()
+        .any(|(mounted_type, mount_point)| mounted_type == fstype && mount_point == path)
 }
 
 #[cfg(test)]
@@ -99,8 +120,14 @@ mod tests {
     #[test]
     fn privileges_from_capability_masks() {
         assert!(has_bpf_privileges("Name:\tx\nCapEff:\t000001ffffffffff\n"));
-        assert!(has_bpf_privileges("CapEff:\t000000c000000000\n"), "CAP_BPF + CAP_PERFMON");
-        assert!(!has_bpf_privileges("CapEff:\t0000008000000000\n"), "CAP_BPF alone");
+        assert!(
+            has_bpf_privileges("CapEff:\t000000c000000000\n"),
+            "CAP_BPF + CAP_PERFMON"
+        );
+        assert!(
+            !has_bpf_privileges("CapEff:\t0000008000000000\n"),
+            "CAP_BPF alone"
+        );
         assert!(!has_bpf_privileges("CapEff:\t0000000000000000\n"));
         assert!(!has_bpf_privileges("no caps line"));
     }

@@ -33,7 +33,13 @@ pub fn read_processes(proc_root: &Path, clock_ticks_per_second: u64) -> Vec<Proc
     let mut snapshots: Vec<ProcSnapshot> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter_map(|pid| read_process(&proc_root.join(pid.to_string()), pid, clock_ticks_per_second))
+        .filter_map(|pid| {
+            read_process(
+                &proc_root.join(pid.to_string()),
+                pid,
+                clock_ticks_per_second,
+            )
+        })
         .collect();
     snapshots.sort_by_key(|snapshot| snapshot.pid);
     snapshots
@@ -84,18 +90,34 @@ pub fn parse_stat(stat: &str) -> Option<(u32, u64)> {
 /// (real uid, effective uid) from /proc/<pid>/status.
 pub fn parse_status_uids(status: &str) -> Option<(u32, u32)> {
     let line = status.lines().find(|line| line.starts_with("Uid:"))?;
-    let mut ids = line["Uid:".len()..].split_whitespace().map(str::parse::<u32>);
+    let mut ids = line["Uid:".len()..]
+        .split_whitespace()
+        .map(str::parse::<u32>);
     Some((ids.next()?.ok()?, ids.next()?.ok()?))
 }
 
 /// The table entries and kernel map entries for the snapshots.
-pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], unix_nanos: impl Fn(u64) -> i64) -> Vec<(ProcessInfo, ProcessEntry)> {
-    let start_by_pid: HashMap<u32, u64> = snapshots.iter().map(|snapshot| (snapshot.pid, snapshot.start_ktime)).collect();
+pub fn seeds(
+    node_name: &str,
+    snapshots: &[ProcSnapshot],
+    unix_nanos: impl Fn(u64) -> i64,
+) -> Vec<(ProcessInfo, ProcessEntry)> {
+    let start_by_pid: HashMap<u32, u64> = snapshots
+        .iter()
+        .map(|snapshot| (snapshot.pid, snapshot.start_ktime))
+        .collect();
     snapshots
         .iter()
         .map(|snapshot| {
             let parent_start = start_by_pid.get(&snapshot.parent_pid).copied();
-            let flags = RecordFlags(RecordFlags::PROCFS | if parent_start.is_none() && snapshot.parent_pid != 0 { RecordFlags::PARENT_UNKNOWN } else { 0 });
+            let flags = RecordFlags(
+                RecordFlags::PROCFS
+                    | if parent_start.is_none() && snapshot.parent_pid != 0 {
+                        RecordFlags::PARENT_UNKNOWN
+                    } else {
+                        0
+                    },
+            );
             let info = ProcessInfo {
                 exec_id: exec_id(node_name, snapshot.start_ktime, snapshot.pid),
                 pid: snapshot.pid,
@@ -109,7 +131,8 @@ pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], unix_nanos: impl Fn(u6
                 flags,
                 start_time_ns: unix_nanos(snapshot.start_ktime),
                 parent_pid: snapshot.parent_pid,
-                parent_exec_id: parent_start.map(|start| exec_id(node_name, start, snapshot.parent_pid)),
+                parent_exec_id: parent_start
+                    .map(|start| exec_id(node_name, start, snapshot.parent_pid)),
                 exec_ktime: snapshot.start_ktime,
             };
             let entry = ProcessEntry {
@@ -130,6 +153,10 @@ pub fn seeds(node_name: &str, snapshots: &[ProcSnapshot], unix_nanos: impl Fn(u6
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 mod tests {
     use super::*;
 
@@ -150,14 +177,20 @@ mod tests {
     fn reads_this_machines_proc_and_links_parents() {
         let snapshots = read_processes(Path::new("/proc"), 100);
         let me = std::process::id();
-        let mine = snapshots.iter().find(|snapshot| snapshot.pid == me).expect("own process in /proc");
+        let mine = snapshots
+            .iter()
+            .find(|snapshot| snapshot.pid == me)
+            .expect("own process in /proc");
         assert!(!mine.binary.is_empty());
         assert!(mine.start_ktime > 0);
         let seeded = seeds("n", &snapshots, |ns| ns as i64);
         let (info, entry) = seeded.iter().find(|(info, _)| info.pid == me).unwrap();
         assert!(info.flags.has(RecordFlags::PROCFS));
         assert_eq!(entry.exec_ktime, info.exec_ktime);
-        if snapshots.iter().any(|snapshot| snapshot.pid == mine.parent_pid) {
+        if snapshots
+            .iter()
+            .any(|snapshot| snapshot.pid == mine.parent_pid)
+        {
             assert!(info.parent_exec_id.is_some());
         }
     }

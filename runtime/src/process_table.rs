@@ -19,7 +19,11 @@ pub struct ProcessTable {
 
 impl ProcessTable {
     pub fn new(node_name: impl Into<String>, clock: BootClock) -> Self {
-        Self { node_name: node_name.into(), clock, processes: HashMap::new() }
+        Self {
+            node_name: node_name.into(),
+            clock,
+            processes: HashMap::new(),
+        }
     }
 
     pub fn node_name(&self) -> &str {
@@ -76,7 +80,9 @@ impl ProcessTable {
     }
 
     fn apply_exec(&mut self, exec: ExecRecord) -> SensorEvent {
-        let parent = self.parent_of(exec.parent_pid, exec.parent_exec_ktime).cloned();
+        let parent = self
+            .parent_of(exec.parent_pid, exec.parent_exec_ktime)
+            .cloned();
         let parent_exec_id = match (&parent, exec.parent_exec_ktime) {
             (Some(parent), _) => Some(parent.exec_id.clone()),
             (None, 0) => None,
@@ -112,11 +118,17 @@ impl ProcessTable {
             exec_ktime: exec.exec_ktime,
         };
         self.processes.insert(exec.pid, process.clone());
-        SensorEvent::Exec { process, parent, time_ns: self.clock.unix_nanos(exec.ktime) }
+        SensorEvent::Exec {
+            process,
+            parent,
+            time_ns: self.clock.unix_nanos(exec.ktime),
+        }
     }
 
     fn apply_fork(&mut self, fork: &ForkRecord) {
-        let parent = self.parent_of(fork.parent_pid, fork.parent_exec_ktime).cloned();
+        let parent = self
+            .parent_of(fork.parent_pid, fork.parent_exec_ktime)
+            .cloned();
         let exec_id = self.exec_id(fork.exec_ktime, fork.pid);
         let start_time_ns = self.clock.unix_nanos(fork.exec_ktime);
         let child = match parent {
@@ -124,7 +136,10 @@ impl ProcessTable {
                 exec_id,
                 pid: fork.pid,
                 tid: fork.pid,
-                flags: RecordFlags((parent.flags.0 & !RecordFlags::PROCFS & !RecordFlags::EXECVE) | RecordFlags::CLONE),
+                flags: RecordFlags(
+                    (parent.flags.0 & !RecordFlags::PROCFS & !RecordFlags::EXECVE)
+                        | RecordFlags::CLONE,
+                ),
                 start_time_ns,
                 parent_pid: fork.parent_pid,
                 parent_exec_id: Some(parent.exec_id.clone()),
@@ -190,7 +205,13 @@ impl ProcessTable {
         } else {
             (0, Some(signal_name(signal_number)))
         };
-        SensorEvent::Exit { process, parent, status, signal, time_ns: self.clock.unix_nanos(exit.ktime) }
+        SensorEvent::Exit {
+            process,
+            parent,
+            status,
+            signal,
+            time_ns: self.clock.unix_nanos(exit.ktime),
+        }
     }
 }
 
@@ -209,6 +230,10 @@ pub fn split_args(block: &[u8]) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 mod tests {
     use super::*;
     use crate::wire::RecordFlags;
@@ -236,7 +261,12 @@ mod tests {
         });
     }
 
-    fn exec_record(pid: u32, parent_pid: u32, exec_ktime: u64, parent_exec_ktime: u64) -> ExecRecord {
+    fn exec_record(
+        pid: u32,
+        parent_pid: u32,
+        exec_ktime: u64,
+        parent_exec_ktime: u64,
+    ) -> ExecRecord {
         ExecRecord {
             cpu: 0,
             ktime: exec_ktime,
@@ -262,19 +292,55 @@ mod tests {
     fn fork_exec_exit_links_child_to_seeded_parent() {
         let mut table = table();
         seeded_shell(&mut table);
-        let fork = ForkRecord { cpu: 0, ktime: 200, pid: 11, parent_pid: 10, flags: RecordFlags(RecordFlags::CLONE), exec_ktime: 200, parent_exec_ktime: 100 };
+        let fork = ForkRecord {
+            cpu: 0,
+            ktime: 200,
+            pid: 11,
+            parent_pid: 10,
+            flags: RecordFlags(RecordFlags::CLONE),
+            exec_ktime: 200,
+            parent_exec_ktime: 100,
+        };
         assert!(table.apply(Record::Fork(fork)).is_none());
-        assert_eq!(table.get(11).map(|child| child.binary.as_str()), Some("/usr/bin/sh"));
+        assert_eq!(
+            table.get(11).map(|child| child.binary.as_str()),
+            Some("/usr/bin/sh")
+        );
 
-        let exec = table.apply(Record::Exec(exec_record(11, 10, 300, 100))).unwrap();
-        let SensorEvent::Exec { process, parent, .. } = exec else { panic!("not an exec: {exec:?}") };
+        let exec = table
+            .apply(Record::Exec(exec_record(11, 10, 300, 100)))
+            .unwrap();
+        let SensorEvent::Exec {
+            process, parent, ..
+        } = exec
+        else {
+            panic!("not an exec: {exec:?}")
+        };
         assert_eq!(process.binary, "/usr/bin/true");
         assert_eq!(process.arguments, vec!["--flag".to_owned()]);
-        assert_eq!(process.parent_exec_id.as_deref(), Some(table.exec_id(100, 10).as_str()));
+        assert_eq!(
+            process.parent_exec_id.as_deref(),
+            Some(table.exec_id(100, 10).as_str())
+        );
         assert_eq!(parent.unwrap().binary, "/usr/bin/sh");
 
-        let exit = ExitRecord { cpu: 1, ktime: 400, pid: 11, tid: 11, exit_code: 3 << 8, flags: RecordFlags(0), exec_ktime: 300 };
-        let SensorEvent::Exit { process: exited, status, signal, parent, .. } = table.apply(Record::Exit(exit)).unwrap() else {
+        let exit = ExitRecord {
+            cpu: 1,
+            ktime: 400,
+            pid: 11,
+            tid: 11,
+            exit_code: 3 << 8,
+            flags: RecordFlags(0),
+            exec_ktime: 300,
+        };
+        let SensorEvent::Exit {
+            process: exited,
+            status,
+            signal,
+            parent,
+            ..
+        } = table.apply(Record::Exit(exit)).unwrap()
+        else {
             panic!("not an exit")
         };
         assert_eq!(exited.exec_id, process.exec_id);
@@ -286,8 +352,22 @@ mod tests {
     #[test]
     fn exit_by_signal_and_unknown_process() {
         let mut table = table();
-        let exit = ExitRecord { cpu: 0, ktime: 9, pid: 77, tid: 78, exit_code: 9, flags: RecordFlags(RecordFlags::ENTRY_MISSING), exec_ktime: 0 };
-        let SensorEvent::Exit { process, status, signal, .. } = table.apply(Record::Exit(exit)).unwrap() else {
+        let exit = ExitRecord {
+            cpu: 0,
+            ktime: 9,
+            pid: 77,
+            tid: 78,
+            exit_code: 9,
+            flags: RecordFlags(RecordFlags::ENTRY_MISSING),
+            exec_ktime: 0,
+        };
+        let SensorEvent::Exit {
+            process,
+            status,
+            signal,
+            ..
+        } = table.apply(Record::Exit(exit)).unwrap()
+        else {
             panic!("not an exit")
         };
         assert_eq!((status, signal.as_deref()), (0, Some("SIGKILL")));
@@ -299,7 +379,15 @@ mod tests {
     fn a_stale_exit_does_not_remove_a_newer_image() {
         let mut table = table();
         table.apply(Record::Exec(exec_record(20, 1, 500, 0)));
-        let stale = ExitRecord { cpu: 0, ktime: 600, pid: 20, tid: 20, exit_code: 0, flags: RecordFlags(0), exec_ktime: 499 };
+        let stale = ExitRecord {
+            cpu: 0,
+            ktime: 600,
+            pid: 20,
+            tid: 20,
+            exit_code: 0,
+            flags: RecordFlags(0),
+            exec_ktime: 499,
+        };
         table.apply(Record::Exit(stale));
         assert_eq!(table.get(20).map(|process| process.exec_ktime), Some(500));
     }
@@ -307,7 +395,12 @@ mod tests {
     #[test]
     fn exec_of_unknown_parent_keeps_the_kernel_parent_id() {
         let mut table = table();
-        let SensorEvent::Exec { process, parent, .. } = table.apply(Record::Exec(exec_record(30, 29, 700, 650))).unwrap() else {
+        let SensorEvent::Exec {
+            process, parent, ..
+        } = table
+            .apply(Record::Exec(exec_record(30, 29, 700, 650)))
+            .unwrap()
+        else {
             panic!("not an exec")
         };
         assert!(parent.is_none());
@@ -316,8 +409,14 @@ mod tests {
 
     #[test]
     fn argument_blocks_split_on_nul() {
-        assert_eq!(split_args(b"a\0b c\0"), vec!["a".to_owned(), "b c".to_owned()]);
-        assert_eq!(split_args(b"a\0trunc"), vec!["a".to_owned(), "trunc".to_owned()]);
+        assert_eq!(
+            split_args(b"a\0b c\0"),
+            vec!["a".to_owned(), "b c".to_owned()]
+        );
+        assert_eq!(
+            split_args(b"a\0trunc"),
+            vec!["a".to_owned(), "trunc".to_owned()]
+        );
         assert!(split_args(b"").is_empty());
         assert_eq!(split_args(b"a\0\0"), vec!["a".to_owned(), String::new()]);
     }

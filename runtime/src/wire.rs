@@ -105,7 +105,10 @@ impl Record {
         let kind = reader.u8(0)?;
         let version = reader.u8(1)?;
         if version != WIRE_VERSION {
-            return Err(DecodeError::Version { found: version, expected: WIRE_VERSION });
+            return Err(DecodeError::Version {
+                found: version,
+                expected: WIRE_VERSION,
+            });
         }
         let cpu = reader.u32(4)?;
         let ktime = reader.u64(8)?;
@@ -228,7 +231,9 @@ impl ProcessEntry {
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let reader = Reader { bytes };
         reader.need(PROCESS_ENTRY_LEN, "process entry")?;
-        let binary_len = usize::try_from(reader.u32(48)?).unwrap_or(usize::MAX).min(ENTRY_BINARY_LEN - 1);
+        let binary_len = usize::try_from(reader.u32(48)?)
+            .unwrap_or(usize::MAX)
+            .min(ENTRY_BINARY_LEN - 1);
         Ok(ProcessEntry {
             exec_ktime: reader.u64(0)?,
             parent_exec_ktime: reader.u64(8)?,
@@ -251,16 +256,22 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn need(&self, len: usize, what: &'static str) -> Result<(), DecodeError> {
         if self.bytes.len() < len {
-            return Err(DecodeError::Short { what, needed: len, found: self.bytes.len() });
+            return Err(DecodeError::Short {
+                what,
+                needed: len,
+                found: self.bytes.len(),
+            });
         }
         Ok(())
     }
 
     fn slice(&self, offset: usize, len: usize, what: &'static str) -> Result<&[u8], DecodeError> {
-        let end = offset.checked_add(len).unwrap_or(usize::MAX);
-        self.bytes
-            .get(offset..end)
-            .ok_or(DecodeError::Short { what, needed: end, found: self.bytes.len() })
+        let end = offset.saturating_add(len);
+        self.bytes.get(offset..end).ok_or(DecodeError::Short {
+            what,
+            needed: end,
+            found: self.bytes.len(),
+        })
     }
 
     fn array<const N: usize>(&self, offset: usize) -> Result<[u8; N], DecodeError> {
@@ -289,7 +300,9 @@ impl Reader<'_> {
 
 /// Builders for records in the wire layout, for tests and fake backends.
 pub mod encode {
-    use super::{EVENT_EXEC, EVENT_EXIT, EVENT_FORK, ExecRecord, ExitRecord, ForkRecord, WIRE_VERSION};
+    use super::{
+        EVENT_EXEC, EVENT_EXIT, EVENT_FORK, ExecRecord, ExitRecord, ForkRecord, WIRE_VERSION,
+    };
 
     fn header(kind: u8, cpu: u32, ktime: u64) -> Vec<u8> {
         let mut bytes = vec![kind, WIRE_VERSION, 0, 0];
@@ -307,7 +320,11 @@ pub mod encode {
         for value in [record.pid, record.tid, record.parent_pid, record.flags.0] {
             bytes.extend_from_slice(&value.to_ne_bytes());
         }
-        for value in [record.exec_ktime, record.parent_exec_ktime, record.process_start_ktime] {
+        for value in [
+            record.exec_ktime,
+            record.parent_exec_ktime,
+            record.process_start_ktime,
+        ] {
             bytes.extend_from_slice(&value.to_ne_bytes());
         }
         for value in [record.uid, record.euid, record.auid, record.old_tid] {
@@ -343,6 +360,10 @@ pub mod encode {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
 mod tests {
     use super::*;
 
@@ -378,11 +399,27 @@ mod tests {
 
     #[test]
     fn fork_and_exit_round_trip() {
-        let fork = ForkRecord { cpu: 0, ktime: 7, pid: 11, parent_pid: 10, flags: RecordFlags(2), exec_ktime: 7, parent_exec_ktime: 99 };
+        let fork = ForkRecord {
+            cpu: 0,
+            ktime: 7,
+            pid: 11,
+            parent_pid: 10,
+            flags: RecordFlags(2),
+            exec_ktime: 7,
+            parent_exec_ktime: 99,
+        };
         let bytes = encode::fork(&fork);
         assert_eq!(bytes.len(), FORK_LEN);
         assert_eq!(Record::decode(&bytes).unwrap(), Record::Fork(fork));
-        let exit = ExitRecord { cpu: 1, ktime: 8, pid: 11, tid: 12, exit_code: 3 << 8, flags: RecordFlags(0), exec_ktime: 7 };
+        let exit = ExitRecord {
+            cpu: 1,
+            ktime: 8,
+            pid: 11,
+            tid: 12,
+            exit_code: 3 << 8,
+            flags: RecordFlags(0),
+            exec_ktime: 7,
+        };
         let bytes = encode::exit(&exit);
         assert_eq!(bytes.len(), EXIT_LEN);
         assert_eq!(Record::decode(&bytes).unwrap(), Record::Exit(exit));
@@ -391,13 +428,22 @@ mod tests {
     #[test]
     fn short_or_foreign_records_are_errors() {
         let bytes = encode::exec(&sample_exec());
-        assert!(matches!(Record::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Short { .. })));
+        assert!(matches!(
+            Record::decode(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::Short { .. })
+        ));
         let mut wrong_version = bytes.clone();
         wrong_version[1] = 9;
-        assert!(matches!(Record::decode(&wrong_version), Err(DecodeError::Version { found: 9, .. })));
+        assert!(matches!(
+            Record::decode(&wrong_version),
+            Err(DecodeError::Version { found: 9, .. })
+        ));
         let mut wrong_kind = bytes;
         wrong_kind[0] = 42;
-        assert!(matches!(Record::decode(&wrong_kind), Err(DecodeError::UnknownKind { kind: 42 })));
+        assert!(matches!(
+            Record::decode(&wrong_kind),
+            Err(DecodeError::UnknownKind { kind: 42 })
+        ));
         assert!(Record::decode(&[]).is_err());
     }
 
@@ -416,7 +462,10 @@ mod tests {
             binary: b"/usr/bin/sh".to_vec(),
         };
         assert_eq!(ProcessEntry::decode(&entry.encode()).unwrap(), entry);
-        let long = ProcessEntry { binary: vec![b'a'; 400], ..entry };
+        let long = ProcessEntry {
+            binary: vec![b'a'; 400],
+            ..entry
+        };
         let decoded = ProcessEntry::decode(&long.encode()).unwrap();
         assert_eq!(decoded.binary.len(), ENTRY_BINARY_LEN - 1);
         assert!(decoded.flags.has(RecordFlags::TRUNC_BINARY));

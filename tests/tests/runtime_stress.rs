@@ -1,6 +1,14 @@
 //! Kernel stress tests: 20,000 short processes while the sensor runs, every exec delivered or counted as dropped; a tiny ring buffer forces drops, which must be counted and reported in the stream.
 
-#[expect(dead_code, reason = "each kernel test file uses a subset of the helpers")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+#[expect(
+    dead_code,
+    reason = "each kernel test file uses a subset of the helpers"
+)]
 mod runtime_support;
 
 use std::{
@@ -31,7 +39,11 @@ fn launch(probe: &std::path::Path, count: u64, threads: u64) -> thread::JoinHand
                 let share = count / threads + u64::from(worker < count % threads);
                 thread::spawn(move || {
                     for _ in 0..share {
-                        let status = Command::new(&probe).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+                        let status = Command::new(&probe)
+                            .stdin(Stdio::null())
+                            .stdout(Stdio::null())
+                            .stderr(Stdio::null())
+                            .status();
                         if status.is_ok() {
                             launched.fetch_add(1, Ordering::Relaxed);
                         }
@@ -71,7 +83,9 @@ impl Tally {
 
 #[test]
 fn twenty_thousand_execs_are_delivered_or_counted_as_dropped() {
-    let _kernel = KERNEL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _kernel = KERNEL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !kernel_test_can_run("twenty_thousand_execs_are_delivered_or_counted_as_dropped") {
         return;
     }
@@ -85,12 +99,18 @@ fn twenty_thousand_execs_are_delivered_or_counted_as_dropped() {
     let started = Instant::now();
     let workload = launch(&probe, LAUNCHES, 2);
     while !workload.is_finished() {
-        sensor.poll(Duration::from_millis(50), &mut |event| tally.count(&event, &binary)).unwrap();
+        sensor
+            .poll(Duration::from_millis(50), &mut |event| {
+                tally.count(&event, &binary)
+            })
+            .unwrap();
     }
     let launched = workload.join().unwrap();
     let elapsed = started.elapsed();
     // drain: everything the workload did is in the ring by now
-    let summary = sensor.stop(&mut |event| tally.count(&event, &binary)).unwrap();
+    let summary = sensor
+        .stop(&mut |event| tally.count(&event, &binary))
+        .unwrap();
     // the sensor's counters start at zero with its maps
     let dropped: DropCounts = summary.dropped;
 
@@ -107,7 +127,11 @@ fn twenty_thousand_execs_are_delivered_or_counted_as_dropped() {
         tally.lost_in_stream
     );
     assert_eq!(launched, LAUNCHES, "every launch started a process");
-    assert!(tally.execs <= launched, "more execs than launches: {} > {launched}", tally.execs);
+    assert!(
+        tally.execs <= launched,
+        "more execs than launches: {} > {launched}",
+        tally.execs
+    );
     // Drops are counted machine-wide: a drop can belong to another process's
     // exec, so with drops the sum can exceed the launches, never fall short.
     assert!(
@@ -117,14 +141,23 @@ fn twenty_thousand_execs_are_delivered_or_counted_as_dropped() {
         dropped.exec
     );
     if dropped.exec == 0 {
-        assert_eq!(tally.execs, launched, "no drops, so every exec is delivered");
+        assert_eq!(
+            tally.execs, launched,
+            "no drops, so every exec is delivered"
+        );
     }
-    assert_eq!(tally.lost_in_stream, summary.dropped.total(), "every drop is reported in the stream");
+    assert_eq!(
+        tally.lost_in_stream,
+        summary.dropped.total(),
+        "every drop is reported in the stream"
+    );
 }
 
 #[test]
 fn a_full_ring_buffer_drops_are_counted_and_reported() {
-    let _kernel = KERNEL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _kernel = KERNEL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if !kernel_test_can_run("a_full_ring_buffer_drops_are_counted_and_reported") {
         return;
     }
@@ -133,17 +166,26 @@ fn a_full_ring_buffer_drops_are_counted_and_reported() {
     let probe = probe_copy("/bin/true", &scratch.path, "tpc-drops");
     let binary = probe.to_string_lossy().into_owned();
     // two pages of ring, not read while the workload runs: most records drop
-    let options = SensorOptions { ring_buffer_bytes: Some(8192), proc_root: None, ..SensorOptions::default() };
+    let options = SensorOptions {
+        ring_buffer_bytes: Some(8192),
+        proc_root: None,
+        ..SensorOptions::default()
+    };
     let sensor = BaseSensor::start(&options).unwrap();
     let launched = launch(&probe, LAUNCHES, 1).join().unwrap();
     let stop = AtomicBool::new(true);
     let mut tally = Tally::default();
-    let summary = sensor.run_until(&stop, &mut |event| tally.count(&event, &binary)).unwrap();
+    let summary = sensor
+        .run_until(&stop, &mut |event| tally.count(&event, &binary))
+        .unwrap();
     println!(
         "drops: launched {launched}; delivered execs {}; dropped {:?}; reported in stream {}",
         tally.execs, summary.dropped, tally.lost_in_stream
     );
-    assert!(summary.dropped.exec > 0, "a two-page ring cannot hold {LAUNCHES} exec records");
+    assert!(
+        summary.dropped.exec > 0,
+        "a two-page ring cannot hold {LAUNCHES} exec records"
+    );
     assert!(tally.execs + summary.dropped.exec >= launched);
     assert!(tally.lost_reports > 0, "drops must show up in the stream");
     assert_eq!(tally.lost_in_stream, summary.dropped.total());

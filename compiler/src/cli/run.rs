@@ -74,7 +74,9 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         return Err(RunError::BundleUnsupported { path: path.clone() });
     }
     let duration = match args.duration {
-        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => Some(Duration::from_secs_f64(seconds)),
+        Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+            Some(Duration::from_secs_f64(seconds))
+        }
         Some(seconds) => return Err(RunError::BadDuration { seconds }),
         None => None,
     };
@@ -84,7 +86,10 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|source| RunError::OutputFile { path: path.clone(), source })?,
+                .map_err(|source| RunError::OutputFile {
+                    path: path.clone(),
+                    source,
+                })?,
         )),
         None => None,
     };
@@ -94,18 +99,35 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         ring_buffer_bytes: args.ring_buffer_bytes,
         ..SensorOptions::default()
     };
-    let options = if args.no_proc_seed { SensorOptions { proc_root: None, ..options } } else { options };
+    let options = if args.no_proc_seed {
+        SensorOptions {
+            proc_root: None,
+            ..options
+        }
+    } else {
+        options
+    };
     let mut sensor = BaseSensor::start(&options)?;
     let node_name = sensor.node_name().to_owned();
-    eprintln!("tpc run: base sensor attached (sched_process_exec, sched_process_fork, sched_process_exit); stop with Ctrl-C");
+    eprintln!(
+        "tpc run: base sensor attached (sched_process_exec, sched_process_fork, sched_process_exit); stop with Ctrl-C"
+    );
 
-    let mut writer = EventWriter { out: BufWriter::new(io::stdout().lock()), file, format: args.output, node_name, error: None };
+    let mut writer = EventWriter {
+        out: BufWriter::new(io::stdout().lock()),
+        file,
+        format: args.output,
+        node_name,
+        error: None,
+    };
     let started = std::time::Instant::now();
     while !stop.load(Ordering::Relaxed) && writer.error.is_none() {
         if duration.is_some_and(|limit| started.elapsed() >= limit) {
             break;
         }
-        sensor.poll(Duration::from_millis(100), &mut |event| writer.write(&event))?;
+        sensor.poll(Duration::from_millis(100), &mut |event| {
+            writer.write(&event)
+        })?;
         // keep the stream live for readers of a pipe or the file
         writer.flush();
     }
@@ -146,7 +168,10 @@ impl<W: Write> EventWriter<W> {
             return;
         }
         if let SensorEvent::Lost { dropped, .. } = event {
-            eprintln!("tpc run: the ring buffer was full: {} records lost", dropped.total());
+            eprintln!(
+                "tpc run: the ring buffer was full: {} records lost",
+                dropped.total()
+            );
         }
         let json = event.to_json_line(&self.node_name);
         let result = match self.format {

@@ -48,7 +48,10 @@ pub struct AyaBackend {
 
 impl std::fmt::Debug for AyaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AyaBackend").field("loaded", &self.ebpf.is_some()).field("preflight", &self.preflight).finish()
+        f.debug_struct("AyaBackend")
+            .field("loaded", &self.ebpf.is_some())
+            .field("preflight", &self.preflight)
+            .finish()
     }
 }
 
@@ -62,16 +65,23 @@ impl AyaBackend {
         if let Some(bytes) = options.ring_buffer_bytes {
             loader.map_max_entries(RING_MAP, bytes);
         }
-        let mut ebpf = loader
-            .load(object)
-            .map_err(|source| RuntimeError::Load { object: OBJECT, source: Box::new(source) })?;
+        let mut ebpf = loader.load(object).map_err(|source| RuntimeError::Load {
+            object: OBJECT,
+            source: Box::new(source),
+        })?;
         let ring = take_map(&mut ebpf, RING_MAP)?;
         let processes = take_map(&mut ebpf, PROCESS_MAP)?;
         let drops = take_map(&mut ebpf, DROPS_MAP)?;
         attach_tracepoint(&mut ebpf, EXEC_PROGRAM, "sched", "sched_process_exec")?;
         attach_raw_tracepoint(&mut ebpf, FORK_PROGRAM, "sched_process_fork")?;
         attach_tracepoint(&mut ebpf, EXIT_PROGRAM, "sched", "sched_process_exit")?;
-        Ok(Self { ebpf: Some(ebpf), ring: Some(ring), processes: Some(processes), drops: Some(drops), preflight })
+        Ok(Self {
+            ebpf: Some(ebpf),
+            ring: Some(ring),
+            processes: Some(processes),
+            drops: Some(drops),
+            preflight,
+        })
     }
 
     /// What the host checks did (filesystems mounted).
@@ -84,7 +94,9 @@ impl AyaBackend {
         let Some(ebpf) = &self.ebpf else {
             return Vec::new();
         };
-        ebpf.programs().filter_map(|(_, program)| program.info().ok().map(|info| info.id())).collect()
+        ebpf.programs()
+            .filter_map(|(_, program)| program.info().ok().map(|info| info.id()))
+            .collect()
     }
 }
 
@@ -92,14 +104,26 @@ fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, RuntimeError>
 where
     T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
 {
-    let map = ebpf
-        .take_map(name)
-        .ok_or(RuntimeError::MissingInObject { object: OBJECT, what: "map", name })?;
-    T::try_from(map).map_err(|source| RuntimeError::Map { map: name, source: Box::new(source) })
+    let map = ebpf.take_map(name).ok_or(RuntimeError::MissingInObject {
+        object: OBJECT,
+        what: "map",
+        name,
+    })?;
+    T::try_from(map).map_err(|source| RuntimeError::Map {
+        map: name,
+        source: Box::new(source),
+    })
 }
 
-fn program_error(program: &'static str, attach_point: &'static str) -> impl Fn(aya::programs::ProgramError) -> RuntimeError {
-    move |source| RuntimeError::Program { program, attach_point, source: Box::new(source) }
+fn program_error(
+    program: &'static str,
+    attach_point: &'static str,
+) -> impl Fn(aya::programs::ProgramError) -> RuntimeError {
+    move |source| RuntimeError::Program {
+        program,
+        attach_point,
+        source: Box::new(source),
+    }
 }
 
 fn attach_tracepoint(
@@ -110,18 +134,32 @@ fn attach_tracepoint(
 ) -> Result<(), RuntimeError> {
     let program: &mut TracePoint = ebpf
         .program_mut(name)
-        .ok_or(RuntimeError::MissingInObject { object: OBJECT, what: "program", name })?
+        .ok_or(RuntimeError::MissingInObject {
+            object: OBJECT,
+            what: "program",
+            name,
+        })?
         .try_into()
         .map_err(program_error(name, event))?;
     program.load().map_err(program_error(name, event))?;
-    program.attach(category, event).map_err(program_error(name, event))?;
+    program
+        .attach(category, event)
+        .map_err(program_error(name, event))?;
     Ok(())
 }
 
-fn attach_raw_tracepoint(ebpf: &mut Ebpf, name: &'static str, event: &'static str) -> Result<(), RuntimeError> {
+fn attach_raw_tracepoint(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    event: &'static str,
+) -> Result<(), RuntimeError> {
     let program: &mut RawTracePoint = ebpf
         .program_mut(name)
-        .ok_or(RuntimeError::MissingInObject { object: OBJECT, what: "program", name })?
+        .ok_or(RuntimeError::MissingInObject {
+            object: OBJECT,
+            what: "program",
+            name,
+        })?
         .try_into()
         .map_err(program_error(name, event))?;
     program.load().map_err(program_error(name, event))?;
@@ -130,7 +168,11 @@ fn attach_raw_tracepoint(ebpf: &mut Ebpf, name: &'static str, event: &'static st
 }
 
 impl KernelBackend for AyaBackend {
-    fn read_records(&mut self, timeout: Duration, on_record: &mut dyn FnMut(&[u8])) -> Result<usize, RuntimeError> {
+    fn read_records(
+        &mut self,
+        timeout: Duration,
+        on_record: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, RuntimeError> {
         let Some(ring) = self.ring.as_mut() else {
             return Ok(0);
         };
@@ -163,12 +205,17 @@ impl KernelBackend for AyaBackend {
             return Ok(DropCounts::default());
         };
         let sum = |index: u32| -> Result<u64, RuntimeError> {
-            let values = drops
-                .get(&index, 0)
-                .map_err(|source| RuntimeError::Map { map: DROPS_MAP, source: Box::new(source) })?;
+            let values = drops.get(&index, 0).map_err(|source| RuntimeError::Map {
+                map: DROPS_MAP,
+                source: Box::new(source),
+            })?;
             Ok(values.iter().copied().sum())
         };
-        Ok(DropCounts { exec: sum(0)?, fork: sum(1)?, exit: sum(2)? })
+        Ok(DropCounts {
+            exec: sum(0)?,
+            fork: sum(1)?,
+            exit: sum(2)?,
+        })
     }
 
     fn seed_process(&mut self, entry: &ProcessEntry) -> Result<bool, RuntimeError> {
@@ -177,10 +224,15 @@ impl KernelBackend for AyaBackend {
         };
         match processes.insert(entry.pid, entry.encode(), BPF_NOEXIST) {
             Ok(()) => Ok(true),
-            Err(aya::maps::MapError::SyscallError(error)) if error.io_error.raw_os_error() == Some(nix::libc::EEXIST) => {
+            Err(aya::maps::MapError::SyscallError(error))
+                if error.io_error.raw_os_error() == Some(nix::libc::EEXIST) =>
+            {
                 Ok(false)
             }
-            Err(source) => Err(RuntimeError::Map { map: PROCESS_MAP, source: Box::new(source) }),
+            Err(source) => Err(RuntimeError::Map {
+                map: PROCESS_MAP,
+                source: Box::new(source),
+            }),
         }
     }
 
@@ -191,7 +243,10 @@ impl KernelBackend for AyaBackend {
         match processes.get(&pid, 0) {
             Ok(bytes) => Ok(ProcessEntry::decode(&bytes).ok()),
             Err(aya::maps::MapError::KeyNotFound) => Ok(None),
-            Err(source) => Err(RuntimeError::Map { map: PROCESS_MAP, source: Box::new(source) }),
+            Err(source) => Err(RuntimeError::Map {
+                map: PROCESS_MAP,
+                source: Box::new(source),
+            }),
         }
     }
 

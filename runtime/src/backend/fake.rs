@@ -26,7 +26,11 @@ impl FakeBackend {
 }
 
 impl KernelBackend for FakeBackend {
-    fn read_records(&mut self, _timeout: Duration, on_record: &mut dyn FnMut(&[u8])) -> Result<usize, RuntimeError> {
+    fn read_records(
+        &mut self,
+        _timeout: Duration,
+        on_record: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, RuntimeError> {
         let Some(batch) = self.batches.pop_front() else {
             return Ok(0);
         };

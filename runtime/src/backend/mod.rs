@@ -13,7 +13,11 @@ use crate::{error::RuntimeError, model::DropCounts, wire::ProcessEntry};
 pub trait KernelBackend {
     /// Waits up to `timeout` for ring-buffer records, then hands every
     /// available record, in ring order, to `on_record`. Returns how many.
-    fn read_records(&mut self, timeout: Duration, on_record: &mut dyn FnMut(&[u8])) -> Result<usize, RuntimeError>;
+    fn read_records(
+        &mut self,
+        timeout: Duration,
+        on_record: &mut dyn FnMut(&[u8]),
+    ) -> Result<usize, RuntimeError>;
 
     /// Records the kernel side dropped since load, by kind, summed over CPUs.
     fn drop_counts(&self) -> Result<DropCounts, RuntimeError>;

@@ -1,5 +1,10 @@
 //! Shared helpers for the kernel tests (`runtime_*.rs`): whether they may run, the built `tpc` binary, probe binaries, bpftool counts.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed unwrap is a failed test"
+)]
+
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -23,7 +28,9 @@ fn effective_uid() -> Option<u32> {
 /// where it panics: in CI a missing capability is a failure, never a skip.
 pub fn kernel_test_can_run(name: &str) -> bool {
     let problem = if !tpc_runtime::objects::embedded() {
-        Some("tpc-runtime was built without BPF programs (clang or libbpf-dev missing at build time)")
+        Some(
+            "tpc-runtime was built without BPF programs (clang or libbpf-dev missing at build time)",
+        )
     } else if effective_uid() != Some(0) {
         Some("not root: loading BPF programs needs root")
     } else {
@@ -46,7 +53,10 @@ pub struct ScratchDir {
 
 impl ScratchDir {
     pub fn new(label: &str) -> Self {
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|elapsed| elapsed.as_nanos())
+            .unwrap_or(0);
         let path = std::env::temp_dir().join(format!("tpc-{label}-{}-{nanos}", std::process::id()));
         fs::create_dir_all(&path).unwrap();
         Self { path }
@@ -63,7 +73,10 @@ impl Drop for ScratchDir {
 /// canonical path (what the kernel reports as the binary).
 pub fn probe_copy(original: &str, dir: &Path, stem: &str) -> PathBuf {
     let source = fs::canonicalize(original).unwrap();
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|elapsed| elapsed.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or(0);
     let target = dir.join(format!("{stem}-{}-{nanos}", std::process::id()));
     fs::copy(&source, &target).unwrap();
     let mut permissions = fs::metadata(&target).unwrap().permissions();
@@ -77,12 +90,22 @@ pub fn probe_copy(original: &str, dir: &Path, stem: &str) -> PathBuf {
 pub fn tpc_binary() -> PathBuf {
     // the test binary lives in target/<profile>/deps/
     let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let profile_dir = test_binary
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf();
     let target_dir = profile_dir.parent().unwrap().to_path_buf();
-    let profile = profile_dir.file_name().unwrap().to_string_lossy().into_owned();
+    let profile = profile_dir
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = Command::new(cargo);
-    build.current_dir(env!("CARGO_MANIFEST_DIR")).args(["build", "--quiet", "-p", "tpc", "--bin", "tpc"]);
+    build
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "-p", "tpc", "--bin", "tpc"]);
     build.arg("--target-dir").arg(&target_dir);
     match profile.as_str() {
         "debug" => {}
@@ -121,10 +144,20 @@ fn bpftool_list(kind: &str) -> Vec<BpfObject> {
     let output = Command::new("bpftool")
         .args([kind, "list", "-j"])
         .output()
-        .unwrap_or_else(|error| panic!("cannot run bpftool (install it: apt-get install bpftool): {error}"));
-    assert!(output.status.success(), "bpftool {kind} list failed: {}", String::from_utf8_lossy(&output.stderr));
+        .unwrap_or_else(|error| {
+            panic!("cannot run bpftool (install it: apt-get install bpftool): {error}")
+        });
+    assert!(
+        output.status.success(),
+        "bpftool {kind} list failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
-    let value: serde_json::Value = if text.trim().is_empty() { serde_json::json!([]) } else { serde_json::from_str(&text).unwrap() };
+    let value: serde_json::Value = if text.trim().is_empty() {
+        serde_json::json!([])
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
     value
         .as_array()
         .cloned()
@@ -140,7 +173,11 @@ fn bpftool_list(kind: &str) -> Vec<BpfObject> {
 
 impl BpfInventory {
     pub fn now() -> Self {
-        Self { programs: bpftool_list("prog"), maps: bpftool_list("map"), links: bpftool_list("link") }
+        Self {
+            programs: bpftool_list("prog"),
+            maps: bpftool_list("map"),
+            links: bpftool_list("link"),
+        }
     }
 
     /// (programs, maps, links) counts.
@@ -150,11 +187,26 @@ impl BpfInventory {
 
     /// The base sensor's objects: names start with `tpc_`, links attach them.
     pub fn ours(&self) -> BpfInventory {
-        let programs: Vec<BpfObject> = self.programs.iter().filter(|program| program.name.starts_with("tpc_")).cloned().collect();
+        let programs: Vec<BpfObject> = self
+            .programs
+            .iter()
+            .filter(|program| program.name.starts_with("tpc_"))
+            .cloned()
+            .collect();
         let program_ids: Vec<u64> = programs.iter().map(|program| program.id).collect();
         BpfInventory {
-            maps: self.maps.iter().filter(|map| map.name.starts_with("tpc_")).cloned().collect(),
-            links: self.links.iter().filter(|link| link.prog_id.is_some_and(|id| program_ids.contains(&id))).cloned().collect(),
+            maps: self
+                .maps
+                .iter()
+                .filter(|map| map.name.starts_with("tpc_"))
+                .cloned()
+                .collect(),
+            links: self
+                .links
+                .iter()
+                .filter(|link| link.prog_id.is_some_and(|id| program_ids.contains(&id)))
+                .cloned()
+                .collect(),
             programs,
         }
     }
