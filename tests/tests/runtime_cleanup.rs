@@ -31,7 +31,14 @@ fn stop_leaves_no_programs_maps_or_links() {
     if !kernel_test_can_run("stop_leaves_no_programs_maps_or_links") {
         return;
     }
-    let before = BpfInventory::now();
+    // A sensor stopped just before (another test) may still be being freed
+    // by the kernel: wait for that first.
+    let settle = Instant::now() + Duration::from_secs(10);
+    let mut before = BpfInventory::now();
+    while before.ours() != BpfInventory::default() && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(100));
+        before = BpfInventory::now();
+    }
     assert_eq!(
         before.ours(),
         BpfInventory::default(),
