@@ -17,6 +17,8 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Explain a diagnostic code.
     Explain(cli::explain::ExplainArgs),
+    /// Load the base sensor on this kernel and stream process events (root).
+    Run(cli::run::RunArgs),
 }
 
 fn main() {
@@ -24,6 +26,13 @@ fn main() {
     let code = match &cli.command {
         Command::Check(args) => cli::check::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Run(args) => match cli::run::run(args) {
+            Ok(()) => cli::exit::OK,
+            Err(error) => {
+                eprintln!("tpc run: error: {}", cli::run::error_chain(&error));
+                cli::exit::FINDINGS
+            }
+        },
     };
     std::process::exit(code);
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod run;
 
 use std::io::IsTerminal;
 
