@@ -380,6 +380,7 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
             out.u32(ty);
         }
     };
+    let mark_strings = out.bytes.len();
     out.usize(builder.type_list.len());
     for key in &builder.type_list {
         match key {
@@ -450,6 +451,7 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
         }
     }
 
+    let mark_types = out.bytes.len();
     out.usize(builder.def_list.len());
     for def in &builder.def_list {
         out.byte(u8::from(def.union));
@@ -457,6 +459,8 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
         links(&mut out, &def.members);
     }
 
+    let mark_defs = out.bytes.len();
+    let mut mark_funcs = 0;
     out.usize(tables.len());
     for table in tables {
         out.u32(s(table.name));
@@ -466,7 +470,9 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
         }
         out.u32(s(table.release));
         out.byte(table.arch);
-        for list in [&table.functions, &table.structs, &table.unions, &table.typedefs] {
+        let lists = [&table.functions, &table.structs, &table.unions, &table.typedefs];
+        for (list_index, list) in lists.into_iter().enumerate() {
+            let before = out.bytes.len();
             let mut sorted: Vec<(u32, u32)> = list.iter().map(|&(name, value)| (s(name), value)).collect();
             sorted.sort_unstable();
             sorted.dedup_by_key(|entry| entry.0);
@@ -478,6 +484,9 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
             }
             for &(_, value) in &sorted {
                 out.u32(value);
+            }
+            if list_index == 0 {
+                mark_funcs += out.bytes.len() - before;
             }
         }
         out.usize(table.events.len());
@@ -504,6 +513,15 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
                 out.u32(field.array_len.map_or(0, |len| len + 1));
             }
         }
+    }
+    // Section sizes, for tuning the format: `TPC_DB_SECTION_SIZES=1 tpc kernels build-db ...`.
+    if std::env::var_os("TPC_DB_SECTION_SIZES").is_some() {
+        let xz = |bytes: &[u8]| compress(bytes).map(|c| c.len()).unwrap_or(0);
+        let b = &out.bytes;
+        eprintln!("strings {} -> {}", mark_strings, xz(&b[..mark_strings]));
+        eprintln!("types {} -> {}", mark_types - mark_strings, xz(&b[mark_strings..mark_types]));
+        eprintln!("defs {} -> {}", mark_defs - mark_types, xz(&b[mark_types..mark_defs]));
+        eprintln!("kernels {} -> {} (function tables {} raw)", b.len() - mark_defs, xz(&b[mark_defs..]), mark_funcs);
     }
     out.usize(reference.map_or(0, |index| index + 1));
     out.bytes

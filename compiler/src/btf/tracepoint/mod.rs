@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::ctype::resolve_c_type;
 use super::error::BtfError;
-use super::graph::{self, CompositeKind, Node, TypeGraph};
+use super::graph::{self, CompositeKind, TypeGraph};
 use super::load;
 use super::types::{
     FieldLocation, Param, TracepointField, TracepointInfo, TracepointLookup,
