@@ -488,6 +488,11 @@ pub(crate) fn tracepoint_in<G: TypeGraph + ?Sized>(
             },
         };
     }
+    if subsystem == "ftrace" {
+        return TracepointLookup::Unknown {
+            reason: "ftrace's own events (function, print, ...) are not described by BTF".to_string(),
+        };
+    }
     if subsystem == "syscalls" {
         let (enter, base) = if let Some(base) = event.strip_prefix("sys_enter_") {
             (true, base)

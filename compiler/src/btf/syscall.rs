@@ -94,18 +94,27 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
             }
         }
     }
+    let mut wrapper_in_btf = wrapper.is_some();
+    let do_sys = host.host_function(&format!("__do_sys_{base}"));
+    let zero_arg_do_sys = do_sys.as_ref().is_some_and(takes_only_unused_regs);
+    if wrapper.is_none() && zero_arg_do_sys && arch != Arch::Arm64 {
+        wrapper = Some(format!("{}sys_{base}", arch.syscall_prefix().unwrap_or("__x64_")));
+        wrapper_style = Some(WrapperStyle::PtRegs);
+        wrapper_in_btf = false;
+    }
     let direct = format!("sys_{base}");
     let direct_sig = host.host_function(&direct);
     if wrapper.is_none() && direct_sig.is_some() {
         wrapper = Some(direct.clone());
         wrapper_style = Some(WrapperStyle::Direct);
+        wrapper_in_btf = true;
     }
 
     let prototype = if wrapper.is_none() {
         None
-    } else if let Some(sig) = host.host_function(&format!("__do_sys_{base}")) {
+    } else if let Some(sig) = do_sys {
         Some(SyscallPrototype {
-            params: sig.params,
+            params: if zero_arg_do_sys { Vec::new() } else { sig.params },
             source: SyscallProtoSource::DoSys,
         })
     } else if let Some(sig) = direct_sig.filter(|_| wrapper_style == Some(WrapperStyle::Direct)) {
@@ -140,8 +149,22 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
         tetragon_symbol,
         wrapper,
         wrapper_style,
+        wrapper_in_btf,
         arch_mismatch,
         prototype,
+    }
+}
+
+/// `SYSCALL_DEFINE0` bodies are `__do_sys_<name>(const struct pt_regs *__unused)`.
+fn takes_only_unused_regs(sig: &FunctionSig) -> bool {
+    match sig.params.as_slice() {
+        [param] => {
+            param.name == "__unused"
+                && param.ty.pointee().is_some_and(|pointee| {
+                    matches!(&pointee.shape, super::types::TypeShape::Struct { name } if name == "pt_regs")
+                })
+        }
+        _ => false,
     }
 }
 

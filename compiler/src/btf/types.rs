@@ -327,6 +327,12 @@ pub struct SyscallResolution {
     /// The wrapper that exists in this kernel for `base`, if any.
     pub wrapper: Option<String>,
     pub wrapper_style: Option<WrapperStyle>,
+    /// False when the wrapper is only an alias symbol that BTF does not list:
+    /// on x86_64, `SYSCALL_DEFINE0` syscalls (`getpid`, `sync`, `fork`...)
+    /// make `__x64_sys_<name>` an alias of `__do_sys_<name>`, so kallsyms has
+    /// it (attaching works) but a BTF lookup of the wrapper, as Tetragon's
+    /// spec validation does, does not find it.
+    pub wrapper_in_btf: bool,
     /// The wrapper written with an arch prefix that does not match this
     /// kernel's arch (e.g. `__arm64_sys_openat` checked against x86_64).
     pub arch_mismatch: bool,

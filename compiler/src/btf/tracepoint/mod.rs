@@ -167,6 +167,17 @@ impl TracepointFormats {
     }
 }
 
+/// The `(path, text)` of every `format` file in a (compressed) tar archive,
+/// unparsed.
+pub fn format_files_in_archive(bytes: Vec<u8>, what: &str) -> Result<Vec<(String, String)>, BtfError> {
+    let archive = load::decompress(bytes, what)?;
+    Ok(tar::entries(&archive, what)?
+        .into_iter()
+        .filter(|entry| split_format_path(&entry.path).is_some())
+        .map(|entry| (entry.path, String::from_utf8_lossy(entry.data).into_owned()))
+        .collect())
+}
+
 fn is_plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && name != "." && name != ".."
 }
