@@ -38,7 +38,9 @@ struct CorpusQueries {
 }
 
 fn scrape(dir: &Path, queries: &mut CorpusQueries) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -49,7 +51,9 @@ fn scrape(dir: &Path, queries: &mut CorpusQueries) {
         if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         queries.files += 1;
         let value = |line: &str, key: &str| {
             line.trim_start()
@@ -99,7 +103,10 @@ fn answer(kernel: &dyn KernelInfo, queries: &CorpusQueries) -> usize {
     for hook in &queries.hooks {
         found += usize::from(kernel.lsm_hook(hook).is_some());
         let _ = kernel.resolve_path(
-            PathRoot::Param { function: &format!("bpf_lsm_{hook}"), index: 0 },
+            PathRoot::Param {
+                function: &format!("bpf_lsm_{hook}"),
+                index: 0,
+            },
             "mm.owner.real_parent.real_parent.comm",
         );
     }
@@ -128,9 +135,16 @@ fn xz_all(files: &[PathBuf]) -> Duration {
 
 fn check_all_btf(files: &[PathBuf], queries: &CorpusQueries, parallel: bool) -> usize {
     if parallel {
-        let selections: Vec<KernelSelection> = files.iter().cloned().map(KernelSelection::BtfFile).collect();
+        let selections: Vec<KernelSelection> = files
+            .iter()
+            .cloned()
+            .map(KernelSelection::BtfFile)
+            .collect();
         let kernels = load_kernels(&selections).expect("kernels load");
-        kernels.iter().map(|kernel| answer(kernel.as_ref(), queries)).sum()
+        kernels
+            .iter()
+            .map(|kernel| answer(kernel.as_ref(), queries))
+            .sum()
     } else {
         files
             .iter()
@@ -152,7 +166,10 @@ fn decode_carried() -> usize {
 /// The corpus lookups on every carried kernel (decoded once per process).
 fn check_all_carried(queries: &CorpusQueries) -> usize {
     let db = tpc::btf::carried_db().expect("db decodes");
-    db.kernels().iter().map(|kernel| answer(kernel, queries)).sum()
+    db.kernels()
+        .iter()
+        .map(|kernel| answer(kernel, queries))
+        .sum()
 }
 
 fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -196,7 +213,11 @@ fn ratio_report() {
         queries.tracepoints.len(),
         files.len()
     );
-    println!("xz -dc of the {} BTF files:           {:>8.1} ms", files.len(), xz.as_secs_f64() * 1e3);
+    println!(
+        "xz -dc of the {} BTF files:           {:>8.1} ms",
+        files.len(),
+        xz.as_secs_f64() * 1e3
+    );
     println!(
         "tpc load + corpus lookups, sequential: {:>8.1} ms  ({:.2}x xz -dc)",
         sequential.as_secs_f64() * 1e3,
@@ -230,7 +251,9 @@ fn criterion_benches(c: &mut Criterion) {
         b.iter(|| check_all_btf(&files, &queries, true))
     });
     group.bench_function("carried_decode", |b| b.iter(decode_carried));
-    group.bench_function("carried_check_all", |b| b.iter(|| check_all_carried(&queries)));
+    group.bench_function("carried_check_all", |b| {
+        b.iter(|| check_all_carried(&queries))
+    });
     group.finish();
 }
 

@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "tpc", version, about = "Checker and compiler for Tetragon TracingPolicy policies")]
+#[command(
+    name = "tpc",
+    version,
+    about = "Checker and compiler for Tetragon TracingPolicy policies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

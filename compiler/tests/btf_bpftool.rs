@@ -5,6 +5,8 @@
 //! renderer of this file's own, so the comparison does not go through tpc's
 //! decoding of the binary format.
 
+#![expect(clippy::unwrap_used, reason = "tests may unwrap")]
+
 mod btf_support;
 
 use std::collections::HashMap;
@@ -55,15 +57,15 @@ const SAMPLE: &[&str] = &[
     "bpf_lsm_file_open",
     "bpf_lsm_bprm_check_security",
     // Present in some kernels only.
-    "kfree_skb_reason",        // 6.1 only: absent in 5.10 (added in 5.17), inline from 6.11
-    "dev_queue_xmit",          // a static inline wrapper of __dev_queue_xmit in 6.12
-    "security_bpf_map_alloc",  // renamed security_bpf_map_create in 6.9
+    "kfree_skb_reason", // 6.1 only: absent in 5.10 (added in 5.17), inline from 6.11
+    "dev_queue_xmit",   // a static inline wrapper of __dev_queue_xmit in 6.12
+    "security_bpf_map_alloc", // renamed security_bpf_map_create in 6.9
     "security_bpf_map_create", // new in 6.9
-    "override_creds",          // inline in 6.18
-    "revert_creds",            // inline in 6.18
-    "do_init_module",          // not in the 6.18 dev kernel
-    "free_module",             // not in the 6.18 dev kernel
-    "find_module_sections",    // static, always inlined: in no kernel
+    "override_creds",   // inline in 6.18
+    "revert_creds",     // inline in 6.18
+    "do_init_module",   // not in the 6.18 dev kernel
+    "free_module",      // not in the 6.18 dev kernel
+    "find_module_sections", // static, always inlined: in no kernel
     "thiscalldoesnotexist",
     // Syscall wrappers and helpers.
     "__x64_sys_openat",
@@ -122,7 +124,11 @@ fn parse_raw_dump(text: &str) -> HashMap<u32, RawType> {
                 id,
                 RawType {
                     kind: kind.to_string(),
-                    name: if name == "(anon)" { String::new() } else { name },
+                    name: if name == "(anon)" {
+                        String::new()
+                    } else {
+                        name
+                    },
                     target,
                     nr_elems: field("nr_elems="),
                     params: Vec::new(),
@@ -143,9 +149,14 @@ fn parse_raw_dump(text: &str) -> HashMap<u32, RawType> {
                     .find_map(|word| word.strip_prefix("type_id="))
                     .and_then(|value| value.parse().ok())
                     .unwrap_or(0);
-                entry
-                    .params
-                    .push((if name == "(anon)" { String::new() } else { name }, type_id));
+                entry.params.push((
+                    if name == "(anon)" {
+                        String::new()
+                    } else {
+                        name
+                    },
+                    type_id,
+                ));
             }
         }
     }
@@ -165,7 +176,14 @@ fn render(types: &HashMap<u32, RawType>, id: u32, depth: usize) -> String {
         return "?".into();
     };
     let named = |keyword: &str| {
-        format!("{keyword} {}", if ty.name.is_empty() { "{...}" } else { &ty.name })
+        format!(
+            "{keyword} {}",
+            if ty.name.is_empty() {
+                "{...}"
+            } else {
+                &ty.name
+            }
+        )
     };
     match ty.kind.as_str() {
         "INT" | "FLOAT" | "TYPEDEF" => ty.name.clone(),
@@ -245,8 +263,14 @@ fn btf_verdicts_match_bpftool_for_the_sample() {
     if !btf_support::require(!files.is_empty(), "no ../shared/btf/*.btf.xz files") {
         return;
     }
-    let have_bpftool = Command::new("bpftool").arg("version").output().is_ok_and(|out| out.status.success());
-    if !btf_support::require(have_bpftool, "bpftool is not installed (scripts/setup-debian.sh installs it)") {
+    let have_bpftool = Command::new("bpftool")
+        .arg("version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !btf_support::require(
+        have_bpftool,
+        "bpftool is not installed (scripts/setup-debian.sh installs it)",
+    ) {
         return;
     }
     let mut compared = 0;
@@ -267,7 +291,11 @@ fn btf_verdicts_match_bpftool_for_the_sample() {
             .output()
             .unwrap();
         let _ = std::fs::remove_file(&temp);
-        assert!(output.status.success(), "bpftool failed on {}", file.display());
+        assert!(
+            output.status.success(),
+            "bpftool failed on {}",
+            file.display()
+        );
         let text = String::from_utf8(output.stdout).unwrap();
         let types = parse_raw_dump(&text);
         // The lowest id wins when a name is defined twice, as in tpc.
@@ -296,20 +324,40 @@ fn btf_verdicts_match_bpftool_for_the_sample() {
                 file.display()
             );
             let (Some(ours), Some(proto)) = (ours, theirs) else {
-                evidence.push(format!("{}: {name} absent", file.file_name().unwrap().to_string_lossy()));
+                evidence.push(format!(
+                    "{}: {name} absent",
+                    file.file_name().unwrap().to_string_lossy()
+                ));
                 continue;
             };
             let params = real_params(proto);
-            assert_eq!(ours.params.len(), params.len(), "{name} param count in {}", file.display());
+            assert_eq!(
+                ours.params.len(),
+                params.len(),
+                "{name} param count in {}",
+                file.display()
+            );
             for (ours, (name_theirs, id)) in ours.params.iter().zip(params) {
                 assert_eq!(&ours.name, name_theirs, "{name} param name");
-                assert_eq!(ours.ty.c, render(&types, *id, 0), "{name} param {} type", ours.name);
+                assert_eq!(
+                    ours.ty.c,
+                    render(&types, *id, 0),
+                    "{name} param {} type",
+                    ours.name
+                );
             }
-            assert_eq!(ours.ret.c, render(&types, proto.target, 0), "{name} return type");
+            assert_eq!(
+                ours.ret.c,
+                render(&types, proto.target, 0),
+                "{name} return type"
+            );
             assert_eq!(ours.variadic, is_variadic(proto), "{name} variadic");
             compared += 1;
         }
     }
-    eprintln!("compared {compared} present functions; absent:\n{}", evidence.join("\n"));
+    eprintln!(
+        "compared {compared} present functions; absent:\n{}",
+        evidence.join("\n")
+    );
     assert!(compared > SAMPLE.len() * 3);
 }

@@ -40,12 +40,18 @@ pub enum ArgCompat {
     Compatible,
     /// Tetragon will read it, but the read differs from the kernel type in a
     /// way worth telling (width, signedness).
-    CompatibleWithNote { note: String },
+    CompatibleWithNote {
+        note: String,
+    },
     /// The kernel type is not what the Tetragon type reads.
-    Incompatible { reason: String },
+    Incompatible {
+        reason: String,
+    },
     /// Cannot be decided (unknown kernel type, `void *`, or an unknown
     /// Tetragon type name).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 impl ArgCompat {
@@ -82,13 +88,58 @@ const STRUCT_POINTER_TYPES: &[(&str, &str)] = &[
 
 /// Every Tetragon argument type this module knows.
 pub const KNOWN_TYPES: &[&str] = &[
-    "auto", "nop", "int", "sint8", "int8", "uint8", "sint16", "int16", "uint16", "uint32",
-    "sint32", "int32", "ulong", "uint64", "size_t", "long", "sint64", "int64", "char_buf",
-    "char_iovec", "skb", "sock", "sockaddr", "socket", "sockaddr_un", "string", "fd", "file",
-    "filename", "path", "bpf_attr", "perf_event", "bpf_map", "user_namespace", "capability",
-    "kiocb", "iov_iter", "cred", "const_buf", "load_info", "module", "syscall64",
-    "kernel_cap_t", "cap_inheritable", "cap_permitted", "cap_effective", "linux_binprm",
-    "data_loc", "net_device", "bpf_cmd", "dentry", "bpf_prog",
+    "auto",
+    "nop",
+    "int",
+    "sint8",
+    "int8",
+    "uint8",
+    "sint16",
+    "int16",
+    "uint16",
+    "uint32",
+    "sint32",
+    "int32",
+    "ulong",
+    "uint64",
+    "size_t",
+    "long",
+    "sint64",
+    "int64",
+    "char_buf",
+    "char_iovec",
+    "skb",
+    "sock",
+    "sockaddr",
+    "socket",
+    "sockaddr_un",
+    "string",
+    "fd",
+    "file",
+    "filename",
+    "path",
+    "bpf_attr",
+    "perf_event",
+    "bpf_map",
+    "user_namespace",
+    "capability",
+    "kiocb",
+    "iov_iter",
+    "cred",
+    "const_buf",
+    "load_info",
+    "module",
+    "syscall64",
+    "kernel_cap_t",
+    "cap_inheritable",
+    "cap_permitted",
+    "cap_effective",
+    "linux_binprm",
+    "data_loc",
+    "net_device",
+    "bpf_cmd",
+    "dentry",
+    "bpf_prog",
 ];
 
 /// Judges Tetragon type `tetragon_type` against kernel type `ty`.
@@ -150,7 +201,10 @@ pub fn arg_type_compat(tetragon_type: &str, ty: &TypeDesc) -> ArgCompat {
                 desc.has_typedef("kernel_cap_t")
                     || matches!(&desc.shape, TypeShape::Struct { name } if name == "kernel_cap_struct")
             };
-            if is_cap(ty) || ty.pointee().is_some_and(is_cap) || integer(ty).is_some_and(|(size, _)| size == 8) {
+            if is_cap(ty)
+                || ty.pointee().is_some_and(is_cap)
+                || integer(ty).is_some_and(|(size, _)| size == 8)
+            {
                 ArgCompat::Compatible
             } else {
                 incompatible("a `kernel_cap_t`")
@@ -189,7 +243,10 @@ pub fn tracepoint_field_compat(tetragon_type: &str, field: &TracepointField) -> 
         FieldLocation::Inline => {
             if tetragon_type == "data_loc" {
                 return ArgCompat::Incompatible {
-                    reason: format!("field `{}` is `{}`, not a `__data_loc` field", field.name, field.c_type),
+                    reason: format!(
+                        "field `{}` is `{}`, not a `__data_loc` field",
+                        field.name, field.c_type
+                    ),
                 };
             }
             arg_type_compat(tetragon_type, &field.ty)
@@ -204,7 +261,9 @@ fn note(note: String) -> ArgCompat {
 /// `(size, signed)` for integers, enums and bools.
 fn integer(ty: &TypeDesc) -> Option<(u32, bool)> {
     match ty.shape {
-        TypeShape::Int { size, signed, .. } | TypeShape::Enum { size, signed } => Some((size, signed)),
+        TypeShape::Int { size, signed, .. } | TypeShape::Enum { size, signed } => {
+            Some((size, signed))
+        }
         _ => None,
     }
 }
@@ -273,17 +332,25 @@ fn string_compat(ty: &TypeDesc, incompatible: &dyn Fn(&str) -> ArgCompat) -> Arg
 
 fn struct_pointer_compat(tetragon_type: &str, wanted: &str, ty: &TypeDesc) -> ArgCompat {
     let kernel = &ty.c;
-    let keyword = if wanted == "bpf_attr" { "union" } else { "struct" };
+    let keyword = if wanted == "bpf_attr" {
+        "union"
+    } else {
+        "struct"
+    };
     let Some(pointee) = ty.pointee() else {
         return ArgCompat::Incompatible {
-            reason: format!("`{tetragon_type}` reads a `{keyword} {wanted} *`, but the kernel type is `{kernel}`"),
+            reason: format!(
+                "`{tetragon_type}` reads a `{keyword} {wanted} *`, but the kernel type is `{kernel}`"
+            ),
         };
     };
     let actual = match &pointee.shape {
         TypeShape::Struct { name } | TypeShape::Union { name } => name.as_str(),
         TypeShape::Void => {
             return ArgCompat::Unknown {
-                reason: format!("the kernel type is `{kernel}`, so `{keyword} {wanted} *` cannot be checked"),
+                reason: format!(
+                    "the kernel type is `{kernel}`, so `{keyword} {wanted} *` cannot be checked"
+                ),
             };
         }
         TypeShape::Unknown => {
@@ -296,12 +363,21 @@ fn struct_pointer_compat(tetragon_type: &str, wanted: &str, ty: &TypeDesc) -> Ar
     if actual == wanted {
         return ArgCompat::Compatible;
     }
-    let sockaddr_family = ["sockaddr_in", "sockaddr_in6", "sockaddr_storage", "sockaddr_un"];
+    let sockaddr_family = [
+        "sockaddr_in",
+        "sockaddr_in6",
+        "sockaddr_storage",
+        "sockaddr_un",
+    ];
     if tetragon_type == "sockaddr" && sockaddr_family.contains(&actual) {
-        return note(format!("`sockaddr` reads `{kernel}` through its `sa_family` header"));
+        return note(format!(
+            "`sockaddr` reads `{kernel}` through its `sa_family` header"
+        ));
     }
     ArgCompat::Incompatible {
-        reason: format!("`{tetragon_type}` reads a `{keyword} {wanted} *`, but the kernel type is `{kernel}`"),
+        reason: format!(
+            "`{tetragon_type}` reads a `{keyword} {wanted} *`, but the kernel type is `{kernel}`"
+        ),
     }
 }
 
@@ -354,14 +430,27 @@ mod tests {
 
     #[test]
     fn integers() {
-        assert_eq!(arg_type_compat("int", &int("int", 4, true)), ArgCompat::Compatible);
+        assert_eq!(
+            arg_type_compat("int", &int("int", 4, true)),
+            ArgCompat::Compatible
+        );
         assert!(matches!(
             arg_type_compat("int", &int("long int", 8, true)),
             ArgCompat::CompatibleWithNote { .. }
         ));
         assert!(arg_type_compat("int", &ptr("char *", int("char", 1, true))).is_incompatible());
         assert_eq!(
-            arg_type_compat("uint64", &ptr("void *", TypeDesc { c: "void".into(), typedefs: vec![], shape: TypeShape::Void })),
+            arg_type_compat(
+                "uint64",
+                &ptr(
+                    "void *",
+                    TypeDesc {
+                        c: "void".into(),
+                        typedefs: vec![],
+                        shape: TypeShape::Void
+                    }
+                )
+            ),
             ArgCompat::Compatible
         );
         assert!(matches!(
@@ -374,7 +463,10 @@ mod tests {
     fn strings_and_buffers() {
         let char_ptr = ptr("const char *", int("char", 1, true));
         assert_eq!(arg_type_compat("string", &char_ptr), ArgCompat::Compatible);
-        assert_eq!(arg_type_compat("char_buf", &char_ptr), ArgCompat::Compatible);
+        assert_eq!(
+            arg_type_compat("char_buf", &char_ptr),
+            ArgCompat::Compatible
+        );
         assert!(arg_type_compat("string", &int("unsigned int", 4, false)).is_incompatible());
         let comm = TypeDesc {
             c: "char[16]".into(),
@@ -385,7 +477,10 @@ mod tests {
             },
         };
         assert_eq!(arg_type_compat("string", &comm), ArgCompat::Compatible);
-        assert!(arg_type_compat("string", &ptr("struct filename *", strukt("filename"))).is_incompatible());
+        assert!(
+            arg_type_compat("string", &ptr("struct filename *", strukt("filename")))
+                .is_incompatible()
+        );
     }
 
     #[test]

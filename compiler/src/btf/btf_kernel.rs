@@ -302,21 +302,32 @@ impl TypeGraph for BtfKernel {
 
     fn member(&self, id: TypeId, index: usize) -> Option<(&str, TypeId)> {
         let header = self.raw.header(id)?;
-        if !matches!(header.kind, raw::KIND_STRUCT | raw::KIND_UNION) || index >= header.vlen as usize {
+        if !matches!(header.kind, raw::KIND_STRUCT | raw::KIND_UNION)
+            || index >= header.vlen as usize
+        {
             return None;
         }
         let at = header.extra + 12 * index;
-        Some((self.raw.string(self.raw.u32_at(at)), self.raw.u32_at(at + 4)))
+        Some((
+            self.raw.string(self.raw.u32_at(at)),
+            self.raw.u32_at(at + 4),
+        ))
     }
 
     fn member_bit_offset(&self, id: TypeId, index: usize) -> Option<u32> {
         let header = self.raw.header(id)?;
-        if !matches!(header.kind, raw::KIND_STRUCT | raw::KIND_UNION) || index >= header.vlen as usize {
+        if !matches!(header.kind, raw::KIND_STRUCT | raw::KIND_UNION)
+            || index >= header.vlen as usize
+        {
             return None;
         }
         let offset = self.raw.u32_at(header.extra + 12 * index + 8);
         // With kind_flag set, the top 8 bits are the bitfield size.
-        Some(if header.kind_flag { offset & 0x00ff_ffff } else { offset })
+        Some(if header.kind_flag {
+            offset & 0x00ff_ffff
+        } else {
+            offset
+        })
     }
 
     fn param_count(&self, id: TypeId) -> usize {
@@ -335,7 +346,10 @@ impl TypeGraph for BtfKernel {
         }
         let header = self.raw.header(id)?;
         let at = header.extra + 8 * index;
-        Some((self.raw.string(self.raw.u32_at(at)), self.raw.u32_at(at + 4)))
+        Some((
+            self.raw.string(self.raw.u32_at(at)),
+            self.raw.u32_at(at + 4),
+        ))
     }
 
     fn find_composite(&self, kind: CompositeKind, name: &str) -> Option<TypeId> {
@@ -403,7 +417,12 @@ impl KernelInfo for BtfKernel {
     }
 
     fn syscall(&self, name: &str) -> SyscallResolution {
-        syscall::resolve(self, self.reference.map(|reference| reference as &dyn ReferenceSyscalls), name)
+        syscall::resolve(
+            self,
+            self.reference
+                .map(|reference| reference as &dyn ReferenceSyscalls),
+            name,
+        )
     }
 
     fn syscall_names(&self) -> Vec<String> {
@@ -490,7 +509,8 @@ pub(crate) fn tracepoint_in<G: TypeGraph + ?Sized>(
     }
     if subsystem == "ftrace" {
         return TracepointLookup::Unknown {
-            reason: "ftrace's own events (function, print, ...) are not described by BTF".to_string(),
+            reason: "ftrace's own events (function, print, ...) are not described by BTF"
+                .to_string(),
         };
     }
     if subsystem == "syscalls" {
@@ -500,7 +520,9 @@ pub(crate) fn tracepoint_in<G: TypeGraph + ?Sized>(
             (false, base)
         } else {
             return TracepointLookup::Missing {
-                reason: format!("syscalls events are sys_enter_<name> or sys_exit_<name>, not {event}"),
+                reason: format!(
+                    "syscalls events are sys_enter_<name> or sys_exit_<name>, not {event}"
+                ),
             };
         };
         if !tracepoint::has_syscall_events(graph) {

@@ -151,7 +151,9 @@ fn builtin_integer(words: &[&str]) -> Option<TypeShape> {
             is_bool: true,
         },
         (Some("short"), 0) => int(2, signed.unwrap_or(true)),
-        (Some("int") | None, 0) if signed.is_some() || base.is_some() => int(4, signed.unwrap_or(true)),
+        (Some("int") | None, 0) if signed.is_some() || base.is_some() => {
+            int(4, signed.unwrap_or(true))
+        }
         (Some("int") | None, 1 | 2) => int(8, signed.unwrap_or(true)),
         _ => return None,
     };
@@ -172,11 +174,9 @@ fn common_typedef(name: &str) -> Option<TypeShape> {
         }
         "s32" | "__s32" | "int32_t" | "pid_t" | "key_t" | "mqd_t" | "clockid_t" | "timer_t"
         | "key_serial_t" | "rwf_t" | "__kernel_pid_t" => int(4, true),
-        "u64" | "__u64" | "uint64_t" | "__be64" | "__le64" | "size_t" | "sector_t"
-        | "blkcnt_t" | "aio_context_t" | "cap_user_header_t" | "cap_user_data_t"
-        | "__kernel_size_t" | "ino_t" | "dma_addr_t" | "phys_addr_t" | "resource_size_t" => {
-            int(8, false)
-        }
+        "u64" | "__u64" | "uint64_t" | "__be64" | "__le64" | "size_t" | "sector_t" | "blkcnt_t"
+        | "aio_context_t" | "cap_user_header_t" | "cap_user_data_t" | "__kernel_size_t"
+        | "ino_t" | "dma_addr_t" | "phys_addr_t" | "resource_size_t" => int(8, false),
         "s64" | "__s64" | "int64_t" | "ssize_t" | "loff_t" | "off_t" | "time64_t" | "ktime_t"
         | "__kernel_ssize_t" | "clock_t" | "time_t" => int(8, true),
         "bool" => TypeShape::Int {
@@ -191,6 +191,7 @@ fn common_typedef(name: &str) -> Option<TypeShape> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
     use crate::btf::graph::{Node, TypeId};
@@ -234,23 +235,30 @@ mod tests {
         assert_eq!(shape("unsigned long long"), int(8, false));
         assert_eq!(shape("long unsigned int"), int(8, false));
         assert_eq!(shape("short int"), int(2, true));
-        assert!(matches!(shape("char"), TypeShape::Int { size: 1, is_char: true, .. }));
+        assert!(matches!(
+            shape("char"),
+            TypeShape::Int {
+                size: 1,
+                is_char: true,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn pointers_and_arrays() {
         let desc = resolve_c_type(Some(&EmptyGraph), "const char *");
         let pointee = desc.pointee().unwrap();
-        assert!(matches!(pointee.shape, TypeShape::Int { is_char: true, .. }));
+        assert!(matches!(
+            pointee.shape,
+            TypeShape::Int { is_char: true, .. }
+        ));
         assert!(matches!(
             shape("unsigned long[6]"),
             TypeShape::Array { len: 6, .. }
         ));
         assert!(matches!(shape("char[]"), TypeShape::Array { len: 0, .. }));
-        assert!(matches!(
-            shape("struct file *"),
-            TypeShape::Pointer { .. }
-        ));
+        assert!(matches!(shape("struct file *"), TypeShape::Pointer { .. }));
         assert!(matches!(shape("char * const"), TypeShape::Pointer { .. }));
     }
 

@@ -22,7 +22,9 @@ pub enum BtfError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{what} is not BTF: expected raw BTF, an ELF file with a .BTF section, or either compressed with xz or gzip")]
+    #[error(
+        "{what} is not BTF: expected raw BTF, an ELF file with a .BTF section, or either compressed with xz or gzip"
+    )]
     UnknownFormat { what: String },
     #[error("cannot parse ELF file {what}: {message}")]
     Elf { what: String, message: String },
@@ -50,10 +52,14 @@ pub enum BtfError {
 
 impl BtfError {
     pub(crate) fn malformed(reason: impl Into<String>) -> Self {
-        Self::Malformed { reason: reason.into() }
+        Self::Malformed {
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn database(reason: impl Into<String>) -> Self {
-        Self::Database { reason: reason.into() }
+        Self::Database {
+            reason: reason.into(),
+        }
     }
 }

@@ -190,7 +190,7 @@ fn render_into<G: TypeGraph + ?Sized>(graph: &G, id: TypeId, out: &mut String, d
             out.push(' ');
             render_params(graph, id, variadic, out, depth);
         }
-        Node::Other => out.push_str("?"),
+        Node::Other => out.push('?'),
     }
 }
 
@@ -294,7 +294,11 @@ fn composite_shape(kind: CompositeKind, name: &str) -> TypeShape {
 }
 
 /// The prototype of a function whose FUNC_PROTO is `proto`.
-pub(crate) fn signature<G: TypeGraph + ?Sized>(graph: &G, name: &str, proto: TypeId) -> FunctionSig {
+pub(crate) fn signature<G: TypeGraph + ?Sized>(
+    graph: &G,
+    name: &str,
+    proto: TypeId,
+) -> FunctionSig {
     let (ret, variadic) = match graph.node(proto) {
         Node::FuncProto { ret, variadic } => (ret, variadic),
         _ => (0, false),
@@ -504,10 +508,7 @@ fn parse_segment(step: usize, segment: &str) -> Result<(&str, Option<u64>), Path
             (name.trim(), Some(index))
         }
     };
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         return Err(bad());
     }
@@ -527,7 +528,11 @@ pub(crate) fn suggest(wanted: &str, names: &[String]) -> Vec<String> {
         .collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(3).map(|(_, name)| name.clone()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, name)| name.clone())
+        .collect()
 }
 
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
@@ -563,6 +568,7 @@ pub(crate) fn find_named_type<G: TypeGraph + ?Sized>(graph: &G, name: &str) -> O
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
 

@@ -121,6 +121,7 @@ fn btf_section_of_elf(bytes: &[u8], what: &str) -> Result<Vec<u8>, BtfError> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
 

@@ -92,8 +92,8 @@ impl RawBtf {
             let vlen = (info & 0xffff) as usize;
             let extra = match kind {
                 KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
-                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST
-                | KIND_RESTRICT | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
                 KIND_ARRAY => 12,
                 KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => 12 * vlen,
                 KIND_ENUM | KIND_FUNC_PROTO => 8 * vlen,
@@ -103,13 +103,15 @@ impl RawBtf {
                     )));
                 }
             };
-            let start = u32::try_from(at)
-                .map_err(|_| BtfError::malformed("BTF larger than 4 GiB"))?;
+            let start =
+                u32::try_from(at).map_err(|_| BtfError::malformed("BTF larger than 4 GiB"))?;
             type_starts.push(start);
             at += TYPE_HEADER_LEN + extra;
         }
         if at != types.end {
-            return Err(BtfError::malformed("last type record runs past the type section"));
+            return Err(BtfError::malformed(
+                "last type record runs past the type section",
+            ));
         }
         let raw = Self {
             data,
@@ -264,6 +266,7 @@ impl NameIndex {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 pub(crate) mod tests {
     use super::*;
 

@@ -65,17 +65,23 @@ pub fn load_kernels(selections: &[KernelSelection]) -> Result<Vec<Box<dyn Kernel
                 let job: Box<dyn FnOnce() -> Result<Box<dyn KernelInfo>, BtfError> + Send> =
                     match selection {
                         KernelSelection::Running => Box::new(|| {
-                            BtfKernel::running().map(|kernel| Box::new(kernel) as Box<dyn KernelInfo>)
+                            BtfKernel::running()
+                                .map(|kernel| Box::new(kernel) as Box<dyn KernelInfo>)
                         }),
                         KernelSelection::BtfFile(path) => Box::new(move || {
-                            BtfKernel::from_path(path).map(|kernel| Box::new(kernel) as Box<dyn KernelInfo>)
+                            BtfKernel::from_path(path)
+                                .map(|kernel| Box::new(kernel) as Box<dyn KernelInfo>)
                         }),
-                        KernelSelection::BtfFileWithFormats { btf, formats } => Box::new(move || {
-                            let formats = super::tracepoint::TracepointFormats::from_path(formats)?;
-                            BtfKernel::from_path(btf).map(|kernel| {
-                                Box::new(kernel.with_tracepoint_formats(formats)) as Box<dyn KernelInfo>
+                        KernelSelection::BtfFileWithFormats { btf, formats } => {
+                            Box::new(move || {
+                                let formats =
+                                    super::tracepoint::TracepointFormats::from_path(formats)?;
+                                BtfKernel::from_path(btf).map(|kernel| {
+                                    Box::new(kernel.with_tracepoint_formats(formats))
+                                        as Box<dyn KernelInfo>
+                                })
                             })
-                        }),
+                        }
                         KernelSelection::Carried(_) | KernelSelection::AllCarried => return None,
                     };
                 Some((index, scope.spawn(job)))

@@ -17,7 +17,7 @@
 
 use super::kernel::Arch;
 use super::types::{
-    FunctionSig, Param, SyscallPrototype, SyscallProtoSource, SyscallResolution, SyscallSpelling,
+    FunctionSig, Param, SyscallProtoSource, SyscallPrototype, SyscallResolution, SyscallSpelling,
     WrapperStyle,
 };
 
@@ -50,7 +50,11 @@ pub(crate) fn parse_syscall_name(requested: &str) -> (String, SyscallSpelling, O
         }
     }
     if let Some(rest) = requested.strip_prefix("__ia32_sys_") {
-        return (rest.to_string(), SyscallSpelling::ArchPrefixed, Some(Arch::X86_64));
+        return (
+            rest.to_string(),
+            SyscallSpelling::ArchPrefixed,
+            Some(Arch::X86_64),
+        );
     }
     if let Some(rest) = requested.strip_prefix("sys_") {
         return (rest.to_string(), SyscallSpelling::SysPrefixed, None);
@@ -70,7 +74,8 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
         (SyscallSpelling::ArchPrefixed, _) | (_, None) => requested.to_string(),
         (_, Some(prefix)) => format!("{prefix}{requested}"),
     };
-    let arch_mismatch = matches!(written_arch, Some(written) if arch != Arch::Unknown && written != arch);
+    let arch_mismatch =
+        matches!(written_arch, Some(written) if arch != Arch::Unknown && written != arch);
 
     let mut wrapper = None;
     let mut wrapper_style = None;
@@ -98,7 +103,10 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
     let do_sys = host.host_function(&format!("__do_sys_{base}"));
     let zero_arg_do_sys = do_sys.as_ref().is_some_and(takes_only_unused_regs);
     if wrapper.is_none() && zero_arg_do_sys && arch != Arch::Arm64 {
-        wrapper = Some(format!("{}sys_{base}", arch.syscall_prefix().unwrap_or("__x64_")));
+        wrapper = Some(format!(
+            "{}sys_{base}",
+            arch.syscall_prefix().unwrap_or("__x64_")
+        ));
         wrapper_style = Some(WrapperStyle::PtRegs);
         wrapper_in_btf = false;
     }
@@ -114,7 +122,11 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
         None
     } else if let Some(sig) = do_sys {
         Some(SyscallPrototype {
-            params: if zero_arg_do_sys { Vec::new() } else { sig.params },
+            params: if zero_arg_do_sys {
+                Vec::new()
+            } else {
+                sig.params
+            },
             source: SyscallProtoSource::DoSys,
         })
     } else if let Some(sig) = direct_sig.filter(|_| wrapper_style == Some(WrapperStyle::Direct)) {
@@ -127,9 +139,12 @@ pub(crate) fn resolve<H: SyscallHost + ?Sized>(
             params,
             source: SyscallProtoSource::TracepointFormat,
         })
-    } else if let Some((params, kernel)) = reference
-        .and_then(|reference| Some((reference.reference_params(&base)?, reference.reference_kernel())))
-    {
+    } else if let Some((params, kernel)) = reference.and_then(|reference| {
+        Some((
+            reference.reference_params(&base)?,
+            reference.reference_kernel(),
+        ))
+    }) {
         Some(SyscallPrototype {
             params,
             source: SyscallProtoSource::ReferenceKernel { kernel },
@@ -189,6 +204,7 @@ pub(crate) fn detect_arch(has_function: impl Fn(&str) -> bool) -> Arch {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
     use crate::btf::types::{TypeDesc, TypeShape};
@@ -238,7 +254,11 @@ mod tests {
         );
         assert_eq!(
             parse_syscall_name("__arm64_sys_openat"),
-            ("openat".into(), SyscallSpelling::ArchPrefixed, Some(Arch::Arm64))
+            (
+                "openat".into(),
+                SyscallSpelling::ArchPrefixed,
+                Some(Arch::Arm64)
+            )
         );
         assert_eq!(
             parse_syscall_name("openat"),
@@ -294,7 +314,10 @@ mod tests {
             detect_arch(|name| name == "__x64_sys_read" || name == "__x64_sys_close"),
             Arch::X86_64
         );
-        assert_eq!(detect_arch(|name| name.starts_with("__arm64_sys_")), Arch::Arm64);
+        assert_eq!(
+            detect_arch(|name| name.starts_with("__arm64_sys_")),
+            Arch::Arm64
+        );
         assert_eq!(detect_arch(|_| false), Arch::Unknown);
     }
 }

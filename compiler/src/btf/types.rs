@@ -70,9 +70,9 @@ impl TypeDesc {
     /// supported architectures are 64-bit).
     pub fn byte_size(&self) -> Option<u32> {
         match &self.shape {
-            TypeShape::Int { size, .. } | TypeShape::Float { size } | TypeShape::Enum { size, .. } => {
-                Some(*size)
-            }
+            TypeShape::Int { size, .. }
+            | TypeShape::Float { size }
+            | TypeShape::Enum { size, .. } => Some(*size),
             TypeShape::Pointer { .. } => Some(8),
             TypeShape::Array { element, len } => element.byte_size().map(|size| size * len),
             _ => None,
@@ -139,7 +139,11 @@ impl FunctionSig {
             }
         }
         if self.variadic {
-            out.push_str(if self.params.is_empty() { "..." } else { ", ..." });
+            out.push_str(if self.params.is_empty() {
+                "..."
+            } else {
+                ", ..."
+            });
         } else if self.params.is_empty() {
             out.push_str("void");
         }
@@ -201,7 +205,10 @@ pub enum PathError {
     NoSuchType { name: String },
     #[error("path segment {step} is empty")]
     EmptySegment { step: usize },
-    #[error("{container} has no member `{member}`{}", suggestion_suffix(suggestions))]
+    #[error(
+        "{container} has no member `{member}`{}",
+        suggestion_suffix(suggestions)
+    )]
     NoSuchMember {
         step: usize,
         walked: String,
@@ -414,11 +421,17 @@ pub enum TracepointLookup {
     Found(TracepointInfo),
     /// The event exists (e.g. BTF has `btf_trace_<event>`) but its record
     /// layout cannot be known from what this kernel source provides.
-    FieldsUnknown { reason: String },
+    FieldsUnknown {
+        reason: String,
+    },
     /// The kernel data says the event does not exist.
-    Missing { reason: String },
+    Missing {
+        reason: String,
+    },
     /// Nothing can be said (no format files and no usable BTF evidence).
-    Unknown { reason: String },
+    Unknown {
+        reason: String,
+    },
 }
 
 #[cfg(test)]
@@ -455,7 +468,10 @@ mod tests {
             ret: TypeDesc::unknown("void"),
             variadic: false,
         };
-        assert_eq!(sig.to_c(), "void fd_install(unsigned int fd, struct file *file)");
+        assert_eq!(
+            sig.to_c(),
+            "void fd_install(unsigned int fd, struct file *file)"
+        );
     }
 
     #[test]

@@ -151,7 +151,11 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
                 "syscall {name}: wrapper {}, Tetragon attaches to {} ({})",
                 resolution.wrapper.as_deref().unwrap_or("(none)"),
                 resolution.tetragon_symbol,
-                if resolution.tetragon_attaches() { "found" } else { "not found" }
+                if resolution.tetragon_attaches() {
+                    "found"
+                } else {
+                    "not found"
+                }
             );
             if let Some(prototype) = &resolution.prototype {
                 let params: Vec<String> = prototype
@@ -234,11 +238,11 @@ fn naming(file_stem: &str, release: &str, arch: Arch) -> KernelNaming {
             aliases: vec!["running".into(), "dev".into(), version],
         };
     }
-    if let Some(suite_number) = release
-        .split("+deb")
-        .nth(1)
-        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>())
-    {
+    if let Some(suite_number) = release.split("+deb").nth(1).map(|rest| {
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+    }) {
         let mut aliases = Vec::new();
         if let Some(suite) = suite_of(&suite_number) {
             if suite_number == "13" {
@@ -300,14 +304,20 @@ fn build(args: BuildDbArgs) -> Result<ExitCode, BtfError> {
         .flatten()
         .map(|entry| entry.path())
         .filter(|path| {
-            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
             name.ends_with(".btf.xz") || name.ends_with(".btf.gz") || name.ends_with(".btf")
         })
         .collect();
     files.sort();
     let mut inputs = Vec::new();
     for path in files {
-        let file_name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let stem = file_name
             .trim_end_matches(".xz")
             .trim_end_matches(".gz")
@@ -362,7 +372,10 @@ fn build(args: BuildDbArgs) -> Result<ExitCode, BtfError> {
     }
     if inputs.is_empty() {
         return Err(BtfError::NoKernel {
-            reason: format!("no *.btf, *.btf.xz or *.btf.gz files in {}", args.from.display()),
+            reason: format!(
+                "no *.btf, *.btf.xz or *.btf.gz files in {}",
+                args.from.display()
+            ),
         });
     }
     let (bytes, stats) = build_db(&inputs)?;
@@ -390,12 +403,30 @@ mod tests {
     #[test]
     fn names_follow_debian_releases() {
         let name = |stem, release, arch| naming(stem, release, arch).name;
-        assert_eq!(name("x86_64-5.10.0-46-amd64", "5.10.0-46-amd64", Arch::X86_64), "debian-5.10");
-        assert_eq!(name("x", "6.1.0-56-cloud-amd64", Arch::X86_64), "debian-6.1");
-        assert_eq!(name("x", "6.1.0-56-cloud-arm64", Arch::Arm64), "debian-6.1-arm64");
-        assert_eq!(name("x", "6.12.95+deb12-cloud-amd64", Arch::X86_64), "debian-12-6.12");
-        assert_eq!(name("x", "6.12.107+deb13-cloud-amd64", Arch::X86_64), "debian-13-6.12");
-        assert_eq!(name("x86_64-running", "6.18.44", Arch::X86_64), "running-6.18");
+        assert_eq!(
+            name("x86_64-5.10.0-46-amd64", "5.10.0-46-amd64", Arch::X86_64),
+            "debian-5.10"
+        );
+        assert_eq!(
+            name("x", "6.1.0-56-cloud-amd64", Arch::X86_64),
+            "debian-6.1"
+        );
+        assert_eq!(
+            name("x", "6.1.0-56-cloud-arm64", Arch::Arm64),
+            "debian-6.1-arm64"
+        );
+        assert_eq!(
+            name("x", "6.12.95+deb12-cloud-amd64", Arch::X86_64),
+            "debian-12-6.12"
+        );
+        assert_eq!(
+            name("x", "6.12.107+deb13-cloud-amd64", Arch::X86_64),
+            "debian-13-6.12"
+        );
+        assert_eq!(
+            name("x86_64-running", "6.18.44", Arch::X86_64),
+            "running-6.18"
+        );
         let aliases = naming("x", "6.1.0-56-cloud-amd64", Arch::X86_64).aliases;
         assert!(aliases.contains(&"bookworm".to_string()));
     }

@@ -1,7 +1,10 @@
 //! Helpers shared by the `btf_*` integration tests: where `../shared` is and
 //! how to skip (or, under `CI=true`, fail) when something is missing.
 
-#![allow(dead_code, reason = "each test file uses a different subset")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different subset; `expect` would be unfulfilled in some"
+)]
 
 use std::path::PathBuf;
 
@@ -44,7 +47,10 @@ pub fn shared_btf_files() -> Vec<PathBuf> {
 
 /// The carried kernel name that corresponds to a shared BTF file.
 pub fn carried_name_for(file: &std::path::Path) -> &'static str {
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if name.starts_with("arm64-6.1") {
         "debian-6.1-arm64"
     } else if name.starts_with("x86_64-5.10") {

@@ -33,18 +33,45 @@ pub struct DbInput {
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum TypeKey {
     Void,
-    Int { flags: u8, name: u32, size: u32 },
-    Float { name: u32, size: u32 },
+    Int {
+        flags: u8,
+        name: u32,
+        size: u32,
+    },
+    Float {
+        name: u32,
+        size: u32,
+    },
     Ptr(u32),
-    Array { element: u32, len: u32 },
+    Array {
+        element: u32,
+        len: u32,
+    },
     Const(u32),
     Volatile(u32),
     Restrict(u32),
-    Typedef { name: u32, target: u32 },
-    Ref { union: bool, name: u32 },
-    Anon { union: bool, members: Vec<(u32, u32)> },
-    Enum { signed: bool, name: u32, size: u32 },
-    Proto { variadic: bool, ret: u32, params: Vec<(u32, u32)> },
+    Typedef {
+        name: u32,
+        target: u32,
+    },
+    Ref {
+        union: bool,
+        name: u32,
+    },
+    Anon {
+        union: bool,
+        members: Vec<(u32, u32)>,
+    },
+    Enum {
+        signed: bool,
+        name: u32,
+        size: u32,
+    },
+    Proto {
+        variadic: bool,
+        ret: u32,
+        params: Vec<(u32, u32)>,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -117,7 +144,12 @@ impl Builder {
         id
     }
 
-    fn links(&mut self, kernel: &BtfKernel, memo: &mut [u32], pairs: Vec<(&str, TypeId)>) -> Vec<(u32, u32)> {
+    fn links(
+        &mut self,
+        kernel: &BtfKernel,
+        memo: &mut [u32],
+        pairs: Vec<(&str, TypeId)>,
+    ) -> Vec<(u32, u32)> {
         pairs
             .into_iter()
             .map(|(name, ty)| (self.string(name), self.intern(kernel, memo, ty)))
@@ -208,7 +240,12 @@ impl Builder {
         interned
     }
 
-    fn def(&mut self, kernel: &BtfKernel, memo: &mut [u32], id: TypeId) -> Option<(bool, u32, u32)> {
+    fn def(
+        &mut self,
+        kernel: &BtfKernel,
+        memo: &mut [u32],
+        id: TypeId,
+    ) -> Option<(bool, u32, u32)> {
         let Node::Composite { kind, name } = kernel.node(id) else {
             return None;
         };
@@ -290,7 +327,11 @@ impl Builder {
         let identity = &input.identity;
         KernelTables {
             name: self.string(&identity.name),
-            aliases: identity.aliases.iter().map(|alias| self.string(alias)).collect(),
+            aliases: identity
+                .aliases
+                .iter()
+                .map(|alias| self.string(alias))
+                .collect(),
             release: self.string(identity.release.as_deref().unwrap_or("")),
             arch: super::arch_code(identity.arch),
             functions,
@@ -367,7 +408,10 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
             .take_while(|(a, b)| a == b)
             .count();
         // Never split a UTF-8 character.
-        let shared = (0..=shared).rev().find(|&n| text.is_char_boundary(n)).unwrap_or(0);
+        let shared = (0..=shared)
+            .rev()
+            .find(|&n| text.is_char_boundary(n))
+            .unwrap_or(0);
         out.usize(shared);
         out.str(&text[shared..]);
         previous = text;
@@ -470,10 +514,16 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
         }
         out.u32(s(table.release));
         out.byte(table.arch);
-        let lists = [&table.functions, &table.structs, &table.unions, &table.typedefs];
+        let lists = [
+            &table.functions,
+            &table.structs,
+            &table.unions,
+            &table.typedefs,
+        ];
         for (list_index, list) in lists.into_iter().enumerate() {
             let before = out.bytes.len();
-            let mut sorted: Vec<(u32, u32)> = list.iter().map(|&(name, value)| (s(name), value)).collect();
+            let mut sorted: Vec<(u32, u32)> =
+                list.iter().map(|&(name, value)| (s(name), value)).collect();
             sorted.sort_unstable();
             sorted.dedup_by_key(|entry| entry.0);
             out.usize(sorted.len());
@@ -519,9 +569,22 @@ fn encode(builder: &Builder, tables: &[KernelTables], reference: Option<usize>) 
         let xz = |bytes: &[u8]| compress(bytes).map(|c| c.len()).unwrap_or(0);
         let b = &out.bytes;
         eprintln!("strings {} -> {}", mark_strings, xz(&b[..mark_strings]));
-        eprintln!("types {} -> {}", mark_types - mark_strings, xz(&b[mark_strings..mark_types]));
-        eprintln!("defs {} -> {}", mark_defs - mark_types, xz(&b[mark_types..mark_defs]));
-        eprintln!("kernels {} -> {} (function tables {} raw)", b.len() - mark_defs, xz(&b[mark_defs..]), mark_funcs);
+        eprintln!(
+            "types {} -> {}",
+            mark_types - mark_strings,
+            xz(&b[mark_strings..mark_types])
+        );
+        eprintln!(
+            "defs {} -> {}",
+            mark_defs - mark_types,
+            xz(&b[mark_types..mark_defs])
+        );
+        eprintln!(
+            "kernels {} -> {} (function tables {} raw)",
+            b.len() - mark_defs,
+            xz(&b[mark_defs..]),
+            mark_funcs
+        );
     }
     out.usize(reference.map_or(0, |index| index + 1));
     out.bytes

@@ -69,7 +69,10 @@ impl<'a> Reader<'a> {
                 return Ok(value);
             }
         }
-        Err(BtfError::database(format!("varint too long at byte {}", self.at)))
+        Err(BtfError::database(format!(
+            "varint too long at byte {}",
+            self.at
+        )))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, BtfError> {
@@ -104,7 +107,10 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn raw(&mut self, len: usize) -> Result<&'a [u8], BtfError> {
         let end = self.at.checked_add(len).ok_or_else(|| self.truncated())?;
-        let slice = self.bytes.get(self.at..end).ok_or_else(|| self.truncated())?;
+        let slice = self
+            .bytes
+            .get(self.at..end)
+            .ok_or_else(|| self.truncated())?;
         self.at = end;
         Ok(slice)
     }
@@ -121,6 +127,7 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
 

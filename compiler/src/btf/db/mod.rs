@@ -197,7 +197,9 @@ impl CarriedDb {
         }
         let version = reader.u32()?;
         if version != DB_VERSION {
-            return Err(BtfError::database(format!("version {version}, expected {DB_VERSION}")));
+            return Err(BtfError::database(format!(
+                "version {version}, expected {DB_VERSION}"
+            )));
         }
 
         let string_count = reader.count(2)?;
@@ -208,7 +210,9 @@ impl CarriedDb {
             let suffix = reader.str()?;
             let previous_len = db.text.len() - previous_start;
             if shared > previous_len {
-                return Err(BtfError::database("string prefix longer than the previous string"));
+                return Err(BtfError::database(
+                    "string prefix longer than the previous string",
+                ));
             }
             let start = db.text.len();
             let prefix_range = previous_start..previous_start + shared;
@@ -296,7 +300,9 @@ impl CarriedDb {
             db.kernels.push(kernel);
         }
         let reference = reader.usize()?;
-        db.reference = reference.checked_sub(1).filter(|&index| index < db.kernels.len());
+        db.reference = reference
+            .checked_sub(1)
+            .filter(|&index| index < db.kernels.len());
         if !reader.is_done() {
             return Err(BtfError::database("trailing bytes"));
         }
@@ -424,7 +430,10 @@ impl CarriedDb {
         }
         for kernel in &self.kernels {
             for table in [&kernel.functions, &kernel.typedefs] {
-                if table.iter().any(|&(name, ty)| name >= strings || ty >= types) {
+                if table
+                    .iter()
+                    .any(|&(name, ty)| name >= strings || ty >= types)
+                {
                     return bad("function or typedef");
                 }
             }
@@ -488,7 +497,8 @@ impl CarriedDb {
     }
 
     fn reference_kernel(&'static self) -> Option<CarriedKernel> {
-        self.reference.map(|index| CarriedKernel { db: self, index })
+        self.reference
+            .map(|index| CarriedKernel { db: self, index })
     }
 
     /// Size of the compiled-in (compressed) database in bytes.
@@ -506,7 +516,10 @@ impl CarriedDb {
     }
 }
 
-fn read_links(reader: &mut Reader<'_>, links: &mut Vec<(u32, u32)>) -> Result<(u32, u32), BtfError> {
+fn read_links(
+    reader: &mut Reader<'_>,
+    links: &mut Vec<(u32, u32)>,
+) -> Result<(u32, u32), BtfError> {
     let count = reader.count(2)?;
     let start = links.len() as u32;
     for _ in 0..count {
@@ -557,7 +570,11 @@ impl CarriedKernel {
             functions: self.data().functions.len(),
             structs: self.data().structs.len() + self.data().unions.len(),
             lsm_hooks: self.lsm_hooks().len(),
-            tracepoint_formats: self.data().formats.as_ref().map_or(0, TracepointFormats::len),
+            tracepoint_formats: self
+                .data()
+                .formats
+                .as_ref()
+                .map_or(0, TracepointFormats::len),
             syscalls: self.syscall_names().len(),
         }
     }
@@ -585,7 +602,11 @@ impl TypeGraph for CarriedKernel {
         if id as usize >= types {
             return match db.defs.get(id as usize - types) {
                 Some(def) => Node::Composite {
-                    kind: if def.union { CompositeKind::Union } else { CompositeKind::Struct },
+                    kind: if def.union {
+                        CompositeKind::Union
+                    } else {
+                        CompositeKind::Struct
+                    },
                     name: db.string(def.name),
                 },
                 None => Node::Void,
@@ -649,7 +670,10 @@ impl TypeGraph for CarriedKernel {
         let db = self.db;
         let types = db.types.len();
         if id as usize >= types {
-            return db.defs.get(id as usize - types).map_or(0, |def| def.count as usize);
+            return db
+                .defs
+                .get(id as usize - types)
+                .map_or(0, |def| def.count as usize);
         }
         match db.types.get(id as usize) {
             Some(ty) if ty.kind == T_ANON => ty.b as usize,
@@ -682,7 +706,11 @@ impl TypeGraph for CarriedKernel {
     }
 
     fn param(&self, id: TypeId, index: usize) -> Option<(&str, TypeId)> {
-        let ty = self.db.types.get(id as usize).filter(|ty| ty.kind == T_PROTO)?;
+        let ty = self
+            .db
+            .types
+            .get(id as usize)
+            .filter(|ty| ty.kind == T_PROTO)?;
         if index >= ty.b as usize {
             return None;
         }
@@ -758,7 +786,9 @@ impl KernelInfo for CarriedKernel {
         let reference = self.db.reference_kernel();
         syscall::resolve(
             self,
-            reference.as_ref().map(|kernel| kernel as &dyn ReferenceSyscalls),
+            reference
+                .as_ref()
+                .map(|kernel| kernel as &dyn ReferenceSyscalls),
             name,
         )
     }
@@ -775,9 +805,13 @@ impl KernelInfo for CarriedKernel {
     }
 
     fn tracepoint(&self, subsystem: &str, event: &str) -> TracepointLookup {
-        tracepoint_in(self, self.data().formats.as_ref(), subsystem, event, |base| {
-            self.syscall(base)
-        })
+        tracepoint_in(
+            self,
+            self.data().formats.as_ref(),
+            subsystem,
+            event,
+            |base| self.syscall(base),
+        )
     }
 }
 

@@ -168,6 +168,7 @@ fn field_from(line: pest::iterators::Pair<'_, Rule>) -> FormatField {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
 

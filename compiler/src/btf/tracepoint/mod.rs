@@ -28,8 +28,8 @@ use super::error::BtfError;
 use super::graph::{self, CompositeKind, TypeGraph};
 use super::load;
 use super::types::{
-    FieldLocation, Param, TracepointField, TracepointInfo, TracepointLookup,
-    TracepointSource, TypeDesc,
+    FieldLocation, Param, TracepointField, TracepointInfo, TracepointLookup, TracepointSource,
+    TypeDesc,
 };
 pub use format::{EventFormat, FormatField, FormatParseError, parse_format};
 
@@ -50,11 +50,14 @@ enum FormatsSource {
 impl TracepointFormats {
     /// The running kernel's tracefs, if mounted and readable.
     pub fn running() -> Option<Self> {
-        ["/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"]
-            .iter()
-            .map(Path::new)
-            .find(|dir| dir.join("syscalls").is_dir() || dir.join("sched").is_dir())
-            .map(|dir| Self::from_events_dir(dir.to_path_buf()))
+        [
+            "/sys/kernel/tracing/events",
+            "/sys/kernel/debug/tracing/events",
+        ]
+        .iter()
+        .map(Path::new)
+        .find(|dir| dir.join("syscalls").is_dir() || dir.join("sched").is_dir())
+        .map(|dir| Self::from_events_dir(dir.to_path_buf()))
     }
 
     /// An `events/` directory laid out like tracefs (read lazily).
@@ -117,10 +120,12 @@ impl TracepointFormats {
                 }
                 let path = dir.join(subsystem).join(event).join("format");
                 match std::fs::read_to_string(&path) {
-                    Ok(text) => parse_format(&text).map(Some).map_err(|error| BtfError::Tar {
-                        what: path.display().to_string(),
-                        reason: error.to_string(),
-                    }),
+                    Ok(text) => parse_format(&text)
+                        .map(Some)
+                        .map_err(|error| BtfError::Tar {
+                            what: path.display().to_string(),
+                            reason: error.to_string(),
+                        }),
                     Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
                     Err(source) => Err(BtfError::Read { path, source }),
                 }
@@ -169,7 +174,10 @@ impl TracepointFormats {
 
 /// The `(path, text)` of every `format` file in a (compressed) tar archive,
 /// unparsed.
-pub fn format_files_in_archive(bytes: Vec<u8>, what: &str) -> Result<Vec<(String, String)>, BtfError> {
+pub fn format_files_in_archive(
+    bytes: Vec<u8>,
+    what: &str,
+) -> Result<Vec<(String, String)>, BtfError> {
     let archive = load::decompress(bytes, what)?;
     Ok(tar::entries(&archive, what)?
         .into_iter()
@@ -304,9 +312,8 @@ fn struct_fields<G: TypeGraph + ?Sized>(graph: &G, id: u32, prefix: &str) -> Vec
             (name, FieldLocation::Inline, desc.c.clone())
         };
         let signed = match desc.shape {
-            super::types::TypeShape::Int { signed, .. } | super::types::TypeShape::Enum { signed, .. } => {
-                Some(signed)
-            }
+            super::types::TypeShape::Int { signed, .. }
+            | super::types::TypeShape::Enum { signed, .. } => Some(signed),
             _ => None,
         };
         let array_len = match &desc.shape {
@@ -361,7 +368,9 @@ pub(crate) fn lookup_in_btf<G: TypeGraph + ?Sized>(
             subsystem: subsystem.to_string(),
             event: event.to_string(),
             fields,
-            source: TracepointSource::BtfRawStruct { class: event.to_string() },
+            source: TracepointSource::BtfRawStruct {
+                class: event.to_string(),
+            },
         });
     }
     if has_typedef {
@@ -428,7 +437,13 @@ pub(crate) fn syscall_event_info<G: TypeGraph + ?Sized>(
             ));
         }
     } else {
-        fields.push(slot("ret", "long", 16, 8, resolve_c_type(Some(graph), "long")));
+        fields.push(slot(
+            "ret",
+            "long",
+            16,
+            8,
+            resolve_c_type(Some(graph), "long"),
+        ));
     }
     TracepointInfo {
         subsystem: "syscalls".to_string(),

@@ -78,6 +78,7 @@ fn parse_octal(field: &[u8]) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {
     use super::*;
 
