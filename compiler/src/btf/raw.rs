@@ -122,9 +122,10 @@ impl RawBtf {
         if raw.strings.is_empty() || raw.data[raw.strings.start] != 0 {
             // Split BTF (module BTF) has a string section that continues the
             // base's and does not start with the empty string.
-            return Err(BtfError::malformed(
-                "string section does not start with the empty string (split BTF?)",
-            ));
+            return Err(BtfError::SplitBtf {
+                what: "a BTF blob whose string section does not start with the empty string"
+                    .to_string(),
+            });
         }
         Ok(raw)
     }
