@@ -148,8 +148,13 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
             let resolution = kernel.syscall(name);
             let _ = writeln!(
                 out,
-                "syscall {name}: wrapper {}, Tetragon attaches to {} ({})",
+                "syscall {name}: wrapper {}{}, Tetragon attaches to {} ({})",
                 resolution.wrapper.as_deref().unwrap_or("(none)"),
+                if resolution.wrapper.is_some() && !resolution.wrapper_in_btf {
+                    " (an alias symbol BTF does not list)"
+                } else {
+                    ""
+                },
                 resolution.tetragon_symbol,
                 if resolution.tetragon_attaches() {
                     "found"
