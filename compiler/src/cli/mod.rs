@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod explain;
+pub mod kernels;
 pub mod run;
 
 use std::io::IsTerminal;
