@@ -266,6 +266,65 @@ impl Event {
         Self::new(payload).with_time(time)
     }
 
+    /// A `process_tracepoint` event (`subsys`/`event` such as
+    /// `syscalls`/`sys_enter_openat`).
+    pub fn process_tracepoint(
+        process: Process,
+        parent: Option<Process>,
+        subsys: impl Into<String>,
+        event: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessTracepoint {
+            process: Some(process),
+            parent,
+            subsys: Some(subsys.into()),
+            event: Some(event.into()),
+            args: Some(args),
+            ..ProcessTracepoint::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_kprobe` event for a kernel function.
+    pub fn process_kprobe(
+        process: Process,
+        parent: Option<Process>,
+        function_name: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessKprobe {
+            process: Some(process),
+            parent,
+            function_name: Some(function_name.into()),
+            args: Some(args),
+            ..ProcessKprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_uprobe` event for a symbol of a binary or library.
+    pub fn process_uprobe(
+        process: Process,
+        parent: Option<Process>,
+        path: impl Into<String>,
+        symbol: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessUprobe {
+            process: Some(process),
+            parent,
+            path: Some(path.into()),
+            symbol: Some(symbol.into()),
+            args: Some(args),
+            ..ProcessUprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
     /// The same event with `time` set.
     pub fn with_time(mut self, time: Timestamp) -> Self {
         self.time = Some(time);
