@@ -391,11 +391,12 @@ fn main() {
                 .count()
         })
     });
+    let events: Vec<Event> = EventReader::new(slice)
+        .filter_map(|(_, result)| result.ok())
+        .take(1000)
+        .collect();
+    group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("event_to_json_line", |bencher| {
-        let events: Vec<Event> = EventReader::new(slice)
-            .filter_map(|(_, result)| result.ok())
-            .take(1000)
-            .collect();
         bencher.iter(|| {
             events
                 .iter()

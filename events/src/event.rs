@@ -400,24 +400,24 @@ impl Event {
     pub fn hook(&self) -> Option<Hook<'_>> {
         Some(match &self.body {
             EventBody::ProcessKprobe(kprobe) => Hook::Kprobe {
-                function: text(&kprobe.function_name),
+                function: str_or_empty(&kprobe.function_name),
             },
             EventBody::ProcessTracepoint(tracepoint) => Hook::Tracepoint {
-                subsys: text(&tracepoint.subsys),
-                event: text(&tracepoint.event),
+                subsys: str_or_empty(&tracepoint.subsys),
+                event: str_or_empty(&tracepoint.event),
             },
             EventBody::ProcessLsm(lsm) => Hook::Lsm {
-                hook: text(&lsm.function_name),
+                hook: str_or_empty(&lsm.function_name),
             },
             EventBody::ProcessUprobe(uprobe) => Hook::Uprobe {
-                path: text(&uprobe.path),
-                symbol: text(&uprobe.symbol),
+                path: str_or_empty(&uprobe.path),
+                symbol: str_or_empty(&uprobe.symbol),
                 offset: uprobe.offset.map(JsonInt::get),
             },
             EventBody::ProcessUsdt(usdt) => Hook::Usdt {
-                path: text(&usdt.path),
-                provider: text(&usdt.provider),
-                name: text(&usdt.name),
+                path: str_or_empty(&usdt.path),
+                provider: str_or_empty(&usdt.provider),
+                name: str_or_empty(&usdt.name),
             },
             _ => return None,
         })
@@ -596,7 +596,8 @@ impl Event {
     }
 }
 
-pub(crate) fn text(value: &Option<String>) -> &str {
+/// The text of an optional string field, or `""`.
+pub(crate) fn str_or_empty(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or_default()
 }
 

@@ -182,7 +182,10 @@ impl<R: BufRead> EventReader<R> {
     /// The next value with only its kind and hook decoded, to decide cheaply
     /// whether to [`EventRecord::parse`] it. Values that are not events
     /// (malformed JSON, no kind key, ...) come back as errors, as from the
-    /// iterator; nothing is skipped silently. Use as
+    /// iterator; nothing is skipped silently. A record you do not parse has
+    /// only been checked to be well-formed JSON with one event kind; a bad
+    /// field in its unread parts (say, a malformed timestamp) goes unnoticed.
+    /// Use as
     /// `while let Some((position, record)) = reader.next_record() { ... }`.
     pub fn next_record(&mut self) -> Option<(Position, Result<EventRecord<'_>, EventError>)> {
         let fast = loop {
