@@ -4,7 +4,8 @@
 //! Why not `#[derive(Deserialize)]` with `#[serde(flatten)]` for the unknown
 //! keys: flatten cannot tell "absent" from an explicit `null` for a typed
 //! field (both become `None`, so the `null` would be lost on the way back
-//! out), and it does not catch duplicate keys. Speed was measured and is not
+//! out), and a repeated unknown key silently overwrites the first. Speed was
+//! measured and is not
 //! the reason: on the process objects of the bench file, a derived struct
 //! with flatten parsed at about 420 MB/s against about 445 MB/s here, while
 //! this code also parses timestamps and keeps the form of each integer. The
