@@ -18,7 +18,7 @@ use crate::kinds::{
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 use crate::process::Process;
-use crate::value::{JsonInt, JsonKey, StringMap, Timestamp, UnknownFields};
+use crate::value::{JsonInt, JsonStr, StringMap, Timestamp, UnknownFields};
 
 /// One Tetragon event, as `tetra getevents -o json` or the JSON export file
 /// writes it: `{"process_exec": {...}, "node_name": "...", "time": "..."}`.
@@ -40,19 +40,20 @@ pub struct Event {
     pub unknown_fields: UnknownFields,
 }
 
-/// The kind of an event with its payload.
+/// The kind of an event with its payload (boxed, so that events stay small
+/// to move; `Event::new(payload)` boxes for you).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
-    ProcessExec(ProcessExec),
-    ProcessExit(ProcessExit),
-    ProcessKprobe(ProcessKprobe),
-    ProcessTracepoint(ProcessTracepoint),
-    ProcessUprobe(ProcessUprobe),
-    ProcessLsm(ProcessLsm),
-    ProcessUsdt(ProcessUsdt),
-    ProcessLoader(ProcessLoader),
-    ProcessThrottle(ProcessThrottle),
-    RateLimitInfo(RateLimitInfo),
+    ProcessExec(Box<ProcessExec>),
+    ProcessExit(Box<ProcessExit>),
+    ProcessKprobe(Box<ProcessKprobe>),
+    ProcessTracepoint(Box<ProcessTracepoint>),
+    ProcessUprobe(Box<ProcessUprobe>),
+    ProcessLsm(Box<ProcessLsm>),
+    ProcessUsdt(Box<ProcessUsdt>),
+    ProcessLoader(Box<ProcessLoader>),
+    ProcessThrottle(Box<ProcessThrottle>),
+    RateLimitInfo(Box<RateLimitInfo>),
     /// A kind this crate does not type: those older Tetragon versions
     /// exported (`process_connect`, `process_close`, `process_listen`, ...)
     /// and any unknown one. Kept verbatim; no hook matches it.
@@ -175,7 +176,7 @@ macro_rules! body_from_payload {
     ($($variant:ident),*) => {$(
         impl From<$variant> for EventBody {
             fn from(payload: $variant) -> Self {
-                EventBody::$variant(payload)
+                EventBody::$variant(Box::new(payload))
             }
         }
     )*};
@@ -265,6 +266,65 @@ impl Event {
         Self::new(payload).with_time(time)
     }
 
+    /// A `process_tracepoint` event (`subsys`/`event` such as
+    /// `syscalls`/`sys_enter_openat`).
+    pub fn process_tracepoint(
+        process: Process,
+        parent: Option<Process>,
+        subsys: impl Into<String>,
+        event: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessTracepoint {
+            process: Some(process),
+            parent,
+            subsys: Some(subsys.into()),
+            event: Some(event.into()),
+            args: Some(args),
+            ..ProcessTracepoint::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_kprobe` event for a kernel function.
+    pub fn process_kprobe(
+        process: Process,
+        parent: Option<Process>,
+        function_name: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessKprobe {
+            process: Some(process),
+            parent,
+            function_name: Some(function_name.into()),
+            args: Some(args),
+            ..ProcessKprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_uprobe` event for a symbol of a binary or library.
+    pub fn process_uprobe(
+        process: Process,
+        parent: Option<Process>,
+        path: impl Into<String>,
+        symbol: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessUprobe {
+            process: Some(process),
+            parent,
+            path: Some(path.into()),
+            symbol: Some(symbol.into()),
+            args: Some(args),
+            ..ProcessUprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
     /// The same event with `time` set.
     pub fn with_time(mut self, time: Timestamp) -> Self {
         self.time = Some(time);
@@ -340,24 +400,24 @@ impl Event {
     pub fn hook(&self) -> Option<Hook<'_>> {
         Some(match &self.body {
             EventBody::ProcessKprobe(kprobe) => Hook::Kprobe {
-                function: text(&kprobe.function_name),
+                function: str_or_empty(&kprobe.function_name),
             },
             EventBody::ProcessTracepoint(tracepoint) => Hook::Tracepoint {
-                subsys: text(&tracepoint.subsys),
-                event: text(&tracepoint.event),
+                subsys: str_or_empty(&tracepoint.subsys),
+                event: str_or_empty(&tracepoint.event),
             },
             EventBody::ProcessLsm(lsm) => Hook::Lsm {
-                hook: text(&lsm.function_name),
+                hook: str_or_empty(&lsm.function_name),
             },
             EventBody::ProcessUprobe(uprobe) => Hook::Uprobe {
-                path: text(&uprobe.path),
-                symbol: text(&uprobe.symbol),
+                path: str_or_empty(&uprobe.path),
+                symbol: str_or_empty(&uprobe.symbol),
                 offset: uprobe.offset.map(JsonInt::get),
             },
             EventBody::ProcessUsdt(usdt) => Hook::Usdt {
-                path: text(&usdt.path),
-                provider: text(&usdt.provider),
-                name: text(&usdt.name),
+                path: str_or_empty(&usdt.path),
+                provider: str_or_empty(&usdt.provider),
+                name: str_or_empty(&usdt.name),
             },
             _ => return None,
         })
@@ -536,7 +596,8 @@ impl Event {
     }
 }
 
-fn text(value: &Option<String>) -> &str {
+/// The text of an optional string field, or `""`.
+pub(crate) fn str_or_empty(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or_default()
 }
 
@@ -640,6 +701,16 @@ impl fmt::Display for NotAnEvent {
     }
 }
 
+/// Parses any top-level JSON value. Checks UTF-8 once for the whole value
+/// and then parses it as `str`, which spares serde_json a check per string.
+pub(crate) fn parse_top_level(bytes: &[u8]) -> Result<TopLevelValue, serde_json::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        // serde_json finds the bad byte and reports where it is.
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
 /// Any top-level JSON value: an event, or the reason it is not one.
 pub(crate) struct TopLevelValue(pub(crate) Result<Event, NotAnEvent>);
 
@@ -697,7 +768,7 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
             kind: String::new(),
             payload: Value::Null,
         });
-        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+        while let Some(key) = map.next_key::<JsonStr<'de>>()? {
             match key.as_str() {
                 "node_name" => {
                     set_metadata(
@@ -821,16 +892,16 @@ fn next_typed_body<'de, A: MapAccess<'de>>(
     map: &mut A,
 ) -> Result<EventBody, A::Error> {
     Ok(match kind {
-        EventKind::ProcessExec => EventBody::ProcessExec(map.next_value()?),
-        EventKind::ProcessExit => EventBody::ProcessExit(map.next_value()?),
-        EventKind::ProcessKprobe => EventBody::ProcessKprobe(map.next_value()?),
-        EventKind::ProcessTracepoint => EventBody::ProcessTracepoint(map.next_value()?),
-        EventKind::ProcessUprobe => EventBody::ProcessUprobe(map.next_value()?),
-        EventKind::ProcessLsm => EventBody::ProcessLsm(map.next_value()?),
-        EventKind::ProcessUsdt => EventBody::ProcessUsdt(map.next_value()?),
-        EventKind::ProcessLoader => EventBody::ProcessLoader(map.next_value()?),
-        EventKind::ProcessThrottle => EventBody::ProcessThrottle(map.next_value()?),
-        EventKind::RateLimitInfo => EventBody::RateLimitInfo(map.next_value()?),
+        EventKind::ProcessExec => EventBody::ProcessExec(Box::new(map.next_value()?)),
+        EventKind::ProcessExit => EventBody::ProcessExit(Box::new(map.next_value()?)),
+        EventKind::ProcessKprobe => EventBody::ProcessKprobe(Box::new(map.next_value()?)),
+        EventKind::ProcessTracepoint => EventBody::ProcessTracepoint(Box::new(map.next_value()?)),
+        EventKind::ProcessUprobe => EventBody::ProcessUprobe(Box::new(map.next_value()?)),
+        EventKind::ProcessLsm => EventBody::ProcessLsm(Box::new(map.next_value()?)),
+        EventKind::ProcessUsdt => EventBody::ProcessUsdt(Box::new(map.next_value()?)),
+        EventKind::ProcessLoader => EventBody::ProcessLoader(Box::new(map.next_value()?)),
+        EventKind::ProcessThrottle => EventBody::ProcessThrottle(Box::new(map.next_value()?)),
+        EventKind::RateLimitInfo => EventBody::RateLimitInfo(Box::new(map.next_value()?)),
         EventKind::Other => EventBody::Other {
             kind: String::new(),
             payload: map.next_value()?,

@@ -11,49 +11,50 @@ use serde_json::{Map, Value};
 
 use crate::error::EventError;
 
-/// A JSON object key, borrowed from the input when it has no escapes.
-pub(crate) enum JsonKey<'de> {
+/// A JSON string (an object key, mostly), borrowed from the input when it
+/// has no escapes.
+pub(crate) enum JsonStr<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
 
-impl JsonKey<'_> {
+impl JsonStr<'_> {
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            JsonKey::Borrowed(key) => key,
-            JsonKey::Owned(key) => key,
+            JsonStr::Borrowed(key) => key,
+            JsonStr::Owned(key) => key,
         }
     }
 
     pub(crate) fn into_string(self) -> String {
         match self {
-            JsonKey::Borrowed(key) => key.to_owned(),
-            JsonKey::Owned(key) => key,
+            JsonStr::Borrowed(key) => key.to_owned(),
+            JsonStr::Owned(key) => key,
         }
     }
 }
 
-impl<'de> Deserialize<'de> for JsonKey<'de> {
+impl<'de> Deserialize<'de> for JsonStr<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
 
         impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = JsonKey<'de>;
+            type Value = JsonStr<'de>;
 
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
                 formatter.write_str("an object key")
             }
 
-            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Borrowed(key))
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Borrowed(key))
             }
 
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Owned(key.to_owned()))
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Owned(key.to_owned()))
             }
 
-            fn visit_string<E: de::Error>(self, key: String) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Owned(key))
+            fn visit_string<E: de::Error>(self, key: String) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Owned(key))
             }
         }
 
@@ -308,27 +309,41 @@ impl<'de, T: ProtoInteger> Deserialize<'de> for JsonInt<T> {
 
 /// A protojson `google.protobuf.Timestamp`: the RFC 3339 text as it was read
 /// (written back unchanged) and the instant as nanoseconds since the Unix
-/// epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// epoch. The text is stored inline (RFC 3339 needs at most 35 bytes), so a
+/// timestamp costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp {
-    text: String,
+    text: [u8; TIMESTAMP_MAX_LEN],
+    text_len: u8,
     unix_nanos: i64,
 }
 
-const NANOS_PER_SECOND: i128 = 1_000_000_000;
-const SECONDS_PER_DAY: i128 = 86_400;
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM`.
+const TIMESTAMP_MAX_LEN: usize = 35;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
 
 impl Timestamp {
     /// Parses RFC 3339 text such as `2022-01-19T16:29:01.861Z` or
     /// `2024-05-01T10:00:00.123456789+02:00` (up to 9 fraction digits).
     /// The instant must fall within `i64` nanoseconds (years 1678 to 2262).
     pub fn parse(text: &str) -> Result<Self, EventError> {
-        let unix_nanos = parse_rfc3339(text).map_err(|reason| EventError::InvalidTimestamp {
+        let invalid = |reason| EventError::InvalidTimestamp {
             text: text.to_owned(),
             reason,
-        })?;
-        Ok(Self {
-            text: text.to_owned(),
+        };
+        let unix_nanos = parse_rfc3339(text).map_err(invalid)?;
+        Self::with_text(text, unix_nanos).ok_or_else(|| invalid("too long"))
+    }
+
+    fn with_text(text: &str, unix_nanos: i64) -> Option<Self> {
+        let mut stored = [0_u8; TIMESTAMP_MAX_LEN];
+        stored
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Self {
+            text: stored,
+            text_len: u8::try_from(text.len()).ok()?,
             unix_nanos,
         })
     }
@@ -336,10 +351,13 @@ impl Timestamp {
     /// The timestamp protojson would write for this instant: UTC, `Z`, and
     /// 0, 3, 6 or 9 fraction digits.
     pub fn from_unix_nanos(unix_nanos: i64) -> Self {
-        Self {
-            text: format_rfc3339(unix_nanos),
+        let text = format_rfc3339(unix_nanos);
+        // The longest text written is 30 bytes (9 fraction digits and `Z`).
+        Self::with_text(&text, unix_nanos).unwrap_or(Self {
+            text: [0; TIMESTAMP_MAX_LEN],
+            text_len: 0,
             unix_nanos,
-        }
+        })
     }
 
     /// Nanoseconds since 1970-01-01T00:00:00Z.
@@ -349,19 +367,20 @@ impl Timestamp {
 
     /// The RFC 3339 text, as read.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Only ASCII is ever stored (the parser accepts nothing else).
+        std::str::from_utf8(&self.text[..usize::from(self.text_len)]).unwrap_or_default()
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.text)
+        formatter.write_str(self.as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -385,14 +404,14 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-fn parse_digits(bytes: &[u8], start: usize, count: usize) -> Result<i128, &'static str> {
+fn parse_digits(bytes: &[u8], start: usize, count: usize) -> Result<i64, &'static str> {
     let digits = bytes.get(start..start + count).ok_or("too short")?;
-    let mut value = 0_i128;
+    let mut value = 0_i64;
     for digit in digits {
         if !digit.is_ascii_digit() {
             return Err("expected a digit");
         }
-        value = value * 10 + i128::from(digit - b'0');
+        value = value * 10 + i64::from(digit - b'0');
     }
     Ok(value)
 }
@@ -405,7 +424,7 @@ fn expect_byte(bytes: &[u8], index: usize, expected: &[u8]) -> Result<(), &'stat
 }
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date.
-fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     // Shift the year to start in March so the leap day is the last day.
     let shifted_year = if month <= 2 { year - 1 } else { year };
     let era = shifted_year.div_euclid(400);
@@ -417,7 +436,7 @@ fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
 }
 
 /// The proleptic Gregorian date of a day count from 1970-01-01.
-fn civil_from_days(days: i128) -> (i128, i128, i128) {
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
@@ -431,11 +450,11 @@ fn civil_from_days(days: i128) -> (i128, i128, i128) {
     } else {
         month_from_march - 9
     };
-    let year = year_of_era + era * 400 + i128::from(month <= 2);
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
-fn days_in_month(year: i128, month: i128) -> i128 {
+fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,
@@ -465,7 +484,7 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
         return Err("time of day out of range");
     }
     let mut index = 19;
-    let mut fraction_nanos = 0_i128;
+    let mut fraction_nanos = 0_i64;
     if bytes.get(index) == Some(&b'.') {
         index += 1;
         let digits_start = index;
@@ -477,7 +496,7 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
             return Err("the fraction of a second needs 1 to 9 digits");
         }
         let digits = parse_digits(bytes, digits_start, digit_count)?;
-        let scale = 10_i128.pow(u32::try_from(9 - digit_count).map_err(|_| "fraction too long")?);
+        let scale = 10_i64.pow(u32::try_from(9 - digit_count).map_err(|_| "fraction too long")?);
         fraction_nanos = digits * scale;
     }
     let offset_seconds = match bytes.get(index) {
@@ -501,17 +520,19 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
     if index != bytes.len() {
         return Err("unexpected text after the time zone");
     }
+    // Four-digit years keep `seconds` far inside i64; nanoseconds may not fit.
     let seconds =
         days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
             - offset_seconds;
-    i64::try_from(seconds * NANOS_PER_SECOND + fraction_nanos)
-        .map_err(|_| "outside the years 1678 to 2262")
+    seconds
+        .checked_mul(NANOS_PER_SECOND)
+        .and_then(|nanos| nanos.checked_add(fraction_nanos))
+        .ok_or("outside the years 1678 to 2262")
 }
 
 fn format_rfc3339(unix_nanos: i64) -> String {
-    let nanos = i128::from(unix_nanos);
-    let seconds = nanos.div_euclid(NANOS_PER_SECOND);
-    let fraction = nanos.rem_euclid(NANOS_PER_SECOND);
+    let seconds = unix_nanos.div_euclid(NANOS_PER_SECOND);
+    let fraction = unix_nanos.rem_euclid(NANOS_PER_SECOND);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);
