@@ -228,6 +228,15 @@ codes! {
     /// Example: `NotEqual` with values `0` and `1` on an `int`.
     IneffectiveFilter = ("TPC027", "ineffective-filter", Warning);
 
+    /// A filter option that Tetragon does not support with this operator.
+    ///
+    /// What it does: reports `followChildren: true` on a `matchBinaries` or
+    /// `matchParentBinaries` entry whose operator is not `In` or `NotIn`.
+    /// Why: Tetragon refuses the policy ("followChildren not yet implemented
+    /// for operation 'Prefix'").
+    /// Example: `{operator: Prefix, values: [/usr/bin/], followChildren: true}`.
+    UnsupportedFilterOption = ("TPC028", "unsupported-filter-option", Error);
+
     /// A `macros` entry names a macro that `spec.selectorsMacros` does not define.
     ///
     /// What it does: resolves every macro reference.
@@ -368,14 +377,15 @@ codes! {
     /// Example: `matchActions: [{action: Post}, {action: NoPost}]`.
     ConflictingActions = ("TPC054", "conflicting-actions", Warning);
 
-    /// `Override` on a function that the kernel does not let BPF override.
+    /// `Override` on a function that Tetragon does not let BPF override.
     ///
-    /// What it does: warns when `Override` is used on a kprobe that is neither a
-    /// syscall nor a `security_*` hook, the only functions on which Tetragon's
-    /// override is known to work (others need `ALLOW_ERROR_INJECTION`).
-    /// Why: attach fails with EINVAL on the node.
+    /// What it does: reports `Override` on a kprobe that is neither a syscall
+    /// nor a `security_*` function, the only functions Tetragon overrides
+    /// (syscalls through `bpf_override_return`, `security_*` through fmod_ret).
+    /// Why: Tetragon refuses the policy ("override action can be used only
+    /// with syscalls and security_ hooks").
     /// Example: `Override` on `fd_install`.
-    OverrideTarget = ("TPC055", "override-target", Warning);
+    OverrideTarget = ("TPC055", "override-target", Error);
 
     /// More selectors on one hook than Tetragon supports.
     ///
@@ -449,6 +459,19 @@ codes! {
     /// Why: the API server or the agent rejects it.
     /// Example: `hostSelector: {}` in a `TracingPolicyNamespaced`.
     NamespacedRestriction = ("TPC070", "namespaced-restriction", Error);
+
+    /// A Kubernetes label selector that the API server or Tetragon refuses,
+    /// or that selects on a field Tetragon does not fill.
+    ///
+    /// What it does: checks `podSelector`, `containerSelector`, `nodeSelector`,
+    /// `hostSelector` and `matchWorkloads` selectors: `In`/`NotIn` need
+    /// values, `Exists`/`DoesNotExist` take none, `hostSelector` may only be
+    /// `null` or `{}`, and `containerSelector` only knows the `name` (and,
+    /// per the docs, `repo`) keys.
+    /// Why: the API server rejects malformed selectors; a selector on an
+    /// unknown container field never matches.
+    /// Example: `hostSelector: {matchLabels: {role: node}}`.
+    InvalidLabelSelector = ("TPC071", "invalid-label-selector", Error);
 
     /// A selector that can never be reached or never match.
     ///
