@@ -68,8 +68,8 @@ mod tests {
 
     #[test]
     fn override_needs_a_syscall_or_security_function() {
-        let y = policy("  kprobes:\n  - call: CALL\n    syscall: SYSCALL\n    selectors:\n    - matchActions: [{action: Override, argError: -1}]\n");
-        let check = |c: &str, s: &str| with_code(&y.replace("CALL", c).replace("SYSCALL", s), Code::OverrideTarget);
+        let y = policy("  kprobes:\n  - call: FUNC\n    syscall: FLAG\n    selectors:\n    - matchActions: [{action: Override, argError: -1}]\n");
+        let check = |c: &str, s: &str| with_code(&y.replace("FUNC", c).replace("FLAG", s), Code::OverrideTarget);
         let d = check("fd_install", "false");
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, crate::diagnostics::Severity::Error);
