@@ -13,7 +13,7 @@
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::names::{is_security_function, is_syscall_symbol};
-use crate::ir::{ActionKind, Policy};
+use crate::ir::{ActionKind, ListKind, Policy};
 
 pub const CHECK: Check = Check {
     name: "invalid_enforcer",
@@ -33,8 +33,13 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
     for enforcer in &policy.enforcers {
         for call in &enforcer.calls {
+            // Entries of `syscalls` lists are checked with their list.
+            let from_syscall_list = policy
+                .lists
+                .iter()
+                .any(|l| l.kind == ListKind::Syscalls && l.values.iter().any(|v| v.span == call.span));
             let name = call.value.as_str();
-            if name.starts_with("list:") || is_syscall_symbol(name) || is_security_function(name) {
+            if from_syscall_list || name.starts_with("list:") || is_syscall_symbol(name) || is_security_function(name) {
                 continue;
             }
             out.push(
@@ -75,6 +80,8 @@ mod tests {
         assert!(with_code(&y.replace("CALL", "sys_dup"), Code::InvalidEnforcer).is_empty());
         assert!(with_code(&y.replace("CALL", "security_file_open"), Code::InvalidEnforcer).is_empty());
         assert_eq!(with_code(&format!("{y}  - calls: [sys_dup2]\n").replace("CALL", "sys_dup"), Code::InvalidEnforcer).len(), 1);
+        let listed = policy("  lists: [{name: dups, type: syscalls, values: [i386/sys_dup, sys_dup2]}]\n  enforcers:\n  - calls: [\"list:dups\"]\n");
+        assert!(with_code(&listed, Code::InvalidEnforcer).is_empty());
     }
 
     #[test]

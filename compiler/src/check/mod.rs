@@ -299,6 +299,70 @@ mod tests {
         assert_eq!(primary_text(&text, e), "\"list:dups\"");
     }
 
+    fn fixture_dir(kind: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/policies").join(kind)
+    }
+
+    /// The codes a fixture's header comments promise: `# expect: TPC020 — ...`
+    /// on the first line, optionally `# also: TPC034 ...` on the second for a
+    /// consequence of the same mistake.
+    fn promised_codes(path: &Path, text: &str) -> (Code, Vec<Code>) {
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or("");
+        let code_in = |line: &str, tag: &str| -> Option<Code> {
+            let rest = line.strip_prefix(tag)?.trim_start();
+            Code::parse(rest.split_whitespace().next()?)
+        };
+        let expected = code_in(first, "# expect:").unwrap_or_else(|| panic!("{}: first line must be `# expect: TPCnnn — ...`", path.display()));
+        let also = lines.next().and_then(|l| code_in(l, "# also:")).into_iter().collect();
+        (expected, also)
+    }
+
+    /// Each `err` fixture holds one mistake: its promised code is reported,
+    /// and nothing else above a note (unless promised on an `# also:` line).
+    #[test]
+    fn err_fixtures_report_their_promised_code() {
+        let mut files = Vec::new();
+        yaml_files(&fixture_dir("err"), &mut files);
+        files.sort();
+        assert!(files.len() >= 45, "expected at least 45 err fixtures, found {}", files.len());
+        let mut failures = String::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let (expected, also) = promised_codes(f, &text);
+            let d = diagnostics_for(&text);
+            let found = d.iter().any(|d| d.code == expected);
+            let stray: Vec<Diagnostic> = d
+                .iter()
+                .filter(|d| d.severity > Severity::Note && d.code != expected && !also.contains(&d.code))
+                .cloned()
+                .collect();
+            if !found || !stray.is_empty() {
+                failures.push_str(&format!("{} (expects {}):\n{}", f.display(), expected.as_str(), short(f, &text, &d)));
+            }
+        }
+        assert!(failures.is_empty(), "{failures}");
+    }
+
+    /// The `ok` fixtures are realistic policies that must check clean (notes
+    /// allowed).
+    #[test]
+    fn ok_fixtures_check_clean() {
+        let mut files = Vec::new();
+        yaml_files(&fixture_dir("ok"), &mut files);
+        files.sort();
+        assert!(files.len() >= 5, "expected at least 5 ok fixtures, found {}", files.len());
+        let mut failures = String::new();
+        for f in &files {
+            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let d: Vec<Diagnostic> = diagnostics_for(&text).into_iter().filter(|d| d.severity > Severity::Note).collect();
+            if !d.is_empty() {
+                failures.push_str(&short(f, &text, &d));
+            }
+        }
+        assert!(failures.is_empty(), "{failures}");
+    }
+
     const SIX_SELECTORS: &str = r#"
 apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy

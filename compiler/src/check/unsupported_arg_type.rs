@@ -22,10 +22,20 @@ pub const CHECK: Check = Check {
     run,
 };
 
+/// The IR reads an unknown type name (reported by the frontend) and a
+/// missing `type` as `auto`; only a written `auto` (4 characters, or 6 with
+/// quotes) is one.
+fn written_auto(arg: &ArgDecl) -> bool {
+    arg.ty.value == ArgType::Auto && arg.ty.span != arg.index.span && matches!(arg.ty.span.len(), 4 | 6)
+}
+
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let kind = hook.kind();
         for (i, arg) in hook.args.iter().enumerate() {
+            if arg.ty.value == ArgType::Auto && !written_auto(arg) {
+                continue;
+            }
             if let Some((why, help)) = refusal(kind, arg.ty.value) {
                 out.push(report(arg, &format!("`args[{i}]`"), kind, why, help));
             }
@@ -39,8 +49,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
         if let Some(ret) = &hook.return_arg {
             let ty = ret.ty.value;
-            if ty == ArgType::Auto {
-                let written = ret.ty.span != ret.index.span;
+            let missing = ret.ty.span == ret.index.span;
+            if ty == ArgType::Auto && (missing || written_auto(ret)) {
+                let written = !missing;
                 let message = if written {
                     "`returnArg` cannot be `type: auto`: Tetragon does not work out return types".to_string()
                 } else {
@@ -115,6 +126,15 @@ mod tests {
         assert!(with_code(&t, Code::UnsupportedArgType).is_empty());
         let ok = k.replace("auto", "int");
         assert!(with_code(&ok, Code::UnsupportedArgType).is_empty());
+    }
+
+    #[test]
+    fn unknown_type_names_are_left_to_the_frontend() {
+        let k = policy("  kprobes:\n  - call: sys_openat\n    args: [{index: 0, type: strng}]\n");
+        assert!(with_code(&k, Code::UnsupportedArgType).is_empty());
+        assert_eq!(with_code(&k, Code::UnknownValue).len(), 1);
+        let quoted = policy("  kprobes:\n  - call: sys_openat\n    args: [{index: 0, type: \"auto\"}]\n");
+        assert_eq!(with_code(&quoted, Code::UnsupportedArgType).len(), 1);
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! Flags filters with no values where their operator needs some, and values
 //! where the operator reads none.
 //!
-//! What it does: warns about `matchArgs`/`matchData`/`matchReturnArgs`
-//! entries, `matchBinaries`, `matchParentBinaries`, `matchPIDs`,
-//! `matchNamespaces`, `matchNamespaceChanges`, `matchCapabilities` and
-//! `matchCapabilityChanges` entries with an empty `values` list, and about
+//! What it does: warns about string and path filters in `matchArgs`/
+//! `matchData`/`matchReturnArgs`, and `matchBinaries`/`matchParentBinaries`
+//! entries, with an empty `values` list, and about
 //! values given to `CapabilitiesGained` (which compares two arguments and
 //! ignores them); reports a `CelExpr` filter without exactly one expression.
 //! Why: Tetragon loads an empty filter without complaint, and it then never
@@ -16,14 +15,32 @@
 
 use super::{Check, arg_filters};
 use crate::diagnostics::{Code, Diagnostic, Severity};
-use crate::ir::{ListKind, Operator, Policy, SetOp};
-use crate::span::Span;
+use crate::ir::{FilterValue, ListKind, Operator, Policy};
 
 pub const CHECK: Check = Check {
     name: "values_count",
     codes: &[Code::ValuesCount],
     run,
 };
+
+/// Whether the IR keeps every value written for this operator: text values
+/// are kept as written, while numbers, addresses and names that fail to
+/// parse are reported by the frontend and left out.
+fn keeps_written_values(op: Operator, text_arg: bool) -> bool {
+    use Operator::*;
+    match op {
+        Prefix | NotPrefix | Postfix | NotPostfix | SubString | SubStringIgnCase => true,
+        Equal | NotEqual => text_arg,
+        _ => false,
+    }
+}
+
+fn filter_is_text(hook: &crate::ir::Hook, filter: &crate::ir::ArgFilter) -> bool {
+    super::filter_decl(hook, filter)
+        .and_then(|d| d.ty.value.filter_group())
+        .is_some_and(|g| g == crate::ir::types::FilterGroup::Text)
+        || filter.values.iter().any(|v| matches!(v.value, FilterValue::Text(_)))
+}
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     // A `list:` of a generated list expands to no values in the IR, so an
@@ -61,7 +78,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     }
                     Operator::CelExpr => {}
                     Operator::InMap | Operator::NotInMap if generated_list_used => {}
-                    _ if filter.values.is_empty() => {
+                    _ if filter.values.is_empty() && keeps_written_values(op, filter_is_text(hook, filter)) => {
                         let effect = if op.is_negated() {
                             "it excludes nothing"
                         } else {
@@ -89,33 +106,13 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     );
                 }
             }
-            for f in sel.match_pids.iter().filter(|f| f.values.is_empty()) {
-                out.push(empty_set("matchPIDs", f.operator.value, f.operator.span, "PIDs"));
-            }
-            for f in sel.match_namespaces.iter().filter(|f| f.values.is_empty()) {
-                out.push(empty_set("matchNamespaces", f.operator.value, f.operator.span, "namespace inodes (or `host_ns`)"));
-            }
-            for f in sel.match_namespace_changes.iter().filter(|f| f.values.is_empty()) {
-                out.push(empty_set("matchNamespaceChanges", f.operator.value, f.operator.span, "namespace names"));
-            }
-            for f in sel.match_capabilities.iter().filter(|f| f.values.is_empty()) {
-                out.push(empty_set("matchCapabilities", f.operator.value, f.operator.span, "capability names"));
-            }
-            for f in sel.match_capability_changes.iter().filter(|f| f.values.is_empty()) {
-                out.push(empty_set("matchCapabilityChanges", f.operator.value, f.operator.span, "capability names"));
-            }
+            // `matchPIDs`, `matchNamespaces`, `matchNamespaceChanges`,
+            // `matchCapabilities` and `matchCapabilityChanges` keep only the
+            // values that parsed, so an empty list there may be a list of
+            // invalid values that the frontend already reported; they are
+            // checked once the IR says how many values were written.
         }
     }
-}
-
-fn empty_set(key: &str, op: SetOp, span: Span, what: &str) -> Diagnostic {
-    let effect = match op {
-        SetOp::In => "`In` with no values never matches, so the selector never matches",
-        SetOp::NotIn => "`NotIn` with no values excludes nothing",
-    };
-    Diagnostic::new(Code::ValuesCount, Severity::Warning, format!("this `{key}` entry has no values: {effect}"))
-        .with_primary(span, "no values")
-        .with_help(format!("list the {what} under `values`, or remove the entry"))
 }
 
 #[cfg(test)]
@@ -142,24 +139,35 @@ mod tests {
     }
 
     #[test]
-    fn empty_arg_filter_and_empty_pids() {
+    fn empty_string_filter() {
         let y = policy(
             r#"
   kprobes:
-  - call: sys_write
-    args: [{index: 0, type: int}]
+  - call: sys_openat
+    args: [{index: 1, type: string}]
     selectors:
-    - matchArgs: [{index: 0, operator: Equal, values: ARGS}]
-      matchPIDs: [{operator: NotIn, values: PIDS}]
+    - matchArgs: [{index: 1, operator: Equal, values: ARGS}]
 "#,
         );
-        let both = with_code(&y.replace("ARGS", "[]").replace("PIDS", "[]"), Code::ValuesCount);
-        assert_eq!(both.len(), 2, "{both:#?}");
-        let clean = y.replace("ARGS", "[\"1\"]").replace("PIDS", "[1]");
-        assert!(with_code(&clean, Code::ValuesCount).is_empty());
-        let only_args = y.replace("ARGS", "[]").replace("PIDS", "[1]");
-        let d = with_code(&only_args, Code::ValuesCount);
-        assert_eq!(primary_text(&only_args, &d[0]), "Equal");
+        let d = with_code(&y.replace("ARGS", "[]"), Code::ValuesCount);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(primary_text(&y.replace("ARGS", "[]"), &d[0]), "Equal");
+        assert!(with_code(&y.replace("ARGS", "[/etc/passwd]"), Code::ValuesCount).is_empty());
+    }
+
+    #[test]
+    fn invalid_values_are_not_reported_as_missing() {
+        let y = policy(
+            r#"
+  kprobes:
+  - call: sys_mount
+    selectors:
+    - matchCapabilities: [{operator: NotIn, values: [SYS_ADMIN]}]
+      matchNamespaces: [{namespace: Mnt, operator: NotIn, values: [host]}]
+"#,
+        );
+        assert!(with_code(&y, Code::ValuesCount).is_empty());
+        assert_eq!(with_code(&y, Code::InvalidValue).len(), 2);
     }
 
     #[test]
