@@ -106,8 +106,69 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// What is wrong with a `resolve` path's syntax: dot-separated field names,
+/// each optionally followed by `[N]` array indexes, with optional casts in
+/// parentheses.
+pub(super) fn resolve_syntax_problem(path: &str) -> Option<String> {
+    let mut flat = String::new();
+    let mut parens = 0usize;
+    let mut index: Option<String> = None;
+    for c in path.trim().chars() {
+        if let Some(digits) = index.as_mut() {
+            if c == ']' {
+                if digits.is_empty() || !digits.chars().all(|d| d.is_ascii_digit()) {
+                    return Some(format!("`[{digits}]` is not an array index (write a decimal number, e.g. `[0]`)"));
+                }
+                index = None;
+            } else {
+                digits.push(c);
+            }
+            continue;
+        }
+        match c {
+            '(' => {
+                if parens == 0 {
+                    flat.push('x');
+                }
+                parens += 1;
+            }
+            ')' if parens == 0 => return Some("`)` without `(`".into()),
+            ')' => parens -= 1,
+            '[' if parens == 0 => index = Some(String::new()),
+            ']' if parens == 0 => return Some("`]` without `[`".into()),
+            _ if parens > 0 => {}
+            c => flat.push(c),
+        }
+    }
+    if parens > 0 {
+        return Some("unclosed `(`".into());
+    }
+    if index.is_some() {
+        return Some("unclosed `[`".into());
+    }
+    for segment in flat.split('.') {
+        if segment.is_empty() {
+            return Some("empty field name (two dots in a row, or a dot at either end)".into());
+        }
+        if let Some(bad) = segment.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+            return Some(format!("`{bad}` cannot appear in a field name"));
+        }
+    }
+    None
+}
+
 fn common(arg: &ArgDecl, what: &str, out: &mut Vec<Diagnostic>) {
     let ty = arg.ty.value;
+    if let Some(resolve) = &arg.resolve {
+        if let Some(problem) = resolve_syntax_problem(&resolve.value) {
+            out.push(
+                Diagnostic::of(Code::InvalidArgDeclaration, format!("`resolve: {}` is not a field path: {problem}", resolve.value))
+                    .with_primary(resolve.span, "invalid resolve path")
+                    .with_help("write the fields to follow separated by dots, e.g. `f_path.dentry.d_name.name` or `mm.arg_start`")
+                    .with_note("Tetragon refuses the hook: \"invalid resolve path\""),
+            );
+        }
+    }
     if let Some(size) = &arg.size_arg_index {
         if size.value > MAX_SIZE_ARG_INDEX {
             out.push(
@@ -176,6 +237,22 @@ mod tests {
         let d = with_code(&y.replace("SIZE", "16").replace("SOURCE", "source: pt_regs"), Code::InvalidArgDeclaration);
         assert_eq!(d.len(), 2, "{d:#?}");
         assert!(with_code(&y.replace("SIZE", "3").replace(", SOURCE", ""), Code::InvalidArgDeclaration).is_empty());
+    }
+
+    #[test]
+    fn resolve_paths() {
+        assert_eq!(resolve_syntax_problem("f_path.dentry.d_name.name"), None);
+        assert_eq!(resolve_syntax_problem("mm.arg_start"), None);
+        assert_eq!(resolve_syntax_problem("fdt.fd[3].f_path"), None);
+        assert_eq!(resolve_syntax_problem("((struct file *)private_data).f_inode"), None);
+        assert!(resolve_syntax_problem("f_path..dentry").is_some());
+        assert!(resolve_syntax_problem("fd[x]").is_some());
+        assert!(resolve_syntax_problem("(struct file *f_path").is_some());
+        assert!(resolve_syntax_problem("f-path").is_some());
+        assert!(resolve_syntax_problem("f_path)").is_some());
+        let y = policy("  kprobes:\n  - call: security_file_open\n    syscall: false\n    args: [{index: 0, type: string, resolve: \"PATH\"}]\n");
+        assert_eq!(with_code(&y.replace("PATH", "f_path.dentry."), Code::InvalidArgDeclaration).len(), 1);
+        assert!(with_code(&y.replace("PATH", "f_path.dentry.d_name.name"), Code::InvalidArgDeclaration).is_empty());
     }
 
     #[test]

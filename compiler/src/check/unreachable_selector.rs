@@ -24,7 +24,9 @@ pub const CHECK: Check = Check {
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let sels = &hook.selectors;
-        let catch_all = sels.iter().position(Selector::is_unconditional);
+        // A selector whose macros did not resolve (already reported) looks
+        // unconditional without being so.
+        let catch_all = sels.iter().position(|s| s.is_unconditional() && s.macros.is_empty());
         if let Some(i) = catch_all {
             for later in &sels[i + 1..] {
                 out.push(

@@ -14,7 +14,7 @@
 //! Example: `matchBinaries: [{operator: In, values: []}]`.
 
 use super::{Check, arg_filters};
-use crate::diagnostics::{Code, Diagnostic, Severity};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{FilterValue, ListKind, Operator, Policy};
 
 pub const CHECK: Check = Check {
@@ -119,6 +119,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 mod tests {
     use super::super::{policy, primary_text, with_code};
     use super::*;
+    use crate::diagnostics::Severity;
 
     #[test]
     fn empty_match_binaries_is_ignored() {
