@@ -26,7 +26,11 @@ use crate::span::Spanned;
 
 pub const CHECK: Check = Check {
     name: "action_arguments",
-    codes: &[Code::ActionMissingArgument, Code::ActionArgumentIgnored, Code::InvalidValue],
+    codes: &[
+        Code::ActionMissingArgument,
+        Code::ActionArgumentIgnored,
+        Code::InvalidValue,
+    ],
     run,
 };
 
@@ -62,9 +66,12 @@ fn missing(action: &Action, message: String, help: &str) -> Diagnostic {
 }
 
 fn ignored<T>(field: &Spanned<T>, name: &str, why: &str) -> Diagnostic {
-    Diagnostic::of(Code::ActionArgumentIgnored, format!("`{name}` is ignored here: {why}"))
-        .with_primary(field.span, "ignored")
-        .with_help(format!("remove `{name}`"))
+    Diagnostic::of(
+        Code::ActionArgumentIgnored,
+        format!("`{name}` is ignored here: {why}"),
+    )
+    .with_primary(field.span, "ignored")
+    .with_help(format!("remove `{name}`"))
 }
 
 fn check_signal(signal: &Spanned<i32>, out: &mut Vec<Diagnostic>) {
@@ -83,18 +90,34 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     match &action.kind {
         ActionKind::Signal { signal } => match signal {
             None => out.push(
-                missing(action, "`Signal` without `argSig` sends signal 0, which does nothing".into(), "add the signal number, e.g. `argSig: 9` (SIGKILL) or `argSig: 19` (SIGSTOP)")
-                    .with_note("Tetragon does not require `argSig` and uses 0 when it is missing"),
+                missing(
+                    action,
+                    "`Signal` without `argSig` sends signal 0, which does nothing".into(),
+                    "add the signal number, e.g. `argSig: 9` (SIGKILL) or `argSig: 19` (SIGSTOP)",
+                )
+                .with_note("Tetragon does not require `argSig` and uses 0 when it is missing"),
             ),
             Some(s) if s.value == 0 => out.push(
-                Diagnostic::new(Code::ActionMissingArgument, Severity::Warning, "`argSig: 0` sends no signal")
-                    .with_primary(s.span, "signal 0 only checks that the process exists")
-                    .with_help("use e.g. `argSig: 9` (SIGKILL) or `argSig: 19` (SIGSTOP)"),
+                Diagnostic::new(
+                    Code::ActionMissingArgument,
+                    Severity::Warning,
+                    "`argSig: 0` sends no signal",
+                )
+                .with_primary(s.span, "signal 0 only checks that the process exists")
+                .with_help("use e.g. `argSig: 9` (SIGKILL) or `argSig: 19` (SIGSTOP)"),
             ),
             Some(s) => check_signal(s, out),
         },
-        ActionKind::Override { error, regs, new_symbol, new_addr, new_offset } => {
-            let targets = usize::from(new_symbol.is_some()) + usize::from(new_addr.is_some()) + usize::from(new_offset.is_some());
+        ActionKind::Override {
+            error,
+            regs,
+            new_symbol,
+            new_addr,
+            new_offset,
+        } => {
+            let targets = usize::from(new_symbol.is_some())
+                + usize::from(new_addr.is_some())
+                + usize::from(new_offset.is_some());
             if kind == HookKind::Uprobe {
                 if targets > 1 {
                     out.push(
@@ -116,13 +139,25 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                 out.push(ignored(r, "argRegs", "only uprobe overrides set registers"));
             }
             if let Some(s) = new_symbol {
-                out.push(ignored(s, "argNewSymbol", "only uprobe overrides redirect calls"));
+                out.push(ignored(
+                    s,
+                    "argNewSymbol",
+                    "only uprobe overrides redirect calls",
+                ));
             }
             if let Some(s) = new_addr {
-                out.push(ignored(s, "argNewAddr", "only uprobe overrides redirect calls"));
+                out.push(ignored(
+                    s,
+                    "argNewAddr",
+                    "only uprobe overrides redirect calls",
+                ));
             }
             if let Some(s) = new_offset {
-                out.push(ignored(s, "argNewOffset", "only uprobe overrides redirect calls"));
+                out.push(ignored(
+                    s,
+                    "argNewOffset",
+                    "only uprobe overrides redirect calls",
+                ));
             }
             match error {
                 None if matches!(kind, HookKind::Kprobe | HookKind::Lsm) => out.push(
@@ -146,16 +181,30 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                 _ => {}
             }
         }
-        ActionKind::GetUrl { url: None } => out.push(missing(action, "`GetUrl` without `argUrl` has nothing to fetch".into(), "add `argUrl: \"https://...\"`")),
-        ActionKind::DnsLookup { fqdn: None } => out.push(missing(action, "`DnsLookup` without `argFqdn` has nothing to resolve".into(), "add `argFqdn: \"name.example.com\"`")),
-        ActionKind::TrackSock { sock_arg } | ActionKind::UntrackSock { sock_arg } => track_sock(hook, action, sock_arg.as_ref(), out),
+        ActionKind::GetUrl { url: None } => out.push(missing(
+            action,
+            "`GetUrl` without `argUrl` has nothing to fetch".into(),
+            "add `argUrl: \"https://...\"`",
+        )),
+        ActionKind::DnsLookup { fqdn: None } => out.push(missing(
+            action,
+            "`DnsLookup` without `argFqdn` has nothing to resolve".into(),
+            "add `argFqdn: \"name.example.com\"`",
+        )),
+        ActionKind::TrackSock { sock_arg } | ActionKind::UntrackSock { sock_arg } => {
+            track_sock(hook, action, sock_arg.as_ref(), out)
+        }
         ActionKind::Set { arg_index, value } if arg_index.is_none() || value.is_none() => {
             let what = match (arg_index, value) {
                 (None, None) => "`argIndex` and `argValue`",
                 (None, _) => "`argIndex`",
                 _ => "`argValue`",
             };
-            out.push(missing(action, format!("`Set` without {what} writes 0 into argument 0 by default"), "add `argIndex` (the USDT argument's position) and `argValue`"));
+            out.push(missing(
+                action,
+                format!("`Set` without {what} writes 0 into argument 0 by default"),
+                "add `argIndex` (the USDT argument's position) and `argValue`",
+            ));
         }
         ActionKind::NotifyEnforcer { error, signal } => {
             if error.is_none() && signal.is_none() {
@@ -176,7 +225,10 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
             };
             let why = match hook_name {
                 None => Some("only LSM hooks compute IMA hashes".to_string()),
-                Some(h) if !IMA_HOOKS.contains(&h) => Some(format!("Tetragon computes IMA hashes only on {}", IMA_HOOKS.join(", "))),
+                Some(h) if !IMA_HOOKS.contains(&h) => Some(format!(
+                    "Tetragon computes IMA hashes only on {}",
+                    IMA_HOOKS.join(", ")
+                )),
                 Some(_) => None,
             };
             if let Some(why) = why {
@@ -195,15 +247,24 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
 fn fmod_ret(hook: &Hook) -> bool {
     match &hook.target {
         HookTarget::Lsm { .. } => true,
-        HookTarget::Kprobe { calls, .. } => !calls.is_empty() && calls.iter().all(|c| is_security_function(&c.name)),
+        HookTarget::Kprobe { calls, .. } => {
+            !calls.is_empty() && calls.iter().all(|c| is_security_function(&c.name))
+        }
         _ => false,
     }
 }
 
-fn track_sock(hook: &Hook, action: &Action, sock_arg: Option<&Spanned<i32>>, out: &mut Vec<Diagnostic>) {
+fn track_sock(
+    hook: &Hook,
+    action: &Action,
+    sock_arg: Option<&Spanned<i32>>,
+    out: &mut Vec<Diagnostic>,
+) {
     let name = action.kind.name();
     let position = sock_arg.map_or(0, |s| s.value);
-    let arg = usize::try_from(position).ok().and_then(|p| hook.args.get(p));
+    let arg = usize::try_from(position)
+        .ok()
+        .and_then(|p| hook.args.get(p));
     let is_sock = arg.is_some_and(|a| a.ty.value == ArgType::Sock);
     if is_sock {
         return;
@@ -221,9 +282,24 @@ fn track_sock(hook: &Hook, action: &Action, sock_arg: Option<&Spanned<i32>>, out
         many => format!("set `argSock` to one of the `sock` arguments' positions: {}", many.join(", ")),
     };
     let (message, span) = match (sock_arg, arg) {
-        (None, _) => (format!("`{name}` without `argSock` tracks `args[0]`, which is not a `sock`"), action.name_span),
-        (Some(s), None) => (format!("`argSock: {}` is not a position in this hook's `args`", s.value), s.span),
-        (Some(s), Some(a)) => (format!("`argSock: {}` points at an argument of type `{}`, not `sock`", s.value, a.ty.value), s.span),
+        (None, _) => (
+            format!("`{name}` without `argSock` tracks `args[0]`, which is not a `sock`"),
+            action.name_span,
+        ),
+        (Some(s), None) => (
+            format!(
+                "`argSock: {}` is not a position in this hook's `args`",
+                s.value
+            ),
+            s.span,
+        ),
+        (Some(s), Some(a)) => (
+            format!(
+                "`argSock: {}` points at an argument of type `{}`, not `sock`",
+                s.value, a.ty.value
+            ),
+            s.span,
+        ),
     };
     out.push(
         Diagnostic::new(Code::ActionMissingArgument, Severity::Warning, message)
@@ -239,43 +315,95 @@ mod tests {
     use super::*;
 
     fn actions(list: &str) -> String {
-        policy(&format!("  kprobes:\n  - call: sys_openat\n    args: [{{index: 0, type: int}}]\n    selectors:\n    - matchActions: {list}\n"))
+        policy(&format!(
+            "  kprobes:\n  - call: sys_openat\n    args: [{{index: 0, type: int}}]\n    selectors:\n    - matchActions: {list}\n"
+        ))
     }
 
     #[test]
     fn signal_needs_a_number() {
-        assert_eq!(with_code(&actions("[{action: Signal}]"), Code::ActionMissingArgument).len(), 1);
-        assert!(with_code(&actions("[{action: Signal, argSig: 19}]"), Code::ActionMissingArgument).is_empty());
-        assert_eq!(with_code(&actions("[{action: Signal, argSig: 99}]"), Code::InvalidValue).len(), 1);
+        assert_eq!(
+            with_code(&actions("[{action: Signal}]"), Code::ActionMissingArgument).len(),
+            1
+        );
+        assert!(
+            with_code(
+                &actions("[{action: Signal, argSig: 19}]"),
+                Code::ActionMissingArgument
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            with_code(
+                &actions("[{action: Signal, argSig: 99}]"),
+                Code::InvalidValue
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn override_without_error_returns_zero() {
-        let d = with_code(&actions("[{action: Override}]"), Code::ActionMissingArgument);
+        let d = with_code(
+            &actions("[{action: Override}]"),
+            Code::ActionMissingArgument,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
-        assert!(with_code(&actions("[{action: Override, argError: -1}]"), Code::ActionMissingArgument).is_empty());
-        assert_eq!(with_code(&actions("[{action: Override, argError: -1, argRegs: [\"rax=1\"]}]"), Code::ActionArgumentIgnored).len(), 1);
+        assert!(
+            with_code(
+                &actions("[{action: Override, argError: -1}]"),
+                Code::ActionMissingArgument
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            with_code(
+                &actions("[{action: Override, argError: -1, argRegs: [\"rax=1\"]}]"),
+                Code::ActionArgumentIgnored
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn lsm_override_error_range() {
-        let y = policy("  lsmhooks:\n  - hook: file_open\n    selectors:\n    - matchActions: [{action: Override, argError: ERR}]\n");
-        assert_eq!(with_code(&y.replace("ERR", "1"), Code::InvalidValue).len(), 1);
+        let y = policy(
+            "  lsmhooks:\n  - hook: file_open\n    selectors:\n    - matchActions: [{action: Override, argError: ERR}]\n",
+        );
+        assert_eq!(
+            with_code(&y.replace("ERR", "1"), Code::InvalidValue).len(),
+            1
+        );
         assert!(with_code(&y.replace("ERR", "-13"), Code::InvalidValue).is_empty());
     }
 
     #[test]
     fn uprobe_override_targets() {
-        let y = policy("  uprobes:\n  - path: /usr/bin/app\n    symbols: [check_license]\n    selectors:\n    - matchActions: [{action: Override, FIELDS}]\n");
-        let d = with_code(&y.replace("FIELDS", "argNewSymbol: ok, argNewAddr: 4096"), Code::ActionMissingArgument);
+        let y = policy(
+            "  uprobes:\n  - path: /usr/bin/app\n    symbols: [check_license]\n    selectors:\n    - matchActions: [{action: Override, FIELDS}]\n",
+        );
+        let d = with_code(
+            &y.replace("FIELDS", "argNewSymbol: ok, argNewAddr: 4096"),
+            Code::ActionMissingArgument,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Error);
-        assert!(with_code(&y.replace("FIELDS", "argNewSymbol: ok"), Code::ActionMissingArgument).is_empty());
+        assert!(
+            with_code(
+                &y.replace("FIELDS", "argNewSymbol: ok"),
+                Code::ActionMissingArgument
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn track_sock_points_at_a_sock() {
-        let y = policy("  kprobes:\n  - call: tcp_close\n    syscall: false\n    args: [{index: 0, type: TYPE}]\n    selectors:\n    - matchActions: [{action: UntrackSock, argSock: 0}]\n");
+        let y = policy(
+            "  kprobes:\n  - call: tcp_close\n    syscall: false\n    args: [{index: 0, type: TYPE}]\n    selectors:\n    - matchActions: [{action: UntrackSock, argSock: 0}]\n",
+        );
         assert!(with_code(&y.replace("TYPE", "sock"), Code::ActionMissingArgument).is_empty());
         let d = with_code(&y.replace("TYPE", "int"), Code::ActionMissingArgument);
         assert_eq!(d.len(), 1, "{d:#?}");
@@ -284,9 +412,14 @@ mod tests {
 
     #[test]
     fn ima_hash_outside_lsm() {
-        let d = with_code(&actions("[{action: Post, imaHash: true}]"), Code::ActionArgumentIgnored);
+        let d = with_code(
+            &actions("[{action: Post, imaHash: true}]"),
+            Code::ActionArgumentIgnored,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
-        let lsm = policy("  lsmhooks:\n  - hook: file_open\n    selectors:\n    - matchActions: [{action: Post, imaHash: true}]\n");
+        let lsm = policy(
+            "  lsmhooks:\n  - hook: file_open\n    selectors:\n    - matchActions: [{action: Post, imaHash: true}]\n",
+        );
         assert!(with_code(&lsm, Code::ActionArgumentIgnored).is_empty());
     }
 }

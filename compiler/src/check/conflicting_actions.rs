@@ -32,41 +32,65 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn is_agent_action(a: &Action) -> bool {
-    matches!(a.kind, ActionKind::GetUrl { .. } | ActionKind::DnsLookup { .. })
+    matches!(
+        a.kind,
+        ActionKind::GetUrl { .. } | ActionKind::DnsLookup { .. }
+    )
 }
 
 fn check_list(actions: &[Action], out: &mut Vec<Diagnostic>) {
-    let no_post = actions.iter().find(|a| matches!(a.kind, ActionKind::NoPost));
-    if let (Some(np), Some(post)) = (no_post, actions.iter().find(|a| matches!(a.kind, ActionKind::Post { .. }))) {
+    let no_post = actions
+        .iter()
+        .find(|a| matches!(a.kind, ActionKind::NoPost));
+    if let (Some(np), Some(post)) = (
+        no_post,
+        actions
+            .iter()
+            .find(|a| matches!(a.kind, ActionKind::Post { .. })),
+    ) {
         out.push(
-            Diagnostic::of(Code::ConflictingActions, "`Post` and `NoPost` in the same selector: the event is not posted")
-                .with_primary(post.name_span, "has no effect")
-                .with_secondary(np.name_span, "suppresses the event")
-                .with_help("keep `NoPost` to suppress the event, or remove it to post the event"),
+            Diagnostic::of(
+                Code::ConflictingActions,
+                "`Post` and `NoPost` in the same selector: the event is not posted",
+            )
+            .with_primary(post.name_span, "has no effect")
+            .with_secondary(np.name_span, "suppresses the event")
+            .with_help("keep `NoPost` to suppress the event, or remove it to post the event"),
         );
     }
     for (i, a) in actions.iter().enumerate() {
-        if let Some(first) = actions[..i].iter().find(|b| discriminant(&b.kind) == discriminant(&a.kind) && b.kind.name() == a.kind.name()) {
+        if let Some(first) = actions[..i].iter().find(|b| {
+            discriminant(&b.kind) == discriminant(&a.kind) && b.kind.name() == a.kind.name()
+        }) {
             out.push(
-                Diagnostic::of(Code::ConflictingActions, format!("`{}` appears twice in this selector", a.kind.name()))
-                    .with_primary(a.name_span, "repeated")
-                    .with_secondary(first.name_span, "first here")
-                    .with_help("keep one of them (merge their arguments if they differ)"),
+                Diagnostic::of(
+                    Code::ConflictingActions,
+                    format!("`{}` appears twice in this selector", a.kind.name()),
+                )
+                .with_primary(a.name_span, "repeated")
+                .with_secondary(first.name_span, "first here")
+                .with_help("keep one of them (merge their arguments if they differ)"),
             );
         }
     }
     for a in actions.iter().filter(|a| is_agent_action(a)) {
         if let Some(np) = no_post {
             out.push(
-                Diagnostic::of(Code::ConflictingActions, format!("`{}` never runs with `NoPost`", a.kind.name()))
-                    .with_primary(a.name_span, "performed by the agent only for posted events")
-                    .with_secondary(np.name_span, "suppresses the event")
-                    .with_help("remove `NoPost`"),
+                Diagnostic::of(
+                    Code::ConflictingActions,
+                    format!("`{}` never runs with `NoPost`", a.kind.name()),
+                )
+                .with_primary(a.name_span, "performed by the agent only for posted events")
+                .with_secondary(np.name_span, "suppresses the event")
+                .with_help("remove `NoPost`"),
             );
         }
     }
     if let Some(last) = actions.last() {
-        for a in actions.iter().filter(|a| is_agent_action(a) && !std::ptr::eq(*a, last)) {
+        for a in actions
+            .iter()
+            .filter(|a| is_agent_action(a) && !std::ptr::eq(*a, last))
+        {
             out.push(
                 Diagnostic::of(Code::ConflictingActions, format!("`{}` is not the last action, so the agent never performs it", a.kind.name()))
                     .with_primary(a.name_span, "must be last")
@@ -84,26 +108,60 @@ mod tests {
     use super::*;
 
     fn actions(list: &str) -> String {
-        policy(&format!("  kprobes:\n  - call: sys_openat\n    selectors:\n    - matchActions: {list}\n"))
+        policy(&format!(
+            "  kprobes:\n  - call: sys_openat\n    selectors:\n    - matchActions: {list}\n"
+        ))
     }
 
     #[test]
     fn post_with_no_post() {
-        assert_eq!(with_code(&actions("[{action: Post}, {action: NoPost}]"), Code::ConflictingActions).len(), 1);
-        assert!(with_code(&actions("[{action: Sigkill}, {action: NoPost}]"), Code::ConflictingActions).is_empty());
+        assert_eq!(
+            with_code(
+                &actions("[{action: Post}, {action: NoPost}]"),
+                Code::ConflictingActions
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &actions("[{action: Sigkill}, {action: NoPost}]"),
+                Code::ConflictingActions
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn get_url_must_be_last() {
-        let d = with_code(&actions("[{action: GetUrl, argUrl: \"http://a\"}, {action: Post}]"), Code::ConflictingActions);
+        let d = with_code(
+            &actions("[{action: GetUrl, argUrl: \"http://a\"}, {action: Post}]"),
+            Code::ConflictingActions,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
-        assert!(with_code(&actions("[{action: Post}, {action: GetUrl, argUrl: \"http://a\"}]"), Code::ConflictingActions).is_empty());
+        assert!(
+            with_code(
+                &actions("[{action: Post}, {action: GetUrl, argUrl: \"http://a\"}]"),
+                Code::ConflictingActions
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn duplicates_and_no_post_with_dns() {
-        assert_eq!(with_code(&actions("[{action: Sigkill}, {action: Sigkill}]"), Code::ConflictingActions).len(), 1);
-        let d = with_code(&actions("[{action: NoPost}, {action: DnsLookup, argFqdn: a.example}]"), Code::ConflictingActions);
+        assert_eq!(
+            with_code(
+                &actions("[{action: Sigkill}, {action: Sigkill}]"),
+                Code::ConflictingActions
+            )
+            .len(),
+            1
+        );
+        let d = with_code(
+            &actions("[{action: NoPost}, {action: DnsLookup, argFqdn: a.example}]"),
+            Code::ConflictingActions,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
     }
 }

@@ -34,7 +34,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         for (key, decls) in [("args", &hook.args), ("data", &hook.data)] {
             for (i, decl) in decls.iter().enumerate() {
-                let Some(first) = decls[..i].iter().position(|earlier| same(earlier, decl)) else { continue };
+                let Some(first) = decls[..i].iter().position(|earlier| same(earlier, decl)) else {
+                    continue;
+                };
                 out.push(
                     Diagnostic::of(
                         Code::DuplicateArg,
@@ -56,8 +58,13 @@ mod tests {
 
     #[test]
     fn identical_declarations() {
-        let y = policy("  kprobes:\n  - call: sys_write\n    args:\n    - {index: 0, type: int}\n    - {index: 0, type: SECOND}\n");
-        assert_eq!(with_code(&y.replace("SECOND", "int"), Code::DuplicateArg).len(), 1);
+        let y = policy(
+            "  kprobes:\n  - call: sys_write\n    args:\n    - {index: 0, type: int}\n    - {index: 0, type: SECOND}\n",
+        );
+        assert_eq!(
+            with_code(&y.replace("SECOND", "int"), Code::DuplicateArg).len(),
+            1
+        );
         assert!(with_code(&y.replace("SECOND", "fd"), Code::DuplicateArg).is_empty());
         let resolved = policy(
             "  kprobes:\n  - call: security_file_open\n    syscall: false\n    args:\n    - {index: 0, type: int, resolve: f_flags}\n    - {index: 0, type: int, resolve: f_mode}\n",

@@ -46,31 +46,75 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     places.push((key, format!("`{}`", call.name), call.span));
                 }
             }
-            HookTarget::Tracepoint { subsystem, event, raw } => {
+            HookTarget::Tracepoint {
+                subsystem,
+                event,
+                raw,
+            } => {
                 let raw = if *raw { " (raw)" } else { "" };
                 let name = format!("{}/{}{raw}", subsystem.value, event.value);
-                places.push((name.clone(), format!("tracepoint `{name}`"), subsystem.span.to(event.span)));
+                places.push((
+                    name.clone(),
+                    format!("tracepoint `{name}`"),
+                    subsystem.span.to(event.span),
+                ));
             }
-            HookTarget::Lsm { hook: name } => places.push((name.value.clone(), format!("LSM hook `{}`", name.value), name.span)),
-            HookTarget::Uprobe { path, symbols, offsets, addrs, .. } => {
+            HookTarget::Lsm { hook: name } => places.push((
+                name.value.clone(),
+                format!("LSM hook `{}`", name.value),
+                name.span,
+            )),
+            HookTarget::Uprobe {
+                path,
+                symbols,
+                offsets,
+                addrs,
+                ..
+            } => {
                 for s in symbols {
-                    places.push((format!("{}:{}", path.value, s.value), format!("`{}` in `{}`", s.value, path.value), s.span));
+                    places.push((
+                        format!("{}:{}", path.value, s.value),
+                        format!("`{}` in `{}`", s.value, path.value),
+                        s.span,
+                    ));
                 }
                 for o in offsets {
-                    places.push((format!("{}+{}", path.value, o.value), format!("offset {} in `{}`", o.value, path.value), o.span));
+                    places.push((
+                        format!("{}+{}", path.value, o.value),
+                        format!("offset {} in `{}`", o.value, path.value),
+                        o.span,
+                    ));
                 }
                 for a in addrs {
-                    places.push((format!("{}@{}", path.value, a.value), format!("address {} in `{}`", a.value, path.value), a.span));
+                    places.push((
+                        format!("{}@{}", path.value, a.value),
+                        format!("address {} in `{}`", a.value, path.value),
+                        a.span,
+                    ));
                 }
             }
-            HookTarget::Usdt { path, provider, name, .. } => {
+            HookTarget::Usdt {
+                path,
+                provider,
+                name,
+                ..
+            } => {
                 let key = format!("{}:{}:{}", path.value, provider.value, name.value);
-                places.push((key, format!("USDT `{}:{}` in `{}`", provider.value, name.value, path.value), name.span));
+                places.push((
+                    key,
+                    format!(
+                        "USDT `{}:{}` in `{}`",
+                        provider.value, name.value, path.value
+                    ),
+                    name.span,
+                ));
             }
         }
         for (key, shown, span) in places {
             match seen.get(&(kind, key.clone())) {
-                Some((first, first_shown)) => out.push(duplicate(kind, multi, &shown, first_shown, span, *first)),
+                Some((first, first_shown)) => {
+                    out.push(duplicate(kind, multi, &shown, first_shown, span, *first))
+                }
                 None => {
                     seen.insert((kind, key), (span, shown));
                 }
@@ -79,13 +123,28 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn duplicate(kind: HookKind, multi: bool, shown: &str, first_shown: &str, span: Span, first: Span) -> Diagnostic {
-    let same = if shown == first_shown { String::new() } else { format!(" (as {first_shown})") };
+fn duplicate(
+    kind: HookKind,
+    multi: bool,
+    shown: &str,
+    first_shown: &str,
+    span: Span,
+    first: Span,
+) -> Diagnostic {
+    let same = if shown == first_shown {
+        String::new()
+    } else {
+        format!(" (as {first_shown})")
+    };
     let d = if kind == HookKind::Kprobe && multi {
         Diagnostic::new(Code::DuplicateHook, Severity::Error, format!("{shown} is hooked twice in this policy{same}"))
             .with_note("Tetragon attaches all kprobes of a policy with one kprobe_multi link and refuses a symbol that appears twice (\"can't have multiple instances of same symbol with kprobe_multi\")")
     } else {
-        Diagnostic::new(Code::DuplicateHook, Severity::Warning, format!("{shown} is hooked twice in this policy{same}; each event is reported twice"))
+        Diagnostic::new(
+            Code::DuplicateHook,
+            Severity::Warning,
+            format!("{shown} is hooked twice in this policy{same}; each event is reported twice"),
+        )
     };
     d.with_primary(span, "hooked again here")
         .with_secondary(first, "first hooked here")
@@ -113,19 +172,42 @@ OPTIONS"#,
         let d = with_code(&y.replace("OPTIONS", ""), Code::DuplicateHook);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Error);
-        assert_eq!(primary_text(&y.replace("OPTIONS", ""), &d[0]), "__x64_sys_dup");
-        let single = y.replace("OPTIONS", "  options: [{name: disable-kprobe-multi, value: \"true\"}]\n");
+        assert_eq!(
+            primary_text(&y.replace("OPTIONS", ""), &d[0]),
+            "__x64_sys_dup"
+        );
+        let single = y.replace(
+            "OPTIONS",
+            "  options: [{name: disable-kprobe-multi, value: \"true\"}]\n",
+        );
         let d = with_code(&single, Code::DuplicateHook);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Warning);
-        let distinct = y.replace("__x64_sys_dup", "sys_dup3").replace("OPTIONS", "");
+        let distinct = y
+            .replace("__x64_sys_dup", "sys_dup3")
+            .replace("OPTIONS", "");
         assert!(with_code(&distinct, Code::DuplicateHook).is_empty());
     }
 
     #[test]
     fn same_tracepoint_twice() {
-        let y = policy("  tracepoints:\n  - {subsystem: sched, event: sched_process_exec}\n  - {subsystem: sched, event: SECOND}\n");
-        assert_eq!(with_code(&y.replace("SECOND", "sched_process_exec"), Code::DuplicateHook).len(), 1);
-        assert!(with_code(&y.replace("SECOND", "sched_process_exit"), Code::DuplicateHook).is_empty());
+        let y = policy(
+            "  tracepoints:\n  - {subsystem: sched, event: sched_process_exec}\n  - {subsystem: sched, event: SECOND}\n",
+        );
+        assert_eq!(
+            with_code(
+                &y.replace("SECOND", "sched_process_exec"),
+                Code::DuplicateHook
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("SECOND", "sched_process_exit"),
+                Code::DuplicateHook
+            )
+            .is_empty()
+        );
     }
 }

@@ -40,8 +40,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
-    let Some(target) = filter.targets.first() else { return };
-    let Some(decl) = decl_of(hook, *target) else { return };
+    let Some(target) = filter.targets.first() else {
+        return;
+    };
+    let Some(decl) = decl_of(hook, *target) else {
+        return;
+    };
     let op = filter.operator.value;
     let ty = decl.ty.value;
     let what = describe_target(hook, *target);
@@ -83,7 +87,10 @@ fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
         _ => {}
     }
     let group = ty.filter_group();
-    let numeric = matches!(group, Some(FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet));
+    let numeric = matches!(
+        group,
+        Some(FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet)
+    );
     if op == Operator::NotEqual && numeric {
         let distinct: BTreeSet<i128> = filter
             .values
@@ -94,9 +101,13 @@ fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
             })
             .collect();
         if distinct.len() >= 2 {
-            let second = filter.values.get(1).map_or(filter.operator.span, |v| v.span);
+            let second = filter
+                .values
+                .get(1)
+                .map_or(filter.operator.span, |v| v.span);
             let help = if group == Some(FilterGroup::CapabilitySet) {
-                "write one `NotEqual` filter per value (filters in a selector are ANDed)".to_string()
+                "write one `NotEqual` filter per value (filters in a selector are ANDed)"
+                    .to_string()
             } else {
                 "use `NotInMap` with the same values to exclude all of them, or one `NotEqual` filter per value".to_string()
             };
@@ -123,7 +134,10 @@ fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
             _ => i128::from(i64::MAX),
         };
         let help = match example {
-            Some(n) if n < max => format!("write `operator: InRange` with `values: [\"{}:{max}\"]` for \"greater than {n}\"", n + 1),
+            Some(n) if n < max => format!(
+                "write `operator: InRange` with `values: [\"{}:{max}\"]` for \"greater than {n}\"",
+                n + 1
+            ),
             _ => "use `InRange` with an explicit `low:high` range".to_string(),
         };
         out.push(declared(
@@ -136,7 +150,10 @@ fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
             .with_note("Tetragon compares unsigned 64-, 16- and 8-bit values (and `int16`/`int8`) the wrong way round for `GT`; 32-bit types and signed 64-bit types are fine"),
         ));
     }
-    let negated_path_operator = matches!(op, Operator::NotEqual | Operator::NotPrefix | Operator::NotPostfix);
+    let negated_path_operator = matches!(
+        op,
+        Operator::NotEqual | Operator::NotPrefix | Operator::NotPostfix
+    );
     if negated_path_operator && matches!(ty, ArgType::Fd | ArgType::File | ArgType::Path) {
         out.push(
             Diagnostic::of(
@@ -183,24 +200,49 @@ mod tests {
 
     #[test]
     fn prefix_on_a_number_never_matches() {
-        let d = with_code(&kprobe_with("int", "Prefix", "[\"1\"]"), Code::IneffectiveFilter);
+        let d = with_code(
+            &kprobe_with("int", "Prefix", "[\"1\"]"),
+            Code::IneffectiveFilter,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(d[0].message.contains("never matches"));
         assert_eq!(d[0].severity, Severity::Warning);
-        assert!(with_code(&kprobe_with("string", "Prefix", "[\"/etc\"]"), Code::IneffectiveFilter).is_empty());
+        assert!(
+            with_code(
+                &kprobe_with("string", "Prefix", "[\"/etc\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn filters_on_unfilterable_types_always_pass() {
-        let d = with_code(&kprobe_with("cred", "Prefix", "[\"x\"]"), Code::IneffectiveFilter);
+        let d = with_code(
+            &kprobe_with("cred", "Prefix", "[\"x\"]"),
+            Code::IneffectiveFilter,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(d[0].message.contains("always passes"));
     }
 
     #[test]
     fn substring_outside_strings_loads_no_values() {
-        assert_eq!(with_code(&kprobe_with("file", "SubString", "[\"passwd\"]"), Code::IneffectiveFilter).len(), 1);
-        assert!(with_code(&kprobe_with("char_buf", "SubString", "[\"passwd\"]"), Code::IneffectiveFilter).is_empty());
+        assert_eq!(
+            with_code(
+                &kprobe_with("file", "SubString", "[\"passwd\"]"),
+                Code::IneffectiveFilter
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &kprobe_with("char_buf", "SubString", "[\"passwd\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -209,30 +251,84 @@ mod tests {
         let d = with_code(&y, Code::IneffectiveFilter);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(primary_text(&y, &d[0]), "\"1\"");
-        assert!(with_code(&kprobe_with("int", "NotEqual", "[\"0\", \"0\"]"), Code::IneffectiveFilter).is_empty());
-        assert!(with_code(&kprobe_with("string", "NotEqual", "[\"a\", \"b\"]"), Code::IneffectiveFilter).is_empty());
+        assert!(
+            with_code(
+                &kprobe_with("int", "NotEqual", "[\"0\", \"0\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
+        assert!(
+            with_code(
+                &kprobe_with("string", "NotEqual", "[\"a\", \"b\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn unsigned_gt_is_inverted() {
-        let d = with_code(&kprobe_with("uint64", "GT", "[\"100\"]"), Code::IneffectiveFilter);
+        let d = with_code(
+            &kprobe_with("uint64", "GT", "[\"100\"]"),
+            Code::IneffectiveFilter,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
-        assert!(d[0].help.as_deref().unwrap_or("").contains("101:9223372036854775807"));
-        assert!(with_code(&kprobe_with("uint32", "GT", "[\"100\"]"), Code::IneffectiveFilter).is_empty());
-        assert!(with_code(&kprobe_with("int64", "GT", "[\"100\"]"), Code::IneffectiveFilter).is_empty());
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap_or("")
+                .contains("101:9223372036854775807")
+        );
+        assert!(
+            with_code(
+                &kprobe_with("uint32", "GT", "[\"100\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
+        assert!(
+            with_code(
+                &kprobe_with("int64", "GT", "[\"100\"]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn state_on_skb_never_matches() {
-        assert_eq!(with_code(&kprobe_with("skb", "State", "[TCP_ESTABLISHED]"), Code::IneffectiveFilter).len(), 1);
-        assert!(with_code(&kprobe_with("sock", "State", "[TCP_ESTABLISHED]"), Code::IneffectiveFilter).is_empty());
+        assert_eq!(
+            with_code(
+                &kprobe_with("skb", "State", "[TCP_ESTABLISHED]"),
+                Code::IneffectiveFilter
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &kprobe_with("sock", "State", "[TCP_ESTABLISHED]"),
+                Code::IneffectiveFilter
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn negated_path_operators_get_a_note() {
-        let d = with_code(&kprobe_with("file", "NotPrefix", "[\"/tmp\"]"), Code::SurprisingSemantics);
+        let d = with_code(
+            &kprobe_with("file", "NotPrefix", "[\"/tmp\"]"),
+            Code::SurprisingSemantics,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Note);
-        assert!(with_code(&kprobe_with("file", "Prefix", "[\"/tmp\"]"), Code::SurprisingSemantics).is_empty());
+        assert!(
+            with_code(
+                &kprobe_with("file", "Prefix", "[\"/tmp\"]"),
+                Code::SurprisingSemantics
+            )
+            .is_empty()
+        );
     }
 }

@@ -35,7 +35,10 @@ pub const DATA_SOURCES: [&str; 2] = ["current_task", "pt_regs"];
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let kind = hook.kind();
-        let indexed_by_parameter = matches!(kind, HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe | HookKind::Lsm);
+        let indexed_by_parameter = matches!(
+            kind,
+            HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe | HookKind::Lsm
+        );
         for (i, arg) in hook.args.iter().enumerate() {
             let what = format!("`args[{i}]`");
             if indexed_by_parameter && arg.index.value > MAX_PARAM_INDEX {
@@ -92,7 +95,11 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             common(ret, "`returnArg`", out);
         }
         if kind == HookKind::Uprobe {
-            let strings: Vec<&ArgDecl> = hook.args.iter().filter(|a| a.ty.value == ArgType::String).collect();
+            let strings: Vec<&ArgDecl> = hook
+                .args
+                .iter()
+                .filter(|a| a.ty.value == ArgType::String)
+                .collect();
             if let [first, second, ..] = strings.as_slice() {
                 out.push(
                     Diagnostic::of(Code::InvalidArgDeclaration, "a uprobe can read at most one `string` argument")
@@ -117,7 +124,9 @@ pub(super) fn resolve_syntax_problem(path: &str) -> Option<String> {
         if let Some(digits) = index.as_mut() {
             if c == ']' {
                 if digits.is_empty() || !digits.chars().all(|d| d.is_ascii_digit()) {
-                    return Some(format!("`[{digits}]` is not an array index (write a decimal number, e.g. `[0]`)"));
+                    return Some(format!(
+                        "`[{digits}]` is not an array index (write a decimal number, e.g. `[0]`)"
+                    ));
                 }
                 index = None;
             } else {
@@ -150,7 +159,10 @@ pub(super) fn resolve_syntax_problem(path: &str) -> Option<String> {
         if segment.is_empty() {
             return Some("empty field name (two dots in a row, or a dot at either end)".into());
         }
-        if let Some(bad) = segment.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_')) {
+        if let Some(bad) = segment
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+        {
             return Some(format!("`{bad}` cannot appear in a field name"));
         }
     }
@@ -181,16 +193,26 @@ fn common(arg: &ArgDecl, what: &str, out: &mut Vec<Diagnostic>) {
     }
     if arg.max_data && ty != ArgType::CharBuf {
         out.push(
-            Diagnostic::new(Code::InvalidArgDeclaration, Severity::Warning, format!("`maxData` only applies to `char_buf`; {what} is `{ty}`"))
-                .with_primary(arg.span, "`maxData` is ignored here")
-                .with_help("remove `maxData`, or read the buffer as `char_buf` with a `sizeArgIndex`"),
+            Diagnostic::new(
+                Code::InvalidArgDeclaration,
+                Severity::Warning,
+                format!("`maxData` only applies to `char_buf`; {what} is `{ty}`"),
+            )
+            .with_primary(arg.span, "`maxData` is ignored here")
+            .with_help("remove `maxData`, or read the buffer as `char_buf` with a `sizeArgIndex`"),
         );
     }
     if arg.return_copy && !matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
         out.push(
-            Diagnostic::new(Code::InvalidArgDeclaration, Severity::Warning, format!("`returnCopy` only applies to `char_buf` and `char_iovec`; {what} is `{ty}`"))
-                .with_primary(arg.span, "`returnCopy` is ignored here")
-                .with_help("remove `returnCopy`"),
+            Diagnostic::new(
+                Code::InvalidArgDeclaration,
+                Severity::Warning,
+                format!(
+                    "`returnCopy` only applies to `char_buf` and `char_iovec`; {what} is `{ty}`"
+                ),
+            )
+            .with_primary(arg.span, "`returnCopy` is ignored here")
+            .with_help("remove `returnCopy`"),
         );
     }
     if arg.max_data && arg.return_copy {
@@ -214,7 +236,9 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(primary_text(&y.replace("INDEX", "5"), &d[0]), "5");
         assert!(with_code(&y.replace("INDEX", "4"), Code::InvalidArgDeclaration).is_empty());
-        let t = policy("  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    args: [{index: 7, type: int}]\n");
+        let t = policy(
+            "  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    args: [{index: 7, type: int}]\n",
+        );
         assert!(with_code(&t, Code::InvalidArgDeclaration).is_empty());
     }
 
@@ -223,9 +247,15 @@ mod tests {
         let y = policy("  kprobes:\n  - call: sys_openat\n    data: [DATA]\n");
         let bare = y.replace("DATA", "{index: 0, type: int}");
         assert_eq!(with_code(&bare, Code::InvalidArgDeclaration).len(), 2);
-        let good = y.replace("DATA", "{index: 0, type: int, source: current_task, resolve: pid}");
+        let good = y.replace(
+            "DATA",
+            "{index: 0, type: int, source: current_task, resolve: pid}",
+        );
         assert!(with_code(&good, Code::InvalidArgDeclaration).is_empty());
-        let typo = y.replace("DATA", "{index: 0, type: int, source: current_tsk, resolve: pid}");
+        let typo = y.replace(
+            "DATA",
+            "{index: 0, type: int, source: current_tsk, resolve: pid}",
+        );
         let d = with_code(&typo, Code::InvalidArgDeclaration);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].help.as_deref(), Some("did you mean `current_task`?"));
@@ -233,10 +263,21 @@ mod tests {
 
     #[test]
     fn source_on_args_and_size_index() {
-        let y = policy("  kprobes:\n  - call: sys_write\n    args: [{index: 1, type: char_buf, sizeArgIndex: SIZE, SOURCE}]\n");
-        let d = with_code(&y.replace("SIZE", "16").replace("SOURCE", "source: pt_regs"), Code::InvalidArgDeclaration);
+        let y = policy(
+            "  kprobes:\n  - call: sys_write\n    args: [{index: 1, type: char_buf, sizeArgIndex: SIZE, SOURCE}]\n",
+        );
+        let d = with_code(
+            &y.replace("SIZE", "16").replace("SOURCE", "source: pt_regs"),
+            Code::InvalidArgDeclaration,
+        );
         assert_eq!(d.len(), 2, "{d:#?}");
-        assert!(with_code(&y.replace("SIZE", "3").replace(", SOURCE", ""), Code::InvalidArgDeclaration).is_empty());
+        assert!(
+            with_code(
+                &y.replace("SIZE", "3").replace(", SOURCE", ""),
+                Code::InvalidArgDeclaration
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -244,26 +285,54 @@ mod tests {
         assert_eq!(resolve_syntax_problem("f_path.dentry.d_name.name"), None);
         assert_eq!(resolve_syntax_problem("mm.arg_start"), None);
         assert_eq!(resolve_syntax_problem("fdt.fd[3].f_path"), None);
-        assert_eq!(resolve_syntax_problem("((struct file *)private_data).f_inode"), None);
+        assert_eq!(
+            resolve_syntax_problem("((struct file *)private_data).f_inode"),
+            None
+        );
         assert!(resolve_syntax_problem("f_path..dentry").is_some());
         assert!(resolve_syntax_problem("fd[x]").is_some());
         assert!(resolve_syntax_problem("(struct file *f_path").is_some());
         assert!(resolve_syntax_problem("f-path").is_some());
         assert!(resolve_syntax_problem("f_path)").is_some());
-        let y = policy("  kprobes:\n  - call: security_file_open\n    syscall: false\n    args: [{index: 0, type: string, resolve: \"PATH\"}]\n");
-        assert_eq!(with_code(&y.replace("PATH", "f_path.dentry."), Code::InvalidArgDeclaration).len(), 1);
-        assert!(with_code(&y.replace("PATH", "f_path.dentry.d_name.name"), Code::InvalidArgDeclaration).is_empty());
+        let y = policy(
+            "  kprobes:\n  - call: security_file_open\n    syscall: false\n    args: [{index: 0, type: string, resolve: \"PATH\"}]\n",
+        );
+        assert_eq!(
+            with_code(
+                &y.replace("PATH", "f_path.dentry."),
+                Code::InvalidArgDeclaration
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("PATH", "f_path.dentry.d_name.name"),
+                Code::InvalidArgDeclaration
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn max_data_and_return_copy_warnings() {
-        let y = policy("  kprobes:\n  - call: sys_read\n    args: [{index: 1, type: TYPE, FLAGS}]\n");
-        let warn = |t: &str, f: &str| with_code(&y.replace("TYPE", t).replace("FLAGS", f), Code::InvalidArgDeclaration);
+        let y =
+            policy("  kprobes:\n  - call: sys_read\n    args: [{index: 1, type: TYPE, FLAGS}]\n");
+        let warn = |t: &str, f: &str| {
+            with_code(
+                &y.replace("TYPE", t).replace("FLAGS", f),
+                Code::InvalidArgDeclaration,
+            )
+        };
         assert_eq!(warn("string", "maxData: true").len(), 1);
         assert!(warn("char_buf", "maxData: true").is_empty());
         assert_eq!(warn("int", "returnCopy: true").len(), 1);
         assert!(warn("char_iovec", "returnCopy: true").is_empty());
         assert_eq!(warn("char_buf", "maxData: true, returnCopy: true").len(), 1);
-        assert!(warn("string", "maxData: true").iter().all(|d| d.severity == Severity::Warning));
+        assert!(
+            warn("string", "maxData: true")
+                .iter()
+                .all(|d| d.severity == Severity::Warning)
+        );
     }
 }

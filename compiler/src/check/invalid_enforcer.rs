@@ -24,22 +24,31 @@ pub const CHECK: Check = Check {
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     if let [first, second, ..] = policy.enforcers.as_slice() {
         out.push(
-            Diagnostic::of(Code::InvalidEnforcer, format!("a policy takes one `enforcers` entry, this one has {}", policy.enforcers.len()))
-                .with_primary(second.span, "second enforcer")
-                .with_secondary(first.span, "first enforcer")
-                .with_help("merge the `calls` of all entries into the first one")
-                .with_note("Tetragon refuses the policy: \"we support only single enforcer sensor\""),
+            Diagnostic::of(
+                Code::InvalidEnforcer,
+                format!(
+                    "a policy takes one `enforcers` entry, this one has {}",
+                    policy.enforcers.len()
+                ),
+            )
+            .with_primary(second.span, "second enforcer")
+            .with_secondary(first.span, "first enforcer")
+            .with_help("merge the `calls` of all entries into the first one")
+            .with_note("Tetragon refuses the policy: \"we support only single enforcer sensor\""),
         );
     }
     for enforcer in &policy.enforcers {
         for call in &enforcer.calls {
             // Entries of `syscalls` lists are checked with their list.
-            let from_syscall_list = policy
-                .lists
-                .iter()
-                .any(|l| l.kind == ListKind::Syscalls && l.values.iter().any(|v| v.span == call.span));
+            let from_syscall_list = policy.lists.iter().any(|l| {
+                l.kind == ListKind::Syscalls && l.values.iter().any(|v| v.span == call.span)
+            });
             let name = call.value.as_str();
-            if from_syscall_list || name.starts_with("list:") || is_syscall_symbol(name) || is_security_function(name) {
+            if from_syscall_list
+                || name.starts_with("list:")
+                || is_syscall_symbol(name)
+                || is_security_function(name)
+            {
                 continue;
             }
             out.push(
@@ -76,18 +85,47 @@ mod tests {
     #[test]
     fn enforcer_calls() {
         let y = policy("  enforcers:\n  - calls: [CALL]\n");
-        assert_eq!(with_code(&y.replace("CALL", "fd_install"), Code::InvalidEnforcer).len(), 1);
+        assert_eq!(
+            with_code(&y.replace("CALL", "fd_install"), Code::InvalidEnforcer).len(),
+            1
+        );
         assert!(with_code(&y.replace("CALL", "sys_dup"), Code::InvalidEnforcer).is_empty());
-        assert!(with_code(&y.replace("CALL", "security_file_open"), Code::InvalidEnforcer).is_empty());
-        assert_eq!(with_code(&format!("{y}  - calls: [sys_dup2]\n").replace("CALL", "sys_dup"), Code::InvalidEnforcer).len(), 1);
-        let listed = policy("  lists: [{name: dups, type: syscalls, values: [i386/sys_dup, sys_dup2]}]\n  enforcers:\n  - calls: [\"list:dups\"]\n");
+        assert!(
+            with_code(
+                &y.replace("CALL", "security_file_open"),
+                Code::InvalidEnforcer
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            with_code(
+                &format!("{y}  - calls: [sys_dup2]\n").replace("CALL", "sys_dup"),
+                Code::InvalidEnforcer
+            )
+            .len(),
+            1
+        );
+        let listed = policy(
+            "  lists: [{name: dups, type: syscalls, values: [i386/sys_dup, sys_dup2]}]\n  enforcers:\n  - calls: [\"list:dups\"]\n",
+        );
         assert!(with_code(&listed, Code::InvalidEnforcer).is_empty());
     }
 
     #[test]
     fn notify_enforcer_needs_an_enforcer() {
-        let y = policy("  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    selectors:\n    - matchActions: [{action: NotifyEnforcer, argSig: 9}]\nENFORCERS");
-        assert_eq!(with_code(&y.replace("ENFORCERS", ""), Code::InvalidEnforcer).len(), 1);
-        assert!(with_code(&y.replace("ENFORCERS", "  enforcers: [{calls: [sys_dup]}]\n"), Code::InvalidEnforcer).is_empty());
+        let y = policy(
+            "  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    selectors:\n    - matchActions: [{action: NotifyEnforcer, argSig: 9}]\nENFORCERS",
+        );
+        assert_eq!(
+            with_code(&y.replace("ENFORCERS", ""), Code::InvalidEnforcer).len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("ENFORCERS", "  enforcers: [{calls: [sys_dup]}]\n"),
+                Code::InvalidEnforcer
+            )
+            .is_empty()
+        );
     }
 }

@@ -11,8 +11,8 @@
 //! Example: `{name: policy-mode, value: audit}`; write `monitor`.
 
 use super::{Check, parse_go_bool};
-use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::diagnostics::suggest::did_you_mean;
+use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::ir::Policy;
 
 pub const CHECK: Check = Check {
@@ -21,7 +21,12 @@ pub const CHECK: Check = Check {
     run,
 };
 
-const OPTIONS: [&str; 4] = ["disable-kprobe-multi", "disable-uprobe-multi", "override-method", "policy-mode"];
+const OPTIONS: [&str; 4] = [
+    "disable-kprobe-multi",
+    "disable-uprobe-multi",
+    "override-method",
+    "policy-mode",
+];
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for option in &policy.options {
@@ -31,8 +36,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             "override-method" => &["fmod-ret", "override-return"],
             "policy-mode" => &["enforce", "monitor"],
             _ => {
-                let mut d = Diagnostic::new(Code::InvalidOption, Severity::Warning, format!("unknown option `{name}`: Tetragon ignores it"))
-                    .with_primary(option.name.span, "not an option Tetragon knows");
+                let mut d = Diagnostic::new(
+                    Code::InvalidOption,
+                    Severity::Warning,
+                    format!("unknown option `{name}`: Tetragon ignores it"),
+                )
+                .with_primary(option.name.span, "not an option Tetragon knows");
                 d = match did_you_mean(name, OPTIONS) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help(format!("known options: {}", OPTIONS.join(", "))),
@@ -43,7 +52,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         };
         let value = option.value.as_ref().map(|v| v.value.trim());
         let ok = match (name, value) {
-            ("disable-kprobe-multi" | "disable-uprobe-multi", Some(v)) => parse_go_bool(v).is_some(),
+            ("disable-kprobe-multi" | "disable-uprobe-multi", Some(v)) => {
+                parse_go_bool(v).is_some()
+            }
             (_, Some(v)) => allowed.contains(&v),
             (_, None) => false,
         };
@@ -66,7 +77,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => d.with_help(format!("write `value: \"{}\"`", allowed[0])),
         };
-        out.push(d.with_note(format!("Tetragon refuses the policy: \"failed to set option {name}\"")));
+        out.push(d.with_note(format!(
+            "Tetragon refuses the policy: \"failed to set option {name}\""
+        )));
     }
 }
 
@@ -76,7 +89,9 @@ mod tests {
     use super::*;
 
     fn option(name: &str, value: &str) -> String {
-        policy(&format!("  kprobes: [{{call: sys_openat}}]\n  options:\n  - name: {name}\n    value: \"{value}\"\n"))
+        policy(&format!(
+            "  kprobes: [{{call: sys_openat}}]\n  options:\n  - name: {name}\n    value: \"{value}\"\n"
+        ))
     }
 
     #[test]
@@ -86,10 +101,19 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].severity, Severity::Error);
         assert!(with_code(&option("disable-kprobe-multi", "1"), Code::InvalidOption).is_empty());
-        assert_eq!(with_code(&option("disable-kprobe-multi", "yes"), Code::InvalidOption).len(), 1);
-        let unknown = with_code(&option("disable-kprobes-multi", "true"), Code::InvalidOption);
+        assert_eq!(
+            with_code(&option("disable-kprobe-multi", "yes"), Code::InvalidOption).len(),
+            1
+        );
+        let unknown = with_code(
+            &option("disable-kprobes-multi", "true"),
+            Code::InvalidOption,
+        );
         assert_eq!(unknown.len(), 1);
         assert_eq!(unknown[0].severity, Severity::Warning);
-        assert_eq!(unknown[0].help.as_deref(), Some("did you mean `disable-kprobe-multi`?"));
+        assert_eq!(
+            unknown[0].help.as_deref(),
+            Some("did you mean `disable-kprobe-multi`?")
+        );
     }
 }

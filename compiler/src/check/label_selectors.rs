@@ -46,8 +46,14 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
     for hook in &policy.hooks {
         for s in &hook.selectors {
-            let Some(w) = &s.match_workloads else { continue };
-            for (role, sel) in [(Role::Pod, &w.pod_selector), (Role::Container, &w.container_selector), (Role::Host, &w.host_selector)] {
+            let Some(w) = &s.match_workloads else {
+                continue;
+            };
+            for (role, sel) in [
+                (Role::Pod, &w.pod_selector),
+                (Role::Container, &w.container_selector),
+                (Role::Host, &w.host_selector),
+            ] {
                 if let Some(sel) = sel {
                     check(role, sel, out);
                 }
@@ -127,15 +133,29 @@ mod tests {
     fn host_selector_only_null_or_empty() {
         let y = policy("  kprobes: [{call: sys_openat}]\n  hostSelector: HOST\n");
         assert!(with_code(&y.replace("HOST", "{}"), Code::InvalidLabelSelector).is_empty());
-        assert_eq!(with_code(&y.replace("HOST", "{matchLabels: {role: node}}"), Code::InvalidLabelSelector).len(), 1);
+        assert_eq!(
+            with_code(
+                &y.replace("HOST", "{matchLabels: {role: node}}"),
+                Code::InvalidLabelSelector
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn expressions_and_container_keys() {
-        let y = policy("  kprobes: [{call: sys_openat}]\n  podSelector:\n    matchExpressions: [{key: app, operator: OP}]\n");
-        assert_eq!(with_code(&y.replace("OP", "In"), Code::InvalidLabelSelector).len(), 1);
+        let y = policy(
+            "  kprobes: [{call: sys_openat}]\n  podSelector:\n    matchExpressions: [{key: app, operator: OP}]\n",
+        );
+        assert_eq!(
+            with_code(&y.replace("OP", "In"), Code::InvalidLabelSelector).len(),
+            1
+        );
         assert!(with_code(&y.replace("OP", "Exists"), Code::InvalidLabelSelector).is_empty());
-        let c = policy("  kprobes: [{call: sys_openat}]\n  containerSelector:\n    matchLabels: {KEY: nginx}\n");
+        let c = policy(
+            "  kprobes: [{call: sys_openat}]\n  containerSelector:\n    matchLabels: {KEY: nginx}\n",
+        );
         assert!(with_code(&c.replace("KEY", "name"), Code::InvalidLabelSelector).is_empty());
         let d = with_code(&c.replace("KEY", "image"), Code::InvalidLabelSelector);
         assert_eq!(d.len(), 1, "{d:#?}");

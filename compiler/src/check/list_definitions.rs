@@ -16,7 +16,9 @@
 
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic, Severity};
-use crate::ir::names::{SYSCALL_ABIS, SYSCALL_ARCH_PREFIXES, is_syscall_symbol, split_syscall_arch_prefix};
+use crate::ir::names::{
+    SYSCALL_ABIS, SYSCALL_ARCH_PREFIXES, is_syscall_symbol, split_syscall_arch_prefix,
+};
 use crate::ir::{HookTarget, ListDef, ListKind, Policy};
 use crate::span::Spanned;
 use std::collections::HashSet;
@@ -30,7 +32,10 @@ pub const CHECK: Check = Check {
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let in_calls = lists_used_in_calls(policy);
     for list in &policy.lists {
-        let generated = matches!(list.kind, ListKind::GeneratedSyscalls | ListKind::GeneratedFtrace);
+        let generated = matches!(
+            list.kind,
+            ListKind::GeneratedSyscalls | ListKind::GeneratedFtrace
+        );
         let name = &list.name.value;
         if generated {
             if let Some(first) = list.values.first() {
@@ -73,7 +78,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         match list.kind {
             ListKind::Syscalls if !list.validated => {
                 for v in &list.values {
-                    if let Some(d) = syscall_entry_problem(list, v, in_calls.contains(name.as_str())) {
+                    if let Some(d) =
+                        syscall_entry_problem(list, v, in_calls.contains(name.as_str()))
+                    {
                         out.push(d);
                     }
                 }
@@ -94,7 +101,11 @@ fn lists_used_in_calls(policy: &Policy) -> HashSet<&str> {
     }
     for enforcer in &policy.enforcers {
         for call in &enforcer.calls {
-            if let Some(list) = policy.lists.iter().find(|l| l.values.iter().any(|v| v.span == call.span)) {
+            if let Some(list) = policy
+                .lists
+                .iter()
+                .find(|l| l.values.iter().any(|v| v.span == call.span))
+            {
                 used.insert(list.name.value.as_str());
             }
         }
@@ -106,29 +117,49 @@ fn syscall_entry_problem(list: &ListDef, v: &Spanned<String>, in_call: bool) -> 
     let text = v.value.trim();
     let invalid = |label: String, help: String, note: String| {
         Some(
-            Diagnostic::of(Code::InvalidList, format!("`{text}` is not a valid entry of syscall list `{}`", list.name.value))
-                .with_primary(v.span, label)
-                .with_help(help)
-                .with_note(note),
+            Diagnostic::of(
+                Code::InvalidList,
+                format!(
+                    "`{text}` is not a valid entry of syscall list `{}`",
+                    list.name.value
+                ),
+            )
+            .with_primary(v.span, label)
+            .with_help(help)
+            .with_note(note),
         )
     };
     let (abi, name) = match text.split_once('/') {
         Some((_, rest)) if rest.contains('/') => {
-            return invalid("more than one `/`".into(), "write `sys_NAME` or `ABI/sys_NAME`".into(), format!("Tetragon refuses the policy: \"invalid syscall value: '{text}'\""));
+            return invalid(
+                "more than one `/`".into(),
+                "write `sys_NAME` or `ABI/sys_NAME`".into(),
+                format!("Tetragon refuses the policy: \"invalid syscall value: '{text}'\""),
+            );
         }
         Some((abi, rest)) => (Some(abi), rest),
         None => (None, text),
     };
     if let Some(abi) = abi {
         if !SYSCALL_ABIS.contains(&abi) {
-            let help = match crate::diagnostics::suggest::did_you_mean(abi, SYSCALL_ABIS.iter().copied()) {
+            let help = match crate::diagnostics::suggest::did_you_mean(
+                abi,
+                SYSCALL_ABIS.iter().copied(),
+            ) {
                 Some(s) => format!("did you mean `{s}/{name}`?"),
                 None => format!("the ABIs are {}", SYSCALL_ABIS.join(", ")),
             };
-            return invalid(format!("unknown ABI `{abi}`"), help, format!("Tetragon refuses the policy: \"invalid ABI: {abi}\""));
+            return invalid(
+                format!("unknown ABI `{abi}`"),
+                help,
+                format!("Tetragon refuses the policy: \"invalid ABI: {abi}\""),
+            );
         }
         if let (Some(prefix), _) = split_syscall_arch_prefix(name) {
-            let prefix_abi = SYSCALL_ARCH_PREFIXES.iter().find(|(p, _)| *p == prefix).map_or("", |(_, a)| *a);
+            let prefix_abi = SYSCALL_ARCH_PREFIXES
+                .iter()
+                .find(|(p, _)| *p == prefix)
+                .map_or("", |(_, a)| *a);
             let agrees = prefix_abi == abi || (abi == "arm32" && prefix == "__arm64_");
             if !agrees {
                 return invalid(
@@ -140,7 +171,11 @@ fn syscall_entry_problem(list: &ListDef, v: &Spanned<String>, in_call: bool) -> 
         }
     }
     if in_call && !is_syscall_symbol(name) {
-        let fixed = if name.starts_with("__") { name.to_string() } else { format!("sys_{name}") };
+        let fixed = if name.starts_with("__") {
+            name.to_string()
+        } else {
+            format!("sys_{name}")
+        };
         let with_abi = abi.map_or(fixed.clone(), |a| format!("{a}/{fixed}"));
         return invalid(
             "syscall entries used in `call` start with `sys_`".into(),
@@ -152,8 +187,14 @@ fn syscall_entry_problem(list: &ListDef, v: &Spanned<String>, in_call: bool) -> 
 }
 
 fn plain_list_of_syscalls(list: &ListDef, out: &mut Vec<Diagnostic>) {
-    let syscalls: Vec<&Spanned<String>> = list.values.iter().filter(|v| is_syscall_symbol(&v.value)).collect();
-    let Some(first) = syscalls.first() else { return };
+    let syscalls: Vec<&Spanned<String>> = list
+        .values
+        .iter()
+        .filter(|v| is_syscall_symbol(&v.value))
+        .collect();
+    let Some(first) = syscalls.first() else {
+        return;
+    };
     let all = syscalls.len() == list.values.len();
     let name = &list.name.value;
     let d = if all {
@@ -182,16 +223,24 @@ mod tests {
         let check = |l: &str| with_code(&y.replace("LIST", l), Code::InvalidList);
         assert_eq!(check("{name: l, type: generated_ftrace}").len(), 1);
         assert!(check("{name: l, type: generated_ftrace, pattern: \"^ksys_\"}").is_empty());
-        assert_eq!(check("{name: l, type: generated_syscalls, values: [sys_dup]}").len(), 1);
+        assert_eq!(
+            check("{name: l, type: generated_syscalls, values: [sys_dup]}").len(),
+            1
+        );
         let validated = check("{name: l, type: generated_syscalls, validated: true}");
         assert_eq!(validated.len(), 1);
         assert_eq!(validated[0].severity, Severity::Warning);
-        assert_eq!(check("{name: l, values: [vfs_read], pattern: \"^x\"}").len(), 1);
+        assert_eq!(
+            check("{name: l, values: [vfs_read], pattern: \"^x\"}").len(),
+            1
+        );
     }
 
     #[test]
     fn syscall_entries() {
-        let y = policy("  lists:\n  - {name: s, type: syscalls, values: [VALUE]}\n  kprobes: [{call: \"list:s\"}]\n");
+        let y = policy(
+            "  lists:\n  - {name: s, type: syscalls, values: [VALUE]}\n  kprobes: [{call: \"list:s\"}]\n",
+        );
         let check = |v: &str| with_code(&y.replace("VALUE", v), Code::InvalidList);
         assert!(check("sys_dup").is_empty());
         assert!(check("__ia32_sys_dup").is_empty());
@@ -208,9 +257,30 @@ mod tests {
 
     #[test]
     fn plain_lists_of_syscalls() {
-        let y = policy("  lists:\n  - {name: l, values: VALUES}\n  kprobes: [{call: \"list:l\"}]\n");
-        assert_eq!(with_code(&y.replace("VALUES", "[sys_dup, sys_dup2]"), Code::InvalidList).len(), 1);
-        assert_eq!(with_code(&y.replace("VALUES", "[sys_dup, fd_install]"), Code::InvalidList).len(), 1);
-        assert!(with_code(&y.replace("VALUES", "[fd_install, vfs_read]"), Code::InvalidList).is_empty());
+        let y =
+            policy("  lists:\n  - {name: l, values: VALUES}\n  kprobes: [{call: \"list:l\"}]\n");
+        assert_eq!(
+            with_code(
+                &y.replace("VALUES", "[sys_dup, sys_dup2]"),
+                Code::InvalidList
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &y.replace("VALUES", "[sys_dup, fd_install]"),
+                Code::InvalidList
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("VALUES", "[fd_install, vfs_read]"),
+                Code::InvalidList
+            )
+            .is_empty()
+        );
     }
 }

@@ -28,8 +28,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 if !matches!(filter.operator.value, Operator::InMap | Operator::NotInMap) {
                     continue;
                 }
-                let Some(target) = filter.targets.first() else { continue };
-                let Some(decl) = decl_of(hook, *target) else { continue };
+                let Some(target) = filter.targets.first() else {
+                    continue;
+                };
+                let Some(decl) = decl_of(hook, *target) else {
+                    continue;
+                };
                 let ty = decl.ty.value;
                 let op = filter.operator.value.as_str();
                 let syscall_list = filter.values.iter().find_map(|v| match &v.value {
@@ -56,7 +60,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     }
                     continue;
                 }
-                let numeric = matches!(ty.filter_group(), Some(FilterGroup::Int32 | FilterGroup::Int64));
+                let numeric = matches!(
+                    ty.filter_group(),
+                    Some(FilterGroup::Int32 | FilterGroup::Int64)
+                );
                 let text_values: Vec<&str> = filter
                     .values
                     .iter()
@@ -66,12 +73,23 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     })
                     .collect();
                 if numeric && !text_values.is_empty() {
-                    let list = policy
-                        .lists
+                    let list = policy.lists.iter().find(|l| {
+                        !l.kind.is_syscalls()
+                            && !l.values.is_empty()
+                            && l.values
+                                .iter()
+                                .map(|v| v.value.as_str())
+                                .eq(text_values.iter().copied())
+                    });
+                    let span = filter
+                        .values
                         .iter()
-                        .find(|l| !l.kind.is_syscalls() && !l.values.is_empty() && l.values.iter().map(|v| v.value.as_str()).eq(text_values.iter().copied()));
-                    let span = filter.values.iter().find(|v| matches!(v.value, FilterValue::Text(_))).map_or(filter.operator.span, |v| v.span);
-                    let name = list.map_or_else(|| "this list".to_string(), |l| format!("`{}`", l.name.value));
+                        .find(|v| matches!(v.value, FilterValue::Text(_)))
+                        .map_or(filter.operator.span, |v| v.span);
+                    let name = list.map_or_else(
+                        || "this list".to_string(),
+                        |l| format!("`{}`", l.name.value),
+                    );
                     let mut d = Diagnostic::of(Code::ListTypeMismatch, format!("`{op}` takes `list:` values only for syscall lists, and {name} is not one"))
                         .with_primary(span, "not a list of syscalls")
                         .with_help("give the list `type: syscalls` (with `sys_NAME` entries) and the argument `type: syscall64`, or write the numbers as values")
@@ -83,8 +101,20 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        if let HookTarget::Kprobe { calls, syscall, syscall_span: Some(span), .. } = &hook.target {
-            let Some(list) = calls.first().and_then(|c| c.from_list.as_deref()).and_then(|l| list_named(policy, l)) else { continue };
+        if let HookTarget::Kprobe {
+            calls,
+            syscall,
+            syscall_span: Some(span),
+            ..
+        } = &hook.target
+        {
+            let Some(list) = calls
+                .first()
+                .and_then(|c| c.from_list.as_deref())
+                .and_then(|l| list_named(policy, l))
+            else {
+                continue;
+            };
             let list_says = list.kind.is_syscalls();
             if list_says != *syscall {
                 out.push(
@@ -124,18 +154,34 @@ mod tests {
 
     #[test]
     fn syscall_list_needs_syscall64() {
-        let y = policy(&TRACEPOINT.replace("LISTTYPE", "syscalls").replace("ARGTYPE", "uint64"));
+        let y = policy(
+            &TRACEPOINT
+                .replace("LISTTYPE", "syscalls")
+                .replace("ARGTYPE", "uint64"),
+        );
         let d = with_code(&y, Code::ListTypeMismatch);
         assert_eq!(d.len(), 1, "{d:#?}");
-        assert!(d[0].message.contains("`syscall64`") && d[0].message.contains("`uint64`"), "{}", d[0].message);
+        assert!(
+            d[0].message.contains("`syscall64`") && d[0].message.contains("`uint64`"),
+            "{}",
+            d[0].message
+        );
         assert_eq!(primary_text(&y, &d[0]), "\"list:dups\"");
-        let ok = policy(&TRACEPOINT.replace("LISTTYPE", "syscalls").replace("ARGTYPE", "syscall64"));
+        let ok = policy(
+            &TRACEPOINT
+                .replace("LISTTYPE", "syscalls")
+                .replace("ARGTYPE", "syscall64"),
+        );
         assert!(with_code(&ok, Code::ListTypeMismatch).is_empty());
     }
 
     #[test]
     fn plain_list_in_a_map() {
-        let y = policy(&TRACEPOINT.replace("type: LISTTYPE, ", "").replace("ARGTYPE", "uint64"));
+        let y = policy(
+            &TRACEPOINT
+                .replace("type: LISTTYPE, ", "")
+                .replace("ARGTYPE", "uint64"),
+        );
         let d = with_code(&y, Code::ListTypeMismatch);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(d[0].message.contains("`dups`"));
@@ -143,8 +189,13 @@ mod tests {
 
     #[test]
     fn syscall_flag_against_list_type() {
-        let y = policy("  lists:\n  - {name: dups, type: syscalls, values: [sys_dup]}\n  kprobes:\n  - call: \"list:dups\"\n    syscall: FLAG\n");
-        assert_eq!(with_code(&y.replace("FLAG", "false"), Code::ListTypeMismatch).len(), 1);
+        let y = policy(
+            "  lists:\n  - {name: dups, type: syscalls, values: [sys_dup]}\n  kprobes:\n  - call: \"list:dups\"\n    syscall: FLAG\n",
+        );
+        assert_eq!(
+            with_code(&y.replace("FLAG", "false"), Code::ListTypeMismatch).len(),
+            1
+        );
         assert!(with_code(&y.replace("FLAG", "true"), Code::ListTypeMismatch).is_empty());
     }
 }

@@ -22,7 +22,9 @@ pub const MAX_MESSAGE: usize = 256;
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
-        let Some(message) = &hook.message else { continue };
+        let Some(message) = &hook.message else {
+            continue;
+        };
         let len = message.value.len();
         if len == 1 {
             out.push(
@@ -48,7 +50,9 @@ mod tests {
     use super::*;
 
     fn with_message(m: &str) -> String {
-        policy(&format!("  kprobes:\n  - call: sys_openat\n    message: \"{m}\"\n"))
+        policy(&format!(
+            "  kprobes:\n  - call: sys_openat\n    message: \"{m}\"\n"
+        ))
     }
 
     #[test]

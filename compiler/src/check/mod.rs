@@ -5,7 +5,9 @@
 //! and the few helpers several checks share.
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{ArgDecl, ArgFilter, ArgRef, Call, Hook, HookTarget, ListDef, Policy, PolicyOption, Selector};
+use crate::ir::{
+    ArgDecl, ArgFilter, ArgRef, Call, Hook, HookTarget, ListDef, Policy, PolicyOption, Selector,
+};
 
 mod action_arguments;
 mod action_support;
@@ -115,7 +117,10 @@ impl FilterList {
 pub(crate) fn arg_filters(sel: &Selector) -> impl Iterator<Item = (FilterList, &ArgFilter)> {
     let args = sel.match_args.iter().map(|f| (FilterList::Args, f));
     let data = sel.match_data.iter().map(|f| (FilterList::Data, f));
-    let ret = sel.match_return_args.iter().map(|f| (FilterList::ReturnArgs, f));
+    let ret = sel
+        .match_return_args
+        .iter()
+        .map(|f| (FilterList::ReturnArgs, f));
     args.chain(data).chain(ret)
 }
 
@@ -206,13 +211,19 @@ pub(crate) fn codes_for(yaml: &str) -> Vec<Code> {
 /// written at the indentation of `spec:`'s children (two spaces).
 #[cfg(test)]
 pub(crate) fn policy(spec: &str) -> String {
-    format!("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: test\nspec:\n{}", spec.trim_start_matches('\n'))
+    format!(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: test\nspec:\n{}",
+        spec.trim_start_matches('\n')
+    )
 }
 
 /// Test support: the diagnostics with `code` for `yaml`.
 #[cfg(test)]
 pub(crate) fn with_code(yaml: &str, code: Code) -> Vec<Diagnostic> {
-    diagnostics_for(yaml).into_iter().filter(|d| d.code == code).collect()
+    diagnostics_for(yaml)
+        .into_iter()
+        .filter(|d| d.code == code)
+        .collect()
 }
 
 /// Test support: the text under a diagnostic's primary label.
@@ -236,7 +247,9 @@ mod tests {
     }
 
     fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -258,7 +271,11 @@ mod tests {
         let mut files = Vec::new();
         yaml_files(&root, &mut files);
         files.sort();
-        assert!(files.len() > 40, "expected Tetragon's example policies under {}", root.display());
+        assert!(
+            files.len() > 40,
+            "expected Tetragon's example policies under {}",
+            root.display()
+        );
         files
     }
 
@@ -275,15 +292,22 @@ mod tests {
             if rel.contains("/specs/") || rel.ends_with("/list-syscalls-tracepoint.yaml") {
                 continue;
             }
-            let text = std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-            let bad: Vec<Diagnostic> = diagnostics_for(&text).into_iter().filter(|d| d.severity == Severity::Error).collect();
+            let text =
+                std::fs::read_to_string(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let bad: Vec<Diagnostic> = diagnostics_for(&text)
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .collect();
             if !bad.is_empty() {
                 errors.push_str(&short(&f, &text, &bad));
             }
             checked += 1;
         }
         assert!(checked > 40);
-        assert!(errors.is_empty(), "errors on Tetragon's examples:\n{errors}");
+        assert!(
+            errors.is_empty(),
+            "errors on Tetragon's examples:\n{errors}"
+        );
     }
 
     #[test]
@@ -295,12 +319,20 @@ mod tests {
         assert_eq!(errors.len(), 1, "{}", short(&f, &text, &d));
         let e = errors[0];
         assert_eq!(e.code, Code::ListTypeMismatch);
-        assert!(e.message.contains("InMap") && e.message.contains("syscall64") && e.message.contains("uint64"), "{}", e.message);
+        assert!(
+            e.message.contains("InMap")
+                && e.message.contains("syscall64")
+                && e.message.contains("uint64"),
+            "{}",
+            e.message
+        );
         assert_eq!(primary_text(&text, e), "\"list:dups\"");
     }
 
     fn fixture_dir(kind: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/policies").join(kind)
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fixtures/policies")
+            .join(kind)
     }
 
     /// The codes a fixture's header comments promise: `# expect: TPC020 — ...`
@@ -313,8 +345,17 @@ mod tests {
             let rest = line.strip_prefix(tag)?.trim_start();
             Code::parse(rest.split_whitespace().next()?)
         };
-        let expected = code_in(first, "# expect:").unwrap_or_else(|| panic!("{}: first line must be `# expect: TPCnnn — ...`", path.display()));
-        let also = lines.next().and_then(|l| code_in(l, "# also:")).into_iter().collect();
+        let expected = code_in(first, "# expect:").unwrap_or_else(|| {
+            panic!(
+                "{}: first line must be `# expect: TPCnnn — ...`",
+                path.display()
+            )
+        });
+        let also = lines
+            .next()
+            .and_then(|l| code_in(l, "# also:"))
+            .into_iter()
+            .collect();
         (expected, also)
     }
 
@@ -325,20 +366,32 @@ mod tests {
         let mut files = Vec::new();
         yaml_files(&fixture_dir("err"), &mut files);
         files.sort();
-        assert!(files.len() >= 45, "expected at least 45 err fixtures, found {}", files.len());
+        assert!(
+            files.len() >= 45,
+            "expected at least 45 err fixtures, found {}",
+            files.len()
+        );
         let mut failures = String::new();
         for f in &files {
-            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let text =
+                std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             let (expected, also) = promised_codes(f, &text);
             let d = diagnostics_for(&text);
             let found = d.iter().any(|d| d.code == expected);
             let stray: Vec<Diagnostic> = d
                 .iter()
-                .filter(|d| d.severity > Severity::Note && d.code != expected && !also.contains(&d.code))
+                .filter(|d| {
+                    d.severity > Severity::Note && d.code != expected && !also.contains(&d.code)
+                })
                 .cloned()
                 .collect();
             if !found || !stray.is_empty() {
-                failures.push_str(&format!("{} (expects {}):\n{}", f.display(), expected.as_str(), short(f, &text, &d)));
+                failures.push_str(&format!(
+                    "{} (expects {}):\n{}",
+                    f.display(),
+                    expected.as_str(),
+                    short(f, &text, &d)
+                ));
             }
         }
         assert!(failures.is_empty(), "{failures}");
@@ -351,16 +404,61 @@ mod tests {
         let mut files = Vec::new();
         yaml_files(&fixture_dir("ok"), &mut files);
         files.sort();
-        assert!(files.len() >= 5, "expected at least 5 ok fixtures, found {}", files.len());
+        assert!(
+            files.len() >= 5,
+            "expected at least 5 ok fixtures, found {}",
+            files.len()
+        );
         let mut failures = String::new();
         for f in &files {
-            let text = std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-            let d: Vec<Diagnostic> = diagnostics_for(&text).into_iter().filter(|d| d.severity > Severity::Note).collect();
+            let text =
+                std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            let d: Vec<Diagnostic> = diagnostics_for(&text)
+                .into_iter()
+                .filter(|d| d.severity > Severity::Note)
+                .collect();
             if !d.is_empty() {
                 failures.push_str(&short(f, &text, &d));
             }
         }
         assert!(failures.is_empty(), "{failures}");
+    }
+
+    /// Each check emits only the codes it registers, so `tpc explain` and the
+    /// registry stay truthful.
+    #[test]
+    fn checks_emit_only_their_registered_codes() {
+        let mut files = Vec::new();
+        yaml_files(&fixture_dir("err"), &mut files);
+        yaml_files(&fixture_dir("ok"), &mut files);
+        yaml_files(&shared_dir().join("corpus/tetragon"), &mut files);
+        let mut emitted = std::collections::HashSet::new();
+        for f in &files {
+            let text =
+                std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            for policy in crate::front::parse_policies(crate::span::FileId(0), &text).policies {
+                for check in CHECKS {
+                    let mut out = Vec::new();
+                    (check.run)(&policy, &mut out);
+                    for d in out {
+                        assert!(
+                            check.codes.contains(&d.code),
+                            "{} emitted {} on {}",
+                            check.name,
+                            d.code.as_str(),
+                            f.display()
+                        );
+                        emitted.insert(check.name);
+                    }
+                }
+            }
+        }
+        let silent: Vec<&str> = CHECKS
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| !emitted.contains(n))
+            .collect();
+        assert!(silent.is_empty(), "checks no fixture exercises: {silent:?}");
     }
 
     const SIX_SELECTORS: &str = r#"
@@ -383,11 +481,19 @@ spec:
     #[test]
     fn six_selectors_is_one_too_many() {
         let d = diagnostics_for(SIX_SELECTORS);
-        let hits: Vec<_> = d.iter().filter(|d| d.code == Code::TooManySelectors).collect();
+        let hits: Vec<_> = d
+            .iter()
+            .filter(|d| d.code == Code::TooManySelectors)
+            .collect();
         assert_eq!(hits.len(), 1, "{d:#?}");
         let span = hits[0].primary_span().expect("labelled");
         assert!(SIX_SELECTORS[span.range()].contains("[6]"));
-        assert!(!codes_for(&SIX_SELECTORS.replace("    - matchPIDs: [{operator: In, values: [6]}]\n", "")).contains(&Code::TooManySelectors));
+        assert!(
+            !codes_for(
+                &SIX_SELECTORS.replace("    - matchPIDs: [{operator: In, values: [6]}]\n", "")
+            )
+            .contains(&Code::TooManySelectors)
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     if policy.kind != PolicyKind::TracingPolicyNamespaced {
         return;
     }
-    if policy.namespace.as_ref().is_none_or(|n| n.value.trim().is_empty()) {
+    if policy
+        .namespace
+        .as_ref()
+        .is_none_or(|n| n.value.trim().is_empty())
+    {
         out.push(
             Diagnostic::of(Code::NamespacedRestriction, format!("`TracingPolicyNamespaced` `{}` has no `metadata.namespace`", policy.name.value))
                 .with_primary(policy.name.span, "which namespace does it apply to?")
@@ -57,15 +61,33 @@ mod tests {
 
     #[test]
     fn namespace_is_required() {
-        assert_eq!(with_code(&namespaced("", ""), Code::NamespacedRestriction).len(), 1);
-        assert!(with_code(&namespaced("  namespace: team-a\n", ""), Code::NamespacedRestriction).is_empty());
+        assert_eq!(
+            with_code(&namespaced("", ""), Code::NamespacedRestriction).len(),
+            1
+        );
+        assert!(
+            with_code(
+                &namespaced("  namespace: team-a\n", ""),
+                Code::NamespacedRestriction
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn host_selector_is_dropped() {
-        let d = with_code(&namespaced("  namespace: team-a\n", "  hostSelector: {}\n"), Code::NamespacedRestriction);
+        let d = with_code(
+            &namespaced("  namespace: team-a\n", "  hostSelector: {}\n"),
+            Code::NamespacedRestriction,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Warning);
-        assert!(with_code(&namespaced("  namespace: team-a\n", "  hostSelector: null\n"), Code::NamespacedRestriction).is_empty());
+        assert!(
+            with_code(
+                &namespaced("  namespace: team-a\n", "  hostSelector: null\n"),
+                Code::NamespacedRestriction
+            )
+            .is_empty()
+        );
     }
 }

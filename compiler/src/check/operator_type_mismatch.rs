@@ -31,10 +31,40 @@ pub const CHECK: Check = Check {
 pub(super) const ALL_OPERATORS: [Operator; 34] = {
     use Operator::*;
     [
-        Equal, NotEqual, Prefix, NotPrefix, Postfix, NotPostfix, Gt, Lt, Mask, SPort, NotSPort, SPortPriv,
-        NotSPortPriv, DPort, NotDPort, DPortPriv, NotDPortPriv, SAddr, NotSAddr, DAddr, NotDAddr, Protocol,
-        Family, State, InMap, NotInMap, CapabilitiesGained, InRange, NotInRange, SubString,
-        SubStringIgnCase, CelExpr, FileType, NotFileType,
+        Equal,
+        NotEqual,
+        Prefix,
+        NotPrefix,
+        Postfix,
+        NotPostfix,
+        Gt,
+        Lt,
+        Mask,
+        SPort,
+        NotSPort,
+        SPortPriv,
+        NotSPortPriv,
+        DPort,
+        NotDPort,
+        DPortPriv,
+        NotDPortPriv,
+        SAddr,
+        NotSAddr,
+        DAddr,
+        NotDAddr,
+        Protocol,
+        Family,
+        State,
+        InMap,
+        NotInMap,
+        CapabilitiesGained,
+        InRange,
+        NotInRange,
+        SubString,
+        SubStringIgnCase,
+        CelExpr,
+        FileType,
+        NotFileType,
     ]
 };
 
@@ -55,8 +85,10 @@ pub(super) enum Fit {
     Ignored,
 }
 
-const SOCKET_ONLY: &str = "sock/socket/skb/sockaddr operators specified for non-sock/socket/skb/sockaddr type";
-const SOCKADDR_SOURCE_ONLY: &str = "sockaddr only supports [not]saddr, [not]sport[priv], and family";
+const SOCKET_ONLY: &str =
+    "sock/socket/skb/sockaddr operators specified for non-sock/socket/skb/sockaddr type";
+const SOCKADDR_SOURCE_ONLY: &str =
+    "sockaddr only supports [not]saddr, [not]sport[priv], and family";
 
 /// Tetragon's verdict for `op` on an argument of type `ty`; `None` when the
 /// type is `auto` (known only from the tracepoint's format).
@@ -67,16 +99,23 @@ pub(super) fn fit(op: Operator, ty: ArgType) -> Option<Fit> {
     let numeric = matches!(group, FilterGroup::Int32 | FilterGroup::Int64);
     Some(match op {
         Equal | NotEqual => match group {
-            FilterGroup::Text | FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet => Fit::Works,
-            FilterGroup::Socket => Fit::Refused("MatchArgs type sock, socket, skb, sockaddr and net_device do not support operator Equal"),
+            FilterGroup::Text
+            | FilterGroup::Int32
+            | FilterGroup::Int64
+            | FilterGroup::CapabilitySet => Fit::Works,
+            FilterGroup::Socket => Fit::Refused(
+                "MatchArgs type sock, socket, skb, sockaddr and net_device do not support operator Equal",
+            ),
             FilterGroup::Unfilterable => Fit::Refused("MatchArgs type unsupported"),
         },
         Gt | Lt | Mask => match group {
             FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet => Fit::Works,
-            FilterGroup::Socket => Fit::Refused("MatchArgs type sock, socket, skb, sockaddr and net_device do not support this operator"),
-            _ if ty == ArgType::NetDevice => {
-                Fit::Refused("MatchArgs type sock, socket, skb, sockaddr and net_device do not support this operator")
-            }
+            FilterGroup::Socket => Fit::Refused(
+                "MatchArgs type sock, socket, skb, sockaddr and net_device do not support this operator",
+            ),
+            _ if ty == ArgType::NetDevice => Fit::Refused(
+                "MatchArgs type sock, socket, skb, sockaddr and net_device do not support this operator",
+            ),
             _ => Fit::Refused("MatchArgs type unsupported"),
         },
         InMap | NotInMap if numeric => Fit::Works,
@@ -88,8 +127,12 @@ pub(super) fn fit(op: Operator, ty: ArgType) -> Option<Fit> {
             BpfFilterFamily::None => Fit::AlwaysPasses,
             BpfFilterFamily::Integer { .. } | BpfFilterFamily::Inet => Fit::NeverMatches,
         },
-        SPort | NotSPort | SPortPriv | NotSPortPriv | Family | SAddr | NotSAddr => socket_fit(group, false),
-        DPort | NotDPort | DPortPriv | NotDPortPriv | Protocol | DAddr | NotDAddr => socket_fit(group, ty == ArgType::Sockaddr),
+        SPort | NotSPort | SPortPriv | NotSPortPriv | Family | SAddr | NotSAddr => {
+            socket_fit(group, false)
+        }
+        DPort | NotDPort | DPortPriv | NotDPortPriv | Protocol | DAddr | NotDAddr => {
+            socket_fit(group, ty == ArgType::Sockaddr)
+        }
         State => match socket_fit(group, ty == ArgType::Sockaddr) {
             Fit::Works if ty == ArgType::Skb => Fit::NeverMatches,
             other => other,
@@ -103,7 +146,9 @@ pub(super) fn fit(op: Operator, ty: ArgType) -> Option<Fit> {
             _ => Fit::Ignored,
         },
         CapabilitiesGained if group == FilterGroup::CapabilitySet => Fit::Works,
-        CapabilitiesGained => Fit::Refused("CapabilitiesGained operator requires capability type arguments"),
+        CapabilitiesGained => {
+            Fit::Refused("CapabilitiesGained operator requires capability type arguments")
+        }
         CelExpr => Fit::Works,
     })
 }
@@ -141,20 +186,31 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
-    let Some(target) = filter.targets.first() else { return };
-    let Some(decl) = decl_of(hook, *target) else { return };
+    let Some(target) = filter.targets.first() else {
+        return;
+    };
+    let Some(decl) = decl_of(hook, *target) else {
+        return;
+    };
     let op = filter.operator.value;
     let ty = decl.ty.value;
-    let Some(Fit::Refused(agent)) = fit(op, ty) else { return };
+    let Some(Fit::Refused(agent)) = fit(op, ty) else {
+        return;
+    };
     let what = describe_target(hook, *target);
     let mut d = Diagnostic::of(
         Code::OperatorTypeMismatch,
-        format!("`{}` cannot filter {what}, which is declared `{ty}`", op.as_str()),
+        format!(
+            "`{}` cannot filter {what}, which is declared `{ty}`",
+            op.as_str()
+        ),
     )
     .with_primary(filter.operator.span, format!("not an operator for `{ty}`"))
     .with_secondary(decl.ty.span, format!("declared `{ty}` here"));
     d = with_fitting_help(d, op, ty);
-    out.push(d.with_note(format!("Tetragon refuses the policy when it loads: \"{agent}\"")));
+    out.push(d.with_note(format!(
+        "Tetragon refuses the policy when it loads: \"{agent}\""
+    )));
 }
 
 fn with_fitting_help(d: Diagnostic, op: Operator, ty: ArgType) -> Diagnostic {
@@ -173,7 +229,9 @@ fn with_fitting_help(d: Diagnostic, op: Operator, ty: ArgType) -> Diagnostic {
         _ => None,
     };
     let list = if fitting.is_empty() {
-        format!("Tetragon cannot filter `{ty}` arguments with any operator; filter another argument, or read this one as a type Tetragon can compare")
+        format!(
+            "Tetragon cannot filter `{ty}` arguments with any operator; filter another argument, or read this one as a type Tetragon can compare"
+        )
     } else {
         format!("operators that work on `{ty}`: {}", fitting.join(", "))
     };
@@ -197,7 +255,9 @@ fn capabilities_gained(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic
         return;
     }
     for target in &filter.targets {
-        let Some(decl) = decl_of(hook, *target) else { continue };
+        let Some(decl) = decl_of(hook, *target) else {
+            continue;
+        };
         let ty = decl.ty.value;
         if ty.is_capability_set() || ty == ArgType::Auto {
             continue;
@@ -247,33 +307,131 @@ mod tests {
         let help = d[0].help.as_deref().unwrap_or("");
         assert!(help.contains("sock"), "{help}");
         assert!(help.contains("Equal, NotEqual"), "{help}");
-        assert!(with_code(&kprobe_with("sock", "DPort", "[\"443\"]"), Code::OperatorTypeMismatch).is_empty());
+        assert!(
+            with_code(
+                &kprobe_with("sock", "DPort", "[\"443\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn sockaddr_has_no_destination() {
-        assert_eq!(with_code(&kprobe_with("sockaddr", "DAddr", "[\"10.0.0.0/8\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert!(with_code(&kprobe_with("sockaddr", "SAddr", "[\"10.0.0.0/8\"]"), Code::OperatorTypeMismatch).is_empty());
-        assert!(with_code(&kprobe_with("sockaddr", "Family", "[AF_INET]"), Code::OperatorTypeMismatch).is_empty());
+        assert_eq!(
+            with_code(
+                &kprobe_with("sockaddr", "DAddr", "[\"10.0.0.0/8\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &kprobe_with("sockaddr", "SAddr", "[\"10.0.0.0/8\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
+        assert!(
+            with_code(
+                &kprobe_with("sockaddr", "Family", "[AF_INET]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn equal_and_numeric_operators_by_type() {
-        assert_eq!(with_code(&kprobe_with("sock", "Equal", "[\"1\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert_eq!(with_code(&kprobe_with("cred", "Equal", "[\"1\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert_eq!(with_code(&kprobe_with("dentry", "Equal", "[\"/etc\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert_eq!(with_code(&kprobe_with("string", "GT", "[\"1\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert_eq!(with_code(&kprobe_with("file", "InMap", "[\"1\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert_eq!(with_code(&kprobe_with("kernel_cap_t", "InRange", "[\"1:2\"]"), Code::OperatorTypeMismatch).len(), 1);
-        assert!(with_code(&kprobe_with("net_device", "Equal", "[\"eth0\"]"), Code::OperatorTypeMismatch).is_empty());
-        assert!(with_code(&kprobe_with("uint64", "InRange", "[\"1:2\"]"), Code::OperatorTypeMismatch).is_empty());
-        assert!(with_code(&kprobe_with("kernel_cap_t", "Mask", "[\"CAP_SYS_ADMIN\"]"), Code::OperatorTypeMismatch).is_empty());
+        assert_eq!(
+            with_code(
+                &kprobe_with("sock", "Equal", "[\"1\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &kprobe_with("cred", "Equal", "[\"1\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &kprobe_with("dentry", "Equal", "[\"/etc\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &kprobe_with("string", "GT", "[\"1\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &kprobe_with("file", "InMap", "[\"1\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert_eq!(
+            with_code(
+                &kprobe_with("kernel_cap_t", "InRange", "[\"1:2\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &kprobe_with("net_device", "Equal", "[\"eth0\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
+        assert!(
+            with_code(
+                &kprobe_with("uint64", "InRange", "[\"1:2\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
+        assert!(
+            with_code(
+                &kprobe_with("kernel_cap_t", "Mask", "[\"CAP_SYS_ADMIN\"]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn file_type_needs_file_or_path() {
-        assert_eq!(with_code(&kprobe_with("string", "FileType", "[reg]"), Code::OperatorTypeMismatch).len(), 1);
-        assert!(with_code(&kprobe_with("file", "FileType", "[reg]"), Code::OperatorTypeMismatch).is_empty());
+        assert_eq!(
+            with_code(
+                &kprobe_with("string", "FileType", "[reg]"),
+                Code::OperatorTypeMismatch
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &kprobe_with("file", "FileType", "[reg]"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -292,9 +450,20 @@ mod tests {
         operator: CapabilitiesGained
 "#,
         );
-        assert!(with_code(&two.replace("TYPE", "cap_effective"), Code::OperatorTypeMismatch).is_empty());
-        assert_eq!(with_code(&two.replace("TYPE", "int"), Code::OperatorTypeMismatch).len(), 1);
-        let one = two.replace("TYPE", "cap_effective").replace("args: [0, 1]", "index: 0");
+        assert!(
+            with_code(
+                &two.replace("TYPE", "cap_effective"),
+                Code::OperatorTypeMismatch
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            with_code(&two.replace("TYPE", "int"), Code::OperatorTypeMismatch).len(),
+            1
+        );
+        let one = two
+            .replace("TYPE", "cap_effective")
+            .replace("args: [0, 1]", "index: 0");
         let d = with_code(&one, Code::OperatorTypeMismatch);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(d[0].message.contains("two capability sets"));
@@ -315,13 +484,29 @@ mod tests {
         values: ["0"]
 "#,
         );
-        assert_eq!(with_code(&y.replace("OPERATOR", "SAddr"), Code::OperatorTypeMismatch).len(), 1);
+        assert_eq!(
+            with_code(&y.replace("OPERATOR", "SAddr"), Code::OperatorTypeMismatch).len(),
+            1
+        );
         assert!(with_code(&y.replace("OPERATOR", "LT"), Code::OperatorTypeMismatch).is_empty());
     }
 
     #[test]
     fn every_type_has_a_verdict_table() {
-        assert_eq!(operators_for(ArgType::Int), ["Equal", "NotEqual", "GT", "LT", "Mask", "InMap", "NotInMap", "InRange", "NotInRange"]);
+        assert_eq!(
+            operators_for(ArgType::Int),
+            [
+                "Equal",
+                "NotEqual",
+                "GT",
+                "LT",
+                "Mask",
+                "InMap",
+                "NotInMap",
+                "InRange",
+                "NotInRange"
+            ]
+        );
         assert!(operators_for(ArgType::Cred).is_empty());
         assert!(operators_for(ArgType::File).contains(&"FileType"));
     }

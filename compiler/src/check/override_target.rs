@@ -25,7 +25,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         if hook.kind() != HookKind::Kprobe {
             continue;
         }
-        let HookTarget::Kprobe { calls, .. } = &hook.target else { continue };
+        let HookTarget::Kprobe { calls, .. } = &hook.target else {
+            continue;
+        };
         let Some(action) = hook
             .selectors
             .iter()
@@ -40,7 +42,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 .as_deref()
                 .and_then(|l| list_named(policy, l))
                 .is_some_and(|l| l.kind == ListKind::GeneratedFtrace);
-            if generated_ftrace || call_is_syscall(policy, hook, call) || is_security_function(&call.name) {
+            if generated_ftrace
+                || call_is_syscall(policy, hook, call)
+                || is_security_function(&call.name)
+            {
                 continue;
             }
             let origin = match &call.from_list {
@@ -68,8 +73,15 @@ mod tests {
 
     #[test]
     fn override_needs_a_syscall_or_security_function() {
-        let y = policy("  kprobes:\n  - call: FUNC\n    syscall: FLAG\n    selectors:\n    - matchActions: [{action: Override, argError: -1}]\n");
-        let check = |c: &str, s: &str| with_code(&y.replace("FUNC", c).replace("FLAG", s), Code::OverrideTarget);
+        let y = policy(
+            "  kprobes:\n  - call: FUNC\n    syscall: FLAG\n    selectors:\n    - matchActions: [{action: Override, argError: -1}]\n",
+        );
+        let check = |c: &str, s: &str| {
+            with_code(
+                &y.replace("FUNC", c).replace("FLAG", s),
+                Code::OverrideTarget,
+            )
+        };
         let d = check("fd_install", "false");
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, crate::diagnostics::Severity::Error);

@@ -26,8 +26,21 @@ pub const CHECK: Check = Check {
 
 /// Action names the agent parses (case-insensitively), CRD and legacy ones.
 const ACTION_NAMES: [&str; 15] = [
-    "Post", "Sigkill", "Override", "GetUrl", "DnsLookup", "NoPost", "Signal", "TrackSock", "UntrackSock",
-    "NotifyEnforcer", "CleanupEnforcerNotification", "Set", "FollowFD", "UnfollowFD", "CopyFD",
+    "Post",
+    "Sigkill",
+    "Override",
+    "GetUrl",
+    "DnsLookup",
+    "NoPost",
+    "Signal",
+    "TrackSock",
+    "UntrackSock",
+    "NotifyEnforcer",
+    "CleanupEnforcerNotification",
+    "Set",
+    "FollowFD",
+    "UnfollowFD",
+    "CopyFD",
 ];
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
@@ -36,10 +49,18 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         if returns && hook.return_arg.is_none() {
             let at = hook.returns.as_ref().map_or(hook.span, |r| r.span);
             out.push(
-                Diagnostic::of(Code::ReturnMismatch, format!("{} sets `return: true` but declares no `returnArg`", hook.display_name()))
-                    .with_primary(at, "needs a `returnArg`")
-                    .with_help("add `returnArg: {index: 0, type: int}` with the function's return type")
-                    .with_note("Tetragon refuses the hook: \"ReturnArg not specified with Return=true\""),
+                Diagnostic::of(
+                    Code::ReturnMismatch,
+                    format!(
+                        "{} sets `return: true` but declares no `returnArg`",
+                        hook.display_name()
+                    ),
+                )
+                .with_primary(at, "needs a `returnArg`")
+                .with_help("add `returnArg: {index: 0, type: int}` with the function's return type")
+                .with_note(
+                    "Tetragon refuses the hook: \"ReturnArg not specified with Return=true\"",
+                ),
             );
         }
         if !returns {
@@ -86,17 +107,28 @@ fn not_returning(hook: &Hook, out: &mut Vec<Diagnostic>) {
     let note = "without `return: true` Tetragon installs no return probe, so the return value is never read";
     if let Some(ret) = &hook.return_arg {
         out.push(
-            Diagnostic::new(Code::ReturnMismatch, Severity::Warning, format!("{} declares a `returnArg` but not `return: true`", hook.display_name()))
-                .with_primary(ret.span, "never collected")
-                .with_help(help)
-                .with_note(note),
+            Diagnostic::new(
+                Code::ReturnMismatch,
+                Severity::Warning,
+                format!(
+                    "{} declares a `returnArg` but not `return: true`",
+                    hook.display_name()
+                ),
+            )
+            .with_primary(ret.span, "never collected")
+            .with_help(help)
+            .with_note(note),
         );
         for sel in &hook.selectors {
             if let Some(f) = sel.match_return_args.first() {
                 out.push(
-                    Diagnostic::new(Code::ReturnMismatch, Severity::Warning, "`matchReturnArgs` is ignored without `return: true`")
-                        .with_primary(f.span, "never evaluated")
-                        .with_help(help),
+                    Diagnostic::new(
+                        Code::ReturnMismatch,
+                        Severity::Warning,
+                        "`matchReturnArgs` is ignored without `return: true`",
+                    )
+                    .with_primary(f.span, "never evaluated")
+                    .with_help(help),
                 );
             }
         }
@@ -104,18 +136,26 @@ fn not_returning(hook: &Hook, out: &mut Vec<Diagnostic>) {
     for sel in &hook.selectors {
         if let Some(a) = sel.match_return_actions.first() {
             out.push(
-                Diagnostic::new(Code::ReturnMismatch, Severity::Warning, "`matchReturnActions` is ignored without `return: true`")
-                    .with_primary(a.span, "never runs")
-                    .with_help(help)
-                    .with_note(note),
+                Diagnostic::new(
+                    Code::ReturnMismatch,
+                    Severity::Warning,
+                    "`matchReturnActions` is ignored without `return: true`",
+                )
+                .with_primary(a.span, "never runs")
+                .with_help(help)
+                .with_note(note),
             );
         }
     }
     if let Some(action) = &hook.return_arg_action {
         out.push(
-            Diagnostic::new(Code::ReturnMismatch, Severity::Warning, "`returnArgAction` has no effect without `return: true`")
-                .with_primary(action.span, "never runs")
-                .with_help("add `return: true` and `returnArg: {index: 0, type: sock}`"),
+            Diagnostic::new(
+                Code::ReturnMismatch,
+                Severity::Warning,
+                "`returnArgAction` has no effect without `return: true`",
+            )
+            .with_primary(action.span, "never runs")
+            .with_help("add `return: true` and `returnArg: {index: 0, type: sock}`"),
         );
     }
 }
@@ -131,12 +171,20 @@ mod tests {
         let d = with_code(&y.replace("RET", ""), Code::ReturnMismatch);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Error);
-        assert!(with_code(&y.replace("RET", "    returnArg: {index: 0, type: int}\n"), Code::ReturnMismatch).is_empty());
+        assert!(
+            with_code(
+                &y.replace("RET", "    returnArg: {index: 0, type: int}\n"),
+                Code::ReturnMismatch
+            )
+            .is_empty()
+        );
     }
 
     #[test]
     fn return_arg_without_return() {
-        let y = policy("  kprobes:\n  - call: sys_openat\n    RETURN\n    returnArg: {index: 0, type: int}\n    selectors:\n    - matchReturnArgs: [{index: 0, operator: LT, values: [\"0\"]}]\n");
+        let y = policy(
+            "  kprobes:\n  - call: sys_openat\n    RETURN\n    returnArg: {index: 0, type: int}\n    selectors:\n    - matchReturnArgs: [{index: 0, operator: LT, values: [\"0\"]}]\n",
+        );
         let d = with_code(&y.replace("RETURN", "return: false"), Code::ReturnMismatch);
         assert_eq!(d.len(), 2, "{d:#?}");
         assert!(d.iter().all(|d| d.severity == Severity::Warning));
@@ -145,7 +193,9 @@ mod tests {
 
     #[test]
     fn return_arg_action_names() {
-        let y = policy("  kprobes:\n  - call: sk_alloc\n    syscall: false\n    return: true\n    returnArg: {index: 0, type: sock}\n    returnArgAction: ACTION\n");
+        let y = policy(
+            "  kprobes:\n  - call: sk_alloc\n    syscall: false\n    return: true\n    returnArg: {index: 0, type: sock}\n    returnArgAction: ACTION\n",
+        );
         assert!(with_code(&y.replace("ACTION", "TrackSock"), Code::ReturnMismatch).is_empty());
         let unknown = with_code(&y.replace("ACTION", "TrackSocket"), Code::ReturnMismatch);
         assert_eq!(unknown.len(), 1);

@@ -47,29 +47,62 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     .and_then(|d| d.ty.value.filter_group())
                     .is_some_and(|g| g == FilterGroup::Text);
                 for v in &filter.values {
-                    let FilterValue::Text(text) = &v.value else { continue };
+                    let FilterValue::Text(text) = &v.value else {
+                        continue;
+                    };
                     let len = text.len();
                     match op {
-                        Operator::Equal | Operator::NotEqual if text_arg => equal_value(op, len, v.span, out),
+                        Operator::Equal | Operator::NotEqual if text_arg => {
+                            equal_value(op, len, v.span, out)
+                        }
                         Operator::Prefix | Operator::NotPrefix if len > MAX_PREFIX => {
-                            out.push(too_long(op.as_str(), len, MAX_PREFIX, v.span, "Tetragon's prefix trie holds at most 256 bytes"));
+                            out.push(too_long(
+                                op.as_str(),
+                                len,
+                                MAX_PREFIX,
+                                v.span,
+                                "Tetragon's prefix trie holds at most 256 bytes",
+                            ));
                         }
                         Operator::Postfix | Operator::NotPostfix if len > MAX_POSTFIX => {
-                            out.push(too_long(op.as_str(), len, MAX_POSTFIX, v.span, "Tetragon compares at most the last 127 bytes"));
+                            out.push(too_long(
+                                op.as_str(),
+                                len,
+                                MAX_POSTFIX,
+                                v.span,
+                                "Tetragon compares at most the last 127 bytes",
+                            ));
                         }
-                        Operator::SubString | Operator::SubStringIgnCase if len >= SUBSTRING_LIMIT => {
-                            out.push(too_long(op.as_str(), len, SUBSTRING_LIMIT - 1, v.span, "Tetragon's substring search takes values shorter than 100 bytes"));
+                        Operator::SubString | Operator::SubStringIgnCase
+                            if len >= SUBSTRING_LIMIT =>
+                        {
+                            out.push(too_long(
+                                op.as_str(),
+                                len,
+                                SUBSTRING_LIMIT - 1,
+                                v.span,
+                                "Tetragon's substring search takes values shorter than 100 bytes",
+                            ));
                         }
                         _ => {}
                     }
                 }
             }
-            for (key, filters) in [("matchBinaries", &sel.match_binaries), ("matchParentBinaries", &sel.match_parent_binaries)] {
+            for (key, filters) in [
+                ("matchBinaries", &sel.match_binaries),
+                ("matchParentBinaries", &sel.match_parent_binaries),
+            ] {
                 for f in filters {
                     let (max, why) = match f.operator.value {
-                        BinaryOp::In | BinaryOp::NotIn => (MAX_BINARY_PATH, "binary paths are stored in 256-byte slots"),
-                        BinaryOp::Prefix | BinaryOp::NotPrefix => (MAX_PREFIX, "Tetragon's prefix trie holds at most 256 bytes"),
-                        BinaryOp::Postfix | BinaryOp::NotPostfix => (MAX_POSTFIX, "Tetragon compares at most the last 127 bytes"),
+                        BinaryOp::In | BinaryOp::NotIn => {
+                            (MAX_BINARY_PATH, "binary paths are stored in 256-byte slots")
+                        }
+                        BinaryOp::Prefix | BinaryOp::NotPrefix => {
+                            (MAX_PREFIX, "Tetragon's prefix trie holds at most 256 bytes")
+                        }
+                        BinaryOp::Postfix | BinaryOp::NotPostfix => {
+                            (MAX_POSTFIX, "Tetragon compares at most the last 127 bytes")
+                        }
                     };
                     for v in f.values.iter().filter(|v| v.value.len() > max) {
                         let what = format!("`{key}` `{}`", f.operator.value.as_str());
@@ -82,23 +115,35 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 }
 
 fn too_long(what: &str, len: usize, max: usize, span: Span, why: &str) -> Diagnostic {
-    Diagnostic::of(Code::StringTooLong, format!("{what} value is {len} bytes long; Tetragon takes at most {max}"))
-        .with_primary(span, format!("{len} bytes"))
-        .with_help("shorten the value (a shorter prefix or suffix still matches the same paths)")
-        .with_note(format!("{why}; the policy is refused when it loads"))
+    Diagnostic::of(
+        Code::StringTooLong,
+        format!("{what} value is {len} bytes long; Tetragon takes at most {max}"),
+    )
+    .with_primary(span, format!("{len} bytes"))
+    .with_help("shorten the value (a shorter prefix or suffix still matches the same paths)")
+    .with_note(format!("{why}; the policy is refused when it loads"))
 }
 
 fn equal_value(op: Operator, len: usize, span: Span, out: &mut Vec<Diagnostic>) {
     let name = op.as_str();
     if len == 0 {
         out.push(
-            Diagnostic::of(Code::StringTooLong, format!("`{name}` with an empty string"))
-                .with_primary(span, "empty")
-                .with_help("remove the empty value; captured strings are never empty")
-                .with_note("Tetragon refuses the policy: \"string is empty\""),
+            Diagnostic::of(
+                Code::StringTooLong,
+                format!("`{name}` with an empty string"),
+            )
+            .with_primary(span, "empty")
+            .with_help("remove the empty value; captured strings are never empty")
+            .with_note("Tetragon refuses the policy: \"string is empty\""),
         );
     } else if len > MAX_EQUAL {
-        out.push(too_long(&format!("`{name}`"), len, MAX_EQUAL, span, "Tetragon's string maps hold at most 4096 bytes"));
+        out.push(too_long(
+            &format!("`{name}`"),
+            len,
+            MAX_EQUAL,
+            span,
+            "Tetragon's string maps hold at most 4096 bytes",
+        ));
     } else if len > MAX_EQUAL_BEFORE_5_11 {
         out.push(
             Diagnostic::new(
@@ -144,7 +189,10 @@ mod tests {
     fn equal_lengths_by_kernel() {
         let severities = |len: usize| -> Vec<Severity> {
             let v = format!("[\"/{}\"]", "a".repeat(len - 1));
-            with_code(&equal(&v, "Equal"), Code::StringTooLong).iter().map(|d| d.severity).collect()
+            with_code(&equal(&v, "Equal"), Code::StringTooLong)
+                .iter()
+                .map(|d| d.severity)
+                .collect()
         };
         assert_eq!(severities(144), Vec::<Severity>::new());
         assert_eq!(severities(145), vec![Severity::Note]);
@@ -160,11 +208,20 @@ mod tests {
     fn prefix_and_postfix_limits() {
         let v = |n: usize| format!("[\"{}\"]", "x".repeat(n));
         assert!(with_code(&equal(&v(256), "Prefix"), Code::StringTooLong).is_empty());
-        assert_eq!(with_code(&equal(&v(257), "Prefix"), Code::StringTooLong).len(), 1);
+        assert_eq!(
+            with_code(&equal(&v(257), "Prefix"), Code::StringTooLong).len(),
+            1
+        );
         assert!(with_code(&equal(&v(127), "Postfix"), Code::StringTooLong).is_empty());
-        assert_eq!(with_code(&equal(&v(128), "NotPostfix"), Code::StringTooLong).len(), 1);
+        assert_eq!(
+            with_code(&equal(&v(128), "NotPostfix"), Code::StringTooLong).len(),
+            1
+        );
         assert!(with_code(&equal(&v(99), "SubString"), Code::StringTooLong).is_empty());
-        assert_eq!(with_code(&equal(&v(100), "SubString"), Code::StringTooLong).len(), 1);
+        assert_eq!(
+            with_code(&equal(&v(100), "SubString"), Code::StringTooLong).len(),
+            1
+        );
     }
 
     #[test]
@@ -177,7 +234,20 @@ mod tests {
     - matchBinaries: [{operator: In, values: [PATH]}]
 "#,
         );
-        assert_eq!(with_code(&y.replace("PATH", &format!("/{}", "b".repeat(255))), Code::StringTooLong).len(), 1);
-        assert!(with_code(&y.replace("PATH", &format!("/{}", "b".repeat(254))), Code::StringTooLong).is_empty());
+        assert_eq!(
+            with_code(
+                &y.replace("PATH", &format!("/{}", "b".repeat(255))),
+                Code::StringTooLong
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("PATH", &format!("/{}", "b".repeat(254))),
+                Code::StringTooLong
+            )
+            .is_empty()
+        );
     }
 }

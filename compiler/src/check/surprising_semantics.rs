@@ -23,14 +23,21 @@ pub const CHECK: Check = Check {
 };
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
-    let monitor = option_named(policy, "policy-mode").and_then(|o| o.value.as_ref()).is_some_and(|v| v.value.trim() == "monitor");
+    let monitor = option_named(policy, "policy-mode")
+        .and_then(|o| o.value.as_ref())
+        .is_some_and(|v| v.value.trim() == "monitor");
     let mut parents_noted = false;
     let mut workloads_noted = false;
     for hook in &policy.hooks {
         for sel in &hook.selectors {
-            for (key, filters) in [("matchBinaries", &sel.match_binaries), ("matchParentBinaries", &sel.match_parent_binaries)] {
+            for (key, filters) in [
+                ("matchBinaries", &sel.match_binaries),
+                ("matchParentBinaries", &sel.match_parent_binaries),
+            ] {
                 for f in filters {
-                    if f.follow_children && !matches!(f.operator.value, BinaryOp::In | BinaryOp::NotIn) {
+                    if f.follow_children
+                        && !matches!(f.operator.value, BinaryOp::In | BinaryOp::NotIn)
+                    {
                         out.push(
                             Diagnostic::of(Code::UnsupportedFilterOption, format!("`followChildren` does not work with `{}` in `{key}`", f.operator.value.as_str()))
                                 .with_primary(f.operator.span, "only `In` and `NotIn` follow children")
@@ -56,7 +63,11 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         .with_note("Tetragon applies it only with pod information (the agent's policy filter); `tpc` cannot evaluate it when replaying events that lack pod metadata"),
                 );
             }
-            let only_no_post = !sel.match_actions.is_empty() && sel.match_actions.iter().all(|a| matches!(a.kind, ActionKind::NoPost));
+            let only_no_post = !sel.match_actions.is_empty()
+                && sel
+                    .match_actions
+                    .iter()
+                    .all(|a| matches!(a.kind, ActionKind::NoPost));
             if sel.is_unconditional() && only_no_post {
                 out.push(
                     Diagnostic::warning(Code::SurprisingSemantics, format!("selector {} matches every event and only suppresses it", sel.index))
@@ -66,7 +77,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 );
             }
             let arg_filters: Vec<_> = sel.match_args.iter().chain(&sel.match_data).collect();
-            if let Some(pos) = arg_filters.iter().position(|f| f.operator.value == Operator::CapabilitiesGained) {
+            if let Some(pos) = arg_filters
+                .iter()
+                .position(|f| f.operator.value == Operator::CapabilitiesGained)
+            {
                 if pos > 0 {
                     out.push(
                         Diagnostic::warning(Code::SurprisingSemantics, "`CapabilitiesGained` replaces the result of the argument filters before it")
@@ -79,7 +93,13 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             }
             if monitor {
                 for a in &sel.match_actions {
-                    if matches!(a.kind, ActionKind::Sigkill | ActionKind::Signal { .. } | ActionKind::Override { .. } | ActionKind::NotifyEnforcer { .. }) {
+                    if matches!(
+                        a.kind,
+                        ActionKind::Sigkill
+                            | ActionKind::Signal { .. }
+                            | ActionKind::Override { .. }
+                            | ActionKind::NotifyEnforcer { .. }
+                    ) {
                         out.push(
                             Diagnostic::of(Code::SurprisingSemantics, format!("`{}` is skipped in `policy-mode: monitor`", a.kind.name()))
                                 .with_primary(a.name_span, "not enforced in monitor mode")
@@ -100,7 +120,9 @@ mod tests {
 
     #[test]
     fn follow_children_with_prefix() {
-        let y = policy("  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchBinaries: [{operator: OP, values: [/usr/bin/], followChildren: true}]\n");
+        let y = policy(
+            "  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchBinaries: [{operator: OP, values: [/usr/bin/], followChildren: true}]\n",
+        );
         let d = with_code(&y.replace("OP", "Prefix"), Code::UnsupportedFilterOption);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Error);
@@ -109,7 +131,9 @@ mod tests {
 
     #[test]
     fn catch_all_no_post() {
-        let y = policy("  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchActions: [{action: ACTION}]\n");
+        let y = policy(
+            "  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchActions: [{action: ACTION}]\n",
+        );
         let d = with_code(&y.replace("ACTION", "NoPost"), Code::SurprisingSemantics);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Warning);
@@ -118,9 +142,17 @@ mod tests {
 
     #[test]
     fn parents_map_and_monitor_notes() {
-        let y = policy("  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchParentBinaries: [{operator: In, values: [/usr/bin/sshd]}]\n      matchActions: [{action: Sigkill}]\nOPTIONS");
-        assert_eq!(with_code(&y.replace("OPTIONS", ""), Code::SurprisingSemantics).len(), 1);
-        let monitor = y.replace("OPTIONS", "  options: [{name: policy-mode, value: monitor}]\n");
+        let y = policy(
+            "  kprobes:\n  - call: sys_execve\n    selectors:\n    - matchParentBinaries: [{operator: In, values: [/usr/bin/sshd]}]\n      matchActions: [{action: Sigkill}]\nOPTIONS",
+        );
+        assert_eq!(
+            with_code(&y.replace("OPTIONS", ""), Code::SurprisingSemantics).len(),
+            1
+        );
+        let monitor = y.replace(
+            "OPTIONS",
+            "  options: [{name: policy-mode, value: monitor}]\n",
+        );
         assert_eq!(with_code(&monitor, Code::SurprisingSemantics).len(), 2);
     }
 }

@@ -30,16 +30,31 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             let len = tag.value.len();
             if len < MIN_TAG {
                 out.push(
-                    Diagnostic::new(Code::TagLimit, Severity::Error, format!("tag {i} is {len} byte{} long; Tetragon needs at least {MIN_TAG}", if len == 1 { "" } else { "s" }))
-                        .with_primary(tag.span, "too short")
-                        .with_help("write a descriptive tag, e.g. `observability.filesystem`, or remove it")
-                        .with_note("Tetragon refuses the hook: \"custom tag: too short\""),
+                    Diagnostic::new(
+                        Code::TagLimit,
+                        Severity::Error,
+                        format!(
+                            "tag {i} is {len} byte{} long; Tetragon needs at least {MIN_TAG}",
+                            if len == 1 { "" } else { "s" }
+                        ),
+                    )
+                    .with_primary(tag.span, "too short")
+                    .with_help(
+                        "write a descriptive tag, e.g. `observability.filesystem`, or remove it",
+                    )
+                    .with_note("Tetragon refuses the hook: \"custom tag: too short\""),
                 );
             } else if len > MAX_TAG {
                 out.push(
-                    Diagnostic::new(Code::TagLimit, Severity::Warning, format!("tag {i} is {len} bytes long; Tetragon keeps only the first {MAX_TAG}"))
-                        .with_primary(tag.span, "truncated in events")
-                        .with_help(format!("shorten the tag to at most {MAX_TAG} bytes")),
+                    Diagnostic::new(
+                        Code::TagLimit,
+                        Severity::Warning,
+                        format!(
+                            "tag {i} is {len} bytes long; Tetragon keeps only the first {MAX_TAG}"
+                        ),
+                    )
+                    .with_primary(tag.span, "truncated in events")
+                    .with_help(format!("shorten the tag to at most {MAX_TAG} bytes")),
                 );
             }
         }
@@ -52,7 +67,9 @@ mod tests {
     use super::*;
 
     fn with_tag(tag: &str) -> String {
-        policy(&format!("  kprobes:\n  - call: sys_openat\n    tags: [\"observability.filesystem\", \"{tag}\"]\n"))
+        policy(&format!(
+            "  kprobes:\n  - call: sys_openat\n    tags: [\"observability.filesystem\", \"{tag}\"]\n"
+        ))
     }
 
     #[test]

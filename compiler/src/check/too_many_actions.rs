@@ -24,7 +24,10 @@ pub const MAX_ACTIONS: usize = 3;
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         for sel in &hook.selectors {
-            for (key, actions) in [("matchActions", &sel.match_actions), ("matchReturnActions", &sel.match_return_actions)] {
+            for (key, actions) in [
+                ("matchActions", &sel.match_actions),
+                ("matchReturnActions", &sel.match_return_actions),
+            ] {
                 if actions.len() <= MAX_ACTIONS {
                     continue;
                 }
@@ -67,7 +70,10 @@ mod tests {
         let d = with_code(&y, Code::TooManyActions);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert!(primary_text(&y, &d[0]).contains("DnsLookup"));
-        let three = y.replace("      - action: DnsLookup\n        argFqdn: ptrace.alert.example\n", "");
+        let three = y.replace(
+            "      - action: DnsLookup\n        argFqdn: ptrace.alert.example\n",
+            "",
+        );
         assert!(with_code(&three, Code::TooManyActions).is_empty());
     }
 }

@@ -27,11 +27,18 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         if total <= MAX_ARGS {
             continue;
         }
-        let Some(extra) = hook.args.iter().chain(&hook.data).nth(MAX_ARGS) else { continue };
+        let Some(extra) = hook.args.iter().chain(&hook.data).nth(MAX_ARGS) else {
+            continue;
+        };
         let split = if hook.data.is_empty() {
             format!("{} has {total} `args`", hook.display_name())
         } else {
-            format!("{} collects {total} values ({} `args` + {} `data`)", hook.display_name(), hook.args.len(), hook.data.len())
+            format!(
+                "{} collects {total} values ({} `args` + {} `data`)",
+                hook.display_name(),
+                hook.args.len(),
+                hook.data.len()
+            )
         };
         out.push(
             Diagnostic::of(Code::TooManyArgs, format!("{split}; Tetragon collects at most {MAX_ARGS} per hook"))
@@ -52,7 +59,9 @@ mod tests {
         let arg = |i: usize| format!("    - {{index: {i}, type: int}}\n");
         let y = |n: usize| {
             let args: String = (0..n).map(|i| arg(i.min(4))).collect();
-            policy(&format!("  kprobes:\n  - call: sys_mmap\n    args:\n{args}"))
+            policy(&format!(
+                "  kprobes:\n  - call: sys_mmap\n    args:\n{args}"
+            ))
         };
         assert_eq!(with_code(&y(6), Code::TooManyArgs).len(), 1);
         assert!(with_code(&y(5), Code::TooManyArgs).is_empty());

@@ -38,7 +38,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let mut cel: Vec<Span> = Vec::new();
     for hook in &policy.hooks {
         for sel in &hook.selectors {
-            let arg_spans: Vec<Span> = sel.match_args.iter().chain(&sel.match_data).map(|f| f.span).collect();
+            let arg_spans: Vec<Span> = sel
+                .match_args
+                .iter()
+                .chain(&sel.match_data)
+                .map(|f| f.span)
+                .collect();
             if arg_spans.len() > MAX_ARG_FILTERS {
                 out.push(
                     Diagnostic::of(
@@ -75,9 +80,24 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 );
             }
             let only_first = [
-                ("matchPIDs", sel.match_pids.iter().map(|f| f.span).collect::<Vec<_>>(), "merge the values into one entry (at most 4 PIDs), or use one selector per entry"),
-                ("matchCapabilities", sel.match_capabilities.iter().map(|f| f.span).collect(), "merge the capabilities into one entry, or use one selector per entry"),
-                ("matchCapabilityChanges", sel.match_capability_changes.iter().map(|f| f.span).collect(), "merge the capabilities into one entry, or use one selector per entry"),
+                (
+                    "matchPIDs",
+                    sel.match_pids.iter().map(|f| f.span).collect::<Vec<_>>(),
+                    "merge the values into one entry (at most 4 PIDs), or use one selector per entry",
+                ),
+                (
+                    "matchCapabilities",
+                    sel.match_capabilities.iter().map(|f| f.span).collect(),
+                    "merge the capabilities into one entry, or use one selector per entry",
+                ),
+                (
+                    "matchCapabilityChanges",
+                    sel.match_capability_changes
+                        .iter()
+                        .map(|f| f.span)
+                        .collect(),
+                    "merge the capabilities into one entry, or use one selector per entry",
+                ),
             ];
             for (key, spans, help) in only_first {
                 if spans.len() > 1 {

@@ -41,18 +41,34 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             for (_, filter) in arg_filters(sel) {
                 let op = filter.operator.value;
                 let group = filter_decl(hook, filter).and_then(|d| d.ty.value.filter_group());
-                let numeric = matches!(group, Some(FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet));
+                let numeric = matches!(
+                    group,
+                    Some(FilterGroup::Int32 | FilterGroup::Int64 | FilterGroup::CapabilitySet)
+                );
                 let limit = match op {
-                    Operator::Equal | Operator::NotEqual | Operator::Gt | Operator::Lt | Operator::Mask if numeric => {
-                        Some((MAX_NUMERIC_VALUES, "use `InMap` (or `NotInMap`), which takes any number of values"))
+                    Operator::Equal
+                    | Operator::NotEqual
+                    | Operator::Gt
+                    | Operator::Lt
+                    | Operator::Mask
+                        if numeric =>
+                    {
+                        Some((
+                            MAX_NUMERIC_VALUES,
+                            "use `InMap` (or `NotInMap`), which takes any number of values",
+                        ))
                     }
-                    Operator::InRange | Operator::NotInRange => {
-                        Some((MAX_NUMERIC_VALUES, "merge overlapping ranges, or use `InMap` with `low:high` ranges, which takes any number of them"))
+                    Operator::InRange | Operator::NotInRange => Some((
+                        MAX_NUMERIC_VALUES,
+                        "merge overlapping ranges, or use `InMap` with `low:high` ranges, which takes any number of them",
+                    )),
+                    Operator::FileType | Operator::NotFileType => {
+                        Some((MAX_NUMERIC_VALUES, "split the filter across two selectors"))
                     }
-                    Operator::FileType | Operator::NotFileType => Some((MAX_NUMERIC_VALUES, "split the filter across two selectors")),
-                    Operator::SubString | Operator::SubStringIgnCase => {
-                        Some((MAX_SUBSTRING_VALUES, "split the filter across selectors, or match on a common part"))
-                    }
+                    Operator::SubString | Operator::SubStringIgnCase => Some((
+                        MAX_SUBSTRING_VALUES,
+                        "split the filter across selectors, or match on a common part",
+                    )),
                     _ => None,
                 };
                 if let Some((max, help)) = limit {
@@ -60,9 +76,16 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         out.push(
                             Diagnostic::of(
                                 Code::TooManyValues,
-                                format!("`{}` takes at most {max} values here, found {}", op.as_str(), filter.values.len()),
+                                format!(
+                                    "`{}` takes at most {max} values here, found {}",
+                                    op.as_str(),
+                                    filter.values.len()
+                                ),
                             )
-                            .with_primary(filter.values[max].span, format!("value {} is over the limit", max + 1))
+                            .with_primary(
+                                filter.values[max].span,
+                                format!("value {} is over the limit", max + 1),
+                            )
                             .with_secondary(filter.operator.span, "this operator")
                             .with_help(help)
                             .with_note("Tetragon refuses the policy when it loads"),
@@ -139,7 +162,13 @@ mod tests {
         let d = with_code(&five, Code::TooManyValues);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(primary_text(&five, &d[0]), "\"9\"");
-        assert!(with_code(&y.replace("VALUES", "[\"1\", \"2\", \"3\", \"9\"]"), Code::TooManyValues).is_empty());
+        assert!(
+            with_code(
+                &y.replace("VALUES", "[\"1\", \"2\", \"3\", \"9\"]"),
+                Code::TooManyValues
+            )
+            .is_empty()
+        );
         let in_map = five.replace("Equal", "InMap");
         assert!(with_code(&in_map, Code::TooManyValues).is_empty());
     }
@@ -184,8 +213,21 @@ mod tests {
     - matchNamespaces: [{namespace: Mnt, operator: In, values: VALUES}]
 "#,
         );
-        assert_eq!(with_code(&y.replace("VALUES", "[\"1\", \"2\", \"3\", \"4\", \"5\"]"), Code::TooManyValues).len(), 1);
-        assert!(with_code(&y.replace("VALUES", "[\"1\", \"2\", \"3\", host_ns]"), Code::TooManyValues).is_empty());
+        assert_eq!(
+            with_code(
+                &y.replace("VALUES", "[\"1\", \"2\", \"3\", \"4\", \"5\"]"),
+                Code::TooManyValues
+            )
+            .len(),
+            1
+        );
+        assert!(
+            with_code(
+                &y.replace("VALUES", "[\"1\", \"2\", \"3\", host_ns]"),
+                Code::TooManyValues
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -199,7 +241,10 @@ mod tests {
     - matchArgs: [{index: 2, operator: InMap, values: [RANGE]}]
 "#,
         );
-        assert_eq!(with_code(&y.replace("RANGE", "\"0:100000000\""), Code::TooManyValues).len(), 1);
+        assert_eq!(
+            with_code(&y.replace("RANGE", "\"0:100000000\""), Code::TooManyValues).len(),
+            1
+        );
         assert!(with_code(&y.replace("RANGE", "\"0:1000\""), Code::TooManyValues).is_empty());
     }
 }

@@ -26,7 +26,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         let sels = &hook.selectors;
         // A selector whose macros did not resolve (already reported) looks
         // unconditional without being so.
-        let catch_all = sels.iter().position(|s| s.is_unconditional() && s.macros.is_empty());
+        let catch_all = sels
+            .iter()
+            .position(|s| s.is_unconditional() && s.macros.is_empty());
         if let Some(i) = catch_all {
             for later in &sels[i + 1..] {
                 out.push(
@@ -45,7 +47,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             if sels[j].is_unconditional() {
                 continue;
             }
-            if let Some(i) = signatures[..j].iter().position(|s| s.as_deref() == Some(sig.as_str())) {
+            if let Some(i) = signatures[..j]
+                .iter()
+                .position(|s| s.as_deref() == Some(sig.as_str()))
+            {
                 out.push(
                     Diagnostic::of(Code::UnreachableSelector, format!("selector {} has the same filters as selector {}, so it never decides an event", sels[j].index, sels[i].index))
                         .with_primary(sels[j].span, "same filters")
@@ -60,7 +65,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 fn filters(out: &mut String, key: &str, list: &[ArgFilter]) {
     for f in list {
         let values: Vec<String> = f.values.iter().map(|v| v.value.display()).collect();
-        let _ = write!(out, "{key}{:?}{}{values:?};", f.targets, f.operator.value.as_str());
+        let _ = write!(
+            out,
+            "{key}{:?}{}{values:?};",
+            f.targets,
+            f.operator.value.as_str()
+        );
     }
 }
 
@@ -76,26 +86,54 @@ fn signature(s: &Selector) -> Option<String> {
     filters(&mut out, "ret", &s.match_return_args);
     for f in &s.match_pids {
         let v: Vec<u32> = f.values.iter().map(|v| v.value).collect();
-        let _ = write!(out, "pid{}{v:?}{}{};", f.operator.value.as_str(), f.follow_forks, f.is_namespace_pid);
+        let _ = write!(
+            out,
+            "pid{}{v:?}{}{};",
+            f.operator.value.as_str(),
+            f.follow_forks,
+            f.is_namespace_pid
+        );
     }
-    for (key, list) in [("bin", &s.match_binaries), ("parent", &s.match_parent_binaries)] {
+    for (key, list) in [
+        ("bin", &s.match_binaries),
+        ("parent", &s.match_parent_binaries),
+    ] {
         for f in list {
             let v: Vec<&str> = f.values.iter().map(|v| v.value.as_str()).collect();
-            let _ = write!(out, "{key}{}{v:?}{};", f.operator.value.as_str(), f.follow_children);
+            let _ = write!(
+                out,
+                "{key}{}{v:?}{};",
+                f.operator.value.as_str(),
+                f.follow_children
+            );
         }
     }
     for f in &s.match_namespaces {
         let v: Vec<_> = f.values.iter().map(|v| v.value).collect();
-        let _ = write!(out, "ns{}{}{v:?};", f.namespace.value.as_str(), f.operator.value.as_str());
+        let _ = write!(
+            out,
+            "ns{}{}{v:?};",
+            f.namespace.value.as_str(),
+            f.operator.value.as_str()
+        );
     }
     for f in &s.match_namespace_changes {
         let v: Vec<_> = f.values.iter().map(|v| v.value.as_str()).collect();
         let _ = write!(out, "nsch{}{v:?};", f.operator.value.as_str());
     }
-    for (key, list) in [("cap", &s.match_capabilities), ("capch", &s.match_capability_changes)] {
+    for (key, list) in [
+        ("cap", &s.match_capabilities),
+        ("capch", &s.match_capability_changes),
+    ] {
         for f in list {
             let v: Vec<u8> = f.values.iter().map(|v| v.value).collect();
-            let _ = write!(out, "{key}{}{}{}{v:?};", f.operator.value.as_str(), f.set.as_str(), f.is_namespace_capability);
+            let _ = write!(
+                out,
+                "{key}{}{}{}{v:?};",
+                f.operator.value.as_str(),
+                f.set.as_str(),
+                f.is_namespace_capability
+            );
         }
     }
     Some(out)
@@ -119,9 +157,15 @@ mod tests {
       matchActions: [{action: Sigkill}]
 "#,
         );
-        let d = with_code(&y.replace("FIRST", "matchActions: [{action: Post}]"), Code::UnreachableSelector);
+        let d = with_code(
+            &y.replace("FIRST", "matchActions: [{action: Post}]"),
+            Code::UnreachableSelector,
+        );
         assert_eq!(d.len(), 1, "{d:#?}");
-        let ok = y.replace("FIRST", "matchBinaries: [{operator: In, values: [/usr/bin/cat]}]");
+        let ok = y.replace(
+            "FIRST",
+            "matchBinaries: [{operator: In, values: [/usr/bin/cat]}]",
+        );
         assert!(with_code(&ok, Code::UnreachableSelector).is_empty());
     }
 
@@ -139,7 +183,10 @@ mod tests {
       matchActions: [{action: Sigkill}]
 "#,
         );
-        assert_eq!(with_code(&y.replace("SECOND", "/etc/"), Code::UnreachableSelector).len(), 1);
+        assert_eq!(
+            with_code(&y.replace("SECOND", "/etc/"), Code::UnreachableSelector).len(),
+            1
+        );
         assert!(with_code(&y.replace("SECOND", "/root/"), Code::UnreachableSelector).is_empty());
     }
 }

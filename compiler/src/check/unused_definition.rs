@@ -28,9 +28,15 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
     for m in policy.macros.iter().filter(|m| !m.used) {
         out.push(
-            Diagnostic::of(Code::UnusedDefinition, format!("selector macro `{}` is never used", m.name.value))
-                .with_primary(m.name.span, "defined here")
-                .with_help(format!("add `macros: [{}]` to a selector, or remove it", m.name.value)),
+            Diagnostic::of(
+                Code::UnusedDefinition,
+                format!("selector macro `{}` is never used", m.name.value),
+            )
+            .with_primary(m.name.span, "defined here")
+            .with_help(format!(
+                "add `macros: [{}]` to a selector, or remove it",
+                m.name.value
+            )),
         );
     }
 }
@@ -54,9 +60,13 @@ mod tests {
     - MACROS
 "#,
         );
-        let unused = y.replace("CALL", "sys_openat").replace("MACROS", "matchActions: [{action: Post}]");
+        let unused = y
+            .replace("CALL", "sys_openat")
+            .replace("MACROS", "matchActions: [{action: Post}]");
         assert_eq!(with_code(&unused, Code::UnusedDefinition).len(), 2);
-        let used = y.replace("CALL", "\"list:dups\"").replace("MACROS", "macros: [bash]");
+        let used = y
+            .replace("CALL", "\"list:dups\"")
+            .replace("MACROS", "macros: [bash]");
         assert!(with_code(&used, Code::UnusedDefinition).is_empty());
     }
 }

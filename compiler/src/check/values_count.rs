@@ -39,22 +39,31 @@ fn filter_is_text(hook: &crate::ir::Hook, filter: &crate::ir::ArgFilter) -> bool
     super::filter_decl(hook, filter)
         .and_then(|d| d.ty.value.filter_group())
         .is_some_and(|g| g == crate::ir::types::FilterGroup::Text)
-        || filter.values.iter().any(|v| matches!(v.value, FilterValue::Text(_)))
+        || filter
+            .values
+            .iter()
+            .any(|v| matches!(v.value, FilterValue::Text(_)))
 }
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     // A `list:` of a generated list expands to no values in the IR, so an
     // empty map filter may be one; do not guess then.
-    let generated_list_used = policy
-        .lists
-        .iter()
-        .any(|l| l.used && matches!(l.kind, ListKind::GeneratedSyscalls | ListKind::GeneratedFtrace));
+    let generated_list_used = policy.lists.iter().any(|l| {
+        l.used
+            && matches!(
+                l.kind,
+                ListKind::GeneratedSyscalls | ListKind::GeneratedFtrace
+            )
+    });
     for hook in &policy.hooks {
         for sel in &hook.selectors {
             for (list, filter) in arg_filters(sel) {
                 let op = filter.operator.value;
                 match op {
-                    Operator::SPortPriv | Operator::NotSPortPriv | Operator::DPortPriv | Operator::NotDPortPriv => {}
+                    Operator::SPortPriv
+                    | Operator::NotSPortPriv
+                    | Operator::DPortPriv
+                    | Operator::NotDPortPriv => {}
                     Operator::CapabilitiesGained => {
                         if let Some(first) = filter.values.first() {
                             out.push(
@@ -65,7 +74,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         }
                     }
                     Operator::CelExpr if filter.values.len() != 1 => {
-                        let at = filter.values.get(1).map_or(filter.operator.span, |v| v.span);
+                        let at = filter
+                            .values
+                            .get(1)
+                            .map_or(filter.operator.span, |v| v.span);
                         out.push(
                             Diagnostic::error(
                                 Code::ValuesCount,
@@ -78,7 +90,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     }
                     Operator::CelExpr => {}
                     Operator::InMap | Operator::NotInMap if generated_list_used => {}
-                    _ if filter.values.is_empty() && keeps_written_values(op, filter_is_text(hook, filter)) => {
+                    _ if filter.values.is_empty()
+                        && keeps_written_values(op, filter_is_text(hook, filter)) =>
+                    {
                         let effect = if op.is_negated() {
                             "it excludes nothing"
                         } else {
@@ -96,7 +110,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     _ => {}
                 }
             }
-            for (key, filters) in [("matchBinaries", &sel.match_binaries), ("matchParentBinaries", &sel.match_parent_binaries)] {
+            for (key, filters) in [
+                ("matchBinaries", &sel.match_binaries),
+                ("matchParentBinaries", &sel.match_parent_binaries),
+            ] {
                 for f in filters.iter().filter(|f| f.values.is_empty()) {
                     out.push(
                         Diagnostic::warning(Code::ValuesCount, format!("this `{key}` entry has no values, so Tetragon ignores it"))
@@ -184,7 +201,10 @@ mod tests {
 "#,
         );
         assert!(with_code(&y, Code::ValuesCount).is_empty());
-        let cel = y.replace("{index: 0, operator: DPortPriv}", "{index: 0, operator: CelExpr, values: [\"a\", \"b\"]}");
+        let cel = y.replace(
+            "{index: 0, operator: DPortPriv}",
+            "{index: 0, operator: CelExpr, values: [\"a\", \"b\"]}",
+        );
         let d = with_code(&cel, Code::ValuesCount);
         assert_eq!(d.len(), 1, "{d:#?}");
         assert_eq!(d[0].severity, Severity::Error);
