@@ -83,7 +83,7 @@ fn verdict(action: &ActionKind, kind: HookKind) -> Option<Verdict> {
         ),
         (ActionKind::Override { .. }, Tracepoint | Usdt) => idle(
             format!(
-                "{}s have no override: the action loads but never changes anything",
+                "{}s cannot override a return value, so the action never changes anything",
                 kind.as_str()
             ),
             "override the syscall with a kprobe (`call: sys_NAME`) or an LSM hook, or kill the process with `Sigkill`",
