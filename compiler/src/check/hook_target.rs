@@ -85,7 +85,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
     let HookTarget::Kprobe {
         calls,
-        syscall_span,
+        syscall_written,
         ..
     } = &hook.target
     else {
@@ -126,7 +126,7 @@ fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
         }
         let as_syscall = call_is_syscall(policy, hook, call);
         if as_syscall && !is_syscall_symbol(name) {
-            let how = if syscall_span.is_some() {
+            let how = if syscall_written.is_some() {
                 "`syscall: true`"
             } else {
                 "`syscall` defaults to true"
@@ -136,15 +136,15 @@ fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
                 format!("`{name}` is not a syscall, but {how}, so Tetragon hooks `__x64_{name}`, which does not exist"),
             )
             .with_primary(call.span, "not a syscall name");
-            if let Some(s) = syscall_span {
-                d = d.with_secondary(*s, "set here");
+            if let Some(s) = syscall_written.map(|w| w.span) {
+                d = d.with_secondary(s, "set here");
             }
             out.push(
                 d.with_help("add `syscall: false` to hook the kernel function itself (syscalls are written `sys_NAME`)")
                     .with_note("the CRD defaults `syscall` to true; with it Tetragon adds the architecture's syscall prefix (`__x64_`, `__arm64_`) to the name"),
             );
         } else if !as_syscall && is_syscall_symbol(name) {
-            let Some(span) = syscall_span else { continue };
+            let Some(span) = syscall_written.map(|w| w.span) else { continue };
             let note = if name.starts_with("sys_") || name.starts_with("compat_sys_") {
                 format!(
                     "kernels since 4.17 have no plain `{name}` symbol on x86_64 and arm64, only the architecture's wrapper (`__x64_{name}`)"
@@ -158,7 +158,7 @@ fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
                     Severity::Warning,
                     format!("`{name}` is a syscall, but `syscall: false`"),
                 )
-                .with_primary(*span, "hooks it as a plain kernel function")
+                .with_primary(span, "hooks it as a plain kernel function")
                 .with_secondary(call.span, "a syscall name")
                 .with_help("remove `syscall: false` (or write `syscall: true`)")
                 .with_note(note),

@@ -13,7 +13,7 @@
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::names::{is_security_function, is_syscall_symbol};
-use crate::ir::{ActionKind, ListKind, Policy};
+use crate::ir::{ActionKind, Policy};
 
 pub const CHECK: Check = Check {
     name: "invalid_enforcer",
@@ -39,11 +39,13 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
     for enforcer in &policy.enforcers {
         for call in &enforcer.calls {
-            // Entries of `syscalls` lists are checked with their list.
-            let from_syscall_list = policy.lists.iter().any(|l| {
-                l.kind == ListKind::Syscalls && l.values.iter().any(|v| v.span == call.span)
-            });
-            let name = call.value.as_str();
+            // Entries of syscall lists are checked with their list.
+            let from_syscall_list = call
+                .from_list
+                .as_deref()
+                .and_then(|l| super::list_named(policy, l))
+                .is_some_and(|l| l.kind.is_syscalls());
+            let name = call.name.as_str();
             if from_syscall_list
                 || name.starts_with("list:")
                 || is_syscall_symbol(name)

@@ -103,8 +103,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
         if let HookTarget::Kprobe {
             calls,
-            syscall,
-            syscall_span: Some(span),
+            syscall_written: Some(written),
             ..
         } = &hook.target
         {
@@ -116,14 +115,15 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             let list_says = list.kind.is_syscalls();
-            if list_says != *syscall {
+            let (syscall, span) = (written.value, written.span);
+            if list_says != syscall {
                 out.push(
                     Diagnostic::new(
                         Code::ListTypeMismatch,
                         Severity::Warning,
                         format!("`syscall: {syscall}` is ignored for `list:{}`: the list's type decides", list.name.value),
                     )
-                    .with_primary(*span, "ignored")
+                    .with_primary(span, "ignored")
                     .with_secondary(list.kind_span.unwrap_or(list.name.span), format!("a `{}` list", list.kind.as_str()))
                     .with_help(if list_says {
                         "remove `syscall: false`; to hook the functions as plain kernel functions, drop the list's `type: syscalls`"

@@ -24,19 +24,16 @@ pub const CHECK: Check = Check {
 };
 
 /// The IR reads an unknown type name (reported by the frontend) and a
-/// missing `type` as `auto`; only a written `auto` (4 characters, or 6 with
-/// quotes) is one.
+/// missing `type` as `auto`; this is true only for a written `auto`.
 fn written_auto(arg: &ArgDecl) -> bool {
-    arg.ty.value == ArgType::Auto
-        && arg.ty.span != arg.index.span
-        && matches!(arg.ty.span.len(), 4 | 6)
+    arg.type_text.as_ref().is_some_and(|t| t.value == "auto")
 }
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let kind = hook.kind();
         for (i, arg) in hook.args.iter().enumerate() {
-            let missing = arg.ty.span == arg.index.span;
+            let missing = arg.type_text.is_none();
             if arg.ty.value == ArgType::Auto && !missing && !written_auto(arg) {
                 continue;
             }
@@ -62,7 +59,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
         if let Some(ret) = &hook.return_arg {
             let ty = ret.ty.value;
-            let missing = ret.ty.span == ret.index.span;
+            let missing = ret.type_text.is_none();
             if ty == ArgType::Auto && (missing || written_auto(ret)) {
                 let written = !missing;
                 let message = if written {

@@ -15,7 +15,7 @@
 
 use super::{Check, arg_filters};
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{FilterValue, ListKind, Operator, Policy};
+use crate::ir::{Operator, Policy, SetOp};
 
 pub const CHECK: Check = Check {
     name: "values_count",
@@ -23,49 +23,33 @@ pub const CHECK: Check = Check {
     run,
 };
 
-/// Whether the IR keeps every value written for this operator: text values
-/// are kept as written, while numbers, addresses and names that fail to
-/// parse are reported by the frontend and left out.
-fn keeps_written_values(op: Operator, text_arg: bool) -> bool {
-    use Operator::*;
-    match op {
-        Prefix | NotPrefix | Postfix | NotPostfix | SubString | SubStringIgnCase => true,
-        Equal | NotEqual => text_arg,
-        _ => false,
-    }
-}
-
-fn filter_is_text(hook: &crate::ir::Hook, filter: &crate::ir::ArgFilter) -> bool {
-    super::filter_decl(hook, filter)
-        .and_then(|d| d.ty.value.filter_group())
-        .is_some_and(|g| g == crate::ir::types::FilterGroup::Text)
-        || filter
-            .values
-            .iter()
-            .any(|v| matches!(v.value, FilterValue::Text(_)))
-}
-
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
-    // A `list:` of a generated list expands to no values in the IR, so an
-    // empty map filter may be one; do not guess then.
-    let generated_list_used = policy.lists.iter().any(|l| {
-        l.used
-            && matches!(
-                l.kind,
-                ListKind::GeneratedSyscalls | ListKind::GeneratedFtrace
-            )
-    });
     for hook in &policy.hooks {
         for sel in &hook.selectors {
             for (list, filter) in arg_filters(sel) {
                 let op = filter.operator.value;
+                let written = filter.raw_values.len();
                 match op {
-                    Operator::SPortPriv
-                    | Operator::NotSPortPriv
-                    | Operator::DPortPriv
-                    | Operator::NotDPortPriv => {}
+                    Operator::SPortPriv | Operator::NotSPortPriv | Operator::DPortPriv | Operator::NotDPortPriv => {
+                        if let Some(first) = filter.raw_values.first() {
+                            out.push(
+                                Diagnostic::warning(Code::ValuesCount, format!("`{}` ignores `values`", op.as_str()))
+                                    .with_primary(first.span, "ignored")
+                                    .with_help(format!(
+                                        "`{}` compares the port with 1024; to match given ports use `{}`",
+                                        op.as_str(),
+                                        match op {
+                                            Operator::SPortPriv => "SPort",
+                                            Operator::NotSPortPriv => "NotSPort",
+                                            Operator::DPortPriv => "DPort",
+                                            _ => "NotDPort",
+                                        }
+                                    )),
+                            );
+                        }
+                    }
                     Operator::CapabilitiesGained => {
-                        if let Some(first) = filter.values.first() {
+                        if let Some(first) = filter.raw_values.first() {
                             out.push(
                                 Diagnostic::warning(Code::ValuesCount, "`CapabilitiesGained` ignores `values`")
                                     .with_primary(first.span, "ignored")
@@ -73,26 +57,19 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                             );
                         }
                     }
-                    Operator::CelExpr if filter.values.len() != 1 => {
-                        let at = filter
-                            .values
-                            .get(1)
-                            .map_or(filter.operator.span, |v| v.span);
+                    Operator::CelExpr if written != 1 => {
+                        let at = filter.raw_values.get(1).map_or(filter.operator.span, |v| v.span);
                         out.push(
                             Diagnostic::error(
                                 Code::ValuesCount,
-                                format!("a `CelExpr` filter takes exactly one expression, found {}", filter.values.len()),
+                                format!("a `CelExpr` filter takes exactly one expression, found {written}"),
                             )
-                            .with_primary(at, if filter.values.is_empty() { "no expression" } else { "one expression too many" })
+                            .with_primary(at, if written == 0 { "no expression" } else { "one expression too many" })
                             .with_help("combine the conditions into one expression with `&&` or `||`, or write one filter per expression")
                             .with_note("Tetragon refuses the policy: \"only a single CelExpr value is supported\""),
                         );
                     }
-                    Operator::CelExpr => {}
-                    Operator::InMap | Operator::NotInMap if generated_list_used => {}
-                    _ if filter.values.is_empty()
-                        && keeps_written_values(op, filter_is_text(hook, filter)) =>
-                    {
+                    _ if written == 0 => {
                         let effect = if op.is_negated() {
                             "it excludes nothing"
                         } else {
@@ -123,11 +100,27 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     );
                 }
             }
-            // `matchPIDs`, `matchNamespaces`, `matchNamespaceChanges`,
-            // `matchCapabilities` and `matchCapabilityChanges` keep only the
-            // values that parsed, so an empty list there may be a list of
-            // invalid values that the frontend already reported; they are
-            // checked once the IR says how many values were written.
+            let set_filters = sel
+                .match_pids
+                .iter()
+                .map(|f| ("matchPIDs", f.written, f.operator))
+                .chain(sel.match_namespaces.iter().map(|f| ("matchNamespaces", f.written, f.operator)))
+                .chain(sel.match_namespace_changes.iter().map(|f| ("matchNamespaceChanges", f.written, f.operator)))
+                .chain(sel.match_capabilities.iter().map(|f| ("matchCapabilities", f.written, f.operator)))
+                .chain(sel.match_capability_changes.iter().map(|f| ("matchCapabilityChanges", f.written, f.operator)));
+            for (key, written, op) in set_filters {
+                if written == 0 {
+                    let effect = match op.value {
+                        SetOp::In => "`In` an empty set never matches, so the selector never matches",
+                        SetOp::NotIn => "`NotIn` an empty set matches everything",
+                    };
+                    out.push(
+                        Diagnostic::warning(Code::ValuesCount, format!("this `{key}` entry has an empty `values` list: {effect}"))
+                            .with_primary(op.span, "no values")
+                            .with_help("list the values, or remove the entry"),
+                    );
+                }
+            }
         }
     }
 }

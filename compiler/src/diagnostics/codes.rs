@@ -285,6 +285,15 @@ codes! {
     /// Example: a selector with `matchArgs` using a macro that has `matchArgs`.
     MacroConflict = ("TPC035", "macro-conflict", Error);
 
+    /// A macro whose definition uses other macros.
+    ///
+    /// What it does: reports `selectorsMacros` entries that themselves list
+    /// `macros`.
+    /// Why: Tetragon refuses the policy ("macro definition cannot use other
+    /// macros").
+    /// Example: `selectorsMacros: {a: {macros: [b]}}`.
+    NestedMacro = ("TPC037", "nested-macro", Error);
+
     /// A `spec.options` entry Tetragon does not know or cannot parse.
     ///
     /// What it does: checks option names (`disable-kprobe-multi`,
