@@ -10,6 +10,7 @@ use crate::ir::{
 };
 
 mod action_arguments;
+mod action_field_usage;
 mod action_support;
 mod conflicting_actions;
 mod duplicate_arg;
@@ -80,6 +81,7 @@ pub static CHECKS: &[Check] = &[
     too_many_actions::CHECK,
     action_support::CHECK,
     action_arguments::CHECK,
+    action_field_usage::CHECK,
     override_target::CHECK,
     conflicting_actions::CHECK,
     unreachable_selector::CHECK,
