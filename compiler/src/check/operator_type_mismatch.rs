@@ -27,46 +27,6 @@ pub const CHECK: Check = Check {
     run,
 };
 
-/// Every argument filter operator, in the CRD's order.
-pub(super) const ALL_OPERATORS: [Operator; 34] = {
-    use Operator::*;
-    [
-        Equal,
-        NotEqual,
-        Prefix,
-        NotPrefix,
-        Postfix,
-        NotPostfix,
-        Gt,
-        Lt,
-        Mask,
-        SPort,
-        NotSPort,
-        SPortPriv,
-        NotSPortPriv,
-        DPort,
-        NotDPort,
-        DPortPriv,
-        NotDPortPriv,
-        SAddr,
-        NotSAddr,
-        DAddr,
-        NotDAddr,
-        Protocol,
-        Family,
-        State,
-        InMap,
-        NotInMap,
-        CapabilitiesGained,
-        InRange,
-        NotInRange,
-        SubString,
-        SubStringIgnCase,
-        CelExpr,
-        FileType,
-        NotFileType,
-    ]
-};
 
 /// What Tetragon makes of an operator on an argument type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +123,7 @@ fn socket_fit(group: FilterGroup, sockaddr_lacks_it: bool) -> Fit {
 
 /// The operators that work on `ty` as written, for help text.
 pub(super) fn operators_for(ty: ArgType) -> Vec<&'static str> {
-    ALL_OPERATORS
+    Operator::ALL
         .iter()
         .filter(|op| !matches!(op, Operator::CapabilitiesGained | Operator::CelExpr))
         .filter(|op| fit(**op, ty) == Some(Fit::Works))

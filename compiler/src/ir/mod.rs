@@ -368,6 +368,47 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Every argument filter operator, in the CRD's order.
+    pub const ALL: [Operator; 34] = {
+    use Operator::*;
+    [
+        Equal,
+        NotEqual,
+        Prefix,
+        NotPrefix,
+        Postfix,
+        NotPostfix,
+        Gt,
+        Lt,
+        Mask,
+        SPort,
+        NotSPort,
+        SPortPriv,
+        NotSPortPriv,
+        DPort,
+        NotDPort,
+        DPortPriv,
+        NotDPortPriv,
+        SAddr,
+        NotSAddr,
+        DAddr,
+        NotDAddr,
+        Protocol,
+        Family,
+        State,
+        InMap,
+        NotInMap,
+        CapabilitiesGained,
+        InRange,
+        NotInRange,
+        SubString,
+        SubStringIgnCase,
+        CelExpr,
+        FileType,
+        NotFileType,
+    ]
+};
+
     /// Parses a CRD operator name (aliases included).
     pub fn from_name(name: &str) -> Option<Operator> {
         use Operator::*;
