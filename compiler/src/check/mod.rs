@@ -6,6 +6,7 @@
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::Policy;
 
+pub mod kernel;
 mod mixed_hook_sections;
 mod too_many_selectors;
 

@@ -1,0 +1,51 @@
+//! Flags LSM hooks that a kernel does not have.
+//!
+//! What it does: looks `hook:` up as the kernel's `bpf_lsm_<hook>` attach
+//! point (the name is written without `bpf_lsm_` or `security_`).
+//! Why: the BPF LSM program cannot attach, and Tetragon refuses the policy.
+//! Example: `hook: file_opn`, or `hook: security_file_open` (write
+//! `file_open`).
+
+use super::{Attachment, KernelCheck, KernelContext};
+use crate::diagnostics::{Code, Diagnostic, suggest};
+use crate::ir::HookTarget;
+
+pub const CHECK: KernelCheck = KernelCheck {
+    name: "lsm_hook_not_found",
+    codes: &[Code::LsmHookNotFound],
+    run,
+};
+
+fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
+    for hook in &context.hooks {
+        let (HookTarget::Lsm { hook: name }, Attachment::Lsm(None)) =
+            (&hook.hook.target, &hook.attachment)
+        else {
+            continue;
+        };
+        let wanted = name.value.as_str();
+        let mut diagnostic = Diagnostic::error(
+            Code::LsmHookNotFound,
+            format!("LSM hook `{wanted}` does not exist"),
+        )
+        .with_primary(
+            name.span,
+            format!("no `bpf_lsm_{wanted}` in the kernel's BTF"),
+        );
+        let stripped = wanted
+            .strip_prefix("bpf_lsm_")
+            .or_else(|| wanted.strip_prefix("security_"));
+        let known = context.kernel.lsm_hooks();
+        let help = match stripped {
+            Some(bare) if known.iter().any(|hook| hook == bare) => Some(format!(
+                "write `{bare}`: the hook is named without a prefix"
+            )),
+            _ => suggest::did_you_mean(wanted, known.iter().map(String::as_str))
+                .map(|close| format!("did you mean `{close}`?")),
+        };
+        if let Some(help) = help {
+            diagnostic = diagnostic.with_help(help);
+        }
+        out.push(diagnostic);
+    }
+}

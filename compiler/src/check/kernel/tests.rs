@@ -1,0 +1,1 @@
+//! Unit tests of the kernel checks against the carried kernels.
