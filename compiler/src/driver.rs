@@ -496,12 +496,49 @@ fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelR
     Ok(kernels
         .iter()
         .map(|kernel| {
-            (
-                kernel.identity().clone(),
-                check_on(kernel.as_ref(), policies),
-            )
+            let mut identity = kernel.identity().clone();
+            if identity.release.is_none()
+                && let KernelOrigin::File(path) = &identity.origin
+            {
+                identity.release = release_from_sibling_config(path);
+            }
+            (identity, check_on(kernel.as_ref(), policies))
         })
         .collect())
+}
+
+/// The kernel version from the `# Linux/x86 6.18.44 Kernel Configuration`
+/// header of a `STEM.config[.xz|.gz]` beside `STEM.btf[.xz|.gz]`, for BTF
+/// files whose name does not carry the release (`x86_64-running.btf.xz`).
+fn release_from_sibling_config(btf_file: &Path) -> Option<String> {
+    use std::io::Read;
+    let name = btf_file.file_name()?.to_str()?;
+    let stem = [".btf.xz", ".btf.gz", ".btf"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+    let dir = btf_file.parent().unwrap_or_else(|| Path::new(""));
+    let mut head = Vec::new();
+    for ext in ["config.xz", "config.gz", "config"] {
+        let Ok(file) = std::fs::File::open(dir.join(format!("{stem}.{ext}"))) else {
+            continue;
+        };
+        let reader: Box<dyn Read> = match ext {
+            "config.xz" => Box::new(liblzma::read::XzDecoder::new(file)),
+            "config.gz" => Box::new(flate2::read::GzDecoder::new(file)),
+            _ => Box::new(file),
+        };
+        reader.take(4096).read_to_end(&mut head).ok()?;
+        break;
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.lines().take(10).find_map(|line| {
+        let rest = line.strip_prefix("# Linux/")?;
+        let (_, rest) = rest.split_once(' ')?;
+        let version = rest.strip_suffix(" Kernel Configuration")?;
+        version
+            .starts_with(|c: char| c.is_ascii_digit())
+            .then(|| version.trim().to_string())
+    })
 }
 
 /// Every kernel finding of `policies` on one kernel.

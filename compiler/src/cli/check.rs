@@ -199,11 +199,23 @@ fn cell_text(tally: Tally, unicode: bool) -> String {
 /// The policy × kernel matrix: one row per policy (`name (file)`), one
 /// column per kernel label.
 fn render_matrix(matrix: &KernelMatrix, unicode: bool) -> String {
-    let corner = if unicode { "policy × kernel" } else { "policy x kernel" };
+    // Files are shown below their common folder, named once in the corner,
+    // and long names are shortened in the middle.
+    let common = common_folder(matrix.rows.iter().map(|row| row.file.as_str()));
+    let corner = match (common.is_empty(), unicode) {
+        (true, true) => "policy × kernel".to_string(),
+        (true, false) => "policy x kernel".to_string(),
+        (false, true) => format!("policy (in {common}) × kernel"),
+        (false, false) => format!("policy (in {common}) x kernel"),
+    };
+    let corner = corner.as_str();
     let names: Vec<String> = matrix
         .rows
         .iter()
-        .map(|row| format!("{} ({})", row.policy, row.file))
+        .map(|row| {
+            let file = row.file.strip_prefix(common.as_str()).unwrap_or(&row.file);
+            shorten(&format!("{} ({file})", row.policy), MAX_ROW_NAME, unicode)
+        })
         .collect();
     let first = names
         .iter()
@@ -255,4 +267,47 @@ fn render_matrix(matrix: &KernelMatrix, unicode: bool) -> String {
         "{ok}: no errors or warnings on that kernel; nE / nW: errors / warnings that hold on it\n"
     ));
     out
+}
+
+/// The widest a matrix row's name gets before it is shortened.
+const MAX_ROW_NAME: usize = 72;
+
+/// The folder (ending in `/`) that every file is in, or "" when they share
+/// none.
+fn common_folder<'a>(files: impl Iterator<Item = &'a str>) -> String {
+    let mut common: Option<&str> = None;
+    for file in files {
+        let folder = file.rfind('/').map_or("", |at| &file[..=at]);
+        common = Some(match common {
+            None => folder,
+            Some(current) => {
+                let mut end = current
+                    .char_indices()
+                    .zip(folder.chars())
+                    .take_while(|((_, a), b)| a == b)
+                    .map(|((at, a), _)| at + a.len_utf8())
+                    .last()
+                    .unwrap_or(0);
+                // Cut back to a whole folder name.
+                while end > 0 && !current[..end].ends_with('/') {
+                    end -= 1;
+                }
+                &current[..end]
+            }
+        });
+    }
+    common.unwrap_or("").to_string()
+}
+
+/// `text` cut to `max` characters by dropping its middle.
+fn shorten(text: &str, max: usize, unicode: bool) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    let ellipsis = if unicode { "…" } else { "..." };
+    let keep = max.saturating_sub(ellipsis.chars().count());
+    let head: String = text.chars().take(keep / 2).collect();
+    let tail: String = text.chars().skip(count - (keep - keep / 2)).collect();
+    format!("{head}{ellipsis}{tail}")
 }

@@ -26,7 +26,7 @@ mod uprobe_target;
 pub use target::{Attachment, CallOutcome, CallTarget, HookOnKernel, KernelContext, Prototype};
 
 use crate::btf::KernelInfo;
-use crate::diagnostics::{Code, Diagnostic, suggest};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::Policy;
 use crate::span::Span;
 
@@ -86,21 +86,62 @@ pub fn run_host_checks(policy: &Policy) -> Vec<Diagnostic> {
 /// most one edit per six characters, and at most two (kernel names share
 /// long prefixes, so a looser limit suggests unrelated siblings).
 pub(crate) fn closest_function(kernel: &dyn KernelInfo, wanted: &str) -> Option<String> {
-    let limit = (wanted.chars().count() / 6).clamp(1, 2);
+    let limit = (wanted.len() / 6).clamp(1, 2);
+    let wanted = wanted.as_bytes();
     let mut best: Option<(usize, String)> = None;
+    let mut rows = BoundedRows::default();
     kernel.for_each_function_name(&mut |name| {
-        if name.len().abs_diff(wanted.len()) > limit || name == wanted {
+        if name.len().abs_diff(wanted.len()) > limit || name.as_bytes() == wanted {
             return;
         }
-        let distance = suggest::edit_distance(wanted, name);
+        let Some(distance) = rows.distance_within(wanted, name.as_bytes(), limit) else {
+            return;
+        };
         let better = best.as_ref().is_none_or(|(best_distance, best_name)| {
             (distance, name) < (*best_distance, best_name.as_str())
         });
-        if distance <= limit && better {
+        if better {
             best = Some((distance, name.to_string()));
         }
     });
     best.map(|(_, name)| name)
+}
+
+/// Reusable rows for [`BoundedRows::distance_within`], so scanning tens of
+/// thousands of names allocates nothing per name.
+#[derive(Default)]
+struct BoundedRows {
+    previous: Vec<usize>,
+    current: Vec<usize>,
+}
+
+impl BoundedRows {
+    /// The Levenshtein distance between `a` and `b` when it is at most
+    /// `limit`; stops as soon as every entry of a row is over the limit.
+    fn distance_within(&mut self, a: &[u8], b: &[u8], limit: usize) -> Option<usize> {
+        self.previous.clear();
+        self.previous.extend(0..=b.len());
+        self.current.clear();
+        self.current.resize(b.len() + 1, 0);
+        for (i, &ca) in a.iter().enumerate() {
+            self.current[0] = i + 1;
+            let mut row_min = self.current[0];
+            for (j, &cb) in b.iter().enumerate() {
+                let substitution = self.previous[j] + usize::from(ca != cb);
+                let value = substitution
+                    .min(self.previous[j + 1] + 1)
+                    .min(self.current[j] + 1);
+                self.current[j + 1] = value;
+                row_min = row_min.min(value);
+            }
+            if row_min > limit {
+                return None;
+            }
+            std::mem::swap(&mut self.previous, &mut self.current);
+        }
+        let distance = self.previous[b.len()];
+        (distance <= limit).then_some(distance)
+    }
 }
 
 /// The part of `span` (the YAML scalar holding `value`) that holds
