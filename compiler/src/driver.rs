@@ -720,6 +720,8 @@ fn merge_group(labels: &[&str], members: &[(usize, &Diagnostic)]) -> Diagnostic 
         }
     }
     let everywhere = |kernels: &Vec<usize>| affected_kernels.iter().all(|k| kernels.contains(k));
+    // Shared texts first, then the per-kernel ones.
+    let mut per_kernel = Vec::new();
     for (text, kernels, is_help) in &texts {
         if everywhere(kernels) {
             if *is_help && merged.help.is_none() {
@@ -729,9 +731,10 @@ fn merge_group(labels: &[&str], members: &[(usize, &Diagnostic)]) -> Diagnostic 
             }
         } else {
             let on: Vec<&str> = kernels.iter().map(|&kernel| labels[kernel]).collect();
-            merged.notes.push(format!("on {}: {text}", on.join(", ")));
+            per_kernel.push(format!("on {}: {text}", on.join(", ")));
         }
     }
+    merged.notes.extend(per_kernel);
     merged.kernels = Some(KernelScope { affected, fine });
     merged
 }

@@ -15,9 +15,9 @@
 //! `syscall: false` call that names a syscall.
 
 use super::target::{CallOutcome, CallTarget};
-use super::{KernelCheck, KernelContext, closest_function};
+use super::{Closest, KernelCheck, KernelContext, closest_function};
 use crate::btf::{SyscallResolution, SyscallSpelling};
-use crate::diagnostics::{Code, Diagnostic, Severity, suggest};
+use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::ir::HookTarget;
 
 pub const CHECK: KernelCheck = KernelCheck {
@@ -96,11 +96,11 @@ fn missing_syscall(
                 format!("syscall `{name}` does not exist"),
             )
             .with_primary(target.call.span, "no such syscall");
-            let known = context.kernel.syscall_names();
-            let diagnostic = match suggest::did_you_mean(
-                &resolution.base,
-                known.iter().map(String::as_str),
-            ) {
+            let mut closest = Closest::new(&resolution.base);
+            for known in context.kernel.syscall_names() {
+                closest.offer(&known);
+            }
+            let diagnostic = match closest.best() {
                 Some(close) => {
                     let written = name
                         .strip_suffix(resolution.base.as_str())
@@ -110,7 +110,7 @@ fn missing_syscall(
                 None => diagnostic,
             };
             diagnostic.with_note(format!(
-                "with `syscall: true` Tetragon attaches to `{symbol}`, which this kernel does not have"
+                "with `syscall: true` Tetragon attaches to `{symbol}`, which does not exist"
             ))
         }
         (Some(wrapper), _) if resolution.arch_mismatch => Diagnostic::error(
@@ -122,7 +122,10 @@ fn missing_syscall(
             "write `sys_{}`: Tetragon adds the prefix of the node's architecture",
             resolution.base
         ))
-        .with_note(format!("on this kernel the syscall is `{wrapper}`")),
+        .with_note(format!(
+            "{} kernels have the syscall as `{wrapper}`",
+            context.kernel.arch()
+        )),
         (Some(wrapper), SyscallSpelling::Bare) => Diagnostic::error(
             Code::CallNotFound,
             format!("`{name}` with `syscall: true` names no kernel symbol"),
@@ -138,7 +141,7 @@ fn missing_syscall(
         )
         .with_primary(target.call.span, "no such symbol")
         .with_note(format!(
-            "Tetragon attaches to `{symbol}`; this kernel has the syscall as `{wrapper}`"
+            "Tetragon attaches to `{symbol}`; the syscall is `{wrapper}` here"
         )),
     };
     Some(diagnostic)

@@ -6,8 +6,8 @@
 //! Example: `hook: file_opn`, or `hook: security_file_open` (write
 //! `file_open`).
 
-use super::{Attachment, KernelCheck, KernelContext};
-use crate::diagnostics::{Code, Diagnostic, suggest};
+use super::{Attachment, Closest, KernelCheck, KernelContext};
+use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::HookTarget;
 
 pub const CHECK: KernelCheck = KernelCheck {
@@ -40,8 +40,15 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
             Some(bare) if known.iter().any(|hook| hook == bare) => Some(format!(
                 "write `{bare}`: the hook is named without a prefix"
             )),
-            _ => suggest::did_you_mean(wanted, known.iter().map(String::as_str))
-                .map(|close| format!("did you mean `{close}`?")),
+            _ => {
+                let mut closest = Closest::new(wanted);
+                for hook in &known {
+                    closest.offer(hook);
+                }
+                closest
+                    .best()
+                    .map(|close| format!("did you mean `{close}`?"))
+            }
         };
         if let Some(help) = help {
             diagnostic = diagnostic.with_help(help);

@@ -82,29 +82,56 @@ pub fn run_host_checks(policy: &Policy) -> Vec<Diagnostic> {
     out
 }
 
-/// The kernel function closest to `wanted`, for "did you mean" help: at
-/// most one edit per six characters, and at most two (kernel names share
-/// long prefixes, so a looser limit suggests unrelated siblings).
+/// The kernel function closest to `wanted`, for "did you mean" help (see
+/// [`Closest`] for how close is close enough).
 pub(crate) fn closest_function(kernel: &dyn KernelInfo, wanted: &str) -> Option<String> {
-    let limit = (wanted.len() / 6).clamp(1, 2);
-    let wanted = wanted.as_bytes();
-    let mut best: Option<(usize, String)> = None;
-    let mut rows = BoundedRows::default();
-    kernel.for_each_function_name(&mut |name| {
-        if name.len().abs_diff(wanted.len()) > limit || name.as_bytes() == wanted {
+    let mut closest = Closest::new(wanted);
+    kernel.for_each_function_name(&mut |name| closest.offer(name));
+    closest.best()
+}
+
+/// The closest of many names to a wanted one: at most one edit per six
+/// characters, and at most two (kernel names share long prefixes and
+/// suffixes, so a looser limit suggests unrelated siblings). Ties go to the
+/// name that sorts first.
+pub(crate) struct Closest<'w> {
+    wanted: &'w str,
+    limit: usize,
+    best: Option<(usize, String)>,
+    rows: BoundedRows,
+}
+
+impl<'w> Closest<'w> {
+    pub(crate) fn new(wanted: &'w str) -> Self {
+        Closest {
+            wanted,
+            limit: (wanted.len() / 6).clamp(1, 2),
+            best: None,
+            rows: BoundedRows::default(),
+        }
+    }
+
+    pub(crate) fn offer(&mut self, name: &str) {
+        if name.len().abs_diff(self.wanted.len()) > self.limit || name == self.wanted {
             return;
         }
-        let Some(distance) = rows.distance_within(wanted, name.as_bytes(), limit) else {
+        let Some(distance) =
+            self.rows
+                .distance_within(self.wanted.as_bytes(), name.as_bytes(), self.limit)
+        else {
             return;
         };
-        let better = best.as_ref().is_none_or(|(best_distance, best_name)| {
+        let better = self.best.as_ref().is_none_or(|(best_distance, best_name)| {
             (distance, name) < (*best_distance, best_name.as_str())
         });
         if better {
-            best = Some((distance, name.to_string()));
+            self.best = Some((distance, name.to_string()));
         }
-    });
-    best.map(|(_, name)| name)
+    }
+
+    pub(crate) fn best(self) -> Option<String> {
+        self.best.map(|(_, name)| name)
+    }
 }
 
 /// Reusable rows for [`BoundedRows::distance_within`], so scanning tens of
