@@ -587,8 +587,9 @@ fn btf_unavailable(what: &str, error: &BtfError) -> Diagnostic {
 
 /// Unique short labels for `kernels`, in order: each kernel's
 /// [`KernelIdentity::short_label`] (`5.10`, `6.1-arm64`). When several share
-/// one, the newest release keeps it (on a tie, one that answers to the label
-/// as an alias, then the first); the others get a suffix: `-debNN` from a
+/// one, the newest release keeps it (by major.minor.patch; on a tie, one
+/// that answers to the label as an alias, then the first); the others get a
+/// suffix: `-debNN` from a
 /// `+debNN` release, else their name (`6.12-deb12`, `6.18-running`). The
 /// rule does not depend on where a kernel came from, so `--kernel all` and
 /// `--btf` of the same kernels give the same labels.
@@ -597,10 +598,11 @@ pub fn kernel_labels(kernels: &[&KernelIdentity]) -> Vec<String> {
     let rank = |index: usize| {
         let kernel = kernels[index];
         (
+            // major.minor.patch only: `-fc-v669` or `-56-cloud` are not versions.
             kernel
                 .release
                 .as_deref()
-                .map(version_key)
+                .map(|release| version_key(release).into_iter().take(3).collect::<Vec<_>>())
                 .unwrap_or_default(),
             kernel.answers_to(&short[index]),
             std::cmp::Reverse(index),
@@ -746,5 +748,193 @@ pub fn deny_warnings(diags: &mut [Diagnostic]) {
         if d.severity == Severity::Warning {
             d.severity = Severity::Error;
         }
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
+mod kernel_tests {
+    use super::*;
+    use crate::btf::Arch;
+
+    fn identity(name: &str, aliases: &[&str], release: Option<&str>, arch: Arch) -> KernelIdentity {
+        KernelIdentity {
+            name: name.to_string(),
+            aliases: aliases.iter().map(|a| (*a).to_string()).collect(),
+            release: release.map(str::to_string),
+            arch,
+            origin: KernelOrigin::Carried,
+        }
+    }
+
+    #[test]
+    fn labels_are_short_and_unique() {
+        let kernels = [
+            identity(
+                "debian-12-6.12",
+                &["bookworm-backports"],
+                Some("6.12.95+deb12-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity(
+                "debian-13-6.12",
+                &["6.12"],
+                Some("6.12.107+deb13-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity(
+                "debian-6.1-arm64",
+                &[],
+                Some("6.1.0-56-cloud-arm64"),
+                Arch::Arm64,
+            ),
+            identity(
+                "debian-6.1",
+                &["6.1"],
+                Some("6.1.0-56-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity("running", &[], Some("6.18.44-fc-v669"), Arch::X86_64),
+            identity("running-6.18", &["6.18"], Some("6.18.44"), Arch::X86_64),
+        ];
+        let refs: Vec<&KernelIdentity> = kernels.iter().collect();
+        assert_eq!(
+            kernel_labels(&refs),
+            [
+                "6.12-deb12",
+                "6.12",
+                "6.1-arm64",
+                "6.1",
+                "6.18-running",
+                "6.18"
+            ]
+        );
+        // Alone, every kernel keeps its short label.
+        assert_eq!(kernel_labels(&[&kernels[0]]), ["6.12"]);
+        // Without aliases (BTF files), the newer release keeps the label.
+        let mut files = kernels.clone();
+        for kernel in &mut files {
+            kernel.aliases.clear();
+        }
+        assert_eq!(
+            kernel_labels(&[&files[1], &files[0]]),
+            ["6.12", "6.12-deb12"]
+        );
+        // Identical identities still get distinct labels.
+        assert_eq!(
+            kernel_labels(&[&files[3], &files[3]]),
+            ["6.1", "6.1-debian-6.1"]
+        );
+    }
+
+    fn finding(message: &str, help: Option<&str>, notes: &[&str]) -> Diagnostic {
+        let mut diagnostic = Diagnostic::error(Code::CallNotFound, message)
+            .with_primary(Span::new(FileId(0), 10, 20), "here");
+        diagnostic.help = help.map(str::to_string);
+        diagnostic.notes = notes.iter().map(|n| (*n).to_string()).collect();
+        diagnostic
+    }
+
+    #[test]
+    fn grouping_merges_kernels_and_prefixes_what_differs() {
+        let per_kernel = vec![
+            (
+                "5.10".to_string(),
+                vec![finding(
+                    "missing `a`",
+                    Some("did you mean `b`?"),
+                    &["shared", "x86"],
+                )],
+            ),
+            ("6.1".to_string(), vec![]),
+            (
+                "6.1-arm64".to_string(),
+                vec![
+                    finding("missing `a`", None, &["shared", "arm"]),
+                    finding("other", None, &[]),
+                ],
+            ),
+        ];
+        let grouped = group_by_kernel(&per_kernel);
+        assert_eq!(grouped.len(), 2);
+        let first = &grouped[0];
+        assert_eq!(first.message, "missing `a`");
+        let scope = first.kernels.as_ref().unwrap();
+        assert_eq!(scope.affected, ["5.10", "6.1-arm64"]);
+        assert_eq!(scope.fine, ["6.1"]);
+        assert_eq!(first.help, None);
+        assert_eq!(
+            first.notes,
+            [
+                "shared",
+                "on 5.10: did you mean `b`?",
+                "on 5.10: x86",
+                "on 6.1-arm64: arm"
+            ]
+        );
+        let second = grouped[1].kernels.as_ref().unwrap();
+        assert_eq!(second.affected, ["6.1-arm64"]);
+        assert_eq!(second.fine, ["5.10", "6.1"]);
+    }
+
+    #[test]
+    fn identical_findings_keep_their_help() {
+        let same = finding("missing `a`", Some("did you mean `b`?"), &["n"]);
+        let per_kernel = vec![
+            ("5.10".to_string(), vec![same.clone(), same.clone()]),
+            ("6.1".to_string(), vec![same]),
+        ];
+        let grouped = group_by_kernel(&per_kernel);
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(grouped[0].help.as_deref(), Some("did you mean `b`?"));
+        assert_eq!(grouped[0].notes, ["n"]);
+        assert!(grouped[0].kernels.as_ref().unwrap().fine.is_empty());
+    }
+
+    #[test]
+    fn sibling_files_are_found() {
+        let dir = std::env::temp_dir().join(format!("tpc-driver-sibling-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let btf = dir.join("x86_64-dev.btf.xz");
+        assert_eq!(sibling_formats(&btf), None);
+        assert_eq!(release_from_sibling_config(&btf), None);
+        std::fs::write(dir.join("x86_64-dev.tracepoint-formats.tar.xz"), b"").unwrap();
+        std::fs::write(
+            dir.join("x86_64-dev.config"),
+            "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.18.44 Kernel Configuration\n#\n",
+        )
+        .unwrap();
+        assert_eq!(
+            sibling_formats(&btf),
+            Some(dir.join("x86_64-dev.tracepoint-formats.tar.xz"))
+        );
+        assert_eq!(
+            release_from_sibling_config(&btf).as_deref(),
+            Some("6.18.44")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unknown_kernel_names_suggest_and_list() {
+        let error = kernel_selections(&[], &["debian-5.11".to_string()]).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("did you mean `debian-5.10`?"), "{text}");
+        assert!(
+            text.contains("running-6.18, all") || text.contains(", all"),
+            "{text}"
+        );
+        let ok = kernel_selections(
+            &[],
+            &["all".to_string(), "all".to_string(), "6.1".to_string()],
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            [
+                KernelSelection::AllCarried,
+                KernelSelection::Carried("6.1".to_string())
+            ]
+        );
     }
 }

@@ -148,10 +148,12 @@ fn missing_syscall(
 }
 
 /// x86_64 `SYSCALL_DEFINE0` syscalls: the wrapper is an alias that kallsyms
-/// has but BTF does not list.
+/// has but BTF does not list. Tetragon validates a `syscall: true` call by
+/// looking its symbol up in BTF, so it refuses the call although a kprobe
+/// could attach.
 fn alias_only(target: &CallTarget<'_>, resolution: &SyscallResolution) -> Diagnostic {
     let symbol = &resolution.tetragon_symbol;
-    Diagnostic::warning(
+    Diagnostic::error(
         Code::CallNotFound,
         format!(
             "syscall `{}` has no BTF entry for its wrapper",
@@ -160,8 +162,8 @@ fn alias_only(target: &CallTarget<'_>, resolution: &SyscallResolution) -> Diagno
     )
     .with_primary(target.call.span, "wrapper not in BTF")
     .with_note(format!(
-        "`{symbol}` is an alias of `__do_sys_{}` (a syscall without arguments): the kprobe can \
-         attach, but Tetragon's BTF validation of the call may not find it",
+        "`{symbol}` is an alias of `__do_sys_{}` (a syscall without arguments): kallsyms has it, \
+         but Tetragon looks the call up in BTF, does not find it, and refuses the policy",
         resolution.base
     ))
 }

@@ -36,9 +36,7 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
         };
         for target in targets {
             let diagnostic = match &target.outcome {
-                CallOutcome::NotASyscall(resolution) => {
-                    not_a_syscall(target, resolution, *syscall_span)
-                }
+                CallOutcome::NotASyscall(_) => not_a_syscall(target, *syscall_span),
                 CallOutcome::NoFunction {
                     syscall: Some(resolution),
                 } => syscall_without_flag(target, resolution, *syscall_span),
@@ -73,11 +71,7 @@ fn with_flag_label(diagnostic: Diagnostic, syscall_span: Option<Span>, text: &st
     }
 }
 
-fn not_a_syscall(
-    target: &CallTarget<'_>,
-    resolution: &SyscallResolution,
-    syscall_span: Option<Span>,
-) -> Diagnostic {
+fn not_a_syscall(target: &CallTarget<'_>, syscall_span: Option<Span>) -> Diagnostic {
     let name = &target.call.name;
     let diagnostic = Diagnostic::error(
         Code::SyscallMismatch,
@@ -90,14 +84,11 @@ fn not_a_syscall(
     } else {
         diagnostic
     };
-    diagnostic
-        .with_help("set `syscall: false`")
-        .with_note(format!(
-            "Tetragon resolves the call to `{}`, and only warns when the function is not a \
-             syscall; it then reads the arguments as syscall arguments, which gives wrong values, \
-             so tpc reports an error",
-            resolution.tetragon_symbol
-        ))
+    diagnostic.with_help("set `syscall: false`").with_note(
+        "Tetragon's validation only warns when a `syscall: true` call is not a syscall wrapper \
+         (`long (const struct pt_regs *)`), and the probe then reads the arguments as syscall \
+         arguments, which gives wrong values; tpc reports an error",
+    )
 }
 
 fn syscall_without_flag(
