@@ -124,7 +124,10 @@ fn check(sources: Vec<(String, String)>, selections: Vec<KernelSelection>) -> Re
 
 /// The kernel findings of a report as comparable rows, and every other
 /// finding's code and file.
-fn findings(report: &Report) -> (Vec<(String, usize, String, String, String, Vec<String>)>, Vec<String>) {
+/// A finding as compared: file, line, code, severity, message, kernels.
+type Row = (String, usize, String, String, String, Vec<String>);
+
+fn findings(report: &Report) -> (Vec<Row>, Vec<String>) {
     let mut kernel_rows = Vec::new();
     let mut others = Vec::new();
     for diagnostic in &report.diagnostics {
@@ -158,7 +161,7 @@ fn findings(report: &Report) -> (Vec<(String, usize, String, String, String, Vec
     (kernel_rows, others)
 }
 
-fn expected_rows() -> Vec<(String, usize, String, String, String, Vec<String>)> {
+fn expected_rows() -> Vec<Row> {
     EXPECTED
         .iter()
         .map(|(file, line, code, severity, message, kernels)| {
