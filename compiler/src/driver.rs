@@ -1,10 +1,15 @@
 //! The check pipeline over files: reads sources (files, folders, stdin),
-//! runs the frontend and every kernel-independent check, and collects the
-//! diagnostics with the sources they point into. The CLI renders the result.
+//! runs the frontend and every kernel-independent check once, then the
+//! kernel checks once per selected kernel (loaded in parallel), groups
+//! identical kernel findings across kernels into one diagnostic with a
+//! [`KernelScope`], and collects everything with the sources it points
+//! into. The CLI renders the result.
 
-use crate::diagnostics::{self, Diagnostic, Severity, Tally};
+use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, KernelSelection};
+use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
 use crate::ir::Policy;
-use crate::span::{FileId, SourceMap};
+use crate::span::{FileId, SourceMap, Span};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One input as named on the command line.
@@ -46,6 +51,75 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     /// Number of files read.
     pub files: usize,
+    /// The kernels the kernel checks ran against, in order (empty when they
+    /// did not run).
+    pub kernels: Vec<CheckedKernel>,
+}
+
+/// Which kernels the kernel checks run against.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum KernelRequest {
+    /// No kernel checks (what [`check_sources`] does).
+    #[default]
+    Skip,
+    /// The running kernel's `/sys/kernel/btf/vmlinux` (with its tracefs
+    /// formats when readable); when it does not exist, a note says kernel
+    /// checks were skipped.
+    Running,
+    /// These kernels, in this order.
+    Selected(Vec<KernelSelection>),
+}
+
+/// What [`check_sources_with`] runs besides the kernel-independent checks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckOptions {
+    pub kernels: KernelRequest,
+    /// Look at this machine's files too (uprobe binaries and their symbols).
+    pub host_checks: bool,
+}
+
+/// A kernel that the kernel checks ran against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedKernel {
+    /// The unique short label findings and the matrix use (`5.10`, `6.1`,
+    /// `6.1-arm64`, `6.12-deb12`, `6.12`, `6.18`).
+    pub label: String,
+    pub identity: KernelIdentity,
+}
+
+impl CheckedKernel {
+    /// `debian-6.1, 6.1.0-56-cloud-amd64, x86_64`.
+    pub fn description(&self) -> String {
+        let identity = &self.identity;
+        let mut parts = vec![match &identity.origin {
+            KernelOrigin::File(path) => path.display().to_string(),
+            KernelOrigin::Running => format!("running kernel, {}", btf::SYSFS_VMLINUX),
+            KernelOrigin::Carried => identity.name.clone(),
+        }];
+        if let Some(release) = &identity.release {
+            parts.push(release.clone());
+        }
+        parts.push(identity.arch.name().to_string());
+        parts.join(", ")
+    }
+}
+
+/// One policy's findings per kernel: the rows of the policy × kernel matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelMatrix {
+    /// Column headers: the kernels' labels.
+    pub kernels: Vec<String>,
+    pub rows: Vec<MatrixRow>,
+}
+
+/// One policy of the matrix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MatrixRow {
+    pub policy: String,
+    pub file: String,
+    /// Per kernel, the policy's findings that hold on it (kernel-independent
+    /// findings count on every kernel).
+    pub cells: Vec<Tally>,
 }
 
 impl Report {
@@ -64,6 +138,55 @@ impl Report {
         self.diagnostics
             .iter()
             .filter(move |d| d.primary_span().is_some_and(|s| s.file == file))
+    }
+
+    /// The policy × kernel matrix, when kernel checks ran.
+    pub fn kernel_matrix(&self) -> Option<KernelMatrix> {
+        if self.kernels.is_empty() {
+            return None;
+        }
+        let labels: Vec<String> = self.kernels.iter().map(|k| k.label.clone()).collect();
+        let rows = self
+            .policies
+            .iter()
+            .map(|loaded| {
+                let span = loaded.policy.span;
+                let mut cells = vec![Tally::default(); labels.len()];
+                let in_policy = self.diagnostics.iter().filter(|d| {
+                    d.primary_span()
+                        .is_some_and(|s| s.file == loaded.file && span.contains(s))
+                });
+                for diagnostic in in_policy {
+                    for (column, label) in labels.iter().enumerate() {
+                        let holds = diagnostic
+                            .kernels
+                            .as_ref()
+                            .is_none_or(|scope| scope.affected.contains(label));
+                        if holds {
+                            let cell = &mut cells[column];
+                            match diagnostic.severity {
+                                Severity::Error => cell.errors += 1,
+                                Severity::Warning => cell.warnings += 1,
+                                Severity::Note => cell.notes += 1,
+                            }
+                        }
+                    }
+                }
+                MatrixRow {
+                    policy: loaded.policy.name.value.clone(),
+                    file: self
+                        .sources
+                        .get(loaded.file)
+                        .map(|file| file.name.to_string())
+                        .unwrap_or_default(),
+                    cells,
+                }
+            })
+            .collect();
+        Some(KernelMatrix {
+            kernels: labels,
+            rows,
+        })
     }
 }
 
@@ -133,8 +256,15 @@ pub fn collect_policy_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Resu
     Ok(())
 }
 
-/// Runs the frontend and the checks on already-read sources.
+/// Runs the frontend and the kernel-independent checks on already-read
+/// sources (no kernel or host checks).
 pub fn check_sources(sources: Vec<(String, String)>) -> Report {
+    check_sources_with(sources, &CheckOptions::default())
+}
+
+/// Runs the frontend and the kernel-independent checks once, then the
+/// host checks and the kernel checks that `options` asks for.
+pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions) -> Report {
     let mut report = Report::default();
     for (name, text) in sources {
         let file = report.sources.add(name, text.as_str());
@@ -143,17 +273,520 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Report {
         let mut diags = parsed.diagnostics;
         for policy in parsed.policies {
             diags.extend(crate::check::run_all(&policy));
+            if options.host_checks {
+                diags.extend(crate::check::kernel::run_host_checks(&policy));
+            }
             report.policies.push(LoadedPolicy { file, policy });
         }
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
+    run_kernel_checks(&mut report, &options.kernels);
     report
 }
 
-/// Reads and checks `inputs`.
+/// Reads and checks `inputs` (no kernel or host checks).
 pub fn check_inputs(inputs: &[Input]) -> Result<Report, InputError> {
     Ok(check_sources(read_inputs(inputs)?))
+}
+
+/// Reads and checks `inputs` with `options`.
+pub fn check_inputs_with(inputs: &[Input], options: &CheckOptions) -> Result<Report, InputError> {
+    Ok(check_sources_with(read_inputs(inputs)?, options))
+}
+
+/// Why `--kernel`/`--btf` arguments cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelArgError {
+    #[error("no carried kernel is called `{name}`{}; tpc carries: {known}", did_you_mean(suggestion.as_deref()))]
+    UnknownKernel {
+        name: String,
+        suggestion: Option<String>,
+        known: String,
+    },
+    #[error("cannot read the carried kernel database")]
+    Database {
+        #[source]
+        source: BtfError,
+    },
+}
+
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |name| format!(" (did you mean `{name}`?)"))
+}
+
+/// Turns `--btf FILE` and `--kernel NAME` values into selections, BTF files
+/// first; `--btf /sys/kernel/btf/vmlinux` is the running kernel. A BTF file `DIR/STEM.btf[.xz|.gz]` with a sibling
+/// `DIR/STEM.tracepoint-formats.tar[.xz|.gz]` is paired with those formats.
+/// An unknown kernel name is an error with the closest name and the list.
+pub fn kernel_selections(
+    btf_files: &[PathBuf],
+    kernel_names: &[String],
+) -> Result<Vec<KernelSelection>, KernelArgError> {
+    let mut selections: Vec<KernelSelection> = btf_files
+        .iter()
+        .map(|path| {
+            // The running kernel's own BTF: also its release and tracefs.
+            if path == Path::new(btf::SYSFS_VMLINUX) {
+                return KernelSelection::Running;
+            }
+            match sibling_formats(path) {
+                Some(formats) => KernelSelection::BtfFileWithFormats {
+                    btf: path.clone(),
+                    formats,
+                },
+                None => KernelSelection::BtfFile(path.clone()),
+            }
+        })
+        .collect();
+    if kernel_names.is_empty() {
+        return Ok(selections);
+    }
+    let db = btf::carried_db().map_err(|source| KernelArgError::Database { source })?;
+    let carried = db.kernels();
+    for name in kernel_names {
+        let selection = KernelSelection::from_kernel_arg(name);
+        if let KernelSelection::Carried(wanted) = &selection
+            && db.kernel(wanted).is_none()
+        {
+            let mut names: Vec<&str> = Vec::new();
+            for kernel in &carried {
+                let identity = kernel.identity();
+                names.push(&identity.name);
+                names.extend(identity.aliases.iter().map(String::as_str));
+            }
+            return Err(KernelArgError::UnknownKernel {
+                name: wanted.clone(),
+                suggestion: diagnostics::suggest::did_you_mean(wanted, names.iter().copied())
+                    .map(str::to_string),
+                known: carried
+                    .iter()
+                    .map(|kernel| kernel.identity().name.clone())
+                    .chain(std::iter::once("all".to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if !selections.contains(&selection) {
+            selections.push(selection);
+        }
+    }
+    Ok(selections)
+}
+
+/// `x86_64-running.btf.xz` → `x86_64-running.tracepoint-formats.tar.xz`
+/// beside it, when that exists.
+fn sibling_formats(btf_file: &Path) -> Option<PathBuf> {
+    let name = btf_file.file_name()?.to_str()?;
+    let stem = [".btf.xz", ".btf.gz", ".btf"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+    let dir = btf_file.parent().unwrap_or_else(|| Path::new(""));
+    ["tar.xz", "tar.gz", "tar"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.tracepoint-formats.{ext}")))
+        .find(|candidate| candidate.is_file())
+}
+
+/// One selection's outcome: the kernels it named with each one's findings.
+type KernelRun = Result<Vec<(KernelIdentity, Vec<Diagnostic>)>, (String, BtfError)>;
+
+/// Loads the requested kernels (one thread per selection, so decompression
+/// runs in parallel and each kernel is checked as soon as it is loaded),
+/// runs the kernel checks on every policy, and adds the grouped findings.
+fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
+    let selections = match request {
+        KernelRequest::Skip => return,
+        KernelRequest::Running => {
+            if !Path::new(btf::SYSFS_VMLINUX).exists() {
+                report.diagnostics.insert(0, no_kernel_note());
+                return;
+            }
+            vec![KernelSelection::Running]
+        }
+        KernelRequest::Selected(selections) => selections.clone(),
+    };
+    let policies: Vec<&Policy> = report
+        .policies
+        .iter()
+        .map(|loaded| &loaded.policy)
+        .collect();
+    let runs: Vec<KernelRun> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selections
+            .iter()
+            .map(|selection| {
+                let policies = &policies;
+                scope.spawn(move || check_selection(selection, policies))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(&selections)
+            .map(|(handle, selection)| {
+                handle.join().unwrap_or_else(|_| {
+                    Err((
+                        selection_name(selection),
+                        BtfError::NoKernel {
+                            reason: "the kernel check thread panicked".to_string(),
+                        },
+                    ))
+                })
+            })
+            .collect()
+    });
+
+    let mut checked: Vec<(KernelIdentity, Vec<Diagnostic>)> = Vec::new();
+    let mut failures = Vec::new();
+    for run in runs {
+        match run {
+            Ok(kernels) => {
+                for (identity, found) in kernels {
+                    // `--kernel all --kernel 6.1` names 6.1 twice.
+                    let duplicate = checked.iter().any(|(seen, _)| {
+                        seen.origin == KernelOrigin::Carried
+                            && identity.origin == KernelOrigin::Carried
+                            && seen.name == identity.name
+                    });
+                    if !duplicate {
+                        checked.push((identity, found));
+                    }
+                }
+            }
+            Err((what, error)) => {
+                let failure = btf_unavailable(&what, &error);
+                // The default run must not fail CI on a machine whose BTF
+                // cannot be read: there it is a note, as when there is none.
+                failures.push(if *request == KernelRequest::Running {
+                    Diagnostic {
+                        severity: Severity::Note,
+                        notes: vec!["kernel checks skipped".to_string()],
+                        help: no_kernel_note().help,
+                        ..failure
+                    }
+                } else {
+                    failure
+                });
+            }
+        }
+    }
+    let identities: Vec<&KernelIdentity> = checked.iter().map(|(identity, _)| identity).collect();
+    let labels = kernel_labels(&identities);
+    // Columns and scope lists in version order, whatever order the kernels
+    // were named in.
+    let mut order: Vec<usize> = (0..checked.len()).collect();
+    order.sort_by(|&a, &b| {
+        version_key(&labels[a])
+            .cmp(&version_key(&labels[b]))
+            .then_with(|| labels[a].cmp(&labels[b]))
+    });
+    let mut slots: Vec<Option<(KernelIdentity, Vec<Diagnostic>)>> =
+        checked.into_iter().map(Some).collect();
+    let checked: Vec<(KernelIdentity, Vec<Diagnostic>)> =
+        order.iter().filter_map(|&at| slots[at].take()).collect();
+    let labels: Vec<String> = order.iter().map(|&at| labels[at].clone()).collect();
+    report.kernels = checked
+        .iter()
+        .zip(&labels)
+        .map(|((identity, _), label)| CheckedKernel {
+            label: label.clone(),
+            identity: identity.clone(),
+        })
+        .collect();
+    let per_kernel: Vec<(String, Vec<Diagnostic>)> = labels
+        .into_iter()
+        .zip(checked.into_iter().map(|(_, found)| found))
+        .collect();
+    let grouped = merge_restated(&mut report.diagnostics, group_by_kernel(&per_kernel));
+    report.diagnostics.extend(grouped);
+    report.diagnostics.extend(failures);
+    diagnostics::sort_and_dedup(&mut report.diagnostics);
+}
+
+/// Merges kernel findings with kernel-independent ones that say the same
+/// thing about the same place (they share a labelled span): a kernel finding
+/// with the same code replaces the kernel-independent one (it is more
+/// precise and names its kernels); a missing-call or missing-hook finding on
+/// a call the kernel-independent checks already reported as misnamed is
+/// dropped (looking a wrong name up in each kernel only restates it).
+fn merge_restated(independent: &mut Vec<Diagnostic>, kernel: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    use crate::diagnostics::Code;
+    let spans = |d: &Diagnostic| d.labels.iter().map(|l| l.span).collect::<Vec<_>>();
+    let overlap = |a: &Diagnostic, b: &Diagnostic| {
+        let sb = spans(b);
+        spans(a).iter().any(|s| sb.contains(s))
+    };
+    let kernel: Vec<Diagnostic> = kernel
+        .into_iter()
+        .filter(|k| {
+            !independent.iter().any(|d| {
+                overlap(d, k)
+                    && matches!(d.code, Code::SyscallMismatch | Code::InvalidHookTarget)
+                    && matches!(k.code, Code::CallNotFound | Code::LsmHookNotFound)
+            })
+        })
+        .collect();
+    independent.retain(|d| !kernel.iter().any(|k| k.code == d.code && overlap(d, k)));
+    kernel
+}
+
+/// The numbers in a label (`6.1-arm64` → `[6, 1, 64]`), for version order.
+fn version_key(label: &str) -> Vec<u64> {
+    label
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|part| !part.is_empty())
+        .map(|part| part.parse::<u64>().unwrap_or(u64::MAX))
+        .collect()
+}
+
+fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelRun {
+    let kernels = btf::load_kernels(std::slice::from_ref(selection))
+        .map_err(|error| (selection_name(selection), error))?;
+    Ok(kernels
+        .iter()
+        .map(|kernel| {
+            let mut identity = kernel.identity().clone();
+            if identity.release.is_none()
+                && let KernelOrigin::File(path) = &identity.origin
+            {
+                identity.release = release_from_sibling_config(path);
+            }
+            (identity, check_on(kernel.as_ref(), policies))
+        })
+        .collect())
+}
+
+/// The kernel version from the `# Linux/x86 6.18.44 Kernel Configuration`
+/// header of a `STEM.config[.xz|.gz]` beside `STEM.btf[.xz|.gz]`, for BTF
+/// files whose name does not carry the release (`x86_64-running.btf.xz`).
+fn release_from_sibling_config(btf_file: &Path) -> Option<String> {
+    use std::io::Read;
+    let name = btf_file.file_name()?.to_str()?;
+    let stem = [".btf.xz", ".btf.gz", ".btf"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))?;
+    let dir = btf_file.parent().unwrap_or_else(|| Path::new(""));
+    let mut head = Vec::new();
+    for ext in ["config.xz", "config.gz", "config"] {
+        let Ok(file) = std::fs::File::open(dir.join(format!("{stem}.{ext}"))) else {
+            continue;
+        };
+        let reader: Box<dyn Read> = match ext {
+            "config.xz" => Box::new(liblzma::read::XzDecoder::new(file)),
+            "config.gz" => Box::new(flate2::read::GzDecoder::new(file)),
+            _ => Box::new(file),
+        };
+        reader.take(4096).read_to_end(&mut head).ok()?;
+        break;
+    }
+    let text = String::from_utf8_lossy(&head);
+    text.lines().take(10).find_map(|line| {
+        let rest = line.strip_prefix("# Linux/")?;
+        let (_, rest) = rest.split_once(' ')?;
+        let version = rest.strip_suffix(" Kernel Configuration")?;
+        version
+            .starts_with(|c: char| c.is_ascii_digit())
+            .then(|| version.trim().to_string())
+    })
+}
+
+/// Every kernel finding of `policies` on one kernel.
+pub fn check_on(kernel: &dyn KernelInfo, policies: &[&Policy]) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for policy in policies {
+        found.extend(crate::check::kernel::run_all(kernel, policy));
+    }
+    found
+}
+
+fn selection_name(selection: &KernelSelection) -> String {
+    match selection {
+        KernelSelection::Running => btf::SYSFS_VMLINUX.to_string(),
+        KernelSelection::BtfFile(path) | KernelSelection::BtfFileWithFormats { btf: path, .. } => {
+            path.display().to_string()
+        }
+        KernelSelection::Carried(name) => name.clone(),
+        KernelSelection::AllCarried => "the carried kernels".to_string(),
+    }
+}
+
+fn no_kernel_note() -> Diagnostic {
+    Diagnostic::note(
+        Code::BtfUnavailable,
+        format!(
+            "no kernel BTF at {}: kernel checks skipped",
+            btf::SYSFS_VMLINUX
+        ),
+    )
+    .with_help(
+        "check against kernels tpc carries with `--kernel debian-6.1` (or `--kernel all`, see          `tpc kernels`), or pass `--btf FILE`; `--no-kernel` skips kernel checks without this note",
+    )
+}
+
+fn btf_unavailable(what: &str, error: &BtfError) -> Diagnostic {
+    let mut message = format!("cannot load kernel BTF from {what}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    Diagnostic::error(Code::BtfUnavailable, message)
+        .with_note("the kernel checks ran on the other kernels only")
+}
+
+/// Unique short labels for `kernels`, in order: each kernel's
+/// [`KernelIdentity::short_label`] (`5.10`, `6.1-arm64`). When several share
+/// one, the newest release keeps it (by major.minor.patch; on a tie, one
+/// that answers to the label as an alias, then the first); the others get a
+/// suffix: `-debNN` from a
+/// `+debNN` release, else their name (`6.12-deb12`, `6.18-running`). The
+/// rule does not depend on where a kernel came from, so `--kernel all` and
+/// `--btf` of the same kernels give the same labels.
+pub fn kernel_labels(kernels: &[&KernelIdentity]) -> Vec<String> {
+    let short: Vec<String> = kernels.iter().map(|kernel| kernel.short_label()).collect();
+    let rank = |index: usize| {
+        let kernel = kernels[index];
+        (
+            // major.minor.patch only: `-fc-v669` or `-56-cloud` are not versions.
+            kernel
+                .release
+                .as_deref()
+                .map(|release| version_key(release).into_iter().take(3).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            kernel.answers_to(&short[index]),
+            std::cmp::Reverse(index),
+        )
+    };
+    let mut labels: Vec<String> = Vec::with_capacity(kernels.len());
+    for (index, kernel) in kernels.iter().enumerate() {
+        let label = &short[index];
+        let owner = (0..kernels.len())
+            .filter(|&other| short[other] == *label)
+            .max_by_key(|&other| rank(other));
+        let mut chosen = if owner == Some(index) {
+            label.clone()
+        } else {
+            let tag = kernel
+                .release
+                .as_deref()
+                .and_then(|release| release.split_once("+deb"))
+                .map(|(_, rest)| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    format!("deb{digits}")
+                })
+                .filter(|tag| tag.len() > 3)
+                .unwrap_or_else(|| kernel.name.clone());
+            format!("{label}-{tag}")
+        };
+        let base = chosen.clone();
+        let mut counter = 2;
+        while labels.contains(&chosen) {
+            chosen = format!("{base}#{counter}");
+            counter += 1;
+        }
+        labels.push(chosen);
+    }
+    labels
+}
+
+/// Groups per-kernel findings: findings with the same code, severity,
+/// primary span and message become one diagnostic whose
+/// [`KernelScope::affected`] lists the kernels that produced it and whose
+/// `fine` lists the other kernels checked. Labels come from the first
+/// kernel's finding; help and notes shared by every affected kernel are
+/// kept as they are, others become notes prefixed with the kernels they
+/// hold on (`on 6.1-arm64: …`). Groups keep the order of first appearance.
+pub fn group_by_kernel(per_kernel: &[(String, Vec<Diagnostic>)]) -> Vec<Diagnostic> {
+    type Key = (Code, Severity, Option<Span>, String);
+    let mut order: Vec<Key> = Vec::new();
+    let mut groups: HashMap<Key, Vec<(usize, &Diagnostic)>> = HashMap::new();
+    for (kernel, (_, found)) in per_kernel.iter().enumerate() {
+        for diagnostic in found {
+            let key = (
+                diagnostic.code,
+                diagnostic.severity,
+                diagnostic.primary_span(),
+                diagnostic.message.clone(),
+            );
+            let members = groups.entry(key.clone()).or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            });
+            // The same finding twice on one kernel (a list's calls sharing
+            // an argument) counts once.
+            if !members
+                .iter()
+                .any(|(seen, seen_diag)| *seen == kernel && *seen_diag == diagnostic)
+            {
+                members.push((kernel, diagnostic));
+            }
+        }
+    }
+    let labels: Vec<&str> = per_kernel.iter().map(|(label, _)| label.as_str()).collect();
+    order
+        .into_iter()
+        .filter_map(|key| {
+            let members = groups.remove(&key)?;
+            Some(merge_group(&labels, &members))
+        })
+        .collect()
+}
+
+fn merge_group(labels: &[&str], members: &[(usize, &Diagnostic)]) -> Diagnostic {
+    let mut affected_kernels: Vec<usize> = members.iter().map(|(kernel, _)| *kernel).collect();
+    affected_kernels.dedup();
+    let affected: Vec<String> = affected_kernels
+        .iter()
+        .map(|&kernel| labels[kernel].to_string())
+        .collect();
+    let fine: Vec<String> = (0..labels.len())
+        .filter(|kernel| !affected_kernels.contains(kernel))
+        .map(|kernel| labels[kernel].to_string())
+        .collect();
+    let first = members[0].1;
+    let mut merged = Diagnostic {
+        help: None,
+        notes: Vec::new(),
+        ..first.clone()
+    };
+    // Each distinct text, with the kernels it appears on, in first-seen order.
+    let mut texts: Vec<(String, Vec<usize>, bool)> = Vec::new();
+    let mut add = |text: &str, kernel: usize, is_help: bool| match texts
+        .iter_mut()
+        .find(|(seen, _, seen_help)| seen == text && *seen_help == is_help)
+    {
+        Some((_, kernels, _)) => {
+            if !kernels.contains(&kernel) {
+                kernels.push(kernel);
+            }
+        }
+        None => texts.push((text.to_string(), vec![kernel], is_help)),
+    };
+    for (kernel, diagnostic) in members {
+        if let Some(help) = &diagnostic.help {
+            add(help, *kernel, true);
+        }
+        for note in &diagnostic.notes {
+            add(note, *kernel, false);
+        }
+    }
+    let everywhere = |kernels: &Vec<usize>| affected_kernels.iter().all(|k| kernels.contains(k));
+    // Shared texts first, then the per-kernel ones.
+    let mut per_kernel = Vec::new();
+    for (text, kernels, is_help) in &texts {
+        if everywhere(kernels) {
+            if *is_help && merged.help.is_none() {
+                merged.help = Some(text.clone());
+            } else {
+                merged.notes.push(text.clone());
+            }
+        } else {
+            let on: Vec<&str> = kernels.iter().map(|&kernel| labels[kernel]).collect();
+            per_kernel.push(format!("on {}: {text}", on.join(", ")));
+        }
+    }
+    merged.notes.extend(per_kernel);
+    merged.kernels = Some(KernelScope { affected, fine });
+    merged
 }
 
 /// Promotes warnings to errors (for `--deny-warnings` renderings that want
@@ -163,5 +796,193 @@ pub fn deny_warnings(diags: &mut [Diagnostic]) {
         if d.severity == Severity::Warning {
             d.severity = Severity::Error;
         }
+    }
+}
+
+#[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests may unwrap")]
+mod kernel_tests {
+    use super::*;
+    use crate::btf::Arch;
+
+    fn identity(name: &str, aliases: &[&str], release: Option<&str>, arch: Arch) -> KernelIdentity {
+        KernelIdentity {
+            name: name.to_string(),
+            aliases: aliases.iter().map(|a| (*a).to_string()).collect(),
+            release: release.map(str::to_string),
+            arch,
+            origin: KernelOrigin::Carried,
+        }
+    }
+
+    #[test]
+    fn labels_are_short_and_unique() {
+        let kernels = [
+            identity(
+                "debian-12-6.12",
+                &["bookworm-backports"],
+                Some("6.12.95+deb12-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity(
+                "debian-13-6.12",
+                &["6.12"],
+                Some("6.12.107+deb13-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity(
+                "debian-6.1-arm64",
+                &[],
+                Some("6.1.0-56-cloud-arm64"),
+                Arch::Arm64,
+            ),
+            identity(
+                "debian-6.1",
+                &["6.1"],
+                Some("6.1.0-56-cloud-amd64"),
+                Arch::X86_64,
+            ),
+            identity("running", &[], Some("6.18.44-fc-v669"), Arch::X86_64),
+            identity("running-6.18", &["6.18"], Some("6.18.44"), Arch::X86_64),
+        ];
+        let refs: Vec<&KernelIdentity> = kernels.iter().collect();
+        assert_eq!(
+            kernel_labels(&refs),
+            [
+                "6.12-deb12",
+                "6.12",
+                "6.1-arm64",
+                "6.1",
+                "6.18-running",
+                "6.18"
+            ]
+        );
+        // Alone, every kernel keeps its short label.
+        assert_eq!(kernel_labels(&[&kernels[0]]), ["6.12"]);
+        // Without aliases (BTF files), the newer release keeps the label.
+        let mut files = kernels.clone();
+        for kernel in &mut files {
+            kernel.aliases.clear();
+        }
+        assert_eq!(
+            kernel_labels(&[&files[1], &files[0]]),
+            ["6.12", "6.12-deb12"]
+        );
+        // Identical identities still get distinct labels.
+        assert_eq!(
+            kernel_labels(&[&files[3], &files[3]]),
+            ["6.1", "6.1-debian-6.1"]
+        );
+    }
+
+    fn finding(message: &str, help: Option<&str>, notes: &[&str]) -> Diagnostic {
+        let mut diagnostic = Diagnostic::error(Code::CallNotFound, message)
+            .with_primary(Span::new(FileId(0), 10, 20), "here");
+        diagnostic.help = help.map(str::to_string);
+        diagnostic.notes = notes.iter().map(|n| (*n).to_string()).collect();
+        diagnostic
+    }
+
+    #[test]
+    fn grouping_merges_kernels_and_prefixes_what_differs() {
+        let per_kernel = vec![
+            (
+                "5.10".to_string(),
+                vec![finding(
+                    "missing `a`",
+                    Some("did you mean `b`?"),
+                    &["shared", "x86"],
+                )],
+            ),
+            ("6.1".to_string(), vec![]),
+            (
+                "6.1-arm64".to_string(),
+                vec![
+                    finding("missing `a`", None, &["shared", "arm"]),
+                    finding("other", None, &[]),
+                ],
+            ),
+        ];
+        let grouped = group_by_kernel(&per_kernel);
+        assert_eq!(grouped.len(), 2);
+        let first = &grouped[0];
+        assert_eq!(first.message, "missing `a`");
+        let scope = first.kernels.as_ref().unwrap();
+        assert_eq!(scope.affected, ["5.10", "6.1-arm64"]);
+        assert_eq!(scope.fine, ["6.1"]);
+        assert_eq!(first.help, None);
+        assert_eq!(
+            first.notes,
+            [
+                "shared",
+                "on 5.10: did you mean `b`?",
+                "on 5.10: x86",
+                "on 6.1-arm64: arm"
+            ]
+        );
+        let second = grouped[1].kernels.as_ref().unwrap();
+        assert_eq!(second.affected, ["6.1-arm64"]);
+        assert_eq!(second.fine, ["5.10", "6.1"]);
+    }
+
+    #[test]
+    fn identical_findings_keep_their_help() {
+        let same = finding("missing `a`", Some("did you mean `b`?"), &["n"]);
+        let per_kernel = vec![
+            ("5.10".to_string(), vec![same.clone(), same.clone()]),
+            ("6.1".to_string(), vec![same]),
+        ];
+        let grouped = group_by_kernel(&per_kernel);
+        assert_eq!(grouped.len(), 1);
+        assert_eq!(grouped[0].help.as_deref(), Some("did you mean `b`?"));
+        assert_eq!(grouped[0].notes, ["n"]);
+        assert!(grouped[0].kernels.as_ref().unwrap().fine.is_empty());
+    }
+
+    #[test]
+    fn sibling_files_are_found() {
+        let dir = std::env::temp_dir().join(format!("tpc-driver-sibling-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let btf = dir.join("x86_64-dev.btf.xz");
+        assert_eq!(sibling_formats(&btf), None);
+        assert_eq!(release_from_sibling_config(&btf), None);
+        std::fs::write(dir.join("x86_64-dev.tracepoint-formats.tar.xz"), b"").unwrap();
+        std::fs::write(
+            dir.join("x86_64-dev.config"),
+            "#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.18.44 Kernel Configuration\n#\n",
+        )
+        .unwrap();
+        assert_eq!(
+            sibling_formats(&btf),
+            Some(dir.join("x86_64-dev.tracepoint-formats.tar.xz"))
+        );
+        assert_eq!(
+            release_from_sibling_config(&btf).as_deref(),
+            Some("6.18.44")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn unknown_kernel_names_suggest_and_list() {
+        let error = kernel_selections(&[], &["debian-5.11".to_string()]).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("did you mean `debian-5.10`?"), "{text}");
+        assert!(
+            text.contains("running-6.18, all") || text.contains(", all"),
+            "{text}"
+        );
+        let ok = kernel_selections(
+            &[],
+            &["all".to_string(), "all".to_string(), "6.1".to_string()],
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            [
+                KernelSelection::AllCarried,
+                KernelSelection::Carried("6.1".to_string())
+            ]
+        );
     }
 }

@@ -222,24 +222,67 @@ pub fn arg_type_compat(tetragon_type: &str, ty: &TypeDesc) -> ArgCompat {
     }
 }
 
+/// The Tetragon type that reads kernel type `ty` as what it is, for "use
+/// `type: file`" hints: a pointer to a struct Tetragon knows gives that
+/// type, `char *` gives `string`, integers give `int` (4 bytes or less),
+/// `size_t`, `int64` or `uint64`. `None` when no type fits plainly.
+pub fn suggested_type(ty: &TypeDesc) -> Option<&'static str> {
+    if ty.has_typedef("size_t") {
+        return Some("size_t");
+    }
+    match &ty.shape {
+        TypeShape::Int { size, signed, .. } | TypeShape::Enum { size, signed } => match size {
+            1..=4 => Some("int"),
+            8 if *signed => Some("int64"),
+            8 => Some("uint64"),
+            _ => None,
+        },
+        TypeShape::Array { element, .. }
+            if matches!(element.shape, TypeShape::Int { size: 1, .. }) =>
+        {
+            Some("string")
+        }
+        TypeShape::Pointer { pointee } => match &pointee.shape {
+            TypeShape::Int { size: 1, .. } => Some("string"),
+            TypeShape::Struct { name } | TypeShape::Union { name } => STRUCT_POINTER_TYPES
+                .iter()
+                .find(|(_, kernel)| kernel == name)
+                .map(|(tetragon, _)| *tetragon),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// Judges a Tetragon type against a tracepoint field (handles `__data_loc`).
 pub fn tracepoint_field_compat(tetragon_type: &str, field: &TracepointField) -> ArgCompat {
     match field.location {
-        FieldLocation::DataLoc | FieldLocation::RelLoc => match tetragon_type {
-            "data_loc" | "nop" | "auto" => ArgCompat::Compatible,
-            "string" | "char_buf" => ArgCompat::Unknown {
-                reason: format!(
-                    "field `{}` is `__data_loc {}`: dynamic data Tetragon reads with `data_loc`",
-                    field.name, field.c_type
-                ),
-            },
-            _ => ArgCompat::Incompatible {
-                reason: format!(
-                    "field `{}` is `__data_loc {}` (a 32-bit offset/length pair), not `{tetragon_type}`",
-                    field.name, field.c_type
-                ),
-            },
-        },
+        FieldLocation::DataLoc | FieldLocation::RelLoc => {
+            // Format files give the element type (`char[]`); the BTF
+            // fallback knows only that the field is `__data_loc`.
+            let shown = if field.c_type.starts_with("__data_loc")
+                || field.c_type.starts_with("__rel_loc")
+            {
+                field.c_type.clone()
+            } else {
+                format!("__data_loc {}", field.c_type)
+            };
+            match tetragon_type {
+                "data_loc" | "nop" | "auto" => ArgCompat::Compatible,
+                "string" | "char_buf" => ArgCompat::Unknown {
+                    reason: format!(
+                        "field `{}` is `{shown}`: dynamic data Tetragon reads with `data_loc`",
+                        field.name
+                    ),
+                },
+                _ => ArgCompat::Incompatible {
+                    reason: format!(
+                        "field `{}` is `{shown}` (a 32-bit offset/length pair), not `{tetragon_type}`",
+                        field.name
+                    ),
+                },
+            }
+        }
         FieldLocation::Inline => {
             if tetragon_type == "data_loc" {
                 return ArgCompat::Incompatible {
@@ -481,6 +524,25 @@ mod tests {
             arg_type_compat("string", &ptr("struct filename *", strukt("filename")))
                 .is_incompatible()
         );
+    }
+
+    #[test]
+    fn suggestions_name_the_reading_type() {
+        assert_eq!(
+            suggested_type(&ptr("struct file *", strukt("file"))),
+            Some("file")
+        );
+        assert_eq!(
+            suggested_type(&ptr("struct iovec *", strukt("iovec"))),
+            Some("char_iovec")
+        );
+        assert_eq!(
+            suggested_type(&ptr("const char *", int("char", 1, true))),
+            Some("string")
+        );
+        assert_eq!(suggested_type(&int("unsigned int", 4, false)), Some("int"));
+        assert_eq!(suggested_type(&int("long int", 8, true)), Some("int64"));
+        assert_eq!(suggested_type(&ptr("struct qstr *", strukt("qstr"))), None);
     }
 
     #[test]

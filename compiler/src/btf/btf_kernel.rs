@@ -441,6 +441,16 @@ impl KernelInfo for BtfKernel {
             self.syscall(base)
         })
     }
+
+    fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {
+        for (name, _) in self.functions() {
+            visit(name);
+        }
+    }
+
+    fn raw_tracepoint(&self, event: &str) -> Option<FunctionSig> {
+        graph::raw_tracepoint_signature(self, event)
+    }
 }
 
 /// `resolve_path` for any graph, given how to find a function's prototype.

@@ -318,6 +318,29 @@ pub(crate) fn signature<G: TypeGraph + ?Sized>(
     }
 }
 
+/// The prototype behind typedef `btf_trace_<event>` (a pointer to a function
+/// prototype whose first parameter is the raw tracepoint's context), with
+/// that context parameter dropped.
+pub(crate) fn raw_tracepoint_signature<G: TypeGraph + ?Sized>(
+    graph: &G,
+    event: &str,
+) -> Option<FunctionSig> {
+    let name = format!("btf_trace_{event}");
+    let typedef = graph.find_typedef(&name)?;
+    let Node::Pointer(target) = graph.node(strip(graph, typedef)) else {
+        return None;
+    };
+    let proto = strip(graph, target);
+    if !matches!(graph.node(proto), Node::FuncProto { .. }) {
+        return None;
+    }
+    let mut sig = signature(graph, &name, proto);
+    if !sig.params.is_empty() {
+        sig.params.remove(0);
+    }
+    Some(sig)
+}
+
 /// Finds `name` among a composite's members, looking inside anonymous
 /// struct/union members as C does. Returns the member type and whether it
 /// was found inside an anonymous member.

@@ -142,6 +142,21 @@ pub trait KernelInfo: Send + Sync {
 
     /// A tracepoint's existence and field layout.
     fn tracepoint(&self, subsystem: &str, event: &str) -> TracepointLookup;
+
+    /// Calls `visit` with every function name (for "did you mean"
+    /// suggestions). The default visits nothing.
+    fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {
+        let _ = visit;
+    }
+
+    /// The `TP_PROTO` arguments of raw tracepoint `event`, from BTF's
+    /// `btf_trace_<event>` typedef, without the hidden context pointer that
+    /// comes first; `None` when the kernel has no such typedef. The
+    /// signature's name is `btf_trace_<event>`. The default knows none.
+    fn raw_tracepoint(&self, event: &str) -> Option<FunctionSig> {
+        let _ = event;
+        None
+    }
 }
 
 #[cfg(test)]

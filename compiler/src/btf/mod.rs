@@ -51,7 +51,7 @@ mod syscall;
 pub mod tracepoint;
 mod types;
 
-pub use argtype::{ArgCompat, arg_type_compat, tracepoint_field_compat};
+pub use argtype::{ArgCompat, arg_type_compat, suggested_type, tracepoint_field_compat};
 pub use btf_kernel::{BtfKernel, SYSFS_VMLINUX};
 pub use db::{CarriedDb, CarriedKernel, CarriedKernelSummary, carried_db};
 pub use error::BtfError;

@@ -24,6 +24,7 @@ mod label_selectors;
 mod list_definitions;
 mod list_usage;
 mod message_too_long;
+pub mod kernel;
 mod mixed_hook_sections;
 mod namespaced_restriction;
 mod operator_type_mismatch;

@@ -813,6 +813,16 @@ impl KernelInfo for CarriedKernel {
             |base| self.syscall(base),
         )
     }
+
+    fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {
+        for &(name, _) in &self.data().functions {
+            visit(self.db.string(name));
+        }
+    }
+
+    fn raw_tracepoint(&self, event: &str) -> Option<FunctionSig> {
+        graph::raw_tracepoint_signature(self, event)
+    }
 }
 
 /// The lazily-decoded reference syscall table, for [`crate::btf::BtfKernel`].

@@ -68,27 +68,23 @@ pub fn kernel_scope_text(scope: &KernelScope) -> String {
         .into_iter()
         .filter(|k| !affected.contains(k))
         .collect();
-    let mut all: Vec<&str> = affected.iter().chain(fine.iter()).copied().collect();
-    all.sort_by(|a, b| version_key(a).cmp(&version_key(b)).then(a.cmp(b)));
-
+    let list = |ks: &[&str]| ks.join(", ");
+    let noun = |n: usize| if n == 1 { "kernel" } else { "kernels" };
     if affected.is_empty() {
-        return format!("fine on kernels {}", compact_runs(&all, &fine));
+        return format!("fine on {} {}", noun(fine.len()), list(&fine));
     }
     if fine.is_empty() {
         return if affected.len() == 1 {
-            format!("on kernel {} (the only one checked)", affected[0])
+            format!("on kernel {}, the only one checked", affected[0])
         } else {
-            format!(
-                "on all {} checked kernels ({})",
-                affected.len(),
-                compact_runs(&all, &affected)
-            )
+            format!("on all {} checked kernels: {}", affected.len(), list(&affected))
         };
     }
     format!(
-        "on kernels {}; fine on {}",
-        compact_runs(&all, &affected),
-        compact_runs(&all, &fine)
+        "on {} {}; fine on {}",
+        noun(affected.len()),
+        list(&affected),
+        list(&fine)
     )
 }
 
@@ -123,29 +119,6 @@ fn version_key(name: &str) -> Vec<u64> {
         .collect()
 }
 
-/// Lists `members` (a subset of `ordered`) with runs of three or more
-/// neighbours in `ordered` written as `first to last`.
-fn compact_runs(ordered: &[&str], members: &[&str]) -> String {
-    let mut parts = Vec::new();
-    let mut run: Vec<&str> = Vec::new();
-    let flush = |run: &mut Vec<&str>, parts: &mut Vec<String>| {
-        match run.as_slice() {
-            [] => {}
-            [first, .., last] if run.len() >= 3 => parts.push(format!("{first} to {last}")),
-            short => parts.extend(short.iter().map(|k| (*k).to_string())),
-        }
-        run.clear();
-    };
-    for kernel in ordered {
-        if members.contains(kernel) {
-            run.push(kernel);
-        } else {
-            flush(&mut run, &mut parts);
-        }
-    }
-    flush(&mut run, &mut parts);
-    parts.join(", ")
-}
 
 /// A 1-based position in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -331,35 +304,25 @@ mod tests {
     }
 
     #[test]
-    fn kernel_scope_sorts_by_version_and_compacts_runs() {
+    fn kernel_scope_sorts_by_version() {
         assert_eq!(
             kernel_scope_text(&scope(&["6.1", "5.10"], &["6.18", "6.12"])),
             "on kernels 5.10, 6.1; fine on 6.12, 6.18"
         );
         assert_eq!(
-            kernel_scope_text(&scope(
-                &["6.1", "5.4", "5.15", "5.10", "4.19"],
-                &["6.6", "6.12"]
-            )),
-            "on kernels 4.19 to 6.1; fine on 6.6, 6.12"
-        );
-        // A fine kernel in the middle breaks the run.
-        assert_eq!(
-            kernel_scope_text(&scope(&["5.4", "5.10", "6.1", "6.6"], &["5.15"])),
-            "on kernels 5.4, 5.10, 6.1, 6.6; fine on 5.15"
+            kernel_scope_text(&scope(&["6.1", "5.4", "5.15", "5.10", "4.19"], &["6.6", "6.12"])),
+            "on kernels 4.19, 5.4, 5.10, 5.15, 6.1; fine on 6.6, 6.12"
         );
         assert_eq!(
             kernel_scope_text(&scope(&["5.10", "6.1", "6.12"], &[])),
-            "on all 3 checked kernels (5.10 to 6.12)"
+            "on all 3 checked kernels: 5.10, 6.1, 6.12"
         );
         assert_eq!(
             kernel_scope_text(&scope(&["6.1", "6.1"], &[])),
-            "on kernel 6.1 (the only one checked)"
+            "on kernel 6.1, the only one checked"
         );
-        assert_eq!(
-            kernel_scope_text(&scope(&[], &["6.1"])),
-            "fine on kernels 6.1"
-        );
+        assert_eq!(kernel_scope_text(&scope(&["6.1-arm64"], &["6.1"])), "on kernel 6.1-arm64; fine on 6.1");
+        assert_eq!(kernel_scope_text(&scope(&[], &["6.1"])), "fine on kernel 6.1");
     }
 
     #[test]

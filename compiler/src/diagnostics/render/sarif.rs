@@ -372,7 +372,7 @@ mod tests {
         );
         // Kernel scope in the message and in the property bag.
         let text = result.message.text.as_deref().unwrap();
-        assert_eq!(text, "bad name (on kernels 5.10; fine on 6.1)");
+        assert_eq!(text, "bad name (on kernel 5.10; fine on 6.1)");
         let properties = result.properties.as_ref().unwrap();
         assert_eq!(
             properties.additional_properties["kernels"],

@@ -1,0 +1,224 @@
+//! Flags `resolve` paths and `btfType` names that do not exist in a kernel's
+//! types.
+//!
+//! What it does: walks each `resolve` path (`f_path.dentry.d_name.name`,
+//! `args[2]`) member by member through the kernel's structs, starting from
+//! the argument's type (or the `btfType` it is cast to; `current_task` and
+//! `pt_regs` for `data` entries), following pointers the way Tetragon does,
+//! and names the first member that is not there, with close names. A
+//! `btfType` must name a struct, union or typedef.
+//! Why: Tetragon refuses the policy on that kernel ("invalid resolve path").
+//! Struct layouts change between versions, so a path that works on one
+//! kernel can fail on another.
+//! Example: `resolve: "f_path.dentry.d_nam.name"` (`struct dentry` has
+//! `d_name`).
+
+use super::{KernelCheck, KernelContext, Prototype, sub_span};
+use crate::btf::{PathError, PathRoot, TypeDesc, TypeShape};
+use crate::diagnostics::{Code, Diagnostic};
+use crate::ir::ArgDecl;
+use crate::span::Spanned;
+
+pub const CHECK: KernelCheck = KernelCheck {
+    name: "resolve_path",
+    codes: &[Code::ResolvePath],
+    run,
+};
+
+fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
+    for hook in &context.hooks {
+        for (_, prototype) in hook.prototypes() {
+            for arg in &hook.hook.args {
+                check_param_path(context, &prototype, arg, false, out);
+            }
+            if let Some(arg) = &hook.hook.return_arg {
+                check_param_path(context, &prototype, arg, true, out);
+            }
+        }
+        for arg in &hook.hook.data {
+            let root = match arg.source.as_ref().map(|source| source.value.as_str()) {
+                Some("current_task") => "task_struct",
+                Some("pt_regs") => "pt_regs",
+                _ => continue,
+            };
+            let root = arg.btf_type.as_ref().map_or(root, |ty| ty.value.as_str());
+            let path = arg
+                .resolve
+                .as_ref()
+                .map_or("", |resolve| resolve.value.as_str());
+            if let Err(error) = context
+                .kernel
+                .resolve_path(PathRoot::Type { name: root }, path)
+            {
+                out.extend(path_error(arg, error));
+            }
+        }
+    }
+}
+
+/// `struct file *` → `struct file`; a struct or union itself → its name;
+/// anything else has no members to walk.
+pub(crate) fn type_root(ty: &TypeDesc) -> Option<String> {
+    let target = ty.pointee().unwrap_or(ty);
+    match &target.shape {
+        TypeShape::Struct { name } if !name.is_empty() => Some(format!("struct {name}")),
+        TypeShape::Union { name } if !name.is_empty() => Some(format!("union {name}")),
+        _ => None,
+    }
+}
+
+fn check_param_path(
+    context: &KernelContext<'_>,
+    prototype: &Prototype,
+    arg: &ArgDecl,
+    is_return: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    if arg.resolve.is_none() && arg.btf_type.is_none() {
+        return;
+    }
+    let path = arg
+        .resolve
+        .as_ref()
+        .map_or("", |resolve| resolve.value.as_str());
+    let index = arg.index.value as usize;
+    let walked = if let Some(btf_type) = &arg.btf_type {
+        context.kernel.resolve_path(
+            PathRoot::Type {
+                name: &btf_type.value,
+            },
+            path,
+        )
+    } else if let Some(function) = &prototype.btf_function {
+        let root = if is_return {
+            PathRoot::Return { function }
+        } else {
+            PathRoot::Param { function, index }
+        };
+        context.kernel.resolve_path(root, path)
+    } else {
+        let ty = if is_return {
+            prototype.ret.as_ref()
+        } else {
+            prototype.params.get(index).map(|param| &param.ty)
+        };
+        let Some(ty) = ty else {
+            return;
+        };
+        match type_root(ty) {
+            Some(root) => context
+                .kernel
+                .resolve_path(PathRoot::Type { name: &root }, path),
+            None => {
+                let what = if is_return {
+                    format!("the return value of {}", prototype.owner)
+                } else {
+                    format!("{} {index} of {}", prototype.noun, prototype.owner)
+                };
+                if let Some(resolve) = &arg.resolve {
+                    out.push(
+                        Diagnostic::error(
+                            Code::ResolvePath,
+                            format!(
+                                "cannot resolve `{path}`: {what} is `{}`, which has no members",
+                                ty.c
+                            ),
+                        )
+                        .with_primary(resolve.span, "needs a struct to walk"),
+                    );
+                }
+                return;
+            }
+        }
+    };
+    if let Err(error) = walked {
+        out.extend(path_error(arg, error));
+    }
+}
+
+/// The diagnostic for a failed walk; `None` for errors other checks report
+/// (a missing function or parameter).
+fn path_error(arg: &ArgDecl, error: PathError) -> Option<Diagnostic> {
+    match &error {
+        PathError::NoSuchFunction { .. } | PathError::NoSuchParam { .. } => None,
+        PathError::NoSuchType { name } => {
+            let span = arg.btf_type.as_ref().map_or(arg.span, |ty| ty.span);
+            Some(
+                Diagnostic::error(
+                    Code::ResolvePath,
+                    format!("`btfType: {name}` is not a struct, union or typedef of the kernel"),
+                )
+                .with_primary(span, "no such type"),
+            )
+        }
+        PathError::NoSuchMember {
+            step,
+            member,
+            container,
+            suggestions,
+            ..
+        } => {
+            // Close names go to help: they differ between kernels more
+            // often than the finding itself.
+            let resolve = arg.resolve.as_ref()?;
+            let diagnostic = Diagnostic::error(
+                Code::ResolvePath,
+                format!(
+                    "cannot resolve `{}`: {container} has no member `{member}`",
+                    resolve.value
+                ),
+            )
+            .with_primary(segment_span(resolve, Some(*step)), "no such member");
+            Some(match suggestions.as_slice() {
+                [] => diagnostic,
+                [one] => diagnostic.with_help(format!("did you mean `{one}`?")),
+                many => diagnostic.with_help(format!(
+                    "did you mean one of: {}?",
+                    many.iter()
+                        .map(|name| format!("`{name}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            })
+        }
+        _ => {
+            let resolve = arg.resolve.as_ref()?;
+            let span = segment_span(resolve, step_of(&error));
+            Some(
+                Diagnostic::error(
+                    Code::ResolvePath,
+                    format!("cannot resolve `{}`: {error}", resolve.value),
+                )
+                .with_primary(span, "not found here"),
+            )
+        }
+    }
+}
+
+fn step_of(error: &PathError) -> Option<usize> {
+    match error {
+        PathError::EmptySegment { step }
+        | PathError::NoSuchMember { step, .. }
+        | PathError::NotAComposite { step, .. }
+        | PathError::IncompleteType { step, .. }
+        | PathError::NotIndexable { step, .. }
+        | PathError::IndexOutOfRange { step, .. }
+        | PathError::BadSegment { step, .. } => Some(*step),
+        _ => None,
+    }
+}
+
+/// The span of the `step`-th dot-separated segment of a `resolve` value.
+fn segment_span(resolve: &Spanned<String>, step: Option<usize>) -> crate::span::Span {
+    let Some(step) = step else {
+        return resolve.span;
+    };
+    let mut start = 0;
+    for (at, segment) in resolve.value.split('.').enumerate() {
+        if at == step {
+            return sub_span(resolve.span, &resolve.value, start..start + segment.len());
+        }
+        start += segment.len() + 1;
+    }
+    resolve.span
+}
