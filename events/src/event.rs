@@ -1,0 +1,839 @@
+//! `Event`: one exported Tetragon event (the top-level object with exactly one
+//! event kind key plus `node_name`, `time`, ...), its accessors for the
+//! simulator, its construction API for the runtime, and its (de)serialisation.
+
+use std::fmt;
+use std::io;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::args::KprobeArgument;
+use crate::enums::KprobeAction;
+use crate::error::EventError;
+use crate::kinds::{
+    AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm,
+    ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
+};
+use crate::process::Process;
+use crate::value::{JsonInt, JsonKey, StringMap, Timestamp, UnknownFields};
+
+/// One Tetragon event, as `tetra getevents -o json` or the JSON export file
+/// writes it: `{"process_exec": {...}, "node_name": "...", "time": "..."}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The event kind and its payload (the one kind key of the object).
+    pub body: EventBody,
+    /// `node_name`: the node where the event was observed.
+    pub node_name: Option<String>,
+    /// `time`: when the event was observed.
+    pub time: Option<Timestamp>,
+    /// `aggregation_info`, for aggregated events.
+    pub aggregation_info: Option<AggregationInfo>,
+    /// `cluster_name`.
+    pub cluster_name: Option<String>,
+    /// `node_labels`.
+    pub node_labels: Option<StringMap>,
+    /// Top-level keys this crate does not know, kept verbatim.
+    pub unknown_fields: UnknownFields,
+}
+
+/// The kind of an event with its payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventBody {
+    ProcessExec(ProcessExec),
+    ProcessExit(ProcessExit),
+    ProcessKprobe(ProcessKprobe),
+    ProcessTracepoint(ProcessTracepoint),
+    ProcessUprobe(ProcessUprobe),
+    ProcessLsm(ProcessLsm),
+    ProcessUsdt(ProcessUsdt),
+    ProcessLoader(ProcessLoader),
+    ProcessThrottle(ProcessThrottle),
+    RateLimitInfo(RateLimitInfo),
+    /// A kind this crate does not type: those older Tetragon versions
+    /// exported (`process_connect`, `process_close`, `process_listen`, ...)
+    /// and any unknown one. Kept verbatim; no hook matches it.
+    Other {
+        kind: String,
+        payload: Value,
+    },
+}
+
+/// The kind of an event, without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    ProcessExec,
+    ProcessExit,
+    ProcessKprobe,
+    ProcessTracepoint,
+    ProcessUprobe,
+    ProcessLsm,
+    ProcessUsdt,
+    ProcessLoader,
+    ProcessThrottle,
+    RateLimitInfo,
+    /// See [`EventBody::Other`].
+    Other,
+}
+
+/// Kind keys of event kinds this crate keeps as [`EventBody::Other`] but
+/// still recognises as kinds: older Tetragon's network and DNS events and
+/// the gRPC `test` event.
+pub const UNTYPED_KIND_KEYS: &[&str] = &[
+    "process_connect",
+    "process_close",
+    "process_listen",
+    "process_accept",
+    "process_sock",
+    "process_dns",
+    "test",
+];
+
+impl EventKind {
+    /// Every typed kind.
+    pub const TYPED: &'static [EventKind] = &[
+        EventKind::ProcessExec,
+        EventKind::ProcessExit,
+        EventKind::ProcessKprobe,
+        EventKind::ProcessTracepoint,
+        EventKind::ProcessUprobe,
+        EventKind::ProcessLsm,
+        EventKind::ProcessUsdt,
+        EventKind::ProcessLoader,
+        EventKind::ProcessThrottle,
+        EventKind::RateLimitInfo,
+    ];
+
+    /// The JSON key (`None` for `Other`, whose key is in the event).
+    pub fn key(self) -> Option<&'static str> {
+        Some(match self {
+            EventKind::ProcessExec => "process_exec",
+            EventKind::ProcessExit => "process_exit",
+            EventKind::ProcessKprobe => "process_kprobe",
+            EventKind::ProcessTracepoint => "process_tracepoint",
+            EventKind::ProcessUprobe => "process_uprobe",
+            EventKind::ProcessLsm => "process_lsm",
+            EventKind::ProcessUsdt => "process_usdt",
+            EventKind::ProcessLoader => "process_loader",
+            EventKind::ProcessThrottle => "process_throttle",
+            EventKind::RateLimitInfo => "rate_limit_info",
+            EventKind::Other => return None,
+        })
+    }
+
+    /// The typed kind for a JSON key.
+    pub fn from_key(key: &str) -> Option<EventKind> {
+        Some(match key {
+            "process_exec" => EventKind::ProcessExec,
+            "process_exit" => EventKind::ProcessExit,
+            "process_kprobe" => EventKind::ProcessKprobe,
+            "process_tracepoint" => EventKind::ProcessTracepoint,
+            "process_uprobe" => EventKind::ProcessUprobe,
+            "process_lsm" => EventKind::ProcessLsm,
+            "process_usdt" => EventKind::ProcessUsdt,
+            "process_loader" => EventKind::ProcessLoader,
+            "process_throttle" => EventKind::ProcessThrottle,
+            "rate_limit_info" => EventKind::RateLimitInfo,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.key().unwrap_or("other"))
+    }
+}
+
+/// What a hook event was produced by: the identity a policy's hook matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hook<'a> {
+    /// `process_kprobe`: the kernel function (`function_name`).
+    Kprobe { function: &'a str },
+    /// `process_tracepoint`: `subsys` and `event`.
+    Tracepoint { subsys: &'a str, event: &'a str },
+    /// `process_lsm`: the LSM hook name (`function_name`).
+    Lsm { hook: &'a str },
+    /// `process_uprobe`: binary `path` and `symbol` (or `offset`).
+    Uprobe {
+        path: &'a str,
+        symbol: &'a str,
+        offset: Option<u64>,
+    },
+    /// `process_usdt`: binary `path`, `provider` and probe `name`.
+    Usdt {
+        path: &'a str,
+        provider: &'a str,
+        name: &'a str,
+    },
+}
+
+macro_rules! body_from_payload {
+    ($($variant:ident),*) => {$(
+        impl From<$variant> for EventBody {
+            fn from(payload: $variant) -> Self {
+                EventBody::$variant(payload)
+            }
+        }
+    )*};
+}
+
+body_from_payload!(
+    ProcessExec,
+    ProcessExit,
+    ProcessKprobe,
+    ProcessTracepoint,
+    ProcessUprobe,
+    ProcessLsm,
+    ProcessUsdt,
+    ProcessLoader,
+    ProcessThrottle,
+    RateLimitInfo
+);
+
+impl EventBody {
+    /// The kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            EventBody::ProcessExec(_) => EventKind::ProcessExec,
+            EventBody::ProcessExit(_) => EventKind::ProcessExit,
+            EventBody::ProcessKprobe(_) => EventKind::ProcessKprobe,
+            EventBody::ProcessTracepoint(_) => EventKind::ProcessTracepoint,
+            EventBody::ProcessUprobe(_) => EventKind::ProcessUprobe,
+            EventBody::ProcessLsm(_) => EventKind::ProcessLsm,
+            EventBody::ProcessUsdt(_) => EventKind::ProcessUsdt,
+            EventBody::ProcessLoader(_) => EventKind::ProcessLoader,
+            EventBody::ProcessThrottle(_) => EventKind::ProcessThrottle,
+            EventBody::RateLimitInfo(_) => EventKind::RateLimitInfo,
+            EventBody::Other { .. } => EventKind::Other,
+        }
+    }
+
+    /// The JSON key of the kind, such as `process_kprobe`.
+    pub fn kind_key(&self) -> &str {
+        match self {
+            EventBody::Other { kind, .. } => kind,
+            typed => typed.kind().key().unwrap_or_default(),
+        }
+    }
+}
+
+impl Event {
+    /// An event with only a body; set the rest with the `with_` methods or
+    /// the public fields.
+    pub fn new(body: impl Into<EventBody>) -> Self {
+        Self {
+            body: body.into(),
+            node_name: None,
+            time: None,
+            aggregation_info: None,
+            cluster_name: None,
+            node_labels: None,
+            unknown_fields: UnknownFields::new(),
+        }
+    }
+
+    /// A `process_exec` event.
+    pub fn process_exec(process: Process, parent: Option<Process>, time: Timestamp) -> Self {
+        let payload = ProcessExec {
+            process: Some(process),
+            parent,
+            ..ProcessExec::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_exit` event. `signal` is the name of the signal that ended
+    /// the process (`SIGKILL`), if one did.
+    pub fn process_exit(
+        process: Process,
+        parent: Option<Process>,
+        status: u32,
+        signal: Option<String>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessExit {
+            process: Some(process),
+            parent,
+            signal,
+            status: Some(JsonInt::new(status)),
+            ..ProcessExit::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// The same event with `time` set.
+    pub fn with_time(mut self, time: Timestamp) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// The same event with `node_name` set.
+    pub fn with_node_name(mut self, node_name: impl Into<String>) -> Self {
+        self.node_name = Some(node_name.into());
+        self
+    }
+
+    /// Parses one event from JSON text (pretty or compact). Errors carry the
+    /// line and column in `text`.
+    pub fn from_json(text: &str) -> Result<Self, EventError> {
+        Self::from_json_slice(text.as_bytes())
+    }
+
+    /// Parses one event from JSON bytes (UTF-8).
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Self, EventError> {
+        match serde_json::from_slice::<TopLevelValue>(bytes) {
+            Ok(TopLevelValue(Ok(event))) => Ok(event),
+            Ok(TopLevelValue(Err(not_an_event))) => {
+                Err(not_an_event.into_error(first_line_of_value(bytes)))
+            }
+            Err(error) => Err(EventError::from_json(error)),
+        }
+    }
+
+    /// Writes the event as compact JSON, without a line break, with keys in
+    /// Tetragon's order (kind first; unknown keys after the known ones).
+    pub fn to_json_line(&self) -> String {
+        let mut line = Vec::with_capacity(2048);
+        self.write_compact(&mut line);
+        // serde_json writes valid UTF-8 only.
+        String::from_utf8(line).unwrap_or_default()
+    }
+
+    /// Writes the event as one compact JSON line, ending with `\n`.
+    pub fn write_json_line(&self, out: &mut impl io::Write) -> io::Result<()> {
+        let mut line = Vec::with_capacity(2048);
+        self.write_compact(&mut line);
+        line.push(b'\n');
+        out.write_all(&line)
+    }
+
+    /// The event as a `serde_json::Value` (for tests and ad-hoc tools).
+    pub fn to_json_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    fn write_compact(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail, and no Serialize impl of this crate
+        // returns an error (all keys are strings, values are JSON already).
+        if serde_json::to_writer(&mut *out, self).is_err() {
+            out.clear();
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> EventKind {
+        self.body.kind()
+    }
+
+    /// The JSON key of the kind, such as `process_kprobe` or, for an
+    /// untyped kind, its key as read (`process_connect`).
+    pub fn kind_key(&self) -> &str {
+        self.body.kind_key()
+    }
+
+    /// The hook that produced the event; `None` for exec, exit, loader,
+    /// throttle, rate-limit and untyped events.
+    pub fn hook(&self) -> Option<Hook<'_>> {
+        Some(match &self.body {
+            EventBody::ProcessKprobe(kprobe) => Hook::Kprobe {
+                function: text(&kprobe.function_name),
+            },
+            EventBody::ProcessTracepoint(tracepoint) => Hook::Tracepoint {
+                subsys: text(&tracepoint.subsys),
+                event: text(&tracepoint.event),
+            },
+            EventBody::ProcessLsm(lsm) => Hook::Lsm {
+                hook: text(&lsm.function_name),
+            },
+            EventBody::ProcessUprobe(uprobe) => Hook::Uprobe {
+                path: text(&uprobe.path),
+                symbol: text(&uprobe.symbol),
+                offset: uprobe.offset.map(JsonInt::get),
+            },
+            EventBody::ProcessUsdt(usdt) => Hook::Usdt {
+                path: text(&usdt.path),
+                provider: text(&usdt.provider),
+                name: text(&usdt.name),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The process the event is about.
+    pub fn process(&self) -> Option<&Process> {
+        match &self.body {
+            EventBody::ProcessExec(payload) => payload.process.as_ref(),
+            EventBody::ProcessExit(payload) => payload.process.as_ref(),
+            EventBody::ProcessKprobe(payload) => payload.process.as_ref(),
+            EventBody::ProcessTracepoint(payload) => payload.process.as_ref(),
+            EventBody::ProcessUprobe(payload) => payload.process.as_ref(),
+            EventBody::ProcessLsm(payload) => payload.process.as_ref(),
+            EventBody::ProcessUsdt(payload) => payload.process.as_ref(),
+            EventBody::ProcessLoader(payload) => payload.process.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The process the event is about, to change it.
+    pub fn process_mut(&mut self) -> Option<&mut Process> {
+        match &mut self.body {
+            EventBody::ProcessExec(payload) => payload.process.as_mut(),
+            EventBody::ProcessExit(payload) => payload.process.as_mut(),
+            EventBody::ProcessKprobe(payload) => payload.process.as_mut(),
+            EventBody::ProcessTracepoint(payload) => payload.process.as_mut(),
+            EventBody::ProcessUprobe(payload) => payload.process.as_mut(),
+            EventBody::ProcessLsm(payload) => payload.process.as_mut(),
+            EventBody::ProcessUsdt(payload) => payload.process.as_mut(),
+            EventBody::ProcessLoader(payload) => payload.process.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// The parent of the process.
+    pub fn parent(&self) -> Option<&Process> {
+        match &self.body {
+            EventBody::ProcessExec(payload) => payload.parent.as_ref(),
+            EventBody::ProcessExit(payload) => payload.parent.as_ref(),
+            EventBody::ProcessKprobe(payload) => payload.parent.as_ref(),
+            EventBody::ProcessTracepoint(payload) => payload.parent.as_ref(),
+            EventBody::ProcessUprobe(payload) => payload.parent.as_ref(),
+            EventBody::ProcessLsm(payload) => payload.parent.as_ref(),
+            EventBody::ProcessUsdt(payload) => payload.parent.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The ancestors beyond the parent (empty when not exported).
+    pub fn ancestors(&self) -> &[Process] {
+        let ancestors = match &self.body {
+            EventBody::ProcessExec(payload) => &payload.ancestors,
+            EventBody::ProcessExit(payload) => &payload.ancestors,
+            EventBody::ProcessKprobe(payload) => &payload.ancestors,
+            EventBody::ProcessTracepoint(payload) => &payload.ancestors,
+            EventBody::ProcessUprobe(payload) => &payload.ancestors,
+            EventBody::ProcessLsm(payload) => &payload.ancestors,
+            EventBody::ProcessUsdt(payload) => &payload.ancestors,
+            _ => return &[],
+        };
+        ancestors.as_deref().unwrap_or_default()
+    }
+
+    /// The hook's arguments (empty for events without `args`).
+    pub fn args(&self) -> &[KprobeArgument] {
+        let args = match &self.body {
+            EventBody::ProcessKprobe(payload) => &payload.args,
+            EventBody::ProcessTracepoint(payload) => &payload.args,
+            EventBody::ProcessUprobe(payload) => &payload.args,
+            EventBody::ProcessLsm(payload) => &payload.args,
+            EventBody::ProcessUsdt(payload) => &payload.args,
+            _ => return &[],
+        };
+        args.as_deref().unwrap_or_default()
+    }
+
+    /// The return value of a kprobe with a return probe (`return`).
+    pub fn return_arg(&self) -> Option<&KprobeArgument> {
+        match &self.body {
+            EventBody::ProcessKprobe(payload) => payload.return_arg.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// `time` (top level) as nanoseconds since the Unix epoch.
+    pub fn time_unix_nanos(&self) -> Option<i64> {
+        self.time.as_ref().map(Timestamp::unix_nanos)
+    }
+
+    /// `policy_name` of a hook event.
+    pub fn policy_name(&self) -> Option<&str> {
+        match &self.body {
+            EventBody::ProcessKprobe(payload) => payload.policy_name.as_deref(),
+            EventBody::ProcessTracepoint(payload) => payload.policy_name.as_deref(),
+            EventBody::ProcessUprobe(payload) => payload.policy_name.as_deref(),
+            EventBody::ProcessLsm(payload) => payload.policy_name.as_deref(),
+            EventBody::ProcessUsdt(payload) => payload.policy_name.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `action` of a kprobe, tracepoint or LSM event, with a numeric value
+    /// resolved to its name.
+    pub fn action(&self) -> Option<KprobeAction> {
+        let action = match &self.body {
+            EventBody::ProcessKprobe(payload) => payload.action.as_ref(),
+            EventBody::ProcessTracepoint(payload) => payload.action.as_ref(),
+            EventBody::ProcessLsm(payload) => payload.action.as_ref(),
+            _ => None,
+        };
+        action.map(KprobeAction::resolved)
+    }
+
+    /// `return_action` of a kprobe event, resolved like [`Self::action`].
+    pub fn return_action(&self) -> Option<KprobeAction> {
+        match &self.body {
+            EventBody::ProcessKprobe(payload) => {
+                payload.return_action.as_ref().map(KprobeAction::resolved)
+            }
+            _ => None,
+        }
+    }
+
+    /// `message` of a hook event.
+    pub fn message(&self) -> Option<&str> {
+        match &self.body {
+            EventBody::ProcessKprobe(payload) => payload.message.as_deref(),
+            EventBody::ProcessTracepoint(payload) => payload.message.as_deref(),
+            EventBody::ProcessUprobe(payload) => payload.message.as_deref(),
+            EventBody::ProcessLsm(payload) => payload.message.as_deref(),
+            EventBody::ProcessUsdt(payload) => payload.message.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// `tags` of a hook event.
+    pub fn tags(&self) -> &[String] {
+        let tags = match &self.body {
+            EventBody::ProcessKprobe(payload) => &payload.tags,
+            EventBody::ProcessTracepoint(payload) => &payload.tags,
+            EventBody::ProcessUprobe(payload) => &payload.tags,
+            EventBody::ProcessLsm(payload) => &payload.tags,
+            EventBody::ProcessUsdt(payload) => &payload.tags,
+            _ => return &[],
+        };
+        tags.as_deref().unwrap_or_default()
+    }
+
+    /// Sets `policy_name` on a hook event (kprobe, tracepoint, uprobe, LSM,
+    /// USDT); other kinds have no such field.
+    pub fn set_policy_name(&mut self, policy_name: impl Into<String>) -> Result<(), EventError> {
+        let slot = match &mut self.body {
+            EventBody::ProcessKprobe(payload) => &mut payload.policy_name,
+            EventBody::ProcessTracepoint(payload) => &mut payload.policy_name,
+            EventBody::ProcessUprobe(payload) => &mut payload.policy_name,
+            EventBody::ProcessLsm(payload) => &mut payload.policy_name,
+            EventBody::ProcessUsdt(payload) => &mut payload.policy_name,
+            other => return Err(no_such_field(other, "policy_name")),
+        };
+        *slot = Some(policy_name.into());
+        Ok(())
+    }
+
+    /// Sets `action` on a kprobe, tracepoint or LSM event (Tetragon's
+    /// uprobe and USDT events have no `action` field).
+    pub fn set_action(&mut self, action: KprobeAction) -> Result<(), EventError> {
+        let slot = match &mut self.body {
+            EventBody::ProcessKprobe(payload) => &mut payload.action,
+            EventBody::ProcessTracepoint(payload) => &mut payload.action,
+            EventBody::ProcessLsm(payload) => &mut payload.action,
+            other => return Err(no_such_field(other, "action")),
+        };
+        *slot = Some(action);
+        Ok(())
+    }
+}
+
+fn text(value: &Option<String>) -> &str {
+    value.as_deref().unwrap_or_default()
+}
+
+fn no_such_field(body: &EventBody, field: &'static str) -> EventError {
+    EventError::NoSuchField {
+        kind: body.kind_key().to_owned(),
+        field,
+    }
+}
+
+/// The 1-based line of the first non-blank byte (where a value starts).
+fn first_line_of_value(bytes: &[u8]) -> u64 {
+    let leading = bytes
+        .iter()
+        .take_while(|byte| byte.is_ascii_whitespace())
+        .filter(|byte| **byte == b'\n');
+    1 + leading.count() as u64
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match &self.body {
+            EventBody::ProcessExec(payload) => map.serialize_entry("process_exec", payload)?,
+            EventBody::ProcessExit(payload) => map.serialize_entry("process_exit", payload)?,
+            EventBody::ProcessKprobe(payload) => map.serialize_entry("process_kprobe", payload)?,
+            EventBody::ProcessTracepoint(payload) => {
+                map.serialize_entry("process_tracepoint", payload)?
+            }
+            EventBody::ProcessUprobe(payload) => map.serialize_entry("process_uprobe", payload)?,
+            EventBody::ProcessLsm(payload) => map.serialize_entry("process_lsm", payload)?,
+            EventBody::ProcessUsdt(payload) => map.serialize_entry("process_usdt", payload)?,
+            EventBody::ProcessLoader(payload) => map.serialize_entry("process_loader", payload)?,
+            EventBody::ProcessThrottle(payload) => {
+                map.serialize_entry("process_throttle", payload)?
+            }
+            EventBody::RateLimitInfo(payload) => map.serialize_entry("rate_limit_info", payload)?,
+            EventBody::Other { kind, payload } => map.serialize_entry(kind, payload)?,
+        }
+        if let Some(node_name) = &self.node_name {
+            map.serialize_entry("node_name", node_name)?;
+        }
+        if let Some(time) = &self.time {
+            map.serialize_entry("time", time)?;
+        }
+        if let Some(aggregation_info) = &self.aggregation_info {
+            map.serialize_entry("aggregation_info", aggregation_info)?;
+        }
+        if let Some(cluster_name) = &self.cluster_name {
+            map.serialize_entry("cluster_name", cluster_name)?;
+        }
+        if let Some(node_labels) = &self.node_labels {
+            map.serialize_entry("node_labels", node_labels)?;
+        }
+        self.unknown_fields
+            .serialize_entries(&mut map, |key| match key {
+                "node_name" => self.node_name.is_some(),
+                "time" => self.time.is_some(),
+                "aggregation_info" => self.aggregation_info.is_some(),
+                "cluster_name" => self.cluster_name.is_some(),
+                "node_labels" => self.node_labels.is_some(),
+                _ => false,
+            })?;
+        map.end()
+    }
+}
+
+/// Why a JSON value is not an event.
+#[derive(Debug)]
+pub(crate) enum NotAnEvent {
+    NotAnObject(&'static str),
+    NoKind,
+    SeveralKinds(Vec<String>),
+}
+
+impl NotAnEvent {
+    pub(crate) fn into_error(self, line: u64) -> EventError {
+        match self {
+            NotAnEvent::NotAnObject(found) => EventError::NotAnObject { line, found },
+            NotAnEvent::NoKind => EventError::NoEventKind { line },
+            NotAnEvent::SeveralKinds(kinds) => EventError::SeveralEventKinds { line, kinds },
+        }
+    }
+}
+
+impl fmt::Display for NotAnEvent {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NotAnEvent::NotAnObject(found) => {
+                write!(formatter, "expected an event object, found {found}")
+            }
+            NotAnEvent::NoKind => formatter.write_str("object has no event kind key"),
+            NotAnEvent::SeveralKinds(kinds) => {
+                write!(
+                    formatter,
+                    "object has several event kind keys: {}",
+                    kinds.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Any top-level JSON value: an event, or the reason it is not one.
+pub(crate) struct TopLevelValue(pub(crate) Result<Event, NotAnEvent>);
+
+impl<'de> Deserialize<'de> for TopLevelValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(TopLevelVisitor)
+            .map(TopLevelValue)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(TopLevelVisitor)?
+            .map_err(de::Error::custom)
+    }
+}
+
+struct TopLevelVisitor;
+
+fn not_an_object<E>(found: &'static str) -> Result<Result<Event, NotAnEvent>, E> {
+    Ok(Err(NotAnEvent::NotAnObject(found)))
+}
+
+/// Stores a top-level metadata field, or its explicit `null` among the
+/// unknown fields so that it is written back.
+fn set_metadata<T, E: de::Error>(
+    slot: &mut Option<T>,
+    value: Option<T>,
+    key: &'static str,
+    unknown_fields: &mut UnknownFields,
+) -> Result<(), E> {
+    if slot.is_some() {
+        return Err(E::duplicate_field(key));
+    }
+    match value {
+        Some(value) => *slot = Some(value),
+        None => unknown_fields.insert_unique::<E>(key.to_owned(), Value::Null)?,
+    }
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for TopLevelVisitor {
+    type Value = Result<Event, NotAnEvent>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a Tetragon event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut body: Option<EventBody> = None;
+        let mut kind_keys: Vec<String> = Vec::new();
+        let mut event = Event::new(EventBody::Other {
+            kind: String::new(),
+            payload: Value::Null,
+        });
+        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+            match key.as_str() {
+                "node_name" => {
+                    set_metadata(
+                        &mut event.node_name,
+                        map.next_value()?,
+                        "node_name",
+                        &mut event.unknown_fields,
+                    )?;
+                }
+                "time" => set_metadata(
+                    &mut event.time,
+                    map.next_value()?,
+                    "time",
+                    &mut event.unknown_fields,
+                )?,
+                "aggregation_info" => set_metadata(
+                    &mut event.aggregation_info,
+                    map.next_value()?,
+                    "aggregation_info",
+                    &mut event.unknown_fields,
+                )?,
+                "cluster_name" => set_metadata(
+                    &mut event.cluster_name,
+                    map.next_value()?,
+                    "cluster_name",
+                    &mut event.unknown_fields,
+                )?,
+                "node_labels" => set_metadata(
+                    &mut event.node_labels,
+                    map.next_value()?,
+                    "node_labels",
+                    &mut event.unknown_fields,
+                )?,
+                key_text => {
+                    let typed_kind = EventKind::from_key(key_text);
+                    let untyped_kind =
+                        typed_kind.is_none() && UNTYPED_KIND_KEYS.contains(&key_text);
+                    if typed_kind.is_none() && !untyped_kind {
+                        let value: Value = map.next_value()?;
+                        event
+                            .unknown_fields
+                            .insert_unique::<A::Error>(key.into_string(), value)?;
+                    } else if body.is_some() {
+                        map.next_value::<IgnoredAny>()?;
+                        kind_keys.push(key.into_string());
+                    } else {
+                        body = Some(match typed_kind {
+                            Some(kind) => next_typed_body(kind, &mut map)?,
+                            None => EventBody::Other {
+                                kind: key_text.to_owned(),
+                                payload: map.next_value()?,
+                            },
+                        });
+                        kind_keys.push(key.into_string());
+                    }
+                }
+            }
+        }
+        if kind_keys.len() > 1 {
+            return Ok(Err(NotAnEvent::SeveralKinds(kind_keys)));
+        }
+        match body {
+            Some(body) => event.body = body,
+            None => {
+                // No kind this crate knows: an unknown key holding an object
+                // is taken as the kind, if there is exactly one.
+                let candidates: Vec<String> = event
+                    .unknown_fields
+                    .iter()
+                    .filter(|(_, value)| value.is_object())
+                    .map(|(key, _)| key.clone())
+                    .collect();
+                match candidates.as_slice() {
+                    [] => return Ok(Err(NotAnEvent::NoKind)),
+                    [kind] => {
+                        let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
+                        event.body = EventBody::Other {
+                            kind: kind.clone(),
+                            payload,
+                        };
+                    }
+                    _ => return Ok(Err(NotAnEvent::SeveralKinds(candidates))),
+                }
+            }
+        }
+        Ok(Ok(event))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        not_an_object("an array")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        not_an_object("a boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        not_an_object("a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        not_an_object("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        not_an_object("a number")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        not_an_object("a string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        not_an_object("null")
+    }
+}
+
+fn next_typed_body<'de, A: MapAccess<'de>>(
+    kind: EventKind,
+    map: &mut A,
+) -> Result<EventBody, A::Error> {
+    Ok(match kind {
+        EventKind::ProcessExec => EventBody::ProcessExec(map.next_value()?),
+        EventKind::ProcessExit => EventBody::ProcessExit(map.next_value()?),
+        EventKind::ProcessKprobe => EventBody::ProcessKprobe(map.next_value()?),
+        EventKind::ProcessTracepoint => EventBody::ProcessTracepoint(map.next_value()?),
+        EventKind::ProcessUprobe => EventBody::ProcessUprobe(map.next_value()?),
+        EventKind::ProcessLsm => EventBody::ProcessLsm(map.next_value()?),
+        EventKind::ProcessUsdt => EventBody::ProcessUsdt(map.next_value()?),
+        EventKind::ProcessLoader => EventBody::ProcessLoader(map.next_value()?),
+        EventKind::ProcessThrottle => EventBody::ProcessThrottle(map.next_value()?),
+        EventKind::RateLimitInfo => EventBody::RateLimitInfo(map.next_value()?),
+        EventKind::Other => EventBody::Other {
+            kind: String::new(),
+            payload: map.next_value()?,
+        },
+    })
+}
