@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::enums::{BpfCmd, Capability, TaintedBits};
 use crate::process::{Namespace, ProcessCredentials, UserNamespace};
-use crate::value::{Base64Bytes, JsonInt, JsonKey, UnknownFields};
+use crate::value::{Base64Bytes, JsonInt, JsonStr, UnknownFields};
 
 /// One argument of a hook event: its value (one kind of the protojson oneof)
 /// and its optional `label` (the policy's `args[].label`).
@@ -340,7 +340,7 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KprobeArgument, A::Error> {
         let mut argument = KprobeArgument::default();
-        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+        while let Some(key) = map.next_key::<JsonStr<'de>>()? {
             let key_text = key.as_str();
             if key_text == "label" {
                 match map.next_value::<Option<String>>()? {

@@ -18,7 +18,7 @@ use crate::kinds::{
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 use crate::process::Process;
-use crate::value::{JsonInt, JsonKey, StringMap, Timestamp, UnknownFields};
+use crate::value::{JsonInt, JsonStr, StringMap, Timestamp, UnknownFields};
 
 /// One Tetragon event, as `tetra getevents -o json` or the JSON export file
 /// writes it: `{"process_exec": {...}, "node_name": "...", "time": "..."}`.
@@ -40,19 +40,20 @@ pub struct Event {
     pub unknown_fields: UnknownFields,
 }
 
-/// The kind of an event with its payload.
+/// The kind of an event with its payload (boxed, so that events stay small
+/// to move; `Event::new(payload)` boxes for you).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
-    ProcessExec(ProcessExec),
-    ProcessExit(ProcessExit),
-    ProcessKprobe(ProcessKprobe),
-    ProcessTracepoint(ProcessTracepoint),
-    ProcessUprobe(ProcessUprobe),
-    ProcessLsm(ProcessLsm),
-    ProcessUsdt(ProcessUsdt),
-    ProcessLoader(ProcessLoader),
-    ProcessThrottle(ProcessThrottle),
-    RateLimitInfo(RateLimitInfo),
+    ProcessExec(Box<ProcessExec>),
+    ProcessExit(Box<ProcessExit>),
+    ProcessKprobe(Box<ProcessKprobe>),
+    ProcessTracepoint(Box<ProcessTracepoint>),
+    ProcessUprobe(Box<ProcessUprobe>),
+    ProcessLsm(Box<ProcessLsm>),
+    ProcessUsdt(Box<ProcessUsdt>),
+    ProcessLoader(Box<ProcessLoader>),
+    ProcessThrottle(Box<ProcessThrottle>),
+    RateLimitInfo(Box<RateLimitInfo>),
     /// A kind this crate does not type: those older Tetragon versions
     /// exported (`process_connect`, `process_close`, `process_listen`, ...)
     /// and any unknown one. Kept verbatim; no hook matches it.
@@ -175,7 +176,7 @@ macro_rules! body_from_payload {
     ($($variant:ident),*) => {$(
         impl From<$variant> for EventBody {
             fn from(payload: $variant) -> Self {
-                EventBody::$variant(payload)
+                EventBody::$variant(Box::new(payload))
             }
         }
     )*};
@@ -536,7 +537,7 @@ impl Event {
     }
 }
 
-fn text(value: &Option<String>) -> &str {
+pub(crate) fn text(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or_default()
 }
 
@@ -640,6 +641,16 @@ impl fmt::Display for NotAnEvent {
     }
 }
 
+/// Parses any top-level JSON value. Checks UTF-8 once for the whole value
+/// and then parses it as `str`, which spares serde_json a check per string.
+pub(crate) fn parse_top_level(bytes: &[u8]) -> Result<TopLevelValue, serde_json::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        // serde_json finds the bad byte and reports where it is.
+        Err(_) => serde_json::from_slice(bytes),
+    }
+}
+
 /// Any top-level JSON value: an event, or the reason it is not one.
 pub(crate) struct TopLevelValue(pub(crate) Result<Event, NotAnEvent>);
 
@@ -697,7 +708,7 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
             kind: String::new(),
             payload: Value::Null,
         });
-        while let Some(key) = map.next_key::<JsonKey<'de>>()? {
+        while let Some(key) = map.next_key::<JsonStr<'de>>()? {
             match key.as_str() {
                 "node_name" => {
                     set_metadata(
@@ -821,16 +832,16 @@ fn next_typed_body<'de, A: MapAccess<'de>>(
     map: &mut A,
 ) -> Result<EventBody, A::Error> {
     Ok(match kind {
-        EventKind::ProcessExec => EventBody::ProcessExec(map.next_value()?),
-        EventKind::ProcessExit => EventBody::ProcessExit(map.next_value()?),
-        EventKind::ProcessKprobe => EventBody::ProcessKprobe(map.next_value()?),
-        EventKind::ProcessTracepoint => EventBody::ProcessTracepoint(map.next_value()?),
-        EventKind::ProcessUprobe => EventBody::ProcessUprobe(map.next_value()?),
-        EventKind::ProcessLsm => EventBody::ProcessLsm(map.next_value()?),
-        EventKind::ProcessUsdt => EventBody::ProcessUsdt(map.next_value()?),
-        EventKind::ProcessLoader => EventBody::ProcessLoader(map.next_value()?),
-        EventKind::ProcessThrottle => EventBody::ProcessThrottle(map.next_value()?),
-        EventKind::RateLimitInfo => EventBody::RateLimitInfo(map.next_value()?),
+        EventKind::ProcessExec => EventBody::ProcessExec(Box::new(map.next_value()?)),
+        EventKind::ProcessExit => EventBody::ProcessExit(Box::new(map.next_value()?)),
+        EventKind::ProcessKprobe => EventBody::ProcessKprobe(Box::new(map.next_value()?)),
+        EventKind::ProcessTracepoint => EventBody::ProcessTracepoint(Box::new(map.next_value()?)),
+        EventKind::ProcessUprobe => EventBody::ProcessUprobe(Box::new(map.next_value()?)),
+        EventKind::ProcessLsm => EventBody::ProcessLsm(Box::new(map.next_value()?)),
+        EventKind::ProcessUsdt => EventBody::ProcessUsdt(Box::new(map.next_value()?)),
+        EventKind::ProcessLoader => EventBody::ProcessLoader(Box::new(map.next_value()?)),
+        EventKind::ProcessThrottle => EventBody::ProcessThrottle(Box::new(map.next_value()?)),
+        EventKind::RateLimitInfo => EventBody::RateLimitInfo(Box::new(map.next_value()?)),
         EventKind::Other => EventBody::Other {
             kind: String::new(),
             payload: map.next_value()?,

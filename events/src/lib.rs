@@ -104,6 +104,7 @@ mod event;
 mod kinds;
 mod process;
 mod reader;
+mod summary;
 mod value;
 
 pub use args::{
@@ -126,5 +127,6 @@ pub use process::{
     Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry, UserNamespace,
     UserRecord,
 };
-pub use reader::{EventReader, Position};
+pub use reader::{EventReader, EventRecord, Position};
+pub use summary::EventSummary;
 pub use value::{Base64Bytes, JsonInt, ProtoInteger, StringMap, Timestamp, UnknownFields};

@@ -82,7 +82,7 @@ macro_rules! proto_message {
                         mut map: A,
                     ) -> Result<$name, A::Error> {
                         let mut message = $name::default();
-                        while let Some(key) = map.next_key::<$crate::value::JsonKey<'de>>()? {
+                        while let Some(key) = map.next_key::<$crate::value::JsonStr<'de>>()? {
                             match key.as_str() {
                                 $(
                                     $json => {

@@ -11,49 +11,50 @@ use serde_json::{Map, Value};
 
 use crate::error::EventError;
 
-/// A JSON object key, borrowed from the input when it has no escapes.
-pub(crate) enum JsonKey<'de> {
+/// A JSON string (an object key, mostly), borrowed from the input when it
+/// has no escapes.
+pub(crate) enum JsonStr<'de> {
     Borrowed(&'de str),
     Owned(String),
 }
 
-impl JsonKey<'_> {
+impl JsonStr<'_> {
     pub(crate) fn as_str(&self) -> &str {
         match self {
-            JsonKey::Borrowed(key) => key,
-            JsonKey::Owned(key) => key,
+            JsonStr::Borrowed(key) => key,
+            JsonStr::Owned(key) => key,
         }
     }
 
     pub(crate) fn into_string(self) -> String {
         match self {
-            JsonKey::Borrowed(key) => key.to_owned(),
-            JsonKey::Owned(key) => key,
+            JsonStr::Borrowed(key) => key.to_owned(),
+            JsonStr::Owned(key) => key,
         }
     }
 }
 
-impl<'de> Deserialize<'de> for JsonKey<'de> {
+impl<'de> Deserialize<'de> for JsonStr<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
 
         impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = JsonKey<'de>;
+            type Value = JsonStr<'de>;
 
             fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
                 formatter.write_str("an object key")
             }
 
-            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Borrowed(key))
+            fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Borrowed(key))
             }
 
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Owned(key.to_owned()))
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Owned(key.to_owned()))
             }
 
-            fn visit_string<E: de::Error>(self, key: String) -> Result<JsonKey<'de>, E> {
-                Ok(JsonKey::Owned(key))
+            fn visit_string<E: de::Error>(self, key: String) -> Result<JsonStr<'de>, E> {
+                Ok(JsonStr::Owned(key))
             }
         }
 
@@ -308,13 +309,17 @@ impl<'de, T: ProtoInteger> Deserialize<'de> for JsonInt<T> {
 
 /// A protojson `google.protobuf.Timestamp`: the RFC 3339 text as it was read
 /// (written back unchanged) and the instant as nanoseconds since the Unix
-/// epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// epoch. The text is stored inline (RFC 3339 needs at most 35 bytes), so a
+/// timestamp costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timestamp {
-    text: String,
+    text: [u8; TIMESTAMP_MAX_LEN],
+    text_len: u8,
     unix_nanos: i64,
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM`.
+const TIMESTAMP_MAX_LEN: usize = 35;
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 const SECONDS_PER_DAY: i128 = 86_400;
 
@@ -323,12 +328,22 @@ impl Timestamp {
     /// `2024-05-01T10:00:00.123456789+02:00` (up to 9 fraction digits).
     /// The instant must fall within `i64` nanoseconds (years 1678 to 2262).
     pub fn parse(text: &str) -> Result<Self, EventError> {
-        let unix_nanos = parse_rfc3339(text).map_err(|reason| EventError::InvalidTimestamp {
+        let invalid = |reason| EventError::InvalidTimestamp {
             text: text.to_owned(),
             reason,
-        })?;
-        Ok(Self {
-            text: text.to_owned(),
+        };
+        let unix_nanos = parse_rfc3339(text).map_err(invalid)?;
+        Self::with_text(text, unix_nanos).ok_or_else(|| invalid("too long"))
+    }
+
+    fn with_text(text: &str, unix_nanos: i64) -> Option<Self> {
+        let mut stored = [0_u8; TIMESTAMP_MAX_LEN];
+        stored
+            .get_mut(..text.len())?
+            .copy_from_slice(text.as_bytes());
+        Some(Self {
+            text: stored,
+            text_len: u8::try_from(text.len()).ok()?,
             unix_nanos,
         })
     }
@@ -336,10 +351,13 @@ impl Timestamp {
     /// The timestamp protojson would write for this instant: UTC, `Z`, and
     /// 0, 3, 6 or 9 fraction digits.
     pub fn from_unix_nanos(unix_nanos: i64) -> Self {
-        Self {
-            text: format_rfc3339(unix_nanos),
+        let text = format_rfc3339(unix_nanos);
+        // The longest text written is 30 bytes (9 fraction digits and `Z`).
+        Self::with_text(&text, unix_nanos).unwrap_or(Self {
+            text: [0; TIMESTAMP_MAX_LEN],
+            text_len: 0,
             unix_nanos,
-        }
+        })
     }
 
     /// Nanoseconds since 1970-01-01T00:00:00Z.
@@ -349,19 +367,20 @@ impl Timestamp {
 
     /// The RFC 3339 text, as read.
     pub fn as_str(&self) -> &str {
-        &self.text
+        // Only ASCII is ever stored (the parser accepts nothing else).
+        std::str::from_utf8(&self.text[..usize::from(self.text_len)]).unwrap_or_default()
     }
 }
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.text)
+        formatter.write_str(self.as_str())
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        serializer.serialize_str(self.as_str())
     }
 }
 
