@@ -8,3 +8,4 @@ pub mod driver;
 pub mod front;
 pub mod span;
 pub mod ir;
+pub mod sim;
