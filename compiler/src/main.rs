@@ -17,6 +17,10 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Explain a diagnostic code.
     Explain(cli::explain::ExplainArgs),
+    /// Replay recorded Tetragon events against policies: the events they would post.
+    Replay(cli::replay::ReplayArgs),
+    /// Run simulator test files (policy, events, expected verdicts).
+    Test(cli::test::TestArgs),
 }
 
 fn main() {
@@ -24,6 +28,8 @@ fn main() {
     let code = match &cli.command {
         Command::Check(args) => cli::check::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Replay(args) => cli::replay::run(args),
+        Command::Test(args) => cli::test::run(args),
     };
     std::process::exit(code);
 }

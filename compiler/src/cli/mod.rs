@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod explain;
+pub mod replay;
+pub mod test;
 
 use std::io::IsTerminal;
 

@@ -16,6 +16,7 @@
 //! # The events, in order; their positions (1, 2, ...) run over all sources.
 //! events:
 //!   - shared: corpus/tetragon-events/00_four_golden_signals__process_kprobe.json
+//!   - shared-dir: corpus/tetragon-events  # every file, sorted by name
 //!   - file: events/writes.jsonl          # relative to this file
 //!   - inline: |                          # JSON lines
 //!       {"process_kprobe": {...}}
@@ -78,6 +79,8 @@ pub enum EventSource {
     File(PathBuf),
     /// A file of the shared corpus (`$TPC_SHARED/...`).
     Shared(PathBuf),
+    /// Every file of a shared folder, sorted by name.
+    SharedDir(PathBuf),
     /// JSON lines written in the test file.
     Inline(String),
 }
@@ -288,16 +291,17 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                 };
                 for item in items {
                     let Some([source]) = item.as_map() else {
-                        return Err(r.error(item.span, "each `events` entry has one key: `shared`, `file`, `inline` or `event`"));
+                        return Err(r.error(item.span, "each `events` entry has one key: `shared`, `shared-dir`, `file`, `inline` or `event`"));
                     };
                     let kind = source.key.scalar_text().unwrap_or_default();
                     test.events.push(match kind {
                         "shared" => EventSource::Shared(PathBuf::from(r.text(&source.value, "shared")?)),
+                        "shared-dir" => EventSource::SharedDir(PathBuf::from(r.text(&source.value, "shared-dir")?)),
                         "file" => EventSource::File(dir.join(r.text(&source.value, "file")?)),
                         "inline" => EventSource::Inline(r.text(&source.value, "inline")?),
                         "event" => EventSource::Inline(to_json(&source.value).to_string()),
                         other => {
-                            return Err(r.error(source.key.span, format!("unknown event source `{other}` (shared, file, inline, event)")));
+                            return Err(r.error(source.key.span, format!("unknown event source `{other}` (shared, shared-dir, file, inline, event)")));
                         }
                     });
                 }
@@ -368,20 +372,40 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
     Ok(test)
 }
 
-fn read_source(test: &TestFile, source: &EventSource) -> Result<(String, String), String> {
+/// The inputs of one event source: `(name, text)` each.
+fn read_source(test: &TestFile, source: &EventSource) -> Result<Vec<(String, String)>, String> {
+    let shared = |rel: &Path| -> Result<PathBuf, String> {
+        shared_dir(&test.path)
+            .map(|dir| dir.join(rel))
+            .ok_or_else(|| format!("cannot find the shared data folder for `{}` (set TPC_SHARED)", rel.display()))
+    };
+    let read = |path: &Path, name: String| -> Result<(String, String), String> {
+        std::fs::read_to_string(path)
+            .map(|t| (name, t))
+            .map_err(|e| format!("cannot read events `{}`: {e}", path.display()))
+    };
     match source {
-        EventSource::Inline(text) => Ok(("inline".to_string(), text.clone())),
-        EventSource::File(p) => std::fs::read_to_string(p)
-            .map(|t| (p.display().to_string(), t))
-            .map_err(|e| format!("cannot read events `{}`: {e}", p.display())),
-        EventSource::Shared(rel) => {
-            let Some(dir) = shared_dir(&test.path) else {
-                return Err(format!("cannot find the shared data folder for `{}` (set TPC_SHARED)", rel.display()));
-            };
-            let p = dir.join(rel);
-            std::fs::read_to_string(&p)
-                .map(|t| (format!("shared/{}", rel.display()), t))
-                .map_err(|e| format!("cannot read shared events `{}`: {e}", p.display()))
+        EventSource::Inline(text) => Ok(vec![("inline".to_string(), text.clone())]),
+        EventSource::File(p) => Ok(vec![read(p, p.display().to_string())?]),
+        EventSource::Shared(rel) => Ok(vec![read(&shared(rel)?, format!("shared/{}", rel.display()))?]),
+        EventSource::SharedDir(rel) => {
+            let dir = shared(rel)?;
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                return Err(format!("`{}` holds no files", dir.display()));
+            }
+            files
+                .iter()
+                .map(|f| {
+                    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    read(f, format!("shared/{}/{name}", rel.display()))
+                })
+                .collect()
         }
     }
 }
@@ -492,15 +516,15 @@ pub fn run(test: &TestFile) -> TestOutcome {
     let mut verdicts: Vec<Verdict> = Vec::new();
     let mut headlines: Vec<(u64, String)> = Vec::new();
     let mut malformed = Vec::new();
-    let several = test.events.len() > 1;
+    let mut inputs = Vec::new();
     for source in &test.events {
-        let (name, text) = match read_source(test, source) {
-            Ok(x) => x,
-            Err(e) => {
-                outcome.failures.push(e);
-                continue;
-            }
-        };
+        match read_source(test, source) {
+            Ok(x) => inputs.extend(x),
+            Err(e) => outcome.failures.push(e),
+        }
+    }
+    let several = inputs.len() > 1;
+    for (name, text) in &inputs {
         for (start, result) in EventReader::new(text.as_bytes()) {
             let shown = several.then_some(name.as_str());
             match result {
