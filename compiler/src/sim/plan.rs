@@ -60,7 +60,7 @@ pub struct SelectorPlan<'p> {
     /// `matchArgs` then `matchData`, in order, with their section and
     /// position.
     pub arg_filters: Vec<(ArgSection, usize, ArgFilterPlan<'p>)>,
-    /// For each argument filter: is a `CapabilitiesGained` filter after it
+    /// For each argument filter: is it, or a filter after it, `CapabilitiesGained`
     /// (whose result replaces the ones before, so evaluation cannot stop early).
     pub replaced_later: Vec<bool>,
     pub return_filters: Vec<(ArgSection, usize, ArgFilterPlan<'p>)>,
@@ -221,7 +221,7 @@ impl<'p> SelectorPlan<'p> {
             &[(ArgSection::MatchArgs, &selector.match_args), (ArgSection::MatchData, &selector.match_data)],
         );
         let replaced_later = (0..arg_filters.len())
-            .map(|i| arg_filters[i + 1..].iter().any(|(_, _, f)| f.operator() == Operator::CapabilitiesGained))
+            .map(|i| arg_filters[i..].iter().any(|(_, _, f)| f.operator() == Operator::CapabilitiesGained))
             .collect();
         let return_filters = arg_plans(hook, &[(ArgSection::MatchReturnArgs, &selector.match_return_args)]);
         let last = |actions: &[Action]| actions.last().map_or(KprobeAction::Post, |a| event_action(&a.kind));
