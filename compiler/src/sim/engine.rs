@@ -571,7 +571,15 @@ impl<'p> Simulator<'p> {
                     continue;
                 }
                 let mut reps = std::mem::take(&mut process_reports[i]);
+                let process_count = reps.len();
                 let args_ok = self.arg_filters(plan, sel, false, event, arch, Some(&mut reps));
+                if !active[i] {
+                    // Tetragon only runs the argument filters of selectors
+                    // whose process filters passed.
+                    for r in &mut reps[process_count..] {
+                        r.reached = false;
+                    }
+                }
                 let matched = active[i] && args_ok;
                 let result = match winner {
                     Some(w) => SelectorResult::NotReached { winner: w },
