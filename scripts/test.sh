@@ -2,4 +2,4 @@
 # The full test suite: every crate's unit and integration tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast

@@ -2,10 +2,11 @@
 //! Tetragon `TracingPolicy` security policies. The `tpc` binary is a thin CLI
 //! over this library.
 
+pub mod btf;
 pub mod check;
 pub mod diagnostics;
 pub mod driver;
 pub mod front;
-pub mod span;
 pub mod ir;
 pub mod sim;
+pub mod span;

@@ -3,6 +3,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
 #[command(name = "tpc", version, about = "Compiler, checker, simulator and runtime for Tetragon TracingPolicy policies")]
@@ -17,19 +18,50 @@ enum Command {
     Check(cli::check::CheckArgs),
     /// Explain a diagnostic code.
     Explain(cli::explain::ExplainArgs),
+    /// The kernels tpc carries, lookups in kernel BTF, and the carried database.
+    Kernels(cli::kernels::KernelsArgs),
+    /// Load the base sensor on this kernel and stream process events (root).
+    Run(cli::run::RunArgs),
     /// Replay recorded Tetragon events against policies: the events they would post.
     Replay(cli::replay::ReplayArgs),
     /// Run simulator test files (policy, events, expected verdicts).
     Test(cli::test::TestArgs),
 }
 
-fn main() {
+/// Prints an error with its chain of causes.
+fn report_error(command: &str, error: &dyn std::error::Error) {
+    eprintln!("tpc {command}: error: {error}");
+    let mut source = error.source();
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
+}
+
+fn code(c: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(c).unwrap_or(u8::MAX))
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match &cli.command {
-        Command::Check(args) => cli::check::run(args),
-        Command::Explain(args) => cli::explain::run(args),
-        Command::Replay(args) => cli::replay::run(args),
-        Command::Test(args) => cli::test::run(args),
-    };
-    std::process::exit(code);
+    match cli.command {
+        Command::Check(args) => code(cli::check::run(&args)),
+        Command::Explain(args) => code(cli::explain::run(&args)),
+        Command::Replay(args) => code(cli::replay::run(&args)),
+        Command::Test(args) => code(cli::test::run(&args)),
+        Command::Kernels(args) => match cli::kernels::run(args) {
+            Ok(c) => c,
+            Err(error) => {
+                report_error("kernels", &error);
+                code(cli::exit::USAGE)
+            }
+        },
+        Command::Run(args) => match cli::run::run(&args) {
+            Ok(()) => code(cli::exit::OK),
+            Err(error) => {
+                eprintln!("tpc run: error: {}", cli::run::error_chain(&error));
+                code(cli::exit::FINDINGS)
+            }
+        },
+    }
 }

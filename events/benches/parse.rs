@@ -7,8 +7,9 @@
 //!
 //! Run: `cargo bench -p tpc-events --bench parse`.
 
+use std::fs::File;
 use std::hint::black_box;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -78,7 +79,7 @@ fn process(numbers: &mut Numbers, pid: u32, start_nanos: i64) -> Process {
 
 fn generate_events(path: &Path, count: usize) -> u64 {
     let mut numbers = Numbers(0x5eed);
-    let mut out = BufWriter::new(std::fs::File::create(path).expect("create the bench file"));
+    let mut out = BufWriter::new(File::create(path).expect("create the bench file"));
     let base_nanos = 1_700_000_000_000_000_000_i64;
     for index in 0..count {
         let pid = 1000 + (index as u32 % 30_000);
@@ -109,7 +110,7 @@ fn generate_events(path: &Path, count: usize) -> u64 {
             ),
             1 => Event::process_exit(process, Some(parent), 0, None, time),
             2 => {
-                let function = if numbers.next() % 2 == 0 {
+                let function = if numbers.next().is_multiple_of(2) {
                     "__x64_sys_openat"
                 } else {
                     "__x64_sys_write"
@@ -239,9 +240,7 @@ fn timed(
 /// Runs `jq` doing a select on the file: wall time, CPU time (user + system,
 /// from bash's `times` builtin) and how many events it selected.
 fn time_jq(path: &Path) -> Option<(Duration, Option<f64>, usize)> {
-    let script = format!(
-        r#"jq -c 'select(.process_kprobe.function_name == "__x64_sys_openat")' "$1" | wc -l; times"#
-    );
+    let script = r#"jq -c 'select(.process_kprobe.function_name == "__x64_sys_openat")' "$1" | wc -l; times"#;
     let start = Instant::now();
     let output = Command::new("bash")
         .arg("-c")
@@ -353,18 +352,35 @@ fn main() {
     }
 
     // Criterion on the first 10,000 lines, parsed from memory.
-    let text = std::fs::read(&path).expect("read the bench file");
+    let mut text = Vec::new();
+    let mut file = BufReader::new(File::open(&path).expect("open the bench file"));
+    for _ in 0..10_000 {
+        if file
+            .read_until(b'\n', &mut text)
+            .expect("read the bench file")
+            == 0
+        {
+            break;
+        }
+    }
     if !keep_file {
         let _ = std::fs::remove_file(&path);
     }
-    let end = text
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .nth(9_999)
-        .map_or(text.len(), |(index, _)| index + 1);
-    let slice = &text[..end];
+    let slice = &text[..];
     let lines = slice.iter().filter(|byte| **byte == b'\n').count();
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut group = criterion.benchmark_group("parse");
+    group.throughput(Throughput::Elements(lines as u64));
+    group.bench_function("event_reader_summaries", |bencher| {
+        bencher.iter(|| {
+            let mut reader = EventReader::new(black_box(slice));
+            let mut count = 0;
+            while let Some((_, record)) = reader.next_record() {
+                count += usize::from(record.is_ok());
+            }
+            count
+        })
+    });
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("parse");
     group.throughput(Throughput::Elements(lines as u64));
@@ -375,11 +391,12 @@ fn main() {
                 .count()
         })
     });
+    let events: Vec<Event> = EventReader::new(slice)
+        .filter_map(|(_, result)| result.ok())
+        .take(1000)
+        .collect();
+    group.throughput(Throughput::Elements(events.len() as u64));
     group.bench_function("event_to_json_line", |bencher| {
-        let events: Vec<Event> = EventReader::new(slice)
-            .filter_map(|(_, result)| result.ok())
-            .take(1000)
-            .collect();
         bencher.iter(|| {
             events
                 .iter()

@@ -266,6 +266,65 @@ impl Event {
         Self::new(payload).with_time(time)
     }
 
+    /// A `process_tracepoint` event (`subsys`/`event` such as
+    /// `syscalls`/`sys_enter_openat`).
+    pub fn process_tracepoint(
+        process: Process,
+        parent: Option<Process>,
+        subsys: impl Into<String>,
+        event: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessTracepoint {
+            process: Some(process),
+            parent,
+            subsys: Some(subsys.into()),
+            event: Some(event.into()),
+            args: Some(args),
+            ..ProcessTracepoint::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_kprobe` event for a kernel function.
+    pub fn process_kprobe(
+        process: Process,
+        parent: Option<Process>,
+        function_name: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessKprobe {
+            process: Some(process),
+            parent,
+            function_name: Some(function_name.into()),
+            args: Some(args),
+            ..ProcessKprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
+    /// A `process_uprobe` event for a symbol of a binary or library.
+    pub fn process_uprobe(
+        process: Process,
+        parent: Option<Process>,
+        path: impl Into<String>,
+        symbol: impl Into<String>,
+        args: Vec<KprobeArgument>,
+        time: Timestamp,
+    ) -> Self {
+        let payload = ProcessUprobe {
+            process: Some(process),
+            parent,
+            path: Some(path.into()),
+            symbol: Some(symbol.into()),
+            args: Some(args),
+            ..ProcessUprobe::default()
+        };
+        Self::new(payload).with_time(time)
+    }
+
     /// The same event with `time` set.
     pub fn with_time(mut self, time: Timestamp) -> Self {
         self.time = Some(time);
@@ -341,24 +400,24 @@ impl Event {
     pub fn hook(&self) -> Option<Hook<'_>> {
         Some(match &self.body {
             EventBody::ProcessKprobe(kprobe) => Hook::Kprobe {
-                function: text(&kprobe.function_name),
+                function: str_or_empty(&kprobe.function_name),
             },
             EventBody::ProcessTracepoint(tracepoint) => Hook::Tracepoint {
-                subsys: text(&tracepoint.subsys),
-                event: text(&tracepoint.event),
+                subsys: str_or_empty(&tracepoint.subsys),
+                event: str_or_empty(&tracepoint.event),
             },
             EventBody::ProcessLsm(lsm) => Hook::Lsm {
-                hook: text(&lsm.function_name),
+                hook: str_or_empty(&lsm.function_name),
             },
             EventBody::ProcessUprobe(uprobe) => Hook::Uprobe {
-                path: text(&uprobe.path),
-                symbol: text(&uprobe.symbol),
+                path: str_or_empty(&uprobe.path),
+                symbol: str_or_empty(&uprobe.symbol),
                 offset: uprobe.offset.map(JsonInt::get),
             },
             EventBody::ProcessUsdt(usdt) => Hook::Usdt {
-                path: text(&usdt.path),
-                provider: text(&usdt.provider),
-                name: text(&usdt.name),
+                path: str_or_empty(&usdt.path),
+                provider: str_or_empty(&usdt.provider),
+                name: str_or_empty(&usdt.name),
             },
             _ => return None,
         })
@@ -537,7 +596,8 @@ impl Event {
     }
 }
 
-pub(crate) fn text(value: &Option<String>) -> &str {
+/// The text of an optional string field, or `""`.
+pub(crate) fn str_or_empty(value: &Option<String>) -> &str {
     value.as_deref().unwrap_or_default()
 }
 

@@ -2,7 +2,7 @@
 //! pod, capabilities, namespaces and credentials; also stack trace entries.
 
 use crate::enums::{Capability, PrivilegesChanged, SecureBits};
-use crate::value::{JsonInt, StringMap, Timestamp};
+use crate::value::{Base64Bytes, JsonInt, StringMap, Timestamp};
 
 proto_message! {
     /// A process as Tetragon describes it (`process`, `parent`, `ancestors`).
@@ -59,6 +59,13 @@ impl Process {
             binary: Some(binary.into()),
             ..Self::default()
         }
+    }
+
+    /// An `exec_id` built the way Tetragon builds them: base64 of
+    /// `<node name>:<process start, kernel ktime in ns>:<pid>`.
+    pub fn tetragon_exec_id(node_name: &str, start_ktime_nanos: u64, pid: u32) -> String {
+        let text = format!("{node_name}:{start_ktime_nanos}:{pid}");
+        Base64Bytes::encode(text.as_bytes()).as_str().to_owned()
     }
 
     /// `exec_id`, or `""`.

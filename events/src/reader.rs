@@ -43,7 +43,12 @@ impl std::fmt::Display for Position {
 /// stops.
 pub struct EventReader<R> {
     input: R,
-    line: Vec<u8>,
+    /// The current line, when it is not in the input's buffer.
+    copied_line: Vec<u8>,
+    /// Where the current line is.
+    current: CurrentLine,
+    /// Bytes of the input's buffer to consume before reading on.
+    consume_before_next: usize,
     line_number: u64,
     scanner: ValueScanner,
     /// Values the scanner completed, not yet handed out.
@@ -102,10 +107,60 @@ impl EventReader<BufReader<File>> {
 
 /// What reading one more line gave.
 enum LineRead {
-    /// A line is in `self.line` (without a byte order mark).
+    /// A line is current (see `current_line`).
     Line,
     /// The input ended, or failed; the scanner was flushed.
     Finished,
+}
+
+/// Where the current line is: the first `n` bytes of the input's buffer
+/// (no copy; the common case), or `copied_line` (it spanned two buffers).
+#[derive(Clone, Copy)]
+enum CurrentLine {
+    InBuffer(usize),
+    Copied,
+}
+
+/// The current line. Asking a `BufRead` for its buffer again without
+/// consuming returns the same bytes and does no I/O.
+fn current_line<'a, R: BufRead>(
+    input: &'a mut R,
+    copied_line: &'a [u8],
+    current: CurrentLine,
+) -> &'a [u8] {
+    match current {
+        CurrentLine::InBuffer(length) => match input.fill_buf() {
+            Ok(buffer) => &buffer[..length.min(buffer.len())],
+            Err(_) => &[],
+        },
+        CurrentLine::Copied => copied_line,
+    }
+}
+
+/// The index of the first `\n`, eight bytes at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = ONES * b'\n' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word_bytes = [0_u8; 8];
+        word_bytes.copy_from_slice(chunk);
+        // Zero bytes where the input has a newline; the classic test sets
+        // the high bit of the first zero byte (and maybe of later ones).
+        let word = u64::from_le_bytes(word_bytes) ^ NEWLINES;
+        let first_zero = word.wrapping_sub(ONES) & !word & HIGH_BITS;
+        if first_zero != 0 {
+            return Some(offset + (first_zero.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|byte| *byte == b'\n')
+        .map(|index| offset + index)
 }
 
 impl<R: BufRead> EventReader<R> {
@@ -113,7 +168,9 @@ impl<R: BufRead> EventReader<R> {
     pub fn new(input: R) -> Self {
         Self {
             input,
-            line: Vec::with_capacity(4096),
+            copied_line: Vec::with_capacity(4096),
+            current: CurrentLine::Copied,
+            consume_before_next: 0,
             line_number: 0,
             scanner: ValueScanner::default(),
             pending: VecDeque::new(),
@@ -125,7 +182,10 @@ impl<R: BufRead> EventReader<R> {
     /// The next value with only its kind and hook decoded, to decide cheaply
     /// whether to [`EventRecord::parse`] it. Values that are not events
     /// (malformed JSON, no kind key, ...) come back as errors, as from the
-    /// iterator; nothing is skipped silently. Use as
+    /// iterator; nothing is skipped silently. A record you do not parse has
+    /// only been checked to be well-formed JSON with one event kind; a bad
+    /// field in its unread parts (say, a malformed timestamp) goes unnoticed.
+    /// Use as
     /// `while let Some((position, record)) = reader.next_record() { ... }`.
     pub fn next_record(&mut self) -> Option<(Position, Result<EventRecord<'_>, EventError>)> {
         let fast = loop {
@@ -140,21 +200,20 @@ impl<R: BufRead> EventReader<R> {
             }
             if let Some((start, range)) = self.whole_line_value() {
                 // JSON lines: summarise the line in place.
-                if let Ok(TopLevelSummary(summary)) = summarize_top_level(&self.line[range.clone()])
-                {
+                let line = current_line(&mut self.input, &self.copied_line, self.current);
+                if let Ok(TopLevelSummary(summary)) = summarize_top_level(&line[range.clone()]) {
                     break Ok((start, range, summary));
                 }
             }
-            let line = strip_bom(&self.line, self.line_number);
-            self.scanner
-                .push_line(line, self.line_number, &mut self.pending);
+            self.scan_current_line();
         };
         match fast {
             Ok((start, range, summary)) => {
+                let line = current_line(&mut self.input, &self.copied_line, self.current);
                 let record = summary
                     .map(|summary| EventRecord {
                         start,
-                        text: &self.line[range],
+                        text: &line[range],
                         summary,
                     })
                     .map_err(|not_an_event| not_an_event.into_error(start.line));
@@ -181,10 +240,33 @@ impl<R: BufRead> EventReader<R> {
         }
     }
 
-    /// Reads one line into `self.line`, or flushes the scanner at the end.
+    /// Makes the next line current, or flushes the scanner at the end.
     fn read_line(&mut self) -> LineRead {
-        self.line.clear();
-        match self.input.read_until(b'\n', &mut self.line) {
+        self.input
+            .consume(std::mem::take(&mut self.consume_before_next));
+        let read = match self.input.fill_buf() {
+            Ok([]) => Ok(0),
+            Ok(buffer) => match find_newline(buffer) {
+                Some(index) => {
+                    self.current = CurrentLine::InBuffer(index + 1);
+                    self.consume_before_next = index + 1;
+                    Ok(index + 1)
+                }
+                None => {
+                    // The line goes on past the buffer: copy it out.
+                    self.copied_line.clear();
+                    self.copied_line.extend_from_slice(buffer);
+                    let length = buffer.len();
+                    self.input.consume(length);
+                    self.current = CurrentLine::Copied;
+                    self.input
+                        .read_until(b'\n', &mut self.copied_line)
+                        .map(|_| length)
+                }
+            },
+            Err(error) => Err(error),
+        };
+        match read {
             Ok(0) => {
                 self.scanner.finish(&mut self.pending);
                 self.finished = true;
@@ -211,15 +293,24 @@ impl<R: BufRead> EventReader<R> {
         }
     }
 
+    /// Hands the current line to the scanner.
+    fn scan_current_line(&mut self) {
+        let line = current_line(&mut self.input, &self.copied_line, self.current);
+        let line = strip_bom(line, self.line_number);
+        self.scanner
+            .push_line(line, self.line_number, &mut self.pending);
+    }
+
     /// When no value is in progress and the line (blanks aside) starts with
     /// `{` and ends with `}`: where it starts and its byte range, to try as
     /// one whole value.
-    fn whole_line_value(&self) -> Option<(Position, std::ops::Range<usize>)> {
+    fn whole_line_value(&mut self) -> Option<(Position, std::ops::Range<usize>)> {
         if !self.scanner.is_idle() {
             return None;
         }
-        let line = strip_bom(&self.line, self.line_number);
-        let offset = self.line.len() - line.len();
+        let full_line = current_line(&mut self.input, &self.copied_line, self.current);
+        let line = strip_bom(full_line, self.line_number);
+        let offset = full_line.len() - line.len();
         let leading = line
             .iter()
             .take_while(|byte| byte.is_ascii_whitespace())
@@ -257,16 +348,15 @@ impl<R: BufRead> Iterator for EventReader<R> {
             if let Some((start, range)) = self.whole_line_value() {
                 // JSON lines: parse the line in place. If it is not exactly
                 // one valid value, the scanner finds out what it is.
-                if let Ok(TopLevelValue(result)) = parse_top_level(&self.line[range]) {
+                let line = current_line(&mut self.input, &self.copied_line, self.current);
+                if let Ok(TopLevelValue(result)) = parse_top_level(&line[range]) {
                     return Some((
                         start,
                         result.map_err(|not_an_event| not_an_event.into_error(start.line)),
                     ));
                 }
             }
-            let line = strip_bom(&self.line, self.line_number);
-            self.scanner
-                .push_line(line, self.line_number, &mut self.pending);
+            self.scan_current_line();
         }
     }
 }
@@ -388,5 +478,37 @@ impl ValueScanner {
 
     fn finish(&mut self, pending: &mut VecDeque<Pending>) {
         self.emit(pending);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_newline;
+
+    #[test]
+    fn find_newline_finds_the_first_one() {
+        for length in 0..40 {
+            for newline_at in 0..=length {
+                let mut bytes: Vec<u8> =
+                    (0..length).map(|index| b'a' + (index % 26) as u8).collect();
+                // Bytes that trip naive word tricks next to the newline.
+                if length > 0 {
+                    bytes[length / 2] = 0x8a;
+                }
+                let expected = if newline_at < length {
+                    bytes[newline_at] = b'\n';
+                    if newline_at + 1 < length {
+                        bytes[newline_at + 1] = b'\n';
+                    }
+                    Some(newline_at)
+                } else {
+                    None
+                };
+                let expected = expected.or(bytes.iter().position(|byte| *byte == b'\n'));
+                assert_eq!(find_newline(&bytes), expected, "{bytes:?}");
+            }
+        }
+        assert_eq!(find_newline(&[0x0b; 16]), None);
+        assert_eq!(find_newline(&[0x09, 0x0a]), Some(1));
     }
 }

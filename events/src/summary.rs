@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::enums::KprobeAction;
-use crate::event::{EventKind, Hook, NotAnEvent, UNTYPED_KIND_KEYS, text};
+use crate::event::{EventKind, Hook, NotAnEvent, UNTYPED_KIND_KEYS, str_or_empty};
 use crate::value::{JsonInt, JsonStr};
 
 /// What an event is, without its process, arguments and the rest: the kind,
@@ -52,24 +52,24 @@ impl EventSummary {
         let fields = &self.hook;
         Some(match self.kind() {
             EventKind::ProcessKprobe => Hook::Kprobe {
-                function: text(&fields.function_name),
+                function: str_or_empty(&fields.function_name),
             },
             EventKind::ProcessTracepoint => Hook::Tracepoint {
-                subsys: text(&fields.subsys),
-                event: text(&fields.event),
+                subsys: str_or_empty(&fields.subsys),
+                event: str_or_empty(&fields.event),
             },
             EventKind::ProcessLsm => Hook::Lsm {
-                hook: text(&fields.function_name),
+                hook: str_or_empty(&fields.function_name),
             },
             EventKind::ProcessUprobe => Hook::Uprobe {
-                path: text(&fields.path),
-                symbol: text(&fields.symbol),
+                path: str_or_empty(&fields.path),
+                symbol: str_or_empty(&fields.symbol),
                 offset: fields.offset.map(JsonInt::get),
             },
             EventKind::ProcessUsdt => Hook::Usdt {
-                path: text(&fields.path),
-                provider: text(&fields.provider),
-                name: text(&fields.name),
+                path: str_or_empty(&fields.path),
+                provider: str_or_empty(&fields.provider),
+                name: str_or_empty(&fields.name),
             },
             _ => return None,
         })

@@ -320,8 +320,8 @@ pub struct Timestamp {
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM`.
 const TIMESTAMP_MAX_LEN: usize = 35;
-const NANOS_PER_SECOND: i128 = 1_000_000_000;
-const SECONDS_PER_DAY: i128 = 86_400;
+const NANOS_PER_SECOND: i64 = 1_000_000_000;
+const SECONDS_PER_DAY: i64 = 86_400;
 
 impl Timestamp {
     /// Parses RFC 3339 text such as `2022-01-19T16:29:01.861Z` or
@@ -404,14 +404,14 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-fn parse_digits(bytes: &[u8], start: usize, count: usize) -> Result<i128, &'static str> {
+fn parse_digits(bytes: &[u8], start: usize, count: usize) -> Result<i64, &'static str> {
     let digits = bytes.get(start..start + count).ok_or("too short")?;
-    let mut value = 0_i128;
+    let mut value = 0_i64;
     for digit in digits {
         if !digit.is_ascii_digit() {
             return Err("expected a digit");
         }
-        value = value * 10 + i128::from(digit - b'0');
+        value = value * 10 + i64::from(digit - b'0');
     }
     Ok(value)
 }
@@ -424,7 +424,7 @@ fn expect_byte(bytes: &[u8], index: usize, expected: &[u8]) -> Result<(), &'stat
 }
 
 /// Days from 1970-01-01 to the given proleptic Gregorian date.
-fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     // Shift the year to start in March so the leap day is the last day.
     let shifted_year = if month <= 2 { year - 1 } else { year };
     let era = shifted_year.div_euclid(400);
@@ -436,7 +436,7 @@ fn days_from_civil(year: i128, month: i128, day: i128) -> i128 {
 }
 
 /// The proleptic Gregorian date of a day count from 1970-01-01.
-fn civil_from_days(days: i128) -> (i128, i128, i128) {
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
@@ -450,11 +450,11 @@ fn civil_from_days(days: i128) -> (i128, i128, i128) {
     } else {
         month_from_march - 9
     };
-    let year = year_of_era + era * 400 + i128::from(month <= 2);
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
 
-fn days_in_month(year: i128, month: i128) -> i128 {
+fn days_in_month(year: i64, month: i64) -> i64 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
         2 => 28,
@@ -484,7 +484,7 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
         return Err("time of day out of range");
     }
     let mut index = 19;
-    let mut fraction_nanos = 0_i128;
+    let mut fraction_nanos = 0_i64;
     if bytes.get(index) == Some(&b'.') {
         index += 1;
         let digits_start = index;
@@ -496,7 +496,7 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
             return Err("the fraction of a second needs 1 to 9 digits");
         }
         let digits = parse_digits(bytes, digits_start, digit_count)?;
-        let scale = 10_i128.pow(u32::try_from(9 - digit_count).map_err(|_| "fraction too long")?);
+        let scale = 10_i64.pow(u32::try_from(9 - digit_count).map_err(|_| "fraction too long")?);
         fraction_nanos = digits * scale;
     }
     let offset_seconds = match bytes.get(index) {
@@ -520,17 +520,19 @@ fn parse_rfc3339(text: &str) -> Result<i64, &'static str> {
     if index != bytes.len() {
         return Err("unexpected text after the time zone");
     }
+    // Four-digit years keep `seconds` far inside i64; nanoseconds may not fit.
     let seconds =
         days_from_civil(year, month, day) * SECONDS_PER_DAY + hour * 3600 + minute * 60 + second
             - offset_seconds;
-    i64::try_from(seconds * NANOS_PER_SECOND + fraction_nanos)
-        .map_err(|_| "outside the years 1678 to 2262")
+    seconds
+        .checked_mul(NANOS_PER_SECOND)
+        .and_then(|nanos| nanos.checked_add(fraction_nanos))
+        .ok_or("outside the years 1678 to 2262")
 }
 
 fn format_rfc3339(unix_nanos: i64) -> String {
-    let nanos = i128::from(unix_nanos);
-    let seconds = nanos.div_euclid(NANOS_PER_SECOND);
-    let fraction = nanos.rem_euclid(NANOS_PER_SECOND);
+    let seconds = unix_nanos.div_euclid(NANOS_PER_SECOND);
+    let fraction = unix_nanos.rem_euclid(NANOS_PER_SECOND);
     let days = seconds.div_euclid(SECONDS_PER_DAY);
     let second_of_day = seconds.rem_euclid(SECONDS_PER_DAY);
     let (year, month, day) = civil_from_days(days);

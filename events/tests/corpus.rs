@@ -128,6 +128,15 @@ fn corpus_kprobe_fields_are_typed() {
     assert_eq!(process.arguments(), "/etc/passwd");
     assert_eq!(process.container_pid(), Some(194));
     assert_eq!(event.parent().unwrap().binary(), "/bin/bash");
+    // Tetragon's exec_id is base64 of node:ktime:pid.
+    assert_eq!(
+        tpc_events::Process::tetragon_exec_id(
+            "gke-kprobe-validation-default-pool-b5e9dab6-k0cj",
+            2_284_601_054_931,
+            36318
+        ),
+        process.exec_id()
+    );
     let args = event.args();
     assert_eq!(args[0].value.path(), Some("etc/passwd"));
     let ArgValue::Bytes(bytes) = &args[1].value else {

@@ -597,8 +597,8 @@ fn construction_writes_tetragon_shaped_lines() {
     process.parent_exec_id = parent.exec_id.clone();
     let time = Timestamp::from_unix_nanos(1_700_000_000_123_000_000);
 
-    let exec = Event::process_exec(process.clone(), Some(parent.clone()), time.clone())
-        .with_node_name("node-a");
+    let exec =
+        Event::process_exec(process.clone(), Some(parent.clone()), time).with_node_name("node-a");
     assert_eq!(
         exec.to_json_line(),
         concat!(
@@ -612,7 +612,7 @@ fn construction_writes_tetragon_shaped_lines() {
         Some(parent),
         0,
         Some("SIGKILL".into()),
-        time.clone(),
+        time,
     );
     let exit_json: Value = serde_json::from_str(&exit.to_json_line()).unwrap();
     assert_eq!(exit_json["process_exit"]["signal"], json!("SIGKILL"));

@@ -281,3 +281,130 @@ fn an_io_error_is_yielded_then_reading_stops() {
     let error = results[2].1.as_ref().unwrap_err();
     assert!(matches!(error, EventError::Io { line: 2, .. }), "{error:?}");
 }
+
+/// Every outcome of `next_record`, decoded fully where the summary worked.
+fn record_outcomes(
+    input: &str,
+) -> Vec<(Position, Result<tpc_events::Event, String>, Option<String>)> {
+    let mut reader = EventReader::new(input.as_bytes());
+    let mut outcomes = Vec::new();
+    while let Some((position, record)) = reader.next_record() {
+        match record {
+            Ok(record) => {
+                assert_eq!(record.position(), position);
+                let summary = record.summary().clone();
+                let event = record.parse().map_err(|error| error.to_string());
+                if let Ok(event) = &event {
+                    assert_eq!(summary.kind(), event.kind());
+                    assert_eq!(summary.kind_key(), event.kind_key());
+                    assert_eq!(summary.hook(), event.hook());
+                    assert_eq!(summary.policy_name(), event.policy_name());
+                    assert_eq!(summary.action(), event.action());
+                }
+                outcomes.push((position, event, None));
+            }
+            Err(error) => {
+                outcomes.push((position, Err(error.to_string()), Some(error.to_string())))
+            }
+        }
+    }
+    outcomes
+}
+
+#[test]
+fn records_agree_with_the_iterator() {
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(EXEC).unwrap())
+            .unwrap();
+    let kprobe = r#"{"process_kprobe":{"process":{"pid":3},"function_name":"__x64_sys_openat","args":[{"int_arg":1}],"policy_name":"p","action":"KPROBE_ACTION_SIGKILL"},"time":"2024-01-01T00:00:02Z"}"#;
+    let tracepoint = r#"{"process_tracepoint":{"subsys":"syscalls","event":"sys_enter_openat","policy_name":"q","action":1}}"#;
+    let uprobe = r#"{"process_uprobe":{"path":"/bin/bash","symbol":"readline","policy_name":"r"}}"#;
+    let usdt = r#"{"process_usdt":{"path":"/lib/libc.so.6","provider":"libc","name":"setjmp"}}"#;
+    let lsm = r#"{"process_lsm":{"function_name":"file_open","action":"KPROBE_ACTION_POST"}}"#;
+    let input = format!(
+        "{EXEC}\n{kprobe}\n{{oops\n{tracepoint}\n{pretty}{uprobe}\n[]\n{{\"process_close\":{{}}}}\n{usdt}\n{lsm}\n{{\"process_exec\":{{}},\"time\":\"soon\"}}\n{{}}\n"
+    );
+    let from_iterator: Vec<(Position, Result<tpc_events::Event, String>)> =
+        EventReader::new(input.as_bytes())
+            .map(|(position, result)| (position, result.map_err(|error| error.to_string())))
+            .collect();
+    let from_records = record_outcomes(&input);
+    assert_eq!(from_iterator.len(), 12);
+    assert_eq!(from_records.len(), from_iterator.len());
+    for ((position, event, _), (expected_position, expected)) in
+        from_records.iter().zip(&from_iterator)
+    {
+        assert_eq!(position, expected_position);
+        assert_eq!(event, expected, "at {position}");
+    }
+    // The bad timestamp passes the summary and fails the full parse.
+    let (position, event, summary_error) = &from_records[10];
+    assert_eq!(position.line, 9 + pretty.lines().count() as u64);
+    assert!(summary_error.is_none());
+    assert!(
+        event
+            .as_ref()
+            .unwrap_err()
+            .contains("invalid timestamp \"soon\"")
+    );
+    // Malformed and non-event values fail already at the summary.
+    for index in [2, 6, 11] {
+        assert!(
+            from_records[index].2.is_some(),
+            "record {index} should fail its summary"
+        );
+    }
+}
+
+#[test]
+fn summaries_read_hook_policy_and_action() {
+    let input = r#"{"node_name":"n","process_kprobe":{"process":{"pid":3,"binary":"/x"},"parent":{"pid":1},"function_name":"security_file_open","args":[{"file_arg":{"path":"/etc/shadow"}}],"policy_name":"p","action":"KPROBE_ACTION_SIGKILL","future":{"deep":[{"function_name":"not this one"}]}},"time":"2024-01-01T00:00:02Z"}"#;
+    let mut reader = EventReader::new(input.as_bytes());
+    let (position, record) = reader.next_record().unwrap();
+    let record = record.unwrap();
+    assert_eq!(position, Position { line: 1, column: 1 });
+    let summary = record.summary();
+    assert_eq!(summary.kind(), EventKind::ProcessKprobe);
+    assert_eq!(
+        summary.hook(),
+        Some(tpc_events::Hook::Kprobe {
+            function: "security_file_open"
+        })
+    );
+    assert_eq!(summary.policy_name(), Some("p"));
+    assert_eq!(summary.action(), Some(tpc_events::KprobeAction::Sigkill));
+    assert_eq!(record.text(), input.as_bytes());
+    assert!(reader.next_record().is_none());
+}
+
+#[test]
+fn lines_longer_than_the_input_buffer_read_the_same() {
+    let pretty =
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(EXEC).unwrap())
+            .unwrap();
+    let input = format!("{EXEC}\n{{broken\n{pretty}{EXIT}\n\n{EXIT}");
+    let expected: Vec<(Position, Result<tpc_events::Event, String>)> =
+        EventReader::new(input.as_bytes())
+            .map(|(position, result)| (position, result.map_err(|error| error.to_string())))
+            .collect();
+    assert_eq!(expected.len(), 5);
+    for capacity in [1, 7, 16, 100] {
+        let small = BufReader::with_capacity(capacity, input.as_bytes());
+        let results: Vec<(Position, Result<tpc_events::Event, String>)> = EventReader::new(small)
+            .map(|(position, result)| (position, result.map_err(|error| error.to_string())))
+            .collect();
+        assert_eq!(results, expected, "buffer of {capacity} bytes");
+        let mut reader = EventReader::new(BufReader::with_capacity(capacity, input.as_bytes()));
+        let mut count = 0;
+        while let Some((position, record)) = reader.next_record() {
+            assert_eq!(position, expected[count].0);
+            assert_eq!(
+                record.is_ok(),
+                expected[count].1.is_ok(),
+                "record {count}, buffer of {capacity} bytes"
+            );
+            count += 1;
+        }
+        assert_eq!(count, expected.len());
+    }
+}

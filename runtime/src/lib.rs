@@ -1,1 +1,29 @@
 //! Runtime: loads BPF objects on a live kernel, attaches, reads the ring buffer, decodes events.
+//!
+//! The base sensor (`bpf-programs/base_sensor.bpf.c`) reports process exec,
+//! fork and exit. [`BaseSensor`] loads it through the [`KernelBackend`] seam
+//! (aya in production, a fake in unit tests), seeds processes already running
+//! from /proc, and turns ring-buffer records into [`SensorEvent`]s in
+//! Tetragon's JSON export shape. Records the kernel could not deliver are
+//! counted and reported as `Lost` events.
+
+pub mod backend;
+pub mod clock;
+pub mod error;
+pub mod exec_id;
+pub mod model;
+pub mod objects;
+pub mod preflight;
+pub mod proc_seed;
+pub mod process_table;
+pub mod sensor;
+pub mod wire;
+
+pub use backend::{
+    KernelBackend,
+    aya_backend::{AyaBackend, LoadOptions},
+    fake::FakeBackend,
+};
+pub use error::{DecodeError, RuntimeError};
+pub use model::{DropCounts, ProcessInfo, SensorEvent};
+pub use sensor::{BaseSensor, PollStats, RunSummary, SensorOptions, stop_on_signals};

@@ -19,7 +19,13 @@ pub const CHECK: Check = Check {
 };
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
-    let sections = [HookKind::Kprobe, HookKind::Tracepoint, HookKind::Lsm, HookKind::Uprobe, HookKind::Usdt];
+    let sections = [
+        HookKind::Kprobe,
+        HookKind::Tracepoint,
+        HookKind::Lsm,
+        HookKind::Uprobe,
+        HookKind::Usdt,
+    ];
     let present: Vec<_> = sections
         .iter()
         .filter_map(|k| policy.hooks.iter().find(|h| h.kind() == *k))
@@ -30,9 +36,19 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     let names: Vec<&str> = present.iter().map(|h| h.kind().spec_key()).collect();
     let mut d = Diagnostic::of(
         Code::MixedHookSections,
-        format!("policy `{}` mixes {}; Tetragon loads one kind of hook per policy", policy.name.value, names.join(" and ")),
+        format!(
+            "policy `{}` mixes {}; Tetragon loads one kind of hook per policy",
+            policy.name.value,
+            names.join(" and ")
+        ),
     )
-    .with_primary(present[1].span, format!("first of the {}", present[1].kind().spec_key()));
-    d = d.with_secondary(present[0].span, format!("first of the {}", present[0].kind().spec_key()));
+    .with_primary(
+        present[1].span,
+        format!("first of the {}", present[1].kind().spec_key()),
+    );
+    d = d.with_secondary(
+        present[0].span,
+        format!("first of the {}", present[0].kind().spec_key()),
+    );
     out.push(d.with_help("split the policy into one policy per hook kind"));
 }

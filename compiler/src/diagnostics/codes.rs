@@ -228,6 +228,15 @@ codes! {
     /// Example: `NotEqual` with values `0` and `1` on an `int`.
     IneffectiveFilter = ("TPC027", "ineffective-filter", Warning);
 
+    /// A filter option that Tetragon does not support with this operator.
+    ///
+    /// What it does: reports `followChildren: true` on a `matchBinaries` or
+    /// `matchParentBinaries` entry whose operator is not `In` or `NotIn`.
+    /// Why: Tetragon refuses the policy ("followChildren not yet implemented
+    /// for operation 'Prefix'").
+    /// Example: `{operator: Prefix, values: [/usr/bin/], followChildren: true}`.
+    UnsupportedFilterOption = ("TPC028", "unsupported-filter-option", Error);
+
     /// A `macros` entry names a macro that `spec.selectorsMacros` does not define.
     ///
     /// What it does: resolves every macro reference.
@@ -275,6 +284,15 @@ codes! {
     /// and/or policy selectors").
     /// Example: a selector with `matchArgs` using a macro that has `matchArgs`.
     MacroConflict = ("TPC035", "macro-conflict", Error);
+
+    /// A macro whose definition uses other macros.
+    ///
+    /// What it does: reports `selectorsMacros` entries that themselves list
+    /// `macros`.
+    /// Why: Tetragon refuses the policy ("macro definition cannot use other
+    /// macros").
+    /// Example: `selectorsMacros: {a: {macros: [b]}}`.
+    NestedMacro = ("TPC037", "nested-macro", Error);
 
     /// A `spec.options` entry Tetragon does not know or cannot parse.
     ///
@@ -338,9 +356,10 @@ codes! {
 
     /// An action that the hook kind cannot perform.
     ///
-    /// What it does: checks actions against the hook: `Override` needs a kprobe,
-    /// LSM hook or uprobe; `NotifyEnforcer` needs an `enforcers` entry covering
-    /// the call; socket tracking needs a socket argument.
+    /// What it does: checks actions against the hook kind: LSM hooks take only
+    /// `Post`, `NoPost`, `Sigkill`, `Signal` and `Override` (errors), fentries
+    /// no enforcement (errors); `Override` on tracepoints, `Set` outside USDTs,
+    /// socket tracking outside kprobes are warnings (they load and never run).
     /// Why: the policy fails to load, or the action never runs.
     /// Example: `Override` on a tracepoint.
     ActionNotSupported = ("TPC051", "action-not-supported", Error);
@@ -368,14 +387,15 @@ codes! {
     /// Example: `matchActions: [{action: Post}, {action: NoPost}]`.
     ConflictingActions = ("TPC054", "conflicting-actions", Warning);
 
-    /// `Override` on a function that the kernel does not let BPF override.
+    /// `Override` on a function that Tetragon does not let BPF override.
     ///
-    /// What it does: warns when `Override` is used on a kprobe that is neither a
-    /// syscall nor a `security_*` hook, the only functions on which Tetragon's
-    /// override is known to work (others need `ALLOW_ERROR_INJECTION`).
-    /// Why: attach fails with EINVAL on the node.
+    /// What it does: reports `Override` on a kprobe that is neither a syscall
+    /// nor a `security_*` function, the only functions Tetragon overrides
+    /// (syscalls through `bpf_override_return`, `security_*` through fmod_ret).
+    /// Why: Tetragon refuses the policy ("override action can be used only
+    /// with syscalls and security_ hooks").
     /// Example: `Override` on `fd_install`.
-    OverrideTarget = ("TPC055", "override-target", Warning);
+    OverrideTarget = ("TPC055", "override-target", Error);
 
     /// More selectors on one hook than Tetragon supports.
     ///
@@ -407,8 +427,11 @@ codes! {
     ///
     /// What it does: checks `matchArgs` + `matchData` (5 per selector on kernels
     /// ≥ 5.3, 1 before), `matchNamespaces` (10 on ≥ 5.3, 4 before),
-    /// `matchBinaries`/`matchParentBinaries` (1).
-    /// Why: the agent refuses the policy.
+    /// `matchNamespaceChanges` (1), `matchBinaries`/`matchParentBinaries` (1),
+    /// `CelExpr` filters (8 per policy); warns about more than one
+    /// `matchPIDs`, `matchCapabilities` or `matchCapabilityChanges` entry, of
+    /// which the BPF programs evaluate only the first.
+    /// Why: the agent refuses the policy, or ignores the extra entries.
     /// Example: six `matchArgs` entries in one selector.
     TooManyFilters = ("TPC063", "too-many-filters", Error);
 
@@ -426,29 +449,45 @@ codes! {
     /// Example: six entries under `args`.
     TooManyArgs = ("TPC065", "too-many-args", Error);
 
-    /// Too many tags, or a tag Tetragon will truncate.
+    /// Too many tags, a tag Tetragon refuses, or one it will truncate.
     ///
-    /// What it does: checks at most 16 tags and warns on tags over 128 characters.
-    /// Why: extra tags are refused; long tags are cut silently.
+    /// What it does: checks at most 16 tags and tags of at least 2 bytes
+    /// (errors), and warns on tags over 128 bytes.
+    /// Why: extra and one-byte tags are refused; long tags are cut silently.
     /// Example: a 200-character tag.
     TagLimit = ("TPC066", "tag-limit", Warning);
 
-    /// A `message` longer than Tetragon keeps.
+    /// A `message` Tetragon refuses (one byte long) or truncates (over 256 bytes).
     ///
-    /// What it does: checks `message` is at most 256 characters.
-    /// Why: Tetragon refuses longer messages.
+    /// What it does: reports a one-byte `message` (an error) and warns on
+    /// messages over 256 bytes.
+    /// Why: Tetragon refuses a one-byte message ("message field is too short")
+    /// and cuts longer ones, with only a log line.
     /// Example: a 300-character message.
     MessageTooLong = ("TPC067", "message-too-long", Error);
 
     /// Something a `TracingPolicyNamespaced` may not contain.
     ///
-    /// What it does: reports `hostSelector`, `nodeSelector` and other
-    /// cluster-wide settings in a namespaced policy, and a namespaced policy
-    /// without a `metadata.namespace` (it then applies to the namespace it is
-    /// applied in).
-    /// Why: the API server or the agent rejects it.
+    /// What it does: reports a namespaced policy without a
+    /// `metadata.namespace` (`kubectl apply -n` fills it in, the agent reading
+    /// a file refuses it), and warns about a `hostSelector` in a namespaced
+    /// policy, which Tetragon overrides to null.
+    /// Why: the agent rejects the policy, or silently ignores the setting.
     /// Example: `hostSelector: {}` in a `TracingPolicyNamespaced`.
     NamespacedRestriction = ("TPC070", "namespaced-restriction", Error);
+
+    /// A Kubernetes label selector that the API server or Tetragon refuses,
+    /// or that selects on a field Tetragon does not fill.
+    ///
+    /// What it does: checks `podSelector`, `containerSelector`, `nodeSelector`,
+    /// `hostSelector` and `matchWorkloads` selectors: `In`/`NotIn` need
+    /// values, `Exists`/`DoesNotExist` take none, `hostSelector` may only be
+    /// `null` or `{}`, and `containerSelector` only knows the `name` (and,
+    /// per the docs, `repo`) keys.
+    /// Why: the API server rejects malformed selectors; a selector on an
+    /// unknown container field never matches.
+    /// Example: `hostSelector: {matchLabels: {role: node}}`.
+    InvalidLabelSelector = ("TPC071", "invalid-label-selector", Error);
 
     /// A selector that can never be reached or never match.
     ///

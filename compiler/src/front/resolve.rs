@@ -144,7 +144,7 @@ pub fn lower_policy(root: &Node, kind: PolicyKind, kind_span: Span, doc_span: Sp
         .map(|e| {
             let mut calls = Vec::new();
             for c in e.strings("calls") {
-                calls.extend(cx.expand_calls(&c).into_iter().map(|call| Spanned::new(call.name, call.span)));
+                calls.extend(cx.expand_calls(&c));
             }
             Enforcer { span: e.0.span, calls }
         })
@@ -373,15 +373,15 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 let from_syscall_list = calls.first().and_then(|c| c.from_list.as_deref()).and_then(|l| {
                     self.lists.iter().find(|e| e.def.name.value == l).map(|e| e.def.kind)
                 });
-                let syscall = match (&explicit, from_syscall_list) {
-                    (Some(b), _) => b.value,
-                    (None, Some(k)) => k.is_syscalls(),
+                let syscall = match (from_syscall_list, &explicit) {
+                    (Some(k), _) => k.is_syscalls(),
+                    (None, Some(b)) => b.value,
                     (None, None) => true,
                 };
                 HookTarget::Kprobe {
                     calls,
                     syscall,
-                    syscall_span: explicit.map(|b| b.span),
+                    syscall_written: explicit,
                     call_span: call.span,
                     ignore_call_not_found: h.get("ignore").map(Obj).is_some_and(|i| i.flag("callNotFound")),
                     fentry: kind == HookKind::Fentry,
@@ -458,8 +458,9 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     if body.as_map().is_some() {
                         if Obj(body).get("macros").is_some() {
                             self.push(
-                                Diagnostic::of(Code::UnknownMacro, format!("macro `{}` uses other macros, which Tetragon does not expand", m.value))
-                                    .with_primary(m.span, "nested macros are not expanded")
+                                Diagnostic::of(Code::NestedMacro, format!("macro `{}` uses other macros, which Tetragon refuses", m.value))
+                                    .with_primary(m.span, "this macro's definition has `macros`")
+                                    .with_help("copy the inner macro's filters into this macro's definition")
                                     .with_secondary(self.macros[i].0.span, "defined here"),
                             );
                         }
@@ -515,6 +516,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
         for f in o.maps("matchPIDs") {
             let Some(op) = set_op(f) else { continue };
             let mut values = Vec::new();
+            let written = f.list("values").len();
             for v in f.list("values") {
                 match v.scalar() {
                     Some(ScalarValue::Int(n)) => match u32::try_from(n) {
@@ -531,6 +533,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 span: f.0.span,
                 operator: op,
                 values,
+                written,
                 follow_forks: f.flag("followForks"),
                 is_namespace_pid: f.flag("isNamespacePID"),
             });
@@ -581,6 +584,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 namespace: Spanned::new(kind, ns.span),
                 operator: op,
                 values,
+                written: f.list("values").len(),
             });
         }
         for f in o.maps("matchNamespaceChanges") {
@@ -605,6 +609,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 span: f.0.span,
                 operator: op,
                 values,
+                written: f.list("values").len(),
             });
         }
         for (key, changes) in [("matchCapabilities", false), ("matchCapabilityChanges", true)] {
@@ -627,6 +632,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     set,
                     is_namespace_capability: f.flag("isNamespaceCapability"),
                     values,
+                    written: f.list("values").len(),
                 };
                 if changes {
                     sel.match_capability_changes.push(filter);
@@ -807,6 +813,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
         }
         let ty = targets.first().and_then(|t| decl_of(hook, *t)).map(|d| d.ty.value);
         let mut values = Vec::new();
+        let raw_values: Vec<Spanned<String>> = f.strings("values");
         for v in f.list("values") {
             let Some(text) = v.scalar_text() else { continue };
             match self.filter_value(op, ty, text, v.span) {
@@ -823,6 +830,7 @@ impl<'a, 'd> Resolver<'a, 'd> {
             target_span,
             operator: Spanned::new(op, op_node.span),
             values,
+            raw_values,
         })
     }
 
@@ -942,10 +950,18 @@ impl<'a, 'd> Resolver<'a, 'd> {
             },
             other => ActionKind::Legacy { name: other.to_string() },
         };
+        let fields = a
+            .0
+            .as_map()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|e| e.key.scalar_text().map(|k| Spanned::new(k.to_string(), e.key.span)))
+            .collect();
         Some(Action {
             span: a.0.span,
             name_span: name.span,
             kind,
+            fields,
         })
     }
 
@@ -1106,12 +1122,13 @@ fn arg_decl(a: Obj<'_>) -> Option<ArgDecl> {
     let ty_node = a.str("type");
     let ty = match &ty_node {
         Some(t) => Spanned::new(ArgType::from_name(&t.value).unwrap_or(ArgType::Auto), t.span),
-        None => Spanned::new(ArgType::Auto, index.span),
+        None => Spanned::new(ArgType::Auto, a.0.span),
     };
     Some(ArgDecl {
         span: a.0.span,
         index,
         ty,
+        type_text: ty_node,
         label: a.str("label"),
         max_data: a.flag("maxData"),
         return_copy: a.flag("returnCopy"),

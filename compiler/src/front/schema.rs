@@ -63,7 +63,11 @@ pub enum Shape {
 pub struct Field {
     pub name: &'static str,
     pub shape: Shape,
+    /// The CRD lists it as required.
     pub required: bool,
+    /// The CRD's default, applied before required fields are checked (so a
+    /// required field with a default may be left out).
+    pub default: Option<&'static str>,
 }
 
 /// An object type of the schema.
@@ -89,6 +93,7 @@ const fn f(name: &'static str, shape: Shape) -> Field {
         name,
         shape,
         required: false,
+        default: None,
     }
 }
 
@@ -97,6 +102,17 @@ const fn req(name: &'static str, shape: Shape) -> Field {
         name,
         shape,
         required: true,
+        default: None,
+    }
+}
+
+/// A required field with a CRD default.
+const fn req_default(name: &'static str, shape: Shape, default: &'static str) -> Field {
+    Field {
+        name,
+        shape,
+        required: true,
+        default: Some(default),
     }
 }
 
@@ -233,7 +249,7 @@ pub static ARG: ObjectSchema = ObjectSchema {
         f("returnCopy", Shape::Bool),
         f("sizeArgIndex", UINT32),
         f("source", Shape::Str),
-        req("type", Shape::Enum(&ARG_TYPES)),
+        req_default("type", Shape::Enum(&ARG_TYPES), "auto"),
     ],
 };
 

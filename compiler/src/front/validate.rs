@@ -90,7 +90,7 @@ impl Validator<'_> {
                 None => self.unknown_key(&entry.key, key, schema),
             }
         }
-        for field in schema.fields.iter().filter(|f| f.required) {
+        for field in schema.fields.iter().filter(|f| f.required && f.default.is_none()) {
             let present = seen.contains_key(field.name)
                 && node.get(field.name).is_some_and(|v| !v.is_null());
             if !present {

@@ -177,10 +177,13 @@ pub enum HookTarget {
         /// One entry per function; a `call: "list:NAME"` expands to the list's
         /// members.
         calls: Vec<Call>,
-        /// `syscall:` (defaults to true in the CRD, false when absent from the
-        /// agent's point of view; see [`Hook`] docs).
+        /// Whether the calls are syscalls: for `call: "list:NAME"` the list's
+        /// type decides (syscall lists force true, other lists false, as
+        /// Tetragon does); otherwise `syscall:`, which defaults to true (the
+        /// CRD default).
         syscall: bool,
-        syscall_span: Option<Span>,
+        /// `syscall:` as written, if it was.
+        syscall_written: Option<Spanned<bool>>,
         /// The `call:` value.
         call_span: Span,
         ignore_call_not_found: bool,
@@ -243,7 +246,11 @@ pub struct ArgDecl {
     /// `index`: the function parameter (kprobe, uprobe, lsm) or the tracepoint
     /// format field position (tracepoint).
     pub index: Spanned<u32>,
+    /// The type; `auto` when `type` is absent (the CRD default) and also when
+    /// the written name is unknown (already reported; see `type_text`).
     pub ty: Spanned<ArgType>,
+    /// `type` as written; `None` when absent.
+    pub type_text: Option<Spanned<String>>,
     pub label: Option<Spanned<String>>,
     pub max_data: bool,
     pub return_copy: bool,
@@ -316,6 +323,9 @@ pub struct ArgFilter {
     pub target_span: Span,
     pub operator: Spanned<Operator>,
     pub values: Vec<Spanned<FilterValue>>,
+    /// The `values` entries as written (text, `list:` references included),
+    /// whether or not they parsed.
+    pub raw_values: Vec<Spanned<String>>,
 }
 
 /// Argument filter operators, aliases normalised.
@@ -358,6 +368,47 @@ pub enum Operator {
 }
 
 impl Operator {
+    /// Every argument filter operator, in the CRD's order.
+    pub const ALL: [Operator; 34] = {
+    use Operator::*;
+    [
+        Equal,
+        NotEqual,
+        Prefix,
+        NotPrefix,
+        Postfix,
+        NotPostfix,
+        Gt,
+        Lt,
+        Mask,
+        SPort,
+        NotSPort,
+        SPortPriv,
+        NotSPortPriv,
+        DPort,
+        NotDPort,
+        DPortPriv,
+        NotDPortPriv,
+        SAddr,
+        NotSAddr,
+        DAddr,
+        NotDAddr,
+        Protocol,
+        Family,
+        State,
+        InMap,
+        NotInMap,
+        CapabilitiesGained,
+        InRange,
+        NotInRange,
+        SubString,
+        SubStringIgnCase,
+        CelExpr,
+        FileType,
+        NotFileType,
+    ]
+};
+
     /// Parses a CRD operator name (aliases included).
     pub fn from_name(name: &str) -> Option<Operator> {
         use Operator::*;
@@ -497,6 +548,8 @@ pub struct PidFilter {
     pub span: Span,
     pub operator: Spanned<SetOp>,
     pub values: Vec<Spanned<u32>>,
+    /// How many values were written (parsed or not).
+    pub written: usize,
     pub follow_forks: bool,
     pub is_namespace_pid: bool,
 }
@@ -627,6 +680,8 @@ pub struct NamespaceFilter {
     pub namespace: Spanned<NamespaceKind>,
     pub operator: Spanned<SetOp>,
     pub values: Vec<Spanned<NamespaceValue>>,
+    /// How many values were written (parsed or not).
+    pub written: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -634,6 +689,8 @@ pub struct NamespaceChangeFilter {
     pub span: Span,
     pub operator: Spanned<SetOp>,
     pub values: Vec<Spanned<NamespaceKind>>,
+    /// How many values were written (parsed or not).
+    pub written: usize,
 }
 
 /// Which capability set a capability filter reads.
@@ -671,6 +728,8 @@ pub struct CapabilityFilter {
     pub is_namespace_capability: bool,
     /// Capability numbers (`CAP_SYS_ADMIN` = 21).
     pub values: Vec<Spanned<u8>>,
+    /// How many values were written (parsed or not).
+    pub written: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -731,6 +790,17 @@ pub struct Action {
     /// The `action:` value.
     pub name_span: Span,
     pub kind: ActionKind,
+    /// Every key written in the action's mapping (`action`, `argError`,
+    /// `rateLimit`, ...), with the key's span, whether this action reads it
+    /// or not.
+    pub fields: Vec<Spanned<String>>,
+}
+
+impl Action {
+    /// The span of key `name`, if written.
+    pub fn field(&self, name: &str) -> Option<Span> {
+        self.fields.iter().find(|f| f.value == name).map(|f| f.span)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -871,7 +941,8 @@ impl ListKind {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Enforcer {
     pub span: Span,
-    pub calls: Vec<Spanned<String>>,
+    /// `list:` references are expanded, with [`Call::from_list`] set.
+    pub calls: Vec<Call>,
 }
 
 /// `spec.options[]`.

@@ -212,6 +212,63 @@ pub const SIGNALS: &[(&str, i32)] = &[
     ("SIGSYS", 31),
 ];
 
+/// Architecture prefixes of syscall wrapper symbols (`__x64_sys_openat`),
+/// with the ABI name a `syscalls` list writes before a `/` (`x64/sys_openat`).
+pub const SYSCALL_ARCH_PREFIXES: &[(&str, &str)] = &[
+    ("__x64_", "x64"),
+    ("__ia32_", "i386"),
+    ("__arm64_", "arm64"),
+    ("__x32_", "x32"),
+];
+
+/// The ABIs a `syscalls` list entry may name before a `/`.
+pub const SYSCALL_ABIS: &[&str] = &["x64", "i386", "arm64", "arm32"];
+
+/// Splits an architecture prefix off a syscall symbol:
+/// `__x64_sys_openat` → `(Some("__x64_"), "sys_openat")`.
+pub fn split_syscall_arch_prefix(name: &str) -> (Option<&'static str>, &str) {
+    for (prefix, _) in SYSCALL_ARCH_PREFIXES {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return (Some(prefix), rest);
+        }
+    }
+    (None, name)
+}
+
+/// Does `name` name a syscall the way Tetragon's `syscall: true` expects:
+/// `sys_NAME`, `compat_sys_NAME`, or either of them behind an architecture
+/// prefix (`__x64_sys_NAME`, `__arm64_sys_NAME`, `__ia32_compat_sys_NAME`)?
+pub fn is_syscall_symbol(name: &str) -> bool {
+    let (_, rest) = split_syscall_arch_prefix(name);
+    let base = rest
+        .strip_prefix("sys_")
+        .or_else(|| rest.strip_prefix("compat_sys_"));
+    base.is_some_and(|b| !b.is_empty())
+}
+
+/// The syscall a symbol names, without prefixes: `__x64_sys_openat` and
+/// `sys_openat` → `openat`.
+pub fn syscall_base_name(name: &str) -> Option<&str> {
+    let (_, rest) = split_syscall_arch_prefix(name);
+    rest.strip_prefix("sys_")
+        .or_else(|| rest.strip_prefix("compat_sys_"))
+        .filter(|b| !b.is_empty())
+}
+
+/// Is `name` an LSM entry point (`security_file_open`), which Tetragon can
+/// override through fmod_ret?
+pub fn is_security_function(name: &str) -> bool {
+    name.strip_prefix("security_").is_some_and(|rest| !rest.is_empty())
+}
+
+/// Is `name` a plausible kernel or ELF symbol: letters, digits, `_`, `.`
+/// (compiler suffixes such as `.isra.0`) and `$`, not starting with a digit?
+pub fn is_symbol_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'))
+}
+
 /// Looks a name up in a `(name, number)` table.
 pub fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
@@ -239,5 +296,22 @@ mod tests {
         assert_eq!(lookup(FAMILIES, "AF_INET6"), Some(10));
         assert_eq!(lookup(SOCK_STATES, "TCP_LISTEN"), Some(10));
         assert_eq!(name_of(SIGNALS, 9), Some("SIGKILL"));
+    }
+
+    #[test]
+    fn syscall_symbols() {
+        assert!(is_syscall_symbol("sys_openat"));
+        assert!(is_syscall_symbol("__x64_sys_openat"));
+        assert!(is_syscall_symbol("__ia32_compat_sys_ioctl"));
+        assert!(!is_syscall_symbol("openat"));
+        assert!(!is_syscall_symbol("sys_"));
+        assert!(!is_syscall_symbol("vfs_open"));
+        assert_eq!(syscall_base_name("__arm64_sys_dup"), Some("dup"));
+        assert_eq!(split_syscall_arch_prefix("__x64_sys_dup"), (Some("__x64_"), "sys_dup"));
+        assert!(is_security_function("security_file_open"));
+        assert!(!is_security_function("security_"));
+        assert!(is_symbol_name("tcp_v4_connect.isra.0"));
+        assert!(!is_symbol_name("sys open"));
+        assert!(!is_symbol_name(""));
     }
 }

@@ -238,6 +238,89 @@ impl ArgType {
     }
 }
 
+/// How Tetragon's agent sorts an argument type when it loads a filter: the
+/// group decides which operators it accepts (semantics reference §3.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FilterGroup {
+    /// 32-bit integers: `int`, `int32`, `size_t`, `int16`, `int8`, the
+    /// unsigned widths up to 32 bits, `bpf_cmd`.
+    Int32,
+    /// 64-bit integers: `int64`, `uint64`, `long`, `ulong`, `syscall64`.
+    Int64,
+    /// Compared as strings: `string`, `char_buf`, `data_loc`, `net_device`
+    /// and the path-like `fd`, `file`, `path`, `linux_binprm`.
+    Text,
+    /// Sockets: `sock`, `socket`, `skb`, `sockaddr`.
+    Socket,
+    /// Capability masks: `kernel_cap_t`, `cap_inheritable`, `cap_permitted`,
+    /// `cap_effective`.
+    CapabilitySet,
+    /// Everything else: the agent refuses `Equal` and the numeric operators.
+    Unfilterable,
+}
+
+/// Which comparison the BPF programs run for a type (`selector_arg_offset`
+/// in Tetragon's `basic.h`). `None` means every filter on the type is
+/// skipped at run time: it always passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BpfFilterFamily {
+    Integer { bits: u8 },
+    String,
+    Path,
+    Inet,
+    None,
+}
+
+impl ArgType {
+    /// The agent's operator group for this type; `None` for `auto`, whose
+    /// real type is only known from the tracepoint format.
+    pub fn filter_group(self) -> Option<FilterGroup> {
+        use ArgType::*;
+        Some(match self {
+            Auto => return None,
+            Int | Sint32 | Int32 | SizeT | Sint16 | Int16 | Sint8 | Int8 | Uint32 | Uint16 | Uint8 | BpfCmd => FilterGroup::Int32,
+            Long | Sint64 | Int64 | Uint64 | Ulong | Syscall64 => FilterGroup::Int64,
+            String | CharBuf | DataLoc | NetDevice | Fd | File | Path | LinuxBinprm => FilterGroup::Text,
+            Sock | Socket | Skb | Sockaddr => FilterGroup::Socket,
+            KernelCapT | CapInheritable | CapPermitted | CapEffective => FilterGroup::CapabilitySet,
+            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred | UserNamespace | BpfAttr
+            | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop | Dentry | SockaddrUn => FilterGroup::Unfilterable,
+        })
+    }
+
+    /// The BPF comparison family; `None` for `auto` (decided by the
+    /// tracepoint format).
+    pub fn bpf_filter_family(self) -> Option<BpfFilterFamily> {
+        use ArgType::*;
+        Some(match self {
+            Auto => return None,
+            Int | Sint32 | Int32 | SizeT | Uint32 | BpfCmd => BpfFilterFamily::Integer { bits: 32 },
+            Sint16 | Int16 | Uint16 => BpfFilterFamily::Integer { bits: 16 },
+            Sint8 | Int8 | Uint8 => BpfFilterFamily::Integer { bits: 8 },
+            Long | Sint64 | Int64 | Uint64 | Ulong | Syscall64 | KernelCapT | CapInheritable | CapPermitted
+            | CapEffective => BpfFilterFamily::Integer { bits: 64 },
+            String | CharBuf | DataLoc | NetDevice => BpfFilterFamily::String,
+            Fd | File | Path | Dentry | LinuxBinprm => BpfFilterFamily::Path,
+            Sock | Socket | Skb | Sockaddr => BpfFilterFamily::Inet,
+            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred | UserNamespace | BpfAttr
+            | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop | SockaddrUn => BpfFilterFamily::None,
+        })
+    }
+
+    /// Types whose `GT` the BPF programs evaluate as `<` (a Tetragon bug for
+    /// unsigned 64-, 16- and 8-bit types, and for `int16`/`int8`, which the
+    /// programs treat as unsigned).
+    pub fn has_inverted_greater_than(self) -> bool {
+        use ArgType::*;
+        matches!(self, Uint64 | Ulong | Uint16 | Uint8 | Sint16 | Int16 | Sint8 | Int8)
+    }
+
+    /// Capability-set types (what `CapabilitiesGained` compares).
+    pub fn is_capability_set(self) -> bool {
+        self.filter_group() == Some(FilterGroup::CapabilitySet)
+    }
+}
+
 impl std::fmt::Display for ArgType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -256,5 +339,18 @@ mod tests {
             assert_eq!(t.as_str(), *name);
         }
         assert_eq!(ArgType::ALL.len(), ARG_TYPES.values.len());
+    }
+
+    #[test]
+    fn groups_follow_the_agent() {
+        assert_eq!(ArgType::SizeT.filter_group(), Some(FilterGroup::Int32));
+        assert_eq!(ArgType::Syscall64.filter_group(), Some(FilterGroup::Int64));
+        assert_eq!(ArgType::NetDevice.filter_group(), Some(FilterGroup::Text));
+        assert_eq!(ArgType::Dentry.filter_group(), Some(FilterGroup::Unfilterable));
+        assert_eq!(ArgType::Dentry.bpf_filter_family(), Some(BpfFilterFamily::Path));
+        assert_eq!(ArgType::Cred.bpf_filter_family(), Some(BpfFilterFamily::None));
+        assert_eq!(ArgType::Auto.filter_group(), None);
+        assert!(ArgType::Uint64.has_inverted_greater_than());
+        assert!(!ArgType::Uint32.has_inverted_greater_than());
     }
 }

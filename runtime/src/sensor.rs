@@ -1,0 +1,379 @@
+//! The base sensor: start (checks, load, attach, seed from /proc), poll records into stream events with drop reports, stop cleanly.
+
+use std::{
+    fs,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use crate::{
+    backend::{
+        KernelBackend,
+        aya_backend::{AyaBackend, LoadOptions},
+    },
+    clock::BootClock,
+    error::RuntimeError,
+    model::{DropCounts, SensorEvent},
+    proc_seed,
+    process_table::ProcessTable,
+    wire::Record,
+};
+
+/// How to start the sensor.
+#[derive(Debug, Clone)]
+pub struct SensorOptions {
+    /// `node_name` in events and the first part of exec ids; the host name
+    /// when `None`.
+    pub node_name: Option<String>,
+    /// Ring buffer size in bytes (power of two, page multiple); 8 MiB by default.
+    pub ring_buffer_bytes: Option<u32>,
+    /// Seed processes already running from this /proc (`None`: do not seed).
+    pub proc_root: Option<PathBuf>,
+}
+
+impl Default for SensorOptions {
+    fn default() -> Self {
+        Self {
+            node_name: None,
+            ring_buffer_bytes: None,
+            proc_root: Some(PathBuf::from("/proc")),
+        }
+    }
+}
+
+/// Counters of one poll.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollStats {
+    pub records: usize,
+    pub events: usize,
+    pub decode_errors: usize,
+}
+
+/// What the sensor saw over its whole run, returned by `stop`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub records: u64,
+    pub events: u64,
+    pub decode_errors: u64,
+    /// Records the kernel dropped, over the whole run.
+    pub dropped: DropCounts,
+    pub seeded_processes: usize,
+}
+
+/// A running base sensor over some kernel backend.
+#[derive(Debug)]
+pub struct BaseSensor<B: KernelBackend = AyaBackend> {
+    backend: B,
+    table: ProcessTable,
+    reported_drops: DropCounts,
+    summary: RunSummary,
+}
+
+impl BaseSensor<AyaBackend> {
+    /// Checks the host, loads and attaches the base sensor, seeds running
+    /// processes from /proc.
+    pub fn start(options: &SensorOptions) -> Result<Self, RuntimeError> {
+        let backend = AyaBackend::load(&LoadOptions {
+            ring_buffer_bytes: options.ring_buffer_bytes,
+        })?;
+        Self::with_backend(backend, options, BootClock::from_system()?)
+    }
+}
+
+impl<B: KernelBackend> BaseSensor<B> {
+    /// A sensor over an already loaded backend; seeds from /proc when asked.
+    pub fn with_backend(
+        mut backend: B,
+        options: &SensorOptions,
+        clock: BootClock,
+    ) -> Result<Self, RuntimeError> {
+        let node_name = options.node_name.clone().unwrap_or_else(host_name);
+        let mut table = ProcessTable::new(node_name, clock);
+        let mut seeded_processes = 0;
+        if let Some(proc_root) = &options.proc_root {
+            let ticks = clock_ticks_per_second();
+            let snapshots = proc_seed::read_processes(proc_root, ticks);
+            for (info, entry) in
+                proc_seed::seeds(table.node_name(), &snapshots, |ns| clock.unix_nanos(ns))
+            {
+                backend.seed_process(&entry)?;
+                table.seed(info);
+                seeded_processes += 1;
+            }
+        }
+        Ok(Self {
+            backend,
+            table,
+            reported_drops: DropCounts::default(),
+            summary: RunSummary {
+                seeded_processes,
+                ..RunSummary::default()
+            },
+        })
+    }
+
+    pub fn node_name(&self) -> &str {
+        self.table.node_name()
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    pub fn table(&self) -> &ProcessTable {
+        &self.table
+    }
+
+    /// Waits up to `timeout` for records, turns them into events for `sink`
+    /// in ring order, then reports new drops (if any) as a `Lost` event.
+    pub fn poll(
+        &mut self,
+        timeout: Duration,
+        sink: &mut dyn FnMut(SensorEvent),
+    ) -> Result<PollStats, RuntimeError> {
+        let mut stats = PollStats::default();
+        let table = &mut self.table;
+        stats.records =
+            self.backend
+                .read_records(timeout, &mut |bytes| match Record::decode(bytes) {
+                    Ok(record) => {
+                        if let Some(event) = table.apply(record) {
+                            stats.events += 1;
+                            sink(event);
+                        }
+                    }
+                    Err(error) => {
+                        log::warn!("skipping a ring buffer record: {error}");
+                        stats.decode_errors += 1;
+                    }
+                })?;
+        let drops = self.backend.drop_counts()?;
+        let new_drops = drops.since(&self.reported_drops);
+        if new_drops.total() > 0 {
+            self.reported_drops = drops;
+            let time_ns = self
+                .table
+                .clock()
+                .unix_nanos(BootClock::boot_ns_now().unwrap_or(0));
+            sink(SensorEvent::Lost {
+                dropped: new_drops,
+                time_ns,
+            });
+            stats.events += 1;
+        }
+        self.summary.records += stats.records as u64;
+        self.summary.events += stats.events as u64;
+        self.summary.decode_errors += stats.decode_errors as u64;
+        Ok(stats)
+    }
+
+    /// Polls until `stop` is set (e.g. by SIGINT/SIGTERM), then stops.
+    pub fn run_until(
+        mut self,
+        stop: &AtomicBool,
+        sink: &mut dyn FnMut(SensorEvent),
+    ) -> Result<RunSummary, RuntimeError> {
+        while !stop.load(Ordering::Relaxed) {
+            self.poll(Duration::from_millis(100), sink)?;
+        }
+        self.stop(sink)
+    }
+
+    /// Drains what is left in the ring buffer into `sink`, reads the final
+    /// drop counters and releases every program, link and map.
+    pub fn stop(mut self, sink: &mut dyn FnMut(SensorEvent)) -> Result<RunSummary, RuntimeError> {
+        loop {
+            let stats = self.poll(Duration::ZERO, sink)?;
+            if stats.records == 0 {
+                break;
+            }
+        }
+        self.summary.dropped = self.backend.drop_counts()?;
+        self.backend.shutdown()?;
+        Ok(self.summary)
+    }
+
+    /// Totals so far.
+    pub fn summary(&self) -> RunSummary {
+        self.summary
+    }
+}
+
+/// A flag that SIGINT and SIGTERM set, for `run_until`.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>, RuntimeError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|source| RuntimeError::Signals { source })?;
+    }
+    Ok(stop)
+}
+
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+fn clock_ticks_per_second() -> u64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK) {
+        Ok(Some(ticks)) if ticks > 0 => u64::try_from(ticks).unwrap_or(100),
+        _ => 100,
+    }
+}
+
+#[cfg(test)]
+#[expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+mod tests {
+    use super::*;
+    use crate::{
+        backend::fake::FakeBackend,
+        wire::{ExecRecord, ExitRecord, ForkRecord, RecordFlags, encode},
+    };
+
+    fn options() -> SensorOptions {
+        SensorOptions {
+            node_name: Some("test".into()),
+            ring_buffer_bytes: None,
+            proc_root: None,
+        }
+    }
+
+    fn exec(
+        pid: u32,
+        parent_pid: u32,
+        exec_ktime: u64,
+        parent_exec_ktime: u64,
+        binary: &str,
+    ) -> Vec<u8> {
+        encode::exec(&ExecRecord {
+            cpu: 0,
+            ktime: exec_ktime,
+            pid,
+            tid: pid,
+            parent_pid,
+            flags: RecordFlags(RecordFlags::EXECVE),
+            exec_ktime,
+            parent_exec_ktime,
+            process_start_ktime: exec_ktime,
+            uid: 0,
+            euid: 0,
+            auid: u32::MAX,
+            old_tid: pid,
+            binary: binary.as_bytes().to_vec(),
+            cwd: b"/".to_vec(),
+            args: format!("{binary}\0x\0").into_bytes(),
+            filename: binary.as_bytes().to_vec(),
+        })
+    }
+
+    #[test]
+    fn events_come_out_in_ring_order_with_drop_reports() {
+        let mut backend = FakeBackend::default();
+        backend.push_batch(vec![
+            exec(100, 1, 10, 0, "/usr/bin/sh"),
+            encode::fork(&ForkRecord {
+                cpu: 0,
+                ktime: 20,
+                pid: 101,
+                parent_pid: 100,
+                flags: RecordFlags(2),
+                exec_ktime: 20,
+                parent_exec_ktime: 10,
+            }),
+            exec(101, 100, 30, 10, "/usr/bin/true"),
+            encode::exit(&ExitRecord {
+                cpu: 1,
+                ktime: 40,
+                pid: 101,
+                tid: 101,
+                exit_code: 0,
+                flags: RecordFlags(0),
+                exec_ktime: 30,
+            }),
+            vec![1, 2, 3],
+        ]);
+        backend.drops_after_batch.push_back(DropCounts {
+            exec: 2,
+            fork: 0,
+            exit: 1,
+        });
+        let mut sensor =
+            BaseSensor::with_backend(backend, &options(), BootClock::with_boot_at(0)).unwrap();
+        let mut events = Vec::new();
+        let stats = sensor
+            .poll(Duration::ZERO, &mut |event| events.push(event))
+            .unwrap();
+        assert_eq!(
+            stats,
+            PollStats {
+                records: 5,
+                events: 4,
+                decode_errors: 1
+            }
+        );
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|event| match event {
+                SensorEvent::Exec { .. } => "exec",
+                SensorEvent::Exit { .. } => "exit",
+                SensorEvent::Lost { .. } => "lost",
+            })
+            .collect();
+        assert_eq!(kinds, ["exec", "exec", "exit", "lost"]);
+        let SensorEvent::Exec { process, .. } = &events[1] else {
+            panic!()
+        };
+        assert_eq!(
+            process.parent_exec_id.as_deref(),
+            Some(sensor.table().exec_id(10, 100).as_str())
+        );
+
+        // no new drops: no second report
+        let mut later = Vec::new();
+        sensor
+            .poll(Duration::ZERO, &mut |event| later.push(event))
+            .unwrap();
+        assert!(later.is_empty());
+        let summary = sensor.stop(&mut |_| {}).unwrap();
+        assert_eq!(summary.dropped.total(), 3);
+        assert_eq!(summary.records, 5);
+    }
+
+    #[test]
+    fn seeding_fills_the_kernel_map_and_the_table() {
+        let options = SensorOptions {
+            proc_root: Some(PathBuf::from("/proc")),
+            ..options()
+        };
+        let sensor =
+            BaseSensor::with_backend(FakeBackend::default(), &options, BootClock::with_boot_at(0))
+                .unwrap();
+        let me = std::process::id();
+        assert!(sensor.table().get(me).is_some());
+        assert!(sensor.backend().entries.contains_key(&me));
+        assert!(sensor.summary().seeded_processes > 0);
+    }
+
+    #[test]
+    fn stop_shuts_the_backend_down() {
+        let sensor = BaseSensor::with_backend(
+            FakeBackend::default(),
+            &options(),
+            BootClock::with_boot_at(0),
+        )
+        .unwrap();
+        let stop = AtomicBool::new(true);
+        let summary = sensor.run_until(&stop, &mut |_| {}).unwrap();
+        assert_eq!(summary.records, 0);
+    }
+}

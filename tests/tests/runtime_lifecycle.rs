@@ -1,0 +1,296 @@
+//! Kernel test: `tpc run` (the real binary) reports a known workload's exec and exit events exactly, and its JSON parses back into the shared event model unchanged.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+#[expect(
+    dead_code,
+    reason = "each kernel test file uses a subset of the helpers"
+)]
+mod runtime_support;
+
+use std::{
+    collections::HashMap,
+    fs,
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use runtime_support::{ScratchDir, kernel_test_can_run, probe_copy, tpc_binary};
+use serde_json::Value;
+
+/// One exec or exit line of the stream, with what the test checks.
+#[derive(Debug, Clone)]
+struct Seen {
+    index: usize,
+    kind: String,
+    pid: u64,
+    binary: String,
+    arguments: String,
+    exec_id: String,
+    parent_exec_id: String,
+    parent_pid: Option<u64>,
+    status: u64,
+}
+
+fn seen(index: usize, line: &Value) -> Option<Seen> {
+    let (kind, body) = line
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.starts_with("process_"))?;
+    let process = &body["process"];
+    Some(Seen {
+        index,
+        kind: kind.clone(),
+        pid: process["pid"].as_u64()?,
+        binary: process["binary"].as_str().unwrap_or_default().to_owned(),
+        arguments: process["arguments"].as_str().unwrap_or_default().to_owned(),
+        exec_id: process["exec_id"].as_str().unwrap_or_default().to_owned(),
+        parent_exec_id: process["parent_exec_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        parent_pid: body["parent"]["pid"].as_u64(),
+        status: body["status"].as_u64().unwrap_or(0),
+    })
+}
+
+#[test]
+fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
+    if !kernel_test_can_run("tpc_run_reports_exact_exec_and_exit_events_of_a_workload") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("lifecycle");
+    let probe = probe_copy("/bin/sh", &scratch.path, "tpc-probe");
+    let probe_text = probe.to_string_lossy().into_owned();
+    let shell = fs::canonicalize("/bin/sh")
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let true_binary = fs::canonicalize("/bin/true")
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let events_file = scratch.path.join("events.jsonl");
+
+    let mut runtime = Command::new(&tpc)
+        .args(["run", "--output", "compact", "--output-file"])
+        .arg(&events_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // wait until the sensor says it is attached
+    let stderr = runtime.stderr.take().unwrap();
+    let (ready_sender, ready) = mpsc::channel();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("attached") {
+                let _ignored = ready_sender.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let stdout = runtime.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines() {
+            text.push_str(&line.unwrap_or_default());
+            text.push('\n');
+        }
+        text
+    });
+    if ready.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ignored = runtime.kill();
+        let _ignored = runtime.wait();
+        panic!(
+            "tpc run never attached; stderr:\n{}",
+            stderr_reader.join().unwrap()
+        );
+    }
+
+    // The workload: a shell that forks /bin/true and the probe twice, one
+    // run exiting 7.
+    let script = r#"/bin/true; "$PROBE" -c 'exit 7' probe-one "two words"; "$PROBE" -c 'exit 0' probe-two; exit 0"#;
+    let mut workload = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .env("PROBE", &probe)
+        .spawn()
+        .unwrap();
+    let workload_pid = u64::from(workload.id());
+    assert!(workload.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+
+    let status = Command::new("kill")
+        .args(["-INT", &runtime.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = runtime.wait().unwrap();
+    let stderr_text = stderr_reader.join().unwrap();
+    let stdout_text = stdout_reader.join().unwrap();
+    assert!(exit.success(), "tpc run failed: {exit:?}\n{stderr_text}");
+    assert!(stderr_text.contains("stopped"), "{stderr_text}");
+
+    let text = fs::read_to_string(&events_file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(!lines.is_empty());
+
+    // Every line parses into the shared event model and writes back unchanged.
+    for line in &lines {
+        let event =
+            tpc_events::Event::from_json(line).unwrap_or_else(|error| panic!("{error}: {line}"));
+        assert_eq!(&event.to_json_line(), line);
+    }
+
+    let values: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let all: Vec<Seen> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(index, value)| seen(index, value))
+        .collect();
+
+    // the workload shell
+    let shell_exec = all
+        .iter()
+        .find(|event| event.kind == "process_exec" && event.pid == workload_pid)
+        .unwrap_or_else(|| panic!("no exec of the workload shell {workload_pid}"));
+    assert_eq!(shell_exec.binary, shell);
+    assert_eq!(
+        shell_exec.parent_pid,
+        Some(u64::from(std::process::id())),
+        "the shell's parent is this test"
+    );
+    assert!(
+        !shell_exec.parent_exec_id.is_empty(),
+        "the test process was seeded from /proc"
+    );
+
+    let children: Vec<&Seen> = all
+        .iter()
+        .filter(|event| event.parent_exec_id == shell_exec.exec_id)
+        .collect();
+    let execs: Vec<&&Seen> = children
+        .iter()
+        .filter(|event| event.kind == "process_exec")
+        .collect();
+    let described: Vec<(String, String)> = execs
+        .iter()
+        .map(|event| (event.binary.clone(), event.arguments.clone()))
+        .collect();
+    assert_eq!(
+        described,
+        vec![
+            (true_binary.clone(), String::new()),
+            (
+                probe_text.clone(),
+                r#"-c "exit 7" probe-one "two words""#.to_owned()
+            ),
+            (probe_text.clone(), "-c \"exit 0\" probe-two".to_owned()),
+        ],
+        "child execs of the workload shell, in order"
+    );
+    let expected_status: HashMap<&str, u64> = HashMap::from([
+        (true_binary.as_str(), 0),
+        ("probe-one", 7),
+        ("probe-two", 0),
+    ]);
+    for exec in &execs {
+        assert_eq!(exec.parent_pid, Some(workload_pid));
+        let exits: Vec<&Seen> = all
+            .iter()
+            .filter(|event| event.kind == "process_exit" && event.exec_id == exec.exec_id)
+            .collect();
+        assert_eq!(exits.len(), 1, "one exit for {exec:?}");
+        let exit = exits[0];
+        assert!(exit.index > exec.index, "exec before exit for {exec:?}");
+        assert_eq!(exit.pid, exec.pid);
+        assert_eq!(exit.binary, exec.binary);
+        let key = if exec.binary == true_binary {
+            true_binary.as_str()
+        } else if exec.arguments.contains("probe-one") {
+            "probe-one"
+        } else {
+            "probe-two"
+        };
+        assert_eq!(exit.status, expected_status[key], "exit status of {exec:?}");
+    }
+    // children exec after the shell did, and the shell exits last, with 0
+    assert!(execs.iter().all(|exec| exec.index > shell_exec.index));
+    let shell_exit = all
+        .iter()
+        .find(|event| event.kind == "process_exit" && event.exec_id == shell_exec.exec_id)
+        .expect("exit of the workload shell");
+    assert_eq!(shell_exit.status, 0);
+    assert!(children.iter().all(|child| child.index < shell_exit.index));
+
+    // the compact stream says the same in its own words
+    let probe_exit_line = format!("💥 exit    {}", execs[1].pid);
+    let compact_exit = stdout_text
+        .lines()
+        .find(|line| line.starts_with(&probe_exit_line))
+        .expect("compact exit line");
+    assert!(
+        compact_exit.contains(&probe_text) && compact_exit.ends_with(" 7"),
+        "{compact_exit}"
+    );
+    assert!(
+        stdout_text
+            .lines()
+            .any(|line| line.starts_with("🚀 process") && line.contains("probe-one"))
+    );
+
+    // nothing was lost, or the loss was reported
+    let lost_lines = values
+        .iter()
+        .filter(|value| value.get("rate_limit_info").is_some())
+        .count();
+    assert!(
+        stderr_text.contains(" 0 lost") || lost_lines > 0,
+        "{stderr_text}"
+    );
+    println!(
+        "tpc run: {} JSON lines; workload shell {workload_pid}; {stderr_text}",
+        lines.len()
+    );
+}
+
+#[test]
+fn tpc_run_without_privileges_says_what_is_missing() {
+    // Dropping root needs root; the check itself needs the BPF objects.
+    if !kernel_test_can_run("tpc_run_without_privileges_says_what_is_missing") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let output = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(&tpc)
+        .arg("run")
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("needs root") && stderr.contains("sudo tpc run"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}
