@@ -678,7 +678,7 @@ metadata:
   name: order
 spec:
   kprobes:
-  - call: test_function
+  - call: security_file_open
     syscall: false
     args:
     - index: 0
@@ -702,7 +702,12 @@ spec:
     - matchActions:
       - action: NoPost
 ";
-    let v = run(yaml, &[kprobe_event(json!([{"int_arg": 1}])), kprobe_event(json!([{"int_arg": 5}])), kprobe_event(json!([{"int_arg": 50}]))]);
+    let on_open = |arg: i32| {
+        let mut e = kprobe_event(json!([{"int_arg": arg}]));
+        e["process_kprobe"]["function_name"] = json!("security_file_open");
+        e
+    };
+    let v = run(yaml, &[on_open(1), on_open(5), on_open(50)]);
     let first = only(&v[0]);
     assert_eq!(first.selector, SelectorOutcome::Matched(0));
     assert_eq!(first.action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_POST"));
