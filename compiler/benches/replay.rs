@@ -163,16 +163,66 @@ impl Write for LineCounter {
     }
 }
 
-/// The simulator in process: events posted, wall time.
-fn replay_in_process(path: &Path) -> (usize, u64, Duration) {
+/// CPU seconds used by this process so far, all threads (`/proc/self/stat`,
+/// user + system, in USER_HZ = 100 ticks); `None` off Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// One timed run: what it produced, wall and CPU time.
+struct Run {
+    name: &'static str,
+    selected: usize,
+    wall: Duration,
+    cpu: Option<f64>,
+}
+
+fn timed(name: &'static str, f: impl FnOnce() -> usize) -> Run {
+    let cpu_before = cpu_seconds();
     let start = Instant::now();
+    let selected = f();
+    let wall = start.elapsed();
+    let cpu = cpu_before.zip(cpu_seconds()).map(|(a, b)| b - a);
+    Run { name, selected, wall, cpu }
+}
+
+/// The events crate alone, doing what the replay needs of it: summary of
+/// every value, full parse of the events the hook wants, writing the
+/// selected ones. The floor under the simulator.
+fn events_only(path: &Path) -> usize {
+    let mut reader = tpc_events::EventReader::open(path).expect("open the bench file");
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, LineCounter(0));
+    while let Some((_, record)) = reader.next_record() {
+        let Ok(record) = record else { continue };
+        if record.summary().hook() == Some(tpc_events::Hook::Kprobe { function: "__x64_sys_write" }) {
+            let Ok(event) = record.parse() else { continue };
+            let selected = event.args().first().and_then(|a| a.value.path()).is_some_and(|p| p.starts_with("/etc/"))
+                && event.process().is_some_and(|p| p.binary() != "/usr/bin/vi");
+            if selected {
+                let _ = event.write_json_line(&mut out);
+            }
+        }
+    }
+    out.into_inner().map_or(0, |c| c.0)
+}
+
+/// The simulator in process: events posted.
+fn replay_in_process(path: &Path, threads: tpc::sim::replay::Threads) -> usize {
     let parsed = tpc::front::parse_policies(tpc::span::FileId(0), POLICY);
     let policies: Vec<&tpc::ir::Policy> = parsed.policies.iter().collect();
-    let mut sim = tpc::sim::Simulator::new(&policies, tpc::sim::SimOptions::default());
+    let options = tpc::sim::SimOptions {
+        build_output: false,
+        ..tpc::sim::SimOptions::default()
+    };
+    let mut sim = tpc::sim::Simulator::new(&policies, options);
     let file = std::fs::File::open(path).expect("open the bench file");
     let mut out = std::io::BufWriter::with_capacity(1 << 16, LineCounter(0));
     let mut malformed = Vec::new();
-    tpc::sim::replay::replay(
+    tpc::sim::replay::replay_with(
         &mut sim,
         "bench",
         false,
@@ -181,45 +231,48 @@ fn replay_in_process(path: &Path) -> (usize, u64, Duration) {
         &tpc::sim::replay::Output::Events,
         tpc::sim::replay::OnMalformed::Fail,
         &mut malformed,
+        threads,
     )
     .expect("replay");
-    let posted = out.into_inner().map_or(0, |c| c.0);
-    (posted, sim.totals().events, start.elapsed())
+    out.into_inner().map_or(0, |c| c.0)
 }
 
-/// `tpc replay` as a command: lines written, wall time.
-fn replay_binary(path: &Path) -> Option<(usize, Duration)> {
-    let policy = std::env::temp_dir().join(format!("tpc-replay-bench-{}.yaml", std::process::id()));
-    std::fs::write(&policy, POLICY).ok()?;
+/// Runs a command under bash, returning lines on stdout, wall time and the
+/// children's CPU time (from bash's `times`).
+fn timed_command(name: &'static str, command: &str, path: &Path) -> Result<Run, String> {
+    let script = format!("{command} | wc -l; times");
     let start = Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_tpc"))
-        .args(["replay", "-q"])
-        .arg(&policy)
-        .arg(path)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    let wall = start.elapsed();
-    let _ = std::fs::remove_file(&policy);
-    output.status.success().then(|| (output.stdout.iter().filter(|b| **b == b'\n').count(), wall))
-}
-
-/// `jq -c` selecting the same events: lines written, wall time. `None`
-/// with the reason when jq cannot run.
-fn jq(path: &Path) -> Result<(usize, Duration), String> {
-    let start = Instant::now();
-    let output = Command::new("jq")
+    let output = Command::new("bash")
         .arg("-c")
-        .arg(JQ_FILTER)
+        .arg(script)
+        .arg("bash")
         .arg(path)
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("cannot run jq ({e}); install it (scripts/setup-debian.sh does)"))?;
+        .map_err(|e| format!("cannot run bash: {e}"))?;
     let wall = start.elapsed();
-    if !output.status.success() {
-        return Err(format!("jq failed: {}", String::from_utf8_lossy(&output.stderr).trim()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let selected: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("{name} failed: {}", String::from_utf8_lossy(&output.stderr).trim()))?;
+    let cpu = lines.nth(1).map(|line| line.split_whitespace().filter_map(minutes_seconds).sum());
+    Ok(Run { name, selected, wall, cpu })
+}
+
+/// `1m2.500s` as seconds.
+fn minutes_seconds(text: &str) -> Option<f64> {
+    let (minutes, seconds) = text.strip_suffix('s')?.split_once('m')?;
+    Some(minutes.parse::<f64>().ok()? * 60.0 + seconds.parse::<f64>().ok()?)
+}
+
+fn jq_available() -> Result<(), String> {
+    match Command::new("jq").arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(_) => Err("jq --version failed".into()),
+        Err(e) => Err(format!("jq is not installed ({e}); scripts/setup-debian.sh installs it")),
     }
-    Ok((output.stdout.iter().filter(|b| **b == b'\n').count(), wall))
 }
 
 fn bench_file() -> (PathBuf, bool) {
@@ -234,41 +287,62 @@ fn main() {
     let (path, keep) = bench_file();
     let reuse = keep && path.exists();
     let bytes = if reuse { std::fs::metadata(&path).map_or(0, |m| m.len()) } else { generate(&path, count) };
-    println!("replay bench: {count} events, {:.1} MB in {}", bytes as f64 / 1e6, path.display());
-
-    // Warm the page cache.
-    let _ = std::fs::read(&path);
-    let (posted, events, wall) = replay_in_process(&path);
-    let rate = events as f64 / wall.as_secs_f64();
+    let events = std::fs::read(&path).map(|t| t.iter().filter(|b| **b == b'\n').count()).unwrap_or(count);
     println!(
-        "tpc simulator (in process): {events} events, {posted} posted, {:.3} s = {:.0} events/s ({:.0} MB/s)",
-        wall.as_secs_f64(),
-        rate,
-        bytes as f64 / 1e6 / wall.as_secs_f64()
+        "replay bench: {events} events, {:.1} MB in {}; {} CPUs",
+        bytes as f64 / 1e6,
+        path.display(),
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let binary = replay_binary(&path);
-    if let Some((lines, bin_wall)) = binary {
-        println!(
-            "tpc replay (command): {lines} events written, {:.3} s = {:.0} events/s",
-            bin_wall.as_secs_f64(),
-            events as f64 / bin_wall.as_secs_f64()
-        );
-        assert_eq!(lines, posted, "the command and the library disagree");
+    let policy = std::env::temp_dir().join(format!("tpc-replay-bench-{}.yaml", std::process::id()));
+    std::fs::write(&policy, POLICY).expect("write the policy");
+    let tpc_command = format!("{:?} replay -q {:?} \"$1\"", env!("CARGO_BIN_EXE_tpc"), policy);
+
+    let mut runs = vec![
+        timed("events crate alone (summary, parse, write)", || events_only(&path)),
+        timed("simulator, one event reader", || replay_in_process(&path, tpc::sim::replay::Threads::Sequential)),
+        timed("simulator, chunked, one thread", || {
+            replay_in_process(&path, tpc::sim::replay::Threads::Chunked { workers: 0, chunk_bytes: 1 << 20 })
+        }),
+        timed("simulator, chunked, one worker per CPU", || replay_in_process(&path, tpc::sim::replay::Threads::Auto)),
+    ];
+    match timed_command("tpc replay (command)", &tpc_command, &path) {
+        Ok(run) => runs.push(run),
+        Err(e) => println!("tpc replay did not run: {e}"),
     }
-    match jq(&path) {
-        Ok((selected, jq_wall)) => {
-            println!(
-                "jq select: {selected} events, {:.3} s = {:.0} events/s",
-                jq_wall.as_secs_f64(),
-                events as f64 / jq_wall.as_secs_f64()
-            );
-            assert_eq!(selected, posted, "jq and the simulator select different events");
-            println!("ratio (jq time / tpc time): in process {:.1}x", jq_wall.as_secs_f64() / wall.as_secs_f64());
-            if let Some((_, bin_wall)) = binary {
-                println!("ratio (jq time / tpc time): command    {:.1}x", jq_wall.as_secs_f64() / bin_wall.as_secs_f64());
+    let jq = match jq_available() {
+        Ok(()) => match timed_command("jq select", &format!("jq -c '{JQ_FILTER}' \"$1\""), &path) {
+            Ok(run) => Some(run),
+            Err(e) => {
+                println!("skipping the jq comparison: {e}");
+                None
             }
+        },
+        Err(reason) => {
+            println!("skipping the jq comparison: {reason}");
+            None
         }
-        Err(reason) => println!("skipping the jq comparison: {reason}"),
+    };
+    let _ = std::fs::remove_file(&policy);
+    let expected = runs[0].selected;
+    println!("{:<45} {:>9} {:>9} {:>9} {:>12} {:>11} {:>10}", "", "selected", "wall s", "CPU s", "events/s", "vs jq wall", "vs jq CPU");
+    for run in runs.iter().chain(jq.iter()) {
+        assert_eq!(run.selected, expected, "{} selects {} events, the events crate alone {expected}", run.name, run.selected);
+        let ratio_wall = jq.as_ref().map_or(String::from("-"), |j| format!("{:.1}x", j.wall.as_secs_f64() / run.wall.as_secs_f64()));
+        let ratio_cpu = match (jq.as_ref().and_then(|j| j.cpu), run.cpu) {
+            (Some(j), Some(c)) if c > 0.0 => format!("{:.1}x", j / c),
+            _ => "-".into(),
+        };
+        println!(
+            "{:<45} {:>9} {:>9.3} {:>9} {:>12.0} {:>11} {:>10}",
+            run.name,
+            run.selected,
+            run.wall.as_secs_f64(),
+            run.cpu.map_or("-".into(), |c| format!("{c:.2}")),
+            events as f64 / run.wall.as_secs_f64(),
+            ratio_wall,
+            ratio_cpu
+        );
     }
     if !keep {
         let _ = std::fs::remove_file(&path);

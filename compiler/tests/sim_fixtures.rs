@@ -155,3 +155,57 @@ fn test_files_report_their_mistakes_with_lines() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(err.to_string().contains("bad.test.yaml:5:"), "{err}");
 }
+
+#[test]
+fn pipelined_and_sequential_replays_agree() {
+    use tpc::sim::replay::{OnMalformed, Output, Threads, replay_with};
+    let dir = shared_dir().join("corpus/tetragon-events");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut input = Vec::new();
+    for f in &files {
+        input.extend(std::fs::read(f).unwrap_or_default());
+        input.push(b'\n');
+    }
+    // JSON lines, a malformed line, a bad timestamp, an unknown kind.
+    input.extend_from_slice(
+        concat!(
+            r#"{"process_kprobe":{"process":{"exec_id":"a","pid":1,"binary":"/bin/sh"},"function_name":"__x64_sys_write","args":[{"file_arg":{"path":"/etc/shadow"}},{"bytes_arg":"aGk="},{"size_arg":"2"}]},"time":"2024-05-01T10:00:00Z"}"#, "\n",
+            "{\"broken\": \n",
+            r#"{"process_kprobe":{"process":{"exec_id":"a","pid":1,"binary":"/bin/sh"},"function_name":"__x64_sys_write"},"time":"not a time"}"#, "\n",
+            r#"{"process_future":{"x":1}}"#, "\n",
+        )
+        .as_bytes(),
+    );
+    let policy_files = ["fd-write-etc", "keystore-read", "rw-children-of-sh", "size-quirks", "pids-follow-forks"];
+    let sources: Vec<(String, String)> = policy_files
+        .iter()
+        .map(|name| {
+            let path = repo_root().join(format!("fixtures/sim/policies/{name}.yaml"));
+            (path.display().to_string(), std::fs::read_to_string(&path).unwrap_or_default())
+        })
+        .collect();
+    let report = tpc::driver::check_sources(sources);
+    let policies: Vec<&tpc::ir::Policy> = report.policies.iter().map(|p| &p.policy).collect();
+    assert_eq!(policies.len(), policy_files.len());
+    for output in [Output::Events, Output::Verdicts, Output::Compact, Output::Explain(Vec::new()), Output::Explain(vec![3, 41])] {
+        let run = |threads: Threads| {
+            let mut sim = tpc::sim::Simulator::new(&policies, tpc::sim::SimOptions { build_output: false, ..Default::default() });
+            let mut out = Vec::new();
+            let mut malformed = Vec::new();
+            replay_with(&mut sim, "input", false, input.as_slice(), &mut out, &output, OnMalformed::Skip, &mut malformed, threads)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let messages: Vec<String> = malformed.iter().map(|m| format!("{}:{}: {}", m.line, m.position, m.message)).collect();
+            (String::from_utf8(out).unwrap_or_default(), messages, tpc::sim::report::summary_table(&sim))
+        };
+        let sequential = run(Threads::Sequential);
+        assert_eq!(sequential.1.len(), 2, "{:?}", sequential.1);
+        // Tiny chunks cut the input at every line that starts with `{`.
+        for (workers, chunk_bytes) in [(0, 1), (1, 1), (2, 1), (3, 700), (0, 1 << 20), (2, 1 << 20)] {
+            let parallel = run(Threads::Chunked { workers, chunk_bytes });
+            assert_eq!(sequential, parallel, "{output:?} with {workers} workers, {chunk_bytes}-byte chunks");
+        }
+    }
+}

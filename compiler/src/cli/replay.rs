@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use tpc::diagnostics::render;
 use tpc::driver::{self, Input};
 use tpc::ir::Policy;
-use tpc::sim::replay::{self, Malformed, OnMalformed, Output};
+use tpc::sim::replay::{self, Malformed, OnMalformed, Output, Threads};
 use tpc::sim::{Arch, SimOptions, Simulator, report};
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +43,10 @@ pub struct ReplayArgs {
     /// Simulate policies even when they have errors.
     #[arg(long)]
     pub force: bool,
+    /// Read, parse and simulate on one thread (by default files are read in
+    /// chunks by one worker thread per CPU).
+    #[arg(long)]
+    pub sequential: bool,
     /// No summary table on stderr.
     #[arg(long, short)]
     pub quiet: bool,
@@ -138,12 +142,18 @@ pub fn run(args: &ReplayArgs) -> i32 {
             ArchChoice::Arm64 => Arch::Arm64,
         },
         legacy_paths: !args.no_legacy_paths,
-        build_output: output == Output::Events,
+        // The replay turns each posted input event into its output in place.
+        build_output: false,
     };
     let mut sim = Simulator::new(&policies, options);
     for problem in sim.problems() {
         eprintln!("tpc replay: warning: {problem}");
     }
+    let threads = if args.sequential {
+        Threads::Chunked { workers: 0, chunk_bytes: 1 << 20 }
+    } else {
+        Threads::Auto
+    };
     let on_malformed = if args.strict { OnMalformed::Fail } else { OnMalformed::Skip };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -168,13 +178,14 @@ pub fn run(args: &ReplayArgs) -> i32 {
     let several = event_files.len() > 1;
     for path in &event_files {
         let result = if path.as_os_str() == "-" {
-            let stdin = std::io::stdin();
-            replay::replay(&mut sim, "<stdin>", several, stdin.lock(), &mut out, &output, on_malformed, &mut malformed)
+            // A stream: one reader, so that events are answered as they come.
+            let stdin = BufReader::with_capacity(1 << 16, std::io::stdin());
+            replay::replay_with(&mut sim, "<stdin>", several, stdin, &mut out, &output, on_malformed, &mut malformed, Threads::Sequential)
         } else {
             match std::fs::File::open(path) {
                 Ok(f) => {
                     let name = path.display().to_string();
-                    replay::replay(&mut sim, &name, several, BufReader::with_capacity(1 << 16, f), &mut out, &output, on_malformed, &mut malformed)
+                    replay::replay_with(&mut sim, &name, several, BufReader::with_capacity(1 << 16, f), &mut out, &output, on_malformed, &mut malformed, threads)
                 }
                 Err(e) => {
                     let _ = out.flush();

@@ -70,6 +70,26 @@ pub struct Totals {
     pub posted: u64,
 }
 
+/// The immutable part of a [`Simulator`] that tells which events need a
+/// full parse; cheap to clone and `Send`, for a reading thread.
+#[derive(Clone, Debug)]
+pub struct Sieve {
+    index: Arc<HookIndex>,
+    needs_tree: bool,
+}
+
+impl Sieve {
+    /// Whether an event with this summary needs a full parse. `scratch` is
+    /// a reusable buffer.
+    pub fn interest(&self, summary: &EventSummary, scratch: &mut Vec<HookRef>) -> Interest {
+        match summary.kind() {
+            EventKind::ProcessExec | EventKind::ProcessExit if self.needs_tree => Interest::Parse,
+            _ if self.index.reaches(summary, scratch) => Interest::Parse,
+            _ => Interest::Skip,
+        }
+    }
+}
+
 /// Whether an event is worth a full parse.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interest {
@@ -106,7 +126,7 @@ struct Decision {
 /// Replays events against policies.
 pub struct Simulator<'p> {
     plans: Vec<PolicyPlan<'p>>,
-    index: HookIndex,
+    index: Arc<HookIndex>,
     tree: ProcessTree,
     rate_limits: HashMap<RateKey, i64>,
     tracked_sockets: HashMap<u64, String>,
@@ -210,7 +230,7 @@ impl<'p> Simulator<'p> {
             })
             .collect();
         Simulator {
-            index: HookIndex::new(policies),
+            index: Arc::new(HookIndex::new(policies)),
             plans,
             tree: ProcessTree::new(),
             rate_limits: HashMap::new(),
@@ -267,10 +287,19 @@ impl<'p> Simulator<'p> {
 
     /// Whether an event with this summary needs a full parse.
     pub fn interest(&mut self, summary: &EventSummary) -> Interest {
-        match summary.kind() {
-            EventKind::ProcessExec | EventKind::ProcessExit if self.needs_tree => Interest::Parse,
-            _ if self.index.reaches(summary, &mut self.scratch) => Interest::Parse,
-            _ => Interest::Skip,
+        let sieve = Sieve {
+            index: Arc::clone(&self.index),
+            needs_tree: self.needs_tree,
+        };
+        sieve.interest(summary, &mut self.scratch)
+    }
+
+    /// The part of the simulator that decides [`Interest`], to share with a
+    /// reading thread.
+    pub fn sieve(&self) -> Sieve {
+        Sieve {
+            index: Arc::clone(&self.index),
+            needs_tree: self.needs_tree,
         }
     }
 
@@ -285,9 +314,14 @@ impl<'p> Simulator<'p> {
     /// Counts an event that was not parsed (see [`Self::interest`]); returns
     /// its position.
     pub fn skip(&mut self, summary: &EventSummary) -> u64 {
+        self.skip_kind(summary.kind_key(), summary.hook().is_some())
+    }
+
+    /// [`Self::skip`] from the kind key and whether the event came from a hook.
+    pub fn skip_kind(&mut self, kind_key: &str, from_hook: bool) -> u64 {
         self.position += 1;
-        self.count_kind(summary.kind_key());
-        if summary.hook().is_some() {
+        self.count_kind(kind_key);
+        if from_hook {
             self.totals.unmatched_hook_events += 1;
         }
         self.position
@@ -786,9 +820,24 @@ impl<'p> Simulator<'p> {
         verdict
     }
 
+    /// Turns `event` into the event Tetragon would export for a posted
+    /// verdict (sets `policy_name`, `action`, `return_action`, `message`,
+    /// `tags`), in place: the cheap way when the input event is not needed
+    /// afterwards (see [`SimOptions::build_output`]).
+    pub fn apply_output(&self, verdict: &Verdict, event: &mut Event) {
+        let Some(policy_plan) = self.plans.get(verdict.policy_index) else { return };
+        let Some(plan) = policy_plan.hooks.iter().find(|h| h.locator == verdict.hook) else { return };
+        Self::fill_output(plan, &policy_plan.name, verdict, event);
+    }
+
     /// The event as Tetragon would export it for this policy.
     fn output_event(&self, plan: &HookPlan<'p>, policy: &str, verdict: &Verdict, event: &Event) -> Event {
         let mut out = event.clone();
+        Self::fill_output(plan, policy, verdict, &mut out);
+        out
+    }
+
+    fn fill_output(plan: &HookPlan<'p>, policy: &str, verdict: &Verdict, out: &mut Event) {
         let hook = plan.hook;
         let message = hook.message.as_ref().map(|m| m.value.clone());
         let tags: Option<Vec<String>> = (!hook.tags.is_empty()).then(|| hook.tags.iter().map(|t| t.value.clone()).collect());
@@ -826,7 +875,6 @@ impl<'p> Simulator<'p> {
             }
             _ => {}
         }
-        out
     }
 
     fn commit(&mut self, at: HookRef, verdict: &Verdict, winner: Option<&crate::ir::Selector>, marks: Marks, rate: Option<(RateKey, i64)>, event: &Event) {

@@ -79,7 +79,7 @@ pub mod testfile;
 mod trace;
 mod verdict;
 
-pub use engine::{HookStats, Interest, SimOptions, Simulator, Totals, headline};
+pub use engine::{HookStats, Interest, Sieve, SimOptions, Simulator, Totals, headline};
 pub use hooks::HookRef;
 pub use pattern::{Pattern, PatternError};
 pub use syscalls::{Abi, Arch};

@@ -3,13 +3,25 @@
 //! verdict line per input value, compact human lines, or explanations.
 //! Values that are not events are reported with their line, never dropped
 //! silently.
+//!
+//! Files are read in chunks: a reading thread cuts the input where a line
+//! starts with `{` (where the event reader itself always starts a new
+//! value, so cutting never changes which values are found), and with more
+//! than one CPU, worker threads read the chunks in parallel, each with its
+//! own [`EventReader`] (kind and hook first, a full parse only for events
+//! some hook wants), while the calling thread simulates and writes in input
+//! order. A stream (stdin) and explanations of chosen positions use one
+//! reader over the whole input. Every way gives the same output, line
+//! numbers and messages included (a test holds them to it).
 
 use std::io::{BufRead, Write};
+use std::sync::mpsc;
 
-use tpc_events::EventReader;
+use tpc_events::{Event, EventKind, EventReader};
 
-use super::engine::{Interest, Simulator};
+use super::engine::{Interest, Sieve, Simulator};
 use super::report::{self, Origin};
+use super::verdict::Verdict;
 
 /// What `replay` writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,9 +69,256 @@ pub enum ReplayError {
     MalformedInput { source_name: String, line: u64, message: String },
 }
 
+/// How the pipeline runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Chunked, with one worker per CPU when there are several.
+    Auto,
+    /// One event reader over the whole input, on the calling thread: what a
+    /// stream (stdin) wants, since chunks wait for a megabyte of input.
+    Sequential,
+    /// Chunked reading (see the module docs) with this many worker threads
+    /// (0: on the calling thread), on chunks of about this many bytes.
+    Chunked { workers: usize, chunk_bytes: usize },
+}
+
+/// One value of the input, as the simulating side receives it.
+enum Item {
+    /// Not an event.
+    Malformed { line: u64, reason: Reason },
+    /// An event no policy looks at: its kind key and whether a hook made it.
+    Skip { line: u64, kind: KindKey, from_hook: bool },
+    /// An event to feed.
+    Event { line: u64, event: Box<Event> },
+}
+
+/// Why a value is not an event.
+enum Reason {
+    /// From the event reader (lines relative to the chunk it read).
+    Event(tpc_events::EventError),
+    /// Reading the input failed.
+    Read(String),
+}
+
+/// An event kind key without allocating for the typed kinds.
+enum KindKey {
+    Typed(EventKind),
+    Other(String),
+}
+
+impl KindKey {
+    fn as_str(&self) -> &str {
+        match self {
+            KindKey::Typed(kind) => kind.key().unwrap_or("other"),
+            KindKey::Other(key) => key,
+        }
+    }
+}
+
+
+/// The simulating side: feeds items in order and writes the output.
+struct Sink<'a, 's, 'p, W: Write> {
+    sim: &'s mut Simulator<'p>,
+    out: &'a mut W,
+    output: &'a Output,
+    source: &'a str,
+    shown_source: Option<&'a str>,
+    on_malformed: OnMalformed,
+    malformed: &'a mut Vec<Malformed>,
+    /// Input lines before the chunk whose items are being fed.
+    lines_before: u64,
+}
+
+impl<W: Write> Sink<'_, '_, '_, W> {
+    fn line(&mut self, text: &str) -> Result<(), ReplayError> {
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.write_all(b"\n"))
+            .map_err(|source| ReplayError::Write { source })
+    }
+
+    fn origin(&self, position: u64, line: u64) -> Origin<'_> {
+        Origin {
+            position,
+            line,
+            source: self.shown_source,
+        }
+    }
+
+    fn malformed(&mut self, line: u64, message: String) -> Result<(), ReplayError> {
+        let position = self.sim.malformed();
+        if *self.output == Output::Verdicts {
+            let text = report::error_line(self.origin(position, line), &message);
+            self.line(&text)?;
+        }
+        self.malformed.push(Malformed {
+            source: self.source.to_string(),
+            position,
+            line,
+            message: message.clone(),
+        });
+        if self.on_malformed == OnMalformed::Fail {
+            return Err(ReplayError::MalformedInput {
+                source_name: self.source.to_string(),
+                line,
+                message,
+            });
+        }
+        Ok(())
+    }
+
+    fn skip(&mut self, line: u64, kind: &str, from_hook: bool) -> Result<(), ReplayError> {
+        let position = self.sim.skip_kind(kind, from_hook);
+        if *self.output == Output::Verdicts {
+            let text = report::verdict_line(self.origin(position, line), kind, &[]);
+            self.line(&text)?;
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, line: u64, mut event: Event) -> Result<(), ReplayError> {
+        let position = self.sim.next_position();
+        match self.output {
+            Output::Explain(list) => {
+                if list.is_empty() || list.contains(&position) {
+                    let (verdicts, explanation) = self.sim.feed_explained(&event);
+                    if !list.is_empty() || !verdicts.is_empty() {
+                        let mut text = explanation.render();
+                        if text.ends_with('\n') {
+                            text.pop();
+                        }
+                        self.line(&text)?;
+                    }
+                } else {
+                    self.sim.feed(&event);
+                }
+            }
+            Output::Verdicts => {
+                let verdicts = self.sim.feed(&event);
+                let text = report::verdict_line(self.origin(position, line), event.kind_key(), &verdicts);
+                self.line(&text)?;
+            }
+            Output::Events => {
+                let verdicts = self.sim.feed(&event);
+                let posted: Vec<&Verdict> = verdicts.iter().filter(|v| v.posted).collect();
+                for (i, verdict) in posted.iter().enumerate() {
+                    if let Some(built) = &verdict.output {
+                        built.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                    } else if i + 1 == posted.len() {
+                        // The last one takes the input event itself.
+                        self.sim.apply_output(verdict, &mut event);
+                        event.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                    } else {
+                        let mut copy = event.clone();
+                        self.sim.apply_output(verdict, &mut copy);
+                        copy.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                    }
+                }
+            }
+            Output::Compact => {
+                for verdict in self.sim.feed(&event) {
+                    if verdict.posted {
+                        let text = report::compact_line(&verdict, &event);
+                        self.line(&text)?;
+                    }
+                }
+            }
+            Output::Nothing => {
+                self.sim.feed(&event);
+            }
+        }
+        Ok(())
+    }
+
+    fn item(&mut self, item: Item) -> Result<(), ReplayError> {
+        match item {
+            Item::Malformed { line, reason } => {
+                let message = match reason {
+                    Reason::Event(error) => shift_error(error, self.lines_before).to_string(),
+                    Reason::Read(message) => message,
+                };
+                self.malformed(line + self.lines_before, message)
+            }
+            Item::Skip { line, kind, from_hook } => self.skip(line + self.lines_before, kind.as_str(), from_hook),
+            Item::Event { line, event } => self.event(line + self.lines_before, *event),
+        }
+    }
+}
+
+/// An error found in a chunk, with its lines moved to input lines.
+fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::EventError {
+    use tpc_events::EventError as E;
+    if lines_before == 0 {
+        return error;
+    }
+    let l = |line: u64| line + lines_before;
+    match error {
+        E::MalformedJson { line, column, source } => E::MalformedJson { line: l(line), column, source },
+        E::InvalidField { line, column, source } => E::InvalidField { line: l(line), column, source },
+        E::NotAnObject { line, found } => E::NotAnObject { line: l(line), found },
+        E::NoEventKind { line } => E::NoEventKind { line: l(line) },
+        E::SeveralEventKinds { line, kinds } => E::SeveralEventKinds { line: l(line), kinds },
+        E::Io { line, source } => E::Io { line: l(line), source },
+        other => other,
+    }
+}
+
+/// Reads the input, deciding per value whether it must be parsed. Sends
+/// items (in batches) until the input ends or the receiver hangs up.
+fn read_items<R: BufRead>(
+    input: R,
+    sieve: &Sieve,
+    explain_positions: Option<&[u64]>,
+    first_position: u64,
+    scratch: &mut Vec<super::HookRef>,
+    emit: &mut dyn FnMut(Item) -> bool,
+) {
+    let mut reader = EventReader::new(input);
+    let mut position = first_position;
+    while let Some((start, record)) = reader.next_record() {
+        let item = match record {
+            Err(error) => Item::Malformed {
+                line: start.line,
+                reason: Reason::Event(error),
+            },
+            Ok(record) => {
+                let summary = record.summary();
+                let wanted = explain_positions.is_some_and(|list| list.contains(&position));
+                if !wanted && sieve.interest(summary, scratch) == Interest::Skip {
+                    let kind = match summary.kind() {
+                        EventKind::Other => KindKey::Other(summary.kind_key().to_string()),
+                        typed => KindKey::Typed(typed),
+                    };
+                    Item::Skip {
+                        line: start.line,
+                        kind,
+                        from_hook: summary.hook().is_some(),
+                    }
+                } else {
+                    match record.parse() {
+                        Ok(event) => Item::Event {
+                            line: start.line,
+                            event: Box::new(event),
+                        },
+                        Err(error) => Item::Malformed {
+                            line: start.line,
+                            reason: Reason::Event(error),
+                        },
+                    }
+                }
+            }
+        };
+        position += 1;
+        if !emit(item) {
+            return;
+        }
+    }
+}
+
 /// Replays one input. `source` names it in messages (and in verdict lines
 /// when `name_in_output`). Malformed values are appended to `malformed`.
-pub fn replay<R: BufRead, W: Write>(
+#[expect(clippy::too_many_arguments, reason = "the CLI and the tests pass each setting explicitly")]
+pub fn replay<R: BufRead + Send, W: Write>(
     sim: &mut Simulator<'_>,
     source: &str,
     name_in_output: bool,
@@ -69,117 +328,231 @@ pub fn replay<R: BufRead, W: Write>(
     on_malformed: OnMalformed,
     malformed: &mut Vec<Malformed>,
 ) -> Result<(), ReplayError> {
-    let write = |out: &mut W, text: &str| -> Result<(), ReplayError> {
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|source| ReplayError::Write { source })
+    replay_with(sim, source, name_in_output, input, out, output, on_malformed, malformed, Threads::Auto)
+}
+
+/// [`replay`], choosing how to use threads.
+#[expect(clippy::too_many_arguments, reason = "the CLI and the tests pass each setting explicitly")]
+pub fn replay_with<R: BufRead + Send, W: Write>(
+    sim: &mut Simulator<'_>,
+    source: &str,
+    name_in_output: bool,
+    input: R,
+    out: &mut W,
+    output: &Output,
+    on_malformed: OnMalformed,
+    malformed: &mut Vec<Malformed>,
+    threads: Threads,
+) -> Result<(), ReplayError> {
+    let sieve = sim.sieve();
+    let first_position = sim.next_position();
+    let explain_positions: Option<Vec<u64>> = match output {
+        Output::Explain(list) if !list.is_empty() => Some(list.clone()),
+        _ => None,
     };
-    let shown_source = name_in_output.then_some(source);
-    let mut reader = EventReader::new(input);
-    while let Some((start, record)) = reader.next_record() {
-        let record = match record {
-            Ok(r) => r,
-            Err(error) => {
-                let position = sim.malformed();
-                let message = error.to_string();
-                if *output == Output::Verdicts {
-                    let origin = Origin { position, line: start.line, source: shown_source };
-                    write(out, &report::error_line(origin, &message))?;
+    let chunking = match threads {
+        Threads::Sequential => None,
+        Threads::Chunked { workers, chunk_bytes } => Some((workers, chunk_bytes.max(1))),
+        Threads::Auto => Some((
+            std::thread::available_parallelism().map_or(0, |n| if n.get() > 1 { n.get() } else { 0 }),
+            CHUNK_BYTES,
+        )),
+    };
+    let mut sink = Sink {
+        sim,
+        out,
+        output,
+        source,
+        shown_source: name_in_output.then_some(source),
+        on_malformed,
+        malformed,
+        lines_before: 0,
+    };
+    // Explaining chosen positions needs positions while reading: sequential.
+    let (workers, chunk_bytes) = match chunking {
+        Some(c) if explain_positions.is_none() => c,
+        _ => {
+            let mut result = Ok(());
+            let mut scratch = Vec::new();
+            read_items(input, &sieve, explain_positions.as_deref(), first_position, &mut scratch, &mut |item| {
+                match sink.item(item) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        result = Err(e);
+                        false
+                    }
                 }
-                malformed.push(Malformed {
-                    source: source.to_string(),
-                    position,
-                    line: start.line,
-                    message: message.clone(),
-                });
-                if on_malformed == OnMalformed::Fail {
-                    return Err(ReplayError::MalformedInput {
-                        source_name: source.to_string(),
-                        line: start.line,
-                        message,
-                    });
+            });
+            return result;
+        }
+    };
+    if workers == 0 {
+        let mut result = Ok(());
+        let mut scratch = Vec::new();
+        cut_chunks(input, chunk_bytes, &mut |chunk| {
+            let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch);
+            for item in items {
+                if let Err(e) = sink.item(item) {
+                    result = Err(e);
+                    return false;
                 }
-                continue;
+            }
+            sink.lines_before += lines;
+            true
+        });
+        return result;
+    }
+    std::thread::scope(|scope| {
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
+        let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
+        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Item>, u64)>(workers * 2);
+        scope.spawn(move || cut_chunks(input, chunk_bytes, &mut |chunk| chunk_tx.send(chunk).is_ok()));
+        for _ in 0..workers {
+            let chunk_rx = std::sync::Arc::clone(&chunk_rx);
+            let done_tx = done_tx.clone();
+            let sieve = &sieve;
+            scope.spawn(move || {
+                let mut scratch = Vec::new();
+                loop {
+                    let next = chunk_rx.lock().ok().and_then(|rx| rx.recv().ok());
+                    let Some(chunk) = next else { return };
+                    let (items, lines) = chunk_items(&chunk, sieve, &mut scratch);
+                    if done_tx.send((chunk.sequence, items, lines)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // Chunks come back in any order: feed them in input order.
+        let mut waiting: std::collections::BTreeMap<u64, (Vec<Item>, u64)> = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        for (sequence, items, lines) in done_rx {
+            waiting.insert(sequence, (items, lines));
+            while let Some((items, lines)) = waiting.remove(&next) {
+                next += 1;
+                for item in items {
+                    // Returning drops the receiver, which stops the workers
+                    // and then the reading thread.
+                    sink.item(item)?;
+                }
+                sink.lines_before += lines;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The items of one chunk, in order (lines relative to the chunk), and
+/// the number of lines it holds.
+fn chunk_items(chunk: &Chunk, sieve: &Sieve, scratch: &mut Vec<super::HookRef>) -> (Vec<Item>, u64) {
+    let mut items = Vec::new();
+    read_items(chunk.bytes.as_slice(), sieve, None, 0, scratch, &mut |item| {
+        items.push(item);
+        true
+    });
+    let lines = chunk.bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    if let Some(message) = &chunk.read_error {
+        items.push(Item::Malformed {
+            line: lines + 1,
+            reason: Reason::Read(message.clone()),
+        });
+    }
+    (items, lines)
+}
+
+/// A piece of the input that starts where a value starts.
+struct Chunk {
+    sequence: u64,
+    bytes: Vec<u8>,
+    /// Reading the input failed after this chunk.
+    read_error: Option<String>,
+}
+
+/// Bytes per chunk by default (more when one value is longer).
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Where the first line starting with `{` at or after `from` begins
+/// (never at 0).
+fn next_cut(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from.max(1);
+    while at < bytes.len() {
+        let newline = at - 1 + bytes[at - 1..].iter().position(|b| *b == b'\n')?;
+        if bytes.get(newline + 1) == Some(&b'{') {
+            return Some(newline + 1);
+        }
+        at = newline + 2;
+    }
+    None
+}
+
+/// Cuts the input into chunks at lines that start with `{`: the event
+/// reader starts a new value at such a line whatever came before, so
+/// reading the chunks separately finds the same values.
+fn cut_chunks<R: BufRead>(mut input: R, chunk_bytes: usize, send: &mut dyn FnMut(Chunk) -> bool) {
+    let mut carry: Vec<u8> = Vec::with_capacity(chunk_bytes.min(CHUNK_BYTES) * 2);
+    let mut sequence = 0u64;
+    let mut read_error = None;
+    loop {
+        let read = match input.fill_buf() {
+            Ok([]) => break,
+            Ok(buffer) => {
+                carry.extend_from_slice(buffer);
+                buffer.len()
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                read_error = Some(format!("reading events failed: {e}"));
+                break;
             }
         };
-        let position_next = sim.next_position();
-        let wanted_explicitly = matches!(output, Output::Explain(list) if list.contains(&position_next));
-        if !wanted_explicitly && sim.interest(record.summary()) == Interest::Skip {
-            let position = sim.skip(record.summary());
-            if *output == Output::Verdicts {
-                let origin = Origin { position, line: start.line, source: shown_source };
-                write(out, &report::verdict_line(origin, record.summary().kind_key(), &[]))?;
-            }
+        input.consume(read);
+        if carry.len() < chunk_bytes {
             continue;
         }
-        let event = match record.parse() {
-            Ok(e) => e,
-            Err(error) => {
-                let position = sim.malformed();
-                let message = error.to_string();
-                if *output == Output::Verdicts {
-                    let origin = Origin { position, line: start.line, source: shown_source };
-                    write(out, &report::error_line(origin, &message))?;
-                }
-                malformed.push(Malformed {
-                    source: source.to_string(),
-                    position,
-                    line: start.line,
-                    message: message.clone(),
-                });
-                if on_malformed == OnMalformed::Fail {
-                    return Err(ReplayError::MalformedInput {
-                        source_name: source.to_string(),
-                        line: start.line,
-                        message,
-                    });
-                }
-                continue;
+        // Send every complete chunk the carried bytes hold.
+        let mut start = 0;
+        while let Some(cut) = next_cut(&carry, start + chunk_bytes) {
+            let bytes = carry[start..cut].to_vec();
+            if !send(Chunk { sequence, bytes, read_error: None }) {
+                return;
             }
-        };
-        match output {
-            Output::Explain(list) => {
-                let explain = list.is_empty() || list.contains(&position_next);
-                if explain {
-                    let (verdicts, explanation) = sim.feed_explained(&event);
-                    if !list.is_empty() || !verdicts.is_empty() {
-                        let mut text = explanation.render();
-                        if text.ends_with('\n') {
-                            text.pop();
-                        }
-                        write(out, &text)?;
-                    }
-                } else {
-                    sim.feed(&event);
-                }
-            }
-            Output::Verdicts => {
-                let verdicts = sim.feed(&event);
-                let origin = Origin {
-                    position: position_next,
-                    line: start.line,
-                    source: shown_source,
-                };
-                write(out, &report::verdict_line(origin, event.kind_key(), &verdicts))?;
-            }
-            Output::Events => {
-                for verdict in sim.feed(&event) {
-                    if let Some(output) = &verdict.output {
-                        output.write_json_line(out).map_err(|source| ReplayError::Write { source })?;
-                    }
-                }
-            }
-            Output::Compact => {
-                for verdict in sim.feed(&event) {
-                    if verdict.posted {
-                        write(out, &report::compact_line(&verdict, &event))?;
-                    }
-                }
-            }
-            Output::Nothing => {
-                sim.feed(&event);
-            }
+            sequence += 1;
+            start = cut;
         }
+        carry.drain(..start);
     }
-    Ok(())
+    if !carry.is_empty() || read_error.is_some() {
+        send(Chunk {
+            sequence,
+            bytes: carry,
+            read_error,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_only_where_a_line_starts_with_a_brace() {
+        let text = b"{\"a\":1}\n{\"b\":\n  {\"c\":2}}\n{\"d\":3}\n";
+        assert_eq!(next_cut(text, 0), Some(8));
+        assert_eq!(next_cut(text, 9), Some(25));
+        assert_eq!(next_cut(text, 26), None);
+        let mut chunks = Vec::new();
+        cut_chunks(&text[..], 1, &mut |c| {
+            chunks.push((c.sequence, String::from_utf8_lossy(&c.bytes).into_owned()));
+            true
+        });
+        assert_eq!(
+            chunks,
+            [
+                (0, "{\"a\":1}\n".to_string()),
+                (1, "{\"b\":\n  {\"c\":2}}\n".to_string()),
+                (2, "{\"d\":3}\n".to_string())
+            ]
+        );
+    }
 }
