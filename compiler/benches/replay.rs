@@ -302,7 +302,7 @@ fn main() {
         timed("events crate alone (summary, parse, write)", || events_only(&path)),
         timed("simulator, one event reader", || replay_in_process(&path, tpc::sim::replay::Threads::Sequential)),
         timed("simulator, chunked, one thread", || {
-            replay_in_process(&path, tpc::sim::replay::Threads::Chunked { workers: 0, chunk_bytes: 1 << 20 })
+            replay_in_process(&path, tpc::sim::replay::Threads::Chunked { workers: 0, chunk_bytes: 1 << 18 })
         }),
         timed("simulator, chunked, one worker per CPU", || replay_in_process(&path, tpc::sim::replay::Threads::Auto)),
     ];

@@ -150,7 +150,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
         eprintln!("tpc replay: warning: {problem}");
     }
     let threads = if args.sequential {
-        Threads::Chunked { workers: 0, chunk_bytes: 1 << 20 }
+        Threads::Chunked { workers: 0, chunk_bytes: 1 << 18 }
     } else {
         Threads::Auto
     };

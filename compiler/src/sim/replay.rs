@@ -470,7 +470,7 @@ struct Chunk {
 }
 
 /// Bytes per chunk by default (more when one value is longer).
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_BYTES: usize = 1 << 18;
 
 /// Where the first line starting with `{` at or after `from` begins
 /// (never at 0).
