@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tpc_events::{Capabilities, Capability, Container, Event, JsonInt, KprobeArgument, Pod, Process, ProcessKprobe, ProcessTracepoint, Timestamp};
+use tpc_events::{
+    Capabilities, Capability, Container, Event, JsonInt, KprobeArgument, Pod, Process,
+    ProcessKprobe, ProcessTracepoint, Timestamp,
+};
 
 const POLICY: &str = "apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -48,7 +51,10 @@ struct Numbers(u64);
 
 impl Numbers {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 
@@ -57,14 +63,35 @@ impl Numbers {
     }
 }
 
-const BINARIES: &[&str] = &["/usr/bin/vi", "/usr/bin/cat", "/usr/bin/python3", "/usr/sbin/nginx", "/bin/bash", "/usr/bin/curl"];
-const PATHS: &[&str] = &["/etc/passwd", "/etc/hosts", "/tmp/build.log", "/var/log/nginx/access.log", "/etc/nginx/nginx.conf", "/dev/null"];
+const BINARIES: &[&str] = &[
+    "/usr/bin/vi",
+    "/usr/bin/cat",
+    "/usr/bin/python3",
+    "/usr/sbin/nginx",
+    "/bin/bash",
+    "/usr/bin/curl",
+];
+const PATHS: &[&str] = &[
+    "/etc/passwd",
+    "/etc/hosts",
+    "/tmp/build.log",
+    "/var/log/nginx/access.log",
+    "/etc/nginx/nginx.conf",
+    "/dev/null",
+];
 
 fn process(numbers: &mut Numbers, pid: u32, nanos: i64) -> Process {
-    let mut p = Process::new(format!("bm9kZS0xOjE3MDAwMDAwMDAwMDA6{pid}"), pid, numbers.pick(BINARIES));
+    let mut p = Process::new(
+        format!("bm9kZS0xOjE3MDAwMDAwMDAwMDA6{pid}"),
+        pid,
+        numbers.pick(BINARIES),
+    );
     p.uid = Some(JsonInt::new(0));
     p.cwd = Some("/srv/app/".into());
-    p.arguments = Some(format!("--config /srv/app/config-{}.yaml", numbers.next() % 100));
+    p.arguments = Some(format!(
+        "--config /srv/app/config-{}.yaml",
+        numbers.next() % 100
+    ));
     p.flags = Some("execve clone".into());
     p.start_time = Some(Timestamp::from_unix_nanos(nanos - 5_000_000_000));
     p.auid = Some(JsonInt::new(u32::MAX));
@@ -74,7 +101,10 @@ fn process(numbers: &mut Numbers, pid: u32, nanos: i64) -> Process {
         namespace: Some("shop".into()),
         name: Some(format!("frontend-7d9f8c6b5-{}", pid % 97)),
         container: Some(Container {
-            id: Some("containerd://3f1c2a9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f".into()),
+            id: Some(
+                "containerd://3f1c2a9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f"
+                    .into(),
+            ),
             name: Some("frontend".into()),
             pid: Some(JsonInt::new(pid % 1000)),
             ..Container::default()
@@ -85,7 +115,7 @@ fn process(numbers: &mut Numbers, pid: u32, nanos: i64) -> Process {
 }
 
 fn generate(path: &Path, count: usize) -> u64 {
-    let mut numbers = Numbers(0x51_3u64);
+    let mut numbers = Numbers(0x0513_u64);
     let mut out = BufWriter::new(std::fs::File::create(path).expect("create the bench file"));
     let base = 1_700_000_000_000_000_000_i64;
     for i in 0..count {
@@ -101,7 +131,11 @@ fn generate(path: &Path, count: usize) -> u64 {
         let event = match numbers.next() % 10 {
             0 => {
                 let mut p = proc_;
-                let caps = vec![Capability::Chown, Capability::NetBindService, Capability::Kill];
+                let caps = vec![
+                    Capability::Chown,
+                    Capability::NetBindService,
+                    Capability::Kill,
+                ];
                 p.cap = Some(Box::new(Capabilities {
                     permitted: Some(caps.clone()),
                     effective: Some(caps.clone()),
@@ -119,7 +153,9 @@ fn generate(path: &Path, count: usize) -> u64 {
                     function_name: Some("__x64_sys_write".into()),
                     args: Some(vec![
                         KprobeArgument::file(path),
-                        KprobeArgument::bytes(b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n"),
+                        KprobeArgument::bytes(
+                            b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n",
+                        ),
                         KprobeArgument::size(48),
                     ]),
                     ..ProcessKprobe::default()
@@ -130,7 +166,11 @@ fn generate(path: &Path, count: usize) -> u64 {
                 process: Some(proc_),
                 parent: Some(parent),
                 function_name: Some("__x64_sys_openat".into()),
-                args: Some(vec![KprobeArgument::int(-100), KprobeArgument::string(numbers.pick(PATHS)), KprobeArgument::int(0)]),
+                args: Some(vec![
+                    KprobeArgument::int(-100),
+                    KprobeArgument::string(numbers.pick(PATHS)),
+                    KprobeArgument::int(0),
+                ]),
                 ..ProcessKprobe::default()
             })
             .with_time(time),
@@ -139,12 +179,19 @@ fn generate(path: &Path, count: usize) -> u64 {
                 parent: Some(parent),
                 subsys: Some("syscalls".into()),
                 event: Some("sys_enter_openat".into()),
-                args: Some(vec![KprobeArgument::long(-100), KprobeArgument::string(numbers.pick(PATHS)), KprobeArgument::uint(0)]),
+                args: Some(vec![
+                    KprobeArgument::long(-100),
+                    KprobeArgument::string(numbers.pick(PATHS)),
+                    KprobeArgument::uint(0),
+                ]),
                 ..ProcessTracepoint::default()
             })
             .with_time(time),
         };
-        event.with_node_name("node-1").write_json_line(&mut out).expect("write the bench file");
+        event
+            .with_node_name("node-1")
+            .write_json_line(&mut out)
+            .expect("write the bench file");
     }
     out.flush().expect("flush the bench file");
     std::fs::metadata(path).map_or(0, |m| m.len())
@@ -187,7 +234,12 @@ fn timed(name: &'static str, f: impl FnOnce() -> usize) -> Run {
     let selected = f();
     let wall = start.elapsed();
     let cpu = cpu_before.zip(cpu_seconds()).map(|(a, b)| b - a);
-    Run { name, selected, wall, cpu }
+    Run {
+        name,
+        selected,
+        wall,
+        cpu,
+    }
 }
 
 /// The events crate alone, doing what the replay needs of it: summary of
@@ -198,9 +250,17 @@ fn events_only(path: &Path) -> usize {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, LineCounter(0));
     while let Some((_, record)) = reader.next_record() {
         let Ok(record) = record else { continue };
-        if record.summary().hook() == Some(tpc_events::Hook::Kprobe { function: "__x64_sys_write" }) {
+        if record.summary().hook()
+            == Some(tpc_events::Hook::Kprobe {
+                function: "__x64_sys_write",
+            })
+        {
             let Ok(event) = record.parse() else { continue };
-            let selected = event.args().first().and_then(|a| a.value.path()).is_some_and(|p| p.starts_with("/etc/"))
+            let selected = event
+                .args()
+                .first()
+                .and_then(|a| a.value.path())
+                .is_some_and(|p| p.starts_with("/etc/"))
                 && event.process().is_some_and(|p| p.binary() != "/usr/bin/vi");
             if selected {
                 let _ = event.write_json_line(&mut out);
@@ -256,9 +316,21 @@ fn timed_command(name: &'static str, command: &str, path: &Path) -> Result<Run, 
     let selected: usize = lines
         .next()
         .and_then(|l| l.trim().parse().ok())
-        .ok_or_else(|| format!("{name} failed: {}", String::from_utf8_lossy(&output.stderr).trim()))?;
-    let cpu = lines.nth(1).map(|line| line.split_whitespace().filter_map(minutes_seconds).sum());
-    Ok(Run { name, selected, wall, cpu })
+        .ok_or_else(|| {
+            format!(
+                "{name} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+        })?;
+    let cpu = lines
+        .nth(1)
+        .map(|line| line.split_whitespace().filter_map(minutes_seconds).sum());
+    Ok(Run {
+        name,
+        selected,
+        wall,
+        cpu,
+    })
 }
 
 /// `1m2.500s` as seconds.
@@ -271,23 +343,37 @@ fn jq_available() -> Result<(), String> {
     match Command::new("jq").arg("--version").output() {
         Ok(o) if o.status.success() => Ok(()),
         Ok(_) => Err("jq --version failed".into()),
-        Err(e) => Err(format!("jq is not installed ({e}); scripts/setup-debian.sh installs it")),
+        Err(e) => Err(format!(
+            "jq is not installed ({e}); scripts/setup-debian.sh installs it"
+        )),
     }
 }
 
 fn bench_file() -> (PathBuf, bool) {
     match std::env::var_os("TPC_REPLAY_BENCH_FILE") {
         Some(path) => (PathBuf::from(path), true),
-        None => (std::env::temp_dir().join(format!("tpc-replay-bench-{}.jsonl", std::process::id())), false),
+        None => (
+            std::env::temp_dir().join(format!("tpc-replay-bench-{}.jsonl", std::process::id())),
+            false,
+        ),
     }
 }
 
 fn main() {
-    let count: usize = std::env::var("TPC_REPLAY_BENCH_COUNT").ok().and_then(|t| t.parse().ok()).unwrap_or(1_000_000);
+    let count: usize = std::env::var("TPC_REPLAY_BENCH_COUNT")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(1_000_000);
     let (path, keep) = bench_file();
     let reuse = keep && path.exists();
-    let bytes = if reuse { std::fs::metadata(&path).map_or(0, |m| m.len()) } else { generate(&path, count) };
-    let events = std::fs::read(&path).map(|t| t.iter().filter(|b| **b == b'\n').count()).unwrap_or(count);
+    let bytes = if reuse {
+        std::fs::metadata(&path).map_or(0, |m| m.len())
+    } else {
+        generate(&path, count)
+    };
+    let events = std::fs::read(&path)
+        .map(|t| t.iter().filter(|b| **b == b'\n').count())
+        .unwrap_or(count);
     println!(
         "replay bench: {events} events, {:.1} MB in {}; {} CPUs",
         bytes as f64 / 1e6,
@@ -296,15 +382,31 @@ fn main() {
     );
     let policy = std::env::temp_dir().join(format!("tpc-replay-bench-{}.yaml", std::process::id()));
     std::fs::write(&policy, POLICY).expect("write the policy");
-    let tpc_command = format!("{:?} replay -q {:?} \"$1\"", env!("CARGO_BIN_EXE_tpc"), policy);
+    let tpc_command = format!(
+        "{:?} replay -q {:?} \"$1\"",
+        env!("CARGO_BIN_EXE_tpc"),
+        policy
+    );
 
     let mut runs = vec![
-        timed("events crate alone (summary, parse, write)", || events_only(&path)),
-        timed("simulator, one event reader", || replay_in_process(&path, tpc::sim::replay::Threads::Sequential)),
-        timed("simulator, chunked, one thread", || {
-            replay_in_process(&path, tpc::sim::replay::Threads::Chunked { workers: 0, chunk_bytes: 1 << 18 })
+        timed("events crate alone (summary, parse, write)", || {
+            events_only(&path)
         }),
-        timed("simulator, chunked, one worker per CPU", || replay_in_process(&path, tpc::sim::replay::Threads::Auto)),
+        timed("simulator, one event reader", || {
+            replay_in_process(&path, tpc::sim::replay::Threads::Sequential)
+        }),
+        timed("simulator, chunked, one thread", || {
+            replay_in_process(
+                &path,
+                tpc::sim::replay::Threads::Chunked {
+                    workers: 0,
+                    chunk_bytes: 1 << 18,
+                },
+            )
+        }),
+        timed("simulator, chunked, one worker per CPU", || {
+            replay_in_process(&path, tpc::sim::replay::Threads::Auto)
+        }),
     ];
     match timed_command("tpc replay (command)", &tpc_command, &path) {
         Ok(run) => runs.push(run),
@@ -325,10 +427,19 @@ fn main() {
     };
     let _ = std::fs::remove_file(&policy);
     let expected = runs[0].selected;
-    println!("{:<45} {:>9} {:>9} {:>9} {:>12} {:>11} {:>10}", "", "selected", "wall s", "CPU s", "events/s", "vs jq wall", "vs jq CPU");
+    println!(
+        "{:<45} {:>9} {:>9} {:>9} {:>12} {:>11} {:>10}",
+        "", "selected", "wall s", "CPU s", "events/s", "vs jq wall", "vs jq CPU"
+    );
     for run in runs.iter().chain(jq.iter()) {
-        assert_eq!(run.selected, expected, "{} selects {} events, the events crate alone {expected}", run.name, run.selected);
-        let ratio_wall = jq.as_ref().map_or(String::from("-"), |j| format!("{:.1}x", j.wall.as_secs_f64() / run.wall.as_secs_f64()));
+        assert_eq!(
+            run.selected, expected,
+            "{} selects {} events, the events crate alone {expected}",
+            run.name, run.selected
+        );
+        let ratio_wall = jq.as_ref().map_or(String::from("-"), |j| {
+            format!("{:.1}x", j.wall.as_secs_f64() / run.wall.as_secs_f64())
+        });
         let ratio_cpu = match (jq.as_ref().and_then(|j| j.cpu), run.cpu) {
             (Some(j), Some(c)) if c > 0.0 => format!("{:.1}x", j / c),
             _ => "-".into(),

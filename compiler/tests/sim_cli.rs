@@ -15,7 +15,10 @@ fn tpc() -> Command {
 }
 
 fn corpus() -> String {
-    shared_dir().join("corpus/tetragon-events").display().to_string()
+    shared_dir()
+        .join("corpus/tetragon-events")
+        .display()
+        .to_string()
 }
 
 fn run(args: &[&str]) -> Output {
@@ -30,7 +33,12 @@ fn run_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("tpc runs");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("tpc finishes")
 }
 
@@ -56,8 +64,19 @@ fn replay_writes_the_posted_events_in_tetragon_shape() {
     assert_eq!(lines.len(), 1, "{stdout}");
     let event = tpc_events::Event::from_json(lines[0]).expect("the output is a Tetragon event");
     assert_eq!(event.policy_name(), Some("fd-write-etc"));
-    assert_eq!(event.action().and_then(|a| a.name().map(str::to_string)).as_deref(), Some("KPROBE_ACTION_POST"));
-    assert_eq!(event.hook(), Some(tpc_events::Hook::Kprobe { function: "__x64_sys_write" }));
+    assert_eq!(
+        event
+            .action()
+            .and_then(|a| a.name().map(str::to_string))
+            .as_deref(),
+        Some("KPROBE_ACTION_POST")
+    );
+    assert_eq!(
+        event.hook(),
+        Some(tpc_events::Hook::Kprobe {
+            function: "__x64_sys_write"
+        })
+    );
     let stderr = text(&out.stderr);
     assert!(stderr.contains("40 events read"), "{stderr}");
     assert!(stderr.contains("fd-write-etc"), "{stderr}");
@@ -69,28 +88,56 @@ fn replay_verdicts_give_one_line_per_input_value() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 40);
-    let fifth: serde_json::Value = serde_json::from_str(stdout.lines().nth(4).unwrap_or_default()).expect("json");
+    let fifth: serde_json::Value =
+        serde_json::from_str(stdout.lines().nth(4).unwrap_or_default()).expect("json");
     assert_eq!(fifth["position"], 5);
     assert_eq!(fifth["kind"], "process_kprobe");
     assert_eq!(fifth["verdicts"][0]["selector"], 1);
     assert_eq!(fifth["verdicts"][0]["posted"], true);
-    assert!(fifth["source"].as_str().is_some_and(|s| s.ends_with("00_four_golden_signals__process_kprobe.json")));
+    assert!(
+        fifth["source"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("00_four_golden_signals__process_kprobe.json"))
+    );
 }
 
 #[test]
 fn replay_compact_and_explain() {
-    let policies = ["fixtures/sim/policies/keystore-read.yaml", "fixtures/sim/policies/size-quirks.yaml"];
-    let out = run(&["replay", "--output", "compact", policies[0], policies[1], &corpus()]);
+    let policies = [
+        "fixtures/sim/policies/keystore-read.yaml",
+        "fixtures/sim/policies/size-quirks.yaml",
+    ];
+    let out = run(&[
+        "replay",
+        "--output",
+        "compact",
+        policies[0],
+        policies[1],
+        &corpus(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     snapshot("replay__compact_corpus", &text(&out.stdout));
-    let out = run(&["replay", "--explain", POLICY, "fixtures/sim/policies/size-quirks.yaml", &corpus()]);
+    let out = run(&[
+        "replay",
+        "--explain",
+        POLICY,
+        "fixtures/sim/policies/size-quirks.yaml",
+        &corpus(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
     let explained = text(&out.stdout);
-    assert!(explained.contains("matchBinaries NotIn [/usr/bin/vi] failed: binary is /usr/bin/vi"), "{explained}");
+    assert!(
+        explained.contains("matchBinaries NotIn [/usr/bin/vi] failed: binary is /usr/bin/vi"),
+        "{explained}"
+    );
     snapshot("replay__explain_corpus", &explained);
     // A chosen position is explained even when it reaches no hook.
     let out = run(&["replay", "--explain=3", POLICY, &corpus()]);
-    assert!(text(&out.stdout).contains("event #3: process_exec by /usr/bin/curl"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("event #3: process_exec by /usr/bin/curl"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -107,7 +154,13 @@ fn malformed_lines_are_reported_skipped_and_fail_the_run() {
     assert!(text(&out.stderr).contains("--strict"));
     let out = run_stdin(&["replay", "--verdicts", POLICY, "-"], input);
     let stdout = text(&out.stdout);
-    assert!(stdout.lines().nth(1).is_some_and(|l| l.contains("\"error\"")), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("\"error\"")),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -124,7 +177,13 @@ fn replay_usage_errors() {
     std::fs::write(&path, bad).unwrap_or_default();
     let out = run(&["replay", &path.display().to_string(), &corpus()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let out = run(&["replay", "--force", "-q", &path.display().to_string(), &corpus()]);
+    let out = run(&[
+        "replay",
+        "--force",
+        "-q",
+        &path.display().to_string(),
+        &corpus(),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -135,7 +194,12 @@ fn tpc_test_runs_the_fixtures() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("0 failed"), "{stdout}");
-    let out = run(&["test", "--format", "json", "fixtures/sim/fork-chain.test.yaml"]);
+    let out = run(&[
+        "test",
+        "--format",
+        "json",
+        "fixtures/sim/fork-chain.test.yaml",
+    ]);
     let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("json");
     assert_eq!(line["passed"], true);
     let out = run(&["test", "compiler"]);
@@ -160,6 +224,12 @@ fn tpc_test_fails_on_a_wrong_expectation() {
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("-   policy=fd-write-etc hook=kprobes[0] selector=0"), "{stdout}");
-    assert!(stdout.contains("+   policy=fd-write-etc hook=kprobes[0] selector=1"), "{stdout}");
+    assert!(
+        stdout.contains("-   policy=fd-write-etc hook=kprobes[0] selector=0"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+   policy=fd-write-etc hook=kprobes[0] selector=1"),
+        "{stdout}"
+    );
 }

@@ -9,8 +9,13 @@ use common::{relative, repo_root, shared_dir};
 use tpc::sim::testfile;
 
 fn fixture_files() -> Vec<std::path::PathBuf> {
-    let files = testfile::collect(&[repo_root().join("fixtures/sim")]).expect("fixtures/sim readable");
-    assert!(files.len() >= 8, "expected at least 8 simulator test files, found {}", files.len());
+    let files =
+        testfile::collect(&[repo_root().join("fixtures/sim")]).expect("fixtures/sim readable");
+    assert!(
+        files.len() >= 8,
+        "expected at least 8 simulator test files, found {}",
+        files.len()
+    );
     files
 }
 
@@ -24,9 +29,17 @@ fn every_fixture_passes_and_its_verdicts_are_snapshots() {
         let test = testfile::load(&path).unwrap_or_else(|e| panic!("{e}"));
         let outcome = testfile::run(&test);
         if !outcome.passed() {
-            problems.push(format!("{}:\n{}", relative(&path), outcome.failures.join("\n")));
+            problems.push(format!(
+                "{}:\n{}",
+                relative(&path),
+                outcome.failures.join("\n")
+            ));
         }
-        assert!(outcome.verdicts > 0, "{} produces no verdict at all", relative(&path));
+        assert!(
+            outcome.verdicts > 0,
+            "{} produces no verdict at all",
+            relative(&path)
+        );
         let stem = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -36,7 +49,11 @@ fn every_fixture_passes_and_its_verdicts_are_snapshots() {
         let name = format!("sim__{}", stem.replace('-', "_"));
         settings.bind(|| insta::assert_snapshot!(name, outcome.verdict_lines.join("\n")));
     }
-    assert!(problems.is_empty(), "failing simulator tests:\n{}", problems.join("\n\n"));
+    assert!(
+        problems.is_empty(),
+        "failing simulator tests:\n{}",
+        problems.join("\n\n")
+    );
 }
 
 #[test]
@@ -44,11 +61,15 @@ fn at_least_five_fixtures_replay_the_whole_event_corpus() {
     let corpus_tests: Vec<String> = fixture_files()
         .into_iter()
         .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|t| t.contains("shared-dir: corpus/tetragon-events"))
+            std::fs::read_to_string(p)
+                .is_ok_and(|t| t.contains("shared-dir: corpus/tetragon-events"))
         })
         .map(|p| relative(&p))
         .collect();
-    assert!(corpus_tests.len() >= 5, "only {corpus_tests:?} replay the corpus");
+    assert!(
+        corpus_tests.len() >= 5,
+        "only {corpus_tests:?} replay the corpus"
+    );
     for path in &corpus_tests {
         let test = testfile::load(&repo_root().join(path)).unwrap_or_else(|e| panic!("{e}"));
         let outcome = testfile::run(&test);
@@ -88,13 +109,25 @@ fn every_corpus_event_loads_through_the_replay_path() {
         )
         .unwrap_or_else(|e| panic!("{e}"));
     }
-    assert!(malformed.is_empty(), "corpus values that do not load: {malformed:?}");
+    assert!(
+        malformed.is_empty(),
+        "corpus values that do not load: {malformed:?}"
+    );
     let lines = String::from_utf8(out).unwrap_or_default();
-    assert_eq!(lines.lines().count(), files.len(), "one verdict line per corpus event");
+    assert_eq!(
+        lines.lines().count(),
+        files.len(),
+        "one verdict line per corpus event"
+    );
     assert_eq!(sim.totals().events as usize, files.len());
     // Both kprobe events reach the hooks; old connect/close/listen kinds reach none.
     assert_eq!(sim.totals().posted, 2);
-    assert!(lines.lines().filter(|l| l.contains("\"kind\":\"process_connect\"")).all(|l| l.contains("\"verdicts\":[]")));
+    assert!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"kind\":\"process_connect\""))
+            .all(|l| l.contains("\"verdicts\":[]"))
+    );
 }
 
 #[test]
@@ -139,10 +172,19 @@ expect:
     let _ = std::fs::remove_dir_all(&dir);
     assert!(!outcome.passed());
     let text = outcome.failures.join("\n");
-    assert!(text.contains("-   policy=p hook=kprobes[0] selector=0 posted=true"), "{text}");
-    assert!(text.contains("+   policy=p hook=kprobes[0] selector=none posted=false"), "{text}");
+    assert!(
+        text.contains("-   policy=p hook=kprobes[0] selector=0 posted=true"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+   policy=p hook=kprobes[0] selector=none posted=false"),
+        "{text}"
+    );
     // Event 2 has no expectation and the test is complete by default.
-    assert!(text.contains("event #2") && text.contains("(no expectation)"), "{text}");
+    assert!(
+        text.contains("event #2") && text.contains("(no expectation)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -150,8 +192,14 @@ fn test_files_report_their_mistakes_with_lines() {
     let dir = std::env::temp_dir().join(format!("tpc-sim-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap_or_default();
     let path = dir.join("bad.test.yaml");
-    std::fs::write(&path, "policy: x\nevents:\n  - inline: \"{}\"\nexpect:\n  - {policy: p}\n").unwrap_or_default();
-    let err = testfile::load(&path).map(|_| ()).expect_err("an expectation without `event` is refused");
+    std::fs::write(
+        &path,
+        "policy: x\nevents:\n  - inline: \"{}\"\nexpect:\n  - {policy: p}\n",
+    )
+    .unwrap_or_default();
+    let err = testfile::load(&path)
+        .map(|_| ())
+        .expect_err("an expectation without `event` is refused");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(err.to_string().contains("bad.test.yaml:5:"), "{err}");
 }
@@ -179,33 +227,78 @@ fn pipelined_and_sequential_replays_agree() {
         )
         .as_bytes(),
     );
-    let policy_files = ["fd-write-etc", "keystore-read", "rw-children-of-sh", "size-quirks", "pids-follow-forks"];
+    let policy_files = [
+        "fd-write-etc",
+        "keystore-read",
+        "rw-children-of-sh",
+        "size-quirks",
+        "pids-follow-forks",
+    ];
     let sources: Vec<(String, String)> = policy_files
         .iter()
         .map(|name| {
             let path = repo_root().join(format!("fixtures/sim/policies/{name}.yaml"));
-            (path.display().to_string(), std::fs::read_to_string(&path).unwrap_or_default())
+            (
+                path.display().to_string(),
+                std::fs::read_to_string(&path).unwrap_or_default(),
+            )
         })
         .collect();
     let report = tpc::driver::check_sources(sources);
     let policies: Vec<&tpc::ir::Policy> = report.policies.iter().map(|p| &p.policy).collect();
     assert_eq!(policies.len(), policy_files.len());
-    for output in [Output::Events, Output::Verdicts, Output::Compact, Output::Explain(Vec::new()), Output::Explain(vec![3, 41])] {
+    for output in [
+        Output::Events,
+        Output::Verdicts,
+        Output::Compact,
+        Output::Explain(Vec::new()),
+        Output::Explain(vec![3, 41]),
+    ] {
         let run = |threads: Threads| {
-            let mut sim = tpc::sim::Simulator::new(&policies, tpc::sim::SimOptions { build_output: false, ..Default::default() });
+            let mut sim = tpc::sim::Simulator::new(
+                &policies,
+                tpc::sim::SimOptions {
+                    build_output: false,
+                    ..Default::default()
+                },
+            );
             let mut out = Vec::new();
             let mut malformed = Vec::new();
-            replay_with(&mut sim, "input", false, input.as_slice(), &mut out, &output, OnMalformed::Skip, &mut malformed, threads)
-                .unwrap_or_else(|e| panic!("{e}"));
-            let messages: Vec<String> = malformed.iter().map(|m| format!("{}:{}: {}", m.line, m.position, m.message)).collect();
-            (String::from_utf8(out).unwrap_or_default(), messages, tpc::sim::report::summary_table(&sim))
+            replay_with(
+                &mut sim,
+                "input",
+                false,
+                input.as_slice(),
+                &mut out,
+                &output,
+                OnMalformed::Skip,
+                &mut malformed,
+                threads,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let messages: Vec<String> = malformed
+                .iter()
+                .map(|m| format!("{}:{}: {}", m.line, m.position, m.message))
+                .collect();
+            (
+                String::from_utf8(out).unwrap_or_default(),
+                messages,
+                tpc::sim::report::summary_table(&sim),
+            )
         };
         let sequential = run(Threads::Sequential);
         assert_eq!(sequential.1.len(), 2, "{:?}", sequential.1);
         // Tiny chunks cut the input at every line that starts with `{`.
-        for (workers, chunk_bytes) in [(0, 1), (1, 1), (2, 1), (3, 700), (0, 1 << 20), (2, 1 << 20)] {
-            let parallel = run(Threads::Chunked { workers, chunk_bytes });
-            assert_eq!(sequential, parallel, "{output:?} with {workers} workers, {chunk_bytes}-byte chunks");
+        for (workers, chunk_bytes) in [(0, 1), (1, 1), (2, 1), (3, 700), (0, 1 << 20), (2, 1 << 20)]
+        {
+            let parallel = run(Threads::Chunked {
+                workers,
+                chunk_bytes,
+            });
+            assert_eq!(
+                sequential, parallel,
+                "{output:?} with {workers} workers, {chunk_bytes}-byte chunks"
+            );
         }
     }
 }

@@ -9,16 +9,48 @@ use tpc::ir::Policy;
 use tpc::sim::{SelectorOutcome, SimOptions, Simulator};
 use tpc_events::Event;
 
-const BINARIES: &[&str] = &["/bin/sh", "/usr/bin/cat", "/usr/bin/curl", "/usr/sbin/sshd", "/usr/local/bin/app"];
-const WORDS: &[&str] = &["/etc/passwd", "/etc/shadow", "/tmp/x", "passwd", "/etc/", ".so", "/usr/lib/libc.so", "x"];
+const BINARIES: &[&str] = &[
+    "/bin/sh",
+    "/usr/bin/cat",
+    "/usr/bin/curl",
+    "/usr/sbin/sshd",
+    "/usr/local/bin/app",
+];
+const WORDS: &[&str] = &[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/tmp/x",
+    "passwd",
+    "/etc/",
+    ".so",
+    "/usr/lib/libc.so",
+    "x",
+];
 
 #[derive(Clone, Debug)]
 enum Filter {
-    Int { op: &'static str, values: Vec<String> },
-    Text { op: &'static str, values: Vec<&'static str> },
-    Path { op: &'static str, values: Vec<&'static str> },
-    Binary { op: &'static str, values: Vec<&'static str>, parent: bool },
-    Pid { op: &'static str, values: Vec<u32>, follow: bool },
+    Int {
+        op: &'static str,
+        values: Vec<String>,
+    },
+    Text {
+        op: &'static str,
+        values: Vec<&'static str>,
+    },
+    Path {
+        op: &'static str,
+        values: Vec<&'static str>,
+    },
+    Binary {
+        op: &'static str,
+        values: Vec<&'static str>,
+        parent: bool,
+    },
+    Pid {
+        op: &'static str,
+        values: Vec<u32>,
+        follow: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -29,40 +61,86 @@ struct SelectorSpec {
 
 fn int_filter() -> impl Strategy<Value = Filter> {
     let plain = (
-        prop::sample::select(vec!["Equal", "NotEqual", "GT", "LT", "Mask", "InMap", "NotInMap"]),
+        prop::sample::select(vec![
+            "Equal", "NotEqual", "GT", "LT", "Mask", "InMap", "NotInMap",
+        ]),
         prop::collection::vec(-4i32..12, 1..4),
     )
         .prop_map(|(op, values)| {
             let values = values
                 .into_iter()
-                .map(|v| if op.contains("Map") { v.abs().to_string() } else { v.to_string() })
+                .map(|v| {
+                    if op.contains("Map") {
+                        v.abs().to_string()
+                    } else {
+                        v.to_string()
+                    }
+                })
                 .collect();
             Filter::Int { op, values }
         });
-    let ranges = (prop::sample::select(vec!["InRange", "NotInRange"]), prop::collection::vec((-4i32..8, 0i32..6), 1..3))
+    let ranges = (
+        prop::sample::select(vec!["InRange", "NotInRange"]),
+        prop::collection::vec((-4i32..8, 0i32..6), 1..3),
+    )
         .prop_map(|(op, bounds)| Filter::Int {
             op,
-            values: bounds.into_iter().map(|(lo, len)| format!("{lo}:{}", lo + len)).collect(),
+            values: bounds
+                .into_iter()
+                .map(|(lo, len)| format!("{lo}:{}", lo + len))
+                .collect(),
         });
     prop_oneof![plain, ranges]
 }
 
 fn filter() -> impl Strategy<Value = Filter> {
-    let text_ops = vec!["Equal", "NotEqual", "Prefix", "NotPrefix", "Postfix", "NotPostfix", "SubString"];
-    let path_ops = vec!["Equal", "NotEqual", "Prefix", "NotPrefix", "Postfix", "NotPostfix"];
+    let text_ops = vec![
+        "Equal",
+        "NotEqual",
+        "Prefix",
+        "NotPrefix",
+        "Postfix",
+        "NotPostfix",
+        "SubString",
+    ];
+    let path_ops = vec![
+        "Equal",
+        "NotEqual",
+        "Prefix",
+        "NotPrefix",
+        "Postfix",
+        "NotPostfix",
+    ];
     prop_oneof![
         int_filter(),
-        (prop::sample::select(text_ops), prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..3))
+        (
+            prop::sample::select(text_ops),
+            prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..3)
+        )
             .prop_map(|(op, values)| Filter::Text { op, values }),
-        (prop::sample::select(path_ops), prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..3))
+        (
+            prop::sample::select(path_ops),
+            prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..3)
+        )
             .prop_map(|(op, values)| Filter::Path { op, values }),
         (
-            prop::sample::select(vec!["In", "NotIn", "Prefix", "NotPrefix", "Postfix", "NotPostfix"]),
+            prop::sample::select(vec![
+                "In",
+                "NotIn",
+                "Prefix",
+                "NotPrefix",
+                "Postfix",
+                "NotPostfix"
+            ]),
             prop::collection::vec(prop::sample::select(BINARIES.to_vec()), 1..3),
             any::<bool>()
         )
             .prop_map(|(op, values, parent)| Filter::Binary { op, values, parent }),
-        (prop::sample::select(vec!["In", "NotIn"]), prop::collection::vec(1u32..8, 1..4), any::<bool>())
+        (
+            prop::sample::select(vec!["In", "NotIn"]),
+            prop::collection::vec(1u32..8, 1..4),
+            any::<bool>()
+        )
             .prop_map(|(op, values, follow)| Filter::Pid { op, values, follow }),
     ]
 }
@@ -70,13 +148,20 @@ fn filter() -> impl Strategy<Value = Filter> {
 fn selector() -> impl Strategy<Value = SelectorSpec> {
     (
         prop::collection::vec(filter(), 0..4),
-        prop::collection::vec(prop::sample::select(vec!["Post", "NoPost", "Sigkill", "Signal"]), 0..3),
+        prop::collection::vec(
+            prop::sample::select(vec!["Post", "NoPost", "Sigkill", "Signal"]),
+            0..3,
+        ),
     )
         .prop_map(|(filters, actions)| SelectorSpec { filters, actions })
 }
 
 fn quoted(values: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
-    values.into_iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+    values
+        .into_iter()
+        .map(|v| format!("\"{v}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The policy as YAML. One filter per kind at most (Tetragon's rules:
@@ -112,24 +197,43 @@ spec:
             match f {
                 Filter::Int { op, values } if !used[0] => {
                     used[0] = true;
-                    args.push(format!("      - index: 0\n        operator: {op}\n        values: [{}]\n", quoted(values)));
+                    args.push(format!(
+                        "      - index: 0\n        operator: {op}\n        values: [{}]\n",
+                        quoted(values)
+                    ));
                 }
                 Filter::Text { op, values } if !used[1] => {
                     used[1] = true;
-                    args.push(format!("      - index: 1\n        operator: {op}\n        values: [{}]\n", quoted(values)));
+                    args.push(format!(
+                        "      - index: 1\n        operator: {op}\n        values: [{}]\n",
+                        quoted(values)
+                    ));
                 }
                 Filter::Path { op, values } if !used[2] => {
                     used[2] = true;
-                    args.push(format!("      - index: 2\n        operator: {op}\n        values: [{}]\n", quoted(values)));
+                    args.push(format!(
+                        "      - index: 2\n        operator: {op}\n        values: [{}]\n",
+                        quoted(values)
+                    ));
                 }
                 Filter::Binary { op, values, parent } => {
                     let slot = if *parent { &mut parents } else { &mut binaries };
                     if slot.is_none() {
-                        *slot = Some(format!("      - operator: {op}\n        values: [{}]\n", quoted(values)));
+                        *slot = Some(format!(
+                            "      - operator: {op}\n        values: [{}]\n",
+                            quoted(values)
+                        ));
                     }
                 }
                 Filter::Pid { op, values, follow } if pids.is_none() => {
-                    pids = Some(format!("      - operator: {op}\n        values: [{}]\n        followForks: {follow}\n", values.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")));
+                    pids = Some(format!(
+                        "      - operator: {op}\n        values: [{}]\n        followForks: {follow}\n",
+                        values
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
                 }
                 _ => {}
             }
@@ -138,7 +242,13 @@ spec:
         out.push_str(
             &s.actions
                 .iter()
-                .map(|a| if *a == "Signal" { "{action: Signal, argSig: 10}".to_string() } else { format!("{{action: {a}}}") })
+                .map(|a| {
+                    if *a == "Signal" {
+                        "{action: Signal, argSig: 10}".to_string()
+                    } else {
+                        format!("{{action: {a}}}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         );
@@ -182,17 +292,26 @@ fn event_spec() -> impl Strategy<Value = EventSpec> {
         prop::sample::select(BINARIES.to_vec()),
         -6i32..14,
         prop::sample::select(WORDS.to_vec()),
-        prop::sample::select(vec!["/etc/passwd", "/etc/shadow", "/tmp/x", "/", "/usr/lib/libc.so", "etc/passwd"]),
+        prop::sample::select(vec![
+            "/etc/passwd",
+            "/etc/shadow",
+            "/tmp/x",
+            "/",
+            "/usr/lib/libc.so",
+            "etc/passwd",
+        ]),
     )
-        .prop_map(|(pid, binary, parent_pid, parent_binary, int_arg, text, path)| EventSpec {
-            pid,
-            binary,
-            parent_pid,
-            parent_binary,
-            int_arg,
-            text,
-            path,
-        })
+        .prop_map(
+            |(pid, binary, parent_pid, parent_binary, int_arg, text, path)| EventSpec {
+                pid,
+                binary,
+                parent_pid,
+                parent_binary,
+                int_arg,
+                text,
+                path,
+            },
+        )
 }
 
 /// Fields no filter of the generated policies reads.
@@ -209,22 +328,37 @@ struct Unrelated {
 }
 
 fn unrelated() -> impl Strategy<Value = Unrelated> {
-    ("[a-z]{1,8}", "/[a-z]{0,6}", "[a-z -]{0,12}", 0u32..86_400, 0u32..2000, any::<i64>(), any::<bool>(), prop::option::of("[a-z]{1,6}"))
-        .prop_map(|(node, cwd, arguments, seconds, uid, extra_arg, unknown, pod)| Unrelated {
-            node,
-            cwd,
-            arguments,
-            seconds,
-            uid,
-            extra_arg,
-            unknown,
-            pod,
-        })
+    (
+        "[a-z]{1,8}",
+        "/[a-z]{0,6}",
+        "[a-z -]{0,12}",
+        0u32..86_400,
+        0u32..2000,
+        any::<i64>(),
+        any::<bool>(),
+        prop::option::of("[a-z]{1,6}"),
+    )
+        .prop_map(
+            |(node, cwd, arguments, seconds, uid, extra_arg, unknown, pod)| Unrelated {
+                node,
+                cwd,
+                arguments,
+                seconds,
+                uid,
+                extra_arg,
+                unknown,
+                pod,
+            },
+        )
 }
 
 fn event_json(e: &EventSpec, u: Option<&Unrelated>) -> Value {
     let mut process = json!({"exec_id": format!("e{}", e.pid), "pid": e.pid, "binary": e.binary, "parent_exec_id": format!("e{}", e.parent_pid)});
-    let mut args = vec![json!({"int_arg": e.int_arg}), json!({"string_arg": e.text}), json!({"file_arg": {"path": e.path}})];
+    let mut args = vec![
+        json!({"int_arg": e.int_arg}),
+        json!({"string_arg": e.text}),
+        json!({"file_arg": {"path": e.path}}),
+    ];
     let mut event = json!({});
     if let Some(u) = u {
         process["cwd"] = json!(u.cwd);
@@ -235,7 +369,12 @@ fn event_json(e: &EventSpec, u: Option<&Unrelated>) -> Value {
         }
         args.push(json!({"long_arg": u.extra_arg.to_string()}));
         event["node_name"] = json!(u.node);
-        event["time"] = json!(format!("2024-05-01T{:02}:{:02}:{:02}Z", u.seconds / 3600, u.seconds / 60 % 60, u.seconds % 60));
+        event["time"] = json!(format!(
+            "2024-05-01T{:02}:{:02}:{:02}Z",
+            u.seconds / 3600,
+            u.seconds / 60 % 60,
+            u.seconds % 60
+        ));
         if u.unknown {
             event["some_future_field"] = json!({"x": 1});
         }

@@ -34,7 +34,11 @@ fn event(value: Value) -> Event {
 }
 
 /// Feeds events in order; returns the verdicts of each.
-fn run_report(report: &tpc::driver::Report, events: &[Value], options: SimOptions) -> Vec<Vec<Verdict>> {
+fn run_report(
+    report: &tpc::driver::Report,
+    events: &[Value],
+    options: SimOptions,
+) -> Vec<Vec<Verdict>> {
     let policies: Vec<&Policy> = report.policies.iter().map(|p| &p.policy).collect();
     let mut sim = Simulator::new(&policies, options);
     events.iter().map(|e| sim.feed(&event(e.clone()))).collect()
@@ -92,13 +96,20 @@ spec:
 
 /// Whether a one-filter selector on a one-argument kprobe matches `arg`.
 fn matches(ty: &str, op: &str, values: &[&str], arg: Value) -> bool {
-    let verdicts = run(&one_arg_policy(ty, op, values), &[kprobe_event(json!([arg]))]);
+    let verdicts = run(
+        &one_arg_policy(ty, op, values),
+        &[kprobe_event(json!([arg]))],
+    );
     only(&verdicts[0]).selector == SelectorOutcome::Matched(0)
 }
 
 fn matches_unchecked(ty: &str, op: &str, values: &[&str], arg: Value) -> bool {
     let report = load_unchecked(&one_arg_policy(ty, op, values));
-    let verdicts = run_report(&report, &[kprobe_event(json!([arg]))], SimOptions::default());
+    let verdicts = run_report(
+        &report,
+        &[kprobe_event(json!([arg]))],
+        SimOptions::default(),
+    );
     only(&verdicts[0]).selector == SelectorOutcome::Matched(0)
 }
 
@@ -113,12 +124,37 @@ fn equal_and_not_equal_on_integers() {
     assert!(!matches("int", "NotEqual", &["5"], json!({"int_arg": 5})));
     assert!(matches("int", "NotEqual", &["5"], json!({"int_arg": 6})));
     // Tetragon bug: NotEqual with several values ORs the ≠ tests.
-    assert!(matches("int", "NotEqual", &["5", "6"], json!({"int_arg": 5})));
-    assert!(matches("int", "NotEqual", &["5", "6"], json!({"int_arg": 6})));
+    assert!(matches(
+        "int",
+        "NotEqual",
+        &["5", "6"],
+        json!({"int_arg": 5})
+    ));
+    assert!(matches(
+        "int",
+        "NotEqual",
+        &["5", "6"],
+        json!({"int_arg": 6})
+    ));
     // The same value twice is still a single distinct value.
-    assert!(!matches("int", "NotEqual", &["5", "5"], json!({"int_arg": 5})));
-    assert!(matches("uint64", "Equal", &["18446744073709551615"], json!({"size_arg": "18446744073709551615"})));
-    assert!(matches("int64", "Equal", &["-2"], json!({"long_arg": "-2"})));
+    assert!(!matches(
+        "int",
+        "NotEqual",
+        &["5", "5"],
+        json!({"int_arg": 5})
+    ));
+    assert!(matches(
+        "uint64",
+        "Equal",
+        &["18446744073709551615"],
+        json!({"size_arg": "18446744073709551615"})
+    ));
+    assert!(matches(
+        "int64",
+        "Equal",
+        &["-2"],
+        json!({"long_arg": "-2"})
+    ));
 }
 
 #[test]
@@ -146,84 +182,299 @@ fn greater_and_less_than_signed_and_unsigned() {
 
 #[test]
 fn size_t_compares_32_bits() {
-    assert!(matches("size_t", "Equal", &["1"], json!({"size_arg": "4294967297"})));
-    assert!(!matches("size_t", "GT", &["100"], json!({"size_arg": "4294967296"})));
-    assert!(matches("size_t", "GT", &["100"], json!({"size_arg": "4096"})));
-    assert!(matches("uint64", "Equal", &["4294967297"], json!({"size_arg": "4294967297"})));
-    assert!(!matches("uint64", "Equal", &["1"], json!({"size_arg": "4294967297"})));
+    assert!(matches(
+        "size_t",
+        "Equal",
+        &["1"],
+        json!({"size_arg": "4294967297"})
+    ));
+    assert!(!matches(
+        "size_t",
+        "GT",
+        &["100"],
+        json!({"size_arg": "4294967296"})
+    ));
+    assert!(matches(
+        "size_t",
+        "GT",
+        &["100"],
+        json!({"size_arg": "4096"})
+    ));
+    assert!(matches(
+        "uint64",
+        "Equal",
+        &["4294967297"],
+        json!({"size_arg": "4294967297"})
+    ));
+    assert!(!matches(
+        "uint64",
+        "Equal",
+        &["1"],
+        json!({"size_arg": "4294967297"})
+    ));
 }
 
 #[test]
 fn mask_maps_and_ranges() {
     assert!(matches("int", "Mask", &["0x4"], json!({"int_arg": 6})));
     assert!(!matches("int", "Mask", &["0x4"], json!({"int_arg": 3})));
-    assert!(matches("int", "InMap", &["1", "5:10"], json!({"int_arg": 7})));
-    assert!(matches("int", "InMap", &["1", "5:10"], json!({"int_arg": 1})));
-    assert!(!matches("int", "InMap", &["1", "5:10"], json!({"int_arg": 4})));
-    assert!(matches("int", "NotInMap", &["1", "5:10"], json!({"int_arg": 4})));
-    assert!(!matches("int", "NotInMap", &["1", "5:10"], json!({"int_arg": 5})));
-    assert!(matches("uint64", "InMap", &["18446744073709551615"], json!({"size_arg": "18446744073709551615"})));
+    assert!(matches(
+        "int",
+        "InMap",
+        &["1", "5:10"],
+        json!({"int_arg": 7})
+    ));
+    assert!(matches(
+        "int",
+        "InMap",
+        &["1", "5:10"],
+        json!({"int_arg": 1})
+    ));
+    assert!(!matches(
+        "int",
+        "InMap",
+        &["1", "5:10"],
+        json!({"int_arg": 4})
+    ));
+    assert!(matches(
+        "int",
+        "NotInMap",
+        &["1", "5:10"],
+        json!({"int_arg": 4})
+    ));
+    assert!(!matches(
+        "int",
+        "NotInMap",
+        &["1", "5:10"],
+        json!({"int_arg": 5})
+    ));
+    assert!(matches(
+        "uint64",
+        "InMap",
+        &["18446744073709551615"],
+        json!({"size_arg": "18446744073709551615"})
+    ));
     assert!(matches("int", "InRange", &["-5:5"], json!({"int_arg": -3})));
     assert!(!matches("int", "InRange", &["-5:5"], json!({"int_arg": 6})));
-    assert!(matches("int", "NotInRange", &["-5:5"], json!({"int_arg": 6})));
-    assert!(!matches("int", "NotInRange", &["-5:5", "6:7"], json!({"int_arg": 6})));
-    assert!(matches("uint64", "InRange", &["0:100"], json!({"size_arg": "100"})));
+    assert!(matches(
+        "int",
+        "NotInRange",
+        &["-5:5"],
+        json!({"int_arg": 6})
+    ));
+    assert!(!matches(
+        "int",
+        "NotInRange",
+        &["-5:5", "6:7"],
+        json!({"int_arg": 6})
+    ));
+    assert!(matches(
+        "uint64",
+        "InRange",
+        &["0:100"],
+        json!({"size_arg": "100"})
+    ));
     // 16-bit ranges compare unsigned: a negative bound makes the range unmatchable.
-    assert!(!matches("int16", "InRange", &["-5:5"], json!({"int_arg": -3})));
-    assert!(!matches("int16", "InRange", &["-5:5"], json!({"int_arg": 3})));
+    assert!(!matches(
+        "int16",
+        "InRange",
+        &["-5:5"],
+        json!({"int_arg": -3})
+    ));
+    assert!(!matches(
+        "int16",
+        "InRange",
+        &["-5:5"],
+        json!({"int_arg": 3})
+    ));
     assert!(matches("int16", "InRange", &["0:5"], json!({"int_arg": 3})));
 }
 
 #[test]
 fn string_operators_never_match_numbers() {
-    assert!(!matches_unchecked("int", "Prefix", &["1"], json!({"int_arg": 1})));
-    assert!(!matches_unchecked("int", "NotPrefix", &["1"], json!({"int_arg": 2})));
-    assert!(!matches_unchecked("int", "Postfix", &["1"], json!({"int_arg": 1})));
+    assert!(!matches_unchecked(
+        "int",
+        "Prefix",
+        &["1"],
+        json!({"int_arg": 1})
+    ));
+    assert!(!matches_unchecked(
+        "int",
+        "NotPrefix",
+        &["1"],
+        json!({"int_arg": 2})
+    ));
+    assert!(!matches_unchecked(
+        "int",
+        "Postfix",
+        &["1"],
+        json!({"int_arg": 1})
+    ));
 }
 
 // ---------------------------------------------------------------- strings
 
 #[test]
 fn string_equality_prefix_postfix_substring() {
-    assert!(matches("string", "Equal", &["/etc/passwd"], json!({"string_arg": "/etc/passwd"})));
-    assert!(!matches("string", "Equal", &["/etc/passwd"], json!({"string_arg": "/etc/passwd2"})));
-    assert!(!matches("string", "Equal", &["/etc/passwd"], json!({"string_arg": ""})));
+    assert!(matches(
+        "string",
+        "Equal",
+        &["/etc/passwd"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
+    assert!(!matches(
+        "string",
+        "Equal",
+        &["/etc/passwd"],
+        json!({"string_arg": "/etc/passwd2"})
+    ));
+    assert!(!matches(
+        "string",
+        "Equal",
+        &["/etc/passwd"],
+        json!({"string_arg": ""})
+    ));
     // NotEqual on strings is a proper "none of".
-    assert!(matches("string", "NotEqual", &["a", "b"], json!({"string_arg": "c"})));
-    assert!(!matches("string", "NotEqual", &["a", "b"], json!({"string_arg": "a"})));
-    assert!(matches("string", "Prefix", &["/etc/"], json!({"string_arg": "/etc/hosts"})));
-    assert!(!matches("string", "Prefix", &["/etc/"], json!({"string_arg": "/tmp/x"})));
-    assert!(matches("string", "NotPrefix", &["/etc/"], json!({"string_arg": "/tmp/x"})));
-    assert!(!matches("string", "NotPrefix", &["/etc/"], json!({"string_arg": "/etc/x"})));
-    assert!(matches("string", "Postfix", &[".so"], json!({"string_arg": "/lib/libc.so"})));
-    assert!(!matches("string", "Postfix", &[".so"], json!({"string_arg": "/lib/libc.so.6"})));
-    assert!(matches("string", "NotPostfix", &[".so"], json!({"string_arg": "/lib/libc.so.6"})));
-    assert!(!matches("string", "NotPostfix", &[".so"], json!({"string_arg": "/lib/libc.so"})));
-    assert!(matches("string", "SubString", &["pass"], json!({"string_arg": "/etc/passwd"})));
-    assert!(!matches("string", "SubString", &["PASS"], json!({"string_arg": "/etc/passwd"})));
-    assert!(matches("string", "SubStringIgnCase", &["PASS"], json!({"string_arg": "/etc/passwd"})));
-    assert!(!matches("string", "SubStringIgnCase", &["shadow"], json!({"string_arg": "/etc/passwd"})));
+    assert!(matches(
+        "string",
+        "NotEqual",
+        &["a", "b"],
+        json!({"string_arg": "c"})
+    ));
+    assert!(!matches(
+        "string",
+        "NotEqual",
+        &["a", "b"],
+        json!({"string_arg": "a"})
+    ));
+    assert!(matches(
+        "string",
+        "Prefix",
+        &["/etc/"],
+        json!({"string_arg": "/etc/hosts"})
+    ));
+    assert!(!matches(
+        "string",
+        "Prefix",
+        &["/etc/"],
+        json!({"string_arg": "/tmp/x"})
+    ));
+    assert!(matches(
+        "string",
+        "NotPrefix",
+        &["/etc/"],
+        json!({"string_arg": "/tmp/x"})
+    ));
+    assert!(!matches(
+        "string",
+        "NotPrefix",
+        &["/etc/"],
+        json!({"string_arg": "/etc/x"})
+    ));
+    assert!(matches(
+        "string",
+        "Postfix",
+        &[".so"],
+        json!({"string_arg": "/lib/libc.so"})
+    ));
+    assert!(!matches(
+        "string",
+        "Postfix",
+        &[".so"],
+        json!({"string_arg": "/lib/libc.so.6"})
+    ));
+    assert!(matches(
+        "string",
+        "NotPostfix",
+        &[".so"],
+        json!({"string_arg": "/lib/libc.so.6"})
+    ));
+    assert!(!matches(
+        "string",
+        "NotPostfix",
+        &[".so"],
+        json!({"string_arg": "/lib/libc.so"})
+    ));
+    assert!(matches(
+        "string",
+        "SubString",
+        &["pass"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
+    assert!(!matches(
+        "string",
+        "SubString",
+        &["PASS"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
+    assert!(matches(
+        "string",
+        "SubStringIgnCase",
+        &["PASS"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
+    assert!(!matches(
+        "string",
+        "SubStringIgnCase",
+        &["shadow"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
 }
 
 #[test]
 fn prefix_and_postfix_windows() {
     // Postfix compares the last 127 bytes: a suffix of a long string still matches.
     let long = format!("/{}/tail.log", "d".repeat(300));
-    assert!(matches("string", "Postfix", &["tail.log"], json!({"string_arg": long})));
+    assert!(matches(
+        "string",
+        "Postfix",
+        &["tail.log"],
+        json!({"string_arg": long})
+    ));
     // Prefix compares the first 255 bytes only.
     let value = "p".repeat(256);
-    assert!(!matches_unchecked("string", "Prefix", &[value.as_str()], json!({"string_arg": "p".repeat(400)})));
-    assert!(matches("string", "Prefix", &["ppp"], json!({"string_arg": "p".repeat(400)})));
+    assert!(!matches_unchecked(
+        "string",
+        "Prefix",
+        &[value.as_str()],
+        json!({"string_arg": "p".repeat(400)})
+    ));
+    assert!(matches(
+        "string",
+        "Prefix",
+        &["ppp"],
+        json!({"string_arg": "p".repeat(400)})
+    ));
 }
 
 #[test]
 fn buffers_compare_their_bytes() {
     // "hello world" in base64.
-    assert!(matches("char_buf", "Equal", &["hello world"], json!({"bytes_arg": "aGVsbG8gd29ybGQ="})));
-    assert!(matches("char_buf", "Prefix", &["hello"], json!({"bytes_arg": "aGVsbG8gd29ybGQ="})));
-    assert!(!matches("char_buf", "Prefix", &["world"], json!({"bytes_arg": "aGVsbG8gd29ybGQ="})));
+    assert!(matches(
+        "char_buf",
+        "Equal",
+        &["hello world"],
+        json!({"bytes_arg": "aGVsbG8gd29ybGQ="})
+    ));
+    assert!(matches(
+        "char_buf",
+        "Prefix",
+        &["hello"],
+        json!({"bytes_arg": "aGVsbG8gd29ybGQ="})
+    ));
+    assert!(!matches(
+        "char_buf",
+        "Prefix",
+        &["world"],
+        json!({"bytes_arg": "aGVsbG8gd29ybGQ="})
+    ));
     // A truncated buffer without its bytes cannot match.
-    assert!(!matches("char_buf", "Prefix", &["hello"], json!({"truncated_bytes_arg": {"orig_size": "65536"}})));
+    assert!(!matches(
+        "char_buf",
+        "Prefix",
+        &["hello"],
+        json!({"truncated_bytes_arg": {"orig_size": "65536"}})
+    ));
 }
 
 // ---------------------------------------------------------------- paths
@@ -231,23 +482,63 @@ fn buffers_compare_their_bytes() {
 #[test]
 fn paths_and_empty_paths() {
     let file = |p: &str| json!({"file_arg": {"path": p}});
-    assert!(matches("file", "Equal", &["/etc/passwd"], file("/etc/passwd")));
-    assert!(!matches("file", "Equal", &["/etc/passwd"], file("/etc/passwd.bak")));
+    assert!(matches(
+        "file",
+        "Equal",
+        &["/etc/passwd"],
+        file("/etc/passwd")
+    ));
+    assert!(!matches(
+        "file",
+        "Equal",
+        &["/etc/passwd"],
+        file("/etc/passwd.bak")
+    ));
     // Prefix vs Equal on paths: a directory prefix matches what Equal does not.
     assert!(matches("file", "Prefix", &["/etc"], file("/etc/passwd")));
     assert!(!matches("file", "Equal", &["/etc"], file("/etc/passwd")));
     assert!(matches("file", "NotPrefix", &["/tmp"], file("/etc/passwd")));
-    assert!(matches("path", "Postfix", &[".conf"], json!({"path_arg": {"path": "/etc/nginx/nginx.conf"}})));
-    assert!(matches("linux_binprm", "Equal", &["/usr/bin/cat"], json!({"linux_binprm_arg": {"path": "/usr/bin/cat"}})));
-    assert!(matches("fd", "Prefix", &["/var/log/"], file("/var/log/syslog")));
-    assert!(matches("dentry", "Postfix", &["passwd"], json!({"path_arg": {"path": "/etc/passwd"}})));
+    assert!(matches(
+        "path",
+        "Postfix",
+        &[".conf"],
+        json!({"path_arg": {"path": "/etc/nginx/nginx.conf"}})
+    ));
+    assert!(matches(
+        "linux_binprm",
+        "Equal",
+        &["/usr/bin/cat"],
+        json!({"linux_binprm_arg": {"path": "/usr/bin/cat"}})
+    ));
+    assert!(matches(
+        "fd",
+        "Prefix",
+        &["/var/log/"],
+        file("/var/log/syslog")
+    ));
+    assert!(matches(
+        "dentry",
+        "Postfix",
+        &["passwd"],
+        json!({"path_arg": {"path": "/etc/passwd"}})
+    ));
     // Paths Tetragon could not build show as "/": nothing matches, not even Not*.
     assert!(!matches("file", "Equal", &["/"], file("/")));
     assert!(!matches("file", "NotEqual", &["/etc/passwd"], file("/")));
     assert!(!matches("file", "NotPrefix", &["/tmp"], file("/")));
-    assert!(!matches("file", "NotPostfix", &[".so"], json!({"file_arg": {}})));
+    assert!(!matches(
+        "file",
+        "NotPostfix",
+        &[".so"],
+        json!({"file_arg": {}})
+    ));
     // Older exports without the leading slash are read as absolute paths.
-    assert!(matches("file", "Equal", &["/etc/passwd"], file("etc/passwd")));
+    assert!(matches(
+        "file",
+        "Equal",
+        &["/etc/passwd"],
+        file("etc/passwd")
+    ));
 }
 
 #[test]
@@ -257,7 +548,11 @@ fn legacy_paths_can_be_read_verbatim() {
         legacy_paths: false,
         ..SimOptions::default()
     };
-    let verdicts = run_report(&report, &[kprobe_event(json!([{"file_arg": {"path": "etc/passwd"}}]))], options);
+    let verdicts = run_report(
+        &report,
+        &[kprobe_event(json!([{"file_arg": {"path": "etc/passwd"}}]))],
+        options,
+    );
     assert_eq!(only(&verdicts[0]).selector, SelectorOutcome::NoneMatched);
 }
 
@@ -267,15 +562,35 @@ fn file_types() {
     assert!(matches("file", "FileType", &["reg"], file("-rw-r--r--")));
     assert!(!matches("file", "FileType", &["dir"], file("-rw-r--r--")));
     assert!(matches("file", "NotFileType", &["dir"], file("-rw-r--r--")));
-    assert!(matches("file", "FileType", &["dir", "lnk"], file("drwxr-xr-x")));
-    assert!(!matches("file", "FileType", &["reg"], json!({"file_arg": {"path": "/etc/passwd"}})));
+    assert!(matches(
+        "file",
+        "FileType",
+        &["dir", "lnk"],
+        file("drwxr-xr-x")
+    ));
+    assert!(!matches(
+        "file",
+        "FileType",
+        &["reg"],
+        json!({"file_arg": {"path": "/etc/passwd"}})
+    ));
 }
 
 #[test]
 fn types_without_runtime_filters_skip_the_filter() {
     // Tetragon has no BPF filter for `filename` or `cred`: the filter always passes.
-    assert!(matches_unchecked("filename", "Prefix", &["/nowhere"], json!({"string_arg": "/etc/passwd"})));
-    assert!(matches_unchecked("cred", "Prefix", &["x"], json!({"process_credentials_arg": {"uid": 0}})));
+    assert!(matches_unchecked(
+        "filename",
+        "Prefix",
+        &["/nowhere"],
+        json!({"string_arg": "/etc/passwd"})
+    ));
+    assert!(matches_unchecked(
+        "cred",
+        "Prefix",
+        &["x"],
+        json!({"process_credentials_arg": {"uid": 0}})
+    ));
 }
 
 // ---------------------------------------------------------------- sockets
@@ -286,15 +601,46 @@ fn sock(fields: Value) -> Value {
 
 #[test]
 fn socket_addresses() {
-    let v4 = |daddr: &str| sock(json!({"family": "AF_INET", "saddr": "10.0.0.5", "daddr": daddr, "sport": 40000, "dport": 443, "protocol": "IPPROTO_TCP", "state": "TCP_ESTABLISHED"}));
+    let v4 = |daddr: &str| {
+        sock(
+            json!({"family": "AF_INET", "saddr": "10.0.0.5", "daddr": daddr, "sport": 40000, "dport": 443, "protocol": "IPPROTO_TCP", "state": "TCP_ESTABLISHED"}),
+        )
+    };
     assert!(matches("sock", "DAddr", &["10.0.0.0/8"], v4("10.1.2.3")));
-    assert!(!matches("sock", "DAddr", &["10.0.0.0/8"], v4("192.168.0.1")));
-    assert!(matches("sock", "DAddr", &["192.168.0.1"], v4("192.168.0.1")));
-    assert!(matches("sock", "NotDAddr", &["10.0.0.0/8"], v4("192.168.0.1")));
-    assert!(!matches("sock", "NotDAddr", &["10.0.0.0/8"], v4("10.9.9.9")));
+    assert!(!matches(
+        "sock",
+        "DAddr",
+        &["10.0.0.0/8"],
+        v4("192.168.0.1")
+    ));
+    assert!(matches(
+        "sock",
+        "DAddr",
+        &["192.168.0.1"],
+        v4("192.168.0.1")
+    ));
+    assert!(matches(
+        "sock",
+        "NotDAddr",
+        &["10.0.0.0/8"],
+        v4("192.168.0.1")
+    ));
+    assert!(!matches(
+        "sock",
+        "NotDAddr",
+        &["10.0.0.0/8"],
+        v4("10.9.9.9")
+    ));
     assert!(matches("sock", "SAddr", &["10.0.0.0/24"], v4("1.1.1.1")));
-    assert!(!matches("sock", "NotSAddr", &["10.0.0.0/24"], v4("1.1.1.1")));
-    let v6 = sock(json!({"family": "AF_INET6", "saddr": "fd00::1", "daddr": "::1", "sport": 1, "dport": 2}));
+    assert!(!matches(
+        "sock",
+        "NotSAddr",
+        &["10.0.0.0/24"],
+        v4("1.1.1.1")
+    ));
+    let v6 = sock(
+        json!({"family": "AF_INET6", "saddr": "fd00::1", "daddr": "::1", "sport": 1, "dport": 2}),
+    );
     assert!(matches("sock", "SAddr", &["fd00::/8"], v6.clone()));
     // No IPv6 value: the negated filter matches an IPv6 address.
     assert!(matches("sock", "NotDAddr", &["10.0.0.0/8"], v6.clone()));
@@ -310,7 +656,9 @@ fn socket_addresses() {
 #[test]
 fn socket_ports_protocols_families_states() {
     let s = |dport: u32, sport: u32| {
-        sock(json!({"family": "AF_INET", "saddr": "10.0.0.5", "daddr": "10.0.0.6", "sport": sport, "dport": dport, "protocol": "IPPROTO_TCP", "state": "TCP_ESTABLISHED"}))
+        sock(
+            json!({"family": "AF_INET", "saddr": "10.0.0.5", "daddr": "10.0.0.6", "sport": sport, "dport": dport, "protocol": "IPPROTO_TCP", "state": "TCP_ESTABLISHED"}),
+        )
     };
     assert!(matches("sock", "DPort", &["443", "8000:8080"], s(8080, 1)));
     assert!(matches("sock", "DPort", &["443", "8000:8080"], s(443, 1)));
@@ -345,7 +693,12 @@ fn packets_and_socket_addresses() {
     assert!(!matches("skb", "State", &["TCP_ESTABLISHED"], skb));
     let addr = json!({"sockaddr_arg": {"family": "AF_INET", "addr": "127.0.0.1", "port": 80}});
     assert!(matches("sockaddr", "SAddr", &["127.0.0.0/8"], addr.clone()));
-    assert!(!matches("sockaddr", "NotSAddr", &["127.0.0.0/8"], addr.clone()));
+    assert!(!matches(
+        "sockaddr",
+        "NotSAddr",
+        &["127.0.0.0/8"],
+        addr.clone()
+    ));
     assert!(matches("sockaddr", "SPort", &["80"], addr.clone()));
     assert!(matches("sockaddr", "SPortPriv", &[], addr.clone()));
     assert!(matches("sockaddr", "Family", &["AF_INET"], addr));
@@ -413,16 +766,36 @@ fn syscall_lists_per_abi() {
     assert!(sys_enter_matches("InMap", "\"list:watched\"", 221, "arm64"));
     assert!(!sys_enter_matches("InMap", "\"list:watched\"", 32, "arm64"));
     assert!(sys_enter_matches("NotInMap", "\"list:watched\"", 1, "x64"));
-    assert!(!sys_enter_matches("NotInMap", "\"list:watched\"", 59, "x64"));
+    assert!(!sys_enter_matches(
+        "NotInMap",
+        "\"list:watched\"",
+        59,
+        "x64"
+    ));
     assert!(sys_enter_matches("Equal", "\"59\"", 59, "x64"));
     assert!(sys_enter_matches("InMap", "\"0:10\"", 3, "x64"));
 }
 
 #[test]
 fn capability_masks_and_capabilities_gained() {
-    assert!(matches("kernel_cap_t", "Mask", &["CAP_SYS_ADMIN"], json!({"kernel_cap_t_arg": "0x200000"})));
-    assert!(!matches("kernel_cap_t", "Mask", &["CAP_SYS_ADMIN"], json!({"kernel_cap_t_arg": "0x1"})));
-    assert!(matches("cap_effective", "Equal", &["0x3"], json!({"cap_effective_arg": "0000000000000003"})));
+    assert!(matches(
+        "kernel_cap_t",
+        "Mask",
+        &["CAP_SYS_ADMIN"],
+        json!({"kernel_cap_t_arg": "0x200000"})
+    ));
+    assert!(!matches(
+        "kernel_cap_t",
+        "Mask",
+        &["CAP_SYS_ADMIN"],
+        json!({"kernel_cap_t_arg": "0x1"})
+    ));
+    assert!(matches(
+        "cap_effective",
+        "Equal",
+        &["0x3"],
+        json!({"cap_effective_arg": "0000000000000003"})
+    ));
     let gained = |old: &str, new: &str, first_filter_passes: bool| -> bool {
         let yaml = format!(
             "apiVersion: cilium.io/v1alpha1
@@ -464,7 +837,12 @@ spec:
 
 #[test]
 fn cel_expressions_are_not_evaluated() {
-    assert!(!matches_unchecked("int", "CelExpr", &["args[0] == 1"], json!({"int_arg": 1})));
+    assert!(!matches_unchecked(
+        "int",
+        "CelExpr",
+        &["args[0] == 1"],
+        json!({"int_arg": 1})
+    ));
 }
 
 // ---------------------------------------------------------------- process filters
@@ -511,13 +889,38 @@ fn selector_matched(selector: &str, events: &[Value]) -> Vec<bool> {
 #[test]
 fn match_binaries_operators() {
     let e = |b: &str| kprobe_event_with_binary(b);
-    let sel = |op: &str, values: &str| format!("matchBinaries:\n- operator: {op}\n  values: [{values}]");
-    assert_eq!(selector_matched(&sel("In", "/usr/bin/runc"), &[e("/usr/bin/runc"), e("/usr/sbin/runc")]), [true, false]);
-    assert_eq!(selector_matched(&sel("NotIn", "/usr/bin/runc"), &[e("/usr/bin/runc"), e("/usr/sbin/runc")]), [false, true]);
-    assert_eq!(selector_matched(&sel("Prefix", "/usr/"), &[e("/usr/bin/x"), e("/bin/x")]), [true, false]);
-    assert_eq!(selector_matched(&sel("NotPrefix", "/usr/"), &[e("/usr/bin/x"), e("/bin/x")]), [false, true]);
-    assert_eq!(selector_matched(&sel("Postfix", "/sh"), &[e("/bin/sh"), e("/bin/bash")]), [true, false]);
-    assert_eq!(selector_matched(&sel("NotPostfix", "/sh"), &[e("/bin/sh"), e("/bin/bash")]), [false, true]);
+    let sel =
+        |op: &str, values: &str| format!("matchBinaries:\n- operator: {op}\n  values: [{values}]");
+    assert_eq!(
+        selector_matched(
+            &sel("In", "/usr/bin/runc"),
+            &[e("/usr/bin/runc"), e("/usr/sbin/runc")]
+        ),
+        [true, false]
+    );
+    assert_eq!(
+        selector_matched(
+            &sel("NotIn", "/usr/bin/runc"),
+            &[e("/usr/bin/runc"), e("/usr/sbin/runc")]
+        ),
+        [false, true]
+    );
+    assert_eq!(
+        selector_matched(&sel("Prefix", "/usr/"), &[e("/usr/bin/x"), e("/bin/x")]),
+        [true, false]
+    );
+    assert_eq!(
+        selector_matched(&sel("NotPrefix", "/usr/"), &[e("/usr/bin/x"), e("/bin/x")]),
+        [false, true]
+    );
+    assert_eq!(
+        selector_matched(&sel("Postfix", "/sh"), &[e("/bin/sh"), e("/bin/bash")]),
+        [true, false]
+    );
+    assert_eq!(
+        selector_matched(&sel("NotPostfix", "/sh"), &[e("/bin/sh"), e("/bin/bash")]),
+        [false, true]
+    );
 }
 
 fn kprobe_event_with_binary(binary: &str) -> Value {
@@ -531,11 +934,18 @@ fn kprobe_event_with_binary(binary: &str) -> Value {
 #[test]
 fn match_parent_binaries_and_follow_children() {
     let sel = "matchParentBinaries:\n- operator: In\n  values: [/usr/bin/containerd-shim]";
-    assert_eq!(selector_matched(sel, &[kprobe_event_with_binary("/bin/sh")]), [true]);
+    assert_eq!(
+        selector_matched(sel, &[kprobe_event_with_binary("/bin/sh")]),
+        [true]
+    );
     // Without a parent in the event nor in the tree, the parent is unknown.
-    assert_eq!(selector_matched(sel, &[bare_hook(50, "/bin/sh", 49)]), [false]);
+    assert_eq!(
+        selector_matched(sel, &[bare_hook(50, "/bin/sh", 49)]),
+        [false]
+    );
     // followChildren: an ancestor that exec'd a listed binary marks its descendants.
-    let follow = "matchBinaries:\n- operator: In\n  values: [/usr/bin/sshd]\n  followChildren: true";
+    let follow =
+        "matchBinaries:\n- operator: In\n  values: [/usr/bin/sshd]\n  followChildren: true";
     let chain = [
         exec(100, "/usr/bin/sshd", 1),
         exec(101, "/bin/bash", 100),
@@ -544,23 +954,34 @@ fn match_parent_binaries_and_follow_children() {
         bare_hook(300, "/usr/bin/python3", 299),
     ];
     assert_eq!(selector_matched(follow, &chain), [true, false]);
-    let not_in = "matchBinaries:\n- operator: NotIn\n  values: [/usr/bin/sshd]\n  followChildren: true";
+    let not_in =
+        "matchBinaries:\n- operator: NotIn\n  values: [/usr/bin/sshd]\n  followChildren: true";
     assert_eq!(selector_matched(not_in, &chain), [false, true]);
     // Without followChildren only the process's own binary counts.
     let plain = "matchBinaries:\n- operator: In\n  values: [/usr/bin/sshd]";
     assert_eq!(selector_matched(plain, &chain), [false, false]);
-    let parents = "matchParentBinaries:\n- operator: In\n  values: [/usr/bin/sshd]\n  followChildren: true";
+    let parents =
+        "matchParentBinaries:\n- operator: In\n  values: [/usr/bin/sshd]\n  followChildren: true";
     assert_eq!(selector_matched(parents, &chain), [true, false]);
     // An empty matchBinaries is ignored.
-    assert_eq!(selector_matched("matchBinaries:\n- operator: In\n  values: []", &chain[3..4]), [true]);
+    assert_eq!(
+        selector_matched("matchBinaries:\n- operator: In\n  values: []", &chain[3..4]),
+        [true]
+    );
 }
 
 #[test]
 fn follow_forks_across_a_fork_chain() {
     // 200 → 201 → ... → 212: followForks reaches 9 ancestors' PIDs.
-    let mut events: Vec<Value> = (201..=212).map(|pid| exec(pid, "/bin/sh", pid - 1)).collect();
+    let mut events: Vec<Value> = (201..=212)
+        .map(|pid| exec(pid, "/bin/sh", pid - 1))
+        .collect();
     events.insert(0, exec(200, "/usr/bin/init-script", 1));
-    let hooks = [bare_hook(209, "/bin/sh", 208), bare_hook(210, "/bin/sh", 209), bare_hook(212, "/bin/sh", 211)];
+    let hooks = [
+        bare_hook(209, "/bin/sh", 208),
+        bare_hook(210, "/bin/sh", 209),
+        bare_hook(212, "/bin/sh", 211),
+    ];
     events.extend(hooks.iter().cloned());
     let follow = "matchPIDs:\n- operator: In\n  values: [200]\n  followForks: true";
     // 209 is 9 generations below 200: reached; 210 and 212 are too deep.
@@ -583,14 +1004,25 @@ fn namespace_pids() {
             "function_name": "test_function"}})
     };
     let sel = "matchPIDs:\n- operator: In\n  values: [1]\n  isNamespacePID: true";
-    assert_eq!(selector_matched(sel, &[container(4000, 1), container(4001, 7)]), [true, false]);
+    assert_eq!(
+        selector_matched(sel, &[container(4000, 1), container(4001, 7)]),
+        [true, false]
+    );
     let not_in = "matchPIDs:\n- operator: NotIn\n  values: [1]\n  isNamespacePID: true";
-    assert_eq!(selector_matched(not_in, &[container(4000, 1), container(4001, 7)]), [false, true]);
+    assert_eq!(
+        selector_matched(not_in, &[container(4000, 1), container(4001, 7)]),
+        [false, true]
+    );
     // followForks with isNamespacePID rejects host processes for In and NotIn.
     let host = kprobe_event_with_binary("/bin/sh");
-    let follow_in = "matchPIDs:\n- operator: In\n  values: [77]\n  isNamespacePID: true\n  followForks: true";
-    let follow_not_in = "matchPIDs:\n- operator: NotIn\n  values: [1]\n  isNamespacePID: true\n  followForks: true";
-    assert_eq!(selector_matched(follow_in, &[host.clone()]), [false]);
+    let follow_in =
+        "matchPIDs:\n- operator: In\n  values: [77]\n  isNamespacePID: true\n  followForks: true";
+    let follow_not_in =
+        "matchPIDs:\n- operator: NotIn\n  values: [1]\n  isNamespacePID: true\n  followForks: true";
+    assert_eq!(
+        selector_matched(follow_in, std::slice::from_ref(&host)),
+        [false]
+    );
     assert_eq!(selector_matched(follow_not_in, &[host]), [false]);
 }
 
@@ -602,20 +1034,71 @@ fn with_ns_caps(ns: Value, cap: Value) -> Value {
 
 #[test]
 fn namespaces_and_capabilities() {
-    let host_net = with_ns_caps(json!({"net": {"inum": 4026531840u32, "is_host": true}, "user": {"inum": 4026531837u32, "is_host": true}}), json!({"effective": ["CAP_SYS_ADMIN", "CAP_NET_RAW"]}));
-    let pod_net = with_ns_caps(json!({"net": {"inum": 4026532500u32}, "user": {"inum": 4026532600u32}}), json!({"effective": ["CAP_CHOWN"]}));
+    let host_net = with_ns_caps(
+        json!({"net": {"inum": 4026531840u32, "is_host": true}, "user": {"inum": 4026531837u32, "is_host": true}}),
+        json!({"effective": ["CAP_SYS_ADMIN", "CAP_NET_RAW"]}),
+    );
+    let pod_net = with_ns_caps(
+        json!({"net": {"inum": 4026532500u32}, "user": {"inum": 4026532600u32}}),
+        json!({"effective": ["CAP_CHOWN"]}),
+    );
     let events = [host_net, pod_net];
-    assert_eq!(selector_matched("matchNamespaces:\n- namespace: Net\n  operator: In\n  values: [host_ns]", &events), [true, false]);
-    assert_eq!(selector_matched("matchNamespaces:\n- namespace: Net\n  operator: NotIn\n  values: [host_ns]", &events), [false, true]);
-    assert_eq!(selector_matched("matchNamespaces:\n- namespace: Net\n  operator: In\n  values: [\"4026532500\"]", &events), [false, true]);
+    assert_eq!(
+        selector_matched(
+            "matchNamespaces:\n- namespace: Net\n  operator: In\n  values: [host_ns]",
+            &events
+        ),
+        [true, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchNamespaces:\n- namespace: Net\n  operator: NotIn\n  values: [host_ns]",
+            &events
+        ),
+        [false, true]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchNamespaces:\n- namespace: Net\n  operator: In\n  values: [\"4026532500\"]",
+            &events
+        ),
+        [false, true]
+    );
     // No such namespace in the event: cannot tell, no match.
-    assert_eq!(selector_matched("matchNamespaces:\n- namespace: Mnt\n  operator: NotIn\n  values: [\"1\"]", &events), [false, false]);
-    assert_eq!(selector_matched("matchCapabilities:\n- type: Effective\n  operator: In\n  values: [CAP_SYS_ADMIN]", &events), [true, false]);
-    assert_eq!(selector_matched("matchCapabilities:\n- type: Effective\n  operator: NotIn\n  values: [CAP_SYS_ADMIN]", &events), [false, true]);
-    assert_eq!(selector_matched("matchCapabilities:\n- type: Permitted\n  operator: In\n  values: [CAP_SYS_ADMIN]", &events), [false, false]);
+    assert_eq!(
+        selector_matched(
+            "matchNamespaces:\n- namespace: Mnt\n  operator: NotIn\n  values: [\"1\"]",
+            &events
+        ),
+        [false, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchCapabilities:\n- type: Effective\n  operator: In\n  values: [CAP_SYS_ADMIN]",
+            &events
+        ),
+        [true, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchCapabilities:\n- type: Effective\n  operator: NotIn\n  values: [CAP_SYS_ADMIN]",
+            &events
+        ),
+        [false, true]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchCapabilities:\n- type: Permitted\n  operator: In\n  values: [CAP_SYS_ADMIN]",
+            &events
+        ),
+        [false, false]
+    );
     // isNamespaceCapability rejects processes in the host user namespace.
     assert_eq!(
-        selector_matched("matchCapabilities:\n- operator: In\n  isNamespaceCapability: true\n  values: [CAP_CHOWN, CAP_SYS_ADMIN]", &events),
+        selector_matched(
+            "matchCapabilities:\n- operator: In\n  isNamespaceCapability: true\n  values: [CAP_CHOWN, CAP_SYS_ADMIN]",
+            &events
+        ),
         [false, true]
     );
 }
@@ -628,15 +1111,61 @@ fn namespace_and_capability_changes_are_stateful() {
         json!({"process_kprobe": {"process": {"exec_id": "z", "pid": 5, "binary": "/usr/bin/unshare",
             "ns": {"mnt": {"inum": mnt}, "net": {"inum": 20}}, "cap": {"effective": caps}}, "function_name": "test_function"}})
     };
-    let events = [exec_event.clone(), hook(10, json!(["CAP_CHOWN"])), hook(11, json!(["CAP_CHOWN"])), hook(11, json!(["CAP_CHOWN"]))];
+    let events = [
+        exec_event.clone(),
+        hook(10, json!(["CAP_CHOWN"])),
+        hook(11, json!(["CAP_CHOWN"])),
+        hook(11, json!(["CAP_CHOWN"])),
+    ];
     // The change matches once; the posted event records the new namespace.
-    assert_eq!(selector_matched("matchNamespaceChanges:\n- operator: In\n  values: [Mnt]", &events), [false, true, false]);
-    assert_eq!(selector_matched("matchNamespaceChanges:\n- operator: In\n  values: [Net]", &events), [false, false, false]);
-    assert_eq!(selector_matched("matchNamespaceChanges:\n- operator: NotIn\n  values: [Net]", &events), [false, true, false]);
-    let cap_events = [exec_event, hook(10, json!(["CAP_CHOWN"])), hook(10, json!(["CAP_CHOWN", "CAP_SYS_ADMIN"])), hook(10, json!(["CAP_CHOWN", "CAP_SYS_ADMIN"]))];
-    assert_eq!(selector_matched("matchCapabilityChanges:\n- operator: In\n  values: [CAP_SYS_ADMIN]", &cap_events), [false, true, false]);
-    assert_eq!(selector_matched("matchCapabilityChanges:\n- operator: NotIn\n  values: [CAP_SYS_ADMIN]", &cap_events), [false, false, false]);
-    assert_eq!(selector_matched("matchCapabilityChanges:\n- operator: NotIn\n  values: [CAP_NET_RAW]", &cap_events), [false, true, false]);
+    assert_eq!(
+        selector_matched(
+            "matchNamespaceChanges:\n- operator: In\n  values: [Mnt]",
+            &events
+        ),
+        [false, true, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchNamespaceChanges:\n- operator: In\n  values: [Net]",
+            &events
+        ),
+        [false, false, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchNamespaceChanges:\n- operator: NotIn\n  values: [Net]",
+            &events
+        ),
+        [false, true, false]
+    );
+    let cap_events = [
+        exec_event,
+        hook(10, json!(["CAP_CHOWN"])),
+        hook(10, json!(["CAP_CHOWN", "CAP_SYS_ADMIN"])),
+        hook(10, json!(["CAP_CHOWN", "CAP_SYS_ADMIN"])),
+    ];
+    assert_eq!(
+        selector_matched(
+            "matchCapabilityChanges:\n- operator: In\n  values: [CAP_SYS_ADMIN]",
+            &cap_events
+        ),
+        [false, true, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchCapabilityChanges:\n- operator: NotIn\n  values: [CAP_SYS_ADMIN]",
+            &cap_events
+        ),
+        [false, false, false]
+    );
+    assert_eq!(
+        selector_matched(
+            "matchCapabilityChanges:\n- operator: NotIn\n  values: [CAP_NET_RAW]",
+            &cap_events
+        ),
+        [false, true, false]
+    );
 }
 
 #[test]
@@ -654,18 +1183,34 @@ fn workloads_and_policy_scope() {
         let yaml = format!(
             "apiVersion: cilium.io/v1alpha1\n{header}\n  kprobes:\n  - call: test_function\n    syscall: false\n"
         );
-        run(&yaml, &events).iter().map(|v| only(v).posted.then_some(true).or(Some(false))).collect()
+        run(&yaml, &events)
+            .iter()
+            .map(|v| only(v).posted.then_some(true).or(Some(false)))
+            .collect()
     };
-    let namespaced = scoped("kind: TracingPolicyNamespaced\nmetadata:\n  name: n\n  namespace: web\nspec:");
+    let namespaced =
+        scoped("kind: TracingPolicyNamespaced\nmetadata:\n  name: n\n  namespace: web\nspec:");
     assert_eq!(namespaced, [Some(true), Some(true), Some(false)]);
-    let pods = scoped("kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  podSelector:\n    matchExpressions:\n    - key: app\n      operator: NotIn\n      values: [backend]");
+    let pods = scoped(
+        "kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  podSelector:\n    matchExpressions:\n    - key: app\n      operator: NotIn\n      values: [backend]",
+    );
     assert_eq!(pods, [Some(true), Some(false), Some(false)]);
-    let with_host = scoped("kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  podSelector:\n    matchLabels:\n      app: backend\n  hostSelector: {}");
+    let with_host = scoped(
+        "kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  podSelector:\n    matchLabels:\n      app: backend\n  hostSelector: {}",
+    );
     assert_eq!(with_host, [Some(false), Some(true), Some(true)]);
-    let containers = scoped("kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  containerSelector:\n    matchExpressions:\n    - key: repo\n      operator: In\n      values: [nginx]");
+    let containers = scoped(
+        "kind: TracingPolicy\nmetadata:\n  name: n\nspec:\n  containerSelector:\n    matchExpressions:\n    - key: repo\n      operator: In\n      values: [nginx]",
+    );
     assert_eq!(containers, [Some(true), Some(true), Some(false)]);
-    let out = run(&format!("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata:\n  name: n\n  namespace: other\nspec:\n  kprobes:\n  - call: test_function\n    syscall: false\n"), &events[..1]);
-    assert!(matches!(only(&out[0]).suppressed, Some(Suppression::OutOfScope(_))));
+    let out = run(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicyNamespaced\nmetadata:\n  name: n\n  namespace: other\nspec:\n  kprobes:\n  - call: test_function\n    syscall: false\n",
+        &events[..1],
+    );
+    assert!(matches!(
+        only(&out[0]).suppressed,
+        Some(Suppression::OutOfScope(_))
+    ));
 }
 
 // ---------------------------------------------------------------- selectors and actions
@@ -710,16 +1255,28 @@ spec:
     let v = run(yaml, &[on_open(1), on_open(5), on_open(50)]);
     let first = only(&v[0]);
     assert_eq!(first.selector, SelectorOutcome::Matched(0));
-    assert_eq!(first.action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_POST"));
+    assert_eq!(
+        first.action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_POST")
+    );
     assert_eq!(first.action_names(), ["Sigkill", "Post"]);
     assert!(first.posted);
     let second = only(&v[1]);
     assert_eq!(second.selector, SelectorOutcome::Matched(1));
-    assert_eq!(second.action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_OVERRIDE"));
+    assert_eq!(
+        second.action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_OVERRIDE")
+    );
     assert_eq!(second.action_names(), ["Post", "Override(error=-1)"]);
     let output = second.output.as_ref().expect("posted events have output");
     assert_eq!(output.policy_name(), Some("order"));
-    assert_eq!(output.action().and_then(|a| a.name().map(str::to_string)).as_deref(), Some("KPROBE_ACTION_OVERRIDE"));
+    assert_eq!(
+        output
+            .action()
+            .and_then(|a| a.name().map(str::to_string))
+            .as_deref(),
+        Some("KPROBE_ACTION_OVERRIDE")
+    );
     let third = only(&v[2]);
     assert_eq!(third.selector, SelectorOutcome::Matched(2));
     assert!(!third.posted);
@@ -736,7 +1293,10 @@ fn no_selectors_post_everything_and_unmatched_events_drop() {
     let out = verdict.output.as_ref().expect("output");
     assert_eq!(out.message(), Some("seen"));
     assert_eq!(out.tags(), ["t1"]);
-    let v = run(&one_arg_policy("int", "Equal", &["1"]), &[kprobe_event(json!([{"int_arg": 2}]))]);
+    let v = run(
+        &one_arg_policy("int", "Equal", &["1"]),
+        &[kprobe_event(json!([{"int_arg": 2}]))],
+    );
     assert_eq!(only(&v[0]).suppressed, Some(Suppression::NoSelectorMatched));
     assert!(only(&v[0]).output.is_none());
 }
@@ -769,8 +1329,20 @@ spec:
             "function_name": "test_function", "args": [{"int_arg": arg}]},
             "time": format!("2024-05-01T10:{:02}:{:02}Z", seconds / 60, seconds % 60)})
     };
-    let events = [at(0, 1, 1), at(30, 1, 1), at(30, 2, 1), at(31, 1, 2), at(61, 1, 1), at(62, 1, 1)];
-    let posted = |scope: &str| -> Vec<bool> { run(&yaml(scope), &events).iter().map(|v| only(v).posted).collect() };
+    let events = [
+        at(0, 1, 1),
+        at(30, 1, 1),
+        at(30, 2, 1),
+        at(31, 1, 2),
+        at(61, 1, 1),
+        at(62, 1, 1),
+    ];
+    let posted = |scope: &str| -> Vec<bool> {
+        run(&yaml(scope), &events)
+            .iter()
+            .map(|v| only(v).posted)
+            .collect()
+    };
     // thread: a new thread or other arguments are new keys; suppressed
     // events do not refresh the timer.
     assert_eq!(posted("thread"), [true, false, true, true, true, false]);
@@ -800,7 +1372,10 @@ spec:
     let v = run(yaml, &[kprobe_event(json!([]))]);
     let verdict = only(&v[0]);
     assert_eq!(verdict.action_names(), ["Sigkill[monitor]"]);
-    assert_eq!(verdict.action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_SIGKILL"));
+    assert_eq!(
+        verdict.action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_SIGKILL")
+    );
     assert!(verdict.posted);
 }
 
@@ -846,7 +1421,10 @@ spec:
     let v = run(yaml, &[e(1, -2), e(1, 0), e(1, 5), e(2, -2)]);
     let failed = only(&v[0]);
     assert_eq!(failed.return_selector, Some(0));
-    assert_eq!(failed.return_action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_POST"));
+    assert_eq!(
+        failed.return_action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_POST")
+    );
     assert!(failed.posted);
     let zero = only(&v[1]);
     assert_eq!(zero.return_selector, Some(1));
@@ -889,11 +1467,21 @@ spec:
     let report = load(yaml);
     let policies: Vec<&Policy> = report.policies.iter().map(|p| &p.policy).collect();
     let mut sim = Simulator::new(&policies, SimOptions::default());
-    let e = |f: &str| event(json!({"process_kprobe": {"process": process(8, "/usr/bin/curl"), "function_name": f,
-        "args": [{"sock_arg": {"family": "AF_INET", "cookie": "77"}}]}}));
+    let e = |f: &str| {
+        event(
+            json!({"process_kprobe": {"process": process(8, "/usr/bin/curl"), "function_name": f,
+        "args": [{"sock_arg": {"family": "AF_INET", "cookie": "77"}}]}}),
+        )
+    };
     let v = sim.feed(&e("tcp_connect"));
-    assert_eq!(only(&v).action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_TRACKSOCK"));
-    assert_eq!(sim.tracked_sockets().get(&77).map(String::as_str), Some("id-8"));
+    assert_eq!(
+        only(&v).action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_TRACKSOCK")
+    );
+    assert_eq!(
+        sim.tracked_sockets().get(&77).map(String::as_str),
+        Some("id-8")
+    );
     sim.feed(&e("tcp_close"));
     assert!(sim.tracked_sockets().is_empty());
 }
@@ -919,11 +1507,12 @@ spec:
       - action: Override
         argError: -13
 ";
-    let lsm = |path: &str| {
-        json!({"process_lsm": {"process": process(4, "/bin/cat"), "function_name": "file_open", "args": [{"file_arg": {"path": path}}]}})
-    };
+    let lsm = |path: &str| json!({"process_lsm": {"process": process(4, "/bin/cat"), "function_name": "file_open", "args": [{"file_arg": {"path": path}}]}});
     let v = run(yaml, &[lsm("/etc/shadow"), lsm("/tmp/x")]);
-    assert_eq!(only(&v[0]).action.as_ref().and_then(|a| a.name()), Some("KPROBE_ACTION_OVERRIDE"));
+    assert_eq!(
+        only(&v[0]).action.as_ref().and_then(|a| a.name()),
+        Some("KPROBE_ACTION_OVERRIDE")
+    );
     assert!(!only(&v[1]).posted);
     let uprobe = "apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
@@ -938,7 +1527,14 @@ spec:
     let other = json!({"process_uprobe": {"process": process(4, "/usr/bin/curl"), "path": "/usr/lib/libssl.so.3", "symbol": "SSL_read"}});
     let v = run(uprobe, &[e, other]);
     assert!(only(&v[0]).posted);
-    assert_eq!(only(&v[0]).output.as_ref().and_then(|o| o.policy_name().map(str::to_string)).as_deref(), Some("up"));
+    assert_eq!(
+        only(&v[0])
+            .output
+            .as_ref()
+            .and_then(|o| o.policy_name().map(str::to_string))
+            .as_deref(),
+        Some("up")
+    );
     assert!(v[1].is_empty());
 }
 
@@ -960,10 +1556,32 @@ spec:
   - call: \"list:security\"
     syscall: false
 ";
-    let k = |f: &str| json!({"process_kprobe": {"process": process(4, "/bin/x"), "function_name": f}});
-    let v = run(yaml, &[k("__x64_sys_openat"), k("__arm64_sys_read"), k("security_file_open"), k("security_file_mmap"), k("__ia32_sys_read")]);
-    let hooks: Vec<Vec<String>> = v.iter().map(|vs| vs.iter().map(|x| x.hook.to_string()).collect()).collect();
-    assert_eq!(hooks, [vec!["kprobes[0]"], vec!["kprobes[0]"], vec!["kprobes[1]"], vec![], vec![]]);
+    let k =
+        |f: &str| json!({"process_kprobe": {"process": process(4, "/bin/x"), "function_name": f}});
+    let v = run(
+        yaml,
+        &[
+            k("__x64_sys_openat"),
+            k("__arm64_sys_read"),
+            k("security_file_open"),
+            k("security_file_mmap"),
+            k("__ia32_sys_read"),
+        ],
+    );
+    let hooks: Vec<Vec<String>> = v
+        .iter()
+        .map(|vs| vs.iter().map(|x| x.hook.to_string()).collect())
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            vec!["kprobes[0]"],
+            vec!["kprobes[0]"],
+            vec!["kprobes[1]"],
+            vec![],
+            vec![]
+        ]
+    );
 }
 
 #[test]

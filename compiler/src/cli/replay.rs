@@ -74,10 +74,17 @@ fn is_event_input(path: &Path) -> bool {
     }
     if path.is_dir() {
         // A folder of events holds JSON files and no policies.
-        let Ok(entries) = std::fs::read_dir(path) else { return false };
+        let Ok(entries) = std::fs::read_dir(path) else {
+            return false;
+        };
         let extensions: Vec<String> = entries
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.path().extension().and_then(|x| x.to_str()).map(str::to_string))
+            .filter_map(|e| {
+                e.path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .map(str::to_string)
+            })
             .collect();
         let has = |list: &[&str]| extensions.iter().any(|e| list.contains(&e.as_str()));
         return has(&["json", "jsonl", "ndjson", "log"]) && !has(&["yaml", "yml"]);
@@ -97,16 +104,22 @@ fn is_event_input(path: &Path) -> bool {
 }
 
 pub fn run(args: &ReplayArgs) -> i32 {
-    let (event_paths, policy_paths): (Vec<&PathBuf>, Vec<&PathBuf>) = args.paths.iter().partition(|p| is_event_input(p));
+    let (event_paths, policy_paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
+        args.paths.iter().partition(|p| is_event_input(p));
     if policy_paths.is_empty() {
         eprintln!("tpc replay: error: no policy given (policy files end in .yaml or .yml)");
         return exit::USAGE;
     }
     if event_paths.is_empty() {
-        eprintln!("tpc replay: error: no events given (event files end in .json, .jsonl, .ndjson or .log; `-` reads stdin)");
+        eprintln!(
+            "tpc replay: error: no events given (event files end in .json, .jsonl, .ndjson or .log; `-` reads stdin)"
+        );
         return exit::USAGE;
     }
-    let inputs: Vec<Input> = policy_paths.iter().map(|p| Input::Path((*p).clone())).collect();
+    let inputs: Vec<Input> = policy_paths
+        .iter()
+        .map(|p| Input::Path((*p).clone()))
+        .collect();
     let report = match driver::check_inputs(&inputs) {
         Ok(r) => r,
         Err(e) => {
@@ -115,9 +128,14 @@ pub fn run(args: &ReplayArgs) -> i32 {
         }
     };
     if report.tally().errors > 0 {
-        eprint!("{}", render::human::render_short(&report.sources, &report.diagnostics));
+        eprint!(
+            "{}",
+            render::human::render_short(&report.sources, &report.diagnostics)
+        );
         if !args.force {
-            eprintln!("tpc replay: error: the policies have errors (Tetragon would not load them); --force simulates them anyway");
+            eprintln!(
+                "tpc replay: error: the policies have errors (Tetragon would not load them); --force simulates them anyway"
+            );
             return exit::USAGE;
         }
     }
@@ -150,11 +168,18 @@ pub fn run(args: &ReplayArgs) -> i32 {
         eprintln!("tpc replay: warning: {problem}");
     }
     let threads = if args.sequential {
-        Threads::Chunked { workers: 0, chunk_bytes: 1 << 18 }
+        Threads::Chunked {
+            workers: 0,
+            chunk_bytes: 1 << 18,
+        }
     } else {
         Threads::Auto
     };
-    let on_malformed = if args.strict { OnMalformed::Fail } else { OnMalformed::Skip };
+    let on_malformed = if args.strict {
+        OnMalformed::Fail
+    } else {
+        OnMalformed::Skip
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut malformed: Vec<Malformed> = Vec::new();
@@ -163,7 +188,10 @@ pub fn run(args: &ReplayArgs) -> i32 {
     for path in &event_paths {
         if path.is_dir() {
             let mut files: Vec<PathBuf> = match std::fs::read_dir(path) {
-                Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect(),
+                Ok(entries) => entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.is_file())
+                    .collect(),
                 Err(e) => {
                     eprintln!("tpc replay: error: cannot read `{}`: {e}", path.display());
                     return exit::USAGE;
@@ -180,12 +208,32 @@ pub fn run(args: &ReplayArgs) -> i32 {
         let result = if path.as_os_str() == "-" {
             // A stream: one reader, so that events are answered as they come.
             let stdin = BufReader::with_capacity(1 << 16, std::io::stdin());
-            replay::replay_with(&mut sim, "<stdin>", several, stdin, &mut out, &output, on_malformed, &mut malformed, Threads::Sequential)
+            replay::replay_with(
+                &mut sim,
+                "<stdin>",
+                several,
+                stdin,
+                &mut out,
+                &output,
+                on_malformed,
+                &mut malformed,
+                Threads::Sequential,
+            )
         } else {
             match std::fs::File::open(path) {
                 Ok(f) => {
                     let name = path.display().to_string();
-                    replay::replay_with(&mut sim, &name, several, BufReader::with_capacity(1 << 16, f), &mut out, &output, on_malformed, &mut malformed, threads)
+                    replay::replay_with(
+                        &mut sim,
+                        &name,
+                        several,
+                        BufReader::with_capacity(1 << 16, f),
+                        &mut out,
+                        &output,
+                        on_malformed,
+                        &mut malformed,
+                        threads,
+                    )
                 }
                 Err(e) => {
                     let _ = out.flush();
@@ -203,7 +251,10 @@ pub fn run(args: &ReplayArgs) -> i32 {
         return exit::USAGE;
     }
     for m in &malformed {
-        eprintln!("tpc replay: {}:{}: skipped value #{}: {}", m.source, m.line, m.position, m.message);
+        eprintln!(
+            "tpc replay: {}:{}: skipped value #{}: {}",
+            m.source, m.line, m.position, m.message
+        );
     }
     if !args.quiet {
         eprint!("{}", report::summary_table(&sim));
@@ -212,5 +263,9 @@ pub fn run(args: &ReplayArgs) -> i32 {
         eprintln!("tpc replay: error: {e}");
         return exit::USAGE;
     }
-    if malformed.is_empty() { exit::OK } else { exit::FINDINGS }
+    if malformed.is_empty() {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    }
 }

@@ -27,7 +27,11 @@ pub enum Format {
 }
 
 pub fn run(args: &TestArgs) -> i32 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
     let files = match testfile::collect(&paths) {
         Ok(f) => f,
         Err(e) => {
@@ -47,7 +51,10 @@ pub fn run(args: &TestArgs) -> i32 {
                 broken += 1;
                 match args.format {
                     Format::Human => println!("ERROR {}\n  {e}", file.display()),
-                    Format::Json => println!("{}", serde_json::json!({"path": file.display().to_string(), "error": e.to_string()})),
+                    Format::Json => println!(
+                        "{}",
+                        serde_json::json!({"path": file.display().to_string(), "error": e.to_string()})
+                    ),
                 }
                 continue;
             }
@@ -96,7 +103,11 @@ pub fn run(args: &TestArgs) -> i32 {
         "tpc test: {} file{}: {passed} passed, {failed} failed{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
-        if broken > 0 { format!(", {broken} unreadable") } else { String::new() }
+        if broken > 0 {
+            format!(", {broken} unreadable")
+        } else {
+            String::new()
+        }
     );
     match args.format {
         Format::Human => println!("{summary}"),

@@ -2,8 +2,8 @@
 //! policy declaration is, which filter family its type uses, and the value a
 //! filter compares (raw integer bits, text bytes, a path, a socket tuple).
 
-use crate::ir::{ArgDecl, ArgRef, ArgType, Hook};
 use crate::ir::names;
+use crate::ir::{ArgDecl, ArgRef, ArgType, Hook};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use tpc_events::{ArgValue, Event, EventBody, KprobeArgument};
@@ -47,12 +47,30 @@ impl Family {
     pub fn of_type(ty: ArgType, value: Option<&ArgValue>) -> Family {
         use ArgType::*;
         match ty {
-            Int | Int32 | Sint32 | BpfCmd => Family::Int { bits: 32, signed: true },
-            Uint32 | SizeT => Family::Int { bits: 32, signed: false },
-            Int16 | Sint16 | Uint16 => Family::Int { bits: 16, signed: false },
-            Int8 | Sint8 | Uint8 => Family::Int { bits: 8, signed: false },
-            Int64 | Sint64 | Long => Family::Int { bits: 64, signed: true },
-            Uint64 | Ulong => Family::Int { bits: 64, signed: false },
+            Int | Int32 | Sint32 | BpfCmd => Family::Int {
+                bits: 32,
+                signed: true,
+            },
+            Uint32 | SizeT => Family::Int {
+                bits: 32,
+                signed: false,
+            },
+            Int16 | Sint16 | Uint16 => Family::Int {
+                bits: 16,
+                signed: false,
+            },
+            Int8 | Sint8 | Uint8 => Family::Int {
+                bits: 8,
+                signed: false,
+            },
+            Int64 | Sint64 | Long => Family::Int {
+                bits: 64,
+                signed: true,
+            },
+            Uint64 | Ulong => Family::Int {
+                bits: 64,
+                signed: false,
+            },
             Syscall64 => Family::Syscall,
             KernelCapT | CapInheritable | CapPermitted | CapEffective => Family::CapMask,
             String | CharBuf | DataLoc | NetDevice => Family::Text,
@@ -61,38 +79,59 @@ impl Family {
             Sock | Socket => Family::Inet(InetKind::Sock),
             Sockaddr => Family::Inet(InetKind::Sockaddr),
             Auto => value.map_or(Family::Unfiltered, Family::of_value),
-            CharIovec | ConstBuf | Filename | Kiocb | IovIter | Cred | Capability | UserNamespace | BpfAttr
-            | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop | SockaddrUn => Family::Unfiltered,
+            CharIovec | ConstBuf | Filename | Kiocb | IovIter | Cred | Capability
+            | UserNamespace | BpfAttr | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop
+            | SockaddrUn => Family::Unfiltered,
         }
     }
 
     /// The family a value's own kind suggests (for `type: auto`).
     fn of_value(value: &ArgValue) -> Family {
         match value {
-            ArgValue::Int(_) => Family::Int { bits: 32, signed: true },
-            ArgValue::Uint(_) => Family::Int { bits: 32, signed: false },
-            ArgValue::Long(_) => Family::Int { bits: 64, signed: true },
-            ArgValue::Size(_) => Family::Int { bits: 64, signed: false },
-            ArgValue::String(_) | ArgValue::Bytes(_) | ArgValue::TruncatedBytes(_) | ArgValue::NetDev(_) => {
-                Family::Text
-            }
+            ArgValue::Int(_) => Family::Int {
+                bits: 32,
+                signed: true,
+            },
+            ArgValue::Uint(_) => Family::Int {
+                bits: 32,
+                signed: false,
+            },
+            ArgValue::Long(_) => Family::Int {
+                bits: 64,
+                signed: true,
+            },
+            ArgValue::Size(_) => Family::Int {
+                bits: 64,
+                signed: false,
+            },
+            ArgValue::String(_)
+            | ArgValue::Bytes(_)
+            | ArgValue::TruncatedBytes(_)
+            | ArgValue::NetDev(_) => Family::Text,
             ArgValue::File(_) | ArgValue::Path(_) | ArgValue::LinuxBinprm(_) => Family::Path,
             ArgValue::Sock(_) => Family::Inet(InetKind::Sock),
             ArgValue::Skb(_) => Family::Inet(InetKind::Skb),
             ArgValue::Sockaddr(_) => Family::Inet(InetKind::Sockaddr),
             ArgValue::SyscallId(_) => Family::Syscall,
-            ArgValue::KernelCapT(_) | ArgValue::CapEffective(_) | ArgValue::CapInheritable(_) | ArgValue::CapPermitted(_) => {
-                Family::CapMask
-            }
+            ArgValue::KernelCapT(_)
+            | ArgValue::CapEffective(_)
+            | ArgValue::CapInheritable(_)
+            | ArgValue::CapPermitted(_) => Family::CapMask,
             _ => Family::Unfiltered,
         }
     }
 
     pub fn describe(self) -> &'static str {
         match self {
-            Family::Int { bits: 64, signed: true } => "signed 64-bit integer",
+            Family::Int {
+                bits: 64,
+                signed: true,
+            } => "signed 64-bit integer",
             Family::Int { bits: 64, .. } => "unsigned 64-bit integer",
-            Family::Int { bits: 32, signed: true } => "signed 32-bit integer",
+            Family::Int {
+                bits: 32,
+                signed: true,
+            } => "signed 32-bit integer",
             Family::Int { bits: 32, .. } => "unsigned 32-bit integer",
             Family::Int { bits: 16, .. } => "16-bit integer",
             Family::Int { .. } => "8-bit integer",
@@ -109,7 +148,7 @@ impl Family {
 }
 
 /// The declaration an [`ArgRef`] points at.
-pub fn decl<'p>(hook: &'p Hook, target: ArgRef) -> Option<&'p ArgDecl> {
+pub fn decl(hook: &Hook, target: ArgRef) -> Option<&ArgDecl> {
     match target {
         ArgRef::Arg(position) => hook.args.get(position),
         ArgRef::Data(position) => hook.data.get(position),
@@ -121,8 +160,14 @@ pub fn decl<'p>(hook: &'p Hook, target: ArgRef) -> Option<&'p ArgDecl> {
 pub fn target_name(hook: &Hook, target: ArgRef) -> String {
     let ty = decl(hook, target).map(|d| d.ty.value);
     let (base, label) = match target {
-        ArgRef::Arg(p) => (format!("args[{p}]"), decl(hook, target).and_then(|d| d.label.as_ref())),
-        ArgRef::Data(p) => (format!("data[{p}]"), decl(hook, target).and_then(|d| d.label.as_ref())),
+        ArgRef::Arg(p) => (
+            format!("args[{p}]"),
+            decl(hook, target).and_then(|d| d.label.as_ref()),
+        ),
+        ArgRef::Data(p) => (
+            format!("data[{p}]"),
+            decl(hook, target).and_then(|d| d.label.as_ref()),
+        ),
         ArgRef::Return => ("returnArg".to_string(), None),
     };
     match (ty, label) {
@@ -140,7 +185,12 @@ pub fn event_arg<'e>(hook: &Hook, event: &'e Event, target: ArgRef) -> Option<&'
         if d.ty.value == ArgType::Nop {
             return None;
         }
-        Some(decls[..position].iter().filter(|d| d.ty.value != ArgType::Nop).count())
+        Some(
+            decls[..position]
+                .iter()
+                .filter(|d| d.ty.value != ArgType::Nop)
+                .count(),
+        )
     };
     match target {
         ArgRef::Arg(position) => event.args().get(position_in(&hook.args, position)?),
@@ -173,7 +223,12 @@ pub enum FilterInput<'e> {
     TextUnknown { original_size: Option<u64> },
     /// A path; `path` is empty when Tetragon could not build one (shown as
     /// `/` in events), `shown` is what the event says.
-    Path { path: Cow<'e, str>, shown: &'e str, permission: Option<&'e str>, legacy: bool },
+    Path {
+        path: Cow<'e, str>,
+        shown: &'e str,
+        permission: Option<&'e str>,
+        legacy: bool,
+    },
     /// A socket tuple.
     Inet(Box<InetTuple>),
 }
@@ -217,16 +272,25 @@ fn named(table: &'static [(&'static str, u16)], text: &str) -> Option<u16> {
 /// Reads the value a filter of `family` compares from an event argument.
 /// `legacy_paths` reads paths without a leading `/` (older Tetragon
 /// exports) as absolute.
-pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, legacy_paths: bool) -> FilterInput<'e> {
+pub fn filter_input<'e>(
+    family: Family,
+    argument: Option<&'e KprobeArgument>,
+    legacy_paths: bool,
+) -> FilterInput<'e> {
     let Some(argument) = argument else {
         return FilterInput::Missing;
     };
     let value = &argument.value;
     let kind = value.key().unwrap_or("no value");
     match family {
-        Family::Int { .. } => integer_bits(value).map_or(FilterInput::WrongKind(kind), FilterInput::Bits),
+        Family::Int { .. } => {
+            integer_bits(value).map_or(FilterInput::WrongKind(kind), FilterInput::Bits)
+        }
         Family::CapMask => match value {
-            ArgValue::KernelCapT(t) | ArgValue::CapEffective(t) | ArgValue::CapInheritable(t) | ArgValue::CapPermitted(t) => {
+            ArgValue::KernelCapT(t)
+            | ArgValue::CapEffective(t)
+            | ArgValue::CapInheritable(t)
+            | ArgValue::CapPermitted(t) => {
                 capability_mask(t).map_or(FilterInput::WrongKind(kind), FilterInput::Bits)
             }
             other => integer_bits(other).map_or(FilterInput::WrongKind(kind), FilterInput::Bits),
@@ -235,10 +299,16 @@ pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, le
             ArgValue::SyscallId(id) => {
                 let number = u64::from(id.id.map_or(0, |v| v.get()));
                 let abi = id.abi.as_deref().and_then(Abi::from_name);
-                let raw = if abi.is_some_and(Abi::is_compat) { number | COMPAT_BIT } else { number };
+                let raw = if abi.is_some_and(Abi::is_compat) {
+                    number | COMPAT_BIT
+                } else {
+                    number
+                };
                 FilterInput::Syscall { raw, abi }
             }
-            other => integer_bits(other).map_or(FilterInput::WrongKind(kind), |raw| FilterInput::Syscall { raw, abi: None }),
+            other => integer_bits(other).map_or(FilterInput::WrongKind(kind), |raw| {
+                FilterInput::Syscall { raw, abi: None }
+            }),
         },
         Family::Text => match value {
             ArgValue::String(s) => FilterInput::Text(Cow::Borrowed(s.as_bytes())),
@@ -249,7 +319,9 @@ pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, le
                     original_size: t.orig_size.map(|v| v.get()),
                 },
             },
-            ArgValue::NetDev(dev) => FilterInput::Text(Cow::Borrowed(dev.name.as_deref().unwrap_or_default().as_bytes())),
+            ArgValue::NetDev(dev) => FilterInput::Text(Cow::Borrowed(
+                dev.name.as_deref().unwrap_or_default().as_bytes(),
+            )),
             _ => FilterInput::WrongKind(kind),
         },
         Family::Path => {
@@ -279,7 +351,8 @@ pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, le
         }
         Family::Inet(_) => {
             let mut t = InetTuple::default();
-            let port = |v: Option<tpc_events::JsonInt<u32>>| v.and_then(|p| u16::try_from(p.get()).ok());
+            let port =
+                |v: Option<tpc_events::JsonInt<u32>>| v.and_then(|p| u16::try_from(p.get()).ok());
             let addr = |a: &Option<String>| a.as_deref().and_then(|s| s.parse::<IpAddr>().ok());
             match value {
                 ArgValue::Sock(s) => {
@@ -288,8 +361,14 @@ pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, le
                     t.daddr = addr(&s.daddr);
                     t.sport = port(s.sport);
                     t.dport = port(s.dport);
-                    t.protocol = s.protocol.as_deref().and_then(|p| named(names::PROTOCOLS, p));
-                    t.state = s.state.as_deref().and_then(|p| named(names::SOCK_STATES, p));
+                    t.protocol = s
+                        .protocol
+                        .as_deref()
+                        .and_then(|p| named(names::PROTOCOLS, p));
+                    t.state = s
+                        .state
+                        .as_deref()
+                        .and_then(|p| named(names::SOCK_STATES, p));
                 }
                 ArgValue::Skb(s) => {
                     t.family = s.family.as_deref().and_then(|f| named(names::FAMILIES, f));
@@ -300,7 +379,11 @@ pub fn filter_input<'e>(family: Family, argument: Option<&'e KprobeArgument>, le
                     t.protocol = s
                         .proto
                         .and_then(|p| u16::try_from(p.get()).ok())
-                        .or_else(|| s.protocol.as_deref().and_then(|p| named(names::PROTOCOLS, p)));
+                        .or_else(|| {
+                            s.protocol
+                                .as_deref()
+                                .and_then(|p| named(names::PROTOCOLS, p))
+                        });
                 }
                 ArgValue::Sockaddr(s) => {
                     t.family = s.family.as_deref().and_then(|f| named(names::FAMILIES, f));

@@ -16,7 +16,9 @@ use super::hooks::{HookIndex, HookRef};
 use super::plan::{ArgSection, HookPlan, PolicyPlan, SelectorPlan};
 use super::process::{self, ProcessTree};
 use super::syscalls::{self, Abi, Arch};
-use super::trace::{Explanation, FilterOutcome, FilterReport, HookReport, SelectorReport, SelectorResult, Why};
+use super::trace::{
+    Explanation, FilterOutcome, FilterReport, HookReport, SelectorReport, SelectorResult, Why,
+};
 use super::verdict::{SelectorOutcome, Suppression, Verdict};
 
 /// How the simulator reads events.
@@ -161,7 +163,13 @@ struct Steps<'r> {
 }
 
 impl Steps<'_> {
-    fn run(&mut self, section: &'static str, entry: usize, describe: impl FnOnce() -> String, eval: impl FnOnce(Option<&mut Why>) -> bool) -> Option<bool> {
+    fn run(
+        &mut self,
+        section: &'static str,
+        entry: usize,
+        describe: impl FnOnce() -> String,
+        eval: impl FnOnce(Option<&mut Why>) -> bool,
+    ) -> Option<bool> {
         let reached = self.ok;
         match self.reports.as_deref_mut() {
             None => {
@@ -196,7 +204,13 @@ impl Steps<'_> {
         }
     }
 
-    fn skipped(&mut self, section: &'static str, entry: usize, describe: impl FnOnce() -> String, reason: &str) {
+    fn skipped(
+        &mut self,
+        section: &'static str,
+        entry: usize,
+        describe: impl FnOnce() -> String,
+        reason: &str,
+    ) {
         if let Some(reports) = self.reports.as_deref_mut() {
             reports.push(FilterReport {
                 section,
@@ -357,7 +371,12 @@ impl<'p> Simulator<'p> {
         self.count_kind(event.kind_key());
         let position = self.position;
         let Some(hook) = event.hook() else {
-            if self.needs_tree && matches!(event.kind(), EventKind::ProcessExec | EventKind::ProcessExit) {
+            if self.needs_tree
+                && matches!(
+                    event.kind(),
+                    EventKind::ProcessExec | EventKind::ProcessExit
+                )
+            {
                 self.tree.ingest(event);
             }
             let explanation = explain.then(|| Explanation {
@@ -368,7 +387,10 @@ impl<'p> Simulator<'p> {
                     EventKind::ProcessExec | EventKind::ProcessExit => {
                         "not a hook event: it only updates the process tree".to_string()
                     }
-                    EventKind::Other => format!("`{}` events come from no hook of a policy", event.kind_key()),
+                    EventKind::Other => format!(
+                        "`{}` events come from no hook of a policy",
+                        event.kind_key()
+                    ),
                     _ => "not a hook event".to_string(),
                 }),
             });
@@ -384,7 +406,10 @@ impl<'p> Simulator<'p> {
                 input_position: position,
                 headline: headline(event),
                 hooks: Vec::new(),
-                note: Some(format!("no hook of the loaded policies matches {}", describe_hook(&hook))),
+                note: Some(format!(
+                    "no hook of the loaded policies matches {}",
+                    describe_hook(&hook)
+                )),
             });
             return (Vec::new(), explanation);
         }
@@ -422,39 +447,73 @@ impl<'p> Simulator<'p> {
 
     /// Whether one selector of a hook matches an event (process and argument
     /// filters), on the current state, without changing it.
-    pub fn selector_matches(&self, policy: usize, hook: usize, selector: usize, event: &Event) -> bool {
+    pub fn selector_matches(
+        &self,
+        policy: usize,
+        hook: usize,
+        selector: usize,
+        event: &Event,
+    ) -> bool {
         let Some(plan) = self.plans.get(policy).and_then(|p| p.hooks.get(hook)) else {
             return false;
         };
-        let Some(sel) = plan.selectors.get(selector) else { return false };
+        let Some(sel) = plan.selectors.get(selector) else {
+            return false;
+        };
         let arch = event_arch(event, self.options.default_arch);
         let ctx = ProcessContext::new(event, &self.tree);
         let mut marks = Marks::default();
-        self.process_filters(sel, &ctx, None, &mut marks) && self.arg_filters(plan, sel, false, event, arch, None)
+        self.process_filters(sel, &ctx, None, &mut marks)
+            && self.arg_filters(plan, sel, false, event, arch, None)
     }
 
-    fn process_filters(&self, sel: &SelectorPlan<'p>, ctx: &ProcessContext<'_>, reports: Option<&mut Vec<FilterReport>>, marks: &mut Marks) -> bool {
+    fn process_filters(
+        &self,
+        sel: &SelectorPlan<'p>,
+        ctx: &ProcessContext<'_>,
+        reports: Option<&mut Vec<FilterReport>>,
+        marks: &mut Marks,
+    ) -> bool {
         let s = sel.selector;
         let mut steps = Steps { reports, ok: true };
         for (i, f) in s.match_binaries.iter().enumerate() {
-            let describe = || filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value)) + if f.follow_children { " followChildren" } else { "" };
+            let describe = || {
+                filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value))
+                    + if f.follow_children {
+                        " followChildren"
+                    } else {
+                        ""
+                    }
+            };
             if i > 0 {
                 steps.skipped("matchBinaries", i, describe, ONLY_FIRST);
                 continue;
             }
-            steps.run("matchBinaries", i, describe, |why| filters::binaries(f, false, ctx, why));
+            steps.run("matchBinaries", i, describe, |why| {
+                filters::binaries(f, false, ctx, why)
+            });
         }
         for (i, f) in s.match_parent_binaries.iter().enumerate() {
-            let describe = || filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value)) + if f.follow_children { " followChildren" } else { "" };
+            let describe = || {
+                filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value))
+                    + if f.follow_children {
+                        " followChildren"
+                    } else {
+                        ""
+                    }
+            };
             if i > 0 {
                 steps.skipped("matchParentBinaries", i, describe, ONLY_FIRST);
                 continue;
             }
-            steps.run("matchParentBinaries", i, describe, |why| filters::binaries(f, true, ctx, why));
+            steps.run("matchParentBinaries", i, describe, |why| {
+                filters::binaries(f, true, ctx, why)
+            });
         }
         for (i, f) in s.match_pids.iter().enumerate() {
             let describe = || {
-                let mut d = filters::list(f.operator.value.as_str(), f.values.iter().map(|v| v.value));
+                let mut d =
+                    filters::list(f.operator.value.as_str(), f.values.iter().map(|v| v.value));
                 if f.follow_forks {
                     d.push_str(" followForks");
                 }
@@ -472,14 +531,20 @@ impl<'p> Simulator<'p> {
         for (i, f) in s.match_namespaces.iter().enumerate() {
             let describe = || {
                 filters::list(
-                    &format!("{} {}", f.namespace.value.as_str(), f.operator.value.as_str()),
+                    &format!(
+                        "{} {}",
+                        f.namespace.value.as_str(),
+                        f.operator.value.as_str()
+                    ),
                     f.values.iter().map(|v| match v.value {
                         crate::ir::NamespaceValue::Host => "host_ns".to_string(),
                         crate::ir::NamespaceValue::Inum(n) => n.to_string(),
                     }),
                 )
             };
-            steps.run("matchNamespaces", i, describe, |why| filters::namespaces(f, ctx, why));
+            steps.run("matchNamespaces", i, describe, |why| {
+                filters::namespaces(f, ctx, why)
+            });
         }
         for (i, f) in s.match_capabilities.iter().enumerate() {
             let describe = || describe_caps(f);
@@ -487,10 +552,17 @@ impl<'p> Simulator<'p> {
                 steps.skipped("matchCapabilities", i, describe, ONLY_FIRST);
                 continue;
             }
-            steps.run("matchCapabilities", i, describe, |why| filters::capabilities(f, ctx, why));
+            steps.run("matchCapabilities", i, describe, |why| {
+                filters::capabilities(f, ctx, why)
+            });
         }
         for (i, f) in s.match_namespace_changes.iter().enumerate() {
-            let describe = || filters::list(f.operator.value.as_str(), f.values.iter().map(|v| v.value.as_str()));
+            let describe = || {
+                filters::list(
+                    f.operator.value.as_str(),
+                    f.values.iter().map(|v| v.value.as_str()),
+                )
+            };
             if i > 0 {
                 steps.skipped("matchNamespaceChanges", i, describe, ONLY_FIRST);
                 continue;
@@ -511,18 +583,38 @@ impl<'p> Simulator<'p> {
                 steps.skipped("matchCapabilityChanges", i, describe, ONLY_FIRST);
                 continue;
             }
-            if steps.run("matchCapabilityChanges", i, describe, |why| filters::capability_changes(f, ctx, why)) == Some(true) {
+            if steps.run("matchCapabilityChanges", i, describe, |why| {
+                filters::capability_changes(f, ctx, why)
+            }) == Some(true)
+            {
                 marks.capabilities = true;
             }
         }
         if let Some(w) = &s.match_workloads {
-            steps.run("matchWorkloads", 0, || "podSelector/containerSelector/hostSelector".into(), |why| filters::workloads(w, ctx, why));
+            steps.run(
+                "matchWorkloads",
+                0,
+                || "podSelector/containerSelector/hostSelector".into(),
+                |why| filters::workloads(w, ctx, why),
+            );
         }
         steps.ok
     }
 
-    fn arg_filters(&self, plan: &HookPlan<'p>, sel: &SelectorPlan<'p>, returns: bool, event: &Event, arch: Arch, mut reports: Option<&mut Vec<FilterReport>>) -> bool {
-        let list = if returns { &sel.return_filters } else { &sel.arg_filters };
+    fn arg_filters(
+        &self,
+        plan: &HookPlan<'p>,
+        sel: &SelectorPlan<'p>,
+        returns: bool,
+        event: &Event,
+        arch: Arch,
+        mut reports: Option<&mut Vec<FilterReport>>,
+    ) -> bool {
+        let list = if returns {
+            &sel.return_filters
+        } else {
+            &sel.arg_filters
+        };
         let mut result = true;
         for (i, (section, entry, f)) in list.iter().enumerate() {
             let can_stop = returns || !sel.replaced_later.get(i).copied().unwrap_or(false);
@@ -534,7 +626,13 @@ impl<'p> Simulator<'p> {
                 None => f.evaluate(plan.hook, event, arch, self.options.legacy_paths, None),
                 Some(reports) => {
                     let mut why = Why::default();
-                    let passed = f.evaluate(plan.hook, event, arch, self.options.legacy_paths, Some(&mut why));
+                    let passed = f.evaluate(
+                        plan.hook,
+                        event,
+                        arch,
+                        self.options.legacy_paths,
+                        Some(&mut why),
+                    );
                     reports.push(FilterReport {
                         section: section.as_str(),
                         entry: *entry,
@@ -553,7 +651,9 @@ impl<'p> Simulator<'p> {
                     passed
                 }
             };
-            if f.operator() == Operator::CapabilitiesGained && *section != ArgSection::MatchReturnArgs {
+            if f.operator() == Operator::CapabilitiesGained
+                && *section != ArgSection::MatchReturnArgs
+            {
                 result = passed;
             } else {
                 result &= passed;
@@ -563,7 +663,14 @@ impl<'p> Simulator<'p> {
     }
 
     /// Selector decision for one hook, with reports when explaining.
-    fn decide(&self, plan: &HookPlan<'p>, policy: &Policy, event: &Event, arch: Arch, mut report: Option<&mut HookReport>) -> Decision {
+    fn decide(
+        &self,
+        plan: &HookPlan<'p>,
+        policy: &Policy,
+        event: &Event,
+        arch: Arch,
+        mut report: Option<&mut HookReport>,
+    ) -> Decision {
         let mut decision = Decision {
             outcome: SelectorOutcome::NoneMatched,
             return_selector: None,
@@ -591,7 +698,12 @@ impl<'p> Simulator<'p> {
                     continue;
                 }
                 let mut reps = Vec::new();
-                let ok = self.process_filters(sel, &ctx, explain.then_some(&mut reps), &mut decision.marks);
+                let ok = self.process_filters(
+                    sel,
+                    &ctx,
+                    explain.then_some(&mut reps),
+                    &mut decision.marks,
+                );
                 active.push(ok);
                 process_reports.push(reps);
             }
@@ -634,7 +746,8 @@ impl<'p> Simulator<'p> {
                     });
                 }
             }
-            decision.outcome = winner.map_or(SelectorOutcome::NoneMatched, SelectorOutcome::Matched);
+            decision.outcome =
+                winner.map_or(SelectorOutcome::NoneMatched, SelectorOutcome::Matched);
         }
         if plan.returns && decision.outcome.matched() {
             if event.return_arg().is_none() {
@@ -649,7 +762,14 @@ impl<'p> Simulator<'p> {
                     if winner.is_some() && !explain {
                         break;
                     }
-                    let ok = self.arg_filters(plan, sel, true, event, arch, explain.then_some(&mut reps));
+                    let ok = self.arg_filters(
+                        plan,
+                        sel,
+                        true,
+                        event,
+                        arch,
+                        explain.then_some(&mut reps),
+                    );
                     let result = match winner {
                         Some(w) => SelectorResult::NotReached { winner: w },
                         None if ok => SelectorResult::Matched,
@@ -680,7 +800,9 @@ impl<'p> Simulator<'p> {
         let scope_id = match scope {
             RateLimitScope::Global => 0,
             RateLimitScope::Process => u64::from(process.and_then(|p| p.pid()).unwrap_or(0)),
-            RateLimitScope::Thread => u64::from(process.and_then(|p| p.tid().or(p.pid())).unwrap_or(0)),
+            RateLimitScope::Thread => {
+                u64::from(process.and_then(|p| p.tid().or(p.pid())).unwrap_or(0))
+            }
         };
         // Tetragon keys on the first 40 bytes of each captured argument;
         // tpc uses the first 40 bytes of each argument's JSON form.
@@ -698,20 +820,30 @@ impl<'p> Simulator<'p> {
         }
     }
 
-    fn evaluate(&mut self, at: HookRef, event: &Event, arch: Arch, position: u64, mut report: Option<&mut HookReport>) -> Verdict {
+    fn evaluate(
+        &mut self,
+        at: HookRef,
+        event: &Event,
+        arch: Arch,
+        position: u64,
+        mut report: Option<&mut HookReport>,
+    ) -> Verdict {
         let policy_plan = &self.plans[at.policy];
         let plan = &policy_plan.hooks[at.hook];
         let call = plan.calls.get(at.call).cloned();
         if let Some(r) = report.as_deref_mut() {
             r.hook = match (&call, event.hook()) {
-                (Some(c), Some(tpc_events::Hook::Kprobe { function })) if c.as_ref() != function => {
+                (Some(c), Some(tpc_events::Hook::Kprobe { function }))
+                    if c.as_ref() != function =>
+                {
                     format!("{} ({} → {function})", plan.locator, c)
                 }
                 _ => format!("{} ({})", plan.locator, plan.hook.display_name()),
             };
         }
         let decision = self.decide(plan, policy_plan.policy, event, arch, report.as_deref_mut());
-        let winner: Option<&SelectorPlan<'p>> = decision.outcome.index().and_then(|i| plan.selectors.get(i));
+        let winner: Option<&SelectorPlan<'p>> =
+            decision.outcome.index().and_then(|i| plan.selectors.get(i));
         let empty: Arc<[super::verdict::FiredAction]> = Arc::from(Vec::new());
         let mut verdict = Verdict {
             input_position: position,
@@ -773,7 +905,8 @@ impl<'p> Simulator<'p> {
                     }
                     None => {
                         if let Some(r) = report.as_deref_mut() {
-                            r.notes.push("rate limit not applied: the event has no time".into());
+                            r.notes
+                                .push("rate limit not applied: the event has no time".into());
                         }
                     }
                 }
@@ -788,7 +921,7 @@ impl<'p> Simulator<'p> {
                 verdict.posted = true;
             }
             if policy_plan.monitor && verdict.actions.iter().any(|a| a.skipped_by_monitor_mode) {
-                if let Some(r) = report.as_deref_mut() {
+                if let Some(r) = report {
                     r.notes.push("monitor mode (policy-mode: monitor): enforcement actions are named in the event but do not run".into());
                 }
             }
@@ -796,7 +929,11 @@ impl<'p> Simulator<'p> {
         // The recorded event, when it names this policy.
         if event.policy_name() == Some(policy_plan.name.as_ref()) {
             let recorded = event.action();
-            let ours = if verdict.posted { verdict.action.clone() } else { None };
+            let ours = if verdict.posted {
+                verdict.action.clone()
+            } else {
+                None
+            };
             let differs = match (&recorded, &ours) {
                 (Some(r), Some(o)) => r != o,
                 (Some(_), None) => true,
@@ -808,15 +945,33 @@ impl<'p> Simulator<'p> {
                     recorded.as_ref().and_then(|a| a.name()).unwrap_or("posted"),
                     match &ours {
                         Some(a) => a.name().unwrap_or("posted").to_string(),
-                        None => format!("not posted ({})", verdict.suppressed.as_ref().map_or("dropped", |s| s.as_str())),
+                        None => format!(
+                            "not posted ({})",
+                            verdict
+                                .suppressed
+                                .as_ref()
+                                .map_or("dropped", |s| s.as_str())
+                        ),
                     }
                 ));
             }
         }
         if verdict.posted && self.options.build_output {
-            verdict.output = Some(Box::new(self.output_event(plan, &policy_plan.name, &verdict, event)));
+            verdict.output = Some(Box::new(self.output_event(
+                plan,
+                &policy_plan.name,
+                &verdict,
+                event,
+            )));
         }
-        self.commit(at, &verdict, winner.map(|w| w.selector), decision.marks, rate_commit, event);
+        self.commit(
+            at,
+            &verdict,
+            winner.map(|w| w.selector),
+            decision.marks,
+            rate_commit,
+            event,
+        );
         verdict
     }
 
@@ -825,13 +980,23 @@ impl<'p> Simulator<'p> {
     /// `tags`), in place: the cheap way when the input event is not needed
     /// afterwards (see [`SimOptions::build_output`]).
     pub fn apply_output(&self, verdict: &Verdict, event: &mut Event) {
-        let Some(policy_plan) = self.plans.get(verdict.policy_index) else { return };
-        let Some(plan) = policy_plan.hooks.iter().find(|h| h.locator == verdict.hook) else { return };
+        let Some(policy_plan) = self.plans.get(verdict.policy_index) else {
+            return;
+        };
+        let Some(plan) = policy_plan.hooks.iter().find(|h| h.locator == verdict.hook) else {
+            return;
+        };
         Self::fill_output(plan, &policy_plan.name, verdict, event);
     }
 
     /// The event as Tetragon would export it for this policy.
-    fn output_event(&self, plan: &HookPlan<'p>, policy: &str, verdict: &Verdict, event: &Event) -> Event {
+    fn output_event(
+        &self,
+        plan: &HookPlan<'p>,
+        policy: &str,
+        verdict: &Verdict,
+        event: &Event,
+    ) -> Event {
         let mut out = event.clone();
         Self::fill_output(plan, policy, verdict, &mut out);
         out
@@ -840,7 +1005,8 @@ impl<'p> Simulator<'p> {
     fn fill_output(plan: &HookPlan<'p>, policy: &str, verdict: &Verdict, out: &mut Event) {
         let hook = plan.hook;
         let message = hook.message.as_ref().map(|m| m.value.clone());
-        let tags: Option<Vec<String>> = (!hook.tags.is_empty()).then(|| hook.tags.iter().map(|t| t.value.clone()).collect());
+        let tags: Option<Vec<String>> =
+            (!hook.tags.is_empty()).then(|| hook.tags.iter().map(|t| t.value.clone()).collect());
         match &mut out.body {
             EventBody::ProcessKprobe(k) => {
                 k.policy_name = Some(policy.to_string());
@@ -877,7 +1043,15 @@ impl<'p> Simulator<'p> {
         }
     }
 
-    fn commit(&mut self, at: HookRef, verdict: &Verdict, winner: Option<&crate::ir::Selector>, marks: Marks, rate: Option<(RateKey, i64)>, event: &Event) {
+    fn commit(
+        &mut self,
+        at: HookRef,
+        verdict: &Verdict,
+        winner: Option<&crate::ir::Selector>,
+        marks: Marks,
+        rate: Option<(RateKey, i64)>,
+        event: &Event,
+    ) {
         let stats = &mut self.stats[at.policy][at.hook];
         stats.reached += 1;
         match &verdict.suppressed {
@@ -912,7 +1086,8 @@ impl<'p> Simulator<'p> {
                 self.tree.record_current(process);
             }
         }
-        let actions_ran = verdict.selector.matched() && !matches!(verdict.suppressed, Some(Suppression::OutOfScope(_)));
+        let actions_ran = verdict.selector.matched()
+            && !matches!(verdict.suppressed, Some(Suppression::OutOfScope(_)));
         if let (Some(selector), true) = (winner, actions_ran) {
             let plan = &self.plans[at.policy].hooks[at.hook];
             for action in &selector.match_actions {
@@ -921,14 +1096,21 @@ impl<'p> Simulator<'p> {
                     ActionKind::UntrackSock { sock_arg } => (false, sock_arg),
                     _ => continue,
                 };
-                let position = sock_arg.as_ref().map_or(0, |s| usize::try_from(s.value).unwrap_or(usize::MAX));
-                let cookie = super::args::event_arg(plan.hook, event, crate::ir::ArgRef::Arg(position)).and_then(|a| match &a.value {
-                    ArgValue::Sock(s) => s.cookie.map(|c| c.get()),
-                    _ => None,
-                });
+                let position = sock_arg
+                    .as_ref()
+                    .map_or(0, |s| usize::try_from(s.value).unwrap_or(usize::MAX));
+                let cookie =
+                    super::args::event_arg(plan.hook, event, crate::ir::ArgRef::Arg(position))
+                        .and_then(|a| match &a.value {
+                            ArgValue::Sock(s) => s.cookie.map(|c| c.get()),
+                            _ => None,
+                        });
                 if let Some(cookie) = cookie {
                     if track {
-                        let owner = event.process().and_then(process::process_key).unwrap_or_default();
+                        let owner = event
+                            .process()
+                            .and_then(process::process_key)
+                            .unwrap_or_default();
                         self.tracked_sockets.insert(cookie, owner);
                     } else {
                         self.tracked_sockets.remove(&cookie);
@@ -942,7 +1124,9 @@ impl<'p> Simulator<'p> {
 fn describe_caps(f: &crate::ir::CapabilityFilter) -> String {
     let mut d = filters::list(
         &format!("{} {}", f.set.as_str(), f.operator.value.as_str()),
-        f.values.iter().map(|v| crate::ir::names::capability_name(v.value).unwrap_or("?")),
+        f.values
+            .iter()
+            .map(|v| crate::ir::names::capability_name(v.value).unwrap_or("?")),
     );
     if f.is_namespace_capability {
         d.push_str(" isNamespaceCapability");
@@ -956,7 +1140,11 @@ fn describe_hook(hook: &tpc_events::Hook<'_>) -> String {
         tpc_events::Hook::Tracepoint { subsys, event } => format!("tracepoint {subsys}/{event}"),
         tpc_events::Hook::Lsm { hook } => format!("LSM hook {hook}"),
         tpc_events::Hook::Uprobe { path, symbol, .. } => format!("uprobe {path}:{symbol}"),
-        tpc_events::Hook::Usdt { path, provider, name } => format!("USDT {path} {provider}:{name}"),
+        tpc_events::Hook::Usdt {
+            path,
+            provider,
+            name,
+        } => format!("USDT {path} {provider}:{name}"),
     }
 }
 
@@ -969,7 +1157,11 @@ pub fn headline(event: &Event) -> String {
     match event.process() {
         Some(p) => format!(
             "{what} by {} (pid {})",
-            if p.binary().is_empty() { "?" } else { p.binary() },
+            if p.binary().is_empty() {
+                "?"
+            } else {
+                p.binary()
+            },
             p.pid().map_or_else(|| "?".into(), |n| n.to_string())
         ),
         None => what,

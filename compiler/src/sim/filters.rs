@@ -9,8 +9,9 @@ use std::cell::OnceCell;
 use tpc_events::{Event, Process};
 
 use crate::ir::{
-    BinaryFilter, BinaryOp, CapabilityFilter, LabelOp, LabelSelector, NamespaceChangeFilter, NamespaceFilter,
-    NamespaceKind, NamespaceValue, PidFilter, Policy, PolicyKind, SetOp, WorkloadFilter,
+    BinaryFilter, BinaryOp, CapabilityFilter, LabelOp, LabelSelector, NamespaceChangeFilter,
+    NamespaceFilter, NamespaceKind, NamespaceValue, PidFilter, Policy, PolicyKind, SetOp,
+    WorkloadFilter,
 };
 
 use super::process::{self, Ancestor, ProcessTree};
@@ -66,7 +67,11 @@ fn quirk(why: &mut Option<&mut Why>, text: &str) {
 pub fn list<T: std::fmt::Display>(op: &str, values: impl Iterator<Item = T>) -> String {
     let values: Vec<String> = values.map(|v| v.to_string()).collect();
     if values.len() > 8 {
-        format!("{op} [{}, ... ({} values)]", values[..8].join(", "), values.len())
+        format!(
+            "{op} [{}, ... ({} values)]",
+            values[..8].join(", "),
+            values.len()
+        )
     } else {
         format!("{op} [{}]", values.join(", "))
     }
@@ -75,7 +80,9 @@ pub fn list<T: std::fmt::Display>(op: &str, values: impl Iterator<Item = T>) -> 
 fn binary_matches(op: BinaryOp, values: &[crate::span::Spanned<String>], binary: &str) -> bool {
     match op {
         BinaryOp::In | BinaryOp::NotIn => values.iter().any(|v| v.value == binary),
-        BinaryOp::Prefix | BinaryOp::NotPrefix => values.iter().any(|v| binary.starts_with(v.value.as_str())),
+        BinaryOp::Prefix | BinaryOp::NotPrefix => {
+            values.iter().any(|v| binary.starts_with(v.value.as_str()))
+        }
         BinaryOp::Postfix | BinaryOp::NotPostfix => {
             let bytes = binary.as_bytes();
             let window = &bytes[bytes.len().saturating_sub(POSTFIX_WINDOW)..];
@@ -92,11 +99,20 @@ fn describe_ancestor(a: &Ancestor<'_>) -> String {
     } else {
         "observed"
     };
-    format!("{} (pid {}, {how})", a.binary, a.pid.map_or_else(|| "?".into(), |p| p.to_string()))
+    format!(
+        "{} (pid {}, {how})",
+        a.binary,
+        a.pid.map_or_else(|| "?".into(), |p| p.to_string())
+    )
 }
 
 /// `matchBinaries` (`parent` false) or `matchParentBinaries` (`parent` true).
-pub fn binaries(filter: &BinaryFilter, parent: bool, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> bool {
+pub fn binaries(
+    filter: &BinaryFilter,
+    parent: bool,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> bool {
     let op = filter.operator.value;
     if filter.values.is_empty() {
         if let Some(w) = why.as_deref_mut() {
@@ -114,7 +130,10 @@ pub fn binaries(filter: &BinaryFilter, parent: bool, ctx: &ProcessContext<'_>, m
     };
     let Some(binary) = binary.filter(|b| !b.is_empty()) else {
         note(&mut why, || {
-            format!("the {whose} is unknown (not in the event{}): no match", if parent { " nor the process tree" } else { "" })
+            format!(
+                "the {whose} is unknown (not in the event{}): no match",
+                if parent { " nor the process tree" } else { "" }
+            )
         });
         return false;
     };
@@ -140,7 +159,11 @@ pub fn binaries(filter: &BinaryFilter, parent: bool, ctx: &ProcessContext<'_>, m
         let mut s = format!("{whose} is {binary}");
         match (&via, follow) {
             (Some(a), _) => s.push_str(&format!(", and ancestor {a} is listed (followChildren)")),
-            (None, true) => s.push_str(if matched { ", listed" } else { ", and no ancestor's binary is listed (followChildren)" }),
+            (None, true) => s.push_str(if matched {
+                ", listed"
+            } else {
+                ", and no ancestor's binary is listed (followChildren)"
+            }),
             (None, false) => {}
         }
         s
@@ -155,12 +178,27 @@ pub fn pids(filter: &PidFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut W
         note(&mut why, || "the event has no process: no match".into());
         return false;
     };
-    let values: Vec<u32> = filter.values.iter().take(MAX_PID_VALUES).map(|v| v.value).collect();
+    let values: Vec<u32> = filter
+        .values
+        .iter()
+        .take(MAX_PID_VALUES)
+        .map(|v| v.value)
+        .collect();
     let extra = filter.values.len().saturating_sub(MAX_PID_VALUES);
-    let own = if filter.is_namespace_pid { process::namespace_pid(process) } else { process.pid() };
-    let which = if filter.is_namespace_pid { "namespace PID" } else { "PID" };
+    let own = if filter.is_namespace_pid {
+        process::namespace_pid(process)
+    } else {
+        process.pid()
+    };
+    let which = if filter.is_namespace_pid {
+        "namespace PID"
+    } else {
+        "PID"
+    };
     let Some(own) = own else {
-        note(&mut why, || format!("the process's {which} is unknown in the event: no match"));
+        note(&mut why, || {
+            format!("the process's {which} is unknown in the event: no match")
+        });
         return false;
     };
     let result = if !filter.follow_forks {
@@ -170,32 +208,50 @@ pub fn pids(filter: &PidFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut W
         }
     } else {
         if filter.is_namespace_pid && own == 0 {
-            note(&mut why, || "the process is not in a child PID namespace: followForks with isNamespacePID rejects it for In and NotIn".into());
+            note(&mut why, || {
+                "the process is not in a child PID namespace: followForks with isNamespacePID rejects it for In and NotIn".into()
+            });
             return false;
         }
         let mut chain: Vec<u32> = vec![own];
-        let depth = if filter.is_namespace_pid { FOLLOW_NS_DEPTH } else { FOLLOW_HOST_DEPTH };
+        let depth = if filter.is_namespace_pid {
+            FOLLOW_NS_DEPTH
+        } else {
+            FOLLOW_HOST_DEPTH
+        };
         for a in ctx.lineage().iter().take(depth) {
-            let pid = if filter.is_namespace_pid { a.nspid } else { a.pid };
+            let pid = if filter.is_namespace_pid {
+                a.nspid
+            } else {
+                a.pid
+            };
             match pid {
                 Some(p) => chain.push(p),
                 None => break,
             }
         }
         let found = values.iter().any(|v| chain.contains(v));
-        note(&mut why, || format!("{which} chain (process first, followForks) is {chain:?}"));
+        note(&mut why, || {
+            format!("{which} chain (process first, followForks) is {chain:?}")
+        });
         return finish_pids(filter, found, extra, why);
     };
     note(&mut why, || format!("{which} is {own}"));
     if extra > 0 {
-        quirk(&mut why, "Tetragon reads only the first 4 matchPIDs values; the rest are ignored");
+        quirk(
+            &mut why,
+            "Tetragon reads only the first 4 matchPIDs values; the rest are ignored",
+        );
     }
     result
 }
 
 fn finish_pids(filter: &PidFilter, found: bool, extra: usize, mut why: Option<&mut Why>) -> bool {
     if extra > 0 {
-        quirk(&mut why, "Tetragon reads only the first 4 matchPIDs values; the rest are ignored");
+        quirk(
+            &mut why,
+            "Tetragon reads only the first 4 matchPIDs values; the rest are ignored",
+        );
     }
     match filter.operator.value {
         SetOp::In => found,
@@ -205,11 +261,23 @@ fn finish_pids(filter: &PidFilter, found: bool, extra: usize, mut why: Option<&m
 
 /// `matchNamespaces`: one namespace kind, In or NotIn inode numbers
 /// (`host_ns` is the host's).
-pub fn namespaces(filter: &NamespaceFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> bool {
+pub fn namespaces(
+    filter: &NamespaceFilter,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> bool {
     let kind = filter.namespace.value;
-    let ns = ctx.process.and_then(|p| p.ns.as_deref()).and_then(|ns| process::namespace(ns, kind));
+    let ns = ctx
+        .process
+        .and_then(|p| p.ns.as_deref())
+        .and_then(|ns| process::namespace(ns, kind));
     let Some(ns) = ns.filter(|n| n.inum.is_some() || n.is_host.is_some()) else {
-        note(&mut why, || format!("the event has no process.ns.{}: cannot tell, counted as not matching", kind.event_key()));
+        note(&mut why, || {
+            format!(
+                "the event has no process.ns.{}: cannot tell, counted as not matching",
+                kind.event_key()
+            )
+        });
         return false;
     };
     let inum = ns.inum.map(|i| i.get());
@@ -218,7 +286,12 @@ pub fn namespaces(filter: &NamespaceFilter, ctx: &ProcessContext<'_>, mut why: O
         NamespaceValue::Host => is_host,
         NamespaceValue::Inum(n) => inum == Some(*n),
     };
-    let values: Vec<&NamespaceValue> = filter.values.iter().take(MAX_PID_VALUES).map(|v| &v.value).collect();
+    let values: Vec<&NamespaceValue> = filter
+        .values
+        .iter()
+        .take(MAX_PID_VALUES)
+        .map(|v| &v.value)
+        .collect();
     let any = values.iter().any(|v| equal(v));
     note(&mut why, || {
         format!(
@@ -238,9 +311,13 @@ fn is_host_user_namespace(process: &Process) -> (bool, bool) {
     // (is host, known)
     match process.ns.as_ref().and_then(|ns| ns.user.as_ref()) {
         Some(user) => (user.is_host == Some(true), true),
-        None => match process.process_credentials.as_ref().and_then(|c| c.user_ns.as_ref()) {
+        None => match process
+            .process_credentials
+            .as_ref()
+            .and_then(|c| c.user_ns.as_ref())
+        {
             Some(user_ns) => (
-                user_ns.level.map_or(true, |l| l.get() == 0)
+                user_ns.level.is_none_or(|l| l.get() == 0)
                     || user_ns.ns.as_ref().is_some_and(|n| n.is_host == Some(true)),
                 true,
             ),
@@ -251,7 +328,11 @@ fn is_host_user_namespace(process: &Process) -> (bool, bool) {
 
 /// `matchCapabilities`: In = the set holds at least one listed capability;
 /// NotIn = none.
-pub fn capabilities(filter: &CapabilityFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> bool {
+pub fn capabilities(
+    filter: &CapabilityFilter,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> bool {
     let Some(process) = ctx.process else {
         note(&mut why, || "the event has no process: no match".into());
         return false;
@@ -262,24 +343,37 @@ pub fn capabilities(filter: &CapabilityFilter, ctx: &ProcessContext<'_>, mut why
             note(&mut why, || {
                 format!(
                     "the process is in the host user namespace{}: isNamespaceCapability rejects it",
-                    if known { "" } else { " (assumed: the event does not say)" }
+                    if known {
+                        ""
+                    } else {
+                        " (assumed: the event does not say)"
+                    }
                 )
             });
             return false;
         }
     }
     let Some(masks) = process::capability_masks(process) else {
-        note(&mut why, || "the event has no process.cap: cannot tell, counted as not matching".into());
+        note(&mut why, || {
+            "the event has no process.cap: cannot tell, counted as not matching".into()
+        });
         return false;
     };
     let set = masks[process::capability_slot(filter.set)];
-    let wanted = filter.values.iter().fold(0u64, |m, v| m | (1u64 << u32::from(v.value.min(63))));
+    let wanted = filter
+        .values
+        .iter()
+        .fold(0u64, |m, v| m | (1u64 << u32::from(v.value.min(63))));
     let any = set & wanted != 0;
     note(&mut why, || {
         format!(
             "{} set {} the listed capabilities ({})",
             filter.set.as_str(),
-            if any { "holds some of" } else { "holds none of" },
+            if any {
+                "holds some of"
+            } else {
+                "holds none of"
+            },
             capability_names(set & wanted)
         )
     });
@@ -294,19 +388,29 @@ fn capability_names(mask: u64) -> String {
         .filter(|b| mask & (1u64 << b) != 0)
         .map(|b| crate::ir::names::capability_name(b).unwrap_or("?"))
         .collect();
-    if names.is_empty() { "none held".into() } else { names.join(", ") }
+    if names.is_empty() {
+        "none held".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// `matchNamespaceChanges`: In = a listed namespace differs from the one
 /// recorded at exec (or at the last match); NotIn = an unlisted one does.
 /// Returns (passed, Tetragon marks the process for a state update).
-pub fn namespace_changes(filter: &NamespaceChangeFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> (bool, bool) {
+pub fn namespace_changes(
+    filter: &NamespaceChangeFilter,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> (bool, bool) {
     let Some(process) = ctx.process else {
         note(&mut why, || "the event has no process: no match".into());
         return (false, false);
     };
     let Some(node) = process::process_key(process).and_then(|k| ctx.tree.get(&k)) else {
-        note(&mut why, || "the process is not in the process map: Tetragon rejects it".into());
+        note(&mut why, || {
+            "the process is not in the process map: Tetragon rejects it".into()
+        });
         return (false, false);
     };
     let Some(current) = process::namespace_inodes(process) else {
@@ -344,26 +448,40 @@ pub fn namespace_changes(filter: &NamespaceChangeFilter, ctx: &ProcessContext<'_
 
 /// `matchCapabilityChanges`: In = a listed capability changed since exec
 /// (or the last match); NotIn = none of them did but another one did.
-pub fn capability_changes(filter: &CapabilityFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> bool {
+pub fn capability_changes(
+    filter: &CapabilityFilter,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> bool {
     let Some(process) = ctx.process else {
         note(&mut why, || "the event has no process: no match".into());
         return false;
     };
     let Some(node) = process::process_key(process).and_then(|k| ctx.tree.get(&k)) else {
-        note(&mut why, || "the process is not in the process map: Tetragon rejects it".into());
+        note(&mut why, || {
+            "the process is not in the process map: Tetragon rejects it".into()
+        });
         return false;
     };
     if filter.is_namespace_capability && is_host_user_namespace(process).0 {
-        note(&mut why, || "the process is in the host user namespace: isNamespaceCapability rejects it".into());
+        note(&mut why, || {
+            "the process is in the host user namespace: isNamespaceCapability rejects it".into()
+        });
         return false;
     }
     let slot = process::capability_slot(filter.set);
-    let (Some(current), Some(recorded)) = (process::capability_masks(process), node.recorded_caps) else {
-        note(&mut why, || "capabilities unknown (no process.cap): no match".into());
+    let (Some(current), Some(recorded)) = (process::capability_masks(process), node.recorded_caps)
+    else {
+        note(&mut why, || {
+            "capabilities unknown (no process.cap): no match".into()
+        });
         return false;
     };
     let (before, now) = (recorded[slot], current[slot]);
-    let wanted = filter.values.iter().fold(0u64, |m, v| m | (1u64 << u32::from(v.value.min(63))));
+    let wanted = filter
+        .values
+        .iter()
+        .fold(0u64, |m, v| m | (1u64 << u32::from(v.value.min(63))));
     let listed_changed = before & wanted != now & wanted;
     let other_changed = before != now;
     note(&mut why, || {
@@ -387,8 +505,16 @@ pub fn capability_changes(filter: &CapabilityFilter, ctx: &ProcessContext<'_>, m
 
 /// Evaluates a Kubernetes label selector on a set of labels.
 pub fn labels_match(selector: &LabelSelector, labels: &[(String, String)]) -> bool {
-    let get = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    selector.match_labels.iter().all(|(k, v)| get(&k.value) == Some(v.value.as_str()))
+    let get = |key: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    selector
+        .match_labels
+        .iter()
+        .all(|(k, v)| get(&k.value) == Some(v.value.as_str()))
         && selector.match_expressions.iter().all(|req| {
             let value = get(&req.key.value);
             let listed = |v: &str| req.values.iter().any(|x| x.value == v);
@@ -417,7 +543,10 @@ fn container_labels(process: &Process) -> Vec<(String, String)> {
             out.push(("name".to_string(), name.clone()));
         }
         if let Some(image) = container.image.as_ref().and_then(|i| i.name.as_deref()) {
-            let repo = image.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')).map_or(image, |(r, _)| r);
+            let repo = image
+                .rsplit_once(':')
+                .filter(|(_, tag)| !tag.contains('/'))
+                .map_or(image, |(r, _)| r);
             out.push(("repo".to_string(), repo.to_string()));
         }
     }
@@ -469,17 +598,29 @@ fn workload(
 }
 
 /// `matchWorkloads` of a selector.
-pub fn workloads(filter: &WorkloadFilter, ctx: &ProcessContext<'_>, mut why: Option<&mut Why>) -> bool {
+pub fn workloads(
+    filter: &WorkloadFilter,
+    ctx: &ProcessContext<'_>,
+    mut why: Option<&mut Why>,
+) -> bool {
     let Some(process) = ctx.process else {
         note(&mut why, || "the event has no process: no match".into());
         return false;
     };
-    let result = workload(filter.pod_selector.as_ref(), filter.container_selector.as_ref(), filter.host_selector.as_ref(), process);
+    let result = workload(
+        filter.pod_selector.as_ref(),
+        filter.container_selector.as_ref(),
+        filter.host_selector.as_ref(),
+        process,
+    );
     note(&mut why, || match &result {
         Ok(()) => "the process is in the selected workload".into(),
         Err(e) => e.clone(),
     });
-    quirk(&mut why, "approximation: Tetragon documents no runtime semantics for matchWorkloads; tpc applies the label selectors to pod labels and container name/repo");
+    quirk(
+        &mut why,
+        "approximation: Tetragon documents no runtime semantics for matchWorkloads; tpc applies the label selectors to pod labels and container name/repo",
+    );
     result.is_ok()
 }
 
@@ -495,18 +636,38 @@ pub fn policy_scope(policy: &Policy, event: &Event) -> Result<(), String> {
             ));
         }
     }
-    let Some(process) = event.process() else { return Ok(()) };
+    let Some(process) = event.process() else {
+        return Ok(());
+    };
     if policy.kind == PolicyKind::TracingPolicyNamespaced {
-        let namespace = policy.namespace.as_ref().map(|n| n.value.as_str()).unwrap_or_default();
+        let namespace = policy
+            .namespace
+            .as_ref()
+            .map(|n| n.value.as_str())
+            .unwrap_or_default();
         let Some(pod) = process.pod.as_ref() else {
-            return Err(format!("a TracingPolicyNamespaced (namespace {namespace}) never applies to host processes"));
+            return Err(format!(
+                "a TracingPolicyNamespaced (namespace {namespace}) never applies to host processes"
+            ));
         };
         let theirs = pod.namespace.as_deref().unwrap_or_default();
         if theirs != namespace {
-            return Err(format!("the pod is in namespace {theirs}, the policy in {namespace}"));
+            return Err(format!(
+                "the pod is in namespace {theirs}, the policy in {namespace}"
+            ));
         }
-        return workload(policy.pod_selector.as_ref(), policy.container_selector.as_ref(), None, process).or_else(|e| {
-            if policy.pod_selector.is_none() && policy.container_selector.is_none() { Ok(()) } else { Err(e) }
+        return workload(
+            policy.pod_selector.as_ref(),
+            policy.container_selector.as_ref(),
+            None,
+            process,
+        )
+        .or_else(|e| {
+            if policy.pod_selector.is_none() && policy.container_selector.is_none() {
+                Ok(())
+            } else {
+                Err(e)
+            }
         });
     }
     if policy.pod_selector.is_none() && policy.container_selector.is_none() {

@@ -51,13 +51,22 @@ pub struct HookIndex {
 }
 
 /// Resolves one kprobe call the way Tetragon does.
-fn call_matcher(policy: &Policy, name: &str, from_list: Option<&str>, syscall: bool) -> Result<CallMatcher, String> {
+fn call_matcher(
+    policy: &Policy,
+    name: &str,
+    from_list: Option<&str>,
+    syscall: bool,
+) -> Result<CallMatcher, String> {
     if let Some(list_name) = from_list {
         if let Some(list) = policy.lists.iter().find(|l| l.name.value == list_name) {
             match list.kind {
                 ListKind::GeneratedSyscalls => return Ok(CallMatcher::AnySyscall),
                 ListKind::GeneratedFtrace => {
-                    let pattern = list.pattern.as_ref().map(|p| p.value.as_str()).unwrap_or_default();
+                    let pattern = list
+                        .pattern
+                        .as_ref()
+                        .map(|p| p.value.as_str())
+                        .unwrap_or_default();
                     return Pattern::new(pattern)
                         .map(CallMatcher::Pattern)
                         .map_err(|e| format!("list {list_name}: pattern {pattern:?}: {e}"));
@@ -99,7 +108,9 @@ fn syscall_matcher(name: &str) -> CallMatcher {
 
 /// LSM hooks are written without `bpf_lsm_`/`security_`.
 fn lsm_name(name: &str) -> &str {
-    name.strip_prefix("bpf_lsm_").or_else(|| name.strip_prefix("security_")).unwrap_or(name)
+    name.strip_prefix("bpf_lsm_")
+        .or_else(|| name.strip_prefix("security_"))
+        .unwrap_or(name)
 }
 
 /// A uprobe symbol without its `+offset`.
@@ -112,19 +123,34 @@ impl HookIndex {
         let mut index = HookIndex::default();
         for (p, policy) in policies.iter().enumerate() {
             for (h, hook) in policy.hooks.iter().enumerate() {
-                let at = |call| HookRef { policy: p, hook: h, call };
+                let at = |call| HookRef {
+                    policy: p,
+                    hook: h,
+                    call,
+                };
                 match &hook.target {
                     HookTarget::Kprobe { calls, syscall, .. } => {
                         for (c, call) in calls.iter().enumerate() {
-                            match call_matcher(policy, &call.name, call.from_list.as_deref(), *syscall) {
-                                Ok(CallMatcher::Exact(symbol)) => index.kprobe_exact.entry(symbol).or_default().push(at(c)),
-                                Ok(CallMatcher::Syscall(bare)) => index.kprobe_syscall.entry(bare).or_default().push(at(c)),
+                            match call_matcher(
+                                policy,
+                                &call.name,
+                                call.from_list.as_deref(),
+                                *syscall,
+                            ) {
+                                Ok(CallMatcher::Exact(symbol)) => {
+                                    index.kprobe_exact.entry(symbol).or_default().push(at(c))
+                                }
+                                Ok(CallMatcher::Syscall(bare)) => {
+                                    index.kprobe_syscall.entry(bare).or_default().push(at(c))
+                                }
                                 Ok(other) => index.kprobe_other.push((other, at(c))),
                                 Err(e) => index.problems.push(e),
                             }
                         }
                     }
-                    HookTarget::Tracepoint { subsystem, event, .. } => index
+                    HookTarget::Tracepoint {
+                        subsystem, event, ..
+                    } => index
                         .tracepoints
                         .entry(subsystem.value.clone())
                         .or_default()
@@ -132,21 +158,37 @@ impl HookIndex {
                         .or_default()
                         .push(at(0)),
                     HookTarget::Lsm { hook: name } => {
-                        index.lsm.entry(lsm_name(&name.value).to_string()).or_default().push(at(0));
+                        index
+                            .lsm
+                            .entry(lsm_name(&name.value).to_string())
+                            .or_default()
+                            .push(at(0));
                     }
                     HookTarget::Uprobe {
-                        path, symbols, offsets, ..
+                        path,
+                        symbols,
+                        offsets,
+                        ..
                     } => index.uprobes.push((
                         path.value.clone(),
-                        symbols.iter().map(|s| symbol_name(&s.value).to_string()).collect(),
+                        symbols
+                            .iter()
+                            .map(|s| symbol_name(&s.value).to_string())
+                            .collect(),
                         offsets.iter().map(|o| o.value).collect(),
                         at(0),
                     )),
                     HookTarget::Usdt {
-                        path, provider, name, ..
-                    } => index
-                        .usdts
-                        .push((path.value.clone(), provider.value.clone(), name.value.clone(), at(0))),
+                        path,
+                        provider,
+                        name,
+                        ..
+                    } => index.usdts.push((
+                        path.value.clone(),
+                        provider.value.clone(),
+                        name.value.clone(),
+                        at(0),
+                    )),
                 }
             }
         }
@@ -160,7 +202,8 @@ impl HookIndex {
                 if let Some(refs) = self.kprobe_exact.get(function) {
                     out.extend_from_slice(refs);
                 }
-                let native = syscalls::split_symbol(function).filter(|(abi, _)| matches!(abi, Abi::X64 | Abi::Arm64));
+                let native = syscalls::split_symbol(function)
+                    .filter(|(abi, _)| matches!(abi, Abi::X64 | Abi::Arm64));
                 if let Some((_, bare)) = native {
                     if let Some(refs) = self.kprobe_syscall.get(bare) {
                         out.extend_from_slice(refs);
@@ -188,16 +231,26 @@ impl HookIndex {
                     out.extend_from_slice(refs);
                 }
             }
-            EventHook::Uprobe { path, symbol, offset } => {
+            EventHook::Uprobe {
+                path,
+                symbol,
+                offset,
+            } => {
                 for (p, symbols, offsets, at) in &self.uprobes {
-                    let symbol_hit = !symbol.is_empty() && symbols.iter().any(|s| s == symbol_name(symbol));
-                    let offset_hit = offset.is_some_and(|o| offsets.iter().any(|x| u64::try_from(*x).ok() == Some(o)));
+                    let symbol_hit =
+                        !symbol.is_empty() && symbols.iter().any(|s| s == symbol_name(symbol));
+                    let offset_hit = offset
+                        .is_some_and(|o| offsets.iter().any(|x| u64::try_from(*x).ok() == Some(o)));
                     if p == path && (symbol_hit || offset_hit) {
                         out.push(*at);
                     }
                 }
             }
-            EventHook::Usdt { path, provider, name } => {
+            EventHook::Usdt {
+                path,
+                provider,
+                name,
+            } => {
                 for (p, pr, n, at) in &self.usdts {
                     if p == path && pr == provider && n == name {
                         out.push(*at);
@@ -211,7 +264,9 @@ impl HookIndex {
 
     /// Whether any hook could match an event with this summary.
     pub fn reaches(&self, summary: &EventSummary, scratch: &mut Vec<HookRef>) -> bool {
-        let Some(hook) = summary.hook() else { return false };
+        let Some(hook) = summary.hook() else {
+            return false;
+        };
         scratch.clear();
         self.lookup(&hook, scratch);
         !scratch.is_empty()

@@ -83,5 +83,7 @@ pub use engine::{HookStats, Interest, Sieve, SimOptions, Simulator, Totals, head
 pub use hooks::HookRef;
 pub use pattern::{Pattern, PatternError};
 pub use syscalls::{Abi, Arch};
-pub use trace::{Explanation, FilterOutcome, FilterReport, HookReport, SelectorReport, SelectorResult, Why};
+pub use trace::{
+    Explanation, FilterOutcome, FilterReport, HookReport, SelectorReport, SelectorResult, Why,
+};
 pub use verdict::{FiredAction, SelectorOutcome, Suppression, Verdict};

@@ -45,7 +45,11 @@ fn arch_slot(arch: Arch) -> usize {
 
 impl<'p> ArgFilterPlan<'p> {
     pub fn new(hook: &'p Hook, filter: &'p ArgFilter) -> Self {
-        let declared = filter.targets.first().and_then(|t| args::decl(hook, *t)).map(|d| d.ty.value);
+        let declared = filter
+            .targets
+            .first()
+            .and_then(|t| args::decl(hook, *t))
+            .map(|d| d.ty.value);
         let strip_nul = declared == Some(ArgType::String);
         let mut plan = ArgFilterPlan {
             filter,
@@ -85,7 +89,9 @@ impl<'p> ArgFilterPlan<'p> {
                 }
                 FilterValue::Expr(t) => plan.texts.push(t.as_bytes().to_vec()),
                 FilterValue::Cidr { addr, prefix } => plan.cidrs.push((*addr, *prefix)),
-                FilterValue::Protocol(n) | FilterValue::Family(n) | FilterValue::SockState(n) => plan.numbers.push(*n),
+                FilterValue::Protocol(n) | FilterValue::Family(n) | FilterValue::SockState(n) => {
+                    plan.numbers.push(*n)
+                }
                 FilterValue::FileType(t) => plan.file_types.push(*t),
                 FilterValue::Capability(_) => {}
                 FilterValue::Syscall { name, .. } => {
@@ -115,20 +121,42 @@ impl<'p> ArgFilterPlan<'p> {
 
     /// A one-line description: `args[0] (file) Prefix [/etc/, /root/]`.
     pub fn describe(&self, hook: &Hook) -> String {
-        let targets: Vec<String> = self.filter.targets.iter().map(|t| args::target_name(hook, *t)).collect();
-        let values: Vec<String> = self.filter.values.iter().map(|v| v.value.display()).collect();
+        let targets: Vec<String> = self
+            .filter
+            .targets
+            .iter()
+            .map(|t| args::target_name(hook, *t))
+            .collect();
+        let values: Vec<String> = self
+            .filter
+            .values
+            .iter()
+            .map(|v| v.value.display())
+            .collect();
         let shown = if values.len() > 8 {
             format!("{}, ... ({} values)", values[..8].join(", "), values.len())
         } else {
             values.join(", ")
         };
-        format!("{} {} [{}]", targets.join(", "), self.operator().as_str(), shown)
+        format!(
+            "{} {} [{}]",
+            targets.join(", "),
+            self.operator().as_str(),
+            shown
+        )
     }
 
     /// Evaluates the filter on an event. `arch` is the node's architecture
     /// (for syscall lists); `legacy_paths` reads old relative paths as
     /// absolute.
-    pub fn evaluate(&self, hook: &Hook, event: &Event, arch: Arch, legacy_paths: bool, mut why: Option<&mut Why>) -> bool {
+    pub fn evaluate(
+        &self,
+        hook: &Hook,
+        event: &Event,
+        arch: Arch,
+        legacy_paths: bool,
+        mut why: Option<&mut Why>,
+    ) -> bool {
         let op = self.operator();
         if op == Operator::CapabilitiesGained {
             return self.capabilities_gained(hook, event, why);
@@ -138,7 +166,10 @@ impl<'p> ArgFilterPlan<'p> {
             return false;
         };
         let argument = args::event_arg(hook, event, target);
-        let family = Family::of_type(self.declared.unwrap_or(ArgType::Auto), argument.map(|a| &a.value));
+        let family = Family::of_type(
+            self.declared.unwrap_or(ArgType::Auto),
+            argument.map(|a| &a.value),
+        );
         if family == Family::Unfiltered {
             if let Some(w) = why.as_deref_mut() {
                 w.ignored = true;
@@ -150,17 +181,27 @@ impl<'p> ArgFilterPlan<'p> {
             return true;
         }
         if op == Operator::CelExpr {
-            note(&mut why, || "CelExpr filters are not evaluated by tpc's simulator: counted as not matching".into());
+            note(&mut why, || {
+                "CelExpr filters are not evaluated by tpc's simulator: counted as not matching"
+                    .into()
+            });
             return false;
         }
         let input = args::filter_input(family, argument, legacy_paths);
         match input {
             FilterInput::Missing => {
-                note(&mut why, || format!("the event has no value for {}", args::target_name(hook, target)));
+                note(&mut why, || {
+                    format!(
+                        "the event has no value for {}",
+                        args::target_name(hook, target)
+                    )
+                });
                 false
             }
             FilterInput::WrongKind(kind) => {
-                note(&mut why, || format!("the event's value is a {kind}, not a {}", family.describe()));
+                note(&mut why, || {
+                    format!("the event's value is a {kind}, not a {}", family.describe())
+                });
                 false
             }
             FilterInput::Bits(raw) => match family {
@@ -197,9 +238,21 @@ impl<'p> ArgFilterPlan<'p> {
         }
     }
 
-    fn integer(&self, op: Operator, bits: u8, signed: bool, raw: u64, arch: Option<Arch>, mut why: Option<&mut Why>) -> bool {
+    fn integer(
+        &self,
+        op: Operator,
+        bits: u8,
+        signed: bool,
+        raw: u64,
+        arch: Option<Arch>,
+        mut why: Option<&mut Why>,
+    ) -> bool {
         let arg_bits = truncate(raw, bits);
-        let arg_value: i128 = if signed { i128::from(sign_extend(raw, bits)) } else { i128::from(arg_bits) };
+        let arg_value: i128 = if signed {
+            i128::from(sign_extend(raw, bits))
+        } else {
+            i128::from(arg_bits)
+        };
         let shown = || {
             if signed {
                 format!("{arg_value}")
@@ -217,10 +270,16 @@ impl<'p> ArgFilterPlan<'p> {
                 i128::from(truncate(v as u64, bits))
             }
         };
-        let matched = match op {
+        match op {
             Operator::Equal => {
                 let m = self.ints.iter().any(|v| value_bits(*v) == arg_bits);
-                note(&mut why, || format!("value is {}, {} the listed values", shown(), if m { "one of" } else { "none of" }));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} the listed values",
+                        shown(),
+                        if m { "one of" } else { "none of" }
+                    )
+                });
                 m
             }
             Operator::NotEqual => {
@@ -248,7 +307,10 @@ impl<'p> ArgFilterPlan<'p> {
                 });
                 note(&mut why, || format!("value is {}", shown()));
                 if buggy {
-                    quirk(&mut why, "Tetragon bug: GT on unsigned 64-, 16- and 8-bit types compares with < instead of >");
+                    quirk(
+                        &mut why,
+                        "Tetragon bug: GT on unsigned 64-, 16- and 8-bit types compares with < instead of >",
+                    );
                 }
                 m
             }
@@ -259,25 +321,41 @@ impl<'p> ArgFilterPlan<'p> {
             }
             Operator::Mask => {
                 let m = self.ints.iter().any(|v| value_bits(*v) & arg_bits != 0);
-                note(&mut why, || format!("value is {} ({:#x})", shown(), arg_bits));
+                note(&mut why, || {
+                    format!("value is {} ({:#x})", shown(), arg_bits)
+                });
                 m
             }
             Operator::InMap | Operator::NotInMap => {
                 let in_values = self.ints.iter().any(|v| value_of(*v) == arg_value)
-                    || self.ranges.iter().any(|(lo, hi)| *lo <= arg_value && arg_value <= *hi);
+                    || self
+                        .ranges
+                        .iter()
+                        .any(|(lo, hi)| *lo <= arg_value && arg_value <= *hi);
                 let in_syscalls = match arch {
-                    Some(arch) => self.syscalls[arch_slot(arch)].binary_search(&arg_bits).is_ok(),
+                    Some(arch) => self.syscalls[arch_slot(arch)]
+                        .binary_search(&arg_bits)
+                        .is_ok(),
                     None => false,
                 };
                 let found = in_values || in_syscalls;
                 note(&mut why, || {
                     let mut s = match arch {
-                        Some(arch) => format!("syscall id is {}{}", shown(), syscall_name(arg_bits, arch)),
+                        Some(arch) => {
+                            format!("syscall id is {}{}", shown(), syscall_name(arg_bits, arch))
+                        }
                         None => format!("value is {}", shown()),
                     };
-                    s.push_str(if found { ", in the map" } else { ", not in the map" });
+                    s.push_str(if found {
+                        ", in the map"
+                    } else {
+                        ", not in the map"
+                    });
                     if !self.unknown_syscalls.is_empty() {
-                        s.push_str(&format!(" (unknown syscalls ignored: {})", self.unknown_syscalls.join(", ")));
+                        s.push_str(&format!(
+                            " (unknown syscalls ignored: {})",
+                            self.unknown_syscalls.join(", ")
+                        ));
                     }
                     s
                 });
@@ -287,92 +365,162 @@ impl<'p> ArgFilterPlan<'p> {
                 let bound = |b: i128| -> i128 {
                     if bits <= 32 {
                         let t = truncate(b as u64, 32);
-                        if signed { i128::from(sign_extend(t, 32)) } else { i128::from(t) }
+                        if signed {
+                            i128::from(sign_extend(t, 32))
+                        } else {
+                            i128::from(t)
+                        }
                     } else if signed {
                         i128::from(b as i64)
                     } else {
                         i128::from(b as u64)
                     }
                 };
-                let inside = self.ranges.iter().any(|(lo, hi)| bound(*lo) <= arg_value && arg_value <= bound(*hi));
-                note(&mut why, || format!("value is {}, {} the ranges", shown(), if inside { "inside" } else { "outside" }));
+                let inside = self
+                    .ranges
+                    .iter()
+                    .any(|(lo, hi)| bound(*lo) <= arg_value && arg_value <= bound(*hi));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} the ranges",
+                        shown(),
+                        if inside { "inside" } else { "outside" }
+                    )
+                });
                 if !signed && bits < 32 && self.ranges.iter().any(|(lo, _)| *lo < 0) {
-                    quirk(&mut why, "Tetragon compares 16- and 8-bit ranges unsigned: a negative bound makes its range unmatchable");
+                    quirk(
+                        &mut why,
+                        "Tetragon compares 16- and 8-bit ranges unsigned: a negative bound makes its range unmatchable",
+                    );
                 }
-                if op == Operator::InRange { inside } else { !inside }
+                if op == Operator::InRange {
+                    inside
+                } else {
+                    !inside
+                }
             }
             other => {
                 note(&mut why, || {
-                    format!("{} does not apply to a {} (Tetragon rejects it or never matches it): no match", other.as_str(), family_word(bits, signed))
+                    format!(
+                        "{} does not apply to a {} (Tetragon rejects it or never matches it): no match",
+                        other.as_str(),
+                        family_word(bits, signed)
+                    )
                 });
                 false
             }
-        };
-        matched
+        }
     }
 
     fn text(&self, op: Operator, arg: &[u8], mut why: Option<&mut Why>) -> bool {
         let shown = || args::show_bytes(arg);
-        let matched = match op {
+        match op {
             Operator::Equal | Operator::NotEqual => {
                 let equal = !arg.is_empty() && self.texts.iter().any(|v| v.as_slice() == arg);
-                note(&mut why, || format!("value is {}, {} the listed values", shown(), if equal { "one of" } else { "none of" }));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} the listed values",
+                        shown(),
+                        if equal { "one of" } else { "none of" }
+                    )
+                });
                 if op == Operator::Equal { equal } else { !equal }
             }
             Operator::Prefix | Operator::NotPrefix => {
                 let window = &arg[..arg.len().min(PREFIX_WINDOW)];
                 let m = !arg.is_empty() && self.texts.iter().any(|v| window.starts_with(v));
-                note(&mut why, || format!("value is {}, {} listed prefix", shown(), if m { "starts with a" } else { "starts with no" }));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} listed prefix",
+                        shown(),
+                        if m { "starts with a" } else { "starts with no" }
+                    )
+                });
                 if op == Operator::Prefix { m } else { !m }
             }
             Operator::Postfix | Operator::NotPostfix => {
                 let window = &arg[arg.len().saturating_sub(POSTFIX_WINDOW)..];
                 let m = !arg.is_empty() && self.texts.iter().any(|v| window.ends_with(v));
-                note(&mut why, || format!("value is {}, {} listed suffix", shown(), if m { "ends with a" } else { "ends with no" }));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} listed suffix",
+                        shown(),
+                        if m { "ends with a" } else { "ends with no" }
+                    )
+                });
                 if op == Operator::Postfix { m } else { !m }
             }
             Operator::SubString | Operator::SubStringIgnCase => {
                 let ignore_case = op == Operator::SubStringIgnCase;
                 let m = self.texts.iter().any(|v| contains(arg, v, ignore_case));
-                note(&mut why, || format!("value is {}, {} a listed substring", shown(), if m { "contains" } else { "contains no" }));
+                note(&mut why, || {
+                    format!(
+                        "value is {}, {} a listed substring",
+                        shown(),
+                        if m { "contains" } else { "contains no" }
+                    )
+                });
                 m
             }
             other => {
-                note(&mut why, || format!("{} does not apply to strings (Tetragon rejects it at load): no match", other.as_str()));
+                note(&mut why, || {
+                    format!(
+                        "{} does not apply to strings (Tetragon rejects it at load): no match",
+                        other.as_str()
+                    )
+                });
                 false
             }
-        };
-        matched
+        }
     }
 
-    fn path(&self, op: Operator, path: &str, shown: &str, permission: Option<&str>, legacy: bool, mut why: Option<&mut Why>) -> bool {
+    fn path(
+        &self,
+        op: Operator,
+        path: &str,
+        shown: &str,
+        permission: Option<&str>,
+        legacy: bool,
+        mut why: Option<&mut Why>,
+    ) -> bool {
         if path.is_empty() {
             note(&mut why, || {
                 format!(
                     "the path is {} in the event: Tetragon could not build it, so its filters saw an empty path, which matches no operator, not even {}",
-                    if shown.is_empty() { "missing".to_string() } else { format!("{shown:?}") },
+                    if shown.is_empty() {
+                        "missing".to_string()
+                    } else {
+                        format!("{shown:?}")
+                    },
                     op.as_str()
                 )
             });
             if op.is_negated() {
-                quirk(&mut why, "Tetragon returns no match for an empty path before negating, so Not* operators fail too");
+                quirk(
+                    &mut why,
+                    "Tetragon returns no match for an empty path before negating, so Not* operators fail too",
+                );
             }
             return false;
         }
         let matched = match op {
             Operator::FileType | Operator::NotFileType => {
                 let Some(kind) = permission.and_then(file_type_of_permission) else {
-                    note(&mut why, || "the event has no file permission string, so the file type is unknown: no match".into());
+                    note(&mut why, || {
+                        "the event has no file permission string, so the file type is unknown: no match".into()
+                    });
                     return false;
                 };
                 let m = self.file_types.contains(&kind);
-                note(&mut why, || format!("file type of {path} is {}", file_type_name(kind)));
+                note(&mut why, || {
+                    format!("file type of {path} is {}", file_type_name(kind))
+                });
                 if op == Operator::FileType { m } else { !m }
             }
             _ => self.text(op, path.as_bytes(), why.as_deref_mut()),
         };
         if legacy {
-            if let Some(w) = why.as_deref_mut() {
+            if let Some(w) = why {
                 w.reason.push_str(&format!(" (the event shows {shown:?}: older Tetragon exported paths without the leading /)"));
             }
         }
@@ -383,7 +531,10 @@ impl<'p> ArgFilterPlan<'p> {
         let family_is_ip = matches!(t.family, Some(2) | Some(10));
         let family_name = || {
             t.family
-                .map(|f| crate::ir::names::name_of(crate::ir::names::FAMILIES, f).map_or_else(|| f.to_string(), str::to_string))
+                .map(|f| {
+                    crate::ir::names::name_of(crate::ir::names::FAMILIES, f)
+                        .map_or_else(|| f.to_string(), str::to_string)
+                })
                 .unwrap_or_else(|| "unknown".into())
         };
         let sockaddr = kind == InetKind::Sockaddr;
@@ -391,11 +542,18 @@ impl<'p> ArgFilterPlan<'p> {
             Operator::SAddr | Operator::NotSAddr | Operator::DAddr | Operator::NotDAddr => {
                 let destination = matches!(op, Operator::DAddr | Operator::NotDAddr);
                 if sockaddr && destination {
-                    note(&mut why, || "a sockaddr has no destination address (Tetragon rejects DAddr on it): no match".into());
+                    note(&mut why, || {
+                        "a sockaddr has no destination address (Tetragon rejects DAddr on it): no match".into()
+                    });
                     return false;
                 }
                 if !family_is_ip {
-                    note(&mut why, || format!("family is {}, not AF_INET or AF_INET6: address filters never match, not even negated ones", family_name()));
+                    note(&mut why, || {
+                        format!(
+                            "family is {}, not AF_INET or AF_INET6: address filters never match, not even negated ones",
+                            family_name()
+                        )
+                    });
                     return false;
                 }
                 let address = if destination { t.daddr } else { t.saddr };
@@ -403,14 +561,27 @@ impl<'p> ArgFilterPlan<'p> {
                     note(&mut why, || "the event has no address".into());
                     return false;
                 };
-                let same_version: Vec<&(IpAddr, u8)> = self.cidrs.iter().filter(|(a, _)| a.is_ipv4() == address.is_ipv4()).collect();
-                let inside = same_version.iter().any(|(net, prefix)| cidr_contains(*net, *prefix, address));
+                let same_version: Vec<&(IpAddr, u8)> = self
+                    .cidrs
+                    .iter()
+                    .filter(|(a, _)| a.is_ipv4() == address.is_ipv4())
+                    .collect();
+                let inside = same_version
+                    .iter()
+                    .any(|(net, prefix)| cidr_contains(*net, *prefix, address));
                 let negated = matches!(op, Operator::NotSAddr | Operator::NotDAddr);
-                note(&mut why, || format!("address is {address}, {} a listed network", if inside { "inside" } else { "outside" }));
+                note(&mut why, || {
+                    format!(
+                        "address is {address}, {} a listed network",
+                        if inside { "inside" } else { "outside" }
+                    )
+                });
                 if negated {
                     if same_version.is_empty() {
                         if let Some(w) = why.as_deref_mut() {
-                            w.reason.push_str(" (no value of its IP version, so the negated filter matches)");
+                            w.reason.push_str(
+                                " (no value of its IP version, so the negated filter matches)",
+                            );
                         }
                     }
                     !inside
@@ -421,7 +592,9 @@ impl<'p> ArgFilterPlan<'p> {
             Operator::SPort | Operator::NotSPort | Operator::DPort | Operator::NotDPort => {
                 let destination = matches!(op, Operator::DPort | Operator::NotDPort);
                 if sockaddr && destination {
-                    note(&mut why, || "a sockaddr has no destination port (Tetragon rejects DPort on it): no match".into());
+                    note(&mut why, || {
+                        "a sockaddr has no destination port (Tetragon rejects DPort on it): no match".into()
+                    });
                     return false;
                 }
                 let Some(port) = (if destination { t.dport } else { t.sport }) else {
@@ -429,13 +602,27 @@ impl<'p> ArgFilterPlan<'p> {
                     return false;
                 };
                 let listed = self.ports.iter().any(|(lo, hi)| *lo <= port && port <= *hi);
-                note(&mut why, || format!("port is {port}, {}", if listed { "listed" } else { "not listed" }));
-                if matches!(op, Operator::SPort | Operator::DPort) { listed } else { !listed }
+                note(&mut why, || {
+                    format!(
+                        "port is {port}, {}",
+                        if listed { "listed" } else { "not listed" }
+                    )
+                });
+                if matches!(op, Operator::SPort | Operator::DPort) {
+                    listed
+                } else {
+                    !listed
+                }
             }
-            Operator::SPortPriv | Operator::NotSPortPriv | Operator::DPortPriv | Operator::NotDPortPriv => {
+            Operator::SPortPriv
+            | Operator::NotSPortPriv
+            | Operator::DPortPriv
+            | Operator::NotDPortPriv => {
                 let destination = matches!(op, Operator::DPortPriv | Operator::NotDPortPriv);
                 if sockaddr && destination {
-                    note(&mut why, || "a sockaddr has no destination port: no match".into());
+                    note(&mut why, || {
+                        "a sockaddr has no destination port: no match".into()
+                    });
                     return false;
                 }
                 let Some(port) = (if destination { t.dport } else { t.sport }) else {
@@ -443,16 +630,41 @@ impl<'p> ArgFilterPlan<'p> {
                     return false;
                 };
                 let privileged = port < 1024;
-                note(&mut why, || format!("port is {port}, {}", if privileged { "privileged (< 1024)" } else { "not privileged" }));
-                if matches!(op, Operator::SPortPriv | Operator::DPortPriv) { privileged } else { !privileged }
+                note(&mut why, || {
+                    format!(
+                        "port is {port}, {}",
+                        if privileged {
+                            "privileged (< 1024)"
+                        } else {
+                            "not privileged"
+                        }
+                    )
+                });
+                if matches!(op, Operator::SPortPriv | Operator::DPortPriv) {
+                    privileged
+                } else {
+                    !privileged
+                }
             }
             Operator::Protocol => {
                 if sockaddr {
-                    note(&mut why, || "a sockaddr has no protocol (Tetragon rejects Protocol on it): no match".into());
+                    note(&mut why, || {
+                        "a sockaddr has no protocol (Tetragon rejects Protocol on it): no match"
+                            .into()
+                    });
                     return false;
                 }
                 let m = t.protocol.is_some_and(|p| self.numbers.contains(&p));
-                note(&mut why, || format!("protocol is {}", t.protocol.map_or_else(|| "unknown".into(), |p| crate::ir::names::name_of(crate::ir::names::PROTOCOLS, p).map_or_else(|| p.to_string(), str::to_string))));
+                note(&mut why, || {
+                    format!(
+                        "protocol is {}",
+                        t.protocol.map_or_else(
+                            || "unknown".into(),
+                            |p| crate::ir::names::name_of(crate::ir::names::PROTOCOLS, p)
+                                .map_or_else(|| p.to_string(), str::to_string)
+                        )
+                    )
+                });
                 m
             }
             Operator::Family => {
@@ -462,15 +674,32 @@ impl<'p> ArgFilterPlan<'p> {
             }
             Operator::State => {
                 if kind != InetKind::Sock {
-                    note(&mut why, || "only sock and socket arguments carry a TCP state: State never matches here".into());
+                    note(&mut why, || {
+                        "only sock and socket arguments carry a TCP state: State never matches here"
+                            .into()
+                    });
                     return false;
                 }
                 let m = t.state.is_some_and(|s| self.numbers.contains(&s));
-                note(&mut why, || format!("state is {}", t.state.map_or_else(|| "unknown".into(), |s| crate::ir::names::name_of(crate::ir::names::SOCK_STATES, s).map_or_else(|| s.to_string(), str::to_string))));
+                note(&mut why, || {
+                    format!(
+                        "state is {}",
+                        t.state.map_or_else(
+                            || "unknown".into(),
+                            |s| crate::ir::names::name_of(crate::ir::names::SOCK_STATES, s)
+                                .map_or_else(|| s.to_string(), str::to_string)
+                        )
+                    )
+                });
                 m
             }
             other => {
-                note(&mut why, || format!("{} does not apply to sockets (Tetragon rejects it or never matches it): no match", other.as_str()));
+                note(&mut why, || {
+                    format!(
+                        "{} does not apply to sockets (Tetragon rejects it or never matches it): no match",
+                        other.as_str()
+                    )
+                });
                 false
             }
         }
@@ -482,7 +711,9 @@ impl<'p> ArgFilterPlan<'p> {
         let [old, new] = match self.filter.targets.as_slice() {
             [a, b, ..] => [*a, *b],
             _ => {
-                note(&mut why, || "CapabilitiesGained needs two arguments (args: [old, new])".into());
+                note(&mut why, || {
+                    "CapabilitiesGained needs two arguments (args: [old, new])".into()
+                });
                 return false;
             }
         };
@@ -493,11 +724,15 @@ impl<'p> ArgFilterPlan<'p> {
             }
         };
         let (Some(a), Some(b)) = (mask(old), mask(new)) else {
-            note(&mut why, || "the event lacks one of the two capability sets".into());
+            note(&mut why, || {
+                "the event lacks one of the two capability sets".into()
+            });
             return false;
         };
         let gained = (a ^ b) & b;
-        note(&mut why, || format!("old set {a:#x}, new set {b:#x}: gained {gained:#x}"));
+        note(&mut why, || {
+            format!("old set {a:#x}, new set {b:#x}: gained {gained:#x}")
+        });
         quirk(
             &mut why,
             "Tetragon bug: the CapabilitiesGained result replaces the result of the selector's earlier argument filters instead of being ANDed with it",
@@ -533,12 +768,17 @@ fn syscall_name(raw: u64, arch: Arch) -> String {
         arch.native_abi()
     };
     let number = u32::try_from(raw & !syscalls::COMPAT_BIT).unwrap_or(u32::MAX);
-    abi.name(number).map_or_else(String::new, |n| format!(" ({}/{n})", abi.as_str()))
+    abi.name(number)
+        .map_or_else(String::new, |n| format!(" ({}/{n})", abi.as_str()))
 }
 
 /// The low `bits` bits of a value.
 pub fn truncate(value: u64, bits: u8) -> u64 {
-    if bits >= 64 { value } else { value & ((1u64 << bits) - 1) }
+    if bits >= 64 {
+        value
+    } else {
+        value & ((1u64 << bits) - 1)
+    }
 }
 
 /// The low `bits` bits of a value, sign-extended.
@@ -558,19 +798,33 @@ fn contains(haystack: &[u8], needle: &[u8], ignore_case: bool) -> bool {
     if needle.len() > haystack.len() {
         return false;
     }
-    haystack.windows(needle.len()).any(|w| if ignore_case { w.eq_ignore_ascii_case(needle) } else { w == needle })
+    haystack.windows(needle.len()).any(|w| {
+        if ignore_case {
+            w.eq_ignore_ascii_case(needle)
+        } else {
+            w == needle
+        }
+    })
 }
 
 fn cidr_contains(net: IpAddr, prefix: u8, address: IpAddr) -> bool {
     match (net, address) {
         (IpAddr::V4(n), IpAddr::V4(a)) => {
             let bits = u32::from(prefix.min(32));
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(a) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(a)) => {
             let bits = u32::from(prefix.min(128));
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(a) & mask
         }
         _ => false,
@@ -609,12 +863,18 @@ mod tests {
 
     #[test]
     fn networks() {
-        let net: IpAddr = "10.0.0.0".parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
-        let inside: IpAddr = "10.1.2.3".parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let net: IpAddr = "10.0.0.0"
+            .parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let inside: IpAddr = "10.1.2.3"
+            .parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         assert!(cidr_contains(net, 8, inside));
         assert!(!cidr_contains(net, 16, inside));
         assert!(cidr_contains(net, 0, inside));
-        let v6: IpAddr = "::ffff:10.1.2.3".parse().unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let v6: IpAddr = "::ffff:10.1.2.3"
+            .parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
         assert!(!cidr_contains(net, 8, v6));
     }
 

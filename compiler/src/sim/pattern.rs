@@ -34,11 +34,18 @@ enum ClassItem {
 enum Node {
     Byte(u8),
     Any,
-    Class { negated: bool, items: Vec<ClassItem> },
+    Class {
+        negated: bool,
+        items: Vec<ClassItem>,
+    },
     Start,
     End,
     Alt(Vec<Vec<Node>>),
-    Repeat { node: Box<Node>, min: u32, max: Option<u32> },
+    Repeat {
+        node: Box<Node>,
+        min: u32,
+        max: Option<u32>,
+    },
 }
 
 /// A compiled pattern.
@@ -50,7 +57,10 @@ pub struct Pattern {
 
 impl Pattern {
     pub fn new(source: &str) -> Result<Pattern, PatternError> {
-        let mut parser = Parser { bytes: source.as_bytes(), at: 0 };
+        let mut parser = Parser {
+            bytes: source.as_bytes(),
+            at: 0,
+        };
         let alt = parser.alternation()?;
         if parser.at < parser.bytes.len() {
             return Err(PatternError::UnbalancedParenthesis { at: parser.at });
@@ -68,7 +78,8 @@ impl Pattern {
     /// Whether the pattern matches anywhere in `text`.
     pub fn is_match(&self, text: &str) -> bool {
         let bytes = text.as_bytes();
-        (0..=bytes.len()).any(|start| Matcher { text: bytes }.sequence(&self.nodes, 0, start, &mut |_| true))
+        (0..=bytes.len())
+            .any(|start| Matcher { text: bytes }.sequence(&self.nodes, 0, start, &mut |_| true))
     }
 }
 
@@ -140,16 +151,37 @@ impl Parser<'_> {
 
     fn escape(&mut self, start: usize) -> Result<Node, PatternError> {
         let Some(e) = self.peek() else {
-            return Err(PatternError::Unsupported { text: "\\".into(), at: start });
+            return Err(PatternError::Unsupported {
+                text: "\\".into(),
+                at: start,
+            });
         };
         self.at += 1;
         Ok(match e {
-            b'd' => Node::Class { negated: false, items: vec![ClassItem::Digit] },
-            b'D' => Node::Class { negated: true, items: vec![ClassItem::Digit] },
-            b'w' => Node::Class { negated: false, items: vec![ClassItem::Word] },
-            b'W' => Node::Class { negated: true, items: vec![ClassItem::Word] },
-            b's' => Node::Class { negated: false, items: vec![ClassItem::Space] },
-            b'S' => Node::Class { negated: true, items: vec![ClassItem::Space] },
+            b'd' => Node::Class {
+                negated: false,
+                items: vec![ClassItem::Digit],
+            },
+            b'D' => Node::Class {
+                negated: true,
+                items: vec![ClassItem::Digit],
+            },
+            b'w' => Node::Class {
+                negated: false,
+                items: vec![ClassItem::Word],
+            },
+            b'W' => Node::Class {
+                negated: true,
+                items: vec![ClassItem::Word],
+            },
+            b's' => Node::Class {
+                negated: false,
+                items: vec![ClassItem::Space],
+            },
+            b'S' => Node::Class {
+                negated: true,
+                items: vec![ClassItem::Space],
+            },
             b'n' => Node::Byte(b'\n'),
             b't' => Node::Byte(b'\t'),
             c if c.is_ascii_alphanumeric() => {
@@ -201,7 +233,8 @@ impl Parser<'_> {
             } else {
                 b
             };
-            if self.peek() == Some(b'-') && self.bytes.get(self.at + 1).is_some_and(|n| *n != b']') {
+            if self.peek() == Some(b'-') && self.bytes.get(self.at + 1).is_some_and(|n| *n != b']')
+            {
                 let high = self.bytes[self.at + 1];
                 self.at += 2;
                 items.push(ClassItem::Range(low, high));
@@ -217,7 +250,10 @@ impl Parser<'_> {
         while self.peek().is_some_and(|b| b.is_ascii_digit()) {
             self.at += 1;
         }
-        std::str::from_utf8(&self.bytes[start..self.at]).ok()?.parse().ok()
+        std::str::from_utf8(&self.bytes[start..self.at])
+            .ok()?
+            .parse()
+            .ok()
     }
 
     fn repetition(&mut self, atom: Node) -> Result<Node, PatternError> {
@@ -228,10 +264,19 @@ impl Parser<'_> {
             Some(b'?') => (0, Some(1)),
             Some(b'{') => {
                 self.at += 1;
-                let min = self.number().ok_or(PatternError::InvalidRepetition { at: start })?;
+                let min = self
+                    .number()
+                    .ok_or(PatternError::InvalidRepetition { at: start })?;
                 let max = if self.peek() == Some(b',') {
                     self.at += 1;
-                    if self.peek() == Some(b'}') { None } else { Some(self.number().ok_or(PatternError::InvalidRepetition { at: start })?) }
+                    if self.peek() == Some(b'}') {
+                        None
+                    } else {
+                        Some(
+                            self.number()
+                                .ok_or(PatternError::InvalidRepetition { at: start })?,
+                        )
+                    }
                 } else {
                     Some(min)
                 };
@@ -272,30 +317,54 @@ impl Matcher<'_> {
         }
     }
 
-    fn sequence(&self, nodes: &[Node], i: usize, pos: usize, next: &mut dyn FnMut(usize) -> bool) -> bool {
+    fn sequence(
+        &self,
+        nodes: &[Node],
+        i: usize,
+        pos: usize,
+        next: &mut dyn FnMut(usize) -> bool,
+    ) -> bool {
         let Some(node) = nodes.get(i) else {
             return next(pos);
         };
         match node {
-            Node::Byte(b) => self.text.get(pos) == Some(b) && self.sequence(nodes, i + 1, pos + 1, next),
-            Node::Any => pos < self.text.len() && self.text[pos] != b'\n' && self.sequence(nodes, i + 1, pos + 1, next),
+            Node::Byte(b) => {
+                self.text.get(pos) == Some(b) && self.sequence(nodes, i + 1, pos + 1, next)
+            }
+            Node::Any => {
+                pos < self.text.len()
+                    && self.text[pos] != b'\n'
+                    && self.sequence(nodes, i + 1, pos + 1, next)
+            }
             Node::Class { negated, items } => {
-                let Some(b) = self.text.get(pos) else { return false };
+                let Some(b) = self.text.get(pos) else {
+                    return false;
+                };
                 let inside = items.iter().any(|item| Self::class_item(item, *b));
                 inside != *negated && self.sequence(nodes, i + 1, pos + 1, next)
             }
             Node::Start => pos == 0 && self.sequence(nodes, i + 1, pos, next),
             Node::End => pos == self.text.len() && self.sequence(nodes, i + 1, pos, next),
-            Node::Alt(branches) => branches
-                .iter()
-                .any(|branch| self.sequence(branch, 0, pos, &mut |p| self.sequence(nodes, i + 1, p, next))),
-            Node::Repeat { node, min, max } => {
-                self.repeat(node, *min, *max, 0, pos, &mut |p| self.sequence(nodes, i + 1, p, next))
-            }
+            Node::Alt(branches) => branches.iter().any(|branch| {
+                self.sequence(branch, 0, pos, &mut |p| {
+                    self.sequence(nodes, i + 1, p, next)
+                })
+            }),
+            Node::Repeat { node, min, max } => self.repeat(node, *min, *max, 0, pos, &mut |p| {
+                self.sequence(nodes, i + 1, p, next)
+            }),
         }
     }
 
-    fn repeat(&self, node: &Node, min: u32, max: Option<u32>, count: u32, pos: usize, next: &mut dyn FnMut(usize) -> bool) -> bool {
+    fn repeat(
+        &self,
+        node: &Node,
+        min: u32,
+        max: Option<u32>,
+        count: u32,
+        pos: usize,
+        next: &mut dyn FnMut(usize) -> bool,
+    ) -> bool {
         if max.is_none_or(|m| count < m) {
             let more = self.sequence(std::slice::from_ref(node), 0, pos, &mut |p| {
                 // An empty iteration cannot make progress: stop there.
@@ -314,7 +383,9 @@ mod tests {
     use super::*;
 
     fn m(pattern: &str, text: &str) -> bool {
-        Pattern::new(pattern).map(|p| p.is_match(text)).unwrap_or(false)
+        Pattern::new(pattern)
+            .map(|p| p.is_match(text))
+            .unwrap_or(false)
     }
 
     #[test]

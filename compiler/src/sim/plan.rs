@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use tpc_events::KprobeAction;
 
-use crate::ir::{Action, ActionKind, Hook, HookTarget, Operator, Policy, RateLimit, RateLimitScope, Selector};
+use crate::ir::{
+    Action, ActionKind, Hook, HookTarget, Operator, Policy, RateLimit, RateLimitScope, Selector,
+};
 
 use super::operators::ArgFilterPlan;
 use super::verdict::FiredAction;
@@ -37,6 +39,7 @@ pub struct HookPlan<'p> {
 
 /// Where an argument filter comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[expect(clippy::enum_variant_names, reason = "named after the policy's keys")]
 pub enum ArgSection {
     MatchArgs,
     MatchData,
@@ -105,7 +108,10 @@ pub fn event_action(kind: &ActionKind) -> KprobeAction {
 fn is_enforcement(kind: &ActionKind) -> bool {
     matches!(
         kind,
-        ActionKind::Sigkill | ActionKind::Signal { .. } | ActionKind::Override { .. } | ActionKind::NotifyEnforcer { .. }
+        ActionKind::Sigkill
+            | ActionKind::Signal { .. }
+            | ActionKind::Override { .. }
+            | ActionKind::NotifyEnforcer { .. }
     )
 }
 
@@ -118,9 +124,9 @@ fn signal_text(signal: i32) -> String {
 
 fn seconds(ns: u64) -> String {
     let s = ns / 1_000_000_000;
-    if s % 3600 == 0 && s > 0 {
+    if s.is_multiple_of(3600) && s > 0 {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 && s > 0 {
+    } else if s.is_multiple_of(60) && s > 0 {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
@@ -131,7 +137,12 @@ fn seconds(ns: u64) -> String {
 pub fn fired(action: &Action, monitor: bool) -> FiredAction {
     let kind = &action.kind;
     let detail = match kind {
-        ActionKind::Post { rate_limit, kernel_stack_trace, user_stack_trace, ima_hash } => {
+        ActionKind::Post {
+            rate_limit,
+            kernel_stack_trace,
+            user_stack_trace,
+            ima_hash,
+        } => {
             let mut parts = Vec::new();
             if let Some(r) = rate_limit {
                 let scope = match r.scope {
@@ -139,7 +150,10 @@ pub fn fired(action: &Action, monitor: bool) -> FiredAction {
                     RateLimitScope::Process => "process",
                     RateLimitScope::Global => "global",
                 };
-                parts.push(format!("rateLimit={} scope={scope}", seconds(r.interval_ns)));
+                parts.push(format!(
+                    "rateLimit={} scope={scope}",
+                    seconds(r.interval_ns)
+                ));
             }
             if *kernel_stack_trace {
                 parts.push("kernelStackTrace".into());
@@ -153,13 +167,25 @@ pub fn fired(action: &Action, monitor: bool) -> FiredAction {
             (!parts.is_empty()).then(|| parts.join(" "))
         }
         ActionKind::Signal { signal } => Some(signal_text(signal.as_ref().map_or(0, |s| s.value))),
-        ActionKind::Override { error, regs, new_symbol, new_addr, new_offset } => {
+        ActionKind::Override {
+            error,
+            regs,
+            new_symbol,
+            new_addr,
+            new_offset,
+        } => {
             let mut parts = Vec::new();
             if let Some(e) = error {
                 parts.push(format!("error={}", e.value));
             }
             if !regs.is_empty() {
-                parts.push(format!("regs=[{}]", regs.iter().map(|r| r.value.as_str()).collect::<Vec<_>>().join(", ")));
+                parts.push(format!(
+                    "regs=[{}]",
+                    regs.iter()
+                        .map(|r| r.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
             if let Some(s) = new_symbol {
                 parts.push(format!("newSymbol={}", s.value));
@@ -192,7 +218,10 @@ pub fn fired(action: &Action, monitor: bool) -> FiredAction {
             arg_index.as_ref().map_or(0, |a| a.value),
             value.as_ref().map_or(0, |v| v.value)
         )),
-        ActionKind::NoPost | ActionKind::Sigkill | ActionKind::CleanupEnforcerNotification | ActionKind::Legacy { .. } => None,
+        ActionKind::NoPost
+        | ActionKind::Sigkill
+        | ActionKind::CleanupEnforcerNotification
+        | ActionKind::Legacy { .. } => None,
     };
     FiredAction {
         name: kind.name().to_string(),
@@ -218,13 +247,27 @@ impl<'p> SelectorPlan<'p> {
     fn new(hook: &'p Hook, selector: &'p Selector, monitor: bool) -> Self {
         let arg_filters = arg_plans(
             hook,
-            &[(ArgSection::MatchArgs, &selector.match_args), (ArgSection::MatchData, &selector.match_data)],
+            &[
+                (ArgSection::MatchArgs, &selector.match_args),
+                (ArgSection::MatchData, &selector.match_data),
+            ],
         );
         let replaced_later = (0..arg_filters.len())
-            .map(|i| arg_filters[i..].iter().any(|(_, _, f)| f.operator() == Operator::CapabilitiesGained))
+            .map(|i| {
+                arg_filters[i..]
+                    .iter()
+                    .any(|(_, _, f)| f.operator() == Operator::CapabilitiesGained)
+            })
             .collect();
-        let return_filters = arg_plans(hook, &[(ArgSection::MatchReturnArgs, &selector.match_return_args)]);
-        let last = |actions: &[Action]| actions.last().map_or(KprobeAction::Post, |a| event_action(&a.kind));
+        let return_filters = arg_plans(
+            hook,
+            &[(ArgSection::MatchReturnArgs, &selector.match_return_args)],
+        );
+        let last = |actions: &[Action]| {
+            actions
+                .last()
+                .map_or(KprobeAction::Post, |a| event_action(&a.kind))
+        };
         let rate_limit = selector.match_actions.iter().find_map(|a| match &a.kind {
             ActionKind::Post { rate_limit, .. } => rate_limit.as_ref(),
             _ => None,
@@ -234,12 +277,26 @@ impl<'p> SelectorPlan<'p> {
             arg_filters,
             replaced_later,
             return_filters,
-            actions: selector.match_actions.iter().map(|a| fired(a, monitor)).collect(),
-            return_actions: selector.match_return_actions.iter().map(|a| fired(a, monitor)).collect(),
+            actions: selector
+                .match_actions
+                .iter()
+                .map(|a| fired(a, monitor))
+                .collect(),
+            return_actions: selector
+                .match_return_actions
+                .iter()
+                .map(|a| fired(a, monitor))
+                .collect(),
             event_action: last(&selector.match_actions),
             return_event_action: last(&selector.match_return_actions),
-            no_post: selector.match_actions.iter().any(|a| a.kind == ActionKind::NoPost),
-            return_no_post: selector.match_return_actions.iter().any(|a| a.kind == ActionKind::NoPost),
+            no_post: selector
+                .match_actions
+                .iter()
+                .any(|a| a.kind == ActionKind::NoPost),
+            return_no_post: selector
+                .match_return_actions
+                .iter()
+                .any(|a| a.kind == ActionKind::NoPost),
             rate_limit,
             has_process_filters: !(selector.match_binaries.is_empty()
                 && selector.match_parent_binaries.is_empty()
@@ -266,15 +323,24 @@ impl<'p> SelectorPlan<'p> {
 impl<'p> PolicyPlan<'p> {
     pub fn new(policy: &'p Policy) -> Self {
         let monitor = policy.options.iter().any(|o| {
-            o.name.value == "policy-mode" && o.value.as_ref().is_some_and(|v| v.value.eq_ignore_ascii_case("monitor"))
+            o.name.value == "policy-mode"
+                && o.value
+                    .as_ref()
+                    .is_some_and(|v| v.value.eq_ignore_ascii_case("monitor"))
         });
         let hooks = policy
             .hooks
             .iter()
             .map(|hook| {
-                let selectors: Vec<SelectorPlan<'p>> = hook.selectors.iter().map(|s| SelectorPlan::new(hook, s, monitor)).collect();
+                let selectors: Vec<SelectorPlan<'p>> = hook
+                    .selectors
+                    .iter()
+                    .map(|s| SelectorPlan::new(hook, s, monitor))
+                    .collect();
                 let calls = match &hook.target {
-                    HookTarget::Kprobe { calls, .. } => calls.iter().map(|c| Arc::from(c.name.as_str())).collect(),
+                    HookTarget::Kprobe { calls, .. } => {
+                        calls.iter().map(|c| Arc::from(c.name.as_str())).collect()
+                    }
                     _ => Vec::new(),
                 };
                 HookPlan {

@@ -98,7 +98,11 @@ pub fn capability_masks(process: &Process) -> Option<[u64; 3]> {
             .filter(|n| *n < 64)
             .fold(0u64, |m, n| m | (1u64 << n))
     };
-    Some([mask(&cap.effective), mask(&cap.inheritable), mask(&cap.permitted)])
+    Some([
+        mask(&cap.effective),
+        mask(&cap.inheritable),
+        mask(&cap.permitted),
+    ])
 }
 
 pub fn capability_slot(set: CapabilitySet) -> usize {
@@ -169,7 +173,9 @@ impl ProcessTree {
     fn observe_process(&mut self, process: &Process) {
         let Some(key) = process.exec_id.as_deref().filter(|k| !k.is_empty()) else {
             if let Some(key) = process_key(process) {
-                self.nodes.entry(key).or_insert_with(|| Self::node_of(process, ProcessSource::Observed));
+                self.nodes
+                    .entry(key)
+                    .or_insert_with(|| Self::node_of(process, ProcessSource::Observed));
             }
             return;
         };
@@ -193,7 +199,10 @@ impl ProcessTree {
                 }
             }
             None => {
-                self.nodes.insert(key.to_string(), Self::node_of(process, ProcessSource::Observed));
+                self.nodes.insert(
+                    key.to_string(),
+                    Self::node_of(process, ProcessSource::Observed),
+                );
             }
         }
     }
@@ -214,12 +223,15 @@ impl ProcessTree {
     /// Records everything an event says about processes: an exec (re)sets
     /// its process; any event adds the processes it mentions.
     pub fn ingest(&mut self, event: &Event) {
-        let Some(process) = event.process() else { return };
+        let Some(process) = event.process() else {
+            return;
+        };
         let parent = event.parent();
         let ancestors = event.ancestors();
         if event.kind() == tpc_events::EventKind::ProcessExec {
             if let Some(key) = process_key(process) {
-                self.nodes.insert(key, Self::node_of(process, ProcessSource::Exec));
+                self.nodes
+                    .insert(key, Self::node_of(process, ProcessSource::Exec));
             }
         } else {
             self.observe_process(process);
@@ -243,7 +255,9 @@ impl ProcessTree {
 
     /// The recorded state of a process, to update after a change filter matched.
     pub fn record_current(&mut self, process: &Process) {
-        let Some(key) = process_key(process) else { return };
+        let Some(key) = process_key(process) else {
+            return;
+        };
         if let Some(node) = self.nodes.get_mut(&key) {
             if let Some(caps) = capability_masks(process) {
                 node.recorded_caps = Some(caps);
@@ -258,8 +272,11 @@ impl ProcessTree {
     /// `parent` and `ancestors` fields, continued from the tree.
     pub fn lineage<'a>(&'a self, event: &'a Event) -> Vec<Ancestor<'a>> {
         let mut out = Vec::new();
-        let Some(process) = event.process() else { return out };
-        let mut next_key: Option<&'a str> = process.parent_exec_id.as_deref().filter(|p| !p.is_empty());
+        let Some(process) = event.process() else {
+            return out;
+        };
+        let mut next_key: Option<&'a str> =
+            process.parent_exec_id.as_deref().filter(|p| !p.is_empty());
         let mut from_event_parent = false;
         if let Some(parent) = event.parent() {
             from_event_parent = true;
@@ -280,7 +297,9 @@ impl ProcessTree {
             if out.len() >= MAX_LINEAGE {
                 break;
             }
-            let Some(node) = self.nodes.get(key) else { break };
+            let Some(node) = self.nodes.get(key) else {
+                break;
+            };
             out.push(Ancestor {
                 pid: node.pid,
                 nspid: node.nspid,

@@ -66,7 +66,11 @@ pub enum ReplayError {
         source: std::io::Error,
     },
     #[error("{source_name}:{line}: {message} (stopping: malformed input is fatal with --strict)")]
-    MalformedInput { source_name: String, line: u64, message: String },
+    MalformedInput {
+        source_name: String,
+        line: u64,
+        message: String,
+    },
 }
 
 /// How the pipeline runs.
@@ -87,7 +91,11 @@ enum Item {
     /// Not an event.
     Malformed { line: u64, reason: Reason },
     /// An event no policy looks at: its kind key and whether a hook made it.
-    Skip { line: u64, kind: KindKey, from_hook: bool },
+    Skip {
+        line: u64,
+        kind: KindKey,
+        from_hook: bool,
+    },
     /// An event to feed.
     Event { line: u64, event: Box<Event> },
 }
@@ -114,7 +122,6 @@ impl KindKey {
         }
     }
 }
-
 
 /// The simulating side: feeds items in order and writes the output.
 struct Sink<'a, 's, 'p, W: Write> {
@@ -195,7 +202,8 @@ impl<W: Write> Sink<'_, '_, '_, W> {
             }
             Output::Verdicts => {
                 let verdicts = self.sim.feed(&event);
-                let text = report::verdict_line(self.origin(position, line), event.kind_key(), &verdicts);
+                let text =
+                    report::verdict_line(self.origin(position, line), event.kind_key(), &verdicts);
                 self.line(&text)?;
             }
             Output::Events => {
@@ -203,15 +211,20 @@ impl<W: Write> Sink<'_, '_, '_, W> {
                 let posted: Vec<&Verdict> = verdicts.iter().filter(|v| v.posted).collect();
                 for (i, verdict) in posted.iter().enumerate() {
                     if let Some(built) = &verdict.output {
-                        built.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                        built
+                            .write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
                     } else if i + 1 == posted.len() {
                         // The last one takes the input event itself.
                         self.sim.apply_output(verdict, &mut event);
-                        event.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                        event
+                            .write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
                     } else {
                         let mut copy = event.clone();
                         self.sim.apply_output(verdict, &mut copy);
-                        copy.write_json_line(self.out).map_err(|source| ReplayError::Write { source })?;
+                        copy.write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
                     }
                 }
             }
@@ -239,7 +252,11 @@ impl<W: Write> Sink<'_, '_, '_, W> {
                 };
                 self.malformed(line + self.lines_before, message)
             }
-            Item::Skip { line, kind, from_hook } => self.skip(line + self.lines_before, kind.as_str(), from_hook),
+            Item::Skip {
+                line,
+                kind,
+                from_hook,
+            } => self.skip(line + self.lines_before, kind.as_str(), from_hook),
             Item::Event { line, event } => self.event(line + self.lines_before, *event),
         }
     }
@@ -253,12 +270,37 @@ fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::
     }
     let l = |line: u64| line + lines_before;
     match error {
-        E::MalformedJson { line, column, source } => E::MalformedJson { line: l(line), column, source },
-        E::InvalidField { line, column, source } => E::InvalidField { line: l(line), column, source },
-        E::NotAnObject { line, found } => E::NotAnObject { line: l(line), found },
+        E::MalformedJson {
+            line,
+            column,
+            source,
+        } => E::MalformedJson {
+            line: l(line),
+            column,
+            source,
+        },
+        E::InvalidField {
+            line,
+            column,
+            source,
+        } => E::InvalidField {
+            line: l(line),
+            column,
+            source,
+        },
+        E::NotAnObject { line, found } => E::NotAnObject {
+            line: l(line),
+            found,
+        },
         E::NoEventKind { line } => E::NoEventKind { line: l(line) },
-        E::SeveralEventKinds { line, kinds } => E::SeveralEventKinds { line: l(line), kinds },
-        E::Io { line, source } => E::Io { line: l(line), source },
+        E::SeveralEventKinds { line, kinds } => E::SeveralEventKinds {
+            line: l(line),
+            kinds,
+        },
+        E::Io { line, source } => E::Io {
+            line: l(line),
+            source,
+        },
         other => other,
     }
 }
@@ -317,7 +359,10 @@ fn read_items<R: BufRead>(
 
 /// Replays one input. `source` names it in messages (and in verdict lines
 /// when `name_in_output`). Malformed values are appended to `malformed`.
-#[expect(clippy::too_many_arguments, reason = "the CLI and the tests pass each setting explicitly")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the CLI and the tests pass each setting explicitly"
+)]
 pub fn replay<R: BufRead + Send, W: Write>(
     sim: &mut Simulator<'_>,
     source: &str,
@@ -328,11 +373,24 @@ pub fn replay<R: BufRead + Send, W: Write>(
     on_malformed: OnMalformed,
     malformed: &mut Vec<Malformed>,
 ) -> Result<(), ReplayError> {
-    replay_with(sim, source, name_in_output, input, out, output, on_malformed, malformed, Threads::Auto)
+    replay_with(
+        sim,
+        source,
+        name_in_output,
+        input,
+        out,
+        output,
+        on_malformed,
+        malformed,
+        Threads::Auto,
+    )
 }
 
 /// [`replay`], choosing how to use threads.
-#[expect(clippy::too_many_arguments, reason = "the CLI and the tests pass each setting explicitly")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the CLI and the tests pass each setting explicitly"
+)]
 pub fn replay_with<R: BufRead + Send, W: Write>(
     sim: &mut Simulator<'_>,
     source: &str,
@@ -352,9 +410,13 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
     };
     let chunking = match threads {
         Threads::Sequential => None,
-        Threads::Chunked { workers, chunk_bytes } => Some((workers, chunk_bytes.max(1))),
+        Threads::Chunked {
+            workers,
+            chunk_bytes,
+        } => Some((workers, chunk_bytes.max(1))),
         Threads::Auto => Some((
-            std::thread::available_parallelism().map_or(0, |n| if n.get() > 1 { n.get() } else { 0 }),
+            std::thread::available_parallelism()
+                .map_or(0, |n| if n.get() > 1 { n.get() } else { 0 }),
             CHUNK_BYTES,
         )),
     };
@@ -374,15 +436,20 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         _ => {
             let mut result = Ok(());
             let mut scratch = Vec::new();
-            read_items(input, &sieve, explain_positions.as_deref(), first_position, &mut scratch, &mut |item| {
-                match sink.item(item) {
+            read_items(
+                input,
+                &sieve,
+                explain_positions.as_deref(),
+                first_position,
+                &mut scratch,
+                &mut |item| match sink.item(item) {
                     Ok(()) => true,
                     Err(e) => {
                         result = Err(e);
                         false
                     }
-                }
-            });
+                },
+            );
             return result;
         }
     };
@@ -406,7 +473,11 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
         let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
         let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Item>, u64)>(workers * 2);
-        scope.spawn(move || cut_chunks(input, chunk_bytes, &mut |chunk| chunk_tx.send(chunk).is_ok()));
+        scope.spawn(move || {
+            cut_chunks(input, chunk_bytes, &mut |chunk| {
+                chunk_tx.send(chunk).is_ok()
+            })
+        });
         for _ in 0..workers {
             let chunk_rx = std::sync::Arc::clone(&chunk_rx);
             let done_tx = done_tx.clone();
@@ -425,7 +496,8 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         }
         drop(done_tx);
         // Chunks come back in any order: feed them in input order.
-        let mut waiting: std::collections::BTreeMap<u64, (Vec<Item>, u64)> = std::collections::BTreeMap::new();
+        let mut waiting: std::collections::BTreeMap<u64, (Vec<Item>, u64)> =
+            std::collections::BTreeMap::new();
         let mut next = 0u64;
         for (sequence, items, lines) in done_rx {
             waiting.insert(sequence, (items, lines));
@@ -445,12 +517,23 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
 
 /// The items of one chunk, in order (lines relative to the chunk), and
 /// the number of lines it holds.
-fn chunk_items(chunk: &Chunk, sieve: &Sieve, scratch: &mut Vec<super::HookRef>) -> (Vec<Item>, u64) {
+fn chunk_items(
+    chunk: &Chunk,
+    sieve: &Sieve,
+    scratch: &mut Vec<super::HookRef>,
+) -> (Vec<Item>, u64) {
     let mut items = Vec::new();
-    read_items(chunk.bytes.as_slice(), sieve, None, 0, scratch, &mut |item| {
-        items.push(item);
-        true
-    });
+    read_items(
+        chunk.bytes.as_slice(),
+        sieve,
+        None,
+        0,
+        scratch,
+        &mut |item| {
+            items.push(item);
+            true
+        },
+    );
     let lines = chunk.bytes.iter().filter(|b| **b == b'\n').count() as u64;
     if let Some(message) = &chunk.read_error {
         items.push(Item::Malformed {
@@ -514,7 +597,11 @@ fn cut_chunks<R: BufRead>(mut input: R, chunk_bytes: usize, send: &mut dyn FnMut
         let mut start = 0;
         while let Some(cut) = next_cut(&carry, start + chunk_bytes) {
             let bytes = carry[start..cut].to_vec();
-            if !send(Chunk { sequence, bytes, read_error: None }) {
+            if !send(Chunk {
+                sequence,
+                bytes,
+                read_error: None,
+            }) {
                 return;
             }
             sequence += 1;

@@ -34,7 +34,10 @@ pub fn verdict_line(origin: Origin<'_>, kind: &str, verdicts: &[Verdict]) -> Str
     let mut map = serde_json::Map::new();
     origin_fields(&mut map, origin);
     map.insert("kind".into(), kind.into());
-    map.insert("verdicts".into(), verdicts.iter().map(Verdict::to_json).collect());
+    map.insert(
+        "verdicts".into(),
+        verdicts.iter().map(Verdict::to_json).collect(),
+    );
     serde_json::Value::Object(map).to_string()
 }
 
@@ -72,10 +75,24 @@ fn short_arg(arg: &KprobeArgument) -> String {
             s.daddr.as_deref().unwrap_or("?"),
             s.dport.map_or(0, |p| p.get())
         ),
-        ArgValue::Sockaddr(s) => format!("{}:{}", s.addr.as_deref().unwrap_or("?"), s.port.map_or(0, |p| p.get())),
-        ArgValue::SyscallId(id) => format!("syscall {}/{}", id.abi.as_deref().unwrap_or("?"), id.id.map_or(0, |i| i.get())),
-        ArgValue::Capability(c) => c.name.clone().unwrap_or_else(|| c.value.map_or(0, |v| v.get()).to_string()),
-        ArgValue::KernelCapT(m) | ArgValue::CapEffective(m) | ArgValue::CapInheritable(m) | ArgValue::CapPermitted(m) => m.clone(),
+        ArgValue::Sockaddr(s) => format!(
+            "{}:{}",
+            s.addr.as_deref().unwrap_or("?"),
+            s.port.map_or(0, |p| p.get())
+        ),
+        ArgValue::SyscallId(id) => format!(
+            "syscall {}/{}",
+            id.abi.as_deref().unwrap_or("?"),
+            id.id.map_or(0, |i| i.get())
+        ),
+        ArgValue::Capability(c) => c
+            .name
+            .clone()
+            .unwrap_or_else(|| c.value.map_or(0, |v| v.get()).to_string()),
+        ArgValue::KernelCapT(m)
+        | ArgValue::CapEffective(m)
+        | ArgValue::CapInheritable(m)
+        | ArgValue::CapPermitted(m) => m.clone(),
         ArgValue::NetDev(d) => d.name.clone().unwrap_or_default(),
         other => other.key().unwrap_or("?").to_string(),
     };
@@ -97,7 +114,9 @@ fn path_text(path: Option<&str>) -> String {
 /// `write    tenant-jobs/elasticsearch /usr/bin/vi /etc/passwd 627  [file-monitoring POST]`.
 pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
     let verb = match event.hook() {
-        Some(tpc_events::Hook::Kprobe { function }) => super::syscalls::split_symbol(function).map_or(function, |(_, n)| n).to_string(),
+        Some(tpc_events::Hook::Kprobe { function }) => super::syscalls::split_symbol(function)
+            .map_or(function, |(_, n)| n)
+            .to_string(),
         Some(tpc_events::Hook::Tracepoint { subsys, event }) => format!("{subsys}/{event}"),
         Some(tpc_events::Hook::Lsm { hook }) => format!("lsm/{hook}"),
         Some(tpc_events::Hook::Uprobe { symbol, .. }) => format!("uprobe/{symbol}"),
@@ -107,10 +126,22 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
     let process = event.process();
     let place = process
         .and_then(|p| p.pod.as_ref())
-        .map(|pod| format!("{}/{}", pod.namespace.as_deref().unwrap_or("?"), pod.name.as_deref().unwrap_or("?")))
+        .map(|pod| {
+            format!(
+                "{}/{}",
+                pod.namespace.as_deref().unwrap_or("?"),
+                pod.name.as_deref().unwrap_or("?")
+            )
+        })
         .or_else(|| event.node_name.clone())
         .unwrap_or_else(|| "host".into());
-    let binary = process.map_or("?", |p| if p.binary().is_empty() { "?" } else { p.binary() });
+    let binary = process.map_or("?", |p| {
+        if p.binary().is_empty() {
+            "?"
+        } else {
+            p.binary()
+        }
+    });
     let args: Vec<String> = event.args().iter().map(short_arg).collect();
     let action = verdict
         .action
@@ -132,18 +163,30 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
 pub fn summary_table(sim: &Simulator<'_>) -> String {
     let mut out = String::new();
     let totals = sim.totals();
-    let kinds: Vec<String> = totals.by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    let kinds: Vec<String> = totals
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
     let _ = writeln!(
         out,
         "tpc replay: {} event{} read ({}), {} malformed, {} posted",
         totals.events,
         if totals.events == 1 { "" } else { "s" },
-        if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") },
+        if kinds.is_empty() {
+            "none".to_string()
+        } else {
+            kinds.join(", ")
+        },
         totals.malformed,
         totals.posted
     );
     if totals.unmatched_hook_events > 0 {
-        let _ = writeln!(out, "  {} hook event(s) reached no hook of the policies", totals.unmatched_hook_events);
+        let _ = writeln!(
+            out,
+            "  {} hook event(s) reached no hook of the policies",
+            totals.unmatched_hook_events
+        );
     }
     let _ = writeln!(
         out,
@@ -152,11 +195,20 @@ pub fn summary_table(sim: &Simulator<'_>) -> String {
     );
     for (p, policy) in sim.policies().enumerate() {
         for (h, hook) in policy.hooks.iter().enumerate() {
-            let Some(s) = sim.stats().get(p).and_then(|v| v.get(h)) else { continue };
+            let Some(s) = sim.stats().get(p).and_then(|v| v.get(h)) else {
+                continue;
+            };
             let wins: Vec<String> = if hook.selectors.is_empty() {
-                vec![format!("none ({})", s.selector_wins.last().copied().unwrap_or(0))]
+                vec![format!(
+                    "none ({})",
+                    s.selector_wins.last().copied().unwrap_or(0)
+                )]
             } else {
-                s.selector_wins[..hook.selectors.len()].iter().enumerate().map(|(i, n)| format!("{i}:{n}")).collect()
+                s.selector_wins[..hook.selectors.len()]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| format!("{i}:{n}"))
+                    .collect()
             };
             let mut name = policy.name.value.clone();
             if name.len() > 28 {
@@ -176,10 +228,18 @@ pub fn summary_table(sim: &Simulator<'_>) -> String {
                 wins.join(" ")
             );
             if s.out_of_scope > 0 {
-                let _ = writeln!(out, "  {:<28} {:<16} {} event(s) out of the policy's scope", "", "", s.out_of_scope);
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:<16} {} event(s) out of the policy's scope",
+                    "", "", s.out_of_scope
+                );
             }
             if s.return_suppressed > 0 {
-                let _ = writeln!(out, "  {:<28} {:<16} {} event(s) dropped by return selectors", "", "", s.return_suppressed);
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:<16} {} event(s) dropped by return selectors",
+                    "", "", s.return_suppressed
+                );
             }
             if s.disagreements > 0 {
                 let _ = writeln!(

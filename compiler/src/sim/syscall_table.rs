@@ -1120,4 +1120,3 @@ pub const ARM64: &[(&str, u32)] = &[
     ("futex_waitv", 449),
     ("set_mempolicy_home_node", 450),
 ];
-

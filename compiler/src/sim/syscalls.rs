@@ -66,12 +66,18 @@ impl Abi {
 
     /// The number of syscall `name` (without any `sys_` prefix).
     pub fn number(self, name: &str) -> Option<u32> {
-        self.table()?.iter().find(|(n, _)| *n == name).map(|(_, number)| *number)
+        self.table()?
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, number)| *number)
     }
 
     /// The name of syscall `number`.
     pub fn name(self, number: u32) -> Option<&'static str> {
-        self.table()?.iter().find(|(_, n)| *n == number).map(|(name, _)| *name)
+        self.table()?
+            .iter()
+            .find(|(_, n)| *n == number)
+            .map(|(name, _)| *name)
     }
 }
 
@@ -155,7 +161,11 @@ pub fn list_value_id(value: &str, arch: Arch) -> Option<u64> {
     let (abi, name) = parse_list_value(value);
     let abi = abi.unwrap_or(arch.native_abi());
     let number = u64::from(abi.number(name)?);
-    Some(if abi.is_compat() { number | COMPAT_BIT } else { number })
+    Some(if abi.is_compat() {
+        number | COMPAT_BIT
+    } else {
+        number
+    })
 }
 
 #[cfg(test)]
@@ -176,10 +186,16 @@ mod tests {
     fn list_values() {
         assert_eq!(list_value_id("sys_dup", Arch::X86_64), Some(32));
         assert_eq!(list_value_id("dup", Arch::Arm64), Some(23));
-        assert_eq!(list_value_id("i386/sys_dup", Arch::X86_64), Some(41 | COMPAT_BIT));
+        assert_eq!(
+            list_value_id("i386/sys_dup", Arch::X86_64),
+            Some(41 | COMPAT_BIT)
+        );
         assert_eq!(list_value_id("__x64_sys_dup", Arch::Arm64), Some(32));
         assert_eq!(list_value_id("sys_no_such_call", Arch::X86_64), None);
-        assert_eq!(split_symbol("__arm64_sys_openat"), Some((Abi::Arm64, "openat")));
+        assert_eq!(
+            split_symbol("__arm64_sys_openat"),
+            Some((Abi::Arm64, "openat"))
+        );
         assert_eq!(split_symbol("security_file_open"), None);
     }
 }

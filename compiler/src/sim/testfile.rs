@@ -69,7 +69,11 @@ pub enum TestFileError {
         source: std::io::Error,
     },
     #[error("{path}:{line}: {message}")]
-    Invalid { path: String, line: usize, message: String },
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// Where events come from.
@@ -140,7 +144,10 @@ pub fn shared_dir(near: &Path) -> Option<PathBuf> {
         return Some(PathBuf::from(dir));
     }
     let start = near.canonicalize().unwrap_or_else(|_| near.to_path_buf());
-    start.ancestors().map(|a| a.join("shared")).find(|c| c.join("corpus").is_dir())
+    start
+        .ancestors()
+        .map(|a| a.join("shared"))
+        .find(|c| c.join("corpus").is_dir())
 }
 
 /// Test files under the given paths: folders are searched for
@@ -150,9 +157,11 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, TestFileError> {
     for path in paths {
         if path.is_dir() {
             let mut files = Vec::new();
-            driver::collect_policy_files(path, &mut files).map_err(|source| TestFileError::Read {
-                path: path.display().to_string(),
-                source,
+            driver::collect_policy_files(path, &mut files).map_err(|source| {
+                TestFileError::Read {
+                    path: path.display().to_string(),
+                    source,
+                }
             })?;
             out.extend(files.into_iter().filter(|f| {
                 f.file_name()
@@ -183,21 +192,34 @@ impl Reader<'_> {
     fn text(&self, node: &Node, what: &str) -> Result<String, TestFileError> {
         match &node.kind {
             NodeKind::Scalar { text, .. } => Ok(text.clone()),
-            _ => Err(self.error(node.span, format!("`{what}` must be text, found {}", node.describe()))),
+            _ => Err(self.error(
+                node.span,
+                format!("`{what}` must be text, found {}", node.describe()),
+            )),
         }
     }
 
     fn int(&self, node: &Node, what: &str) -> Result<u64, TestFileError> {
         match node.scalar() {
-            Some(ScalarValue::Int(n)) if n >= 0 => u64::try_from(n).map_err(|_| self.error(node.span, format!("`{what}` is too large"))),
-            _ => Err(self.error(node.span, format!("`{what}` must be a non-negative number, found {}", node.describe()))),
+            Some(ScalarValue::Int(n)) if n >= 0 => u64::try_from(n)
+                .map_err(|_| self.error(node.span, format!("`{what}` is too large"))),
+            _ => Err(self.error(
+                node.span,
+                format!(
+                    "`{what}` must be a non-negative number, found {}",
+                    node.describe()
+                ),
+            )),
         }
     }
 
     fn bool(&self, node: &Node, what: &str) -> Result<bool, TestFileError> {
         match node.scalar() {
             Some(ScalarValue::Bool(b)) => Ok(b),
-            _ => Err(self.error(node.span, format!("`{what}` must be true or false, found {}", node.describe()))),
+            _ => Err(self.error(
+                node.span,
+                format!("`{what}` must be true or false, found {}", node.describe()),
+            )),
         }
     }
 
@@ -215,15 +237,22 @@ fn to_json(node: &Node) -> serde_json::Value {
         NodeKind::Map(entries) => serde_json::Value::Object(
             entries
                 .iter()
-                .map(|e| (e.key.scalar_text().unwrap_or_default().to_string(), to_json(&e.value)))
+                .map(|e| {
+                    (
+                        e.key.scalar_text().unwrap_or_default().to_string(),
+                        to_json(&e.value),
+                    )
+                })
                 .collect(),
         ),
         NodeKind::Seq(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
         NodeKind::Scalar { .. } => match node.scalar() {
             Some(ScalarValue::Null) | None => serde_json::Value::Null,
             Some(ScalarValue::Bool(b)) => b.into(),
-            Some(ScalarValue::Int(n)) => i64::try_from(n).map_or_else(|_| serde_json::Value::String(n.to_string()), Into::into),
-            Some(ScalarValue::Float(f)) => serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Some(ScalarValue::Int(n)) => i64::try_from(n)
+                .map_or_else(|_| serde_json::Value::String(n.to_string()), Into::into),
+            Some(ScalarValue::Float(f)) => serde_json::Number::from_f64(f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Some(ScalarValue::Str(s)) => s.into(),
         },
     }
@@ -231,12 +260,24 @@ fn to_json(node: &Node) -> serde_json::Value {
 
 fn parse_selector(r: &Reader<'_>, node: &Node) -> Result<SelectorOutcome, TestFileError> {
     match node.scalar() {
-        Some(ScalarValue::Int(n)) => usize::try_from(n)
-            .map(SelectorOutcome::Matched)
-            .map_err(|_| r.error(node.span, "`selector` must be a selector index, `none` or `no-selectors`")),
-        Some(ScalarValue::Str("none")) | Some(ScalarValue::Null) => Ok(SelectorOutcome::NoneMatched),
+        Some(ScalarValue::Int(n)) => {
+            usize::try_from(n)
+                .map(SelectorOutcome::Matched)
+                .map_err(|_| {
+                    r.error(
+                        node.span,
+                        "`selector` must be a selector index, `none` or `no-selectors`",
+                    )
+                })
+        }
+        Some(ScalarValue::Str("none")) | Some(ScalarValue::Null) => {
+            Ok(SelectorOutcome::NoneMatched)
+        }
         Some(ScalarValue::Str("no-selectors")) => Ok(SelectorOutcome::NoSelectors),
-        _ => Err(r.error(node.span, "`selector` must be a selector index, `none` or `no-selectors`")),
+        _ => Err(r.error(
+            node.span,
+            "`selector` must be a selector index, `none` or `no-selectors`",
+        )),
     }
 }
 
@@ -258,17 +299,25 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
         path,
         source: SourceFile::new(path.display().to_string(), text.as_str()),
     };
-    let docs = yaml::parse(FileId(0), &text).map_err(|e| r.error(e.span, format!("invalid YAML: {}", e.message)))?;
+    let docs = yaml::parse(FileId(0), &text)
+        .map_err(|e| r.error(e.span, format!("invalid YAML: {}", e.message)))?;
     let Some(root) = docs.first().and_then(|d| d.root.as_ref()) else {
         return Err(r.error(Span::default(), "the file holds no YAML document"));
     };
     let Some(entries) = root.as_map() else {
-        return Err(r.error(root.span, "a test file is a mapping with `policies`/`policy`, `events` and `expect`"));
+        return Err(r.error(
+            root.span,
+            "a test file is a mapping with `policies`/`policy`, `events` and `expect`",
+        ));
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut test = TestFile {
         path: path.to_path_buf(),
-        name: path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string(),
+        name: path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string(),
         policy_files: Vec::new(),
         inline_policy: None,
         events: Vec::new(),
@@ -282,7 +331,13 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
         let value = &entry.value;
         match key {
             "name" => test.name = r.text(value, "name")?,
-            "policies" => test.policy_files = r.texts(value, "policies")?.into_iter().map(|p| dir.join(p)).collect(),
+            "policies" => {
+                test.policy_files = r
+                    .texts(value, "policies")?
+                    .into_iter()
+                    .map(|p| dir.join(p))
+                    .collect()
+            }
             "policy" => test.inline_policy = Some(r.text(value, "policy")?),
             "events" => {
                 let items: Vec<&Node> = match value.as_seq() {
@@ -312,7 +367,10 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                 };
                 for item in items {
                     let Some(fields) = item.as_map() else {
-                        return Err(r.error(item.span, "each expectation is a mapping with at least `event`"));
+                        return Err(r.error(
+                            item.span,
+                            "each expectation is a mapping with at least `event`",
+                        ));
                     };
                     let mut e = Expectation {
                         line: r.source.line_col(item.span.start).0,
@@ -331,30 +389,50 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                             "selector" => e.selector = Some(parse_selector(&r, v)?),
                             "actions" => e.actions = Some(r.texts(v, "actions")?),
                             "action" => e.action = Some(action_name(&r.text(v, "action")?)),
-                            "return_action" => e.return_action = Some(action_name(&r.text(v, "return_action")?)),
+                            "return_action" => {
+                                e.return_action = Some(action_name(&r.text(v, "return_action")?))
+                            }
                             "posted" => e.posted = Some(r.bool(v, "posted")?),
                             "suppressed" => e.suppressed = Some(r.text(v, "suppressed")?),
-                            other => return Err(r.error(f.key.span, format!("unknown expectation field `{other}`"))),
+                            other => {
+                                return Err(r.error(
+                                    f.key.span,
+                                    format!("unknown expectation field `{other}`"),
+                                ));
+                            }
                         }
                     }
                     if !has_event {
-                        return Err(r.error(item.span, "an expectation needs `event` (the event's position, from 1)"));
+                        return Err(r.error(
+                            item.span,
+                            "an expectation needs `event` (the event's position, from 1)",
+                        ));
                     }
                     test.expect.push(e);
                 }
             }
             "complete" => test.complete = r.bool(value, "complete")?,
-            "malformed" => test.malformed = usize::try_from(r.int(value, "malformed")?).unwrap_or(usize::MAX),
+            "malformed" => {
+                test.malformed = usize::try_from(r.int(value, "malformed")?).unwrap_or(usize::MAX)
+            }
             "options" => {
                 for f in value.as_map().unwrap_or_default() {
                     match f.key.scalar_text().unwrap_or_default() {
                         "arch" => {
                             let a = r.text(&f.value, "arch")?;
-                            test.options.default_arch =
-                                Arch::from_name(&a).ok_or_else(|| r.error(f.value.span, format!("unknown arch `{a}` (x86_64, arm64)")))?;
+                            test.options.default_arch = Arch::from_name(&a).ok_or_else(|| {
+                                r.error(f.value.span, format!("unknown arch `{a}` (x86_64, arm64)"))
+                            })?;
                         }
-                        "legacy-paths" => test.options.legacy_paths = r.bool(&f.value, "legacy-paths")?,
-                        other => return Err(r.error(f.key.span, format!("unknown option `{other}` (arch, legacy-paths)"))),
+                        "legacy-paths" => {
+                            test.options.legacy_paths = r.bool(&f.value, "legacy-paths")?
+                        }
+                        other => {
+                            return Err(r.error(
+                                f.key.span,
+                                format!("unknown option `{other}` (arch, legacy-paths)"),
+                            ));
+                        }
                     }
                 }
             }
@@ -364,7 +442,10 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
         }
     }
     if test.policy_files.is_empty() && test.inline_policy.is_none() {
-        return Err(r.error(root.span, "the test names no policy (`policies: [...]` or `policy: |`)"));
+        return Err(r.error(
+            root.span,
+            "the test names no policy (`policies: [...]` or `policy: |`)",
+        ));
     }
     if test.events.is_empty() {
         return Err(r.error(root.span, "the test has no `events`"));
@@ -377,7 +458,12 @@ fn read_source(test: &TestFile, source: &EventSource) -> Result<Vec<(String, Str
     let shared = |rel: &Path| -> Result<PathBuf, String> {
         shared_dir(&test.path)
             .map(|dir| dir.join(rel))
-            .ok_or_else(|| format!("cannot find the shared data folder for `{}` (set TPC_SHARED)", rel.display()))
+            .ok_or_else(|| {
+                format!(
+                    "cannot find the shared data folder for `{}` (set TPC_SHARED)",
+                    rel.display()
+                )
+            })
     };
     let read = |path: &Path, name: String| -> Result<(String, String), String> {
         std::fs::read_to_string(path)
@@ -387,7 +473,10 @@ fn read_source(test: &TestFile, source: &EventSource) -> Result<Vec<(String, Str
     match source {
         EventSource::Inline(text) => Ok(vec![("inline".to_string(), text.clone())]),
         EventSource::File(p) => Ok(vec![read(p, p.display().to_string())?]),
-        EventSource::Shared(rel) => Ok(vec![read(&shared(rel)?, format!("shared/{}", rel.display()))?]),
+        EventSource::Shared(rel) => Ok(vec![read(
+            &shared(rel)?,
+            format!("shared/{}", rel.display()),
+        )?]),
         EventSource::SharedDir(rel) => {
             let dir = shared(rel)?;
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -428,16 +517,31 @@ fn actual_fields(e: &Expectation, v: &Verdict) -> String {
         let _ = write!(s, " actions=[{}]", v.action_names().join(", "));
     }
     if e.action.is_some() {
-        let _ = write!(s, " action={}", v.action.as_ref().and_then(|a| a.name()).unwrap_or("none"));
+        let _ = write!(
+            s,
+            " action={}",
+            v.action.as_ref().and_then(|a| a.name()).unwrap_or("none")
+        );
     }
     if e.return_action.is_some() {
-        let _ = write!(s, " return_action={}", v.return_action.as_ref().and_then(|a| a.name()).unwrap_or("none"));
+        let _ = write!(
+            s,
+            " return_action={}",
+            v.return_action
+                .as_ref()
+                .and_then(|a| a.name())
+                .unwrap_or("none")
+        );
     }
     if e.posted.is_some() {
         let _ = write!(s, " posted={}", v.posted);
     }
     if e.suppressed.is_some() || (!v.posted && e.posted == Some(true)) {
-        let _ = write!(s, " suppressed={}", v.suppressed.as_ref().map_or("none", |x| x.as_str()));
+        let _ = write!(
+            s,
+            " suppressed={}",
+            v.suppressed.as_ref().map_or("none", |x| x.as_str())
+        );
     }
     s
 }
@@ -468,10 +572,18 @@ fn expected_fields(e: &Expectation, policy: &str, hook: &str) -> String {
 fn agrees(e: &Expectation, v: &Verdict) -> bool {
     e.selector.is_none_or(|s| s == v.selector)
         && e.actions.as_ref().is_none_or(|a| *a == v.action_names())
-        && e.action.as_ref().is_none_or(|a| v.action.as_ref().and_then(|x| x.name()) == Some(a.as_str()))
-        && e.return_action.as_ref().is_none_or(|a| v.return_action.as_ref().and_then(|x| x.name()) == Some(a.as_str()))
+        && e.action
+            .as_ref()
+            .is_none_or(|a| v.action.as_ref().and_then(|x| x.name()) == Some(a.as_str()))
+        && e.return_action
+            .as_ref()
+            .is_none_or(|a| v.return_action.as_ref().and_then(|x| x.name()) == Some(a.as_str()))
         && e.posted.is_none_or(|p| p == v.posted)
-        && e.suppressed.as_ref().is_none_or(|s| v.suppressed.as_ref().is_some_and(|x| x.as_str().eq_ignore_ascii_case(s)))
+        && e.suppressed.as_ref().is_none_or(|s| {
+            v.suppressed
+                .as_ref()
+                .is_some_and(|x| x.as_str().eq_ignore_ascii_case(s))
+        })
 }
 
 /// Runs a test file.
@@ -489,16 +601,24 @@ pub fn run(test: &TestFile) -> TestOutcome {
     for p in &test.policy_files {
         match std::fs::read_to_string(p) {
             Ok(text) => sources.push((p.display().to_string(), text)),
-            Err(e) => outcome.failures.push(format!("cannot read policy `{}`: {e}", p.display())),
+            Err(e) => outcome
+                .failures
+                .push(format!("cannot read policy `{}`: {e}", p.display())),
         }
     }
     if let Some(text) = &test.inline_policy {
-        sources.push((format!("{} (inline policy)", test.path.display()), text.clone()));
+        sources.push((
+            format!("{} (inline policy)", test.path.display()),
+            text.clone(),
+        ));
     }
     let report = driver::check_sources(sources);
     if report.tally().errors > 0 {
-        let text = crate::diagnostics::render::human::render_short(&report.sources, &report.diagnostics);
-        outcome.failures.push(format!("the policies have errors:\n{text}"));
+        let text =
+            crate::diagnostics::render::human::render_short(&report.sources, &report.diagnostics);
+        outcome
+            .failures
+            .push(format!("the policies have errors:\n{text}"));
     }
     if report.policies.is_empty() {
         outcome.failures.push("no policy loaded".into());
@@ -535,14 +655,22 @@ pub fn run(test: &TestFile) -> TestOutcome {
                         line: start.line,
                         source: shown,
                     };
-                    outcome.verdict_lines.push(report::verdict_line(origin, event.kind_key(), &vs));
+                    outcome
+                        .verdict_lines
+                        .push(report::verdict_line(origin, event.kind_key(), &vs));
                     headlines.push((origin.position, describe(&event)));
                     verdicts.extend(vs);
                 }
                 Err(e) => {
                     let position = sim.malformed();
-                    let origin = Origin { position, line: start.line, source: shown };
-                    outcome.verdict_lines.push(report::error_line(origin, &e.to_string()));
+                    let origin = Origin {
+                        position,
+                        line: start.line,
+                        source: shown,
+                    };
+                    outcome
+                        .verdict_lines
+                        .push(report::error_line(origin, &e.to_string()));
                     malformed.push(format!("{name}:{}: {e}", start.line));
                 }
             }
@@ -555,7 +683,11 @@ pub fn run(test: &TestFile) -> TestOutcome {
             "expected {} malformed value(s), found {}{}",
             test.malformed,
             malformed.len(),
-            if malformed.is_empty() { String::new() } else { format!(":\n  {}", malformed.join("\n  ")) }
+            if malformed.is_empty() {
+                String::new()
+            } else {
+                format!(":\n  {}", malformed.join("\n  "))
+            }
         ));
     }
     // Compare.
@@ -563,7 +695,12 @@ pub fn run(test: &TestFile) -> TestOutcome {
     let single_hook = single_policy && policies[0].hooks.len() == 1;
     let mut used = vec![false; verdicts.len()];
     let mut diff = String::new();
-    let headline = |pos: u64| headlines.iter().find(|(p, _)| *p == pos).map_or("(no such event)", |(_, h)| h.as_str());
+    let headline = |pos: u64| {
+        headlines
+            .iter()
+            .find(|(p, _)| *p == pos)
+            .map_or("(no such event)", |(_, h)| h.as_str())
+    };
     for e in &test.expect {
         let candidates: Vec<usize> = verdicts
             .iter()
@@ -571,16 +708,38 @@ pub fn run(test: &TestFile) -> TestOutcome {
             .filter(|(i, v)| {
                 !used[*i]
                     && v.input_position == e.event
-                    && e.policy.as_ref().is_none_or(|p| p.as_str() == v.policy.as_ref())
-                    && e.hook.as_ref().is_none_or(|h| h.as_str() == v.hook.as_ref())
+                    && e.policy
+                        .as_ref()
+                        .is_none_or(|p| p.as_str() == v.policy.as_ref())
+                    && e.hook
+                        .as_ref()
+                        .is_none_or(|h| h.as_str() == v.hook.as_ref())
             })
             .map(|(i, _)| i)
             .collect();
-        let policy = e.policy.clone().unwrap_or_else(|| if single_policy { policies[0].name.value.clone() } else { "?".into() });
-        let hook = e.hook.clone().unwrap_or_else(|| if single_hook { policies[0].hooks[0].locator() } else { "?".into() });
+        let policy = e.policy.clone().unwrap_or_else(|| {
+            if single_policy {
+                policies[0].name.value.clone()
+            } else {
+                "?".into()
+            }
+        });
+        let hook = e.hook.clone().unwrap_or_else(|| {
+            if single_hook {
+                policies[0].hooks[0].locator()
+            } else {
+                "?".into()
+            }
+        });
         match candidates.as_slice() {
             [] => {
-                let _ = writeln!(diff, "  event #{} {} (expectation at line {})", e.event, headline(e.event), e.line);
+                let _ = writeln!(
+                    diff,
+                    "  event #{} {} (expectation at line {})",
+                    e.event,
+                    headline(e.event),
+                    e.line
+                );
                 let _ = writeln!(diff, "-   {}", expected_fields(e, &policy, &hook));
                 let _ = writeln!(diff, "+   (no verdict: the event reaches no such hook)");
             }
@@ -588,7 +747,13 @@ pub fn run(test: &TestFile) -> TestOutcome {
                 used[*one] = true;
                 let v = &verdicts[*one];
                 if !agrees(e, v) {
-                    let _ = writeln!(diff, "  event #{} {} (expectation at line {})", e.event, headline(e.event), e.line);
+                    let _ = writeln!(
+                        diff,
+                        "  event #{} {} (expectation at line {})",
+                        e.event,
+                        headline(e.event),
+                        e.line
+                    );
                     let _ = writeln!(diff, "-   {}", expected_fields(e, &v.policy, &v.hook));
                     let _ = writeln!(diff, "+   {}", actual_fields(e, v));
                 }
@@ -618,12 +783,20 @@ pub fn run(test: &TestFile) -> TestOutcome {
                 posted: Some(v.posted),
                 ..Expectation::default()
             };
-            let _ = writeln!(diff, "  event #{} {} (no expectation)", v.input_position, headline(v.input_position));
+            let _ = writeln!(
+                diff,
+                "  event #{} {} (no expectation)",
+                v.input_position,
+                headline(v.input_position)
+            );
             let _ = writeln!(diff, "+   {}", actual_fields(&shown, v));
         }
     }
     if !diff.is_empty() {
-        outcome.failures.push(format!("verdicts differ (- expected, + simulated):\n{}", diff.trim_end()));
+        outcome.failures.push(format!(
+            "verdicts differ (- expected, + simulated):\n{}",
+            diff.trim_end()
+        ));
     }
     outcome
 }

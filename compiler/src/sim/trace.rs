@@ -64,7 +64,9 @@ pub enum SelectorResult {
     /// The process filters passed but an argument filter failed.
     ArgFiltersFailed,
     /// An earlier selector already won; Tetragon stops there.
-    NotReached { winner: usize },
+    NotReached {
+        winner: usize,
+    },
 }
 
 /// One selector.
@@ -148,7 +150,10 @@ impl Explanation {
             let posted = if v.posted {
                 "posted".to_string()
             } else {
-                format!("not posted ({})", v.suppressed.as_ref().map_or("dropped", |s| s.as_str()))
+                format!(
+                    "not posted ({})",
+                    v.suppressed.as_ref().map_or("dropped", |s| s.as_str())
+                )
             };
             let _ = writeln!(out, "    => {decided}{actions}{action}; {posted}");
             if let Some(d) = &v.recorded_disagreement {
@@ -160,7 +165,10 @@ impl Explanation {
 }
 
 fn render_selector(out: &mut String, s: &SelectorReport, what: &str) {
-    let label = s.label.as_ref().map_or_else(String::new, |l| format!(" \"{l}\""));
+    let label = s
+        .label
+        .as_ref()
+        .map_or_else(String::new, |l| format!(" \"{l}\""));
     let result = match s.result {
         SelectorResult::Matched => "matched".to_string(),
         SelectorResult::ProcessFiltersFailed => "no match (process filters)".to_string(),
@@ -175,13 +183,22 @@ fn render_selector(out: &mut String, s: &SelectorReport, what: &str) {
         let _ = writeln!(out, "      no filters: matches every event");
     }
     for f in &s.filters {
-        let entry = if f.section == "matchArgs" || f.section == "matchData" || f.section == "matchReturnArgs" {
+        let entry = if f.section == "matchArgs"
+            || f.section == "matchData"
+            || f.section == "matchReturnArgs"
+        {
             format!("{}[{}]", f.section, f.entry)
         } else {
             f.section.to_string()
         };
         let reached = if f.reached { "" } else { " (not reached)" };
-        let _ = writeln!(out, "      {entry} {} {}{reached}: {}", f.description, f.outcome.as_str(), f.reason);
+        let _ = writeln!(
+            out,
+            "      {entry} {} {}{reached}: {}",
+            f.description,
+            f.outcome.as_str(),
+            f.reason
+        );
         if let Some(q) = &f.quirk {
             let _ = writeln!(out, "        quirk: {q}");
         }

@@ -138,12 +138,17 @@ impl Verdict {
         }
         map.insert(
             "selector".into(),
-            self.selector.index().map_or(serde_json::Value::Null, |i| i.into()),
+            self.selector
+                .index()
+                .map_or(serde_json::Value::Null, |i| i.into()),
         );
         map.insert("matched".into(), self.selector.matched().into());
         map.insert(
             "actions".into(),
-            self.actions.iter().map(|a| serde_json::Value::from(a.display())).collect(),
+            self.actions
+                .iter()
+                .map(|a| serde_json::Value::from(a.display()))
+                .collect(),
         );
         if let Some(action) = self.action.as_ref().and_then(KprobeAction::name) {
             map.insert("action".into(), action.into());
@@ -154,7 +159,10 @@ impl Verdict {
         if !self.return_actions.is_empty() {
             map.insert(
                 "return_actions".into(),
-                self.return_actions.iter().map(|a| serde_json::Value::from(a.display())).collect(),
+                self.return_actions
+                    .iter()
+                    .map(|a| serde_json::Value::from(a.display()))
+                    .collect(),
             );
         }
         if let Some(action) = self.return_action.as_ref().and_then(KprobeAction::name) {
