@@ -1591,3 +1591,69 @@ fn old_event_kinds_reach_no_hook() {
     let v = run(&yaml, &[connect]);
     assert!(v[0].is_empty());
 }
+
+#[test]
+fn match_data_reads_the_data_values() {
+    let yaml = "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: data
+spec:
+  kprobes:
+  - call: security_file_open
+    syscall: false
+    args:
+    - index: 0
+      type: file
+    data:
+    - index: 0
+      type: string
+      source: current_task
+      resolve: comm
+    selectors:
+    - matchData:
+      - index: 0
+        operator: Equal
+        values: [bash]
+      matchArgs:
+      - index: 0
+        operator: Prefix
+        values: [/etc/]
+";
+    let e = |comm: &str, path: &str| {
+        json!({"process_kprobe": {"process": process(6, "/bin/bash"), "function_name": "security_file_open",
+            "args": [{"file_arg": {"path": path}}], "data": [{"string_arg": comm}]}})
+    };
+    let v = run(yaml, &[e("bash", "/etc/passwd"), e("zsh", "/etc/passwd"), e("bash", "/tmp/x")]);
+    let matched: Vec<bool> = v.iter().map(|x| only(x).selector == SelectorOutcome::Matched(0)).collect();
+    assert_eq!(matched, [true, false, false]);
+}
+
+#[test]
+fn nop_arguments_are_not_in_events() {
+    // The event's args skip `nop` declarations: args[2] (string) is the
+    // event's second argument.
+    let yaml = "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: nop
+spec:
+  kprobes:
+  - call: test_function
+    syscall: false
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: nop
+    - index: 2
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 2
+        operator: Equal
+        values: [yes]
+";
+    let v = run(yaml, &[kprobe_event(json!([{"int_arg": 1}, {"string_arg": "yes"}]))]);
+    assert_eq!(only(&v[0]).selector, SelectorOutcome::Matched(0));
+}

@@ -83,7 +83,6 @@ def emit(name, doc, table):
     for syscall, number in sorted(table.items(), key=lambda item: (item[1], item[0])):
         print(f'    ("{syscall}", {number}),')
     print("];")
-    print()
 
 
 def main():
@@ -91,7 +90,9 @@ def main():
     print("//! from the Linux UAPI headers (do not edit by hand).")
     print()
     emit("X86_64", "x86_64 (`x64` in Tetragon's events).", plain_table(header("unistd_64.h")))
+    print()
     emit("I386", "i386 (`i386`), the 32-bit compat ABI of x86_64 nodes.", plain_table(header("unistd_32.h")))
+    print()
     emit("ARM64", "arm64 (`arm64`), from the generic table.", generic_table())
 
 
