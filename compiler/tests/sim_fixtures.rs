@@ -224,6 +224,7 @@ fn pipelined_and_sequential_replays_agree() {
             "{\"broken\": \n",
             r#"{"process_kprobe":{"process":{"exec_id":"a","pid":1,"binary":"/bin/sh"},"function_name":"__x64_sys_write"},"time":"not a time"}"#, "\n",
             r#"{"process_future":{"x":1}}"#, "\n",
+            "{\n  \"process_kprobe\": {\"process\": {\"pid\": 1, \"binary\": \"/bin/sh\"},\n    \"function_name\": \"__x64_sys_write\"},\n  \"time\": \"bad\"\n}\n",
         )
         .as_bytes(),
     );
@@ -287,7 +288,7 @@ fn pipelined_and_sequential_replays_agree() {
             )
         };
         let sequential = run(Threads::Sequential);
-        assert_eq!(sequential.1.len(), 2, "{:?}", sequential.1);
+        assert_eq!(sequential.1.len(), 3, "{:?}", sequential.1);
         // Tiny chunks cut the input at every line that starts with `{`.
         for (workers, chunk_bytes) in [(0, 1), (1, 1), (2, 1), (3, 700), (0, 1 << 20), (2, 1 << 20)]
         {

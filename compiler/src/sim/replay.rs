@@ -8,8 +8,9 @@
 //! starts with `{` (where the event reader itself always starts a new
 //! value, so cutting never changes which values are found), and with more
 //! than one CPU, worker threads read the chunks in parallel, each with its
-//! own [`EventReader`] (kind and hook first, a full parse only for events
-//! some hook wants), while the calling thread simulates and writes in input
+//! own [`EventReader`], decoding the kind and hook of every value, while
+//! the calling thread parses the events some hook wants (so an event is
+//! built, used and freed on one thread), simulates and writes, in input
 //! order. A stream (stdin) and explanations of chosen positions use one
 //! reader over the whole input. Every way gives the same output, line
 //! numbers and messages included (a test holds them to it).
@@ -98,6 +99,19 @@ enum Item {
     },
     /// An event to feed.
     Event { line: u64, event: Box<Event> },
+    /// An event to parse, then feed: its text, in the chunk or copied.
+    Deferred {
+        start: tpc_events::Position,
+        text: DeferredText,
+    },
+}
+
+/// Where the text of a deferred event is.
+enum DeferredText {
+    /// This range of the chunk's bytes.
+    InChunk(std::ops::Range<usize>),
+    /// A copy (a value the reader had to assemble from several lines).
+    Copied(Vec<u8>),
 }
 
 /// Why a value is not an event.
@@ -244,7 +258,27 @@ impl<W: Write> Sink<'_, '_, '_, W> {
     }
 
     fn item(&mut self, item: Item) -> Result<(), ReplayError> {
+        self.item_in(item, &[])
+    }
+
+    /// Feeds an item whose deferred text may point into `chunk`.
+    fn item_in(&mut self, item: Item, chunk: &[u8]) -> Result<(), ReplayError> {
         match item {
+            Item::Deferred { start, text } => {
+                let bytes = match &text {
+                    DeferredText::InChunk(range) => chunk.get(range.clone()).unwrap_or_default(),
+                    DeferredText::Copied(copy) => copy.as_slice(),
+                };
+                match Event::from_json_slice(bytes) {
+                    Ok(event) => self.event(start.line + self.lines_before, event),
+                    Err(error) => {
+                        let message =
+                            shift_error(shift_into_value(error, start), self.lines_before)
+                                .to_string();
+                        self.malformed(start.line + self.lines_before, message)
+                    }
+                }
+            }
             Item::Malformed { line, reason } => {
                 let message = match reason {
                     Reason::Event(error) => shift_error(error, self.lines_before).to_string(),
@@ -259,6 +293,53 @@ impl<W: Write> Sink<'_, '_, '_, W> {
             } => self.skip(line + self.lines_before, kind.as_str(), from_hook),
             Item::Event { line, event } => self.event(line + self.lines_before, *event),
         }
+    }
+}
+
+/// An error of a value parsed on its own, moved to where the value starts
+/// (as [`tpc_events::EventRecord::parse`] reports it).
+fn shift_into_value(
+    error: tpc_events::EventError,
+    start: tpc_events::Position,
+) -> tpc_events::EventError {
+    use tpc_events::EventError as E;
+    let l = |line: u64| line + start.line - 1;
+    let c = |line: u64, column: u64| {
+        if line == 1 {
+            column + start.column - 1
+        } else {
+            column
+        }
+    };
+    match error {
+        E::MalformedJson {
+            line,
+            column,
+            source,
+        } => E::MalformedJson {
+            line: l(line),
+            column: c(line, column),
+            source,
+        },
+        E::InvalidField {
+            line,
+            column,
+            source,
+        } => E::InvalidField {
+            line: l(line),
+            column: c(line, column),
+            source,
+        },
+        E::NotAnObject { found, .. } => E::NotAnObject {
+            line: start.line,
+            found,
+        },
+        E::NoEventKind { .. } => E::NoEventKind { line: start.line },
+        E::SeveralEventKinds { kinds, .. } => E::SeveralEventKinds {
+            line: start.line,
+            kinds,
+        },
+        other => other,
     }
 }
 
@@ -312,6 +393,7 @@ fn read_items<R: BufRead>(
     sieve: &Sieve,
     explain_positions: Option<&[u64]>,
     first_position: u64,
+    defer_within: Option<&[u8]>,
     scratch: &mut Vec<super::HookRef>,
     emit: &mut dyn FnMut(Item) -> bool,
 ) {
@@ -335,6 +417,21 @@ fn read_items<R: BufRead>(
                         line: start.line,
                         kind,
                         from_hook: summary.hook().is_some(),
+                    }
+                } else if let Some(chunk) = defer_within {
+                    // Leave the parse to the simulating thread, so that an
+                    // event is built, used and freed on one thread.
+                    let text = record.text();
+                    let base = chunk.as_ptr() as usize;
+                    let at = text.as_ptr() as usize;
+                    let inside = at >= base && at + text.len() <= base + chunk.len();
+                    Item::Deferred {
+                        start,
+                        text: if inside {
+                            DeferredText::InChunk(at - base..at - base + text.len())
+                        } else {
+                            DeferredText::Copied(text.to_vec())
+                        },
                     }
                 } else {
                     match record.parse() {
@@ -441,6 +538,7 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
                 &sieve,
                 explain_positions.as_deref(),
                 first_position,
+                None,
                 &mut scratch,
                 &mut |item| match sink.item(item) {
                     Ok(()) => true,
@@ -457,7 +555,7 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         let mut result = Ok(());
         let mut scratch = Vec::new();
         cut_chunks(input, chunk_bytes, &mut |chunk| {
-            let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch);
+            let (items, lines) = chunk_items(&chunk, &sieve, false, &mut scratch);
             for item in items {
                 if let Err(e) = sink.item(item) {
                     result = Err(e);
@@ -472,7 +570,7 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
     std::thread::scope(|scope| {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
         let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Item>, u64)>(workers * 2);
+        let (done_tx, done_rx) = mpsc::sync_channel::<(Chunk, Vec<Item>, u64)>(workers * 2);
         scope.spawn(move || {
             cut_chunks(input, chunk_bytes, &mut |chunk| {
                 chunk_tx.send(chunk).is_ok()
@@ -487,8 +585,8 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
                 loop {
                     let next = chunk_rx.lock().ok().and_then(|rx| rx.recv().ok());
                     let Some(chunk) = next else { return };
-                    let (items, lines) = chunk_items(&chunk, sieve, &mut scratch);
-                    if done_tx.send((chunk.sequence, items, lines)).is_err() {
+                    let (items, lines) = chunk_items(&chunk, sieve, true, &mut scratch);
+                    if done_tx.send((chunk, items, lines)).is_err() {
                         return;
                     }
                 }
@@ -496,17 +594,17 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         }
         drop(done_tx);
         // Chunks come back in any order: feed them in input order.
-        let mut waiting: std::collections::BTreeMap<u64, (Vec<Item>, u64)> =
+        let mut waiting: std::collections::BTreeMap<u64, (Chunk, Vec<Item>, u64)> =
             std::collections::BTreeMap::new();
         let mut next = 0u64;
-        for (sequence, items, lines) in done_rx {
-            waiting.insert(sequence, (items, lines));
-            while let Some((items, lines)) = waiting.remove(&next) {
+        for (chunk, items, lines) in done_rx {
+            waiting.insert(chunk.sequence, (chunk, items, lines));
+            while let Some((chunk, items, lines)) = waiting.remove(&next) {
                 next += 1;
                 for item in items {
                     // Returning drops the receiver, which stops the workers
                     // and then the reading thread.
-                    sink.item(item)?;
+                    sink.item_in(item, &chunk.bytes)?;
                 }
                 sink.lines_before += lines;
             }
@@ -520,14 +618,17 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
 fn chunk_items(
     chunk: &Chunk,
     sieve: &Sieve,
+    defer: bool,
     scratch: &mut Vec<super::HookRef>,
 ) -> (Vec<Item>, u64) {
     let mut items = Vec::new();
+    let bytes = chunk.bytes.as_slice();
     read_items(
-        chunk.bytes.as_slice(),
+        bytes,
         sieve,
         None,
         0,
+        defer.then_some(bytes),
         scratch,
         &mut |item| {
             items.push(item);
