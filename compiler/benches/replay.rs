@@ -395,16 +395,7 @@ fn main() {
         timed("simulator, one event reader", || {
             replay_in_process(&path, tpc::sim::replay::Threads::Sequential)
         }),
-        timed("simulator, chunked, one thread", || {
-            replay_in_process(
-                &path,
-                tpc::sim::replay::Threads::Chunked {
-                    workers: 0,
-                    chunk_bytes: 1 << 18,
-                },
-            )
-        }),
-        timed("simulator, chunked, one worker per CPU", || {
+        timed("simulator, chunked, workers on other CPUs", || {
             replay_in_process(&path, tpc::sim::replay::Threads::Auto)
         }),
     ];

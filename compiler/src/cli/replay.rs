@@ -43,8 +43,8 @@ pub struct ReplayArgs {
     /// Simulate policies even when they have errors.
     #[arg(long)]
     pub force: bool,
-    /// Read, parse and simulate on one thread (by default files are read in
-    /// chunks by one worker thread per CPU).
+    /// Read, parse and simulate on one thread (by default, with several
+    /// CPUs, worker threads decode files in chunks).
     #[arg(long)]
     pub sequential: bool,
     /// No summary table on stderr.
@@ -168,10 +168,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
         eprintln!("tpc replay: warning: {problem}");
     }
     let threads = if args.sequential {
-        Threads::Chunked {
-            workers: 0,
-            chunk_bytes: 1 << 18,
-        }
+        Threads::Sequential
     } else {
         Threads::Auto
     };

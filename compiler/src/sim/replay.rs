@@ -77,7 +77,8 @@ pub enum ReplayError {
 /// How the pipeline runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threads {
-    /// Chunked, with one worker per CPU when there are several.
+    /// With several CPUs, chunked with one worker per CPU but one;
+    /// otherwise sequential.
     Auto,
     /// One event reader over the whole input, on the calling thread: what a
     /// stream (stdin) wants, since chunks wait for a megabyte of input.
@@ -511,11 +512,12 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
             workers,
             chunk_bytes,
         } => Some((workers, chunk_bytes.max(1))),
-        Threads::Auto => Some((
-            std::thread::available_parallelism()
-                .map_or(0, |n| if n.get() > 1 { n.get() } else { 0 }),
-            CHUNK_BYTES,
-        )),
+        // The calling thread parses, simulates and writes; the others
+        // decode kinds and hooks. On one CPU a single reader is faster.
+        Threads::Auto => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+            1 => None,
+            n => Some((n - 1, CHUNK_BYTES)),
+        },
     };
     let mut sink = Sink {
         sim,
