@@ -303,3 +303,78 @@ fn pipelined_and_sequential_replays_agree() {
         }
     }
 }
+
+/// A writer that fails after some bytes.
+struct FailingWriter(usize);
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0 < buf.len() {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.0 -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn parallel_replays_stop_cleanly_on_errors() {
+    use tpc::sim::replay::{OnMalformed, Output, ReplayError, Threads, replay_with};
+    let line = r#"{"process_kprobe":{"process":{"exec_id":"a","pid":1,"binary":"/bin/sh"},"function_name":"__x64_sys_write","args":[{"file_arg":{"path":"/etc/shadow"}}]}}"#;
+    let mut input = String::new();
+    for _ in 0..3000 {
+        input.push_str(line);
+        input.push('\n');
+    }
+    input.push_str("not json\n");
+    for _ in 0..3000 {
+        input.push_str(line);
+        input.push('\n');
+    }
+    let path = repo_root().join("fixtures/sim/policies/fd-write-etc.yaml");
+    let report = tpc::driver::check_sources(vec![(
+        path.display().to_string(),
+        std::fs::read_to_string(&path).unwrap_or_default(),
+    )]);
+    let policies: Vec<&tpc::ir::Policy> = report.policies.iter().map(|p| &p.policy).collect();
+    let threads = Threads::Chunked {
+        workers: 2,
+        chunk_bytes: 4096,
+    };
+    let mut sim = tpc::sim::Simulator::new(&policies, tpc::sim::SimOptions::default());
+    let mut malformed = Vec::new();
+    let result = replay_with(
+        &mut sim,
+        "in",
+        false,
+        input.as_bytes(),
+        &mut FailingWriter(100_000),
+        &Output::Events,
+        OnMalformed::Skip,
+        &mut malformed,
+        threads,
+    );
+    assert!(
+        matches!(result, Err(ReplayError::Write { .. })),
+        "{result:?}"
+    );
+    let mut sim = tpc::sim::Simulator::new(&policies, tpc::sim::SimOptions::default());
+    let result = replay_with(
+        &mut sim,
+        "in",
+        false,
+        input.as_bytes(),
+        &mut Vec::new(),
+        &Output::Events,
+        OnMalformed::Fail,
+        &mut malformed,
+        threads,
+    );
+    assert!(
+        matches!(result, Err(ReplayError::MalformedInput { line: 3001, .. })),
+        "{result:?}"
+    );
+}
