@@ -22,6 +22,7 @@ use tpc_events::{Event, EventKind, EventReader};
 
 use super::engine::{Interest, Sieve, Simulator};
 use super::report::{self, Origin};
+use super::verdict::Verdict;
 
 /// What `replay` writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,97 +149,9 @@ struct Sink<'a, 's, 'p, W: Write> {
     malformed: &'a mut Vec<Malformed>,
     /// Input lines before the chunk whose items are being fed.
     lines_before: u64,
-    /// A thread that turns posted events into JSON lines (parallel runs).
-    serializer: Option<Serializer>,
-}
-
-/// The simulating thread's end of the serializing thread: events go out in
-/// batches, JSON lines come back in the same order.
-struct Serializer {
-    events: mpsc::SyncSender<Vec<Event>>,
-    lines: mpsc::Receiver<Vec<u8>>,
-    batch: Vec<Event>,
-}
-
-/// Events per batch sent to the serializing thread.
-const SERIALIZE_BATCH: usize = 64;
-
-/// The serializing thread: writes each batch as JSON lines into one buffer.
-fn serialize_batches(events: mpsc::Receiver<Vec<Event>>, lines: mpsc::SyncSender<Vec<u8>>) {
-    for batch in events {
-        let mut buffer = Vec::with_capacity(batch.len() * 2048);
-        for event in &batch {
-            // Writing into a Vec cannot fail.
-            let _ = event.write_json_line(&mut buffer);
-        }
-        drop(batch);
-        if lines.send(buffer).is_err() {
-            return;
-        }
-    }
 }
 
 impl<W: Write> Sink<'_, '_, '_, W> {
-    /// Writes the JSON lines the serializing thread has finished.
-    fn drain(&mut self) -> Result<(), ReplayError> {
-        let Some(serializer) = &mut self.serializer else {
-            return Ok(());
-        };
-        while let Ok(buffer) = serializer.lines.try_recv() {
-            self.out
-                .write_all(&buffer)
-                .map_err(|source| ReplayError::Write { source })?;
-        }
-        Ok(())
-    }
-
-    /// Sends the last batch, waits for the serializing thread to finish and
-    /// writes everything it returns.
-    fn finish_serializer(&mut self) -> Result<(), ReplayError> {
-        let Some(serializer) = self.serializer.take() else {
-            return Ok(());
-        };
-        let Serializer {
-            events,
-            lines,
-            batch,
-        } = serializer;
-        if !batch.is_empty() {
-            let _ = events.send(batch);
-        }
-        drop(events);
-        for buffer in lines {
-            self.out
-                .write_all(&buffer)
-                .map_err(|source| ReplayError::Write { source })?;
-        }
-        Ok(())
-    }
-
-    /// Writes a posted event: on this thread, or through the serializing one.
-    fn write_event(&mut self, event: Event) -> Result<(), ReplayError> {
-        match &mut self.serializer {
-            None => event
-                .write_json_line(self.out)
-                .map_err(|source| ReplayError::Write { source }),
-            Some(serializer) => {
-                serializer.batch.push(event);
-                if serializer.batch.len() >= SERIALIZE_BATCH {
-                    let batch = std::mem::replace(
-                        &mut serializer.batch,
-                        Vec::with_capacity(SERIALIZE_BATCH),
-                    );
-                    if serializer.events.send(batch).is_err() {
-                        return Err(ReplayError::Write {
-                            source: std::io::Error::other("the serializing thread stopped"),
-                        });
-                    }
-                }
-                self.drain()
-            }
-        }
-    }
-
     fn line(&mut self, text: &str) -> Result<(), ReplayError> {
         self.out
             .write_all(text.as_bytes())
@@ -285,7 +198,7 @@ impl<W: Write> Sink<'_, '_, '_, W> {
         Ok(())
     }
 
-    fn event(&mut self, line: u64, event: Event) -> Result<(), ReplayError> {
+    fn event(&mut self, line: u64, mut event: Event) -> Result<(), ReplayError> {
         let position = self.sim.next_position();
         match self.output {
             Output::Explain(list) => {
@@ -310,25 +223,24 @@ impl<W: Write> Sink<'_, '_, '_, W> {
             }
             Output::Events => {
                 let verdicts = self.sim.feed(&event);
-                let mut posted = verdicts.iter().filter(|v| v.posted).peekable();
-                let mut event = Some(event);
-                while let Some(verdict) = posted.next() {
-                    let mut out = match (&verdict.output, posted.peek().is_none()) {
-                        (Some(built), _) => (**built).clone(),
+                let posted: Vec<&Verdict> = verdicts.iter().filter(|v| v.posted).collect();
+                for (i, verdict) in posted.iter().enumerate() {
+                    if let Some(built) = &verdict.output {
+                        built
+                            .write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
+                    } else if i + 1 == posted.len() {
                         // The last one takes the input event itself.
-                        (None, true) => match event.take() {
-                            Some(e) => e,
-                            None => continue,
-                        },
-                        (None, false) => match &event {
-                            Some(e) => e.clone(),
-                            None => continue,
-                        },
-                    };
-                    if verdict.output.is_none() {
-                        self.sim.apply_output(verdict, &mut out);
+                        self.sim.apply_output(verdict, &mut event);
+                        event
+                            .write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
+                    } else {
+                        let mut copy = event.clone();
+                        self.sim.apply_output(verdict, &mut copy);
+                        copy.write_json_line(self.out)
+                            .map_err(|source| ReplayError::Write { source })?;
                     }
-                    self.write_event(out)?;
                 }
             }
             Output::Compact => {
@@ -616,7 +528,6 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         on_malformed,
         malformed,
         lines_before: 0,
-        serializer: None,
     };
     // Explaining chosen positions needs positions while reading: sequential.
     let (workers, chunk_bytes) = match chunking {
@@ -659,16 +570,6 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         return result;
     }
     std::thread::scope(|scope| {
-        if *output == Output::Events {
-            let (events_tx, events_rx) = mpsc::sync_channel::<Vec<Event>>(8);
-            let (lines_tx, lines_rx) = mpsc::sync_channel::<Vec<u8>>(8);
-            scope.spawn(move || serialize_batches(events_rx, lines_tx));
-            sink.serializer = Some(Serializer {
-                events: events_tx,
-                lines: lines_rx,
-                batch: Vec::with_capacity(SERIALIZE_BATCH),
-            });
-        }
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
         let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
         let (done_tx, done_rx) = mpsc::sync_channel::<(Chunk, Vec<Item>, u64)>(workers * 2);
@@ -695,32 +596,22 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         }
         drop(done_tx);
         // Chunks come back in any order: feed them in input order.
-        let feed = || -> Result<(), ReplayError> {
-            let mut waiting: std::collections::BTreeMap<u64, (Chunk, Vec<Item>, u64)> =
-                std::collections::BTreeMap::new();
-            let mut next = 0u64;
-            for (chunk, items, lines) in done_rx {
-                waiting.insert(chunk.sequence, (chunk, items, lines));
-                while let Some((chunk, items, lines)) = waiting.remove(&next) {
-                    next += 1;
-                    for item in items {
-                        // Returning drops the receiver, which stops the
-                        // workers and then the reading thread.
-                        sink.item_in(item, &chunk.bytes)?;
-                    }
-                    sink.lines_before += lines;
+        let mut waiting: std::collections::BTreeMap<u64, (Chunk, Vec<Item>, u64)> =
+            std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        for (chunk, items, lines) in done_rx {
+            waiting.insert(chunk.sequence, (chunk, items, lines));
+            while let Some((chunk, items, lines)) = waiting.remove(&next) {
+                next += 1;
+                for item in items {
+                    // Returning drops the receiver, which stops the workers
+                    // and then the reading thread.
+                    sink.item_in(item, &chunk.bytes)?;
                 }
-            }
-            Ok(())
-        };
-        match feed() {
-            Ok(()) => sink.finish_serializer(),
-            Err(e) => {
-                // Dropping both ends stops the serializing thread.
-                sink.serializer = None;
-                Err(e)
+                sink.lines_before += lines;
             }
         }
+        Ok(())
     })
 }
 
