@@ -8,4 +8,5 @@ pub mod diagnostics;
 pub mod driver;
 pub mod front;
 pub mod ir;
+pub mod sim;
 pub mod span;

@@ -22,6 +22,10 @@ enum Command {
     Kernels(cli::kernels::KernelsArgs),
     /// Load the base sensor on this kernel and stream process events (root).
     Run(cli::run::RunArgs),
+    /// Replay recorded Tetragon events against policies: the events they would post.
+    Replay(cli::replay::ReplayArgs),
+    /// Run simulator test files (policy, events, expected verdicts).
+    Test(cli::test::TestArgs),
 }
 
 /// Prints an error with its chain of causes.
@@ -43,6 +47,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => code(cli::check::run(&args)),
         Command::Explain(args) => code(cli::explain::run(&args)),
+        Command::Replay(args) => code(cli::replay::run(&args)),
+        Command::Test(args) => code(cli::test::run(&args)),
         Command::Kernels(args) => match cli::kernels::run(args) {
             Ok(c) => c,
             Err(error) => {

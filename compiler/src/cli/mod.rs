@@ -4,7 +4,9 @@
 pub mod check;
 pub mod explain;
 pub mod kernels;
+pub mod replay;
 pub mod run;
+pub mod test;
 
 use std::io::IsTerminal;
 
