@@ -153,6 +153,35 @@ fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
         assert_eq!(&event.to_json_line(), line);
     }
 
+    // The same file replays in the simulator: one verdict line per event,
+    // none malformed, with the process tree built from these events.
+    let policy_file = scratch.path.join("replay-policy.yaml");
+    fs::write(
+        &policy_file,
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata: {name: probe-children}\nspec:\n  kprobes:\n  - call: sys_write\n    syscall: true\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"PROBE\"]\n        followChildren: true\n"
+            .replace("PROBE", &probe_text),
+    )
+    .unwrap();
+    let replay = Command::new(&tpc)
+        .arg("replay")
+        .arg("--verdicts")
+        .arg("--strict")
+        .arg(&policy_file)
+        .arg(&events_file)
+        .output()
+        .unwrap();
+    let replay_stderr = String::from_utf8_lossy(&replay.stderr);
+    assert!(replay.status.success(), "tpc replay failed on tpc run's output: {replay_stderr}");
+    let verdicts: Vec<Value> = String::from_utf8_lossy(&replay.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), lines.len(), "one verdict per event: {replay_stderr}");
+    for (i, verdict) in verdicts.iter().enumerate() {
+        assert_eq!(verdict["position"], i + 1, "{verdict}");
+    }
+    assert!(replay_stderr.contains(" 0 malformed"), "{replay_stderr}");
+
     let values: Vec<Value> = lines
         .iter()
         .map(|line| serde_json::from_str(line).unwrap())
