@@ -75,7 +75,7 @@ fn missing_file_is_a_usage_error() {
 
 #[test]
 fn deny_warnings_turns_warnings_into_failure() {
-    let warn = CLEAN.replace("action", "action").replace(
+    let warn = CLEAN.replace(
         "        values: [\"1\"]\n",
         "        values: [\"1\"]\n      matchActions:\n      - action: post\n",
     );

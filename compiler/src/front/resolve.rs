@@ -518,15 +518,14 @@ impl<'a, 'd> Resolver<'a, 'd> {
             let mut values = Vec::new();
             let written = f.list("values").len();
             for v in f.list("values") {
-                match v.scalar() {
-                    Some(ScalarValue::Int(n)) => match u32::try_from(n) {
+                if let Some(ScalarValue::Int(n)) = v.scalar() {
+                    match u32::try_from(n) {
                         Ok(p) => values.push(Spanned::new(p, v.span)),
                         Err(_) => self.push(
                             Diagnostic::of(Code::InvalidValue, format!("`{n}` is not a valid PID"))
                                 .with_primary(v.span, "PIDs are between 0 and 4294967295"),
                         ),
-                    },
-                    _ => {}
+                    }
                 }
             }
             sel.match_pids.push(PidFilter {

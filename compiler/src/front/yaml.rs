@@ -258,10 +258,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
 
     let span_of = |s: usize, e: usize| Span::new(file, s, e.max(s));
 
-    loop {
-        let Some(next) = parser.next_event() else {
-            break;
-        };
+    while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e: ScanError| {
             let at = offsets.byte(e.marker().index());
             // Label the character the parser stopped at (whole, not a byte of it).
@@ -427,6 +424,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests unwrap what they just built")]
 mod tests {
     use super::*;
 

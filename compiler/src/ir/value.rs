@@ -279,6 +279,7 @@ pub fn parse_capability(text: &str) -> Result<u8, ValueError> {
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests unwrap what they just built")]
 mod tests {
     use super::*;
 
