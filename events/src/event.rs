@@ -345,7 +345,7 @@ impl Event {
 
     /// Parses one event from JSON bytes (UTF-8).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Self, EventError> {
-        match serde_json::from_slice::<TopLevelValue>(bytes) {
+        match parse_top_level(bytes) {
             Ok(TopLevelValue(Ok(event))) => Ok(event),
             Ok(TopLevelValue(Err(not_an_event))) => {
                 Err(not_an_event.into_error(first_line_of_value(bytes)))

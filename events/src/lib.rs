@@ -139,6 +139,7 @@ mod event;
 mod kinds;
 mod process;
 mod reader;
+mod scan;
 mod summary;
 mod value;
 
