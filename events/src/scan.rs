@@ -80,8 +80,8 @@ fn string_stops<const CONTROLS: bool>(word: u64) -> u64 {
     // byte below 0x20 when subtracting 0x20.
     let quotes = word ^ (ONES * u64::from(b'"'));
     let backslashes = word ^ (ONES * u64::from(b'\\'));
-    let mut stops = (quotes.wrapping_sub(ONES) & !quotes)
-        | (backslashes.wrapping_sub(ONES) & !backslashes);
+    let mut stops =
+        (quotes.wrapping_sub(ONES) & !quotes) | (backslashes.wrapping_sub(ONES) & !backslashes);
     if CONTROLS {
         stops |= word.wrapping_sub(ONES * 0x20) & !word;
     }
@@ -530,3 +530,6 @@ impl<'a, const CONTROLS: bool> Scanner<'a, CONTROLS> {
         Some(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -724,7 +724,10 @@ mod tests {
             assert_eq!(joined.as_bytes(), text, "{chunk_bytes}-byte chunks");
             for (index, (sequence, chunk)) in chunks.iter().enumerate() {
                 assert_eq!(*sequence, index as u64);
-                assert!(chunk.starts_with('{'), "{chunk_bytes}-byte chunks: {chunk:?}");
+                assert!(
+                    chunk.starts_with('{'),
+                    "{chunk_bytes}-byte chunks: {chunk:?}"
+                );
             }
             if chunk_bytes == 1 {
                 assert_eq!(
