@@ -371,6 +371,17 @@ impl Event {
         out.write_all(&line)
     }
 
+    /// Appends the event as one compact JSON line, ending with `\n`, to
+    /// `line`: what [`Self::write_json_line`] writes, into a buffer the
+    /// caller can reuse from one event to the next.
+    pub fn append_json_line(&self, line: &mut Vec<u8>) {
+        let start = line.len();
+        if serde_json::to_writer(&mut *line, self).is_err() {
+            line.truncate(start);
+        }
+        line.push(b'\n');
+    }
+
     /// The event as a `serde_json::Value` (for tests and ad-hoc tools).
     pub fn to_json_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

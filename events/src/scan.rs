@@ -68,24 +68,24 @@ fn byte_range(text: &[u8]) -> (u8, u8) {
     (low, high)
 }
 
-/// The high bit of every byte of `word` (little-endian) that ends or
-/// escapes a string (and, with `CONTROLS`, every control character), and
-/// maybe of some bytes after the first such byte: exact up to the first.
+/// The high bit of every byte of `word` (little-endian) equal to `byte`,
+/// and maybe of some bytes after the first such byte: exact up to the
+/// first. (An equal byte is zero after the xor; a zero byte borrows in the
+/// subtraction and has its high bit clear.)
 #[inline(always)]
-fn string_stops<const CONTROLS: bool>(word: u64) -> u64 {
+fn equal_bytes(word: u64, byte: u8) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    // A byte equal to the one sought is zero after the xor; a zero byte
-    // borrows in the subtraction and has its high bit clear. Likewise a
-    // byte below 0x20 when subtracting 0x20.
-    let quotes = word ^ (ONES * u64::from(b'"'));
-    let backslashes = word ^ (ONES * u64::from(b'\\'));
-    let mut stops =
-        (quotes.wrapping_sub(ONES) & !quotes) | (backslashes.wrapping_sub(ONES) & !backslashes);
-    if CONTROLS {
-        stops |= word.wrapping_sub(ONES * 0x20) & !word;
-    }
-    stops & HIGH_BITS
+    let zeroed = word ^ (ONES * u64::from(byte));
+    zeroed.wrapping_sub(ONES) & !zeroed & HIGH_BITS
+}
+
+/// Like [`equal_bytes`], for bytes below 0x20 (control characters).
+#[inline(always)]
+fn control_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    word.wrapping_sub(ONES * 0x20) & !word & HIGH_BITS
 }
 
 /// What a top-level key is to the summary.
@@ -473,24 +473,29 @@ impl<'a, const CONTROLS: bool> Scanner<'a, CONTROLS> {
             let Some(eight) = self.text.get(self.at..self.at + 8) else {
                 return self.string_end(escaped);
             };
-            let mut word = [0_u8; 8];
-            word.copy_from_slice(eight);
-            let stops = string_stops::<CONTROLS>(u64::from_le_bytes(word));
+            let mut bytes = [0_u8; 8];
+            bytes.copy_from_slice(eight);
+            let word = u64::from_le_bytes(bytes);
+            let quotes = equal_bytes(word, b'"');
+            let mut stops = quotes | equal_bytes(word, b'\\');
+            if CONTROLS {
+                stops |= control_bytes(word);
+            }
             if stops == 0 {
                 self.at += 8;
                 continue;
             }
-            self.at += (stops.trailing_zeros() / 8) as usize;
-            match self.text[self.at] {
-                b'"' => {
-                    self.at += 1;
-                    return Some(escaped);
-                }
-                b'\\' => {
-                    escaped = true;
-                    self.escape()?;
-                }
-                _ => return None,
+            let first = stops.trailing_zeros();
+            self.at += (first / 8) as usize;
+            if (quotes >> first) & 1 == 1 {
+                self.at += 1;
+                return Some(escaped);
+            }
+            if !CONTROLS || self.text[self.at] == b'\\' {
+                escaped = true;
+                self.escape()?;
+            } else {
+                return None;
             }
         }
     }

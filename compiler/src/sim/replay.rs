@@ -80,7 +80,7 @@ pub enum ReplayError {
 /// How the pipeline runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threads {
-    /// With several CPUs, chunked with one worker per CPU;
+    /// With several CPUs, chunked with one worker per CPU but one;
     /// otherwise sequential.
     Auto,
     /// One event reader over the whole input, on the calling thread: what a
@@ -139,6 +139,8 @@ struct Sink<'a, 's, 'p, W: Write> {
     malformed: &'a mut Vec<Malformed>,
     /// Input lines before the chunk whose items are being fed.
     lines_before: u64,
+    /// A posted event as a JSON line (the buffer is reused).
+    json_line: Vec<u8>,
 }
 
 impl<W: Write> Sink<'_, '_, '_, W> {
@@ -215,22 +217,21 @@ impl<W: Write> Sink<'_, '_, '_, W> {
                 let verdicts = self.sim.feed(event);
                 let posted: Vec<&Verdict> = verdicts.iter().filter(|v| v.posted).collect();
                 for (i, verdict) in posted.iter().enumerate() {
+                    self.json_line.clear();
                     if let Some(built) = &verdict.output {
-                        built
-                            .write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        built.append_json_line(&mut self.json_line);
                     } else if i + 1 == posted.len() {
                         // The last one takes the input event itself.
                         self.sim.apply_output(verdict, event);
-                        event
-                            .write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        event.append_json_line(&mut self.json_line);
                     } else {
                         let mut copy = event.clone();
                         self.sim.apply_output(verdict, &mut copy);
-                        copy.write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        copy.append_json_line(&mut self.json_line);
                     }
+                    self.out
+                        .write_all(&self.json_line)
+                        .map_err(|source| ReplayError::Write { source })?;
                 }
             }
             Output::Compact => {
@@ -317,7 +318,12 @@ fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::
 }
 
 /// Reads the input, parsing the values some hook wants. Hands out items
-/// until the input ends or `emit` says stop.
+/// until the input ends or `emit` says stop. `used`: events this thread
+/// built and the simulating side is done with, freed one per new event.
+#[expect(
+    clippy::vec_box,
+    reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
+)]
 fn read_items<R: BufRead>(
     input: R,
     sieve: &Sieve,
@@ -430,12 +436,12 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
             workers,
             chunk_bytes,
         } => Some((workers, chunk_bytes.max(1))),
-        // One worker per CPU: the calling thread mostly waits for them
-        // (simulating and writing are the small part). On one CPU a single
-        // reader is faster.
+        // One worker per CPU but one: the calling thread simulates and
+        // writes, and reads chunks too while the workers are busy. On one
+        // CPU a single reader is faster.
         Threads::Auto => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
             1 => None,
-            n => Some((n, CHUNK_BYTES)),
+            n => Some((n - 1, CHUNK_BYTES)),
         },
     };
     let mut sink = Sink {
@@ -447,6 +453,7 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         on_malformed,
         malformed,
         lines_before: 0,
+        json_line: Vec::with_capacity(4096),
     };
     // Explaining chosen positions needs positions while reading: sequential.
     let (workers, chunk_bytes) = match chunking {
@@ -532,26 +539,81 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
             });
         }
         drop(done_tx);
-        // Chunks come back in any order: feed them in input order.
+        // Chunks come back in any order: feed them in input order. While
+        // the next one is not back, this thread reads a waiting chunk
+        // itself (and frees the events it built).
         let mut waiting: std::collections::BTreeMap<u64, ReadChunk> =
             std::collections::BTreeMap::new();
         let mut next = 0u64;
-        for read in done_rx {
-            waiting.insert(read.chunk.sequence, read);
+        let mut scratch = Vec::new();
+        let mut own_used: Vec<Box<Event>> = Vec::new();
+        let mut input_done = false;
+        loop {
             while let Some(read) = waiting.remove(&next) {
                 next += 1;
                 let mut used = Vec::with_capacity(read.items.len());
                 for item in read.items {
-                    // Returning drops the receiver, which stops the workers
-                    // and then the reading thread.
+                    // Returning drops the receivers, which stops the
+                    // workers and then the reading thread.
                     used.extend(sink.item(item)?);
                 }
                 sink.lines_before += read.lines;
-                if let Some(worker) = used_events.get(read.worker) {
-                    let _ = worker.send(used);
+                match used_events.get(read.worker) {
+                    Some(worker) => {
+                        let _ = worker.send(used);
+                    }
+                    None => own_used.append(&mut used),
                 }
                 let _ = spare_tx.send(read.chunk.bytes);
             }
+            match done_rx.try_recv() {
+                Ok(read) => {
+                    waiting.insert(read.chunk.sequence, read);
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            if !input_done {
+                // A worker holding the lock is waiting for a chunk: none
+                // is waiting then.
+                let taken = match chunk_rx.try_lock() {
+                    Ok(receiver) => match receiver.try_recv() {
+                        Ok(chunk) => Some(chunk),
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            input_done = true;
+                            None
+                        }
+                        Err(mpsc::TryRecvError::Empty) => None,
+                    },
+                    Err(_) => None,
+                };
+                if let Some(chunk) = taken {
+                    let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch, &mut own_used);
+                    let read = ReadChunk {
+                        chunk,
+                        items,
+                        lines,
+                        worker: usize::MAX,
+                    };
+                    waiting.insert(read.chunk.sequence, read);
+                    continue;
+                }
+            }
+            match done_rx.recv() {
+                Ok(read) => {
+                    waiting.insert(read.chunk.sequence, read);
+                }
+                Err(_) => break,
+            }
+        }
+        // Every chunk is back (the workers stop when the input ends).
+        while let Some(read) = waiting.remove(&next) {
+            next += 1;
+            for item in read.items {
+                sink.item(item)?;
+            }
+            sink.lines_before += read.lines;
         }
         Ok(())
     })
@@ -568,6 +630,10 @@ struct ReadChunk {
 
 /// The items of one chunk, in order (lines relative to the chunk), and
 /// the number of lines it holds.
+#[expect(
+    clippy::vec_box,
+    reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
+)]
 fn chunk_items(
     chunk: &Chunk,
     sieve: &Sieve,
