@@ -395,7 +395,7 @@ fn main() {
         timed("simulator, one event reader", || {
             replay_in_process(&path, tpc::sim::replay::Threads::Sequential)
         }),
-        timed("simulator, chunked, workers on other CPUs", || {
+        timed("simulator, chunked, parallel workers", || {
             replay_in_process(&path, tpc::sim::replay::Threads::Auto)
         }),
     ];

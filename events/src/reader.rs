@@ -17,7 +17,7 @@ use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use crate::error::EventError;
-use crate::event::{Event, TopLevelValue, parse_top_level};
+use crate::event::{Event, TopLevelValue, parse_top_level, parse_top_level_into};
 use crate::summary::{EventSummary, summarize_into};
 
 /// Where a value starts in the input: 1-based line and byte column.
@@ -95,6 +95,21 @@ impl<'a> EventRecord<'a> {
     /// example on a malformed timestamp; errors carry input line numbers.
     pub fn parse(&self) -> Result<Event, EventError> {
         parse_value(self.text, self.start)
+    }
+
+    /// [`Self::parse`] into an event parsed before, reusing its
+    /// allocations (its strings' buffers, its boxes): the same event, or
+    /// the same error. On an error, `event` holds some valid but
+    /// meaningless event. For readers that go through many events and
+    /// drop most of them.
+    pub fn parse_into(&self, event: &mut Event) -> Result<(), EventError> {
+        match parse_top_level_into(self.text, event) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_an_event)) => Err(not_an_event.into_error(self.start.line)),
+            Err(error) => {
+                Err(EventError::from_json(error).shifted(self.start.line, self.start.column))
+            }
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `EventSummary`: the kind and hook identity of an event, read without
 //! decoding the rest (which is only checked to be well-formed JSON), so a
 //! replay can skip events no hook of a policy matches at a fraction of the
-//! cost of a full parse.
+//! cost of a full parse. The serde-based reading here is the reference; the
+//! scanner of `scan.rs` answers first when it can.
 
 use std::fmt;
 

@@ -319,7 +319,7 @@ fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::
 
 /// Reads the input, parsing the values some hook wants. Hands out items
 /// until the input ends or `emit` says stop. `used`: events this thread
-/// built and the simulating side is done with, freed one per new event.
+/// built and the simulating side is done with, parsed into again.
 #[expect(
     clippy::vec_box,
     reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
@@ -331,7 +331,7 @@ fn read_items<R: BufRead>(
     first_position: u64,
     scratch: &mut Vec<super::HookRef>,
     used: &mut Vec<Box<Event>>,
-    emit: &mut dyn FnMut(Item) -> bool,
+    emit: &mut dyn FnMut(Item, &mut Vec<Box<Event>>) -> bool,
 ) {
     let mut reader = EventReader::new(input);
     let mut position = first_position;
@@ -355,14 +355,22 @@ fn read_items<R: BufRead>(
                         from_hook: summary.hook().is_some(),
                     }
                 } else {
-                    // Free a used event for each new one: allocating right
-                    // after freeing the same sizes keeps glibc on its fast
-                    // per-thread caches.
-                    drop(used.pop());
-                    match record.parse() {
+                    // Parse into a used event when there is one: its
+                    // strings and boxes are reused.
+                    let parsed = match used.pop() {
+                        Some(mut event) => match record.parse_into(&mut event) {
+                            Ok(()) => Ok(event),
+                            Err(error) => {
+                                used.push(event);
+                                Err(error)
+                            }
+                        },
+                        None => record.parse().map(Box::new),
+                    };
+                    match parsed {
                         Ok(event) => Item::Event {
                             line: start.line,
-                            event: Box::new(event),
+                            event,
                         },
                         Err(error) => Item::Malformed {
                             line: start.line,
@@ -373,7 +381,7 @@ fn read_items<R: BufRead>(
             }
         };
         position += 1;
-        if !emit(item) {
+        if !emit(item, used) {
             return;
         }
     }
@@ -468,8 +476,11 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
                 first_position,
                 &mut scratch,
                 &mut Vec::new(),
-                &mut |item| match sink.item(item) {
-                    Ok(_) => true,
+                &mut |item, used| match sink.item(item) {
+                    Ok(event) => {
+                        used.extend(event);
+                        true
+                    }
                     Err(e) => {
                         result = Err(e);
                         false
@@ -483,12 +494,16 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         let mut result = Ok(());
         let mut scratch = Vec::new();
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+        let mut used = Vec::new();
         cut_chunks(input, chunk_bytes, &spare_rx, &mut |chunk| {
-            let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch, &mut Vec::new());
+            let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch, &mut used);
             for item in items {
-                if let Err(e) = sink.item(item) {
-                    result = Err(e);
-                    return false;
+                match sink.item(item) {
+                    Ok(event) => used.extend(event),
+                    Err(e) => {
+                        result = Err(e);
+                        return false;
+                    }
                 }
             }
             sink.lines_before += lines;
@@ -642,7 +657,7 @@ fn chunk_items(
 ) -> (Vec<Item>, u64) {
     let mut items = Vec::new();
     let bytes = chunk.bytes.as_slice();
-    read_items(bytes, sieve, None, 0, scratch, used, &mut |item| {
+    read_items(bytes, sieve, None, 0, scratch, used, &mut |item, _| {
         items.push(item);
         true
     });
