@@ -236,6 +236,12 @@ impl<R: BufRead> EventReader<R> {
         }
     }
 
+    /// How many lines have been read so far (a last line without a line
+    /// break counts as one).
+    pub fn lines_read(&self) -> u64 {
+        self.line_number
+    }
+
     /// Makes the next line current, or flushes the scanner at the end.
     fn read_line(&mut self) -> LineRead {
         self.input

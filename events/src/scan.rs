@@ -338,11 +338,11 @@ impl<'a, const CONTROLS: bool> Scanner<'a, CONTROLS> {
     }
 
     /// Skips one value as `IgnoredAny` does (strict syntax; no depth limit
-    /// in serde_json, here at most 128 levels, beyond which it is unsure).
+    /// in serde_json, here at most 64 levels, beyond which it is unsure).
     /// Keys with escapes make it unsure too.
     fn skip_value(&mut self) -> Option<()> {
         // Open containers, innermost in the low bit: 1 object, 0 array.
-        let mut open: u128 = 0;
+        let mut open: u64 = 0;
         let mut depth = 0_u32;
         let mut byte = self.next_token()?;
         loop {
@@ -352,7 +352,7 @@ impl<'a, const CONTROLS: bool> Scanner<'a, CONTROLS> {
                     self.string()?;
                 }
                 b'{' | b'[' => {
-                    if depth == u128::BITS {
+                    if depth == u64::BITS {
                         return None;
                     }
                     depth += 1;

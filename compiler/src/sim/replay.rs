@@ -318,8 +318,9 @@ fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::
 }
 
 /// Reads the input, parsing the values some hook wants. Hands out items
-/// until the input ends or `emit` says stop. `used`: events this thread
-/// built and the simulating side is done with, parsed into again.
+/// until the input ends or `emit` says stop; returns how many lines it
+/// read. `used`: events this thread built and the simulating side is done
+/// with, parsed into again.
 #[expect(
     clippy::vec_box,
     reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
@@ -332,7 +333,7 @@ fn read_items<R: BufRead>(
     scratch: &mut Vec<super::HookRef>,
     used: &mut Vec<Box<Event>>,
     emit: &mut dyn FnMut(Item, &mut Vec<Box<Event>>) -> bool,
-) {
+) -> u64 {
     let mut reader = EventReader::new(input);
     let mut position = first_position;
     while let Some((start, record)) = reader.next_record() {
@@ -382,9 +383,10 @@ fn read_items<R: BufRead>(
         };
         position += 1;
         if !emit(item, used) {
-            return;
+            break;
         }
     }
+    reader.lines_read()
 }
 
 /// Replays one input. `source` names it in messages (and in verdict lines
@@ -657,11 +659,12 @@ fn chunk_items(
 ) -> (Vec<Item>, u64) {
     let mut items = Vec::new();
     let bytes = chunk.bytes.as_slice();
-    read_items(bytes, sieve, None, 0, scratch, used, &mut |item, _| {
+    let lines_read = read_items(bytes, sieve, None, 0, scratch, used, &mut |item, _| {
         items.push(item);
         true
     });
-    let lines = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    // Line breaks in the chunk: a last line without one was counted too.
+    let lines = lines_read - u64::from(bytes.last().is_some_and(|byte| *byte != b'\n'));
     if let Some(message) = &chunk.read_error {
         items.push(Item::Malformed {
             line: lines + 1,
