@@ -323,6 +323,8 @@ impl KprobeArgument {
     }
 }
 
+impl crate::value::ReadInto<'_> for KprobeArgument {}
+
 impl<'de> Deserialize<'de> for KprobeArgument {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_map(ArgumentVisitor)

@@ -18,7 +18,9 @@ use crate::kinds::{
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 use crate::process::Process;
-use crate::value::{JsonInt, JsonStr, StringMap, Timestamp, UnknownFields};
+use crate::value::{
+    JsonInt, JsonStr, OptionInto, ReadIntoSeed, StringMap, Timestamp, UnknownFields,
+};
 
 /// One Tetragon event, as `tetra getevents -o json` or the JSON export file
 /// writes it: `{"process_exec": {...}, "node_name": "...", "time": "..."}`.
@@ -345,7 +347,7 @@ impl Event {
 
     /// Parses one event from JSON bytes (UTF-8).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Self, EventError> {
-        match serde_json::from_slice::<TopLevelValue>(bytes) {
+        match parse_top_level(bytes) {
             Ok(TopLevelValue(Ok(event))) => Ok(event),
             Ok(TopLevelValue(Err(not_an_event))) => {
                 Err(not_an_event.into_error(first_line_of_value(bytes)))
@@ -369,6 +371,17 @@ impl Event {
         self.write_compact(&mut line);
         line.push(b'\n');
         out.write_all(&line)
+    }
+
+    /// Appends the event as one compact JSON line, ending with `\n`, to
+    /// `line`: what [`Self::write_json_line`] writes, into a buffer the
+    /// caller can reuse from one event to the next.
+    pub fn append_json_line(&self, line: &mut Vec<u8>) {
+        let start = line.len();
+        if serde_json::to_writer(&mut *line, self).is_err() {
+            line.truncate(start);
+        }
+        line.push(b'\n');
     }
 
     /// The event as a `serde_json::Value` (for tests and ad-hoc tools).
@@ -902,6 +915,275 @@ fn next_typed_body<'de, A: MapAccess<'de>>(
         EventKind::ProcessLoader => EventBody::ProcessLoader(Box::new(map.next_value()?)),
         EventKind::ProcessThrottle => EventBody::ProcessThrottle(Box::new(map.next_value()?)),
         EventKind::RateLimitInfo => EventBody::RateLimitInfo(Box::new(map.next_value()?)),
+        EventKind::Other => EventBody::Other {
+            kind: String::new(),
+            payload: map.next_value()?,
+        },
+    })
+}
+
+/// Parses any top-level JSON value into `event`, reusing its allocations:
+/// the same result, or the same error, as [`parse_top_level`]. On an error
+/// (or a value that is not an event) `event` holds some valid but
+/// meaningless event.
+pub(crate) fn parse_top_level_into(
+    bytes: &[u8],
+    event: &mut Event,
+) -> Result<Result<(), NotAnEvent>, serde_json::Error> {
+    use serde::de::DeserializeSeed as _;
+    let seed = TopLevelSeed(event);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let result = seed.deserialize(&mut deserializer)?;
+            deserializer.end()?;
+            Ok(result)
+        }
+        Err(_) => {
+            let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+            let result = seed.deserialize(&mut deserializer)?;
+            deserializer.end()?;
+            Ok(result)
+        }
+    }
+}
+
+/// Reads a top-level value into an event, as `TopLevelValue` reads one.
+struct TopLevelSeed<'a>(&'a mut Event);
+
+impl<'de> de::DeserializeSeed<'de> for TopLevelSeed<'_> {
+    type Value = Result<(), NotAnEvent>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(TopLevelIntoVisitor(self.0))
+    }
+}
+
+/// `TopLevelVisitor`, reading into an event read before: the same checks
+/// in the same order; the body's box is kept when the kind is the same.
+struct TopLevelIntoVisitor<'a>(&'a mut Event);
+
+fn not_an_object_into<E>(found: &'static str) -> Result<Result<(), NotAnEvent>, E> {
+    Ok(Err(NotAnEvent::NotAnObject(found)))
+}
+
+/// Reads a top-level metadata field into its old value; as `set_metadata`,
+/// the value is read before a repeated key is refused.
+fn metadata_into<'de, T: crate::value::ReadInto<'de>, A: MapAccess<'de>>(
+    map: &mut A,
+    slot: &mut Option<T>,
+    set: &mut bool,
+    key: &'static str,
+    unknown_fields: &mut UnknownFields,
+) -> Result<(), A::Error> {
+    let present = map.next_value_seed(OptionInto(slot))?;
+    if *set {
+        return Err(de::Error::duplicate_field(key));
+    }
+    if present {
+        *set = true;
+    } else {
+        *slot = None;
+        unknown_fields.insert_unique::<A::Error>(key.to_owned(), Value::Null)?;
+    }
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for TopLevelIntoVisitor<'_> {
+    type Value = Result<(), NotAnEvent>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a Tetragon event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        /// The metadata fields given a value in this read.
+        #[derive(Default)]
+        struct Set {
+            node_name: bool,
+            time: bool,
+            aggregation_info: bool,
+            cluster_name: bool,
+            node_labels: bool,
+        }
+        let event = self.0;
+        let mut old_body = Some(std::mem::replace(
+            &mut event.body,
+            EventBody::Other {
+                kind: String::new(),
+                payload: Value::Null,
+            },
+        ));
+        let mut set = Set::default();
+        let mut body: Option<EventBody> = None;
+        let mut kind_keys: Vec<String> = Vec::new();
+        event.unknown_fields = UnknownFields::new();
+        while let Some(key) = map.next_key::<JsonStr<'de>>()? {
+            match key.as_str() {
+                "node_name" => metadata_into(
+                    &mut map,
+                    &mut event.node_name,
+                    &mut set.node_name,
+                    "node_name",
+                    &mut event.unknown_fields,
+                )?,
+                "time" => metadata_into(
+                    &mut map,
+                    &mut event.time,
+                    &mut set.time,
+                    "time",
+                    &mut event.unknown_fields,
+                )?,
+                "aggregation_info" => metadata_into(
+                    &mut map,
+                    &mut event.aggregation_info,
+                    &mut set.aggregation_info,
+                    "aggregation_info",
+                    &mut event.unknown_fields,
+                )?,
+                "cluster_name" => metadata_into(
+                    &mut map,
+                    &mut event.cluster_name,
+                    &mut set.cluster_name,
+                    "cluster_name",
+                    &mut event.unknown_fields,
+                )?,
+                "node_labels" => metadata_into(
+                    &mut map,
+                    &mut event.node_labels,
+                    &mut set.node_labels,
+                    "node_labels",
+                    &mut event.unknown_fields,
+                )?,
+                key_text => {
+                    let typed_kind = EventKind::from_key(key_text);
+                    let untyped_kind =
+                        typed_kind.is_none() && UNTYPED_KIND_KEYS.contains(&key_text);
+                    if typed_kind.is_none() && !untyped_kind {
+                        let value: Value = map.next_value()?;
+                        event
+                            .unknown_fields
+                            .insert_unique::<A::Error>(key.into_string(), value)?;
+                    } else if body.is_some() {
+                        map.next_value::<IgnoredAny>()?;
+                        kind_keys.push(key.into_string());
+                    } else {
+                        body = Some(match typed_kind {
+                            Some(kind) => next_typed_body_into(kind, &mut map, &mut old_body)?,
+                            None => EventBody::Other {
+                                kind: key_text.to_owned(),
+                                payload: map.next_value()?,
+                            },
+                        });
+                        kind_keys.push(key.into_string());
+                    }
+                }
+            }
+        }
+        if !set.node_name {
+            event.node_name = None;
+        }
+        if !set.time {
+            event.time = None;
+        }
+        if !set.aggregation_info {
+            event.aggregation_info = None;
+        }
+        if !set.cluster_name {
+            event.cluster_name = None;
+        }
+        if !set.node_labels {
+            event.node_labels = None;
+        }
+        if kind_keys.len() > 1 {
+            return Ok(Err(NotAnEvent::SeveralKinds(kind_keys)));
+        }
+        match body {
+            Some(body) => event.body = body,
+            None => {
+                // As in `TopLevelVisitor`: a lone unknown key holding an
+                // object is the kind.
+                let candidates: Vec<String> = event
+                    .unknown_fields
+                    .iter()
+                    .filter(|(_, value)| value.is_object())
+                    .map(|(key, _)| key.clone())
+                    .collect();
+                match candidates.as_slice() {
+                    [] => return Ok(Err(NotAnEvent::NoKind)),
+                    [kind] => {
+                        let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
+                        event.body = EventBody::Other {
+                            kind: kind.clone(),
+                            payload,
+                        };
+                    }
+                    _ => return Ok(Err(NotAnEvent::SeveralKinds(candidates))),
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        not_an_object_into("an array")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        not_an_object_into("a boolean")
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        not_an_object_into("a number")
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        not_an_object_into("a number")
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        not_an_object_into("a number")
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        not_an_object_into("a string")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        not_an_object_into("null")
+    }
+}
+
+/// `next_typed_body`, reading into the old body's box when it is of the
+/// same kind.
+fn next_typed_body_into<'de, A: MapAccess<'de>>(
+    kind: EventKind,
+    map: &mut A,
+    old_body: &mut Option<EventBody>,
+) -> Result<EventBody, A::Error> {
+    macro_rules! reuse {
+        ($variant:ident) => {
+            match old_body.take() {
+                Some(EventBody::$variant(mut payload)) => {
+                    map.next_value_seed(ReadIntoSeed(&mut *payload))?;
+                    EventBody::$variant(payload)
+                }
+                _ => EventBody::$variant(Box::new(map.next_value()?)),
+            }
+        };
+    }
+    Ok(match kind {
+        EventKind::ProcessExec => reuse!(ProcessExec),
+        EventKind::ProcessExit => reuse!(ProcessExit),
+        EventKind::ProcessKprobe => reuse!(ProcessKprobe),
+        EventKind::ProcessTracepoint => reuse!(ProcessTracepoint),
+        EventKind::ProcessUprobe => reuse!(ProcessUprobe),
+        EventKind::ProcessLsm => reuse!(ProcessLsm),
+        EventKind::ProcessUsdt => reuse!(ProcessUsdt),
+        EventKind::ProcessLoader => reuse!(ProcessLoader),
+        EventKind::ProcessThrottle => reuse!(ProcessThrottle),
+        EventKind::RateLimitInfo => reuse!(RateLimitInfo),
         EventKind::Other => EventBody::Other {
             kind: String::new(),
             payload: map.next_value()?,

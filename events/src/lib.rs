@@ -51,7 +51,9 @@
 //! hook first ([`EventReader::next_record`], [`EventSummary`]) and decode the
 //! rest only for the records it keeps. The summary skips everything else of
 //! the event while still checking that it is well-formed JSON, at several
-//! times the speed of a full decode.
+//! times the speed of a full decode. [`EventRecord::parse_into`] decodes
+//! into an event decoded before, reusing its strings and boxes, for a
+//! reader that goes through many events.
 //!
 //! ```
 //! use tpc_events::{EventReader, Hook};
@@ -126,8 +128,11 @@
 //!   checked once per value, timestamps are stored inline, payloads are
 //!   boxed, JSON lines are parsed in place in the reader's buffer, and
 //!   [`EventReader::next_record`] lets a replay skip events after reading
-//!   only their kind and hook. `benches/parse.rs` measures throughput and
-//!   compares with `jq`.
+//!   only their kind and hook. The summary is read by a hand-written
+//!   scanner (`scan.rs`) that does not allocate; it answers only when it is
+//!   sure the serde-based summary would say the same, and leaves the rest
+//!   (errors included) to it; differential tests hold the two together.
+//!   `benches/parse.rs` measures throughput and compares with `jq`.
 
 #[macro_use]
 mod macros;
@@ -139,6 +144,7 @@ mod event;
 mod kinds;
 mod process;
 mod reader;
+mod scan;
 mod summary;
 mod value;
 

@@ -113,6 +113,81 @@ macro_rules! proto_message {
 
                 deserializer.deserialize_map(MessageVisitor)
             }
+
+            /// Reads into a message read before (see `value::ReadInto`):
+            /// the same checks and errors as `deserialize`, in the same
+            /// order, but fields keep their allocations.
+            fn deserialize_in_place<D: serde::Deserializer<'de>>(
+                deserializer: D,
+                place: &mut Self,
+            ) -> Result<(), D::Error> {
+                struct InPlaceVisitor<'a>(&'a mut $name);
+
+                impl<'de> serde::de::Visitor<'de> for InPlaceVisitor<'_> {
+                    type Value = ();
+
+                    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        formatter.write_str(concat!("a `", stringify!($name), "` object"))
+                    }
+
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<(), A::Error> {
+                        /// The typed fields given a value in this read.
+                        #[derive(Default)]
+                        struct Set {
+                            $($field: bool,)*
+                        }
+                        let message = self.0;
+                        let mut set = Set::default();
+                        message.unknown_fields = $crate::value::UnknownFields::new();
+                        while let Some(key) = map.next_key::<$crate::value::JsonStr<'de>>()? {
+                            match key.as_str() {
+                                $(
+                                    $json => {
+                                        if set.$field {
+                                            return Err(<A::Error as serde::de::Error>::duplicate_field($json));
+                                        }
+                                        if map.next_value_seed($crate::value::OptionInto(&mut message.$field))? {
+                                            set.$field = true;
+                                        } else {
+                                            message.$field = None;
+                                            message
+                                                .unknown_fields
+                                                .insert_unique::<A::Error>(key.into_string(), serde_json::Value::Null)?;
+                                        }
+                                    }
+                                )*
+                                _ => {
+                                    let value: serde_json::Value = map.next_value()?;
+                                    message.unknown_fields.insert_unique::<A::Error>(key.into_string(), value)?;
+                                }
+                            }
+                        }
+                        $(
+                            if !set.$field {
+                                message.$field = None;
+                            }
+                        )*
+                        Ok(())
+                    }
+                }
+
+                deserializer.deserialize_map(InPlaceVisitor(place))
+            }
+        }
+
+        impl<'de> $crate::value::ReadInto<'de> for $name {
+            fn read_into<D: serde::Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+                <Self as serde::Deserialize<'de>>::deserialize_in_place(deserializer, place)
+            }
+        }
+
+        impl<'de> $crate::value::ReadInto<'de> for Box<$name> {
+            fn read_into<D: serde::Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+                <$name as serde::Deserialize<'de>>::deserialize_in_place(deserializer, &mut **place)
+            }
         }
     };
 }
@@ -252,5 +327,7 @@ macro_rules! proto_enum {
                 deserializer.deserialize_any(EnumVisitor)
             }
         }
+
+        impl<'de> $crate::value::ReadInto<'de> for $name {}
     };
 }

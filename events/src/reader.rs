@@ -17,8 +17,8 @@ use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use crate::error::EventError;
-use crate::event::{Event, TopLevelValue, parse_top_level};
-use crate::summary::{EventSummary, TopLevelSummary, summarize_top_level};
+use crate::event::{Event, TopLevelValue, parse_top_level, parse_top_level_into};
+use crate::summary::{EventSummary, summarize_into};
 
 /// Where a value starts in the input: 1-based line and byte column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,8 +53,11 @@ pub struct EventReader<R> {
     scanner: ValueScanner,
     /// Values the scanner completed, not yet handed out.
     pending: VecDeque<Pending>,
-    /// The text of the record last handed out by `next_record`.
+    /// The text of the record last handed out by `next_record`, when it was
+    /// assembled from several lines.
     record_text: Vec<u8>,
+    /// The summary of the record last handed out (its buffers are reused).
+    summary: EventSummary,
     finished: bool,
 }
 
@@ -69,7 +72,7 @@ enum Pending {
 pub struct EventRecord<'a> {
     start: Position,
     text: &'a [u8],
-    summary: EventSummary,
+    summary: &'a EventSummary,
 }
 
 impl<'a> EventRecord<'a> {
@@ -84,14 +87,29 @@ impl<'a> EventRecord<'a> {
     }
 
     /// Kind, hook, `policy_name`, `action`.
-    pub fn summary(&self) -> &EventSummary {
-        &self.summary
+    pub fn summary(&self) -> &'a EventSummary {
+        self.summary
     }
 
     /// The whole event. Can still fail where the summary did not look, for
     /// example on a malformed timestamp; errors carry input line numbers.
     pub fn parse(&self) -> Result<Event, EventError> {
         parse_value(self.text, self.start)
+    }
+
+    /// [`Self::parse`] into an event parsed before, reusing its
+    /// allocations (its strings' buffers, its boxes): the same event, or
+    /// the same error. On an error, `event` holds some valid but
+    /// meaningless event. For readers that go through many events and
+    /// drop most of them.
+    pub fn parse_into(&self, event: &mut Event) -> Result<(), EventError> {
+        match parse_top_level_into(self.text, event) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_an_event)) => Err(not_an_event.into_error(self.start.line)),
+            Err(error) => {
+                Err(EventError::from_json(error).shifted(self.start.line, self.start.column))
+            }
+        }
     }
 }
 
@@ -137,30 +155,9 @@ fn current_line<'a, R: BufRead>(
     }
 }
 
-/// The index of the first `\n`, eight bytes at a time.
+/// The index of the first `\n`.
 fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
-    const NEWLINES: u64 = ONES * b'\n' as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in &mut chunks {
-        let mut word_bytes = [0_u8; 8];
-        word_bytes.copy_from_slice(chunk);
-        // Zero bytes where the input has a newline; the classic test sets
-        // the high bit of the first zero byte (and maybe of later ones).
-        let word = u64::from_le_bytes(word_bytes) ^ NEWLINES;
-        let first_zero = word.wrapping_sub(ONES) & !word & HIGH_BITS;
-        if first_zero != 0 {
-            return Some(offset + (first_zero.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|byte| *byte == b'\n')
-        .map(|index| offset + index)
+    memchr::memchr(b'\n', bytes)
 }
 
 impl<R: BufRead> EventReader<R> {
@@ -175,6 +172,7 @@ impl<R: BufRead> EventReader<R> {
             scanner: ValueScanner::default(),
             pending: VecDeque::new(),
             record_text: Vec::new(),
+            summary: EventSummary::default(),
             finished: false,
         }
     }
@@ -201,7 +199,7 @@ impl<R: BufRead> EventReader<R> {
             if let Some((start, range)) = self.whole_line_value() {
                 // JSON lines: summarise the line in place.
                 let line = current_line(&mut self.input, &self.copied_line, self.current);
-                if let Ok(TopLevelSummary(summary)) = summarize_top_level(&line[range.clone()]) {
+                if let Ok(summary) = summarize_into(&line[range.clone()], &mut self.summary) {
                     break Ok((start, range, summary));
                 }
             }
@@ -211,10 +209,10 @@ impl<R: BufRead> EventReader<R> {
             Ok((start, range, summary)) => {
                 let line = current_line(&mut self.input, &self.copied_line, self.current);
                 let record = summary
-                    .map(|summary| EventRecord {
+                    .map(|()| EventRecord {
                         start,
                         text: &line[range],
-                        summary,
+                        summary: &self.summary,
                     })
                     .map_err(|not_an_event| not_an_event.into_error(start.line));
                 Some((start, record))
@@ -222,15 +220,13 @@ impl<R: BufRead> EventReader<R> {
             Err(Pending::Failed { start, error }) => Some((start, Err(error))),
             Err(Pending::Value { start, text }) => {
                 self.record_text = text;
-                let record = match summarize_top_level(&self.record_text) {
-                    Ok(TopLevelSummary(Ok(summary))) => Ok(EventRecord {
+                let record = match summarize_into(&self.record_text, &mut self.summary) {
+                    Ok(Ok(())) => Ok(EventRecord {
                         start,
                         text: &self.record_text,
-                        summary,
+                        summary: &self.summary,
                     }),
-                    Ok(TopLevelSummary(Err(not_an_event))) => {
-                        Err(not_an_event.into_error(start.line))
-                    }
+                    Ok(Err(not_an_event)) => Err(not_an_event.into_error(start.line)),
                     Err(error) => {
                         Err(EventError::from_json(error).shifted(start.line, start.column))
                     }
@@ -238,6 +234,12 @@ impl<R: BufRead> EventReader<R> {
                 Some((start, record))
             }
         }
+    }
+
+    /// How many lines have been read so far (a last line without a line
+    /// break counts as one).
+    pub fn lines_read(&self) -> u64 {
+        self.line_number
     }
 
     /// Makes the next line current, or flushes the scanner at the end.

@@ -1,7 +1,8 @@
 //! `EventSummary`: the kind and hook identity of an event, read without
 //! decoding the rest (which is only checked to be well-formed JSON), so a
 //! replay can skip events no hook of a policy matches at a fraction of the
-//! cost of a full parse.
+//! cost of a full parse. The serde-based reading here is the reference; the
+//! scanner of `scan.rs` answers first when it can.
 
 use std::fmt;
 
@@ -9,34 +10,125 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::enums::KprobeAction;
-use crate::event::{EventKind, Hook, NotAnEvent, UNTYPED_KIND_KEYS, str_or_empty};
+use crate::event::{EventKind, Hook, NotAnEvent, UNTYPED_KIND_KEYS};
+use crate::scan::quick_summary;
 use crate::value::{JsonInt, JsonStr};
 
 /// What an event is, without its process, arguments and the rest: the kind,
 /// the hook identity, `policy_name` and `action`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// A reader keeps one summary and refills it for every record, so that its
+/// strings keep their buffers: reading summaries does not allocate.
+#[derive(Debug, Clone, Default)]
 pub struct EventSummary {
-    kind: Option<EventKind>,
-    kind_key: String,
-    hook: HookFields,
+    pub(crate) kind: Option<EventKind>,
+    /// The kind's key; meaningful when `kind` is set.
+    pub(crate) kind_key: String,
+    pub(crate) hook: HookFields,
 }
+
+/// An optional string whose buffer is kept when it is unset.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TextField {
+    present: bool,
+    text: String,
+}
+
+impl TextField {
+    pub(crate) fn get(&self) -> Option<&str> {
+        self.present.then_some(self.text.as_str())
+    }
+
+    pub(crate) fn set(&mut self, value: Option<&str>) {
+        self.text.clear();
+        self.present = value.is_some();
+        if let Some(value) = value {
+            self.text.push_str(value);
+        }
+    }
+
+    fn or_empty(&self) -> &str {
+        self.get().unwrap_or_default()
+    }
+}
+
+impl PartialEq for TextField {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for TextField {}
 
 /// The payload fields a summary keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct HookFields {
-    function_name: Option<String>,
-    subsys: Option<String>,
-    event: Option<String>,
-    path: Option<String>,
-    symbol: Option<String>,
-    provider: Option<String>,
-    name: Option<String>,
-    offset: Option<JsonInt<u64>>,
-    policy_name: Option<String>,
-    action: Option<KprobeAction>,
+pub(crate) struct HookFields {
+    pub(crate) function_name: TextField,
+    pub(crate) subsys: TextField,
+    pub(crate) event: TextField,
+    pub(crate) path: TextField,
+    pub(crate) symbol: TextField,
+    pub(crate) provider: TextField,
+    pub(crate) name: TextField,
+    pub(crate) offset: Option<JsonInt<u64>>,
+    pub(crate) policy_name: TextField,
+    pub(crate) action: Option<KprobeAction>,
 }
 
+impl HookFields {
+    /// The text field a payload key fills, if any.
+    pub(crate) fn text_slot(&mut self, key: &[u8]) -> Option<&mut TextField> {
+        Some(match key {
+            b"function_name" => &mut self.function_name,
+            b"subsys" => &mut self.subsys,
+            b"event" => &mut self.event,
+            b"path" => &mut self.path,
+            b"symbol" => &mut self.symbol,
+            b"provider" => &mut self.provider,
+            b"name" => &mut self.name,
+            b"policy_name" => &mut self.policy_name,
+            _ => return None,
+        })
+    }
+
+    fn clear(&mut self) {
+        for field in [
+            &mut self.function_name,
+            &mut self.subsys,
+            &mut self.event,
+            &mut self.path,
+            &mut self.symbol,
+            &mut self.provider,
+            &mut self.name,
+            &mut self.policy_name,
+        ] {
+            field.set(None);
+        }
+        self.offset = None;
+        self.action = None;
+    }
+}
+
+impl PartialEq for EventSummary {
+    /// Compares what the summary says (the kind key only when there is a
+    /// kind), not the buffers it keeps.
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && (self.kind.is_none() || self.kind_key == other.kind_key)
+            && self.hook == other.hook
+    }
+}
+
+impl Eq for EventSummary {}
+
 impl EventSummary {
+    /// Forgets the last record, keeping the buffers.
+    pub(crate) fn clear(&mut self) {
+        self.kind = None;
+        self.kind_key.clear();
+        self.hook.clear();
+    }
+
     /// The kind.
     pub fn kind(&self) -> EventKind {
         self.kind.unwrap_or(EventKind::Other)
@@ -52,24 +144,24 @@ impl EventSummary {
         let fields = &self.hook;
         Some(match self.kind() {
             EventKind::ProcessKprobe => Hook::Kprobe {
-                function: str_or_empty(&fields.function_name),
+                function: fields.function_name.or_empty(),
             },
             EventKind::ProcessTracepoint => Hook::Tracepoint {
-                subsys: str_or_empty(&fields.subsys),
-                event: str_or_empty(&fields.event),
+                subsys: fields.subsys.or_empty(),
+                event: fields.event.or_empty(),
             },
             EventKind::ProcessLsm => Hook::Lsm {
-                hook: str_or_empty(&fields.function_name),
+                hook: fields.function_name.or_empty(),
             },
             EventKind::ProcessUprobe => Hook::Uprobe {
-                path: str_or_empty(&fields.path),
-                symbol: str_or_empty(&fields.symbol),
+                path: fields.path.or_empty(),
+                symbol: fields.symbol.or_empty(),
                 offset: fields.offset.map(JsonInt::get),
             },
             EventKind::ProcessUsdt => Hook::Usdt {
-                path: str_or_empty(&fields.path),
-                provider: str_or_empty(&fields.provider),
-                name: str_or_empty(&fields.name),
+                path: fields.path.or_empty(),
+                provider: fields.provider.or_empty(),
+                name: fields.name.or_empty(),
             },
             _ => return None,
         })
@@ -82,7 +174,7 @@ impl EventSummary {
             | EventKind::ProcessTracepoint
             | EventKind::ProcessUprobe
             | EventKind::ProcessLsm
-            | EventKind::ProcessUsdt => self.hook.policy_name.as_deref(),
+            | EventKind::ProcessUsdt => self.hook.policy_name.get(),
             _ => None,
         }
     }
@@ -103,7 +195,22 @@ impl EventSummary {
 /// an event.
 pub(crate) struct TopLevelSummary(pub(crate) Result<EventSummary, NotAnEvent>);
 
-/// Summarises one top-level value; checks UTF-8 once, as the full parse does.
+/// Summarises one top-level value into `summary` (whose buffers are
+/// reused): with the scanner of `scan.rs` when it is sure of the answer,
+/// otherwise with serde_json, which also words every error.
+pub(crate) fn summarize_into(
+    bytes: &[u8],
+    summary: &mut EventSummary,
+) -> Result<Result<(), NotAnEvent>, serde_json::Error> {
+    if quick_summary(bytes, summary) {
+        return Ok(Ok(()));
+    }
+    let TopLevelSummary(result) = summarize_top_level(bytes)?;
+    Ok(result.map(|read| *summary = read))
+}
+
+/// Summarises one top-level value with serde_json (the reference the
+/// scanner is tested against); checks UTF-8 once, as the full parse does.
 pub(crate) fn summarize_top_level(bytes: &[u8]) -> Result<TopLevelSummary, serde_json::Error> {
     match std::str::from_utf8(bytes) {
         Ok(text) => serde_json::from_str(text),
@@ -279,29 +386,19 @@ impl<'de> Deserialize<'de> for HookFields {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HookFields, A::Error> {
                 let mut fields = HookFields::default();
                 while let Some(key) = map.next_key::<JsonStr<'de>>()? {
-                    let slot = match key.as_str() {
-                        "function_name" => &mut fields.function_name,
-                        "subsys" => &mut fields.subsys,
-                        "event" => &mut fields.event,
-                        "path" => &mut fields.path,
-                        "symbol" => &mut fields.symbol,
-                        "provider" => &mut fields.provider,
-                        "name" => &mut fields.name,
-                        "policy_name" => &mut fields.policy_name,
-                        "offset" => {
-                            fields.offset = map.next_value()?;
-                            continue;
-                        }
-                        "action" => {
-                            fields.action = map.next_value()?;
-                            continue;
-                        }
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                            continue;
-                        }
-                    };
-                    *slot = map.next_value()?;
+                    match key.as_str() {
+                        "offset" => fields.offset = map.next_value()?,
+                        "action" => fields.action = map.next_value()?,
+                        other => match fields.text_slot(other.as_bytes()) {
+                            Some(slot) => {
+                                let value: Option<JsonStr<'de>> = map.next_value()?;
+                                slot.set(value.as_ref().map(JsonStr::as_str));
+                            }
+                            None => {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        },
+                    }
                 }
                 Ok(fields)
             }

@@ -738,6 +738,90 @@ impl<'de> Deserialize<'de> for StringMap {
     }
 }
 
+/// Deserialising into a value read before, reusing its allocations where
+/// it can (strings keep their buffers, boxed messages their boxes): what
+/// [`crate::EventRecord::parse_into`] is built on. Reading into a value
+/// gives the same value, or the same error, as reading a new one.
+pub(crate) trait ReadInto<'de>: Deserialize<'de> {
+    /// Replaces `place` with the value read. On error, `place` holds some
+    /// valid but meaningless value.
+    fn read_into<D: Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+        *place = Self::deserialize(deserializer)?;
+        Ok(())
+    }
+}
+
+impl<'de> ReadInto<'de> for String {
+    fn read_into<D: Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+        // serde's own in-place read keeps the buffer.
+        String::deserialize_in_place(deserializer, place)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> ReadInto<'de> for Vec<T> {
+    fn read_into<D: Deserializer<'de>>(deserializer: D, place: &mut Self) -> Result<(), D::Error> {
+        // Reads elements into the ones already there.
+        Vec::deserialize_in_place(deserializer, place)
+    }
+}
+
+impl<'de> ReadInto<'de> for bool {}
+impl<'de, T: ProtoInteger> ReadInto<'de> for JsonInt<T> {}
+impl<'de> ReadInto<'de> for Timestamp {}
+impl<'de> ReadInto<'de> for Base64Bytes {}
+impl<'de> ReadInto<'de> for StringMap {}
+
+/// Reads an `Option<T>` field into its old value: `null` leaves it alone
+/// and says `false` (the caller decides what `null` means), any other value
+/// is read into the old one (or a new one) and says `true`. Reads exactly
+/// as `Option<T>`'s own `Deserialize` does.
+pub(crate) struct OptionInto<'a, T>(pub(crate) &'a mut Option<T>);
+
+impl<'de, T: ReadInto<'de>> de::DeserializeSeed<'de> for OptionInto<'_, T> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        struct OptionIntoVisitor<'a, T>(&'a mut Option<T>);
+
+        impl<'de, T: ReadInto<'de>> Visitor<'de> for OptionIntoVisitor<'_, T> {
+            type Value = bool;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("option")
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+                match self.0 {
+                    Some(old) => T::read_into(deserializer, old)?,
+                    None => *self.0 = Some(T::deserialize(deserializer)?),
+                }
+                Ok(true)
+            }
+        }
+
+        deserializer.deserialize_option(OptionIntoVisitor(self.0))
+    }
+}
+
+/// Reads a value into an old one ([`ReadInto`]) as a seed.
+pub(crate) struct ReadIntoSeed<'a, T>(pub(crate) &'a mut T);
+
+impl<'de, T: ReadInto<'de>> de::DeserializeSeed<'de> for ReadIntoSeed<'_, T> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        T::read_into(deserializer, self.0)
+    }
+}
+
 #[cfg(test)]
 #[expect(clippy::unwrap_used, reason = "tests may unwrap")]
 mod tests {

@@ -408,3 +408,18 @@ fn lines_longer_than_the_input_buffer_read_the_same() {
         assert_eq!(count, expected.len());
     }
 }
+
+#[test]
+fn lines_read_counts_every_line_and_a_last_one_without_a_break() {
+    for (input, lines) in [
+        ("", 0),
+        ("\n", 1),
+        (EXEC, 1),
+        ("{\n  \"process_exec\": {}\n}\n\n", 4),
+        ("{\"process_exec\":{}}\nnot json\n{\"process_exec\":{}}", 3),
+    ] {
+        let mut reader = EventReader::new(input.as_bytes());
+        while reader.next_record().is_some() {}
+        assert_eq!(reader.lines_read(), lines, "{input:?}");
+    }
+}

@@ -8,14 +8,17 @@
 //! starts with `{` (where the event reader itself always starts a new
 //! value, so cutting never changes which values are found), and with more
 //! than one CPU, worker threads read the chunks in parallel, each with its
-//! own [`EventReader`], decoding the kind and hook of every value, while
-//! the calling thread parses the events some hook wants (so an event is
-//! built, used and freed on one thread), simulates and writes, in input
-//! order. A stream (stdin) and explanations of chosen positions use one
-//! reader over the whole input. Every way gives the same output, line
-//! numbers and messages included (a test holds them to it).
+//! own [`EventReader`]: they decode the kind and hook of every value and
+//! parse the events some hook wants. The calling thread simulates and
+//! writes, in input order, then hands each parsed event back to the worker
+//! that built it, to be freed there (freeing memory on another thread than
+//! the one that allocated it is slow with glibc's allocator), and each chunk
+//! buffer back to the reading thread, which reads into it again. A stream
+//! (stdin) and explanations of chosen positions use one reader over the
+//! whole input. Every way gives the same output, line numbers and messages
+//! included (a test holds them to it).
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::sync::mpsc;
 
 use tpc_events::{Event, EventKind, EventReader};
@@ -100,19 +103,6 @@ enum Item {
     },
     /// An event to feed.
     Event { line: u64, event: Box<Event> },
-    /// An event to parse, then feed: its text, in the chunk or copied.
-    Deferred {
-        start: tpc_events::Position,
-        text: DeferredText,
-    },
-}
-
-/// Where the text of a deferred event is.
-enum DeferredText {
-    /// This range of the chunk's bytes.
-    InChunk(std::ops::Range<usize>),
-    /// A copy (a value the reader had to assemble from several lines).
-    Copied(Vec<u8>),
 }
 
 /// Why a value is not an event.
@@ -149,6 +139,8 @@ struct Sink<'a, 's, 'p, W: Write> {
     malformed: &'a mut Vec<Malformed>,
     /// Input lines before the chunk whose items are being fed.
     lines_before: u64,
+    /// A posted event as a JSON line (the buffer is reused).
+    json_line: Vec<u8>,
 }
 
 impl<W: Write> Sink<'_, '_, '_, W> {
@@ -198,12 +190,12 @@ impl<W: Write> Sink<'_, '_, '_, W> {
         Ok(())
     }
 
-    fn event(&mut self, line: u64, mut event: Event) -> Result<(), ReplayError> {
+    fn event(&mut self, line: u64, event: &mut Event) -> Result<(), ReplayError> {
         let position = self.sim.next_position();
         match self.output {
             Output::Explain(list) => {
                 if list.is_empty() || list.contains(&position) {
-                    let (verdicts, explanation) = self.sim.feed_explained(&event);
+                    let (verdicts, explanation) = self.sim.feed_explained(event);
                     if !list.is_empty() || !verdicts.is_empty() {
                         let mut text = explanation.render();
                         if text.ends_with('\n') {
@@ -212,135 +204,73 @@ impl<W: Write> Sink<'_, '_, '_, W> {
                         self.line(&text)?;
                     }
                 } else {
-                    self.sim.feed(&event);
+                    self.sim.feed(event);
                 }
             }
             Output::Verdicts => {
-                let verdicts = self.sim.feed(&event);
+                let verdicts = self.sim.feed(event);
                 let text =
                     report::verdict_line(self.origin(position, line), event.kind_key(), &verdicts);
                 self.line(&text)?;
             }
             Output::Events => {
-                let verdicts = self.sim.feed(&event);
+                let verdicts = self.sim.feed(event);
                 let posted: Vec<&Verdict> = verdicts.iter().filter(|v| v.posted).collect();
                 for (i, verdict) in posted.iter().enumerate() {
+                    self.json_line.clear();
                     if let Some(built) = &verdict.output {
-                        built
-                            .write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        built.append_json_line(&mut self.json_line);
                     } else if i + 1 == posted.len() {
                         // The last one takes the input event itself.
-                        self.sim.apply_output(verdict, &mut event);
-                        event
-                            .write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        self.sim.apply_output(verdict, event);
+                        event.append_json_line(&mut self.json_line);
                     } else {
                         let mut copy = event.clone();
                         self.sim.apply_output(verdict, &mut copy);
-                        copy.write_json_line(self.out)
-                            .map_err(|source| ReplayError::Write { source })?;
+                        copy.append_json_line(&mut self.json_line);
                     }
+                    self.out
+                        .write_all(&self.json_line)
+                        .map_err(|source| ReplayError::Write { source })?;
                 }
             }
             Output::Compact => {
-                for verdict in self.sim.feed(&event) {
+                for verdict in self.sim.feed(event) {
                     if verdict.posted {
-                        let text = report::compact_line(&verdict, &event);
+                        let text = report::compact_line(&verdict, event);
                         self.line(&text)?;
                     }
                 }
             }
             Output::Nothing => {
-                self.sim.feed(&event);
+                self.sim.feed(event);
             }
         }
         Ok(())
     }
 
-    fn item(&mut self, item: Item) -> Result<(), ReplayError> {
-        self.item_in(item, &[])
-    }
-
-    /// Feeds an item whose deferred text may point into `chunk`.
-    fn item_in(&mut self, item: Item, chunk: &[u8]) -> Result<(), ReplayError> {
+    /// Feeds an item; hands back the event it held, once used, so that the
+    /// caller chooses the thread that frees it.
+    fn item(&mut self, item: Item) -> Result<Option<Box<Event>>, ReplayError> {
         match item {
-            Item::Deferred { start, text } => {
-                let bytes = match &text {
-                    DeferredText::InChunk(range) => chunk.get(range.clone()).unwrap_or_default(),
-                    DeferredText::Copied(copy) => copy.as_slice(),
-                };
-                match Event::from_json_slice(bytes) {
-                    Ok(event) => self.event(start.line + self.lines_before, event),
-                    Err(error) => {
-                        let message =
-                            shift_error(shift_into_value(error, start), self.lines_before)
-                                .to_string();
-                        self.malformed(start.line + self.lines_before, message)
-                    }
-                }
-            }
             Item::Malformed { line, reason } => {
                 let message = match reason {
                     Reason::Event(error) => shift_error(error, self.lines_before).to_string(),
                     Reason::Read(message) => message,
                 };
-                self.malformed(line + self.lines_before, message)
+                self.malformed(line + self.lines_before, message)?;
             }
             Item::Skip {
                 line,
                 kind,
                 from_hook,
-            } => self.skip(line + self.lines_before, kind.as_str(), from_hook),
-            Item::Event { line, event } => self.event(line + self.lines_before, *event),
+            } => self.skip(line + self.lines_before, kind.as_str(), from_hook)?,
+            Item::Event { line, mut event } => {
+                self.event(line + self.lines_before, &mut event)?;
+                return Ok(Some(event));
+            }
         }
-    }
-}
-
-/// An error of a value parsed on its own, moved to where the value starts
-/// (as [`tpc_events::EventRecord::parse`] reports it).
-fn shift_into_value(
-    error: tpc_events::EventError,
-    start: tpc_events::Position,
-) -> tpc_events::EventError {
-    use tpc_events::EventError as E;
-    let l = |line: u64| line + start.line - 1;
-    let c = |line: u64, column: u64| {
-        if line == 1 {
-            column + start.column - 1
-        } else {
-            column
-        }
-    };
-    match error {
-        E::MalformedJson {
-            line,
-            column,
-            source,
-        } => E::MalformedJson {
-            line: l(line),
-            column: c(line, column),
-            source,
-        },
-        E::InvalidField {
-            line,
-            column,
-            source,
-        } => E::InvalidField {
-            line: l(line),
-            column: c(line, column),
-            source,
-        },
-        E::NotAnObject { found, .. } => E::NotAnObject {
-            line: start.line,
-            found,
-        },
-        E::NoEventKind { .. } => E::NoEventKind { line: start.line },
-        E::SeveralEventKinds { kinds, .. } => E::SeveralEventKinds {
-            line: start.line,
-            kinds,
-        },
-        other => other,
+        Ok(None)
     }
 }
 
@@ -387,17 +317,23 @@ fn shift_error(error: tpc_events::EventError, lines_before: u64) -> tpc_events::
     }
 }
 
-/// Reads the input, deciding per value whether it must be parsed. Sends
-/// items (in batches) until the input ends or the receiver hangs up.
+/// Reads the input, parsing the values some hook wants. Hands out items
+/// until the input ends or `emit` says stop; returns how many lines it
+/// read. `used`: events this thread built and the simulating side is done
+/// with, parsed into again.
+#[expect(
+    clippy::vec_box,
+    reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
+)]
 fn read_items<R: BufRead>(
     input: R,
     sieve: &Sieve,
     explain_positions: Option<&[u64]>,
     first_position: u64,
-    defer_within: Option<&[u8]>,
     scratch: &mut Vec<super::HookRef>,
-    emit: &mut dyn FnMut(Item) -> bool,
-) {
+    used: &mut Vec<Box<Event>>,
+    emit: &mut dyn FnMut(Item, &mut Vec<Box<Event>>) -> bool,
+) -> u64 {
     let mut reader = EventReader::new(input);
     let mut position = first_position;
     while let Some((start, record)) = reader.next_record() {
@@ -419,26 +355,23 @@ fn read_items<R: BufRead>(
                         kind,
                         from_hook: summary.hook().is_some(),
                     }
-                } else if let Some(chunk) = defer_within {
-                    // Leave the parse to the simulating thread, so that an
-                    // event is built, used and freed on one thread.
-                    let text = record.text();
-                    let base = chunk.as_ptr() as usize;
-                    let at = text.as_ptr() as usize;
-                    let inside = at >= base && at + text.len() <= base + chunk.len();
-                    Item::Deferred {
-                        start,
-                        text: if inside {
-                            DeferredText::InChunk(at - base..at - base + text.len())
-                        } else {
-                            DeferredText::Copied(text.to_vec())
-                        },
-                    }
                 } else {
-                    match record.parse() {
+                    // Parse into a used event when there is one: its
+                    // strings and boxes are reused.
+                    let parsed = match used.pop() {
+                        Some(mut event) => match record.parse_into(&mut event) {
+                            Ok(()) => Ok(event),
+                            Err(error) => {
+                                used.push(event);
+                                Err(error)
+                            }
+                        },
+                        None => record.parse().map(Box::new),
+                    };
+                    match parsed {
                         Ok(event) => Item::Event {
                             line: start.line,
-                            event: Box::new(event),
+                            event,
                         },
                         Err(error) => Item::Malformed {
                             line: start.line,
@@ -449,10 +382,11 @@ fn read_items<R: BufRead>(
             }
         };
         position += 1;
-        if !emit(item) {
-            return;
+        if !emit(item, used) {
+            break;
         }
     }
+    reader.lines_read()
 }
 
 /// Replays one input. `source` names it in messages (and in verdict lines
@@ -512,8 +446,9 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
             workers,
             chunk_bytes,
         } => Some((workers, chunk_bytes.max(1))),
-        // The calling thread parses, simulates and writes; the others
-        // decode kinds and hooks. On one CPU a single reader is faster.
+        // One worker per CPU but one: the calling thread simulates and
+        // writes, and reads chunks too while the workers are busy. On one
+        // CPU a single reader is faster.
         Threads::Auto => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
             1 => None,
             n => Some((n - 1, CHUNK_BYTES)),
@@ -528,6 +463,7 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
         on_malformed,
         malformed,
         lines_before: 0,
+        json_line: Vec::with_capacity(4096),
     };
     // Explaining chosen positions needs positions while reading: sequential.
     let (workers, chunk_bytes) = match chunking {
@@ -540,10 +476,13 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
                 &sieve,
                 explain_positions.as_deref(),
                 first_position,
-                None,
                 &mut scratch,
-                &mut |item| match sink.item(item) {
-                    Ok(()) => true,
+                &mut Vec::new(),
+                &mut |item, used| match sink.item(item) {
+                    Ok(event) => {
+                        used.extend(event);
+                        true
+                    }
                     Err(e) => {
                         result = Err(e);
                         false
@@ -556,15 +495,21 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
     if workers == 0 {
         let mut result = Ok(());
         let mut scratch = Vec::new();
-        cut_chunks(input, chunk_bytes, &mut |chunk| {
-            let (items, lines) = chunk_items(&chunk, &sieve, false, &mut scratch);
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+        let mut used = Vec::new();
+        cut_chunks(input, chunk_bytes, &spare_rx, &mut |chunk| {
+            let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch, &mut used);
             for item in items {
-                if let Err(e) = sink.item(item) {
-                    result = Err(e);
-                    return false;
+                match sink.item(item) {
+                    Ok(event) => used.extend(event),
+                    Err(e) => {
+                        result = Err(e);
+                        return false;
+                    }
                 }
             }
             sink.lines_before += lines;
+            let _ = spare_tx.send(chunk.bytes);
             true
         });
         return result;
@@ -572,72 +517,154 @@ pub fn replay_with<R: BufRead + Send, W: Write>(
     std::thread::scope(|scope| {
         let (chunk_tx, chunk_rx) = mpsc::sync_channel::<Chunk>(workers * 2);
         let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<(Chunk, Vec<Item>, u64)>(workers * 2);
+        let (done_tx, done_rx) = mpsc::sync_channel::<ReadChunk>(workers * 2);
+        // Chunk buffers, back to the reading thread.
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
         scope.spawn(move || {
-            cut_chunks(input, chunk_bytes, &mut |chunk| {
+            cut_chunks(input, chunk_bytes, &spare_rx, &mut |chunk| {
                 chunk_tx.send(chunk).is_ok()
             })
         });
-        for _ in 0..workers {
+        // Per worker: the events it built, back to be freed.
+        let mut used_events = Vec::with_capacity(workers);
+        for worker in 0..workers {
             let chunk_rx = std::sync::Arc::clone(&chunk_rx);
             let done_tx = done_tx.clone();
+            let (used_tx, used_rx) = mpsc::channel::<Vec<Box<Event>>>();
+            used_events.push(used_tx);
             let sieve = &sieve;
             scope.spawn(move || {
                 let mut scratch = Vec::new();
+                let mut used = Vec::new();
                 loop {
+                    for mut events in used_rx.try_iter() {
+                        used.append(&mut events);
+                    }
                     let next = chunk_rx.lock().ok().and_then(|rx| rx.recv().ok());
                     let Some(chunk) = next else { return };
-                    let (items, lines) = chunk_items(&chunk, sieve, true, &mut scratch);
-                    if done_tx.send((chunk, items, lines)).is_err() {
+                    let (items, lines) = chunk_items(&chunk, sieve, &mut scratch, &mut used);
+                    let read = ReadChunk {
+                        chunk,
+                        items,
+                        lines,
+                        worker,
+                    };
+                    if done_tx.send(read).is_err() {
                         return;
                     }
                 }
             });
         }
         drop(done_tx);
-        // Chunks come back in any order: feed them in input order.
-        let mut waiting: std::collections::BTreeMap<u64, (Chunk, Vec<Item>, u64)> =
+        // Chunks come back in any order: feed them in input order. While
+        // the next one is not back, this thread reads a waiting chunk
+        // itself (and frees the events it built).
+        let mut waiting: std::collections::BTreeMap<u64, ReadChunk> =
             std::collections::BTreeMap::new();
         let mut next = 0u64;
-        for (chunk, items, lines) in done_rx {
-            waiting.insert(chunk.sequence, (chunk, items, lines));
-            while let Some((chunk, items, lines)) = waiting.remove(&next) {
+        let mut scratch = Vec::new();
+        let mut own_used: Vec<Box<Event>> = Vec::new();
+        let mut input_done = false;
+        loop {
+            while let Some(read) = waiting.remove(&next) {
                 next += 1;
-                for item in items {
-                    // Returning drops the receiver, which stops the workers
-                    // and then the reading thread.
-                    sink.item_in(item, &chunk.bytes)?;
+                let mut used = Vec::with_capacity(read.items.len());
+                for item in read.items {
+                    // Returning drops the receivers, which stops the
+                    // workers and then the reading thread.
+                    used.extend(sink.item(item)?);
                 }
-                sink.lines_before += lines;
+                sink.lines_before += read.lines;
+                match used_events.get(read.worker) {
+                    Some(worker) => {
+                        let _ = worker.send(used);
+                    }
+                    None => own_used.append(&mut used),
+                }
+                let _ = spare_tx.send(read.chunk.bytes);
             }
+            match done_rx.try_recv() {
+                Ok(read) => {
+                    waiting.insert(read.chunk.sequence, read);
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            if !input_done {
+                // A worker holding the lock is waiting for a chunk: none
+                // is waiting then.
+                let taken = match chunk_rx.try_lock() {
+                    Ok(receiver) => match receiver.try_recv() {
+                        Ok(chunk) => Some(chunk),
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            input_done = true;
+                            None
+                        }
+                        Err(mpsc::TryRecvError::Empty) => None,
+                    },
+                    Err(_) => None,
+                };
+                if let Some(chunk) = taken {
+                    let (items, lines) = chunk_items(&chunk, &sieve, &mut scratch, &mut own_used);
+                    let read = ReadChunk {
+                        chunk,
+                        items,
+                        lines,
+                        worker: usize::MAX,
+                    };
+                    waiting.insert(read.chunk.sequence, read);
+                    continue;
+                }
+            }
+            match done_rx.recv() {
+                Ok(read) => {
+                    waiting.insert(read.chunk.sequence, read);
+                }
+                Err(_) => break,
+            }
+        }
+        // Every chunk is back (the workers stop when the input ends).
+        while let Some(read) = waiting.remove(&next) {
+            next += 1;
+            for item in read.items {
+                sink.item(item)?;
+            }
+            sink.lines_before += read.lines;
         }
         Ok(())
     })
 }
 
+/// A chunk a worker has read: its items and how many lines it holds.
+struct ReadChunk {
+    chunk: Chunk,
+    items: Vec<Item>,
+    lines: u64,
+    /// Which worker built its events.
+    worker: usize,
+}
+
 /// The items of one chunk, in order (lines relative to the chunk), and
 /// the number of lines it holds.
+#[expect(
+    clippy::vec_box,
+    reason = "the boxes were allocated here and are freed here; unboxing would free them elsewhere"
+)]
 fn chunk_items(
     chunk: &Chunk,
     sieve: &Sieve,
-    defer: bool,
     scratch: &mut Vec<super::HookRef>,
+    used: &mut Vec<Box<Event>>,
 ) -> (Vec<Item>, u64) {
     let mut items = Vec::new();
     let bytes = chunk.bytes.as_slice();
-    read_items(
-        bytes,
-        sieve,
-        None,
-        0,
-        defer.then_some(bytes),
-        scratch,
-        &mut |item| {
-            items.push(item);
-            true
-        },
-    );
-    let lines = chunk.bytes.iter().filter(|b| **b == b'\n').count() as u64;
+    let lines_read = read_items(bytes, sieve, None, 0, scratch, used, &mut |item, _| {
+        items.push(item);
+        true
+    });
+    // Line breaks in the chunk: a last line without one was counted too.
+    let lines = lines_read - u64::from(bytes.last().is_some_and(|byte| *byte != b'\n'));
     if let Some(message) = &chunk.read_error {
         items.push(Item::Malformed {
             line: lines + 1,
@@ -658,64 +685,97 @@ struct Chunk {
 /// Bytes per chunk by default (more when one value is longer).
 const CHUNK_BYTES: usize = 1 << 18;
 
-/// Where the first line starting with `{` at or after `from` begins
-/// (never at 0).
-fn next_cut(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut at = from.max(1);
-    while at < bytes.len() {
-        let newline = at - 1 + bytes[at - 1..].iter().position(|b| *b == b'\n')?;
-        if bytes.get(newline + 1) == Some(&b'{') {
-            return Some(newline + 1);
+/// The last place in `bytes`, at or after `from`, where a line starts with
+/// `{` (never 0).
+fn last_cut(bytes: &[u8], from: usize) -> Option<usize> {
+    let from = from.max(1);
+    let mut end = bytes.len();
+    while end > from {
+        // A newline at `at` makes `at + 1` a line start.
+        let at = from - 1 + memchr::memrchr(b'\n', &bytes[from - 1..end - 1])?;
+        if bytes[at + 1] == b'{' {
+            return Some(at + 1);
         }
-        at = newline + 2;
+        end = at + 1;
     }
     None
 }
 
+/// A chunk buffer: one handed back, or a new one.
+fn spare_buffer(spare: &mpsc::Receiver<Vec<u8>>, chunk_bytes: usize) -> Vec<u8> {
+    spare
+        .try_recv()
+        .unwrap_or_else(|_| Vec::with_capacity(chunk_bytes.min(CHUNK_BYTES * 4)))
+}
+
 /// Cuts the input into chunks at lines that start with `{`: the event
 /// reader starts a new value at such a line whatever came before, so
-/// reading the chunks separately finds the same values.
-fn cut_chunks<R: BufRead>(mut input: R, chunk_bytes: usize, send: &mut dyn FnMut(Chunk) -> bool) {
-    let mut carry: Vec<u8> = Vec::with_capacity(chunk_bytes.min(CHUNK_BYTES) * 2);
+/// reading the chunks separately finds the same values. Reads about
+/// `chunk_bytes` at a time straight into the chunk's buffer, then cuts at
+/// the last such line; the rest starts the next chunk (a chunk grows when
+/// one value is longer).
+fn cut_chunks<R: Read>(
+    mut input: R,
+    chunk_bytes: usize,
+    spare: &mpsc::Receiver<Vec<u8>>,
+    send: &mut dyn FnMut(Chunk) -> bool,
+) {
     let mut sequence = 0u64;
+    let mut buffer = spare_buffer(spare, chunk_bytes);
+    // Bytes of `buffer` read so far; the rest of its length is scratch.
+    let mut filled = 0;
+    let mut cut = None;
     let mut read_error = None;
     loop {
-        let read = match input.fill_buf() {
-            Ok([]) => break,
-            Ok(buffer) => {
-                carry.extend_from_slice(buffer);
-                buffer.len()
-            }
+        // Up to `chunk_bytes`, or as much again when no cut was found.
+        let wanted = if filled < chunk_bytes {
+            chunk_bytes - filled
+        } else {
+            chunk_bytes
+        };
+        if buffer.len() < filled + wanted {
+            buffer.resize(filled + wanted, 0);
+        }
+        let read = match input.read(&mut buffer[filled..filled + wanted]) {
+            Ok(0) => break,
+            Ok(read) => read,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 read_error = Some(format!("reading events failed: {e}"));
                 break;
             }
         };
-        input.consume(read);
-        if carry.len() < chunk_bytes {
+        cut = last_cut(&buffer[..filled + read], filled).or(cut);
+        filled += read;
+        if filled < chunk_bytes {
             continue;
         }
-        // Send every complete chunk the carried bytes hold.
-        let mut start = 0;
-        while let Some(cut) = next_cut(&carry, start + chunk_bytes) {
-            let bytes = carry[start..cut].to_vec();
-            if !send(Chunk {
-                sequence,
-                bytes,
-                read_error: None,
-            }) {
-                return;
-            }
-            sequence += 1;
-            start = cut;
+        let Some(at) = cut.take() else { continue };
+        // The rest starts the next buffer (whose old bytes are scratch).
+        let mut next = spare_buffer(spare, chunk_bytes);
+        let rest = filled - at;
+        if next.len() < rest {
+            next.resize(rest, 0);
         }
-        carry.drain(..start);
+        next[..rest].copy_from_slice(&buffer[at..filled]);
+        filled = rest;
+        buffer.truncate(at);
+        let chunk = Chunk {
+            sequence,
+            bytes: std::mem::replace(&mut buffer, next),
+            read_error: None,
+        };
+        if !send(chunk) {
+            return;
+        }
+        sequence += 1;
+        cut = last_cut(&buffer[..filled], 0);
     }
-    if !carry.is_empty() || read_error.is_some() {
+    buffer.truncate(filled);
+    if !buffer.is_empty() || read_error.is_some() {
         send(Chunk {
             sequence,
-            bytes: carry,
+            bytes: buffer,
             read_error,
         });
     }
@@ -728,21 +788,44 @@ mod tests {
     #[test]
     fn cuts_only_where_a_line_starts_with_a_brace() {
         let text = b"{\"a\":1}\n{\"b\":\n  {\"c\":2}}\n{\"d\":3}\n";
-        assert_eq!(next_cut(text, 0), Some(8));
-        assert_eq!(next_cut(text, 9), Some(25));
-        assert_eq!(next_cut(text, 26), None);
-        let mut chunks = Vec::new();
-        cut_chunks(&text[..], 1, &mut |c| {
-            chunks.push((c.sequence, String::from_utf8_lossy(&c.bytes).into_owned()));
-            true
-        });
-        assert_eq!(
-            chunks,
-            [
-                (0, "{\"a\":1}\n".to_string()),
-                (1, "{\"b\":\n  {\"c\":2}}\n".to_string()),
-                (2, "{\"d\":3}\n".to_string())
-            ]
-        );
+        assert_eq!(last_cut(text, 0), Some(25));
+        assert_eq!(last_cut(&text[..25], 0), Some(8));
+        assert_eq!(last_cut(&text[..25], 9), None);
+        assert_eq!(last_cut(&text[..8], 0), None);
+        assert_eq!(last_cut(&text[..9], 8), Some(8));
+        for chunk_bytes in [1, 5, 8, 9, 26, 1000] {
+            let (spare_tx, spare_rx) = mpsc::channel();
+            let mut chunks = Vec::new();
+            cut_chunks(&text[..], chunk_bytes, &spare_rx, &mut |c| {
+                chunks.push((c.sequence, String::from_utf8_lossy(&c.bytes).into_owned()));
+                // Buffers come back with stale bytes, which must not leak.
+                let mut stale = c.bytes;
+                stale.iter_mut().for_each(|byte| *byte = b'#');
+                let _ = spare_tx.send(stale);
+                true
+            });
+            let joined: String = chunks.iter().map(|(_, text)| text.as_str()).collect();
+            assert_eq!(joined.as_bytes(), text, "{chunk_bytes}-byte chunks");
+            for (index, (sequence, chunk)) in chunks.iter().enumerate() {
+                assert_eq!(*sequence, index as u64);
+                assert!(
+                    chunk.starts_with('{'),
+                    "{chunk_bytes}-byte chunks: {chunk:?}"
+                );
+            }
+            if chunk_bytes == 1 {
+                assert_eq!(
+                    chunks,
+                    [
+                        (0, "{\"a\":1}\n".to_string()),
+                        (1, "{\"b\":\n  {\"c\":2}}\n".to_string()),
+                        (2, "{\"d\":3}\n".to_string())
+                    ]
+                );
+            }
+            if chunk_bytes == 1000 {
+                assert_eq!(chunks.len(), 1);
+            }
+        }
     }
 }
