@@ -13,7 +13,8 @@ fn corpus() -> Vec<(String, String)> {
         PathBuf::from,
     );
     let mut files = Vec::new();
-    tpc::driver::collect_policy_files(&shared.join("corpus/tetragon"), &mut files).expect("corpus readable");
+    tpc::driver::collect_policy_files(&shared.join("corpus/tetragon"), &mut files)
+        .expect("corpus readable");
     files
         .into_iter()
         .map(|p| {
@@ -28,9 +29,10 @@ fn bench(c: &mut Criterion) {
     let policies = tpc::driver::check_sources(sources.clone()).policies.len();
     let mut group = c.benchmark_group("check");
     group.throughput(Throughput::Elements(policies as u64));
-    group.bench_function(format!("corpus ({} files, {policies} policies)", sources.len()), |b| {
-        b.iter(|| tpc::driver::check_sources(sources.clone()))
-    });
+    group.bench_function(
+        format!("corpus ({} files, {policies} policies)", sources.len()),
+        |b| b.iter(|| tpc::driver::check_sources(sources.clone())),
+    );
     group.finish();
     // A plain figure as well, measured outside criterion.
     let rounds = 50;

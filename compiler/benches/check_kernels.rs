@@ -95,7 +95,10 @@ fn tpc_process(args: &[String], corpus: &Path) -> Duration {
         .stderr(Stdio::null())
         .status()
         .expect("tpc runs");
-    assert!(matches!(status.code(), Some(0 | 1)), "tpc check failed: {status}");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "tpc check failed: {status}"
+    );
     start.elapsed()
 }
 
@@ -111,7 +114,11 @@ fn ratio_report() {
     }
     let sources = corpus();
     let with_formats = tpc::driver::kernel_selections(&files, &[]).expect("selections");
-    let btf_only: Vec<KernelSelection> = files.iter().cloned().map(KernelSelection::BtfFile).collect();
+    let btf_only: Vec<KernelSelection> = files
+        .iter()
+        .cloned()
+        .map(KernelSelection::BtfFile)
+        .collect();
     let report = check(&sources, with_formats.clone());
     let runs = 5;
     let xz = (0..runs).map(|_| xz_all(&files)).min().unwrap_or_default();
@@ -154,8 +161,15 @@ fn ratio_report() {
             .join(", "),
         report.diagnostics.len()
     );
-    println!("best of {runs} runs, {} threads available", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("xz -dc of the {} BTF files (sequential):          {:>7.1} ms", files.len(), xz_ms);
+    println!(
+        "best of {runs} runs, {} threads available",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "xz -dc of the {} BTF files (sequential):          {:>7.1} ms",
+        files.len(),
+        xz_ms
+    );
     println!(
         "tpc check, corpus x {} BTF files (in process):     {:>7.1} ms  ratio {:.2}x  (with the dev kernel's tracepoint formats)",
         files.len(),
@@ -184,7 +198,11 @@ fn ratio_report() {
         ms(carried),
         ms(decode)
     );
-    let verdict = if ms(tpc_process_btf) / xz_ms <= 3.0 { "within" } else { "OVER" };
+    let verdict = if ms(tpc_process_btf) / xz_ms <= 3.0 {
+        "within"
+    } else {
+        "OVER"
+    };
     println!("target: tpc check --btf at most 3x xz -dc: {verdict}");
 }
 

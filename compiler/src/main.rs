@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "tpc", version, about = "Compiler, checker, simulator and runtime for Tetragon TracingPolicy policies")]
+#[command(
+    name = "tpc",
+    version,
+    about = "Compiler, checker, simulator and runtime for Tetragon TracingPolicy policies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -68,7 +68,10 @@ fn errors_exit_one_and_point_at_the_line() {
 
 #[test]
 fn missing_file_is_a_usage_error() {
-    let out = tpc().args(["check", "does/not/exist.yaml"]).output().expect("runs");
+    let out = tpc()
+        .args(["check", "does/not/exist.yaml"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
@@ -80,7 +83,12 @@ fn deny_warnings_turns_warnings_into_failure() {
         "        values: [\"1\"]\n      matchActions:\n      - action: post\n",
     );
     let out = run_stdin(&["check", "-"], &warn);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = run_stdin(&["check", "--deny-warnings", "-"], &warn);
     assert_eq!(out.status.code(), Some(1));
 }
@@ -95,7 +103,10 @@ fn json_and_sarif_are_valid_json_on_stdout() {
         if format == "sarif" {
             assert_eq!(v["version"], "2.1.0");
             assert_eq!(v["runs"][0]["results"][0]["ruleId"], "TPC007");
-            assert_eq!(v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"], 11);
+            assert_eq!(
+                v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+                11
+            );
         } else {
             assert!(v.to_string().contains("TPC007"));
         }
@@ -107,9 +118,15 @@ fn json_and_sarif_are_valid_json_on_stdout() {
 fn colour_only_when_asked_and_never_with_no_color() {
     let bad = CLEAN.replace("type: int", "type: fle");
     let piped = run_stdin(&["check", "-"], &bad);
-    assert!(!piped.stdout.contains(&0x1b), "no escape codes when not a terminal");
+    assert!(
+        !piped.stdout.contains(&0x1b),
+        "no escape codes when not a terminal"
+    );
     let forced = run_stdin(&["check", "--color", "always", "-"], &bad);
-    assert!(forced.stdout.contains(&0x1b), "escape codes with --color always");
+    assert!(
+        forced.stdout.contains(&0x1b),
+        "escape codes with --color always"
+    );
 }
 
 #[test]
@@ -117,7 +134,10 @@ fn explain_prints_documentation() {
     let out = tpc().args(["explain", "TPC003"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let s = String::from_utf8_lossy(&out.stdout);
-    assert!(s.contains("unknown-field") && s.contains("What it does"), "{s}");
+    assert!(
+        s.contains("unknown-field") && s.contains("What it does"),
+        "{s}"
+    );
     let out = tpc().args(["explain", "TPC999"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
 }
@@ -128,7 +148,11 @@ fn folders_are_searched_recursively() {
     if !corpus.exists() {
         panic!("../shared is missing: {}", corpus.display());
     }
-    let out = tpc().args(["check", "--format", "short"]).arg(&corpus).output().expect("runs");
+    let out = tpc()
+        .args(["check", "--format", "short"])
+        .arg(&corpus)
+        .output()
+        .expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("4 files checked"), "{stdout}");
 }

@@ -9,12 +9,36 @@ use tpc::diagnostics::Severity;
 
 /// (file, codes of the errors expected without a kernel, why).
 const EXPECTED: &[(&str, &[&str], &str)] = &[
-    ("nosuchcall.yaml", &["TPC101"], "`syscall` defaults to true and the name is no syscall"),
-    ("notasyscall.yaml", &["TPC101"], "`syscall: true` on vfs_llseek"),
-    ("wrongargindex.yaml", &["TPC026"], "index 100: Tetragon reads parameters 0 to 4"),
-    ("syswrongargindex.yaml", &["TPC026"], "index 100: Tetragon reads parameters 0 to 4"),
-    ("wrongargtype.yaml", &[], "needs kernel BTF: `string` on the `struct file *` of vfs_llseek"),
-    ("syswrongargtype.yaml", &[], "needs kernel BTF: `string` on the `unsigned int` fd of lseek"),
+    (
+        "nosuchcall.yaml",
+        &["TPC101"],
+        "`syscall` defaults to true and the name is no syscall",
+    ),
+    (
+        "notasyscall.yaml",
+        &["TPC101"],
+        "`syscall: true` on vfs_llseek",
+    ),
+    (
+        "wrongargindex.yaml",
+        &["TPC026"],
+        "index 100: Tetragon reads parameters 0 to 4",
+    ),
+    (
+        "syswrongargindex.yaml",
+        &["TPC026"],
+        "index 100: Tetragon reads parameters 0 to 4",
+    ),
+    (
+        "wrongargtype.yaml",
+        &[],
+        "needs kernel BTF: `string` on the `struct file *` of vfs_llseek",
+    ),
+    (
+        "syswrongargtype.yaml",
+        &[],
+        "needs kernel BTF: `string` on the `unsigned int` fd of lseek",
+    ),
     ("lseek.yaml", &[], "valid"),
     ("syslseek.yaml", &[], "valid"),
     ("testpod.yaml", &[], "a Pod, not a policy: skipped"),
@@ -29,7 +53,9 @@ fn specs_without_a_kernel() {
     for path in &files {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let Some((_, codes, why)) = EXPECTED.iter().find(|(f, _, _)| *f == name) else {
-            problems.push(format!("{name}: not listed in this test; add what tpc should say"));
+            problems.push(format!(
+                "{name}: not listed in this test; add what tpc should say"
+            ));
             continue;
         };
         let text = std::fs::read_to_string(path).expect("readable");
@@ -45,7 +71,9 @@ fn specs_without_a_kernel() {
         let mut want: Vec<&str> = codes.to_vec();
         want.sort_unstable();
         if got != want {
-            problems.push(format!("{name} ({why}): expected errors {want:?}, got {got:?}"));
+            problems.push(format!(
+                "{name} ({why}): expected errors {want:?}, got {got:?}"
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

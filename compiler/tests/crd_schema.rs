@@ -30,8 +30,14 @@ fn compare_object(crd: &Node, ours: &'static ObjectSchema, path: &str, problems:
         }
     }
     for field in ours.fields {
-        if !props.iter().any(|e| e.key.scalar_text() == Some(field.name)) {
-            problems.push(format!("{path}.{}: in tpc's schema, not in the CRD", field.name));
+        if !props
+            .iter()
+            .any(|e| e.key.scalar_text() == Some(field.name))
+        {
+            problems.push(format!(
+                "{path}.{}: in tpc's schema, not in the CRD",
+                field.name
+            ));
         }
     }
     let required: Vec<&str> = crd
@@ -70,25 +76,34 @@ fn compare_shape(crd: &Node, ours: &'static Shape, path: &str, problems: &mut Ve
                 .filter_map(Node::scalar_text)
                 .collect();
             if values != spec.values {
-                problems.push(format!("{path}: enum differs: CRD {values:?}, tpc {:?}", spec.values));
+                problems.push(format!(
+                    "{path}: enum differs: CRD {values:?}, tpc {:?}",
+                    spec.values
+                ));
             }
         }
         ("integer", Shape::Int { min, bits }) => {
             let format = text(crd, "format").unwrap_or("int64");
             let crd_bits = if format == "int32" { 32 } else { 64 };
             if crd_bits != *bits {
-                problems.push(format!("{path}: integer width {crd_bits} in the CRD, {bits} in tpc"));
+                problems.push(format!(
+                    "{path}: integer width {crd_bits} in the CRD, {bits} in tpc"
+                ));
             }
             let crd_min = text(crd, "minimum").and_then(|m| m.parse::<i64>().ok());
             if crd_min != *min {
-                problems.push(format!("{path}: minimum {crd_min:?} in the CRD, {min:?} in tpc"));
+                problems.push(format!(
+                    "{path}: minimum {crd_min:?} in the CRD, {min:?} in tpc"
+                ));
             }
         }
         ("boolean", Shape::Bool) => {}
         ("array", Shape::List { item, max_items }) => {
             let crd_max = text(crd, "maxItems").and_then(|m| m.parse::<usize>().ok());
             if crd_max != *max_items {
-                problems.push(format!("{path}: maxItems {crd_max:?} in the CRD, {max_items:?} in tpc"));
+                problems.push(format!(
+                    "{path}: maxItems {crd_max:?} in the CRD, {max_items:?} in tpc"
+                ));
             }
             match crd.get("items") {
                 Some(items) => compare_shape(items, item, &format!("{path}[]"), problems),
@@ -107,8 +122,12 @@ fn compare_shape(crd: &Node, ours: &'static Shape, path: &str, problems: &mut Ve
             None => problems.push(format!("{path}: expected additionalProperties in the CRD")),
         },
         // `additionalProperties` entries in the CRD have no `type` when they are objects.
-        ("", Shape::Object(obj)) if crd.get("properties").is_some() => compare_object(crd, obj, path, problems),
-        _ => problems.push(format!("{path}: CRD type `{ty}` does not match tpc's {ours:?}")),
+        ("", Shape::Object(obj)) if crd.get("properties").is_some() => {
+            compare_object(crd, obj, path, problems)
+        }
+        _ => problems.push(format!(
+            "{path}: CRD type `{ty}` does not match tpc's {ours:?}"
+        )),
     }
 }
 
@@ -118,9 +137,15 @@ fn schema_matches_every_crd_field() {
         let text = std::fs::read_to_string(&file).expect("CRD readable");
         let docs = yaml::parse(tpc::span::FileId(0), &text).expect("CRD is valid YAML");
         let root = docs[0].root.as_ref().expect("CRD document");
-        let kind = root.get("spec").and_then(|s| s.get("names")).and_then(|n| text_of(n, "kind"));
+        let kind = root
+            .get("spec")
+            .and_then(|s| s.get("names"))
+            .and_then(|n| text_of(n, "kind"));
         assert!(
-            matches!(kind.as_deref(), Some("TracingPolicy" | "TracingPolicyNamespaced")),
+            matches!(
+                kind.as_deref(),
+                Some("TracingPolicy" | "TracingPolicyNamespaced")
+            ),
             "{}: unexpected kind {kind:?}",
             file.display()
         );
@@ -139,7 +164,12 @@ fn schema_matches_every_crd_field() {
             .expect("spec schema");
         let mut problems = Vec::new();
         compare_object(spec, &schema::SPEC, "spec", &mut problems);
-        assert!(problems.is_empty(), "{}:\n{}", file.display(), problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "{}:\n{}",
+            file.display(),
+            problems.join("\n")
+        );
     }
 }
 

@@ -39,14 +39,21 @@ fn expected_codes(path: &std::path::Path) -> Vec<String> {
 
 fn snapshot_name(path: &std::path::Path, base: &std::path::Path) -> String {
     let rel = path.strip_prefix(base).unwrap_or(path).with_extension("");
-    format!("check__{}", rel.to_string_lossy().replace(['/', '\\'], "__"))
+    format!(
+        "check__{}",
+        rel.to_string_lossy().replace(['/', '\\'], "__")
+    )
 }
 
 #[test]
 fn error_fixtures_report_their_mistake() {
     let base = repo_root().join("fixtures/policies/err");
     let files = yaml_files(&base);
-    assert!(files.len() >= 40, "expected at least 40 error fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 40,
+        "expected at least 40 error fixtures, found {}",
+        files.len()
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(repo_root().join("fixtures/snapshots"));
     settings.set_prepend_module_to_snapshot(false);
@@ -67,15 +74,27 @@ fn error_fixtures_report_their_mistake() {
         for d in &report.diagnostics {
             let span = d.primary_span();
             if span.is_none() {
-                problems.push(format!("{}: {} has no label", relative(path), d.code.as_str()));
+                problems.push(format!(
+                    "{}: {} has no label",
+                    relative(path),
+                    d.code.as_str()
+                ));
             }
         }
-        if !report.diagnostics.iter().any(|d| d.severity >= Severity::Warning) {
+        if !report
+            .diagnostics
+            .iter()
+            .any(|d| d.severity >= Severity::Warning)
+        {
             problems.push(format!("{}: no error or warning at all", relative(path)));
         }
         settings.bind(|| insta::assert_snapshot!(snapshot_name(path, &base), rendered));
     }
-    assert!(problems.is_empty(), "fixture problems:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "fixture problems:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -86,7 +105,15 @@ fn ok_fixtures_check_clean() {
     for path in &files {
         let (report, rendered) = render_for_snapshot(path);
         let t = report.tally();
-        assert!(t.errors == 0 && t.warnings == 0, "{} should be clean:\n{rendered}", relative(path));
-        assert!(!report.policies.is_empty(), "{} holds no policy", relative(path));
+        assert!(
+            t.errors == 0 && t.warnings == 0,
+            "{} should be clean:\n{rendered}",
+            relative(path)
+        );
+        assert!(
+            !report.policies.is_empty(),
+            "{} holds no policy",
+            relative(path)
+        );
     }
 }

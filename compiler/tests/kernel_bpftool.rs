@@ -52,7 +52,11 @@ fn parse_dump(text: &str) -> HashMap<u32, RawType> {
         } else if let (Some(id), Some(quoted)) = (current, line.trim().strip_prefix('\'')) {
             let (name, rest) = quoted.split_once('\'').unwrap();
             if let Some(type_id) = field(rest, "type_id") {
-                types.get_mut(&id).unwrap().members.push((name.to_string(), type_id));
+                types
+                    .get_mut(&id)
+                    .unwrap()
+                    .members
+                    .push((name.to_string(), type_id));
             }
         }
     }
@@ -122,7 +126,11 @@ fn dump(btf_xz: &Path) -> HashMap<String, Vec<String>> {
         .output()
         .unwrap();
     let _ = std::fs::remove_file(&temp);
-    assert!(output.status.success(), "bpftool failed on {}", btf_xz.display());
+    assert!(
+        output.status.success(),
+        "bpftool failed on {}",
+        btf_xz.display()
+    );
     prototypes(&parse_dump(&String::from_utf8_lossy(&output.stdout)))
 }
 
@@ -138,7 +146,10 @@ fn corpus_kernel_findings_match_bpftool() {
     }
     let files: Vec<PathBuf> = btf_support::shared_btf_files();
     let corpus = common::shared_dir().join("corpus/tetragon");
-    if !btf_support::require(files.len() == 6 && corpus.is_dir(), "../shared btf and corpus") {
+    if !btf_support::require(
+        files.len() == 6 && corpus.is_dir(),
+        "../shared btf and corpus",
+    ) {
         return;
     }
     let sources = common::yaml_files(&corpus)
@@ -175,10 +186,16 @@ fn corpus_kernel_findings_match_bpftool() {
         if message.starts_with("kernel function `") && message.ends_with("does not exist") {
             let function = between_backticks(message, 0);
             for label in &scope.affected {
-                assert!(!by_label[label].contains_key(function), "{function} is in {label}'s BTF");
+                assert!(
+                    !by_label[label].contains_key(function),
+                    "{function} is in {label}'s BTF"
+                );
             }
             for label in &scope.fine {
-                assert!(by_label[label].contains_key(function), "{function} is not in {label}'s BTF");
+                assert!(
+                    by_label[label].contains_key(function),
+                    "{function} is not in {label}'s BTF"
+                );
             }
             compared += 1;
         } else if message.contains(" does not match parameter ") {
@@ -189,11 +206,18 @@ fn corpus_kernel_findings_match_bpftool() {
             let c_type = between_backticks(rest, 1);
             for label in &scope.affected {
                 let params = &by_label[label][function];
-                assert_eq!(params[index], c_type, "{function} parameter {index} on {label}");
+                assert_eq!(
+                    params[index], c_type,
+                    "{function} parameter {index} on {label}"
+                );
             }
             for label in &scope.fine {
                 if let Some(params) = by_label[label].get(function) {
-                    assert_ne!(params.get(index).map(String::as_str), Some(c_type), "{label}");
+                    assert_ne!(
+                        params.get(index).map(String::as_str),
+                        Some(c_type),
+                        "{label}"
+                    );
                 }
             }
             compared += 1;
@@ -201,9 +225,21 @@ fn corpus_kernel_findings_match_bpftool() {
             // "`index: I` is out of range: `F` has N parameters"
             let rest = message.split(" is out of range: ").nth(1).unwrap();
             let function = between_backticks(rest, 0);
-            let count: usize = rest.split(" has ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+            let count: usize = rest
+                .split(" has ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             for label in &scope.affected {
-                assert_eq!(by_label[label][function].len(), count, "{function} on {label}");
+                assert_eq!(
+                    by_label[label][function].len(),
+                    count,
+                    "{function} on {label}"
+                );
             }
             compared += 1;
         }

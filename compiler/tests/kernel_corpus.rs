@@ -22,13 +22,34 @@ use tpc::driver::{CheckOptions, KernelRequest, Report};
 
 /// One expected kernel finding: file (relative to the corpus), line, code,
 /// severity, message, and the kernels it holds on.
-type Expected = (&'static str, usize, &'static str, &'static str, &'static str, &'static [&'static str]);
+type Expected = (
+    &'static str,
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
 
 const ALL: &[&str] = &["5.10", "6.1", "6.1-arm64", "6.12", "6.12-deb12", "6.18"];
 
 const EXPECTED: &[Expected] = &[
-    ("bpf.yaml", 27, "TPC100", "note", "kernel function `security_bpf_map_alloc` does not exist", &["6.12", "6.12-deb12", "6.18"]),
-    ("bpf.yaml", 36, "TPC100", "note", "kernel function `security_bpf_map_create` does not exist", &["5.10", "6.1", "6.1-arm64"]),
+    (
+        "bpf.yaml",
+        27,
+        "TPC100",
+        "note",
+        "kernel function `security_bpf_map_alloc` does not exist",
+        &["6.12", "6.12-deb12", "6.18"],
+    ),
+    (
+        "bpf.yaml",
+        36,
+        "TPC100",
+        "note",
+        "kernel function `security_bpf_map_create` does not exist",
+        &["5.10", "6.1", "6.1-arm64"],
+    ),
     (
         "cves/cve-2023-2640-overlayfs-ubuntu.yaml",
         38,
@@ -37,12 +58,54 @@ const EXPECTED: &[Expected] = &[
         "`type: string` does not match parameter 0 of `security_inode_copy_up_xattr`, which is `struct dentry *`",
         &["6.12", "6.12-deb12", "6.18"],
     ),
-    ("dev_queue_xmit.yaml", 8, "TPC100", "error", "kernel function `dev_queue_xmit` does not exist", &["6.12", "6.12-deb12"]),
-    ("host-changes/monitor-kernel-modules.yaml", 53, "TPC100", "error", "kernel function `do_init_module` does not exist", &["6.18"]),
-    ("host-changes/monitor-kernel-modules.yaml", 59, "TPC100", "error", "kernel function `free_module` does not exist", &["6.18"]),
-    ("host-changes/monitor-signed-kernel-modules.yaml", 43, "TPC100", "error", "kernel function `find_module_sections` does not exist", ALL),
-    ("process-credentials/process-creds-changed.yaml", 53, "TPC100", "error", "kernel function `override_creds` does not exist", &["6.18"]),
-    ("process-credentials/process-creds-changed.yaml", 62, "TPC100", "error", "kernel function `revert_creds` does not exist", &["6.18"]),
+    (
+        "dev_queue_xmit.yaml",
+        8,
+        "TPC100",
+        "error",
+        "kernel function `dev_queue_xmit` does not exist",
+        &["6.12", "6.12-deb12"],
+    ),
+    (
+        "host-changes/monitor-kernel-modules.yaml",
+        53,
+        "TPC100",
+        "error",
+        "kernel function `do_init_module` does not exist",
+        &["6.18"],
+    ),
+    (
+        "host-changes/monitor-kernel-modules.yaml",
+        59,
+        "TPC100",
+        "error",
+        "kernel function `free_module` does not exist",
+        &["6.18"],
+    ),
+    (
+        "host-changes/monitor-signed-kernel-modules.yaml",
+        43,
+        "TPC100",
+        "error",
+        "kernel function `find_module_sections` does not exist",
+        ALL,
+    ),
+    (
+        "process-credentials/process-creds-changed.yaml",
+        53,
+        "TPC100",
+        "error",
+        "kernel function `override_creds` does not exist",
+        &["6.18"],
+    ),
+    (
+        "process-credentials/process-creds-changed.yaml",
+        62,
+        "TPC100",
+        "error",
+        "kernel function `revert_creds` does not exist",
+        &["6.18"],
+    ),
     (
         "specs/notasyscall.yaml",
         7,
@@ -51,7 +114,14 @@ const EXPECTED: &[Expected] = &[
         "`vfs_llseek` is a kernel function, not a syscall, but the hook has `syscall: true`",
         ALL,
     ),
-    ("specs/syswrongargindex.yaml", 10, "TPC102", "error", "`index: 100` is out of range: syscall `lseek` has 3 arguments", ALL),
+    (
+        "specs/syswrongargindex.yaml",
+        10,
+        "TPC102",
+        "error",
+        "`index: 100` is out of range: syscall `lseek` has 3 arguments",
+        ALL,
+    ),
     (
         "specs/syswrongargtype.yaml",
         11,
@@ -60,7 +130,14 @@ const EXPECTED: &[Expected] = &[
         "`type: string` does not match argument 0 of syscall `lseek`, which is `unsigned int`",
         ALL,
     ),
-    ("specs/wrongargindex.yaml", 10, "TPC102", "error", "`index: 100` is out of range: `vfs_llseek` has 3 parameters", ALL),
+    (
+        "specs/wrongargindex.yaml",
+        10,
+        "TPC102",
+        "error",
+        "`index: 100` is out of range: `vfs_llseek` has 3 parameters",
+        ALL,
+    ),
     (
         "specs/wrongargtype.yaml",
         11,
@@ -69,7 +146,14 @@ const EXPECTED: &[Expected] = &[
         "`type: string` does not match parameter 0 of `vfs_llseek`, which is `struct file *`",
         ALL,
     ),
-    ("stack_traces.yaml", 7, "TPC100", "error", "kernel function `kfree_skb_reason` does not exist", &["5.10", "6.12", "6.12-deb12", "6.18"]),
+    (
+        "stack_traces.yaml",
+        7,
+        "TPC100",
+        "error",
+        "kernel function `kfree_skb_reason` does not exist",
+        &["5.10", "6.12", "6.12-deb12", "6.18"],
+    ),
     (
         "tty_54.yaml",
         11,
@@ -86,7 +170,14 @@ const EXPECTED: &[Expected] = &[
         "`type: char_buf` does not match parameter 1 of `tty_write`, which is `struct iov_iter *`",
         ALL,
     ),
-    ("tty_54.yaml", 15, "TPC102", "error", "`index: 2` is out of range: `tty_write` has 2 parameters", ALL),
+    (
+        "tty_54.yaml",
+        15,
+        "TPC102",
+        "error",
+        "`index: 2` is out of range: `tty_write` has 2 parameters",
+        ALL,
+    ),
 ];
 
 fn corpus_sources() -> Option<Vec<(String, String)>> {
@@ -130,7 +221,9 @@ fn findings(report: &Report) -> (Vec<Row>, Vec<String>) {
     let mut kernel_rows = Vec::new();
     let mut others = Vec::new();
     for diagnostic in &report.diagnostics {
-        let span = diagnostic.primary_span().expect("every corpus finding has a location");
+        let span = diagnostic
+            .primary_span()
+            .expect("every corpus finding has a location");
         let file = report.sources.get(span.file).expect("known file");
         let (line, _) = file.line_col(span.start);
         match &diagnostic.kernels {
@@ -144,7 +237,12 @@ fn findings(report: &Report) -> (Vec<Row>, Vec<String>) {
                 affected.sort_by_key(|label| ALL.iter().position(|known| known == label));
                 let mut checked: Vec<&String> = scope.affected.iter().chain(&scope.fine).collect();
                 checked.sort();
-                assert_eq!(checked.len(), ALL.len(), "{}: affected + fine must be every kernel", diagnostic.message);
+                assert_eq!(
+                    checked.len(),
+                    ALL.len(),
+                    "{}: affected + fine must be every kernel",
+                    diagnostic.message
+                );
                 kernel_rows.push((
                     file.name.to_string(),
                     line,
@@ -185,17 +283,26 @@ fn assert_expected(report: &Report, sources: &[(String, String)]) {
         assert!(expected.contains(row), "unexpected kernel finding: {row:?}");
     }
     for row in &expected {
-        assert!(rows.contains(row), "missing kernel finding: {row:?}\ngot: {rows:#?}");
+        assert!(
+            rows.contains(row),
+            "missing kernel finding: {row:?}\ngot: {rows:#?}"
+        );
     }
     assert_eq!(rows.len(), expected.len());
     // Everything else is exactly what the kernel-independent checks find.
     let base = tpc::driver::check_sources(sources.to_vec());
     let (base_rows, base_others) = findings(&base);
-    assert!(base_rows.is_empty(), "kernel findings without a kernel: {base_rows:?}");
+    assert!(
+        base_rows.is_empty(),
+        "kernel findings without a kernel: {base_rows:?}"
+    );
     // Kernel findings replace kernel-independent ones with the same code on
     // the same call (they say the same, per kernel); nothing else changes.
     for other in &others {
-        assert!(base_others.contains(other), "new kernel-independent finding: {other}");
+        assert!(
+            base_others.contains(other),
+            "new kernel-independent finding: {other}"
+        );
     }
     for base in base_others.iter().filter(|b| !others.contains(b)) {
         let (file, code) = base.split_once(' ').expect("`file code`");
@@ -204,7 +311,10 @@ fn assert_expected(report: &Report, sources: &[(String, String)]) {
             "{base} disappeared without a kernel finding replacing it"
         );
     }
-    assert!(others.contains(&"specs/testpod.yaml TPC002".to_string()), "{others:?}");
+    assert!(
+        others.contains(&"specs/testpod.yaml TPC002".to_string()),
+        "{others:?}"
+    );
 }
 
 #[test]
@@ -251,7 +361,13 @@ fn ignoring_call_not_found_makes_notes_and_the_rest_errors() {
     assert_eq!(bpf.len(), 2);
     for diagnostic in bpf {
         assert_eq!(diagnostic.severity, Severity::Note);
-        assert!(diagnostic.notes.iter().any(|n| n.contains("ignore: {callNotFound: true}")), "{diagnostic:?}");
+        assert!(
+            diagnostic
+                .notes
+                .iter()
+                .any(|n| n.contains("ignore: {callNotFound: true}")),
+            "{diagnostic:?}"
+        );
     }
     // Without `ignore`, the same kind of finding is an error.
     let stack = report

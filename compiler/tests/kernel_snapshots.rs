@@ -49,7 +49,11 @@ fn expected_codes(path: &std::path::Path) -> Vec<String> {
 fn kernel_fixtures_report_their_findings() {
     let base = repo_root().join("fixtures/policies/kernel");
     let files = yaml_files(&base);
-    assert!(files.len() >= 10, "expected at least 10 kernel fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected at least 10 kernel fixtures, found {}",
+        files.len()
+    );
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(repo_root().join("fixtures/snapshots"));
     settings.set_prepend_module_to_snapshot(false);
@@ -78,7 +82,11 @@ fn kernel_fixtures_report_their_findings() {
                 if independent.iter().any(|d| d == diagnostic) {
                     continue;
                 }
-                problems.push(format!("{}: {} has no kernel scope", relative(path), diagnostic.message));
+                problems.push(format!(
+                    "{}: {} has no kernel scope",
+                    relative(path),
+                    diagnostic.message
+                ));
                 continue;
             };
             kernel_findings += 1;
@@ -87,14 +95,32 @@ fn kernel_fixtures_report_their_findings() {
             }
             kernels_hit.extend(scope.affected.iter().cloned());
             if diagnostic.primary_span().is_none() {
-                problems.push(format!("{}: {} has no label", relative(path), diagnostic.message));
+                problems.push(format!(
+                    "{}: {} has no label",
+                    relative(path),
+                    diagnostic.message
+                ));
             }
         }
-        let stem = path.file_stem().expect("named").to_string_lossy().into_owned();
+        let stem = path
+            .file_stem()
+            .expect("named")
+            .to_string_lossy()
+            .into_owned();
         settings.bind(|| insta::assert_snapshot!(format!("kernel__{stem}"), rendered));
     }
-    assert!(problems.is_empty(), "fixture problems:\n{}", problems.join("\n"));
-    assert!(kernel_findings >= 20, "only {kernel_findings} kernel findings");
-    assert!(partial >= 5, "only {partial} findings hold on some kernels but not others");
+    assert!(
+        problems.is_empty(),
+        "fixture problems:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        kernel_findings >= 20,
+        "only {kernel_findings} kernel findings"
+    );
+    assert!(
+        partial >= 5,
+        "only {partial} findings hold on some kernels but not others"
+    );
     assert!(kernels_hit.len() >= 3, "findings on {kernels_hit:?}");
 }

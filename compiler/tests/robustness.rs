@@ -28,13 +28,72 @@ fn seeds() -> &'static Vec<String> {
 
 /// Fragments an edit may insert: YAML syntax, policy keys and values.
 const FRAGMENTS: &[&str] = &[
-    "\n", " ", "  ", "- ", ": ", "[", "]", "{", "}", ",", "\"", "'", "&a ", "*a", "!!str ", "#", "---\n", "|\n", ">\n",
-    "index: ", "type: ", "operator: ", "values: ", "matchArgs:", "matchActions:", "selectors:", "args:",
-    "action: Override", "action: Sigkill", "call: ", "list:", "syscall: ", "return: true", "returnArg:",
-    "matchBinaries:", "matchPIDs:", "followForks: true", "matchNamespaces:", "namespace: Pid", "host_ns",
-    "InMap", "DPort", "Prefix", "NotEqual", "GT", "CAP_SYS_ADMIN", "0x", "-1", "99999999999999999999",
-    "10.0.0.0/8", "1:5", "\u{e9}", "\u{1f600}", "\t", "~", "null", "true", "macros: [m]", "selectorsMacros:",
-    "kprobes:", "tracepoints:", "lsmhooks:", "uprobes:", "usdts:", "lists:", "TracingPolicyNamespaced",
+    "\n",
+    " ",
+    "  ",
+    "- ",
+    ": ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    "\"",
+    "'",
+    "&a ",
+    "*a",
+    "!!str ",
+    "#",
+    "---\n",
+    "|\n",
+    ">\n",
+    "index: ",
+    "type: ",
+    "operator: ",
+    "values: ",
+    "matchArgs:",
+    "matchActions:",
+    "selectors:",
+    "args:",
+    "action: Override",
+    "action: Sigkill",
+    "call: ",
+    "list:",
+    "syscall: ",
+    "return: true",
+    "returnArg:",
+    "matchBinaries:",
+    "matchPIDs:",
+    "followForks: true",
+    "matchNamespaces:",
+    "namespace: Pid",
+    "host_ns",
+    "InMap",
+    "DPort",
+    "Prefix",
+    "NotEqual",
+    "GT",
+    "CAP_SYS_ADMIN",
+    "0x",
+    "-1",
+    "99999999999999999999",
+    "10.0.0.0/8",
+    "1:5",
+    "\u{e9}",
+    "\u{1f600}",
+    "\t",
+    "~",
+    "null",
+    "true",
+    "macros: [m]",
+    "selectorsMacros:",
+    "kprobes:",
+    "tracepoints:",
+    "lsmhooks:",
+    "uprobes:",
+    "usdts:",
+    "lists:",
+    "TracingPolicyNamespaced",
 ];
 
 #[derive(Debug, Clone)]
@@ -50,7 +109,8 @@ enum Edit {
 fn edit_strategy() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (any::<usize>(), 1usize..40).prop_map(|(at, len)| Edit::Delete { at, len }),
-        (any::<usize>(), 0..FRAGMENTS.len()).prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
+        (any::<usize>(), 0..FRAGMENTS.len())
+            .prop_map(|(at, fragment)| Edit::Insert { at, fragment }),
         any::<usize>().prop_map(|line| Edit::DuplicateLine { line }),
         any::<usize>().prop_map(|line| Edit::RemoveLine { line }),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Edit::SwapLines { a, b }),
@@ -100,7 +160,11 @@ fn apply(text: &str, edit: &Edit) -> String {
                 if *by >= 0 {
                     *l = format!("{}{l}", " ".repeat(*by as usize));
                 } else {
-                    let strip = l.chars().take_while(|c| *c == ' ').count().min(by.unsigned_abs() as usize);
+                    let strip = l
+                        .chars()
+                        .take_while(|c| *c == ' ')
+                        .count()
+                        .min(by.unsigned_abs() as usize);
                     *l = l[strip..].to_string();
                 }
             }
@@ -112,12 +176,27 @@ fn apply(text: &str, edit: &Edit) -> String {
 fn assert_spans_inside(text: &str) -> Result<(), TestCaseError> {
     let report = tpc::driver::check_sources(vec![("mutant.yaml".into(), text.to_string())]);
     for d in &report.diagnostics {
-        prop_assert!(!d.labels.is_empty(), "{} without a label: {}", d.code.as_str(), d.message);
+        prop_assert!(
+            !d.labels.is_empty(),
+            "{} without a label: {}",
+            d.code.as_str(),
+            d.message
+        );
         for label in &d.labels {
             let s = label.span;
             prop_assert_eq!(s.file.0, 0);
-            prop_assert!(s.start <= s.end && (s.end as usize) <= text.len(), "{} span {:?} outside {} bytes", d.code.as_str(), s, text.len());
-            prop_assert!(text.is_char_boundary(s.start as usize) && text.is_char_boundary(s.end as usize), "span {:?} splits a character", s);
+            prop_assert!(
+                s.start <= s.end && (s.end as usize) <= text.len(),
+                "{} span {:?} outside {} bytes",
+                d.code.as_str(),
+                s,
+                text.len()
+            );
+            prop_assert!(
+                text.is_char_boundary(s.start as usize) && text.is_char_boundary(s.end as usize),
+                "span {:?} splits a character",
+                s
+            );
         }
     }
     Ok(())

@@ -1624,8 +1624,18 @@ spec:
         json!({"process_kprobe": {"process": process(6, "/bin/bash"), "function_name": "security_file_open",
             "args": [{"file_arg": {"path": path}}], "data": [{"string_arg": comm}]}})
     };
-    let v = run(yaml, &[e("bash", "/etc/passwd"), e("zsh", "/etc/passwd"), e("bash", "/tmp/x")]);
-    let matched: Vec<bool> = v.iter().map(|x| only(x).selector == SelectorOutcome::Matched(0)).collect();
+    let v = run(
+        yaml,
+        &[
+            e("bash", "/etc/passwd"),
+            e("zsh", "/etc/passwd"),
+            e("bash", "/tmp/x"),
+        ],
+    );
+    let matched: Vec<bool> = v
+        .iter()
+        .map(|x| only(x).selector == SelectorOutcome::Matched(0))
+        .collect();
     assert_eq!(matched, [true, false, false]);
 }
 
@@ -1654,6 +1664,9 @@ spec:
         operator: Equal
         values: [yes]
 ";
-    let v = run(yaml, &[kprobe_event(json!([{"int_arg": 1}, {"string_arg": "yes"}]))]);
+    let v = run(
+        yaml,
+        &[kprobe_event(json!([{"int_arg": 1}, {"string_arg": "yes"}]))],
+    );
     assert_eq!(only(&v[0]).selector, SelectorOutcome::Matched(0));
 }

@@ -20,6 +20,7 @@ proto_enum! {
         UntrackSock = ("KPROBE_ACTION_UNTRACKSOCK", 12),
         NotifyEnforcer = ("KPROBE_ACTION_NOTIFYENFORCER", 13),
         CleanupEnforcerNotification = ("KPROBE_ACTION_CLEANUPENFORCERNOTIFICATION", 14),
+        Set = ("KPROBE_ACTION_SET", 15),
     }
 }
 
@@ -176,6 +177,8 @@ mod tests {
             KprobeAction::Sigkill
         );
         assert_eq!(KprobeAction::Sigkill.number(), Some(3));
+        assert_eq!(KprobeAction::from_name("KPROBE_ACTION_SET"), KprobeAction::Set);
+        assert_eq!(KprobeAction::Set.number(), Some(15));
         assert_eq!(Capability::from_name("DAC_OVERRIDE").number(), Some(1));
         assert_eq!(Capability::SysAdmin.name(), Some("CAP_SYS_ADMIN"));
         assert_eq!(Capability::ALL.len(), 41);

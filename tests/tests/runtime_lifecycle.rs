@@ -171,12 +171,19 @@ fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
         .output()
         .unwrap();
     let replay_stderr = String::from_utf8_lossy(&replay.stderr);
-    assert!(replay.status.success(), "tpc replay failed on tpc run's output: {replay_stderr}");
+    assert!(
+        replay.status.success(),
+        "tpc replay failed on tpc run's output: {replay_stderr}"
+    );
     let verdicts: Vec<Value> = String::from_utf8_lossy(&replay.stdout)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(verdicts.len(), lines.len(), "one verdict per event: {replay_stderr}");
+    assert_eq!(
+        verdicts.len(),
+        lines.len(),
+        "one verdict per event: {replay_stderr}"
+    );
     for (i, verdict) in verdicts.iter().enumerate() {
         assert_eq!(verdict["position"], i + 1, "{verdict}");
     }

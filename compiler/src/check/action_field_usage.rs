@@ -19,16 +19,32 @@ use crate::ir::{Action, ActionKind, Policy};
 
 pub const CHECK: Check = Check {
     name: "action_field_usage",
-    codes: &[Code::ActionArgumentIgnored, Code::InvalidRateLimit, Code::ActionNotSupported],
+    codes: &[
+        Code::ActionArgumentIgnored,
+        Code::InvalidRateLimit,
+        Code::ActionNotSupported,
+    ],
     run,
 };
 
 /// The fields an action reads, besides `action` itself.
 fn reads(kind: &ActionKind) -> &'static [&'static str] {
     match kind {
-        ActionKind::Post { .. } => &["rateLimit", "rateLimitScope", "kernelStackTrace", "userStackTrace", "imaHash"],
+        ActionKind::Post { .. } => &[
+            "rateLimit",
+            "rateLimitScope",
+            "kernelStackTrace",
+            "userStackTrace",
+            "imaHash",
+        ],
         ActionKind::Signal { .. } => &["argSig"],
-        ActionKind::Override { .. } => &["argError", "argRegs", "argNewSymbol", "argNewAddr", "argNewOffset"],
+        ActionKind::Override { .. } => &[
+            "argError",
+            "argRegs",
+            "argNewSymbol",
+            "argNewAddr",
+            "argNewOffset",
+        ],
         ActionKind::GetUrl { .. } => &["argUrl"],
         ActionKind::DnsLookup { .. } => &["argFqdn"],
         ActionKind::TrackSock { .. } | ActionKind::UntrackSock { .. } => &["argSock"],
@@ -131,9 +147,16 @@ spec:
     fn post_only_options_elsewhere_are_errors() {
         let codes = codes_for(&with_action("{action: Sigkill, rateLimit: 1m}"));
         assert!(codes.contains(&Code::InvalidRateLimit), "{codes:?}");
-        let codes = codes_for(&with_action("{action: Signal, argSig: 9, kernelStackTrace: true}"));
+        let codes = codes_for(&with_action(
+            "{action: Signal, argSig: 9, kernelStackTrace: true}",
+        ));
         assert!(codes.contains(&Code::ActionNotSupported), "{codes:?}");
-        let codes = codes_for(&with_action("{action: Post, rateLimit: 1m, kernelStackTrace: true}"));
-        assert!(!codes.contains(&Code::InvalidRateLimit) && !codes.contains(&Code::ActionNotSupported), "{codes:?}");
+        let codes = codes_for(&with_action(
+            "{action: Post, rateLimit: 1m, kernelStackTrace: true}",
+        ));
+        assert!(
+            !codes.contains(&Code::InvalidRateLimit) && !codes.contains(&Code::ActionNotSupported),
+            "{codes:?}"
+        );
     }
 }

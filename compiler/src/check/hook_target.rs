@@ -144,7 +144,9 @@ fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
                     .with_note("the CRD defaults `syscall` to true; with it Tetragon adds the architecture's syscall prefix (`__x64_`, `__arm64_`) to the name"),
             );
         } else if !as_syscall && is_syscall_symbol(name) {
-            let Some(span) = syscall_written.map(|w| w.span) else { continue };
+            let Some(span) = syscall_written.map(|w| w.span) else {
+                continue;
+            };
             let note = if name.starts_with("sys_") || name.starts_with("compat_sys_") {
                 format!(
                     "kernels since 4.17 have no plain `{name}` symbol on x86_64 and arm64, only the architecture's wrapper (`__x64_{name}`)"

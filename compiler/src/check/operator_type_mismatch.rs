@@ -27,7 +27,6 @@ pub const CHECK: Check = Check {
     run,
 };
 
-
 /// What Tetragon makes of an operator on an argument type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Fit {

@@ -30,7 +30,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 let op = filter.operator.value;
                 let written = filter.raw_values.len();
                 match op {
-                    Operator::SPortPriv | Operator::NotSPortPriv | Operator::DPortPriv | Operator::NotDPortPriv => {
+                    Operator::SPortPriv
+                    | Operator::NotSPortPriv
+                    | Operator::DPortPriv
+                    | Operator::NotDPortPriv => {
                         if let Some(first) = filter.raw_values.first() {
                             out.push(
                                 Diagnostic::warning(Code::ValuesCount, format!("`{}` ignores `values`", op.as_str()))
@@ -58,7 +61,10 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         }
                     }
                     Operator::CelExpr if written != 1 => {
-                        let at = filter.raw_values.get(1).map_or(filter.operator.span, |v| v.span);
+                        let at = filter
+                            .raw_values
+                            .get(1)
+                            .map_or(filter.operator.span, |v| v.span);
                         out.push(
                             Diagnostic::error(
                                 Code::ValuesCount,
@@ -104,20 +110,41 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                 .match_pids
                 .iter()
                 .map(|f| ("matchPIDs", f.written, f.operator))
-                .chain(sel.match_namespaces.iter().map(|f| ("matchNamespaces", f.written, f.operator)))
-                .chain(sel.match_namespace_changes.iter().map(|f| ("matchNamespaceChanges", f.written, f.operator)))
-                .chain(sel.match_capabilities.iter().map(|f| ("matchCapabilities", f.written, f.operator)))
-                .chain(sel.match_capability_changes.iter().map(|f| ("matchCapabilityChanges", f.written, f.operator)));
+                .chain(
+                    sel.match_namespaces
+                        .iter()
+                        .map(|f| ("matchNamespaces", f.written, f.operator)),
+                )
+                .chain(
+                    sel.match_namespace_changes
+                        .iter()
+                        .map(|f| ("matchNamespaceChanges", f.written, f.operator)),
+                )
+                .chain(
+                    sel.match_capabilities
+                        .iter()
+                        .map(|f| ("matchCapabilities", f.written, f.operator)),
+                )
+                .chain(
+                    sel.match_capability_changes
+                        .iter()
+                        .map(|f| ("matchCapabilityChanges", f.written, f.operator)),
+                );
             for (key, written, op) in set_filters {
                 if written == 0 {
                     let effect = match op.value {
-                        SetOp::In => "`In` an empty set never matches, so the selector never matches",
+                        SetOp::In => {
+                            "`In` an empty set never matches, so the selector never matches"
+                        }
                         SetOp::NotIn => "`NotIn` an empty set matches everything",
                     };
                     out.push(
-                        Diagnostic::warning(Code::ValuesCount, format!("this `{key}` entry has an empty `values` list: {effect}"))
-                            .with_primary(op.span, "no values")
-                            .with_help("list the values, or remove the entry"),
+                        Diagnostic::warning(
+                            Code::ValuesCount,
+                            format!("this `{key}` entry has an empty `values` list: {effect}"),
+                        )
+                        .with_primary(op.span, "no values")
+                        .with_help("list the values, or remove the entry"),
                     );
                 }
             }

@@ -118,8 +118,12 @@ pub fn run(args: &CheckArgs) -> i32 {
             s.push('\n');
             Ok(s)
         }
-        Format::Json => render::json::render(&report.sources, &report.diagnostics).map(|s| s + "\n"),
-        Format::Sarif => render::sarif::render(&report.sources, &report.diagnostics).map(|s| s + "\n"),
+        Format::Json => {
+            render::json::render(&report.sources, &report.diagnostics).map(|s| s + "\n")
+        }
+        Format::Sarif => {
+            render::sarif::render(&report.sources, &report.diagnostics).map(|s| s + "\n")
+        }
     };
     let out = match out {
         Ok(o) => o,
@@ -129,13 +133,21 @@ pub fn run(args: &CheckArgs) -> i32 {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    if stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).is_err() {
+    if stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
         return exit::USAGE;
     }
     if matches!(args.format, Format::Json | Format::Sarif) {
         eprintln!("{summary}");
     }
-    if report.failed(args.deny_warnings) { exit::FINDINGS } else { exit::OK }
+    if report.failed(args.deny_warnings) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
 }
 
 /// What human output says about the kernels after the findings: the kernel
@@ -161,7 +173,11 @@ fn kernel_section(report: &Report, unicode: bool) -> String {
         }
         kernels => {
             out.push_str(&format!("checked against {} kernels:\n", kernels.len()));
-            let width = kernels.iter().map(|k| k.label.chars().count()).max().unwrap_or(0);
+            let width = kernels
+                .iter()
+                .map(|k| k.label.chars().count())
+                .max()
+                .unwrap_or(0);
             for kernel in kernels {
                 out.push_str(&format!(
                     "  {:<width$}  {}\n",
@@ -226,7 +242,12 @@ fn render_matrix(matrix: &KernelMatrix, unicode: bool) -> String {
     let cells: Vec<Vec<String>> = matrix
         .rows
         .iter()
-        .map(|row| row.cells.iter().map(|tally| cell_text(*tally, unicode)).collect())
+        .map(|row| {
+            row.cells
+                .iter()
+                .map(|tally| cell_text(*tally, unicode))
+                .collect()
+        })
         .collect();
     let widths: Vec<usize> = matrix
         .kernels

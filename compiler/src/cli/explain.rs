@@ -25,7 +25,13 @@ pub fn documentation(code: Code) -> String {
 pub fn run(args: &ExplainArgs) -> i32 {
     if args.list {
         for c in Code::ALL {
-            println!("{}  {:<26} {:<8} {}", c.as_str(), c.name(), c.default_severity().as_str(), c.summary());
+            println!(
+                "{}  {:<26} {:<8} {}",
+                c.as_str(),
+                c.name(),
+                c.default_severity().as_str(),
+                c.summary()
+            );
         }
         return exit::OK;
     }
@@ -34,7 +40,12 @@ pub fn run(args: &ExplainArgs) -> i32 {
     };
     match Code::parse(text) {
         Some(c) => {
-            println!("{} ({}), default severity: {}\n", c.as_str(), c.name(), c.default_severity().as_str());
+            println!(
+                "{} ({}), default severity: {}\n",
+                c.as_str(),
+                c.name(),
+                c.default_severity().as_str()
+            );
             println!("{}", documentation(c).trim_end());
             exit::OK
         }

@@ -611,7 +611,11 @@ mod tests {
             assert!(seen.insert(c.as_str()), "duplicate code {}", c.as_str());
             assert!(seen.insert(c.name()), "duplicate name {}", c.name());
             let doc = c.documentation();
-            assert!(doc.contains("What it does"), "{} lacks What it does", c.as_str());
+            assert!(
+                doc.contains("What it does"),
+                "{} lacks What it does",
+                c.as_str()
+            );
             assert!(doc.contains("Why"), "{} lacks Why", c.as_str());
             assert!(doc.contains("Example"), "{} lacks Example", c.as_str());
         }

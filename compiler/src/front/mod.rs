@@ -41,7 +41,9 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
                 let before = out.diagnostics.len();
                 validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
                 let _ = before;
-                if let Some(p) = resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics) {
+                if let Some(p) =
+                    resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics)
+                {
                     out.policies.push(p);
                 }
             }
@@ -61,7 +63,10 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
 }
 
 enum DocClass {
-    Policy { kind: PolicyKind, kind_span: Span },
+    Policy {
+        kind: PolicyKind,
+        kind_span: Span,
+    },
     /// Not a policy: skipped with a note.
     Skip,
     /// A broken policy header, already reported.
@@ -73,17 +78,35 @@ const KINDS: [&str; 2] = [schema::KIND_CLUSTER, schema::KIND_NAMESPACED];
 fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
     if root.as_map().is_none() {
         diags.push(
-            Diagnostic::of(Code::WrongType, format!("a policy document must be a mapping, found {}", root.describe()))
-                .with_primary(root.span, "expected `apiVersion`, `kind`, `metadata` and `spec`"),
+            Diagnostic::of(
+                Code::WrongType,
+                format!(
+                    "a policy document must be a mapping, found {}",
+                    root.describe()
+                ),
+            )
+            .with_primary(
+                root.span,
+                "expected `apiVersion`, `kind`, `metadata` and `spec`",
+            ),
         );
         return DocClass::Invalid;
     }
-    let api = root.get("apiVersion").and_then(|n| n.scalar_text().map(|t| (t, n.span)));
-    let kind = root.get("kind").and_then(|n| n.scalar_text().map(|t| (t, n.span)));
+    let api = root
+        .get("apiVersion")
+        .and_then(|n| n.scalar_text().map(|t| (t, n.span)));
+    let kind = root
+        .get("kind")
+        .and_then(|n| n.scalar_text().map(|t| (t, n.span)));
     let Some((kind_text, kind_span)) = kind else {
         diags.push(
             Diagnostic::of(Code::MissingField, "the document has no `kind`")
-                .with_primary(root.as_map().and_then(|m| m.first()).map_or(root.span, |e| e.key.span), "no `kind` in this document")
+                .with_primary(
+                    root.as_map()
+                        .and_then(|m| m.first())
+                        .map_or(root.span, |e| e.key.span),
+                    "no `kind` in this document",
+                )
                 .with_help("add `kind: TracingPolicy` (or `TracingPolicyNamespaced`)"),
         );
         return DocClass::Invalid;
@@ -106,20 +129,30 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                 diags.push(
                     Diagnostic::of(Code::UnknownValue, format!("unknown policy kind `{other}`"))
                         .with_primary(kind_span, format!("did you mean `{s}`?"))
-                        .with_help("Tetragon's policy kinds are TracingPolicy and TracingPolicyNamespaced"),
+                        .with_help(
+                            "Tetragon's policy kinds are TracingPolicy and TracingPolicyNamespaced",
+                        ),
                 );
                 return DocClass::Invalid;
             }
             if api.is_none() {
                 diags.push(
-                    Diagnostic::of(Code::NotAPolicy, format!("skipping a `{other}`: not a Tetragon policy"))
-                        .with_primary(kind_span, "not a policy kind"),
+                    Diagnostic::of(
+                        Code::NotAPolicy,
+                        format!("skipping a `{other}`: not a Tetragon policy"),
+                    )
+                    .with_primary(kind_span, "not a policy kind"),
                 );
                 return DocClass::Skip;
             }
             diags.push(
-                Diagnostic::of(Code::NotAPolicy, format!("skipping `{other}`: tpc reads TracingPolicy and TracingPolicyNamespaced"))
-                    .with_primary(kind_span, "not a tracing policy"),
+                Diagnostic::of(
+                    Code::NotAPolicy,
+                    format!(
+                        "skipping `{other}`: tpc reads TracingPolicy and TracingPolicyNamespaced"
+                    ),
+                )
+                .with_primary(kind_span, "not a tracing policy"),
             );
             return DocClass::Skip;
         }
@@ -127,8 +160,11 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
     match api {
         Some((a, span)) if a != schema::API_VERSION => {
             diags.push(
-                Diagnostic::of(Code::UnknownValue, format!("unknown apiVersion `{a}` for {kind_text}"))
-                    .with_primary(span, format!("expected `{}`", schema::API_VERSION)),
+                Diagnostic::of(
+                    Code::UnknownValue,
+                    format!("unknown apiVersion `{a}` for {kind_text}"),
+                )
+                .with_primary(span, format!("expected `{}`", schema::API_VERSION)),
             );
             DocClass::Invalid
         }

@@ -67,7 +67,10 @@ impl<'a> Obj<'a> {
     }
 
     fn maps(self, key: &str) -> impl Iterator<Item = Obj<'a>> {
-        self.list(key).iter().filter(|n| n.as_map().is_some()).map(Obj)
+        self.list(key)
+            .iter()
+            .filter(|n| n.as_map().is_some())
+            .map(Obj)
     }
 
     fn strings(self, key: &str) -> Vec<Spanned<String>> {
@@ -89,7 +92,13 @@ impl<'a> Obj<'a> {
 }
 
 /// Lowers one validated policy document.
-pub fn lower_policy(root: &Node, kind: PolicyKind, kind_span: Span, doc_span: Span, diags: &mut Vec<Diagnostic>) -> Option<Policy> {
+pub fn lower_policy(
+    root: &Node,
+    kind: PolicyKind,
+    kind_span: Span,
+    doc_span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Policy> {
     let doc = Obj(root);
     let meta = doc.get("metadata").map(Obj);
     let name = meta.and_then(|m| m.str("name"));
@@ -146,7 +155,10 @@ pub fn lower_policy(root: &Node, kind: PolicyKind, kind_span: Span, doc_span: Sp
             for c in e.strings("calls") {
                 calls.extend(cx.expand_calls(&c));
             }
-            Enforcer { span: e.0.span, calls }
+            Enforcer {
+                span: e.0.span,
+                calls,
+            }
         })
         .collect();
     let options = spec
@@ -178,7 +190,11 @@ pub fn lower_policy(root: &Node, kind: PolicyKind, kind_span: Span, doc_span: Sp
         macros: Vec::new(),
     };
     let (lists, macros) = cx.finish();
-    Some(Policy { lists, macros, ..policy })
+    Some(Policy {
+        lists,
+        macros,
+        ..policy
+    })
 }
 
 fn label_selector(node: &Node) -> LabelSelector {
@@ -191,7 +207,10 @@ fn label_selector(node: &Node) -> LabelSelector {
         .filter_map(|e| {
             Some((
                 Spanned::new(e.key.scalar_text()?.to_string(), e.key.span),
-                Spanned::new(e.value.scalar_text().unwrap_or("").to_string(), e.value.span),
+                Spanned::new(
+                    e.value.scalar_text().unwrap_or("").to_string(),
+                    e.value.span,
+                ),
             ))
         })
         .collect();
@@ -220,7 +239,9 @@ pub fn is_dns_subdomain(name: &str) -> bool {
         && name.len() <= 253
         && name.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -241,7 +262,11 @@ fn suggest_dns_name(name: &str) -> String {
     while out.ends_with(['-', '.']) {
         out.pop();
     }
-    if out.is_empty() { "my-policy".into() } else { out }
+    if out.is_empty() {
+        "my-policy".into()
+    } else {
+        out
+    }
 }
 
 struct ListEntry {
@@ -269,9 +294,12 @@ impl<'a, 'd> Resolver<'a, 'd> {
             };
             if let Some(prev) = lists.iter().find(|e| e.def.name.value == name.value) {
                 diags.push(
-                    Diagnostic::of(Code::InvalidList, format!("list `{}` is defined twice", name.value))
-                        .with_primary(name.span, "defined again here")
-                        .with_secondary(prev.def.name.span, "first defined here"),
+                    Diagnostic::of(
+                        Code::InvalidList,
+                        format!("list `{}` is defined twice", name.value),
+                    )
+                    .with_primary(name.span, "defined again here")
+                    .with_secondary(prev.def.name.span, "first defined here"),
                 );
                 continue;
             }
@@ -292,13 +320,20 @@ impl<'a, 'd> Resolver<'a, 'd> {
         if let Some(entries) = spec.get("selectorsMacros").and_then(Node::as_map) {
             for e in entries {
                 if let Some(name) = e.key.scalar_text() {
-                    if !macros.iter().any(|(n, _, _): &(Spanned<String>, &Node, bool)| n.value == name) {
+                    if !macros
+                        .iter()
+                        .any(|(n, _, _): &(Spanned<String>, &Node, bool)| n.value == name)
+                    {
                         macros.push((Spanned::new(name.to_string(), e.key.span), &e.value, false));
                     }
                 }
             }
         }
-        Resolver { diags, lists, macros }
+        Resolver {
+            diags,
+            lists,
+            macros,
+        }
     }
 
     fn finish(self) -> (Vec<ListDef>, Vec<MacroDef>) {
@@ -321,12 +356,21 @@ impl<'a, 'd> Resolver<'a, 'd> {
             self.lists[i].def.used = true;
             return Some(&self.lists[i].def);
         }
-        let names: Vec<String> = self.lists.iter().map(|e| e.def.name.value.clone()).collect();
-        let mut d = Diagnostic::of(Code::UnknownList, format!("no list named `{name}` in `spec.lists`"))
-            .with_primary(span, "unknown list");
+        let names: Vec<String> = self
+            .lists
+            .iter()
+            .map(|e| e.def.name.value.clone())
+            .collect();
+        let mut d = Diagnostic::of(
+            Code::UnknownList,
+            format!("no list named `{name}` in `spec.lists`"),
+        )
+        .with_primary(span, "unknown list");
         d = match did_you_mean(name, names.iter().map(String::as_str)) {
             Some(s) => d.with_help(format!("did you mean `list:{s}`?")),
-            None if names.is_empty() => d.with_help("define it under `spec.lists` with a `name`, a `type` and `values`"),
+            None if names.is_empty() => {
+                d.with_help("define it under `spec.lists` with a `name`, a `type` and `values`")
+            }
             None => d.with_help(format!("defined lists: {}", names.join(", "))),
         };
         self.push(d);
@@ -370,9 +414,15 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 let call = h.str("call")?;
                 let calls = self.expand_calls(&call);
                 let explicit = h.bool("syscall");
-                let from_syscall_list = calls.first().and_then(|c| c.from_list.as_deref()).and_then(|l| {
-                    self.lists.iter().find(|e| e.def.name.value == l).map(|e| e.def.kind)
-                });
+                let from_syscall_list = calls
+                    .first()
+                    .and_then(|c| c.from_list.as_deref())
+                    .and_then(|l| {
+                        self.lists
+                            .iter()
+                            .find(|e| e.def.name.value == l)
+                            .map(|e| e.def.kind)
+                    });
                 let syscall = match (from_syscall_list, &explicit) {
                     (Some(k), _) => k.is_syscalls(),
                     (None, Some(b)) => b.value,
@@ -383,7 +433,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     syscall,
                     syscall_written: explicit,
                     call_span: call.span,
-                    ignore_call_not_found: h.get("ignore").map(Obj).is_some_and(|i| i.flag("callNotFound")),
+                    ignore_call_not_found: h
+                        .get("ignore")
+                        .map(Obj)
+                        .is_some_and(|i| i.flag("callNotFound")),
                     fentry: kind == HookKind::Fentry,
                 }
             }
@@ -400,7 +453,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 ref_ctr_offsets: h.ints("refCtrOffsets"),
                 btf_path: h.str("btfPath"),
                 binary_digests: h.strings("binaryDigests"),
-                ignore_digest_failure: h.get("ignore").map(Obj).is_some_and(|i| i.flag("digestVerificationFailure")),
+                ignore_digest_failure: h
+                    .get("ignore")
+                    .map(Obj)
+                    .is_some_and(|i| i.flag("digestVerificationFailure")),
             },
             HookKind::Usdt => HookTarget::Usdt {
                 path: h.str("path")?,
@@ -408,11 +464,16 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 name: h.str("name")?,
                 btf_path: h.str("btfPath"),
             },
-            HookKind::Lsm => HookTarget::Lsm { hook: h.str("hook")? },
+            HookKind::Lsm => HookTarget::Lsm {
+                hook: h.str("hook")?,
+            },
         };
         let args: Vec<ArgDecl> = h.maps("args").filter_map(arg_decl).collect();
         let data: Vec<ArgDecl> = h.maps("data").filter_map(arg_decl).collect();
-        let return_arg = h.get("returnArg").filter(|n| n.as_map().is_some()).and_then(|n| arg_decl(Obj(n)));
+        let return_arg = h
+            .get("returnArg")
+            .filter(|n| n.as_map().is_some())
+            .and_then(|n| arg_decl(Obj(n)));
         let mut hook = Hook {
             span: h.0.span,
             index,
@@ -458,10 +519,18 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     if body.as_map().is_some() {
                         if Obj(body).get("macros").is_some() {
                             self.push(
-                                Diagnostic::of(Code::NestedMacro, format!("macro `{}` uses other macros, which Tetragon refuses", m.value))
-                                    .with_primary(m.span, "this macro's definition has `macros`")
-                                    .with_help("copy the inner macro's filters into this macro's definition")
-                                    .with_secondary(self.macros[i].0.span, "defined here"),
+                                Diagnostic::of(
+                                    Code::NestedMacro,
+                                    format!(
+                                        "macro `{}` uses other macros, which Tetragon refuses",
+                                        m.value
+                                    ),
+                                )
+                                .with_primary(m.span, "this macro's definition has `macros`")
+                                .with_help(
+                                    "copy the inner macro's filters into this macro's definition",
+                                )
+                                .with_secondary(self.macros[i].0.span, "defined here"),
                             );
                         }
                         let mine = filled_kinds(o);
@@ -481,9 +550,16 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     }
                 }
                 None => {
-                    let names: Vec<String> = self.macros.iter().map(|(n, _, _)| n.value.clone()).collect();
-                    let mut d = Diagnostic::of(Code::UnknownMacro, format!("no selector macro named `{}`", m.value))
-                        .with_primary(m.span, "unknown macro");
+                    let names: Vec<String> = self
+                        .macros
+                        .iter()
+                        .map(|(n, _, _)| n.value.clone())
+                        .collect();
+                    let mut d = Diagnostic::of(
+                        Code::UnknownMacro,
+                        format!("no selector macro named `{}`", m.value),
+                    )
+                    .with_primary(m.span, "unknown macro");
                     d = match did_you_mean(&m.value, names.iter().map(String::as_str)) {
                         Some(s) => d.with_help(format!("did you mean `{s}`?")),
                         None => d.with_help("define it under `spec.selectorsMacros`"),
@@ -539,8 +615,12 @@ impl<'a, 'd> Resolver<'a, 'd> {
         }
         for (key, out) in [("matchBinaries", 0), ("matchParentBinaries", 1)] {
             for f in o.maps(key) {
-                let Some(op) = f.str("operator") else { continue };
-                let Some(bop) = BinaryOp::from_name(&op.value) else { continue };
+                let Some(op) = f.str("operator") else {
+                    continue;
+                };
+                let Some(bop) = BinaryOp::from_name(&op.value) else {
+                    continue;
+                };
                 let filter = BinaryFilter {
                     span: f.0.span,
                     operator: Spanned::new(bop, op.span),
@@ -555,21 +635,34 @@ impl<'a, 'd> Resolver<'a, 'd> {
             }
         }
         for f in o.maps("matchNamespaces") {
-            let (Some(op), Some(ns)) = (set_op(f), f.str("namespace")) else { continue };
-            let Some(kind) = NamespaceKind::from_name(&ns.value) else { continue };
+            let (Some(op), Some(ns)) = (set_op(f), f.str("namespace")) else {
+                continue;
+            };
+            let Some(kind) = NamespaceKind::from_name(&ns.value) else {
+                continue;
+            };
             let mut values = Vec::new();
             for v in f.list("values") {
-                let Some(text) = v.scalar_text() else { continue };
+                let Some(text) = v.scalar_text() else {
+                    continue;
+                };
                 if text == "host_ns" {
                     values.push(Spanned::new(NamespaceValue::Host, v.span));
                     continue;
                 }
-                match value::parse_int(text).ok().and_then(|n| u32::try_from(n).ok()) {
+                match value::parse_int(text)
+                    .ok()
+                    .and_then(|n| u32::try_from(n).ok())
+                {
                     Some(inum) => values.push(Spanned::new(NamespaceValue::Inum(inum), v.span)),
                     None => {
-                        let mut d = Diagnostic::of(Code::InvalidValue, format!("`{text}` is not a namespace inode number or `host_ns`"))
-                            .with_primary(v.span, "expected a number or `host_ns`");
-                        if text.eq_ignore_ascii_case("host_ns") || text.eq_ignore_ascii_case("host") {
+                        let mut d = Diagnostic::of(
+                            Code::InvalidValue,
+                            format!("`{text}` is not a namespace inode number or `host_ns`"),
+                        )
+                        .with_primary(v.span, "expected a number or `host_ns`");
+                        if text.eq_ignore_ascii_case("host_ns") || text.eq_ignore_ascii_case("host")
+                        {
                             d = d.with_help("write `host_ns` (lowercase) for the host's namespace");
                         } else {
                             d = d.with_help("namespace values are inode numbers as shown by `ls -l /proc/<pid>/ns`, or `host_ns`");
@@ -593,9 +686,13 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 match NamespaceKind::from_name(&v.value) {
                     Some(k) => values.push(Spanned::new(k, v.span)),
                     None => {
-                        let names: Vec<&str> = NamespaceKind::ALL.iter().map(|k| k.as_str()).collect();
-                        let mut d = Diagnostic::of(Code::UnknownValue, format!("unknown namespace `{}`", v.value))
-                            .with_primary(v.span, "not a namespace name");
+                        let names: Vec<&str> =
+                            NamespaceKind::ALL.iter().map(|k| k.as_str()).collect();
+                        let mut d = Diagnostic::of(
+                            Code::UnknownValue,
+                            format!("unknown namespace `{}`", v.value),
+                        )
+                        .with_primary(v.span, "not a namespace name");
                         d = match did_you_mean(&v.value, names.iter().copied()) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
                             None => d.with_help(format!("namespaces: {}", names.join(", "))),
@@ -611,7 +708,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 written: f.list("values").len(),
             });
         }
-        for (key, changes) in [("matchCapabilities", false), ("matchCapabilityChanges", true)] {
+        for (key, changes) in [
+            ("matchCapabilities", false),
+            ("matchCapabilityChanges", true),
+        ] {
             for f in o.maps(key) {
                 let Some(op) = set_op(f) else { continue };
                 let set = f
@@ -664,7 +764,8 @@ impl<'a, 'd> Resolver<'a, 'd> {
     }
 
     fn value_error(&mut self, e: &ValueError, span: Span, what: &str) {
-        let mut d = Diagnostic::of(Code::InvalidValue, format!("invalid {what} value: {e}")).with_primary(span, e.to_string());
+        let mut d = Diagnostic::of(Code::InvalidValue, format!("invalid {what} value: {e}"))
+            .with_primary(span, e.to_string());
         if let Some(h) = e.help() {
             d = d.with_help(h);
         }
@@ -690,34 +791,32 @@ impl<'a, 'd> Resolver<'a, 'd> {
             .unwrap_or(f.0.span);
         let mut targets = Vec::new();
         match source {
-            FilterSource::Return => {
-                match &hook.return_arg {
-                    None => {
-                        self.push(
+            FilterSource::Return => match &hook.return_arg {
+                None => {
+                    self.push(
                             Diagnostic::of(Code::UndeclaredArg, "`matchReturnArgs` filters a return value the hook does not collect")
                                 .with_primary(target_span, "no `returnArg` on this hook")
                                 .with_secondary(hook.span, "this hook")
                                 .with_help("declare `returnArg: {index: 0, type: int}` and `return: true` on the hook"),
                         );
-                        return None;
-                    }
-                    Some(ret) => {
-                        let want = ret.index.value;
-                        if let Some(i) = &index {
-                            if i.value != want {
-                                self.push(
+                    return None;
+                }
+                Some(ret) => {
+                    let want = ret.index.value;
+                    if let Some(i) = &index {
+                        if i.value != want {
+                            self.push(
                                     Diagnostic::of(Code::UndeclaredArg, format!("`matchReturnArgs` index {} does not match `returnArg.index` ({want})", i.value))
                                         .with_primary(i.span, format!("use index {want}"))
                                         .with_secondary(ret.index.span, "the return value's index")
                                         .with_help("Tetragon looks the filter up by `returnArg.index`; write `index: 0` on both"),
                                 );
-                                return None;
-                            }
+                            return None;
                         }
-                        targets.push(ArgRef::Return);
                     }
+                    targets.push(ArgRef::Return);
                 }
-            }
+            },
             FilterSource::Args | FilterSource::Data => {
                 let (decls, list_name) = match source {
                     FilterSource::Data => (&hook.data, "data"),
@@ -727,12 +826,19 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     // Tetragon reads only the first `args` entry: a position.
                     if positions.len() > 1 && !matches!(op, Operator::CapabilitiesGained) {
                         self.push(
-                            Diagnostic::warning(Code::SurprisingSemantics, "only the first entry of `args` is used by this operator")
-                                .with_primary(positions[1].span, "ignored by Tetragon")
-                                .with_help("write one filter per argument"),
+                            Diagnostic::warning(
+                                Code::SurprisingSemantics,
+                                "only the first entry of `args` is used by this operator",
+                            )
+                            .with_primary(positions[1].span, "ignored by Tetragon")
+                            .with_help("write one filter per argument"),
                         );
                     }
-                    let wanted: &[Spanned<u32>] = if matches!(op, Operator::CapabilitiesGained) { &positions } else { std::slice::from_ref(p) };
+                    let wanted: &[Spanned<u32>] = if matches!(op, Operator::CapabilitiesGained) {
+                        &positions
+                    } else {
+                        std::slice::from_ref(p)
+                    };
                     for p in wanted {
                         if (p.value as usize) < decls.len() {
                             targets.push(wrap(source, p.value as usize));
@@ -762,11 +868,15 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     // the arg declaring it, else a position; elsewhere the
                     // `index` of a declared arg.
                     let found = match (source, hook.kind()) {
-                        (FilterSource::Data, _) => ((i.value as usize) < decls.len()).then_some(i.value as usize),
+                        (FilterSource::Data, _) => {
+                            ((i.value as usize) < decls.len()).then_some(i.value as usize)
+                        }
                         (_, HookKind::Tracepoint) => decls
                             .iter()
                             .position(|a| a.index.value == i.value)
-                            .or_else(|| ((i.value as usize) < decls.len()).then_some(i.value as usize)),
+                            .or_else(|| {
+                                ((i.value as usize) < decls.len()).then_some(i.value as usize)
+                            }),
                         _ => decls.iter().position(|a| a.index.value == i.value),
                     };
                     let by_position = source == FilterSource::Data;
@@ -785,9 +895,13 @@ impl<'a, 'd> Resolver<'a, 'd> {
                             )
                             .with_primary(i.span, "not declared");
                             for decl in decls.iter().take(5) {
-                                d = d.with_secondary(decl.index.span, format!("declared: index {}", decl.index.value));
+                                d = d.with_secondary(
+                                    decl.index.span,
+                                    format!("declared: index {}", decl.index.value),
+                                );
                             }
-                            let declared: Vec<String> = decls.iter().map(|a| a.index.value.to_string()).collect();
+                            let declared: Vec<String> =
+                                decls.iter().map(|a| a.index.value.to_string()).collect();
                             d = if by_position {
                                 d.with_help("declare a `data` entry, or use a smaller position")
                             } else if hook.kind() == HookKind::Tracepoint {
@@ -796,7 +910,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
                                     decls.len().saturating_sub(1)
                                 ))
                             } else if declared.is_empty() {
-                                d.with_help(format!("declare it: `{list_name}: [{{index: {}, type: ...}}]`", i.value))
+                                d.with_help(format!(
+                                    "declare it: `{list_name}: [{{index: {}, type: ...}}]`",
+                                    i.value
+                                ))
                             } else {
                                 d.with_help(format!("declared indexes: {}; add an `{list_name}` entry with `index: {}`", declared.join(", "), i.value))
                             };
@@ -810,11 +927,16 @@ impl<'a, 'd> Resolver<'a, 'd> {
         if targets.is_empty() {
             return None;
         }
-        let ty = targets.first().and_then(|t| decl_of(hook, *t)).map(|d| d.ty.value);
+        let ty = targets
+            .first()
+            .and_then(|t| decl_of(hook, *t))
+            .map(|d| d.ty.value);
         let mut values = Vec::new();
         let raw_values: Vec<Spanned<String>> = f.strings("values");
         for v in f.list("values") {
-            let Some(text) = v.scalar_text() else { continue };
+            let Some(text) = v.scalar_text() else {
+                continue;
+            };
             match self.filter_value(op, ty, text, v.span) {
                 Ok(mut vs) => values.append(&mut vs),
                 Err(e) => {
@@ -833,24 +955,40 @@ impl<'a, 'd> Resolver<'a, 'd> {
         })
     }
 
-    fn filter_value(&mut self, op: Operator, ty: Option<ArgType>, text: &str, span: Span) -> Result<Vec<Spanned<FilterValue>>, ValueError> {
+    fn filter_value(
+        &mut self,
+        op: Operator,
+        ty: Option<ArgType>,
+        text: &str,
+        span: Span,
+    ) -> Result<Vec<Spanned<FilterValue>>, ValueError> {
         use Operator::*;
         let one = |v: FilterValue| Ok(vec![Spanned::new(v, span)]);
         let class = ty.map(ArgType::class);
-        let numeric = matches!(class, Some(ArgClass::Integer { .. } | ArgClass::SyscallId | ArgClass::CapabilitySet));
+        let numeric = matches!(
+            class,
+            Some(ArgClass::Integer { .. } | ArgClass::SyscallId | ArgClass::CapabilitySet)
+        );
         match op {
             Equal | NotEqual if numeric => one(FilterValue::Int(parse_typed_int(text, ty)?)),
-            Equal | NotEqual | Prefix | NotPrefix | Postfix | NotPostfix | SubString | SubStringIgnCase => {
-                one(FilterValue::Text(text.to_string()))
-            }
+            Equal | NotEqual | Prefix | NotPrefix | Postfix | NotPostfix | SubString
+            | SubStringIgnCase => one(FilterValue::Text(text.to_string())),
             Gt | Lt | Mask => one(FilterValue::Int(parse_typed_int(text, ty)?)),
             InRange | NotInRange => {
                 let (lo, hi) = value::parse_range(text)?;
                 if lo > hi {
-                    return Err(ValueError::EmptyRange { text: text.to_string() });
+                    return Err(ValueError::EmptyRange {
+                        text: text.to_string(),
+                    });
                 }
-                if matches!(class, Some(ArgClass::Integer { bits, .. }) if bits <= 32) && (hi > 4_294_967_295 || lo > 4_294_967_295) {
-                    return Err(ValueError::OutOfRange { text: text.to_string(), bits: 32, what: "unsigned" });
+                if matches!(class, Some(ArgClass::Integer { bits, .. }) if bits <= 32)
+                    && (hi > 4_294_967_295 || lo > 4_294_967_295)
+                {
+                    return Err(ValueError::OutOfRange {
+                        text: text.to_string(),
+                        bits: 32,
+                        what: "unsigned",
+                    });
                 }
                 one(FilterValue::Range { lo, hi })
             }
@@ -858,12 +996,18 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 if text.contains(':') {
                     let (lo, hi) = value::parse_decimal_range(text)?;
                     if u16::try_from(lo).is_err() || u16::try_from(hi).is_err() {
-                        return Err(ValueError::NotAPort { text: text.to_string() });
+                        return Err(ValueError::NotAPort {
+                            text: text.to_string(),
+                        });
                     }
                     one(FilterValue::Range { lo, hi })
                 } else {
-                    let v = value::parse_decimal(text).map_err(|_| ValueError::NotAPort { text: text.to_string() })?;
-                    let p = u16::try_from(v).map_err(|_| ValueError::NotAPort { text: text.to_string() })?;
+                    let v = value::parse_decimal(text).map_err(|_| ValueError::NotAPort {
+                        text: text.to_string(),
+                    })?;
+                    let p = u16::try_from(v).map_err(|_| ValueError::NotAPort {
+                        text: text.to_string(),
+                    })?;
                     one(FilterValue::Port(p))
                 }
             }
@@ -872,10 +1016,26 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 let (addr, prefix) = value::parse_cidr(text)?;
                 one(FilterValue::Cidr { addr, prefix })
             }
-            Protocol => one(FilterValue::Protocol(value::parse_named(text, crate::ir::names::PROTOCOLS, "protocol")?)),
-            Family => one(FilterValue::Family(value::parse_named(text, crate::ir::names::FAMILIES, "address family")?)),
-            State => one(FilterValue::SockState(value::parse_named(text, crate::ir::names::SOCK_STATES, "socket state")?)),
-            FileType | NotFileType => one(FilterValue::FileType(value::parse_named(text, crate::ir::names::FILE_TYPES, "file type")?)),
+            Protocol => one(FilterValue::Protocol(value::parse_named(
+                text,
+                crate::ir::names::PROTOCOLS,
+                "protocol",
+            )?)),
+            Family => one(FilterValue::Family(value::parse_named(
+                text,
+                crate::ir::names::FAMILIES,
+                "address family",
+            )?)),
+            State => one(FilterValue::SockState(value::parse_named(
+                text,
+                crate::ir::names::SOCK_STATES,
+                "socket state",
+            )?)),
+            FileType | NotFileType => one(FilterValue::FileType(value::parse_named(
+                text,
+                crate::ir::names::FILE_TYPES,
+                "file type",
+            )?)),
             CapabilitiesGained => one(FilterValue::Capability(value::parse_capability(text)?)),
             CelExpr => one(FilterValue::Expr(text.to_string())),
             InMap | NotInMap => {
@@ -889,10 +1049,21 @@ impl<'a, 'd> Resolver<'a, 'd> {
                     if kind.is_syscalls() {
                         return Ok(members
                             .into_iter()
-                            .map(|m| Spanned::new(FilterValue::Syscall { name: m.value, list: Some(list_name.clone()) }, span))
+                            .map(|m| {
+                                Spanned::new(
+                                    FilterValue::Syscall {
+                                        name: m.value,
+                                        list: Some(list_name.clone()),
+                                    },
+                                    span,
+                                )
+                            })
                             .collect());
                     }
-                    return Ok(members.into_iter().map(|m| Spanned::new(FilterValue::Text(m.value), span)).collect());
+                    return Ok(members
+                        .into_iter()
+                        .map(|m| Spanned::new(FilterValue::Text(m.value), span))
+                        .collect());
                 }
                 if !numeric && class.is_some() {
                     return one(FilterValue::Text(text.to_string()));
@@ -926,7 +1097,9 @@ impl<'a, 'd> Resolver<'a, 'd> {
             }
             "NoPost" => ActionKind::NoPost,
             "Sigkill" => ActionKind::Sigkill,
-            "Signal" => ActionKind::Signal { signal: a.i32("argSig") },
+            "Signal" => ActionKind::Signal {
+                signal: a.i32("argSig"),
+            },
             "Override" => ActionKind::Override {
                 error: a.i32("argError"),
                 regs: a.strings("argRegs"),
@@ -934,10 +1107,18 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 new_addr: a.i64("argNewAddr"),
                 new_offset: a.i64("argNewOffset"),
             },
-            "GetUrl" => ActionKind::GetUrl { url: a.str("argUrl") },
-            "DnsLookup" => ActionKind::DnsLookup { fqdn: a.str("argFqdn") },
-            "TrackSock" => ActionKind::TrackSock { sock_arg: a.i32("argSock") },
-            "UntrackSock" => ActionKind::UntrackSock { sock_arg: a.i32("argSock") },
+            "GetUrl" => ActionKind::GetUrl {
+                url: a.str("argUrl"),
+            },
+            "DnsLookup" => ActionKind::DnsLookup {
+                fqdn: a.str("argFqdn"),
+            },
+            "TrackSock" => ActionKind::TrackSock {
+                sock_arg: a.i32("argSock"),
+            },
+            "UntrackSock" => ActionKind::UntrackSock {
+                sock_arg: a.i32("argSock"),
+            },
             "NotifyEnforcer" => ActionKind::NotifyEnforcer {
                 error: a.i32("argError"),
                 signal: a.i32("argSig"),
@@ -947,15 +1128,20 @@ impl<'a, 'd> Resolver<'a, 'd> {
                 arg_index: a.i32("argIndex"),
                 value: a.i32("argValue"),
             },
-            other => ActionKind::Legacy { name: other.to_string() },
+            other => ActionKind::Legacy {
+                name: other.to_string(),
+            },
         };
-        let fields = a
-            .0
-            .as_map()
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|e| e.key.scalar_text().map(|k| Spanned::new(k.to_string(), e.key.span)))
-            .collect();
+        let fields =
+            a.0.as_map()
+                .unwrap_or(&[])
+                .iter()
+                .filter_map(|e| {
+                    e.key
+                        .scalar_text()
+                        .map(|k| Spanned::new(k.to_string(), e.key.span))
+                })
+                .collect();
         Some(Action {
             span: a.0.span,
             name_span: name.span,
@@ -971,8 +1157,11 @@ impl<'a, 'd> Resolver<'a, 'd> {
             Some(s) => match RateLimitScope::from_name(&s.value) {
                 Some(sc) => sc,
                 None => {
-                    let mut d = Diagnostic::of(Code::InvalidRateLimit, format!("unknown rate limit scope `{}`", s.value))
-                        .with_primary(s.span, "expected thread, process or global");
+                    let mut d = Diagnostic::of(
+                        Code::InvalidRateLimit,
+                        format!("unknown rate limit scope `{}`", s.value),
+                    )
+                    .with_primary(s.span, "expected thread, process or global");
                     if let Some(sug) = did_you_mean(&s.value, ["thread", "process", "global"]) {
                         d = d.with_help(format!("did you mean `{sug}`?"));
                     }
@@ -984,9 +1173,12 @@ impl<'a, 'd> Resolver<'a, 'd> {
         let Some(rl) = a.str("rateLimit") else {
             if let Some(s) = scope_node {
                 self.push(
-                    Diagnostic::of(Code::ActionArgumentIgnored, "`rateLimitScope` has no effect without `rateLimit`")
-                        .with_primary(s.span, "ignored")
-                        .with_help("add `rateLimit: \"1m\"` (or another interval)"),
+                    Diagnostic::of(
+                        Code::ActionArgumentIgnored,
+                        "`rateLimitScope` has no effect without `rateLimit`",
+                    )
+                    .with_primary(s.span, "ignored")
+                    .with_help("add `rateLimit: \"1m\"` (or another interval)"),
                 );
             }
             return None;
@@ -999,9 +1191,15 @@ impl<'a, 'd> Resolver<'a, 'd> {
             }),
             None => {
                 self.push(
-                    Diagnostic::of(Code::InvalidRateLimit, format!("`{}` is not a rate limit interval", rl.value))
-                        .with_primary(rl.span, "expected a number with an optional s, m or h suffix")
-                        .with_help("examples: `30` or `30s` (seconds), `5m` (minutes), `1h` (hours)"),
+                    Diagnostic::of(
+                        Code::InvalidRateLimit,
+                        format!("`{}` is not a rate limit interval", rl.value),
+                    )
+                    .with_primary(
+                        rl.span,
+                        "expected a number with an optional s, m or h suffix",
+                    )
+                    .with_help("examples: `30` or `30s` (seconds), `5m` (minutes), `1h` (hours)"),
                 );
                 None
             }
@@ -1065,15 +1263,21 @@ fn parse_typed_int(text: &str, ty: Option<ArgType>) -> Result<i128, ValueError> 
     }
     let v = value::parse_int(text)?;
     let (lo, hi, bits, what): (i128, i128, u8, &'static str) = match ty {
-        Some(Int | Int32 | Sint32 | SizeT | Int16 | Sint16 | Int8 | Sint8 | Capability | BpfCmd) => {
-            (i128::from(i32::MIN), i128::from(i32::MAX), 32, "signed")
-        }
+        Some(
+            Int | Int32 | Sint32 | SizeT | Int16 | Sint16 | Int8 | Sint8 | Capability | BpfCmd,
+        ) => (i128::from(i32::MIN), i128::from(i32::MAX), 32, "signed"),
         Some(Uint32 | Uint16 | Uint8) => (0, i128::from(u32::MAX), 32, "unsigned"),
-        Some(Uint64 | Ulong | KernelCapT | CapInheritable | CapPermitted | CapEffective) => (0, i128::from(u64::MAX), 64, "unsigned"),
+        Some(Uint64 | Ulong | KernelCapT | CapInheritable | CapPermitted | CapEffective) => {
+            (0, i128::from(u64::MAX), 64, "unsigned")
+        }
         _ => (i128::from(i64::MIN), i128::from(i64::MAX), 64, "signed"),
     };
     if v < lo || v > hi {
-        return Err(ValueError::OutOfRange { text: text.to_string(), bits, what });
+        return Err(ValueError::OutOfRange {
+            text: text.to_string(),
+            bits,
+            what,
+        });
     }
     Ok(v)
 }
@@ -1120,7 +1324,10 @@ fn arg_decl(a: Obj<'_>) -> Option<ArgDecl> {
     })?;
     let ty_node = a.str("type");
     let ty = match &ty_node {
-        Some(t) => Spanned::new(ArgType::from_name(&t.value).unwrap_or(ArgType::Auto), t.span),
+        Some(t) => Spanned::new(
+            ArgType::from_name(&t.value).unwrap_or(ArgType::Auto),
+            t.span,
+        ),
         None => Spanned::new(ArgType::Auto, a.0.span),
     };
     Some(ArgDecl {
@@ -1155,5 +1362,9 @@ pub fn parse_rate_limit(text: &str) -> Option<u64> {
 
 /// Maps names to definitions for quick lookups in checks.
 pub fn lists_by_name(policy: &Policy) -> HashMap<&str, &ListDef> {
-    policy.lists.iter().map(|l| (l.name.value.as_str(), l)).collect()
+    policy
+        .lists
+        .iter()
+        .map(|l| (l.name.value.as_str(), l))
+        .collect()
 }

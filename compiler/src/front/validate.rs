@@ -62,7 +62,10 @@ impl Validator<'_> {
                         node.describe()
                     ),
                 )
-                .with_primary(node.span, format!("this should be a mapping of {} fields", schema.what)),
+                .with_primary(
+                    node.span,
+                    format!("this should be a mapping of {} fields", schema.what),
+                ),
             );
             return;
         };
@@ -90,14 +93,23 @@ impl Validator<'_> {
                 None => self.unknown_key(&entry.key, key, schema),
             }
         }
-        for field in schema.fields.iter().filter(|f| f.required && f.default.is_none()) {
-            let present = seen.contains_key(field.name)
-                && node.get(field.name).is_some_and(|v| !v.is_null());
+        for field in schema
+            .fields
+            .iter()
+            .filter(|f| f.required && f.default.is_none())
+        {
+            let present =
+                seen.contains_key(field.name) && node.get(field.name).is_some_and(|v| !v.is_null());
             if !present {
                 let at = entries.first().map_or(node.span, |e| e.key.span);
                 let mut d = Diagnostic::of(
                     Code::MissingField,
-                    format!("{} {} needs `{}`", article(schema.what), schema.what, field.name),
+                    format!(
+                        "{} {} needs `{}`",
+                        article(schema.what),
+                        schema.what,
+                        field.name
+                    ),
                 )
                 .with_primary(at, format!("this {} has no `{}`", schema.what, field.name));
                 if let Some(hint) = required_hint(schema, field.name) {
@@ -112,13 +124,27 @@ impl Validator<'_> {
         let homes = field_homes().get(key);
         let local = did_you_mean(key, schema.fields.iter().map(|f| f.name));
         if let (Some(homes), None) = (homes, local) {
-            let places: Vec<String> = homes.iter().map(|h| format!("{} (`{}`)", h.what, h.place)).collect();
+            let places: Vec<String> = homes
+                .iter()
+                .map(|h| format!("{} (`{}`)", h.what, h.place))
+                .collect();
             self.push(
                 Diagnostic::of(
                     Code::MisplacedField,
-                    format!("`{key}` does not belong in {} {}", article(schema.what), schema.what),
+                    format!(
+                        "`{key}` does not belong in {} {}",
+                        article(schema.what),
+                        schema.what
+                    ),
                 )
-                .with_primary(key_node.span, format!("`{key}` is not a field of {} {}", article(schema.what), schema.what))
+                .with_primary(
+                    key_node.span,
+                    format!(
+                        "`{key}` is not a field of {} {}",
+                        article(schema.what),
+                        schema.what
+                    ),
+                )
                 .with_help(format!(
                     "`{key}` belongs in {}; check the indentation",
                     join_or(&places)
@@ -128,7 +154,11 @@ impl Validator<'_> {
         }
         let mut d = Diagnostic::of(
             Code::UnknownField,
-            format!("unknown field `{key}` in {} {}", article(schema.what), schema.what),
+            format!(
+                "unknown field `{key}` in {} {}",
+                article(schema.what),
+                schema.what
+            ),
         );
         match local {
             Some(s) => {
@@ -150,7 +180,9 @@ impl Validator<'_> {
                 };
             }
         }
-        d = d.with_note("Kubernetes drops unknown fields silently, so this setting would have no effect");
+        d = d.with_note(
+            "Kubernetes drops unknown fields silently, so this setting would have no effect",
+        );
         self.push(d);
     }
 
@@ -181,7 +213,11 @@ impl Validator<'_> {
                 }
                 if let Some(max) = max_items {
                     if items.len() > *max {
-                        let code = if key == "tags" { Code::TagLimit } else { Code::TooManyFilters };
+                        let code = if key == "tags" {
+                            Code::TagLimit
+                        } else {
+                            Code::TooManyFilters
+                        };
                         self.push(
                             Diagnostic::error(
                                 code,
@@ -207,7 +243,10 @@ impl Validator<'_> {
                     self.push(
                         Diagnostic::of(
                             Code::WrongType,
-                            format!("`{key}` must be a mapping from names to entries, found {}", node.describe()),
+                            format!(
+                                "`{key}` must be a mapping from names to entries, found {}",
+                                node.describe()
+                            ),
                         )
                         .with_primary(node.span, "expected a mapping"),
                     );
@@ -218,9 +257,12 @@ impl Validator<'_> {
                     if let Some(name) = e.key.scalar_text() {
                         if let Some(first) = seen.insert(name, &e.key) {
                             self.push(
-                                Diagnostic::of(Code::DuplicateKey, format!("`{name}` is defined twice"))
-                                    .with_primary(e.key.span, "defined again here")
-                                    .with_secondary(first.span, "first defined here"),
+                                Diagnostic::of(
+                                    Code::DuplicateKey,
+                                    format!("`{name}` is defined twice"),
+                                )
+                                .with_primary(e.key.span, "defined again here")
+                                .with_secondary(first.span, "first defined here"),
                             );
                         }
                     }
@@ -235,16 +277,26 @@ impl Validator<'_> {
             return;
         }
         self.push(
-            Diagnostic::of(Code::WrongType, format!("`{key}` must be text, found {}", node.describe()))
-                .with_primary(node.span, "expected a single value"),
+            Diagnostic::of(
+                Code::WrongType,
+                format!("`{key}` must be text, found {}", node.describe()),
+            )
+            .with_primary(node.span, "expected a single value"),
         );
     }
 
     fn enumerated(&mut self, node: &Node, spec: &'static EnumSpec, key: &str) {
         let Some(text) = node.scalar_text() else {
             self.push(
-                Diagnostic::of(Code::WrongType, format!("`{key}` must be one {}, found {}", spec.what, node.describe()))
-                    .with_primary(node.span, "expected a single name"),
+                Diagnostic::of(
+                    Code::WrongType,
+                    format!(
+                        "`{key}` must be one {}, found {}",
+                        spec.what,
+                        node.describe()
+                    ),
+                )
+                .with_primary(node.span, "expected a single name"),
             );
             return;
         };
@@ -255,18 +307,35 @@ impl Validator<'_> {
             let crd_ok = spec.values.contains(&canonical);
             let mut d = Diagnostic::of(
                 Code::AgentOnlySpelling,
-                format!("{} `{text}` is accepted by the Tetragon agent but not by the CRD schema", spec.what),
+                format!(
+                    "{} `{text}` is accepted by the Tetragon agent but not by the CRD schema",
+                    spec.what
+                ),
             )
-            .with_primary(node.span, if crd_ok { format!("the CRD spells it `{canonical}`") } else { "not in the CRD's enum".to_string() });
+            .with_primary(
+                node.span,
+                if crd_ok {
+                    format!("the CRD spells it `{canonical}`")
+                } else {
+                    "not in the CRD's enum".to_string()
+                },
+            );
             d = if crd_ok {
-                d.with_help(format!("write `{canonical}` so that `kubectl apply` accepts the policy too"))
+                d.with_help(format!(
+                    "write `{canonical}` so that `kubectl apply` accepts the policy too"
+                ))
             } else {
-                d.with_help(format!("`{text}` is an older name: recent Tetragon releases and the CRD do not list it"))
+                d.with_help(format!(
+                    "`{text}` is an older name: recent Tetragon releases and the CRD do not list it"
+                ))
             };
             self.push(d);
             return;
         }
-        let mut d = Diagnostic::of(Code::UnknownValue, format!("unknown {} `{text}`", spec.what));
+        let mut d = Diagnostic::of(
+            Code::UnknownValue,
+            format!("unknown {} `{text}`", spec.what),
+        );
         match did_you_mean(text, spec.values.iter().copied()) {
             Some(s) => {
                 d = d
@@ -300,10 +369,19 @@ impl Validator<'_> {
             }
             Some(ScalarValue::Null) => {}
             Some(ScalarValue::Str(s)) => {
-                let quoted_number = matches!(&node.kind, NodeKind::Scalar { style: Style::Quoted, .. })
-                    && matches!(super::yaml::resolve_plain(s.trim()), ScalarValue::Int(_));
-                let mut d = Diagnostic::of(Code::WrongType, format!("`{key}` must be an integer, found text `{s}`"))
-                    .with_primary(node.span, "expected an integer");
+                let quoted_number =
+                    matches!(
+                        &node.kind,
+                        NodeKind::Scalar {
+                            style: Style::Quoted,
+                            ..
+                        }
+                    ) && matches!(super::yaml::resolve_plain(s.trim()), ScalarValue::Int(_));
+                let mut d = Diagnostic::of(
+                    Code::WrongType,
+                    format!("`{key}` must be an integer, found text `{s}`"),
+                )
+                .with_primary(node.span, "expected an integer");
                 if quoted_number {
                     d = d.with_help(format!("remove the quotes: `{key}: {}`", s.trim()));
                 }
@@ -311,8 +389,11 @@ impl Validator<'_> {
             }
             _ => {
                 self.push(
-                    Diagnostic::of(Code::WrongType, format!("`{key}` must be an integer, found {}", node.describe()))
-                        .with_primary(node.span, "expected an integer"),
+                    Diagnostic::of(
+                        Code::WrongType,
+                        format!("`{key}` must be an integer, found {}", node.describe()),
+                    )
+                    .with_primary(node.span, "expected an integer"),
                 );
             }
         }
@@ -323,8 +404,11 @@ impl Validator<'_> {
             Some(ScalarValue::Bool(_) | ScalarValue::Null) => {}
             Some(ScalarValue::Str(s)) => {
                 let lower = s.to_ascii_lowercase();
-                let mut d = Diagnostic::of(Code::WrongType, format!("`{key}` must be true or false, found text `{s}`"))
-                    .with_primary(node.span, "expected true or false");
+                let mut d = Diagnostic::of(
+                    Code::WrongType,
+                    format!("`{key}` must be true or false, found text `{s}`"),
+                )
+                .with_primary(node.span, "expected true or false");
                 if matches!(lower.as_str(), "true" | "false") {
                     d = d.with_help(format!("remove the quotes: `{key}: {lower}`"));
                 } else if matches!(lower.as_str(), "yes" | "on" | "y") {
@@ -335,8 +419,11 @@ impl Validator<'_> {
                 self.push(d);
             }
             _ => self.push(
-                Diagnostic::of(Code::WrongType, format!("`{key}` must be true or false, found {}", node.describe()))
-                    .with_primary(node.span, "expected true or false"),
+                Diagnostic::of(
+                    Code::WrongType,
+                    format!("`{key}` must be true or false, found {}", node.describe()),
+                )
+                .with_primary(node.span, "expected true or false"),
             ),
         }
     }
@@ -347,16 +434,28 @@ impl Validator<'_> {
         }
         let Some(entries) = node.as_map() else {
             self.push(
-                Diagnostic::of(Code::WrongType, format!("`{key}` must be a mapping of names to values, found {}", node.describe()))
-                    .with_primary(node.span, "expected `name: value` pairs"),
+                Diagnostic::of(
+                    Code::WrongType,
+                    format!(
+                        "`{key}` must be a mapping of names to values, found {}",
+                        node.describe()
+                    ),
+                )
+                .with_primary(node.span, "expected `name: value` pairs"),
             );
             return;
         };
         for e in entries {
             if !matches!(e.value.kind, NodeKind::Scalar { .. }) {
                 self.push(
-                    Diagnostic::of(Code::WrongType, format!("values in `{key}` must be text, found {}", e.value.describe()))
-                        .with_primary(e.value.span, "expected a single value"),
+                    Diagnostic::of(
+                        Code::WrongType,
+                        format!(
+                            "values in `{key}` must be text, found {}",
+                            e.value.describe()
+                        ),
+                    )
+                    .with_primary(e.value.span, "expected a single value"),
                 );
             } else if key == "matchLabels" {
                 let v = e.value.scalar_text().unwrap_or("");
@@ -387,14 +486,17 @@ pub fn is_label_value(v: &str) -> bool {
         return true;
     }
     v.len() <= 63
-        && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
         && v.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
 fn required_hint(schema: &ObjectSchema, field: &str) -> Option<&'static str> {
     Some(match (schema.what, field) {
-        ("kprobe", "call") => "name the kernel function to hook, e.g. `call: \"security_file_open\"`",
+        ("kprobe", "call") => {
+            "name the kernel function to hook, e.g. `call: \"security_file_open\"`"
+        }
         ("tracepoint", "subsystem") | ("tracepoint", "event") => {
             "a tracepoint is named by `subsystem` and `event`, e.g. `subsystem: syscalls`, `event: sys_enter_openat`"
         }

@@ -128,14 +128,21 @@ pub fn resolve_plain(text: &str) -> ScalarValue<'_> {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_digit() || c == '.')
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'));
     if looks_float {
         if let Ok(f) = t.parse::<f64>() {
             return ScalarValue::Float(f);
         }
     }
     match t.to_ascii_lowercase().as_str() {
-        ".inf" => return ScalarValue::Float(if text.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY }),
+        ".inf" => {
+            return ScalarValue::Float(if text.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
+        }
         "-.inf" => return ScalarValue::Float(f64::NEG_INFINITY),
         ".nan" => return ScalarValue::Float(f64::NAN),
         _ => {}
@@ -382,9 +389,9 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     let e = if text.as_bytes().get(s) == Some(&b'{') {
                         end.max(s)
                     } else {
-                        entries
-                            .last()
-                            .map_or(end.max(s), |en| en.value.span.end.max(en.key.span.end) as usize)
+                        entries.last().map_or(end.max(s), |en| {
+                            en.value.span.end.max(en.key.span.end) as usize
+                        })
                     };
                     let node = Node {
                         span: span_of(s, e),
@@ -499,6 +506,9 @@ mod tests {
     #[test]
     fn anchors_and_aliases() {
         let root = one("a: &x {k: v}\nb: *x\n");
-        assert_eq!(root.get("b").unwrap().get("k").unwrap().scalar_text(), Some("v"));
+        assert_eq!(
+            root.get("b").unwrap().get("k").unwrap().scalar_text(),
+            Some("v")
+        );
     }
 }

@@ -153,7 +153,9 @@ impl Hook {
                 [one] => one.name.clone(),
                 many => format!("{} functions", many.len()),
             },
-            HookTarget::Tracepoint { subsystem, event, .. } => format!("{}/{}", subsystem.value, event.value),
+            HookTarget::Tracepoint {
+                subsystem, event, ..
+            } => format!("{}/{}", subsystem.value, event.value),
             HookTarget::Uprobe { path, symbols, .. } => match symbols.as_slice() {
                 [one] => format!("{}:{}", path.value, one.value),
                 _ => path.value.clone(),
@@ -370,44 +372,44 @@ pub enum Operator {
 impl Operator {
     /// Every argument filter operator, in the CRD's order.
     pub const ALL: [Operator; 34] = {
-    use Operator::*;
-    [
-        Equal,
-        NotEqual,
-        Prefix,
-        NotPrefix,
-        Postfix,
-        NotPostfix,
-        Gt,
-        Lt,
-        Mask,
-        SPort,
-        NotSPort,
-        SPortPriv,
-        NotSPortPriv,
-        DPort,
-        NotDPort,
-        DPortPriv,
-        NotDPortPriv,
-        SAddr,
-        NotSAddr,
-        DAddr,
-        NotDAddr,
-        Protocol,
-        Family,
-        State,
-        InMap,
-        NotInMap,
-        CapabilitiesGained,
-        InRange,
-        NotInRange,
-        SubString,
-        SubStringIgnCase,
-        CelExpr,
-        FileType,
-        NotFileType,
-    ]
-};
+        use Operator::*;
+        [
+            Equal,
+            NotEqual,
+            Prefix,
+            NotPrefix,
+            Postfix,
+            NotPostfix,
+            Gt,
+            Lt,
+            Mask,
+            SPort,
+            NotSPort,
+            SPortPriv,
+            NotSPortPriv,
+            DPort,
+            NotDPort,
+            DPortPriv,
+            NotDPortPriv,
+            SAddr,
+            NotSAddr,
+            DAddr,
+            NotDAddr,
+            Protocol,
+            Family,
+            State,
+            InMap,
+            NotInMap,
+            CapabilitiesGained,
+            InRange,
+            NotInRange,
+            SubString,
+            SubStringIgnCase,
+            CelExpr,
+            FileType,
+            NotFileType,
+        ]
+    };
 
     /// Parses a CRD operator name (aliases included).
     pub fn from_name(name: &str) -> Option<Operator> {
@@ -590,7 +592,10 @@ impl BinaryOp {
     }
 
     pub fn is_negated(self) -> bool {
-        matches!(self, BinaryOp::NotIn | BinaryOp::NotPrefix | BinaryOp::NotPostfix)
+        matches!(
+            self,
+            BinaryOp::NotIn | BinaryOp::NotPrefix | BinaryOp::NotPostfix
+        )
     }
 }
 

@@ -258,7 +258,8 @@ pub fn syscall_base_name(name: &str) -> Option<&str> {
 /// Is `name` an LSM entry point (`security_file_open`), which Tetragon can
 /// override through fmod_ret?
 pub fn is_security_function(name: &str) -> bool {
-    name.strip_prefix("security_").is_some_and(|rest| !rest.is_empty())
+    name.strip_prefix("security_")
+        .is_some_and(|rest| !rest.is_empty())
 }
 
 /// Is `name` a plausible kernel or ELF symbol: letters, digits, `_`, `.`
@@ -266,7 +267,9 @@ pub fn is_security_function(name: &str) -> bool {
 pub fn is_symbol_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '$'))
 }
 
 /// Looks a name up in a `(name, number)` table.
@@ -275,7 +278,10 @@ pub fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
 }
 
 /// The first name of a number in a `(name, number)` table.
-pub fn name_of<T: Copy + PartialEq>(table: &'static [(&'static str, T)], value: T) -> Option<&'static str> {
+pub fn name_of<T: Copy + PartialEq>(
+    table: &'static [(&'static str, T)],
+    value: T,
+) -> Option<&'static str> {
     table.iter().find(|(_, v)| *v == value).map(|(n, _)| *n)
 }
 
@@ -307,7 +313,10 @@ mod tests {
         assert!(!is_syscall_symbol("sys_"));
         assert!(!is_syscall_symbol("vfs_open"));
         assert_eq!(syscall_base_name("__arm64_sys_dup"), Some("dup"));
-        assert_eq!(split_syscall_arch_prefix("__x64_sys_dup"), (Some("__x64_"), "sys_dup"));
+        assert_eq!(
+            split_syscall_arch_prefix("__x64_sys_dup"),
+            (Some("__x64_"), "sys_dup")
+        );
         assert!(is_security_function("security_file_open"));
         assert!(!is_security_function("security_"));
         assert!(is_symbol_name("tcp_v4_connect.isra.0"));

@@ -207,14 +207,38 @@ impl ArgType {
     pub fn class(self) -> ArgClass {
         use ArgType::*;
         match self {
-            Int | Sint32 | Int32 | Capability | BpfCmd => ArgClass::Integer { bits: 32, signed: true },
-            Sint8 | Int8 => ArgClass::Integer { bits: 8, signed: true },
-            Uint8 => ArgClass::Integer { bits: 8, signed: false },
-            Sint16 | Int16 => ArgClass::Integer { bits: 16, signed: true },
-            Uint16 => ArgClass::Integer { bits: 16, signed: false },
-            Uint32 => ArgClass::Integer { bits: 32, signed: false },
-            Ulong | Uint64 | SizeT => ArgClass::Integer { bits: 64, signed: false },
-            Long | Sint64 | Int64 => ArgClass::Integer { bits: 64, signed: true },
+            Int | Sint32 | Int32 | Capability | BpfCmd => ArgClass::Integer {
+                bits: 32,
+                signed: true,
+            },
+            Sint8 | Int8 => ArgClass::Integer {
+                bits: 8,
+                signed: true,
+            },
+            Uint8 => ArgClass::Integer {
+                bits: 8,
+                signed: false,
+            },
+            Sint16 | Int16 => ArgClass::Integer {
+                bits: 16,
+                signed: true,
+            },
+            Uint16 => ArgClass::Integer {
+                bits: 16,
+                signed: false,
+            },
+            Uint32 => ArgClass::Integer {
+                bits: 32,
+                signed: false,
+            },
+            Ulong | Uint64 | SizeT => ArgClass::Integer {
+                bits: 64,
+                signed: false,
+            },
+            Long | Sint64 | Int64 => ArgClass::Integer {
+                bits: 64,
+                signed: true,
+            },
             String | CharBuf | Filename | DataLoc => ArgClass::Text,
             CharIovec | ConstBuf => ArgClass::Bytes,
             File | Path | Fd | Dentry | LinuxBinprm | Kiocb => ArgClass::Path,
@@ -229,7 +253,10 @@ impl ArgType {
     }
 
     pub fn is_integer(self) -> bool {
-        matches!(self.class(), ArgClass::Integer { .. } | ArgClass::SyscallId | ArgClass::CapabilitySet)
+        matches!(
+            self.class(),
+            ArgClass::Integer { .. } | ArgClass::SyscallId | ArgClass::CapabilitySet
+        )
     }
 
     /// Types whose filters compare text (strings and paths).
@@ -278,13 +305,17 @@ impl ArgType {
         use ArgType::*;
         Some(match self {
             Auto => return None,
-            Int | Sint32 | Int32 | SizeT | Sint16 | Int16 | Sint8 | Int8 | Uint32 | Uint16 | Uint8 | BpfCmd => FilterGroup::Int32,
+            Int | Sint32 | Int32 | SizeT | Sint16 | Int16 | Sint8 | Int8 | Uint32 | Uint16
+            | Uint8 | BpfCmd => FilterGroup::Int32,
             Long | Sint64 | Int64 | Uint64 | Ulong | Syscall64 => FilterGroup::Int64,
-            String | CharBuf | DataLoc | NetDevice | Fd | File | Path | LinuxBinprm => FilterGroup::Text,
+            String | CharBuf | DataLoc | NetDevice | Fd | File | Path | LinuxBinprm => {
+                FilterGroup::Text
+            }
             Sock | Socket | Skb | Sockaddr => FilterGroup::Socket,
             KernelCapT | CapInheritable | CapPermitted | CapEffective => FilterGroup::CapabilitySet,
-            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred | UserNamespace | BpfAttr
-            | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop | Dentry | SockaddrUn => FilterGroup::Unfilterable,
+            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred
+            | UserNamespace | BpfAttr | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop
+            | Dentry | SockaddrUn => FilterGroup::Unfilterable,
         })
     }
 
@@ -297,13 +328,14 @@ impl ArgType {
             Int | Sint32 | Int32 | SizeT | Uint32 | BpfCmd => BpfFilterFamily::Integer { bits: 32 },
             Sint16 | Int16 | Uint16 => BpfFilterFamily::Integer { bits: 16 },
             Sint8 | Int8 | Uint8 => BpfFilterFamily::Integer { bits: 8 },
-            Long | Sint64 | Int64 | Uint64 | Ulong | Syscall64 | KernelCapT | CapInheritable | CapPermitted
-            | CapEffective => BpfFilterFamily::Integer { bits: 64 },
+            Long | Sint64 | Int64 | Uint64 | Ulong | Syscall64 | KernelCapT | CapInheritable
+            | CapPermitted | CapEffective => BpfFilterFamily::Integer { bits: 64 },
             String | CharBuf | DataLoc | NetDevice => BpfFilterFamily::String,
             Fd | File | Path | Dentry | LinuxBinprm => BpfFilterFamily::Path,
             Sock | Socket | Skb | Sockaddr => BpfFilterFamily::Inet,
-            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred | UserNamespace | BpfAttr
-            | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop | SockaddrUn => BpfFilterFamily::None,
+            Capability | Filename | CharIovec | ConstBuf | Kiocb | IovIter | Cred
+            | UserNamespace | BpfAttr | BpfProg | BpfMap | PerfEvent | LoadInfo | Module | Nop
+            | SockaddrUn => BpfFilterFamily::None,
         })
     }
 
@@ -312,7 +344,10 @@ impl ArgType {
     /// programs treat as unsigned).
     pub fn has_inverted_greater_than(self) -> bool {
         use ArgType::*;
-        matches!(self, Uint64 | Ulong | Uint16 | Uint8 | Sint16 | Int16 | Sint8 | Int8)
+        matches!(
+            self,
+            Uint64 | Ulong | Uint16 | Uint8 | Sint16 | Int16 | Sint8 | Int8
+        )
     }
 
     /// Capability-set types (what `CapabilitiesGained` compares).
@@ -346,9 +381,18 @@ mod tests {
         assert_eq!(ArgType::SizeT.filter_group(), Some(FilterGroup::Int32));
         assert_eq!(ArgType::Syscall64.filter_group(), Some(FilterGroup::Int64));
         assert_eq!(ArgType::NetDevice.filter_group(), Some(FilterGroup::Text));
-        assert_eq!(ArgType::Dentry.filter_group(), Some(FilterGroup::Unfilterable));
-        assert_eq!(ArgType::Dentry.bpf_filter_family(), Some(BpfFilterFamily::Path));
-        assert_eq!(ArgType::Cred.bpf_filter_family(), Some(BpfFilterFamily::None));
+        assert_eq!(
+            ArgType::Dentry.filter_group(),
+            Some(FilterGroup::Unfilterable)
+        );
+        assert_eq!(
+            ArgType::Dentry.bpf_filter_family(),
+            Some(BpfFilterFamily::Path)
+        );
+        assert_eq!(
+            ArgType::Cred.bpf_filter_family(),
+            Some(BpfFilterFamily::None)
+        );
         assert_eq!(ArgType::Auto.filter_group(), None);
         assert!(ArgType::Uint64.has_inverted_greater_than());
         assert!(!ArgType::Uint32.has_inverted_greater_than());

@@ -42,16 +42,20 @@ impl FilterValue {
             FilterValue::Text(s) | FilterValue::Expr(s) => s.clone(),
             FilterValue::Cidr { addr, prefix } => format!("{addr}/{prefix}"),
             FilterValue::Port(p) => p.to_string(),
-            FilterValue::Protocol(p) => names::name_of(names::PROTOCOLS, *p)
-                .map_or_else(|| p.to_string(), str::to_string),
-            FilterValue::Family(f) => names::name_of(names::FAMILIES, *f)
-                .map_or_else(|| f.to_string(), str::to_string),
-            FilterValue::SockState(s) => names::name_of(names::SOCK_STATES, *s)
-                .map_or_else(|| s.to_string(), str::to_string),
+            FilterValue::Protocol(p) => {
+                names::name_of(names::PROTOCOLS, *p).map_or_else(|| p.to_string(), str::to_string)
+            }
+            FilterValue::Family(f) => {
+                names::name_of(names::FAMILIES, *f).map_or_else(|| f.to_string(), str::to_string)
+            }
+            FilterValue::SockState(s) => {
+                names::name_of(names::SOCK_STATES, *s).map_or_else(|| s.to_string(), str::to_string)
+            }
             FilterValue::FileType(t) => names::name_of(names::FILE_TYPES, *t)
                 .map_or_else(|| format!("{t:#o}"), str::to_string),
-            FilterValue::Capability(c) => names::capability_name(*c)
-                .map_or_else(|| c.to_string(), str::to_string),
+            FilterValue::Capability(c) => {
+                names::capability_name(*c).map_or_else(|| c.to_string(), str::to_string)
+            }
             FilterValue::Syscall { name, .. } => name.clone(),
         }
     }
@@ -63,7 +67,11 @@ pub enum ValueError {
     #[error("`{text}` is not an integer")]
     NotAnInteger { text: String },
     #[error("`{text}` does not fit in {bits} bits ({what})")]
-    OutOfRange { text: String, bits: u8, what: &'static str },
+    OutOfRange {
+        text: String,
+        bits: u8,
+        what: &'static str,
+    },
     #[error("`{text}` is not a decimal integer")]
     NotDecimal { text: String },
     #[error("`{text}` is not a range `low:high`")]
@@ -73,11 +81,19 @@ pub enum ValueError {
     #[error("`{text}` is not an IP address or CIDR")]
     NotAnAddress { text: String },
     #[error("prefix length {prefix} is too long for {family} (at most {max})")]
-    PrefixTooLong { prefix: u32, family: &'static str, max: u8 },
+    PrefixTooLong {
+        prefix: u32,
+        family: &'static str,
+        max: u8,
+    },
     #[error("`{text}` is not a port number (0 to 65535)")]
     NotAPort { text: String },
     #[error("`{text}` is not a known {what} name or number")]
-    UnknownName { text: String, what: &'static str, suggestion: Option<&'static str> },
+    UnknownName {
+        text: String,
+        what: &'static str,
+        suggestion: Option<&'static str>,
+    },
 }
 
 impl ValueError {
@@ -104,7 +120,9 @@ impl ValueError {
 /// optional sign, then decimal, `0x` hex, `0o`/leading-`0` octal or `0b`
 /// binary, with `_` separators allowed after a base prefix.
 pub fn parse_int(text: &str) -> Result<i128, ValueError> {
-    let err = || ValueError::NotAnInteger { text: text.to_string() };
+    let err = || ValueError::NotAnInteger {
+        text: text.to_string(),
+    };
     let t = text.trim();
     let (neg, rest) = match t.as_bytes().first() {
         Some(b'-') => (true, &t[1..]),
@@ -162,12 +180,20 @@ pub fn check_int_width(text: &str, v: i128, bits: u8, signed: bool) -> Result<i1
 /// any base Go's `ParseInt(s, 0, 64)` reads.
 pub fn parse_range(text: &str) -> Result<(i128, i128), ValueError> {
     let Some((lo, hi)) = text.split_once(':') else {
-        return Err(ValueError::NotARange { text: text.to_string() });
+        return Err(ValueError::NotARange {
+            text: text.to_string(),
+        });
     };
-    let lo = parse_int(lo).map_err(|_| ValueError::NotARange { text: text.to_string() })?;
-    let hi = parse_int(hi).map_err(|_| ValueError::NotARange { text: text.to_string() })?;
+    let lo = parse_int(lo).map_err(|_| ValueError::NotARange {
+        text: text.to_string(),
+    })?;
+    let hi = parse_int(hi).map_err(|_| ValueError::NotARange {
+        text: text.to_string(),
+    })?;
     if lo > hi {
-        return Err(ValueError::EmptyRange { text: text.to_string() });
+        return Err(ValueError::EmptyRange {
+            text: text.to_string(),
+        });
     }
     Ok((lo, hi))
 }
@@ -179,16 +205,16 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), ValueError> {
         Some((a, p)) => (a, Some(p)),
         None => (t, None),
     };
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| ValueError::NotAnAddress { text: text.to_string() })?;
+    let addr: IpAddr = addr.parse().map_err(|_| ValueError::NotAnAddress {
+        text: text.to_string(),
+    })?;
     let max: u8 = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match prefix {
         None => max,
         Some(p) => {
-            let n: u32 = p
-                .parse()
-                .map_err(|_| ValueError::NotAnAddress { text: text.to_string() })?;
+            let n: u32 = p.parse().map_err(|_| ValueError::NotAnAddress {
+                text: text.to_string(),
+            })?;
             if n > u32::from(max) {
                 return Err(ValueError::PrefixTooLong {
                     prefix: n,
@@ -205,17 +231,26 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), ValueError> {
 /// Parses a decimal integer (what `InMap` values and port ranges take).
 pub fn parse_decimal(text: &str) -> Result<i128, ValueError> {
     let t = text.trim();
-    let digits = t.strip_prefix('-').or_else(|| t.strip_prefix('+')).unwrap_or(t);
+    let digits = t
+        .strip_prefix('-')
+        .or_else(|| t.strip_prefix('+'))
+        .unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ValueError::NotDecimal { text: text.to_string() });
+        return Err(ValueError::NotDecimal {
+            text: text.to_string(),
+        });
     }
-    t.parse::<i128>().map_err(|_| ValueError::NotDecimal { text: text.to_string() })
+    t.parse::<i128>().map_err(|_| ValueError::NotDecimal {
+        text: text.to_string(),
+    })
 }
 
 /// Parses `a:b` with decimal bounds, swapping reversed bounds (as Tetragon
 /// does for map ranges).
 pub fn parse_decimal_range(text: &str) -> Result<(i128, i128), ValueError> {
-    let (a, b) = text.split_once(':').ok_or_else(|| ValueError::NotARange { text: text.to_string() })?;
+    let (a, b) = text.split_once(':').ok_or_else(|| ValueError::NotARange {
+        text: text.to_string(),
+    })?;
     let (a, b) = (parse_decimal(a)?, parse_decimal(b)?);
     Ok((a.min(b), a.max(b)))
 }
@@ -225,11 +260,17 @@ pub fn parse_port(text: &str) -> Result<u16, ValueError> {
     parse_int(text)
         .ok()
         .and_then(|v| u16::try_from(v).ok())
-        .ok_or_else(|| ValueError::NotAPort { text: text.to_string() })
+        .ok_or_else(|| ValueError::NotAPort {
+            text: text.to_string(),
+        })
 }
 
 /// Parses a name from `table` or a plain number.
-pub fn parse_named<T>(text: &str, table: &'static [(&'static str, T)], what: &'static str) -> Result<T, ValueError>
+pub fn parse_named<T>(
+    text: &str,
+    table: &'static [(&'static str, T)],
+    what: &'static str,
+) -> Result<T, ValueError>
 where
     T: Copy + TryFrom<i128>,
 {
@@ -269,8 +310,13 @@ pub fn parse_capability(text: &str) -> Result<u8, ValueError> {
     let candidates = names::CAPABILITIES.iter().copied();
     let suggestion = names::capability_number(&upper)
         .and_then(names::capability_name)
-        .or_else(|| names::capability_number(&format!("CAP_{upper}")).and_then(names::capability_name))
-        .or_else(|| crate::diagnostics::suggest::did_you_mean(t, candidates).and_then(|s| names::CAPABILITIES.iter().copied().find(|c| *c == s)));
+        .or_else(|| {
+            names::capability_number(&format!("CAP_{upper}")).and_then(names::capability_name)
+        })
+        .or_else(|| {
+            crate::diagnostics::suggest::did_you_mean(t, candidates)
+                .and_then(|s| names::CAPABILITIES.iter().copied().find(|c| *c == s))
+        });
     Err(ValueError::UnknownName {
         text: text.to_string(),
         what: "capability",
@@ -291,7 +337,12 @@ mod tests {
         assert_eq!(parse_int("010"), Ok(8));
         assert_eq!(parse_int("0o17"), Ok(15));
         assert_eq!(parse_int("0b101"), Ok(5));
-        assert_eq!(parse_int("0x_ff"), Err(ValueError::NotAnInteger { text: "0x_ff".into() }));
+        assert_eq!(
+            parse_int("0x_ff"),
+            Err(ValueError::NotAnInteger {
+                text: "0x_ff".into()
+            })
+        );
         assert_eq!(parse_int("0"), Ok(0));
         assert!(parse_int("09").is_err());
         assert!(parse_int("12a").is_err());
@@ -313,7 +364,10 @@ mod tests {
         assert!(parse_range("5").is_err());
         assert_eq!(parse_decimal_range("9:3"), Ok((3, 9)));
         assert!(parse_decimal("0x10").is_err());
-        assert!(matches!(parse_range("5:1"), Err(ValueError::EmptyRange { .. })));
+        assert!(matches!(
+            parse_range("5:1"),
+            Err(ValueError::EmptyRange { .. })
+        ));
         assert_eq!(parse_cidr("10.0.0.0/8").map(|c| c.1), Ok(8));
         assert_eq!(parse_cidr("127.0.0.1").map(|c| c.1), Ok(32));
         assert_eq!(parse_cidr("fd00::/8").map(|c| c.1), Ok(8));
@@ -325,8 +379,14 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(parse_named::<u16>("IPPROTO_TCP", names::PROTOCOLS, "protocol"), Ok(6));
-        assert_eq!(parse_named::<u16>("17", names::PROTOCOLS, "protocol"), Ok(17));
+        assert_eq!(
+            parse_named::<u16>("IPPROTO_TCP", names::PROTOCOLS, "protocol"),
+            Ok(6)
+        );
+        assert_eq!(
+            parse_named::<u16>("17", names::PROTOCOLS, "protocol"),
+            Ok(17)
+        );
         assert!(parse_named::<u16>("IPPROTO_TPC", names::PROTOCOLS, "protocol").is_err());
         assert_eq!(parse_capability("CAP_SYS_ADMIN"), Ok(21));
         assert_eq!(parse_capability("cap_net_raw"), Ok(13));

@@ -93,9 +93,7 @@ pub fn event_action(kind: &ActionKind) -> KprobeAction {
         ActionKind::UntrackSock { .. } => KprobeAction::UntrackSock,
         ActionKind::NotifyEnforcer { .. } => KprobeAction::NotifyEnforcer,
         ActionKind::CleanupEnforcerNotification => KprobeAction::CleanupEnforcerNotification,
-        // Tetragon's proto names it KPROBE_ACTION_SET (15); the events
-        // crate's enum stops at 14.
-        ActionKind::Set { .. } => KprobeAction::Other("KPROBE_ACTION_SET".into()),
+        ActionKind::Set { .. } => KprobeAction::Set,
         ActionKind::Legacy { name } => match name.to_ascii_lowercase().as_str() {
             "followfd" => KprobeAction::FollowFd,
             "unfollowfd" => KprobeAction::UnfollowFd,

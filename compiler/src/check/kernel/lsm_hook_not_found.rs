@@ -46,7 +46,9 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
             for hook in &known {
                 closest.offer(hook);
             }
-            closest.best().map(|close| format!("did you mean `{close}`?"))
+            closest
+                .best()
+                .map(|close| format!("did you mean `{close}`?"))
         };
         if let Some(help) = help {
             diagnostic = diagnostic.with_help(help);

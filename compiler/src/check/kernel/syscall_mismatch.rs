@@ -28,7 +28,10 @@ pub const CHECK: KernelCheck = KernelCheck {
 
 fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
     for hook in &context.hooks {
-        let HookTarget::Kprobe { syscall_written, .. } = &hook.hook.target else {
+        let HookTarget::Kprobe {
+            syscall_written, ..
+        } = &hook.hook.target
+        else {
             continue;
         };
         let super::Attachment::Calls(targets) = &hook.attachment else {
@@ -36,7 +39,9 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
         };
         for target in targets {
             let diagnostic = match &target.outcome {
-                CallOutcome::NotASyscall(_) => not_a_syscall(target, syscall_written.map(|w| w.span)),
+                CallOutcome::NotASyscall(_) => {
+                    not_a_syscall(target, syscall_written.map(|w| w.span))
+                }
                 CallOutcome::NoFunction {
                     syscall: Some(resolution),
                 } => syscall_without_flag(target, resolution, syscall_written.map(|w| w.span)),

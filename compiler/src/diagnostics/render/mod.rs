@@ -77,7 +77,11 @@ pub fn kernel_scope_text(scope: &KernelScope) -> String {
         return if affected.len() == 1 {
             format!("on kernel {}, the only one checked", affected[0])
         } else {
-            format!("on all {} checked kernels: {}", affected.len(), list(&affected))
+            format!(
+                "on all {} checked kernels: {}",
+                affected.len(),
+                list(&affected)
+            )
         };
     }
     format!(
@@ -118,7 +122,6 @@ fn version_key(name: &str) -> Vec<u64> {
         .map(|part| part.parse::<u64>().unwrap_or(u64::MAX))
         .collect()
 }
-
 
 /// A 1-based position in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,7 +313,10 @@ mod tests {
             "on kernels 5.10, 6.1; fine on 6.12, 6.18"
         );
         assert_eq!(
-            kernel_scope_text(&scope(&["6.1", "5.4", "5.15", "5.10", "4.19"], &["6.6", "6.12"])),
+            kernel_scope_text(&scope(
+                &["6.1", "5.4", "5.15", "5.10", "4.19"],
+                &["6.6", "6.12"]
+            )),
             "on kernels 4.19, 5.4, 5.10, 5.15, 6.1; fine on 6.6, 6.12"
         );
         assert_eq!(
@@ -321,8 +327,14 @@ mod tests {
             kernel_scope_text(&scope(&["6.1", "6.1"], &[])),
             "on kernel 6.1, the only one checked"
         );
-        assert_eq!(kernel_scope_text(&scope(&["6.1-arm64"], &["6.1"])), "on kernel 6.1-arm64; fine on 6.1");
-        assert_eq!(kernel_scope_text(&scope(&[], &["6.1"])), "fine on kernel 6.1");
+        assert_eq!(
+            kernel_scope_text(&scope(&["6.1-arm64"], &["6.1"])),
+            "on kernel 6.1-arm64; fine on 6.1"
+        );
+        assert_eq!(
+            kernel_scope_text(&scope(&[], &["6.1"])),
+            "fine on kernel 6.1"
+        );
     }
 
     #[test]
