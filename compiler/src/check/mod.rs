@@ -13,6 +13,7 @@ mod action_arguments;
 mod action_field_usage;
 mod action_support;
 mod conflicting_actions;
+mod costly_hook;
 mod duplicate_arg;
 mod duplicate_hook;
 mod hook_target;
@@ -87,6 +88,7 @@ pub static CHECKS: &[Check] = &[
     conflicting_actions::CHECK,
     unreachable_selector::CHECK,
     surprising_semantics::CHECK,
+    costly_hook::CHECK,
 ];
 
 /// Runs every check on one policy.

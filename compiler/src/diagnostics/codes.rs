@@ -515,6 +515,20 @@ codes! {
     /// Example: `operator: GreaterThan` (prefer `GT`).
     Deprecated = ("TPC082", "deprecated", Note);
 
+    /// A hook that runs on every system call of the node.
+    ///
+    /// What it does: on `raw_syscalls/sys_enter` and `raw_syscalls/sys_exit`,
+    /// warns when every system call would be posted (no selectors, or a
+    /// selector without filters that posts without `rateLimit`), and notes
+    /// when the selectors only keep some syscall ids, which kprobes on those
+    /// syscalls do without running on every other one.
+    /// Why: the BPF program runs on every system call of every process; a
+    /// user measured 400% CPU for a `sys_exit` hook that kept three syscalls
+    /// (cilium/tetragon#3428).
+    /// Example: `tracepoints: [{subsystem: raw_syscalls, event: sys_enter}]`
+    /// without selectors.
+    CostlyHook = ("TPC083", "costly-hook", Warning);
+
     /// A policy or file could not be read.
     ///
     /// What it does: reports I/O errors and files that are not UTF-8.
