@@ -86,62 +86,6 @@ const STRUCT_POINTER_TYPES: &[(&str, &str)] = &[
     ("char_iovec", "iovec"),
 ];
 
-/// Every Tetragon argument type this module knows.
-pub const KNOWN_TYPES: &[&str] = &[
-    "auto",
-    "nop",
-    "int",
-    "sint8",
-    "int8",
-    "uint8",
-    "sint16",
-    "int16",
-    "uint16",
-    "uint32",
-    "sint32",
-    "int32",
-    "ulong",
-    "uint64",
-    "size_t",
-    "long",
-    "sint64",
-    "int64",
-    "char_buf",
-    "char_iovec",
-    "skb",
-    "sock",
-    "sockaddr",
-    "socket",
-    "sockaddr_un",
-    "string",
-    "fd",
-    "file",
-    "filename",
-    "path",
-    "bpf_attr",
-    "perf_event",
-    "bpf_map",
-    "user_namespace",
-    "capability",
-    "kiocb",
-    "iov_iter",
-    "cred",
-    "const_buf",
-    "load_info",
-    "module",
-    "syscall64",
-    "kernel_cap_t",
-    "cap_inheritable",
-    "cap_permitted",
-    "cap_effective",
-    "linux_binprm",
-    "data_loc",
-    "net_device",
-    "bpf_cmd",
-    "dentry",
-    "bpf_prog",
-];
-
 /// Judges Tetragon type `tetragon_type` against kernel type `ty`.
 pub fn arg_type_compat(tetragon_type: &str, ty: &TypeDesc) -> ArgCompat {
     let kernel = &ty.c;
@@ -560,7 +504,7 @@ mod tests {
     #[test]
     fn every_known_type_has_a_rule() {
         let value = int("int", 4, true);
-        for name in KNOWN_TYPES {
+        for name in crate::front::schema::ARG_TYPES.values {
             let verdict = arg_type_compat(name, &value);
             if let ArgCompat::Unknown { reason } = &verdict {
                 assert!(!reason.contains("not a Tetragon argument type"), "{name}");
