@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -745,10 +745,6 @@ impl<'de> Deserialize<'de> for Event {
 
 struct TopLevelVisitor;
 
-fn not_an_object<E>(found: &'static str) -> Result<Result<Event, NotAnEvent>, E> {
-    Ok(Err(NotAnEvent::NotAnObject(found)))
-}
-
 /// Stores a top-level metadata field, or its explicit `null` among the
 /// unknown fields so that it is written back.
 fn set_metadata<T, E: de::Error>(
@@ -870,34 +866,7 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
         Ok(Ok(event))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        not_an_object("an array")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        not_an_object("a boolean")
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        not_an_object("a string")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        not_an_object("null")
-    }
+    visit_non_objects!(|found| Err(NotAnEvent::NotAnObject(found)));
 }
 
 fn next_typed_body<'de, A: MapAccess<'de>>(
@@ -962,10 +931,6 @@ impl<'de> de::DeserializeSeed<'de> for TopLevelSeed<'_> {
 /// `TopLevelVisitor`, reading into an event read before: the same checks
 /// in the same order; the body's box is kept when the kind is the same.
 struct TopLevelIntoVisitor<'a>(&'a mut Event);
-
-fn not_an_object_into<E>(found: &'static str) -> Result<Result<(), NotAnEvent>, E> {
-    Ok(Err(NotAnEvent::NotAnObject(found)))
-}
 
 /// Reads a top-level metadata field into its old value; as `set_metadata`,
 /// the value is read before a repeated key is refused.
@@ -1125,34 +1090,7 @@ impl<'de> Visitor<'de> for TopLevelIntoVisitor<'_> {
         Ok(Ok(()))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        not_an_object_into("an array")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        not_an_object_into("a boolean")
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        not_an_object_into("a number")
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        not_an_object_into("a number")
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        not_an_object_into("a number")
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        not_an_object_into("a string")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        not_an_object_into("null")
-    }
+    visit_non_objects!(|found| Err(NotAnEvent::NotAnObject(found)));
 }
 
 /// `next_typed_body`, reading into the old body's box when it is of the

@@ -12,6 +12,46 @@
 //! borrows them from the input when it can, and only builds a
 //! `serde_json::Value` for keys it does not know.
 
+/// The `Visitor` methods for every JSON value that is not an object: each
+/// one consumes what it was given and returns `$found(description)`, where
+/// the description is "an array", "a boolean", "a number", "a string" or
+/// "null". Used inside `impl Visitor for ...` blocks that only accept maps.
+macro_rules! visit_non_objects {
+    ($found:expr) => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok($found("an array"))
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($found("a boolean"))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($found("a number"))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($found("a number"))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($found("a number"))
+        }
+
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($found("a string"))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok($found("null"))
+        }
+    };
+}
+
 /// Declares a protojson message: a struct whose fields are all `Option`s
 /// (present in the JSON or not), plus `unknown_fields` for keys this crate
 /// does not know. Serialises known fields in declaration order (which is the

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::enums::KprobeAction;
 use crate::event::{EventKind, Hook, NotAnEvent, UNTYPED_KIND_KEYS};
@@ -228,10 +228,6 @@ impl<'de> Deserialize<'de> for TopLevelSummary {
 
 struct SummaryVisitor;
 
-fn not_an_object<E>(found: &'static str) -> Result<Result<EventSummary, NotAnEvent>, E> {
-    Ok(Err(NotAnEvent::NotAnObject(found)))
-}
-
 impl<'de> Visitor<'de> for SummaryVisitor {
     type Value = Result<EventSummary, NotAnEvent>;
 
@@ -289,34 +285,7 @@ impl<'de> Visitor<'de> for SummaryVisitor {
         Ok(Ok(summary))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        not_an_object("an array")
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        not_an_object("a boolean")
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        not_an_object("a number")
-    }
-
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-        not_an_object("a string")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        not_an_object("null")
-    }
+    visit_non_objects!(|found| Err(NotAnEvent::NotAnObject(found)));
 }
 
 /// Whether a value is an object; its content is skipped.
@@ -338,34 +307,7 @@ impl<'de> Deserialize<'de> for IsObject {
                 Ok(IsObject(true))
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IsObject, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(IsObject(false))
-            }
-
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
-
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
-
-            fn visit_unit<E: de::Error>(self) -> Result<IsObject, E> {
-                Ok(IsObject(false))
-            }
+            visit_non_objects!(|_| IsObject(false));
         }
 
         deserializer.deserialize_any(IsObjectVisitor)

@@ -16,6 +16,7 @@
 
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic, Severity};
+use crate::front::schema::ACTIONS;
 use crate::ir::{ArgType, Hook, Policy};
 
 pub const CHECK: Check = Check {
@@ -23,25 +24,6 @@ pub const CHECK: Check = Check {
     codes: &[Code::ReturnMismatch],
     run,
 };
-
-/// Action names the agent parses (case-insensitively), CRD and legacy ones.
-const ACTION_NAMES: [&str; 15] = [
-    "Post",
-    "Sigkill",
-    "Override",
-    "GetUrl",
-    "DnsLookup",
-    "NoPost",
-    "Signal",
-    "TrackSock",
-    "UntrackSock",
-    "NotifyEnforcer",
-    "CleanupEnforcerNotification",
-    "Set",
-    "FollowFD",
-    "UnfollowFD",
-    "CopyFD",
-];
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
@@ -68,7 +50,12 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         }
         if let Some(action) = &hook.return_arg_action {
             let name = action.value.trim();
-            let known = ACTION_NAMES.iter().find(|a| a.eq_ignore_ascii_case(name));
+            // The names the agent parses (case-insensitively): CRD and legacy.
+            let known = ACTIONS
+                .values
+                .iter()
+                .chain(ACTIONS.agent_extra)
+                .find(|a| a.eq_ignore_ascii_case(name));
             match known {
                 None => {
                     let mut d = Diagnostic::of(Code::ReturnMismatch, format!("`returnArgAction: {name}` is not an action"))
