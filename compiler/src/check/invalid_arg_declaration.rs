@@ -171,6 +171,13 @@ pub(super) fn resolve_syntax_problem(path: &str) -> Option<String> {
 
 fn common(arg: &ArgDecl, what: &str, out: &mut Vec<Diagnostic>) {
     let ty = arg.ty.value;
+    // An unknown `type` name is already an error (TPC007) and is lowered as
+    // `auto`; judging `maxData`/`returnCopy` against that stand-in would
+    // call the argument `auto`, which the author never wrote.
+    let type_known = arg
+        .type_text
+        .as_ref()
+        .is_none_or(|t| ArgType::from_name(&t.value).is_some());
     if let Some(resolve) = &arg.resolve {
         if let Some(problem) = resolve_syntax_problem(&resolve.value) {
             out.push(
@@ -191,7 +198,7 @@ fn common(arg: &ArgDecl, what: &str, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    if arg.max_data && ty != ArgType::CharBuf {
+    if arg.max_data && type_known && ty != ArgType::CharBuf {
         out.push(
             Diagnostic::new(
                 Code::InvalidArgDeclaration,
@@ -202,7 +209,7 @@ fn common(arg: &ArgDecl, what: &str, out: &mut Vec<Diagnostic>) {
             .with_help("remove `maxData`, or read the buffer as `char_buf` with a `sizeArgIndex`"),
         );
     }
-    if arg.return_copy && !matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
+    if arg.return_copy && type_known && !matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
         out.push(
             Diagnostic::new(
                 Code::InvalidArgDeclaration,
@@ -278,6 +285,19 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn return_copy_on_an_unknown_type_is_not_called_auto() {
+        let y = policy(
+            "  kprobes:\n  - call: sys_pipe2\n    args: [{index: 0, type: TYPE, returnCopy: true}]\n",
+        );
+        // The unknown name is TPC007's finding; no second one about `auto`.
+        assert!(with_code(&y.replace("TYPE", "int32_vec"), Code::InvalidArgDeclaration).is_empty());
+        // A known type that is not a buffer is still warned about.
+        let d = with_code(&y.replace("TYPE", "int"), Code::InvalidArgDeclaration);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert!(d[0].message.contains("is `int`"), "{}", d[0].message);
     }
 
     #[test]

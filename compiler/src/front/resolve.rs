@@ -470,10 +470,13 @@ impl<'a, 'd> Resolver<'a, 'd> {
         };
         let args: Vec<ArgDecl> = h.maps("args").filter_map(arg_decl).collect();
         let data: Vec<ArgDecl> = h.maps("data").filter_map(arg_decl).collect();
+        // A `returnArg` without `index` is already reported (TPC006); it is
+        // still a declared return value, so lower it as index 0 rather than
+        // letting the return checks say that none was declared.
         let return_arg = h
             .get("returnArg")
             .filter(|n| n.as_map().is_some())
-            .and_then(|n| arg_decl(Obj(n)));
+            .and_then(|n| arg_decl_with_default_index(Obj(n), Some(0)));
         let mut hook = Hook {
             span: h.0.span,
             index,
@@ -1317,11 +1320,25 @@ fn set_op(f: Obj<'_>) -> Option<Spanned<SetOp>> {
 /// an unknown type (already reported by the validator) still yields a
 /// declaration, so that filters referring to it are not reported again.
 fn arg_decl(a: Obj<'_>) -> Option<ArgDecl> {
-    let index = a.u32("index").or_else(|| {
-        let n = a.get("index")?;
-        let v = value::parse_int(n.scalar_text()?).ok()?;
-        u32::try_from(v).ok().map(|x| Spanned::new(x, n.span))
-    })?;
+    arg_decl_with_default_index(a, None)
+}
+
+/// As [`arg_decl`]; an entry without `index` (already reported by the
+/// validator) gets `default_index`, spanned on the whole entry, when given.
+fn arg_decl_with_default_index(a: Obj<'_>, default_index: Option<u32>) -> Option<ArgDecl> {
+    let index = a
+        .u32("index")
+        .or_else(|| {
+            let n = a.get("index")?;
+            let v = value::parse_int(n.scalar_text()?).ok()?;
+            u32::try_from(v).ok().map(|x| Spanned::new(x, n.span))
+        })
+        .or_else(|| {
+            if a.get("index").is_some() {
+                return None;
+            }
+            default_index.map(|i| Spanned::new(i, a.0.span))
+        })?;
     let ty_node = a.str("type");
     let ty = match &ty_node {
         Some(t) => Spanned::new(
