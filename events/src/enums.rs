@@ -177,7 +177,10 @@ mod tests {
             KprobeAction::Sigkill
         );
         assert_eq!(KprobeAction::Sigkill.number(), Some(3));
-        assert_eq!(KprobeAction::from_name("KPROBE_ACTION_SET"), KprobeAction::Set);
+        assert_eq!(
+            KprobeAction::from_name("KPROBE_ACTION_SET"),
+            KprobeAction::Set
+        );
         assert_eq!(KprobeAction::Set.number(), Some(15));
         assert_eq!(Capability::from_name("DAC_OVERRIDE").number(), Some(1));
         assert_eq!(Capability::SysAdmin.name(), Some("CAP_SYS_ADMIN"));
