@@ -8,9 +8,9 @@ use tpc_events::{
     Hook, JsonInt, KernelModule, KprobeAction, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
     KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
     KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
-    KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials, ProcessKprobe, ProcessLsm,
-    ProcessTracepoint, ProcessUprobe, ProcessUsdt, SecureBits, SyscallId, TaintedBits, Timestamp,
-    UserNamespace,
+    KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials, ProcessKprobe, ProcessLoader,
+    ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt, SecureBits, SyscallId, TaintedBits,
+    Timestamp, UserNamespace,
 };
 
 fn round_trip(input: &Value) -> Event {
@@ -628,6 +628,72 @@ fn construction_writes_tetragon_shaped_lines() {
     assert_eq!(read_back, [exec, exit]);
 }
 
+/// Fields newer Tetragon added to uprobe (`action`, `data`), USDT
+/// (`action`, `flags`) and loader (`parent`, `ancestors`) events are typed,
+/// not left among the unknown keys.
+#[test]
+fn newer_uprobe_usdt_and_loader_fields_are_typed() {
+    let uprobe = round_trip(&json!({
+        "process_uprobe": {
+            "process": {"pid": 4, "binary": "/usr/bin/curl"},
+            "parent": {"pid": 3, "binary": "/bin/sh"},
+            "path": "/usr/lib/libssl.so.3",
+            "symbol": "SSL_write",
+            "policy_name": "ssl",
+            "args": [{"size_arg": "12"}],
+            "ancestors": [{"pid": 1}],
+            "action": "KPROBE_ACTION_SIGKILL",
+            "data": [{"string_arg": "from pt_regs", "label": "d"}]
+        }
+    }));
+    assert_eq!(uprobe.action(), Some(KprobeAction::Sigkill));
+    assert_eq!(uprobe.data().len(), 1);
+    assert_eq!(uprobe.data()[0].value.as_str(), Some("from pt_regs"));
+    let EventBody::ProcessUprobe(payload) = &uprobe.body else {
+        panic!("expected a uprobe")
+    };
+    assert!(payload.unknown_fields.is_empty());
+
+    let usdt = round_trip(&json!({
+        "process_usdt": {
+            "path": "/usr/bin/python3",
+            "provider": "python",
+            "name": "function__entry",
+            "action": 15,
+            "flags": "truncArgs"
+        }
+    }));
+    assert_eq!(usdt.action(), Some(KprobeAction::Set));
+    let EventBody::ProcessUsdt(payload) = &usdt.body else {
+        panic!("expected a USDT event")
+    };
+    assert_eq!(payload.flags.as_deref(), Some("truncArgs"));
+    assert!(payload.unknown_fields.is_empty());
+
+    let loader = round_trip(&json!({
+        "process_loader": {
+            "process": {"pid": 9, "binary": "/usr/bin/python3"},
+            "path": "/usr/lib/libc.so.6",
+            "buildid": "AQID",
+            "parent": {"pid": 8, "binary": "/bin/bash"},
+            "ancestors": [{"pid": 1, "binary": "/sbin/init"}]
+        }
+    }));
+    assert_eq!(loader.parent().and_then(Process::pid), Some(8));
+    assert_eq!(loader.ancestors().len(), 1);
+    assert_eq!(loader.action(), None);
+    assert!(loader.data().is_empty());
+    let EventBody::ProcessLoader(payload) = &loader.body else {
+        panic!("expected a loader event")
+    };
+    assert!(payload.unknown_fields.is_empty());
+
+    // Older exports without these fields read as before.
+    let old = Event::from_json(r#"{"process_uprobe":{"path":"/x","symbol":"s"}}"#).unwrap();
+    assert_eq!(old.action(), None);
+    assert!(old.data().is_empty());
+}
+
 #[test]
 fn policy_name_and_action_are_set_where_tetragon_has_them() {
     let mut tracepoint = Event::new(ProcessTracepoint::default());
@@ -643,10 +709,18 @@ fn policy_name_and_action_are_set_where_tetragon_has_them() {
 
     let mut uprobe = Event::new(ProcessUprobe::default());
     uprobe.set_policy_name("p").unwrap();
-    let error = uprobe.set_action(KprobeAction::Post).unwrap_err();
+    uprobe.set_action(KprobeAction::Post).unwrap();
+    let mut usdt = Event::new(ProcessUsdt::default());
+    usdt.set_action(KprobeAction::Set).unwrap();
+    assert_eq!(
+        usdt.to_json_line(),
+        r#"{"process_usdt":{"action":"KPROBE_ACTION_SET"}}"#
+    );
+    let mut loader = Event::new(ProcessLoader::default());
+    let error = loader.set_action(KprobeAction::Post).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "`process_uprobe` events have no `action` field"
+        "`process_loader` events have no `action` field"
     );
 
     let mut exec = Event::process_exec(Process::default(), None, Timestamp::from_unix_nanos(0));
