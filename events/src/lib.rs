@@ -149,9 +149,9 @@ mod summary;
 mod value;
 
 pub use args::{
-    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
-    KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
-    KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
+    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg,
+    KprobeCapability, KprobeCred, KprobeFile, KprobeInt32List, KprobeLinuxBinprm, KprobeNetDev,
+    KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
     KprobeUserNamespace, SyscallId,
 };
 pub use enums::{

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use tpc_events::{
     ARG_KEYS, ArgValue, Base64Bytes, BpfCmd, Capability, Event, EventBody, EventError, EventKind,
     Hook, JsonInt, KernelModule, KprobeAction, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
-    KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
-    KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
-    KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials, ProcessKprobe, ProcessLoader,
-    ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt, SecureBits, SyscallId, TaintedBits,
-    Timestamp, UserNamespace,
+    KprobeBpfProg, KprobeCapability, KprobeCred, KprobeFile, KprobeInt32List, KprobeLinuxBinprm,
+    KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr,
+    KprobeTruncatedBytes, KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials,
+    ProcessKprobe, ProcessLoader, ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt,
+    SecureBits, SyscallId, TaintedBits, Timestamp, UserNamespace,
 };
 
 fn round_trip(input: &Value) -> Event {
@@ -415,6 +415,16 @@ fn every_argument_kind() -> Vec<KprobeArgument> {
             port: Some(JsonInt::new(443)),
             ..KprobeSockaddr::default()
         })),
+        ArgValue::BpfProg(Box::new(KprobeBpfProg {
+            prog_type: Some("BPF_PROG_TYPE_LSM".into()),
+            insn_cnt: Some(JsonInt::new(12)),
+            prog_name: Some("restrict_fs".into()),
+            ..KprobeBpfProg::default()
+        })),
+        ArgValue::Int32List(Box::new(KprobeInt32List {
+            values: Some(vec![JsonInt::new(-1), JsonInt::new(0), JsonInt::new(7)]),
+            ..KprobeInt32List::default()
+        })),
     ];
     values
         .into_iter()
@@ -476,6 +486,14 @@ fn every_argument_kind_round_trips() {
         written_args[19]["module_arg"]["tainted"],
         json!(["TAINT_OUT_OF_TREE_MODULE", "TAINT_UNSIGNED_MODULE"])
     );
+    assert_eq!(
+        written_args[29]["bpf_prog_arg"],
+        json!({"ProgType": "BPF_PROG_TYPE_LSM", "InsnCnt": 12, "ProgName": "restrict_fs"})
+    );
+    assert_eq!(
+        written_args[30]["int32_list_arg"],
+        json!({"values": [-1, 0, 7]})
+    );
     assert_eq!(written["process_kprobe"]["return"], json!({"int_arg": 0}));
 }
 
@@ -488,7 +506,9 @@ fn handwritten_arguments_parse_to_their_kinds() {
         {"bytes_arg": "aGk"},
         {"bpf_cmd_arg": 5},
         {"label": "only a label"},
-        {}
+        {},
+        {"bpf_prog_arg": {"ProgType": "BPF_PROG_TYPE_KPROBE", "InsnCnt": "9", "ProgName": "p"}},
+        {"int32_list_arg": {"values": [3, "-4"]}, "label": "fds"}
     ]}});
     let event = round_trip(&input);
     let args = event.args();
@@ -514,6 +534,22 @@ fn handwritten_arguments_parse_to_their_kinds() {
         ("only a label", &ArgValue::Unset)
     );
     assert_eq!(args[6], KprobeArgument::default());
+    let ArgValue::BpfProg(program) = &args[7].value else {
+        panic!("expected bpf_prog_arg")
+    };
+    assert_eq!(
+        (
+            program.prog_name.as_deref(),
+            program.insn_cnt.unwrap().get()
+        ),
+        (Some("p"), 9)
+    );
+    let ArgValue::Int32List(list) = &args[8].value else {
+        panic!("expected int32_list_arg")
+    };
+    let values: Vec<i32> = list.values.iter().flatten().map(|v| v.get()).collect();
+    assert_eq!((values, args[8].label()), (vec![3, -4], "fds"));
+    assert!(args.iter().all(|arg| arg.unknown_fields.is_empty()));
 
     let bad = json!({"process_kprobe": {"args": [{"bytes_arg": "not base64!"}]}});
     let error = Event::from_json(&bad.to_string()).unwrap_err();
