@@ -164,9 +164,9 @@ pub use kinds::{
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 pub use process::{
-    BinaryProperties, Capabilities, Container, FileProperties, Image, InodeProperties, Namespace,
-    Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry, UserNamespace,
-    UserRecord,
+    BinaryProperties, Capabilities, Container, EnvVar, FileProperties, Image, InodeProperties,
+    Namespace, Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry,
+    UserNamespace, UserRecord,
 };
 pub use reader::{EventReader, EventRecord, Position};
 pub use summary::EventSummary;

@@ -664,6 +664,37 @@ fn construction_writes_tetragon_shaped_lines() {
     assert_eq!(read_back, [exec, exit]);
 }
 
+/// `environment_variables` of a process (newer Tetragon) is typed.
+#[test]
+fn process_environment_variables_are_typed() {
+    let event = round_trip(&json!({
+        "process_exec": {
+            "process": {
+                "pid": 5,
+                "binary": "/usr/bin/env",
+                "in_init_tree": false,
+                "environment_variables": [
+                    {"Key": "PATH", "Value": "/usr/bin:/bin"},
+                    {"Key": "EMPTY", "Value": ""},
+                    {"Key": "K", "Value": "v", "future": 1}
+                ]
+            }
+        }
+    }));
+    let process = event.process().unwrap();
+    assert!(process.unknown_fields.is_empty());
+    let variables = process.environment_variables.as_deref().unwrap();
+    let pairs: Vec<(&str, &str)> = variables
+        .iter()
+        .map(|v| (v.key.as_deref().unwrap(), v.value.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("PATH", "/usr/bin:/bin"), ("EMPTY", ""), ("K", "v")]
+    );
+    assert_eq!(variables[2].unknown_fields.get("future"), Some(&json!(1)));
+}
+
 /// Fields newer Tetragon added to uprobe (`action`, `data`), USDT
 /// (`action`, `flags`) and loader (`parent`, `ancestors`) events are typed,
 /// not left among the unknown keys.
