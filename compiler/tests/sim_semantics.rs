@@ -1535,6 +1535,11 @@ spec:
             .as_deref(),
         Some("up")
     );
+    // Newer Tetragon names the action on uprobe events too.
+    assert_eq!(
+        only(&v[0]).output.as_ref().and_then(|o| o.action()),
+        Some(tpc_events::KprobeAction::Post)
+    );
     assert!(v[1].is_empty());
 }
 
@@ -1637,6 +1642,56 @@ spec:
         .map(|x| only(x).selector == SelectorOutcome::Matched(0))
         .collect();
     assert_eq!(matched, [true, false, false]);
+}
+
+#[test]
+fn match_data_reads_uprobe_data_and_the_recorded_uprobe_action() {
+    let yaml = "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: updata
+spec:
+  uprobes:
+  - path: /usr/bin/bash
+    symbols: [readline]
+    data:
+    - index: 0
+      type: uint64
+      source: pt_regs
+      resolve: ax
+    selectors:
+    - matchData:
+      - index: 0
+        operator: Equal
+        values: [\"7\"]
+";
+    let e = |value: &str, recorded: Option<&str>| {
+        let mut payload = json!({"process": process(8, "/usr/bin/bash"), "path": "/usr/bin/bash",
+            "symbol": "readline", "data": [{"size_arg": value}]});
+        if let Some(action) = recorded {
+            payload["policy_name"] = json!("updata");
+            payload["action"] = json!(action);
+        }
+        json!({ "process_uprobe": payload })
+    };
+    let v = run(
+        yaml,
+        &[
+            e("7", None),
+            e("8", None),
+            e("7", Some("KPROBE_ACTION_SIGKILL")),
+        ],
+    );
+    let matched: Vec<bool> = v
+        .iter()
+        .map(|x| only(x).selector == SelectorOutcome::Matched(0))
+        .collect();
+    assert_eq!(matched, [true, false, true]);
+    assert!(only(&v[0]).recorded_disagreement.is_none());
+    assert_eq!(
+        only(&v[2]).recorded_disagreement.as_deref(),
+        Some("recorded KPROBE_ACTION_SIGKILL, simulated KPROBE_ACTION_POST")
+    );
 }
 
 #[test]

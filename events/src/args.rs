@@ -88,6 +88,11 @@ pub enum ArgValue {
     SyscallId(Box<SyscallId>),
     /// `sockaddr_arg`.
     Sockaddr(Box<KprobeSockaddr>),
+    /// `bpf_prog_arg`: a loaded BPF program (`type: bpf_prog`).
+    BpfProg(Box<KprobeBpfProg>),
+    /// `int32_list_arg`: an array of int32 (`type: int32_arr`, newest
+    /// Tetragon).
+    Int32List(Box<KprobeInt32List>),
     /// An argument kind this crate does not know: its key and value, verbatim.
     Other { key: String, value: Value },
 }
@@ -123,6 +128,8 @@ pub const ARG_KEYS: &[&str] = &[
     "bpf_cmd_arg",
     "syscall_id",
     "sockaddr_arg",
+    "bpf_prog_arg",
+    "int32_list_arg",
 ];
 
 impl ArgValue {
@@ -159,6 +166,8 @@ impl ArgValue {
             ArgValue::BpfCmd(_) => "bpf_cmd_arg",
             ArgValue::SyscallId(_) => "syscall_id",
             ArgValue::Sockaddr(_) => "sockaddr_arg",
+            ArgValue::BpfProg(_) => "bpf_prog_arg",
+            ArgValue::Int32List(_) => "int32_list_arg",
             ArgValue::Other { key, .. } => key,
         })
     }
@@ -305,6 +314,8 @@ impl Serialize for KprobeArgument {
             ArgValue::BpfCmd(value) => map.serialize_entry("bpf_cmd_arg", value)?,
             ArgValue::SyscallId(value) => map.serialize_entry("syscall_id", value)?,
             ArgValue::Sockaddr(value) => map.serialize_entry("sockaddr_arg", value)?,
+            ArgValue::BpfProg(value) => map.serialize_entry("bpf_prog_arg", value)?,
+            ArgValue::Int32List(value) => map.serialize_entry("int32_list_arg", value)?,
             ArgValue::Other { key, value } => map.serialize_entry(key, value)?,
         }
         if let Some(label) = &self.label {
@@ -390,6 +401,8 @@ impl<'de> Visitor<'de> for ArgumentVisitor {
                 "bpf_cmd_arg" => map.next_value::<Option<_>>()?.map(ArgValue::BpfCmd),
                 "syscall_id" => map.next_value::<Option<_>>()?.map(ArgValue::SyscallId),
                 "sockaddr_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Sockaddr),
+                "bpf_prog_arg" => map.next_value::<Option<_>>()?.map(ArgValue::BpfProg),
+                "int32_list_arg" => map.next_value::<Option<_>>()?.map(ArgValue::Int32List),
                 _ => {
                     let value: Value = map.next_value()?;
                     argument
@@ -602,5 +615,22 @@ proto_message! {
         family: String = "family",
         addr: String = "addr",
         port: JsonInt<u32> = "port",
+    }
+}
+
+proto_message! {
+    /// `bpf_prog_arg`: a BPF program being loaded (same fields as
+    /// `bpf_attr_arg`, read from the `struct bpf_prog`).
+    pub struct KprobeBpfProg {
+        prog_type: String = "ProgType",
+        insn_cnt: JsonInt<u32> = "InsnCnt",
+        prog_name: String = "ProgName",
+    }
+}
+
+proto_message! {
+    /// `int32_list_arg`: the values of an `int32_arr` argument.
+    pub struct KprobeInt32List {
+        values: Vec<JsonInt<i32>> = "values",
     }
 }

@@ -476,6 +476,7 @@ impl Event {
             EventBody::ProcessUprobe(payload) => payload.parent.as_ref(),
             EventBody::ProcessLsm(payload) => payload.parent.as_ref(),
             EventBody::ProcessUsdt(payload) => payload.parent.as_ref(),
+            EventBody::ProcessLoader(payload) => payload.parent.as_ref(),
             _ => None,
         }
     }
@@ -490,6 +491,7 @@ impl Event {
             EventBody::ProcessUprobe(payload) => &payload.ancestors,
             EventBody::ProcessLsm(payload) => &payload.ancestors,
             EventBody::ProcessUsdt(payload) => &payload.ancestors,
+            EventBody::ProcessLoader(payload) => &payload.ancestors,
             _ => return &[],
         };
         ancestors.as_deref().unwrap_or_default()
@@ -506,6 +508,17 @@ impl Event {
             _ => return &[],
         };
         args.as_deref().unwrap_or_default()
+    }
+
+    /// The values of the hook's `data:` entries (kprobe and uprobe events;
+    /// empty for the others).
+    pub fn data(&self) -> &[KprobeArgument] {
+        let data = match &self.body {
+            EventBody::ProcessKprobe(payload) => &payload.data,
+            EventBody::ProcessUprobe(payload) => &payload.data,
+            _ => return &[],
+        };
+        data.as_deref().unwrap_or_default()
     }
 
     /// The return value of a kprobe with a return probe (`return`).
@@ -533,13 +546,15 @@ impl Event {
         }
     }
 
-    /// `action` of a kprobe, tracepoint or LSM event, with a numeric value
-    /// resolved to its name.
+    /// `action` of a hook event (kprobe, tracepoint, LSM, uprobe, USDT),
+    /// with a numeric value resolved to its name.
     pub fn action(&self) -> Option<KprobeAction> {
         let action = match &self.body {
             EventBody::ProcessKprobe(payload) => payload.action.as_ref(),
             EventBody::ProcessTracepoint(payload) => payload.action.as_ref(),
             EventBody::ProcessLsm(payload) => payload.action.as_ref(),
+            EventBody::ProcessUprobe(payload) => payload.action.as_ref(),
+            EventBody::ProcessUsdt(payload) => payload.action.as_ref(),
             _ => None,
         };
         action.map(KprobeAction::resolved)
@@ -595,13 +610,15 @@ impl Event {
         Ok(())
     }
 
-    /// Sets `action` on a kprobe, tracepoint or LSM event (Tetragon's
-    /// uprobe and USDT events have no `action` field).
+    /// Sets `action` on a hook event (kprobe, tracepoint, LSM, uprobe,
+    /// USDT); other kinds have no such field.
     pub fn set_action(&mut self, action: KprobeAction) -> Result<(), EventError> {
         let slot = match &mut self.body {
             EventBody::ProcessKprobe(payload) => &mut payload.action,
             EventBody::ProcessTracepoint(payload) => &mut payload.action,
             EventBody::ProcessLsm(payload) => &mut payload.action,
+            EventBody::ProcessUprobe(payload) => &mut payload.action,
+            EventBody::ProcessUsdt(payload) => &mut payload.action,
             other => return Err(no_such_field(other, "action")),
         };
         *slot = Some(action);

@@ -88,6 +88,10 @@ proto_message! {
         /// Probe offset (when not attached by symbol).
         offset: JsonInt<u64> = "offset",
         ref_ctr_offset: JsonInt<u64> = "ref_ctr_offset",
+        /// What the policy did (newer Tetragon; older exports omit it).
+        action: KprobeAction = "action",
+        /// The values of the hook's `data:` entries (newer Tetragon).
+        data: Vec<KprobeArgument> = "data",
     }
 }
 
@@ -122,6 +126,10 @@ proto_message! {
         args: Vec<KprobeArgument> = "args",
         tags: Vec<String> = "tags",
         ancestors: Vec<Process> = "ancestors",
+        /// What the policy did (newer Tetragon; older exports omit it).
+        action: KprobeAction = "action",
+        /// Tetragon's debug flags.
+        flags: String = "flags",
     }
 }
 
@@ -131,6 +139,8 @@ proto_message! {
         process: Process = "process",
         path: String = "path",
         buildid: Base64Bytes = "buildid",
+        parent: Process = "parent",
+        ancestors: Vec<Process> = "ancestors",
     }
 }
 

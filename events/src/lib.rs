@@ -149,9 +149,9 @@ mod summary;
 mod value;
 
 pub use args::{
-    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
-    KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
-    KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
+    ARG_KEYS, ArgValue, KernelModule, KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg,
+    KprobeCapability, KprobeCred, KprobeFile, KprobeInt32List, KprobeLinuxBinprm, KprobeNetDev,
+    KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
     KprobeUserNamespace, SyscallId,
 };
 pub use enums::{
@@ -164,9 +164,9 @@ pub use kinds::{
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,
 };
 pub use process::{
-    BinaryProperties, Capabilities, Container, FileProperties, Image, InodeProperties, Namespace,
-    Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry, UserNamespace,
-    UserRecord,
+    BinaryProperties, Capabilities, Container, EnvVar, FileProperties, Image, InodeProperties,
+    Namespace, Namespaces, Pod, Process, ProcessCredentials, SecurityContext, StackTraceEntry,
+    UserNamespace, UserRecord,
 };
 pub use reader::{EventReader, EventRecord, Position};
 pub use summary::EventSummary;

@@ -47,6 +47,8 @@ proto_message! {
         user: Box<UserRecord> = "user",
         /// Whether a containerized process descends from the container's PID 1.
         in_init_tree: bool = "in_init_tree",
+        /// Environment variables of the exec (newer Tetragon, when enabled).
+        environment_variables: Vec<EnvVar> = "environment_variables",
     }
 }
 
@@ -247,6 +249,15 @@ proto_message! {
     pub struct InodeProperties {
         number: JsonInt<u64> = "number",
         links: JsonInt<u32> = "links",
+    }
+}
+
+proto_message! {
+    /// One environment variable (`environment_variables`; Tetragon names
+    /// the keys `Key` and `Value`).
+    pub struct EnvVar {
+        key: String = "Key",
+        value: String = "Value",
     }
 }
 

@@ -179,13 +179,14 @@ impl EventSummary {
         }
     }
 
-    /// `action` of a kprobe, tracepoint or LSM event, resolved as in
-    /// [`crate::Event::action`].
+    /// `action` of a hook event, resolved as in [`crate::Event::action`].
     pub fn action(&self) -> Option<KprobeAction> {
         match self.kind() {
-            EventKind::ProcessKprobe | EventKind::ProcessTracepoint | EventKind::ProcessLsm => {
-                self.hook.action.as_ref().map(KprobeAction::resolved)
-            }
+            EventKind::ProcessKprobe
+            | EventKind::ProcessTracepoint
+            | EventKind::ProcessLsm
+            | EventKind::ProcessUprobe
+            | EventKind::ProcessUsdt => self.hook.action.as_ref().map(KprobeAction::resolved),
             _ => None,
         }
     }

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use tpc_events::{
     ARG_KEYS, ArgValue, Base64Bytes, BpfCmd, Capability, Event, EventBody, EventError, EventKind,
     Hook, JsonInt, KernelModule, KprobeAction, KprobeArgument, KprobeBpfAttr, KprobeBpfMap,
-    KprobeCapability, KprobeCred, KprobeFile, KprobeLinuxBinprm, KprobeNetDev, KprobePath,
-    KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
-    KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials, ProcessKprobe, ProcessLsm,
-    ProcessTracepoint, ProcessUprobe, ProcessUsdt, SecureBits, SyscallId, TaintedBits, Timestamp,
-    UserNamespace,
+    KprobeBpfProg, KprobeCapability, KprobeCred, KprobeFile, KprobeInt32List, KprobeLinuxBinprm,
+    KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr,
+    KprobeTruncatedBytes, KprobeUserNamespace, Namespace, Pod, Process, ProcessCredentials,
+    ProcessKprobe, ProcessLoader, ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt,
+    SecureBits, SyscallId, TaintedBits, Timestamp, UserNamespace,
 };
 
 fn round_trip(input: &Value) -> Event {
@@ -415,6 +415,16 @@ fn every_argument_kind() -> Vec<KprobeArgument> {
             port: Some(JsonInt::new(443)),
             ..KprobeSockaddr::default()
         })),
+        ArgValue::BpfProg(Box::new(KprobeBpfProg {
+            prog_type: Some("BPF_PROG_TYPE_LSM".into()),
+            insn_cnt: Some(JsonInt::new(12)),
+            prog_name: Some("restrict_fs".into()),
+            ..KprobeBpfProg::default()
+        })),
+        ArgValue::Int32List(Box::new(KprobeInt32List {
+            values: Some(vec![JsonInt::new(-1), JsonInt::new(0), JsonInt::new(7)]),
+            ..KprobeInt32List::default()
+        })),
     ];
     values
         .into_iter()
@@ -476,6 +486,14 @@ fn every_argument_kind_round_trips() {
         written_args[19]["module_arg"]["tainted"],
         json!(["TAINT_OUT_OF_TREE_MODULE", "TAINT_UNSIGNED_MODULE"])
     );
+    assert_eq!(
+        written_args[29]["bpf_prog_arg"],
+        json!({"ProgType": "BPF_PROG_TYPE_LSM", "InsnCnt": 12, "ProgName": "restrict_fs"})
+    );
+    assert_eq!(
+        written_args[30]["int32_list_arg"],
+        json!({"values": [-1, 0, 7]})
+    );
     assert_eq!(written["process_kprobe"]["return"], json!({"int_arg": 0}));
 }
 
@@ -488,7 +506,9 @@ fn handwritten_arguments_parse_to_their_kinds() {
         {"bytes_arg": "aGk"},
         {"bpf_cmd_arg": 5},
         {"label": "only a label"},
-        {}
+        {},
+        {"bpf_prog_arg": {"ProgType": "BPF_PROG_TYPE_KPROBE", "InsnCnt": "9", "ProgName": "p"}},
+        {"int32_list_arg": {"values": [3, "-4"]}, "label": "fds"}
     ]}});
     let event = round_trip(&input);
     let args = event.args();
@@ -514,6 +534,22 @@ fn handwritten_arguments_parse_to_their_kinds() {
         ("only a label", &ArgValue::Unset)
     );
     assert_eq!(args[6], KprobeArgument::default());
+    let ArgValue::BpfProg(program) = &args[7].value else {
+        panic!("expected bpf_prog_arg")
+    };
+    assert_eq!(
+        (
+            program.prog_name.as_deref(),
+            program.insn_cnt.unwrap().get()
+        ),
+        (Some("p"), 9)
+    );
+    let ArgValue::Int32List(list) = &args[8].value else {
+        panic!("expected int32_list_arg")
+    };
+    let values: Vec<i32> = list.values.iter().flatten().map(|v| v.get()).collect();
+    assert_eq!((values, args[8].label()), (vec![3, -4], "fds"));
+    assert!(args.iter().all(|arg| arg.unknown_fields.is_empty()));
 
     let bad = json!({"process_kprobe": {"args": [{"bytes_arg": "not base64!"}]}});
     let error = Event::from_json(&bad.to_string()).unwrap_err();
@@ -628,6 +664,103 @@ fn construction_writes_tetragon_shaped_lines() {
     assert_eq!(read_back, [exec, exit]);
 }
 
+/// `environment_variables` of a process (newer Tetragon) is typed.
+#[test]
+fn process_environment_variables_are_typed() {
+    let event = round_trip(&json!({
+        "process_exec": {
+            "process": {
+                "pid": 5,
+                "binary": "/usr/bin/env",
+                "in_init_tree": false,
+                "environment_variables": [
+                    {"Key": "PATH", "Value": "/usr/bin:/bin"},
+                    {"Key": "EMPTY", "Value": ""},
+                    {"Key": "K", "Value": "v", "future": 1}
+                ]
+            }
+        }
+    }));
+    let process = event.process().unwrap();
+    assert!(process.unknown_fields.is_empty());
+    let variables = process.environment_variables.as_deref().unwrap();
+    let pairs: Vec<(&str, &str)> = variables
+        .iter()
+        .map(|v| (v.key.as_deref().unwrap(), v.value.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [("PATH", "/usr/bin:/bin"), ("EMPTY", ""), ("K", "v")]
+    );
+    assert_eq!(variables[2].unknown_fields.get("future"), Some(&json!(1)));
+}
+
+/// Fields newer Tetragon added to uprobe (`action`, `data`), USDT
+/// (`action`, `flags`) and loader (`parent`, `ancestors`) events are typed,
+/// not left among the unknown keys.
+#[test]
+fn newer_uprobe_usdt_and_loader_fields_are_typed() {
+    let uprobe = round_trip(&json!({
+        "process_uprobe": {
+            "process": {"pid": 4, "binary": "/usr/bin/curl"},
+            "parent": {"pid": 3, "binary": "/bin/sh"},
+            "path": "/usr/lib/libssl.so.3",
+            "symbol": "SSL_write",
+            "policy_name": "ssl",
+            "args": [{"size_arg": "12"}],
+            "ancestors": [{"pid": 1}],
+            "action": "KPROBE_ACTION_SIGKILL",
+            "data": [{"string_arg": "from pt_regs", "label": "d"}]
+        }
+    }));
+    assert_eq!(uprobe.action(), Some(KprobeAction::Sigkill));
+    assert_eq!(uprobe.data().len(), 1);
+    assert_eq!(uprobe.data()[0].value.as_str(), Some("from pt_regs"));
+    let EventBody::ProcessUprobe(payload) = &uprobe.body else {
+        panic!("expected a uprobe")
+    };
+    assert!(payload.unknown_fields.is_empty());
+
+    let usdt = round_trip(&json!({
+        "process_usdt": {
+            "path": "/usr/bin/python3",
+            "provider": "python",
+            "name": "function__entry",
+            "action": 15,
+            "flags": "truncArgs"
+        }
+    }));
+    assert_eq!(usdt.action(), Some(KprobeAction::Set));
+    let EventBody::ProcessUsdt(payload) = &usdt.body else {
+        panic!("expected a USDT event")
+    };
+    assert_eq!(payload.flags.as_deref(), Some("truncArgs"));
+    assert!(payload.unknown_fields.is_empty());
+
+    let loader = round_trip(&json!({
+        "process_loader": {
+            "process": {"pid": 9, "binary": "/usr/bin/python3"},
+            "path": "/usr/lib/libc.so.6",
+            "buildid": "AQID",
+            "parent": {"pid": 8, "binary": "/bin/bash"},
+            "ancestors": [{"pid": 1, "binary": "/sbin/init"}]
+        }
+    }));
+    assert_eq!(loader.parent().and_then(Process::pid), Some(8));
+    assert_eq!(loader.ancestors().len(), 1);
+    assert_eq!(loader.action(), None);
+    assert!(loader.data().is_empty());
+    let EventBody::ProcessLoader(payload) = &loader.body else {
+        panic!("expected a loader event")
+    };
+    assert!(payload.unknown_fields.is_empty());
+
+    // Older exports without these fields read as before.
+    let old = Event::from_json(r#"{"process_uprobe":{"path":"/x","symbol":"s"}}"#).unwrap();
+    assert_eq!(old.action(), None);
+    assert!(old.data().is_empty());
+}
+
 #[test]
 fn policy_name_and_action_are_set_where_tetragon_has_them() {
     let mut tracepoint = Event::new(ProcessTracepoint::default());
@@ -643,10 +776,18 @@ fn policy_name_and_action_are_set_where_tetragon_has_them() {
 
     let mut uprobe = Event::new(ProcessUprobe::default());
     uprobe.set_policy_name("p").unwrap();
-    let error = uprobe.set_action(KprobeAction::Post).unwrap_err();
+    uprobe.set_action(KprobeAction::Post).unwrap();
+    let mut usdt = Event::new(ProcessUsdt::default());
+    usdt.set_action(KprobeAction::Set).unwrap();
+    assert_eq!(
+        usdt.to_json_line(),
+        r#"{"process_usdt":{"action":"KPROBE_ACTION_SET"}}"#
+    );
+    let mut loader = Event::new(ProcessLoader::default());
+    let error = loader.set_action(KprobeAction::Post).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "`process_uprobe` events have no `action` field"
+        "`process_loader` events have no `action` field"
     );
 
     let mut exec = Event::process_exec(Process::default(), None, Timestamp::from_unix_nanos(0));

@@ -87,6 +87,12 @@ const CASES: &[&str] = &[
     r#"{"process_kprobe":{"process":{"pid":1}}"#,
     r#"{"process_lsm":{"function_name":"file_open","action":3}}"#,
     r#"{"process_uprobe":{"path":"/bin/sh","symbol":"readline","offset":"12"}}"#,
+    r#"{"process_uprobe":{"path":"/bin/sh","action":"KPROBE_ACTION_POST","data":[{"size_arg":"1"}]}}"#,
+    r#"{"process_usdt":{"name":"n","action":15,"flags":"f"}}"#,
+    r#"{"process_loader":{"path":"/lib/x.so","parent":{"pid":2},"ancestors":[{"pid":1}]}}"#,
+    r#"{"process_exec":{"process":{"pid":1,"environment_variables":[{"Key":"A","Value":"1"},{"Key":"B"}]}}}"#,
+    r#"{"process_exec":{"process":{"pid":1,"environment_variables":[{"Key":5}]}}}"#,
+    r#"{"process_kprobe":{"args":[{"bpf_prog_arg":{"ProgName":"p"}},{"int32_list_arg":{"values":[1,"2"]}}]}}"#,
 ];
 
 #[test]

@@ -318,8 +318,8 @@ fn records_agree_with_the_iterator() {
             .unwrap();
     let kprobe = r#"{"process_kprobe":{"process":{"pid":3},"function_name":"__x64_sys_openat","args":[{"int_arg":1}],"policy_name":"p","action":"KPROBE_ACTION_SIGKILL"},"time":"2024-01-01T00:00:02Z"}"#;
     let tracepoint = r#"{"process_tracepoint":{"subsys":"syscalls","event":"sys_enter_openat","policy_name":"q","action":1}}"#;
-    let uprobe = r#"{"process_uprobe":{"path":"/bin/bash","symbol":"readline","policy_name":"r"}}"#;
-    let usdt = r#"{"process_usdt":{"path":"/lib/libc.so.6","provider":"libc","name":"setjmp"}}"#;
+    let uprobe = r#"{"process_uprobe":{"path":"/bin/bash","symbol":"readline","policy_name":"r","action":"KPROBE_ACTION_POST"}}"#;
+    let usdt = r#"{"process_usdt":{"path":"/lib/libc.so.6","provider":"libc","name":"setjmp","action":10}}"#;
     let lsm = r#"{"process_lsm":{"function_name":"file_open","action":"KPROBE_ACTION_POST"}}"#;
     let input = format!(
         "{EXEC}\n{kprobe}\n{{oops\n{tracepoint}\n{pretty}{uprobe}\n[]\n{{\"process_close\":{{}}}}\n{usdt}\n{lsm}\n{{\"process_exec\":{{}},\"time\":\"soon\"}}\n{{}}\n"

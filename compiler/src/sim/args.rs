@@ -6,7 +6,7 @@ use crate::ir::names;
 use crate::ir::{ArgDecl, ArgRef, ArgType, Hook};
 use std::borrow::Cow;
 use std::net::IpAddr;
-use tpc_events::{ArgValue, Event, EventBody, KprobeArgument};
+use tpc_events::{ArgValue, Event, KprobeArgument};
 
 use super::syscalls::{Abi, COMPAT_BIT};
 
@@ -194,13 +194,7 @@ pub fn event_arg<'e>(hook: &Hook, event: &'e Event, target: ArgRef) -> Option<&'
     };
     match target {
         ArgRef::Arg(position) => event.args().get(position_in(&hook.args, position)?),
-        ArgRef::Data(position) => {
-            let data = match &event.body {
-                EventBody::ProcessKprobe(kprobe) => kprobe.data.as_deref().unwrap_or_default(),
-                _ => &[],
-            };
-            data.get(position_in(&hook.data, position)?)
-        }
+        ArgRef::Data(position) => event.data().get(position_in(&hook.data, position)?),
         ArgRef::Return => event.return_arg(),
     }
 }

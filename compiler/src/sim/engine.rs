@@ -1031,11 +1031,13 @@ impl<'p> Simulator<'p> {
             }
             EventBody::ProcessUprobe(u) => {
                 u.policy_name = Some(policy.to_string());
+                u.action = verdict.action.clone();
                 u.message = message;
                 u.tags = tags;
             }
             EventBody::ProcessUsdt(u) => {
                 u.policy_name = Some(policy.to_string());
+                u.action = verdict.action.clone();
                 u.message = message;
                 u.tags = tags;
             }

@@ -94,6 +94,11 @@ fn short_arg(arg: &KprobeArgument) -> String {
         | ArgValue::CapInheritable(m)
         | ArgValue::CapPermitted(m) => m.clone(),
         ArgValue::NetDev(d) => d.name.clone().unwrap_or_default(),
+        ArgValue::BpfProg(p) => format!("bpf prog {}", p.prog_name.as_deref().unwrap_or("?")),
+        ArgValue::Int32List(l) => {
+            let values: Vec<String> = l.values.iter().flatten().map(|v| v.to_string()).collect();
+            format!("[{}]", values.join(", "))
+        }
         other => other.key().unwrap_or("?").to_string(),
     };
     match &arg.label {

@@ -15,7 +15,9 @@ use proptest::prelude::*;
 
 use super::quick_summary;
 use crate::summary::{EventSummary, TopLevelSummary, summarize_into, summarize_top_level};
-use crate::{Event, KprobeAction, KprobeArgument, Process, ProcessKprobe, ProcessTracepoint};
+use crate::{
+    Event, KprobeAction, KprobeArgument, Process, ProcessKprobe, ProcessTracepoint, ProcessUprobe,
+};
 
 /// The serde path's answer: the summary, or the error as the reader words it.
 fn reference(text: &[u8]) -> Result<EventSummary, String> {
@@ -132,6 +134,15 @@ fn built_lines() -> Vec<String> {
         ..ProcessTracepoint::default()
     });
     let _ = tracepoint.set_policy_name("p2");
+    let mut uprobe = Event::new(ProcessUprobe {
+        process: Some(process.clone()),
+        path: Some("/usr/lib/libssl.so.3".into()),
+        symbol: Some("SSL_write".into()),
+        data: Some(vec![KprobeArgument::string("d")]),
+        ..ProcessUprobe::default()
+    });
+    let _ = uprobe.set_policy_name("ssl");
+    let _ = uprobe.set_action(KprobeAction::Post);
     let exec = Event::process_exec(
         process.clone(),
         Some(process),
@@ -140,6 +151,7 @@ fn built_lines() -> Vec<String> {
     vec![
         kprobe.with_node_name("node-1").to_json_line(),
         tracepoint.to_json_line(),
+        uprobe.to_json_line(),
         exec.to_json_line(),
     ]
 }
@@ -235,6 +247,11 @@ const CORNER_CASES: &[&str] = &[
     "{\"process_uprobe\":{\"offset\":18446744073709551616}}",
     "{\"process_uprobe\":{\"offset\":null}}",
     "{\"process_usdt\":{\"path\":\"p\",\"provider\":\"libc\",\"name\":\"setjmp\"}}",
+    // Uprobe and USDT events carry an `action` in newer Tetragon.
+    "{\"process_uprobe\":{\"symbol\":\"readline\",\"action\":\"KPROBE_ACTION_SIGKILL\"}}",
+    "{\"process_usdt\":{\"name\":\"setjmp\",\"action\":15,\"flags\":\"x\"}}",
+    "{\"process_usdt\":{\"action\":\"KPROBE_ACTION_SET\",\"action\":1}}",
+    "{\"process_loader\":{\"path\":\"/lib/libc.so.6\",\"action\":1}}",
     "{\"process_lsm\":{\"function_name\":\"file_open\",\"policy_name\":\"x\"}}",
     "{\"process_tracepoint\":{\"subsys\":\"s\",\"event\":\"e\",\"policy_name\":null}}",
     "{\"process_loader\":{\"path\":7}}",
