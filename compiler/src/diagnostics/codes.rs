@@ -151,10 +151,15 @@ codes! {
     /// A spelling the Tetragon agent accepts but the Kubernetes CRD rejects.
     ///
     /// What it does: flags values such as a lower-case action name that the
-    /// agent's loader tolerates while the CRD schema's enum does not.
+    /// agent's loader tolerates while the CRD schema's enum does not, and
+    /// unquoted numbers and booleans (YAML 1.1: `yes`, `on`, `0755`, `0x40`)
+    /// where the CRD expects text: the agent turns them into text (`"64"`
+    /// for `0x40`, `"true"` for `yes`), the API server refuses them.
     /// Why: the same policy then loads from a file but fails with `kubectl
-    /// apply` (cilium/tetragon issues 1255 and 1318).
-    /// Example: `action: sigkill` instead of `Sigkill`.
+    /// apply` (cilium/tetragon issues 1255 and 1318), or the agent compares
+    /// other text than the one written.
+    /// Example: `action: sigkill` instead of `Sigkill`; `values: [443]`
+    /// instead of `values: ["443"]`.
     AgentOnlySpelling = ("TPC010", "agent-only-spelling", Warning);
 
     /// An operator that does not apply to the argument's type.

@@ -1,6 +1,7 @@
 //! The frontend: policy YAML → spanned YAML tree (the AST: every key and
 //! value keeps its span) → schema validation → resolution into the IR.
 
+pub mod agent_yaml;
 pub mod resolve;
 pub mod schema;
 pub mod validate;

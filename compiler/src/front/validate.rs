@@ -2,11 +2,13 @@
 //! duplicate keys, value types, enumerated values, required keys and list
 //! sizes, each reported on the exact key or value.
 
+use super::agent_yaml;
 use super::schema::{ALL_OBJECTS, EnumSpec, ObjectSchema, Shape};
 use super::yaml::{Node, NodeKind, ScalarValue, Style};
 use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// Validates `node` as an object of `schema`, appending findings to `diags`.
@@ -274,6 +276,7 @@ impl Validator<'_> {
 
     fn text(&mut self, node: &Node, key: &str) {
         if matches!(node.kind, NodeKind::Scalar { .. }) {
+            self.unquoted_non_text(node, key);
             return;
         }
         self.push(
@@ -428,6 +431,38 @@ impl Validator<'_> {
         }
     }
 
+    /// Reports a plain number or boolean where the CRD expects text (see
+    /// `agent_yaml`); true when it did.
+    fn unquoted_non_text(&mut self, node: &Node, key: &str) -> bool {
+        let Some(reading) = agent_yaml::non_text_scalar(node) else {
+            return false;
+        };
+        let written = node.scalar_text().unwrap_or_default();
+        let mut note = format!(
+            "the Tetragon agent, reading the file, accepts it as the text `{}`",
+            reading.text
+        );
+        if reading.text != written {
+            let _ = write!(note, ", not `{written}`");
+        }
+        self.push(
+            Diagnostic::of(
+                Code::AgentOnlySpelling,
+                format!(
+                    "`{key}` is text in the CRD, but `{written}` is {}: `kubectl apply` refuses it",
+                    reading.what
+                ),
+            )
+            .with_primary(
+                node.span,
+                format!("unquoted {}", reading.what.trim_start_matches("a ")),
+            )
+            .with_help(format!("quote it: `\"{written}\"`"))
+            .with_note(note),
+        );
+        true
+    }
+
     fn string_map(&mut self, node: &Node, key: &str) {
         if node.is_null() {
             return;
@@ -457,6 +492,11 @@ impl Validator<'_> {
                     )
                     .with_primary(e.value.span, "expected a single value"),
                 );
+            } else if self.unquoted_non_text(
+                &e.value,
+                &format!("{key}.{}", e.key.scalar_text().unwrap_or_default()),
+            ) {
+                // Reported; the label value check would repeat it.
             } else if key == "matchLabels" {
                 let v = e.value.scalar_text().unwrap_or("");
                 if !is_label_value(v) {
