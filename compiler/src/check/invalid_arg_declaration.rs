@@ -60,6 +60,23 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         .with_note("Tetragon refuses the hook: \"standard argument is not allowed to have source configured\""),
                 );
             }
+            if let Some(size) = arg.size_arg_index.as_ref().filter(|s| {
+                indexed_by_parameter
+                    && arg.ty.value == ArgType::CharBuf
+                    && s.value == arg.index.value + 1
+            }) {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidArgDeclaration,
+                        Severity::Warning,
+                        format!("{what} takes its length from itself: `sizeArgIndex: {}` is parameter {}, the buffer", size.value, arg.index.value),
+                    )
+                    .with_primary(size.span, "points at the buffer, not at a length")
+                    .with_secondary(arg.index.span, format!("the buffer is parameter {}", arg.index.value))
+                    .with_help("`sizeArgIndex` is the length parameter's index plus one: for `write(fd, buf, count)` read `index: 1` with `sizeArgIndex: 3`")
+                    .with_note("Tetragon then uses the pointer's value as the length, so what it captures is not the data that was passed"),
+                );
+            }
             common(arg, &what, out);
         }
         for (i, arg) in hook.data.iter().enumerate() {
