@@ -71,6 +71,8 @@ fn replay_writes_the_posted_events_in_tetragon_shape() {
             .as_deref(),
         Some("KPROBE_ACTION_POST")
     );
+    // No return probe: the agent's zero return action (Post) is exported.
+    assert_eq!(event.return_action(), Some(tpc_events::KprobeAction::Post));
     assert_eq!(
         event.hook(),
         Some(tpc_events::Hook::Kprobe {

@@ -1011,9 +1011,14 @@ impl<'p> Simulator<'p> {
             EventBody::ProcessKprobe(k) => {
                 k.policy_name = Some(policy.to_string());
                 k.action = verdict.action.clone();
-                if plan.returns {
-                    k.return_action = verdict.return_action.clone();
-                }
+                // Without a return probe the agent still fills the field:
+                // its zero action id is Post (seen in events exported by
+                // Tetragon 1.7).
+                k.return_action = if plan.returns {
+                    verdict.return_action.clone()
+                } else {
+                    Some(KprobeAction::Post)
+                };
                 k.message = message;
                 k.tags = tags;
             }
