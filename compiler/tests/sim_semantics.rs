@@ -1717,11 +1717,49 @@ spec:
     - matchArgs:
       - index: 2
         operator: Equal
-        values: [yes]
+        values: [\"yes\"]
 ";
     let v = run(
         yaml,
         &[kprobe_event(json!([{"int_arg": 1}, {"string_arg": "yes"}]))],
     );
     assert_eq!(only(&v[0]).selector, SelectorOutcome::Matched(0));
+}
+
+// ------------------------------------------------- unquoted values (YAML 1.1)
+
+/// A plain `yes` or `0x40` in `values` reaches the agent as the text
+/// `true` or `64` (its YAML 1.1 reading), so the filter compares that text.
+#[test]
+fn unquoted_values_compare_as_the_agent_reads_them() {
+    let unquoted = |ty: &str, op: &str, value: &str, arg: Value| {
+        let yaml = one_arg_policy(ty, op, &[value]).replace(&format!("{value:?}"), value);
+        let verdicts = run(&yaml, &[kprobe_event(json!([arg]))]);
+        only(&verdicts[0]).selector == SelectorOutcome::Matched(0)
+    };
+    assert!(unquoted(
+        "string",
+        "Equal",
+        "yes",
+        json!({"string_arg": "true"})
+    ));
+    assert!(!unquoted(
+        "string",
+        "Equal",
+        "yes",
+        json!({"string_arg": "yes"})
+    ));
+    assert!(unquoted("int", "Equal", "0x40", json!({"int_arg": 64})));
+    assert!(unquoted(
+        "string",
+        "Equal",
+        "0x40",
+        json!({"string_arg": "64"})
+    ));
+    assert!(!unquoted(
+        "string",
+        "Equal",
+        "0x40",
+        json!({"string_arg": "0x40"})
+    ));
 }

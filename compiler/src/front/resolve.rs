@@ -23,8 +23,7 @@ impl<'a> Obj<'a> {
     }
 
     fn str(self, key: &str) -> Option<Spanned<String>> {
-        let n = self.get(key)?;
-        n.scalar_text().map(|t| Spanned::new(t.to_string(), n.span))
+        self.get(key).and_then(agent_text)
     }
 
     fn bool(self, key: &str) -> Option<Spanned<bool>> {
@@ -74,10 +73,7 @@ impl<'a> Obj<'a> {
     }
 
     fn strings(self, key: &str) -> Vec<Spanned<String>> {
-        self.list(key)
-            .iter()
-            .filter_map(|n| n.scalar_text().map(|t| Spanned::new(t.to_string(), n.span)))
-            .collect()
+        self.list(key).iter().filter_map(agent_text).collect()
     }
 
     fn ints(self, key: &str) -> Vec<Spanned<i64>> {
@@ -89,6 +85,18 @@ impl<'a> Obj<'a> {
             })
             .collect()
     }
+}
+
+/// A scalar's text as the agent reads it into a string field: as written,
+/// except that a plain number or YAML 1.1 boolean becomes the agent's text
+/// for it (`0x40` → `64`, `yes` → `true`; reported as TPC010 by the schema
+/// validator).
+fn agent_text(n: &Node) -> Option<Spanned<String>> {
+    let text = match super::agent_yaml::non_text_scalar(n) {
+        Some(reading) => reading.text,
+        None => n.scalar_text()?.to_string(),
+    };
+    Some(Spanned::new(text, n.span))
 }
 
 /// Lowers one validated policy document.
@@ -207,10 +215,7 @@ fn label_selector(node: &Node) -> LabelSelector {
         .filter_map(|e| {
             Some((
                 Spanned::new(e.key.scalar_text()?.to_string(), e.key.span),
-                Spanned::new(
-                    e.value.scalar_text().unwrap_or("").to_string(),
-                    e.value.span,
-                ),
+                agent_text(&e.value).unwrap_or_else(|| Spanned::new(String::new(), e.value.span)),
             ))
         })
         .collect();
@@ -646,9 +651,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
             };
             let mut values = Vec::new();
             for v in f.list("values") {
-                let Some(text) = v.scalar_text() else {
+                let Some(Spanned { value: text, .. }) = agent_text(v) else {
                     continue;
                 };
+                let text = text.as_str();
                 if text == "host_ns" {
                     values.push(Spanned::new(NamespaceValue::Host, v.span));
                     continue;
@@ -937,10 +943,10 @@ impl<'a, 'd> Resolver<'a, 'd> {
         let mut values = Vec::new();
         let raw_values: Vec<Spanned<String>> = f.strings("values");
         for v in f.list("values") {
-            let Some(text) = v.scalar_text() else {
+            let Some(text) = agent_text(v) else {
                 continue;
             };
-            match self.filter_value(op, ty, text, v.span) {
+            match self.filter_value(op, ty, &text.value, v.span) {
                 Ok(mut vs) => values.append(&mut vs),
                 Err(e) => {
                     let what = value_kind(op, ty);
