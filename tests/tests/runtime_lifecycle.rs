@@ -1,4 +1,4 @@
-//! Kernel test: `tpc run` (the real binary) reports a known workload's exec and exit events exactly, and its JSON parses back into the shared event model unchanged.
+//! Kernel tests: `tpc run` (the real binary) reports known workloads' exec and exit events exactly (statuses and the signals that ended processes), and its JSON parses back into the shared event model unchanged and replays in `tpc replay`.
 
 #![expect(
     clippy::unwrap_used,
@@ -59,6 +59,77 @@ fn seen(index: usize, line: &Value) -> Option<Seen> {
     })
 }
 
+/// `tpc run --output compact --output-file FILE`, started and attached.
+struct Runtime {
+    child: std::process::Child,
+    stderr_reader: std::thread::JoinHandle<String>,
+    stdout_reader: std::thread::JoinHandle<String>,
+}
+
+impl Runtime {
+    /// Starts the runtime and waits until it says it is attached.
+    fn start(tpc: &std::path::Path, events_file: &std::path::Path) -> Self {
+        let mut child = Command::new(tpc)
+            .args(["run", "--output", "compact", "--output-file"])
+            .arg(events_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (ready_sender, ready) = mpsc::channel();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stderr).lines() {
+                let line = line.unwrap_or_default();
+                if line.contains("attached") {
+                    let _ignored = ready_sender.send(());
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        let stdout = child.stdout.take().unwrap();
+        let stdout_reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stdout).lines() {
+                text.push_str(&line.unwrap_or_default());
+                text.push('\n');
+            }
+            text
+        });
+        if ready.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ignored = child.kill();
+            let _ignored = child.wait();
+            panic!(
+                "tpc run never attached; stderr:\n{}",
+                stderr_reader.join().unwrap()
+            );
+        }
+        Runtime {
+            child,
+            stderr_reader,
+            stdout_reader,
+        }
+    }
+
+    /// Stops it with SIGINT; asserts a clean stop; returns stderr and stdout.
+    fn stop(mut self) -> (String, String) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let stderr_text = self.stderr_reader.join().unwrap();
+        let stdout_text = self.stdout_reader.join().unwrap();
+        assert!(exit.success(), "tpc run failed: {exit:?}\n{stderr_text}");
+        assert!(stderr_text.contains("stopped"), "{stderr_text}");
+        (stderr_text, stdout_text)
+    }
+}
+
 #[test]
 fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
     if !kernel_test_can_run("tpc_run_reports_exact_exec_and_exit_events_of_a_workload") {
@@ -78,45 +149,7 @@ fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
         .into_owned();
     let events_file = scratch.path.join("events.jsonl");
 
-    let mut runtime = Command::new(&tpc)
-        .args(["run", "--output", "compact", "--output-file"])
-        .arg(&events_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // wait until the sensor says it is attached
-    let stderr = runtime.stderr.take().unwrap();
-    let (ready_sender, ready) = mpsc::channel();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            if line.contains("attached") {
-                let _ignored = ready_sender.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    let stdout = runtime.stdout.take().unwrap();
-    let stdout_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines() {
-            text.push_str(&line.unwrap_or_default());
-            text.push('\n');
-        }
-        text
-    });
-    if ready.recv_timeout(Duration::from_secs(60)).is_err() {
-        let _ignored = runtime.kill();
-        let _ignored = runtime.wait();
-        panic!(
-            "tpc run never attached; stderr:\n{}",
-            stderr_reader.join().unwrap()
-        );
-    }
+    let runtime = Runtime::start(&tpc, &events_file);
 
     // The workload: a shell that forks /bin/true and the probe twice, one
     // run exiting 7.
@@ -131,16 +164,7 @@ fn tpc_run_reports_exact_exec_and_exit_events_of_a_workload() {
     assert!(workload.wait().unwrap().success());
     std::thread::sleep(Duration::from_millis(300));
 
-    let status = Command::new("kill")
-        .args(["-INT", &runtime.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = runtime.wait().unwrap();
-    let stderr_text = stderr_reader.join().unwrap();
-    let stdout_text = stdout_reader.join().unwrap();
-    assert!(exit.success(), "tpc run failed: {exit:?}\n{stderr_text}");
-    assert!(stderr_text.contains("stopped"), "{stderr_text}");
+    let (stderr_text, stdout_text) = runtime.stop();
 
     let text = fs::read_to_string(&events_file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -329,4 +353,68 @@ fn tpc_run_without_privileges_says_what_is_missing() {
         "{stderr}"
     );
     assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn tpc_run_reports_the_signal_that_ended_a_process() {
+    if !kernel_test_can_run("tpc_run_reports_the_signal_that_ended_a_process") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("signals");
+    let probe = probe_copy("/bin/sh", &scratch.path, "tpc-signal-probe");
+    let probe_text = probe.to_string_lossy().into_owned();
+    let events_file = scratch.path.join("events.jsonl");
+    let runtime = Runtime::start(&tpc, &events_file);
+
+    // Each probe kills itself: SIGTERM, SIGKILL; the last one exits 3.
+    let script = r#""$PROBE" -c 'kill -TERM $$' probe-term; "$PROBE" -c 'kill -KILL $$' probe-kill; "$PROBE" -c 'exit 3' probe-three; exit 0"#;
+    let mut workload = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(script)
+        .env("PROBE", &probe)
+        .spawn()
+        .unwrap();
+    assert!(workload.wait().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr_text, stdout_text) = runtime.stop();
+
+    let text = fs::read_to_string(&events_file).unwrap();
+    let values: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let exit_of = |marker: &str| -> &Value {
+        let exits: Vec<&Value> = values
+            .iter()
+            .filter(|value| {
+                let process = &value["process_exit"]["process"];
+                process["binary"] == probe_text.as_str()
+                    && process["arguments"]
+                        .as_str()
+                        .is_some_and(|a| a.ends_with(marker))
+            })
+            .collect();
+        assert_eq!(exits.len(), 1, "one exit of {marker}: {stderr_text}");
+        &exits[0]["process_exit"]
+    };
+    let term = exit_of("probe-term");
+    assert_eq!(term["signal"], "SIGTERM", "{term}");
+    let kill = exit_of("probe-kill");
+    assert_eq!(kill["signal"], "SIGKILL", "{kill}");
+    for killed in [term, kill] {
+        assert!(
+            killed["status"].is_null() || killed["status"] == 0,
+            "{killed}"
+        );
+    }
+    let three = exit_of("probe-three");
+    assert_eq!(three["status"], 3, "{three}");
+    assert!(three.get("signal").is_none_or(Value::is_null), "{three}");
+    assert!(
+        stdout_text
+            .lines()
+            .any(|line| line.starts_with("💥 exit") && line.ends_with(" SIGKILL")),
+        "{stdout_text}"
+    );
 }
