@@ -78,10 +78,9 @@ fn missing_file_is_a_usage_error() {
 
 #[test]
 fn deny_warnings_turns_warnings_into_failure() {
-    let warn = CLEAN.replace(
-        "        values: [\"1\"]\n",
-        "        values: [\"1\"]\n      matchActions:\n      - action: post\n",
-    );
+    // An unquoted number where the CRD expects text: a warning (TPC010).
+    let warn = CLEAN.replace("        values: [\"1\"]\n", "        values: [1]\n");
+    assert_ne!(warn, CLEAN);
     let out = run_stdin(&["check", "-"], &warn);
     assert_eq!(
         out.status.code(),

@@ -129,7 +129,10 @@ codes! {
     ///
     /// What it does: checks enumerated values (operators, argument types,
     /// actions, namespaces, capability names and types, list types) and
-    /// suggests the closest allowed one.
+    /// suggests the closest allowed one. Spellings that Tetragon's Go
+    /// parsers would take but the CRD's enum does not list (`sigkill`,
+    /// `FollowFD`) are reported too: the agent validates against the CRD
+    /// before it parses.
     /// Why: Tetragon rejects unknown names, but only when the policy loads.
     /// Example: `operator: Equals` instead of `Equal`.
     UnknownValue = ("TPC007", "unknown-value", Error);
@@ -150,16 +153,16 @@ codes! {
 
     /// A spelling the Tetragon agent accepts but the Kubernetes CRD rejects.
     ///
-    /// What it does: flags values such as a lower-case action name that the
-    /// agent's loader tolerates while the CRD schema's enum does not, and
-    /// unquoted numbers and booleans (YAML 1.1: `yes`, `on`, `0755`, `0x40`)
-    /// where the CRD expects text: the agent turns them into text (`"64"`
-    /// for `0x40`, `"true"` for `yes`), the API server refuses them.
+    /// What it does: flags unquoted numbers and booleans (YAML 1.1: `yes`,
+    /// `on`, `0755`, `0x40`) where the CRD expects text: the agent turns
+    /// them into text (`"64"` for `0x40`, `"true"` for `yes`), the API
+    /// server refuses them. (Enum spellings that only Tetragon's Go parsers
+    /// take, such as `action: sigkill`, are TPC007: the agent validates
+    /// enums against the CRD before parsing and refuses them too.)
     /// Why: the same policy then loads from a file but fails with `kubectl
     /// apply` (cilium/tetragon issues 1255 and 1318), or the agent compares
     /// other text than the one written.
-    /// Example: `action: sigkill` instead of `Sigkill`; `values: [443]`
-    /// instead of `values: ["443"]`.
+    /// Example: `values: [443]` instead of `values: ["443"]`.
     AgentOnlySpelling = ("TPC010", "agent-only-spelling", Warning);
 
     /// An operator that does not apply to the argument's type.

@@ -40,8 +40,9 @@ impl EnumSpec {
 /// What a value must look like.
 #[derive(Debug)]
 pub enum Shape {
-    /// Any scalar, read as text (numbers and booleans are converted to text,
-    /// as Kubernetes' YAML-to-JSON conversion does for string fields).
+    /// Any scalar, read as text (the agent converts plain numbers and
+    /// booleans to text for string fields; the API server refuses them:
+    /// see `agent_yaml`).
     Str,
     Enum(&'static EnumSpec),
     /// An integer (plain scalar). `bits` is 32 or 64.

@@ -307,32 +307,25 @@ impl Validator<'_> {
             return;
         }
         if let Some(canonical) = spec.agent_spelling(text) {
+            // Tetragon's Go parsers take this spelling, but the agent checks
+            // every policy against the CRD schema first (`FromYAML` →
+            // `ValidateCRD`, enums included) and refuses it there, as the
+            // API server does; only releases before that check loaded it.
             let crd_ok = spec.values.contains(&canonical);
-            let mut d = Diagnostic::of(
-                Code::AgentOnlySpelling,
-                format!(
-                    "{} `{text}` is accepted by the Tetragon agent but not by the CRD schema",
-                    spec.what
-                ),
-            )
-            .with_primary(
-                node.span,
-                if crd_ok {
-                    format!("the CRD spells it `{canonical}`")
-                } else {
-                    "not in the CRD's enum".to_string()
-                },
+            let d = Diagnostic::of(
+                Code::UnknownValue,
+                format!("{} `{text}` is not in the CRD's enum", spec.what),
             );
-            d = if crd_ok {
-                d.with_help(format!(
-                    "write `{canonical}` so that `kubectl apply` accepts the policy too"
-                ))
+            let d = if crd_ok {
+                d.with_primary(node.span, format!("the CRD spells it `{canonical}`"))
+                    .with_help(format!("write `{canonical}`"))
             } else {
-                d.with_help(format!(
-                    "`{text}` is an older name: recent Tetragon releases and the CRD do not list it"
-                ))
+                d.with_primary(node.span, "no longer in the CRD")
+                    .with_help(format!("`{text}` is an older name that recent Tetragon releases and the CRD do not list; valid {}s: {}", spec.what, spec.values.join(", ")))
             };
-            self.push(d);
+            self.push(d.with_note(format!(
+                "Tetragon checks the policy against the CRD when it loads it and refuses the value (validation failed: … Unsupported value: \"{text}\"); older agents, without that check, took this spelling"
+            )));
             return;
         }
         let mut d = Diagnostic::of(
