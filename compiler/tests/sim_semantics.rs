@@ -1763,3 +1763,78 @@ fn unquoted_values_compare_as_the_agent_reads_them() {
         json!({"string_arg": "0x40"})
     ));
 }
+
+// ------------------------------------------------------------- follow kills
+
+fn event_of(pid: u32, path: &str) -> Value {
+    let mut e = kprobe_event(json!([{"string_arg": path}]));
+    e["process_kprobe"]["process"] = process(pid, "/usr/bin/test");
+    e
+}
+
+/// With `follow_kills`, a `Sigkill` ends the process: its later events are
+/// not posted; other processes and the default mode are unaffected; monitor
+/// mode kills nothing.
+#[test]
+fn follow_kills_ends_the_killed_process() {
+    let policy = |mode: &str| {
+        format!(
+            "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: kill-shadow
+spec:
+  options:
+  - name: policy-mode
+    value: {mode}
+  kprobes:
+  - call: test_function
+    syscall: false
+    args:
+    - index: 0
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Equal
+        values: [\"/etc/shadow\"]
+      matchActions:
+      - action: Sigkill
+    - matchActions:
+      - action: Post
+"
+        )
+    };
+    let events = [
+        event_of(1000, "/etc/hosts"),
+        event_of(1000, "/etc/shadow"),
+        event_of(1000, "/etc/hosts"),
+        event_of(2000, "/etc/hosts"),
+    ];
+    let follow = SimOptions {
+        follow_kills: true,
+        ..SimOptions::default()
+    };
+    let enforce = load(&policy("enforce"));
+    let v = run_report(&enforce, &events, follow.clone());
+    assert!(v.iter().take(2).all(|e| only(e).posted));
+    let after = only(&v[2]);
+    assert!(!after.posted);
+    match &after.suppressed {
+        Some(Suppression::ProcessKilled { policy, position }) => {
+            assert_eq!((policy.as_ref(), *position), ("kill-shadow", 2));
+        }
+        other => panic!("expected ProcessKilled, got {other:?}"),
+    }
+    assert_eq!(after.to_json()["killed_by"]["position"], 2);
+    assert!(only(&v[3]).posted, "another process is not affected");
+
+    // Off by default: every recorded event on its own.
+    let v = run_report(&enforce, &events, SimOptions::default());
+    assert!(v.iter().all(|e| only(e).posted));
+
+    // Monitor mode names Sigkill but does not run it.
+    let monitor = load(&policy("monitor"));
+    let v = run_report(&monitor, &events, follow);
+    assert!(v.iter().all(|e| only(e).posted));
+}

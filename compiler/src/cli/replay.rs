@@ -40,6 +40,11 @@ pub struct ReplayArgs {
     /// `etc/passwd` for `/etc/passwd`; by default such paths are read as absolute).
     #[arg(long)]
     pub no_legacy_paths: bool,
+    /// Let `Sigkill` (and `Signal` 9) end the process: its later hook
+    /// events are not posted, as on a node where the policy enforced
+    /// (by default every recorded event is simulated on its own).
+    #[arg(long)]
+    pub follow_kills: bool,
     /// Simulate policies even when they have errors.
     #[arg(long)]
     pub force: bool,
@@ -162,6 +167,7 @@ pub fn run(args: &ReplayArgs) -> i32 {
         legacy_paths: !args.no_legacy_paths,
         // The replay turns each posted input event into its output in place.
         build_output: false,
+        follow_kills: args.follow_kills,
     };
     let mut sim = Simulator::new(&policies, options);
     for problem in sim.problems() {

@@ -32,6 +32,11 @@ pub struct SimOptions {
     pub legacy_paths: bool,
     /// Build the exported event of posted verdicts.
     pub build_output: bool,
+    /// Treat `Sigkill` (and `Signal` 9) as ending the process: later hook
+    /// events of the same exec id are not posted (they would not have
+    /// happened on an enforcing node). Off by default: recorded logs are
+    /// usually taken without the policy.
+    pub follow_kills: bool,
 }
 
 impl Default for SimOptions {
@@ -40,6 +45,7 @@ impl Default for SimOptions {
             default_arch: Arch::X86_64,
             legacy_paths: true,
             build_output: true,
+            follow_kills: false,
         }
     }
 }
@@ -57,6 +63,8 @@ pub struct HookStats {
     pub no_post: u64,
     pub rate_limited: u64,
     pub return_suppressed: u64,
+    /// With `follow_kills`: events of processes an earlier event killed.
+    pub after_kill: u64,
     /// Events recorded with this policy's name whose verdict differs.
     pub disagreements: u64,
 }
@@ -132,6 +140,9 @@ pub struct Simulator<'p> {
     tree: ProcessTree,
     rate_limits: HashMap<RateKey, i64>,
     tracked_sockets: HashMap<u64, String>,
+    /// With `follow_kills`: exec id → the policy and event position that
+    /// killed the process.
+    killed: HashMap<String, (Arc<str>, u64)>,
     options: SimOptions,
     position: u64,
     needs_tree: bool,
@@ -249,6 +260,7 @@ impl<'p> Simulator<'p> {
             tree: ProcessTree::new(),
             rate_limits: HashMap::new(),
             tracked_sockets: HashMap::new(),
+            killed: HashMap::new(),
             options,
             position: 0,
             needs_tree,
@@ -866,7 +878,25 @@ impl<'p> Simulator<'p> {
             recorded_disagreement: None,
         };
         let mut rate_commit: Option<(RateKey, i64)> = None;
-        if let Some(why) = decision.out_of_scope {
+        let killed_before = if self.options.follow_kills {
+            event
+                .process()
+                .and_then(|p| self.killed.get(p.exec_id()))
+                .cloned()
+        } else {
+            None
+        };
+        if let Some((policy, killed_at)) = killed_before {
+            if let Some(r) = report.as_deref_mut() {
+                r.notes.push(format!(
+                    "the process was killed at event #{killed_at} by policy {policy}: this event would not have happened"
+                ));
+            }
+            verdict.suppressed = Some(Suppression::ProcessKilled {
+                policy,
+                position: killed_at,
+            });
+        } else if let Some(why) = decision.out_of_scope {
             if let Some(r) = report.as_deref_mut() {
                 r.out_of_scope = Some(why.clone());
             }
@@ -919,6 +949,14 @@ impl<'p> Simulator<'p> {
                 verdict.suppressed = Some(Suppression::ReturnSuppressed);
             } else {
                 verdict.posted = true;
+            }
+            if self.options.follow_kills && winner.is_some_and(|w| w.kills) {
+                if let Some(process) = event.process() {
+                    self.killed.insert(
+                        process.exec_id().to_string(),
+                        (policy_plan.name.clone(), position),
+                    );
+                }
             }
             if policy_plan.monitor && verdict.actions.iter().any(|a| a.skipped_by_monitor_mode) {
                 if let Some(r) = report {
@@ -1067,6 +1105,7 @@ impl<'p> Simulator<'p> {
             Some(Suppression::NoPost) => stats.no_post += 1,
             Some(Suppression::RateLimited) => stats.rate_limited += 1,
             Some(Suppression::ReturnSuppressed) => stats.return_suppressed += 1,
+            Some(Suppression::ProcessKilled { .. }) => stats.after_kill += 1,
             None => {}
         }
         match verdict.selector {

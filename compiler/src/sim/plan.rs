@@ -74,6 +74,9 @@ pub struct SelectorPlan<'p> {
     pub return_event_action: KprobeAction,
     pub no_post: bool,
     pub return_no_post: bool,
+    /// The actions end the process (`Sigkill`, or `Signal` with SIGKILL),
+    /// outside monitor mode.
+    pub kills: bool,
     pub rate_limit: Option<&'p RateLimit>,
     /// Any process filter at all (else the process context is not needed).
     pub has_process_filters: bool,
@@ -295,6 +298,12 @@ impl<'p> SelectorPlan<'p> {
                 .match_return_actions
                 .iter()
                 .any(|a| a.kind == ActionKind::NoPost),
+            kills: !monitor
+                && selector.match_actions.iter().any(|a| match &a.kind {
+                    ActionKind::Sigkill => true,
+                    ActionKind::Signal { signal } => signal.as_ref().is_some_and(|s| s.value == 9),
+                    _ => false,
+                }),
             rate_limit,
             has_process_filters: !(selector.match_binaries.is_empty()
                 && selector.match_parent_binaries.is_empty()

@@ -246,6 +246,13 @@ pub fn summary_table(sim: &Simulator<'_>) -> String {
                     "", "", s.return_suppressed
                 );
             }
+            if s.after_kill > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:<16} {} event(s) of processes killed earlier (--follow-kills)",
+                    "", "", s.after_kill
+                );
+            }
             if s.disagreements > 0 {
                 let _ = writeln!(
                     out,

@@ -73,6 +73,9 @@ pub enum Suppression {
     RateLimited,
     /// No return selector matched, or its actions include `NoPost`.
     ReturnSuppressed,
+    /// With `follow_kills`: an earlier event's `Sigkill` (or `Signal` 9)
+    /// ended the process, so this event would not have happened.
+    ProcessKilled { policy: Arc<str>, position: u64 },
 }
 
 impl Suppression {
@@ -83,6 +86,7 @@ impl Suppression {
             Suppression::NoPost => "NoPost",
             Suppression::RateLimited => "rate limited",
             Suppression::ReturnSuppressed => "return probe suppressed",
+            Suppression::ProcessKilled { .. } => "process killed earlier",
         }
     }
 }
@@ -171,6 +175,12 @@ impl Verdict {
         map.insert("posted".into(), self.posted.into());
         if let Some(s) = &self.suppressed {
             map.insert("suppressed".into(), s.as_str().into());
+            if let Suppression::ProcessKilled { policy, position } = s {
+                map.insert(
+                    "killed_by".into(),
+                    serde_json::json!({"policy": policy.as_ref(), "position": position}),
+                );
+            }
             if let Suppression::OutOfScope(why) = s {
                 map.insert("scope".into(), why.as_str().into());
             }
