@@ -762,6 +762,29 @@ impl<'de> Deserialize<'de> for Event {
 
 struct TopLevelVisitor;
 
+/// For an event with no kind this crate knows: the one unknown key holding
+/// an object is taken as the kind (its value becomes the body).
+fn take_untyped_kind(event: &mut Event) -> Result<(), NotAnEvent> {
+    let candidates: Vec<String> = event
+        .unknown_fields
+        .iter()
+        .filter(|(_, value)| value.is_object())
+        .map(|(key, _)| key.clone())
+        .collect();
+    match candidates.as_slice() {
+        [] => Err(NotAnEvent::NoKind),
+        [kind] => {
+            let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
+            event.body = EventBody::Other {
+                kind: kind.clone(),
+                payload,
+            };
+            Ok(())
+        }
+        _ => Err(NotAnEvent::SeveralKinds(candidates)),
+    }
+}
+
 /// Stores a top-level metadata field, or its explicit `null` among the
 /// unknown fields so that it is written back.
 fn set_metadata<T, E: de::Error>(
@@ -859,24 +882,8 @@ impl<'de> Visitor<'de> for TopLevelVisitor {
         match body {
             Some(body) => event.body = body,
             None => {
-                // No kind this crate knows: an unknown key holding an object
-                // is taken as the kind, if there is exactly one.
-                let candidates: Vec<String> = event
-                    .unknown_fields
-                    .iter()
-                    .filter(|(_, value)| value.is_object())
-                    .map(|(key, _)| key.clone())
-                    .collect();
-                match candidates.as_slice() {
-                    [] => return Ok(Err(NotAnEvent::NoKind)),
-                    [kind] => {
-                        let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
-                        event.body = EventBody::Other {
-                            kind: kind.clone(),
-                            payload,
-                        };
-                    }
-                    _ => return Ok(Err(NotAnEvent::SeveralKinds(candidates))),
+                if let Err(not_an_event) = take_untyped_kind(&mut event) {
+                    return Ok(Err(not_an_event));
                 }
             }
         }
@@ -1083,24 +1090,8 @@ impl<'de> Visitor<'de> for TopLevelIntoVisitor<'_> {
         match body {
             Some(body) => event.body = body,
             None => {
-                // As in `TopLevelVisitor`: a lone unknown key holding an
-                // object is the kind.
-                let candidates: Vec<String> = event
-                    .unknown_fields
-                    .iter()
-                    .filter(|(_, value)| value.is_object())
-                    .map(|(key, _)| key.clone())
-                    .collect();
-                match candidates.as_slice() {
-                    [] => return Ok(Err(NotAnEvent::NoKind)),
-                    [kind] => {
-                        let payload = event.unknown_fields.remove(kind).unwrap_or(Value::Null);
-                        event.body = EventBody::Other {
-                            kind: kind.clone(),
-                            payload,
-                        };
-                    }
-                    _ => return Ok(Err(NotAnEvent::SeveralKinds(candidates))),
+                if let Err(not_an_event) = take_untyped_kind(event) {
+                    return Ok(Err(not_an_event));
                 }
             }
         }
