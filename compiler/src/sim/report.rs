@@ -115,12 +115,47 @@ fn path_text(path: Option<&str>) -> String {
     }
 }
 
-/// One human line for a posted event, like `tetra getevents -o compact`:
-/// `write    tenant-jobs/elasticsearch /usr/bin/vi /etc/passwd 627  [file-monitoring POST]`.
+/// The emoji `tetra getevents -o compact` puts before an event of this
+/// hook (its kprobe table for the common calls, one per kind otherwise).
+fn compact_emoji(hook: Option<&tpc_events::Hook<'_>>, verb: &str) -> &'static str {
+    match hook {
+        Some(tpc_events::Hook::Kprobe { .. }) => match verb {
+            "write" => "📝",
+            "read" => "📚",
+            "fd_install" | "open" | "openat" => "📬",
+            "close" => "📪",
+            "tcp_connect" => "🔌",
+            "tcp_close" => "🧹",
+            "tcp_sendmsg" => "📤",
+            "mount" | "pivot_root" => "💾",
+            "setuid" => "🔑",
+            "clock_settime" => "⏰",
+            "setns" | "proc_exec_connector" => "🔧",
+            "bpf_check" | "security_perf_event_alloc" => "🐝",
+            "security_bpf_map_alloc" => "🗺",
+            _ => "❓",
+        },
+        Some(tpc_events::Hook::Tracepoint { subsys, event })
+            if *subsys == "raw_syscalls" && *event == "sys_enter" =>
+        {
+            "☎"
+        }
+        Some(tpc_events::Hook::Tracepoint { .. }) => "⁉️",
+        Some(tpc_events::Hook::Lsm { .. }) => "🔒",
+        Some(tpc_events::Hook::Uprobe { .. } | tpc_events::Hook::Usdt { .. }) => "🕵️",
+        None => "❓",
+    }
+}
+
+/// One human line for a posted event, like `tetra getevents -o compact`
+/// (its emoji, the pod or node, the binary), with every argument and the
+/// policy and action that posted it:
+/// `📝 write    tenant-jobs/elasticsearch /usr/bin/vi /etc/passwd 627  [file-monitoring POST]`.
 pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
-    let verb = match event.hook() {
+    let hook = event.hook();
+    let verb = match &hook {
         Some(tpc_events::Hook::Kprobe { function }) => super::syscalls::split_symbol(function)
-            .map_or(function, |(_, n)| n)
+            .map_or(*function, |(_, n)| n)
             .to_string(),
         Some(tpc_events::Hook::Tracepoint { subsys, event }) => format!("{subsys}/{event}"),
         Some(tpc_events::Hook::Lsm { hook }) => format!("lsm/{hook}"),
@@ -128,6 +163,7 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
         Some(tpc_events::Hook::Usdt { provider, name, .. }) => format!("usdt/{provider}:{name}"),
         None => event.kind_key().to_string(),
     };
+    let emoji = compact_emoji(hook.as_ref(), &verb);
     let process = event.process();
     let place = process
         .and_then(|p| p.pod.as_ref())
@@ -154,7 +190,7 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
         .and_then(KprobeAction::name)
         .map_or("POST", |a| a.strip_prefix("KPROBE_ACTION_").unwrap_or(a))
         .to_string();
-    let mut line = format!("{verb:<8} {place} {binary}");
+    let mut line = format!("{emoji} {verb:<8} {place} {binary}");
     if !args.is_empty() {
         line.push(' ');
         line.push_str(&args.join(" "));
