@@ -1829,6 +1829,17 @@ spec:
     assert_eq!(after.to_json()["killed_by"]["position"], 2);
     assert!(only(&v[3]).posted, "another process is not affected");
 
+    // A second policy on the same hook still sees the killing event itself.
+    let both = load(&format!(
+        "{}---\n{}",
+        policy("enforce"),
+        policy("enforce").replace("kill-shadow", "audit-shadow")
+    ));
+    let v = run_report(&both, &events[..3], follow.clone());
+    assert_eq!(v[1].len(), 2);
+    assert!(v[1].iter().all(|verdict| verdict.posted), "{:?}", v[1]);
+    assert!(v[2].iter().all(|verdict| !verdict.posted));
+
     // Off by default: every recorded event on its own.
     let v = run_report(&enforce, &events, SimOptions::default());
     assert!(v.iter().all(|e| only(e).posted));

@@ -878,10 +878,12 @@ impl<'p> Simulator<'p> {
             recorded_disagreement: None,
         };
         let mut rate_commit: Option<(RateKey, i64)> = None;
+        // A kill by another policy at this same event does not undo it.
         let killed_before = if self.options.follow_kills {
             event
                 .process()
                 .and_then(|p| self.killed.get(p.exec_id()))
+                .filter(|(_, killed_at)| *killed_at < position)
                 .cloned()
         } else {
             None
