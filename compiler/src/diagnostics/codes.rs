@@ -305,7 +305,8 @@ codes! {
     /// A `spec.options` entry Tetragon does not know or cannot parse.
     ///
     /// What it does: checks option names (`disable-kprobe-multi`,
-    /// `disable-uprobe-multi`, `override-method`, `policy-mode`) and values.
+    /// `disable-uprobe-multi`, `override-method`, `policy-mode`,
+    /// `uprobe-heap-size`) and values.
     /// Why: a bad value fails the policy; an unknown name is ignored silently.
     /// Example: `{name: policy-mode, value: audit}`.
     InvalidOption = ("TPC036", "invalid-option", Error);
