@@ -1,14 +1,13 @@
 //! Flags uprobe targets that cannot be verified or do not exist on this
 //! machine.
 //!
-//! What it does: a uprobe `path` must be absolute; when the binary exists
-//! here, its ELF symbol tables (static and dynamic) are read with `object`
+//! What it does: for an absolute uprobe `path` (a relative one is TPC042,
+//! from the kernel-independent checks): when the binary exists here, its ELF symbol tables (static and dynamic) are read with `object`
 //! and every `symbols` entry (`name` or `name+offset`) must be among them,
 //! with the closest name suggested; when the binary does not exist here, a
 //! warning says the symbols were not checked (it may exist only on the
 //! node). This is a host check: it runs once, not once per kernel.
-//! Why: the uprobe fails to attach on a node whose binary lacks the symbol,
-//! and a relative path is resolved against the agent's working directory.
+//! Why: the uprobe fails to attach on a node whose binary lacks the symbol.
 //! Example: `symbols: [readlin]` on `/bin/bash`.
 
 use super::HostCheck;
@@ -30,18 +29,9 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         let HookTarget::Uprobe { path, symbols, .. } = &hook.target else {
             continue;
         };
+        // A relative path is reported by the kernel-independent hook
+        // check (TPC042); there is nothing on this machine to look at.
         if !path.value.starts_with('/') {
-            out.push(
-                Diagnostic::warning(
-                    Code::UprobeTarget,
-                    format!("uprobe path `{}` is not absolute", path.value),
-                )
-                .with_primary(path.span, "relative path")
-                .with_note(
-                    "Tetragon makes it absolute against the agent's working directory, which is \
-                     rarely what was meant",
-                ),
-            );
             continue;
         }
         if symbols.is_empty() {
