@@ -474,7 +474,14 @@ impl<'a, 'd> Resolver<'a, 'd> {
             },
         };
         let args: Vec<ArgDecl> = h.maps("args").filter_map(arg_decl).collect();
-        let data: Vec<ArgDecl> = h.maps("data").filter_map(arg_decl).collect();
+        // A `data` entry without `index` (reported by the validator) keeps
+        // its place, so that `matchData` filters on it are not reported
+        // again as pointing at nothing.
+        let data: Vec<ArgDecl> = h
+            .maps("data")
+            .enumerate()
+            .filter_map(|(i, d)| arg_decl_with_default_index(d, u32::try_from(i).ok()))
+            .collect();
         // A `returnArg` without `index` is already reported (TPC006); it is
         // still a declared return value, so lower it as index 0 rather than
         // letting the return checks say that none was declared.
