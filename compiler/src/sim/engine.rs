@@ -488,39 +488,27 @@ impl<'p> Simulator<'p> {
     ) -> bool {
         let s = sel.selector;
         let mut steps = Steps { reports, ok: true };
-        for (i, f) in s.match_binaries.iter().enumerate() {
-            let describe = || {
-                filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value))
-                    + if f.follow_children {
-                        " followChildren"
-                    } else {
-                        ""
-                    }
-            };
-            if i > 0 {
-                steps.skipped("matchBinaries", i, describe, ONLY_FIRST);
-                continue;
+        for (key, list, parent) in [
+            ("matchBinaries", &s.match_binaries, false),
+            ("matchParentBinaries", &s.match_parent_binaries, true),
+        ] {
+            for (i, f) in list.iter().enumerate() {
+                let describe = || {
+                    filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value))
+                        + if f.follow_children {
+                            " followChildren"
+                        } else {
+                            ""
+                        }
+                };
+                if i > 0 {
+                    steps.skipped(key, i, describe, ONLY_FIRST);
+                    continue;
+                }
+                steps.run(key, i, describe, |why| {
+                    filters::binaries(f, parent, ctx, why)
+                });
             }
-            steps.run("matchBinaries", i, describe, |why| {
-                filters::binaries(f, false, ctx, why)
-            });
-        }
-        for (i, f) in s.match_parent_binaries.iter().enumerate() {
-            let describe = || {
-                filters::list(f.operator.value.as_str(), f.values.iter().map(|v| &v.value))
-                    + if f.follow_children {
-                        " followChildren"
-                    } else {
-                        ""
-                    }
-            };
-            if i > 0 {
-                steps.skipped("matchParentBinaries", i, describe, ONLY_FIRST);
-                continue;
-            }
-            steps.run("matchParentBinaries", i, describe, |why| {
-                filters::binaries(f, true, ctx, why)
-            });
         }
         for (i, f) in s.match_pids.iter().enumerate() {
             let describe = || {
