@@ -37,7 +37,7 @@ pub use value::FilterValue;
 use crate::span::{Span, Spanned};
 
 /// One policy document.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Policy {
     pub name: Spanned<String>,
     pub kind: PolicyKind,
@@ -60,7 +60,7 @@ pub struct Policy {
     pub macros: Vec<MacroDef>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PolicyKind {
     TracingPolicy,
     TracingPolicyNamespaced,
@@ -75,14 +75,16 @@ impl PolicyKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MacroDef {
     pub name: Spanned<String>,
     pub used: bool,
 }
 
 /// What kind of hook, as written in the spec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum HookKind {
     Kprobe,
     Fentry,
@@ -118,7 +120,7 @@ impl HookKind {
 }
 
 /// One hook: where to observe, what to collect, what to do.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hook {
     /// The hook's mapping in the spec.
     pub span: Span,
@@ -172,7 +174,7 @@ impl Hook {
 }
 
 /// Where a hook attaches.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum HookTarget {
     /// `spec.kprobes[]` and `spec.fentries[]`.
     Kprobe {
@@ -231,7 +233,7 @@ impl HookTarget {
 }
 
 /// One kernel function a kprobe attaches to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Call {
     /// As written (`sys_openat`, `security_file_open`).
     pub name: String,
@@ -242,7 +244,7 @@ pub struct Call {
 }
 
 /// One collected value: an `args`, `data` or `returnArg` entry.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArgDecl {
     pub span: Span,
     /// `index`: the function parameter (kprobe, uprobe, lsm) or the tracepoint
@@ -264,7 +266,7 @@ pub struct ArgDecl {
 }
 
 /// Which collected value a filter looks at.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ArgRef {
     /// Position in the hook's `args` list.
     Arg(usize),
@@ -275,7 +277,7 @@ pub enum ArgRef {
 }
 
 /// One selector.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Selector {
     pub span: Span,
     /// Position in the hook's `selectors` list.
@@ -316,7 +318,7 @@ impl Selector {
 }
 
 /// `matchArgs`, `matchData` and `matchReturnArgs` entries.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArgFilter {
     pub span: Span,
     /// The values the filter applies to (several when `args:` lists several).
@@ -331,7 +333,7 @@ pub struct ArgFilter {
 }
 
 /// Argument filter operators, aliases normalised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Operator {
     Equal,
     NotEqual,
@@ -522,7 +524,7 @@ impl Operator {
 }
 
 /// `In`/`NotIn` for PID, namespace and capability filters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum SetOp {
     In,
     NotIn,
@@ -545,7 +547,7 @@ impl SetOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PidFilter {
     pub span: Span,
     pub operator: Spanned<SetOp>,
@@ -557,7 +559,7 @@ pub struct PidFilter {
 }
 
 /// `matchBinaries`/`matchParentBinaries` operators.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BinaryOp {
     In,
     NotIn,
@@ -599,7 +601,7 @@ impl BinaryOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BinaryFilter {
     pub span: Span,
     pub operator: Spanned<BinaryOp>,
@@ -608,7 +610,9 @@ pub struct BinaryFilter {
 }
 
 /// A Linux namespace kind, as `matchNamespaces` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum NamespaceKind {
     Uts,
     Ipc,
@@ -673,13 +677,13 @@ impl NamespaceKind {
 }
 
 /// A `matchNamespaces` value: an inode number or the host's namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum NamespaceValue {
     Host,
     Inum(u32),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NamespaceFilter {
     pub span: Span,
     pub namespace: Spanned<NamespaceKind>,
@@ -689,7 +693,7 @@ pub struct NamespaceFilter {
     pub written: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NamespaceChangeFilter {
     pub span: Span,
     pub operator: Spanned<SetOp>,
@@ -699,7 +703,7 @@ pub struct NamespaceChangeFilter {
 }
 
 /// Which capability set a capability filter reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CapabilitySet {
     Effective,
     Inheritable,
@@ -725,7 +729,7 @@ impl CapabilitySet {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CapabilityFilter {
     pub span: Span,
     pub operator: Spanned<SetOp>,
@@ -737,7 +741,7 @@ pub struct CapabilityFilter {
     pub written: usize,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WorkloadFilter {
     pub span: Span,
     pub pod_selector: Option<LabelSelector>,
@@ -746,7 +750,7 @@ pub struct WorkloadFilter {
 }
 
 /// A Kubernetes label selector.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LabelSelector {
     pub span: Span,
     pub match_labels: Vec<(Spanned<String>, Spanned<String>)>,
@@ -760,7 +764,7 @@ impl LabelSelector {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LabelOp {
     In,
     NotIn,
@@ -780,7 +784,7 @@ impl LabelOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LabelRequirement {
     pub span: Span,
     pub key: Spanned<String>,
@@ -789,7 +793,7 @@ pub struct LabelRequirement {
 }
 
 /// One `matchActions`/`matchReturnActions` entry.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Action {
     pub span: Span,
     /// The `action:` value.
@@ -808,7 +812,7 @@ impl Action {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ActionKind {
     Post {
         rate_limit: Option<RateLimit>,
@@ -877,7 +881,7 @@ impl ActionKind {
 }
 
 /// `rateLimit` with its scope.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RateLimit {
     pub span: Span,
     /// The interval in nanoseconds.
@@ -885,7 +889,7 @@ pub struct RateLimit {
     pub scope: RateLimitScope,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum RateLimitScope {
     Thread,
     Process,
@@ -904,7 +908,7 @@ impl RateLimitScope {
 }
 
 /// `spec.lists[]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListDef {
     pub span: Span,
     pub name: Spanned<String>,
@@ -917,7 +921,7 @@ pub struct ListDef {
     pub used: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ListKind {
     /// No `type`: a list of kernel function names.
     Functions,
@@ -943,7 +947,7 @@ impl ListKind {
 }
 
 /// `spec.enforcers[]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Enforcer {
     pub span: Span,
     /// `list:` references are expanded, with [`Call::from_list`] set.
@@ -951,7 +955,7 @@ pub struct Enforcer {
 }
 
 /// `spec.options[]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PolicyOption {
     pub span: Span,
     pub name: Spanned<String>,

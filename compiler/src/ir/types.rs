@@ -3,7 +3,9 @@
 /// An argument type as the CRD names it. Aliases (`int32`/`sint32`,
 /// `int64`/`sint64`, ...) stay distinct so messages can repeat what the user
 /// wrote; [`ArgType::class`] is what matters for semantics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ArgType {
     Auto,
     Int,
@@ -61,7 +63,7 @@ pub enum ArgType {
 
 /// What kind of value an argument type collects; decides which operators
 /// apply and how values parse.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ArgClass {
     /// A fixed-size integer.
     Integer { bits: u8, signed: bool },
@@ -267,7 +269,7 @@ impl ArgType {
 
 /// How Tetragon's agent sorts an argument type when it loads a filter: the
 /// group decides which operators it accepts (semantics reference §3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FilterGroup {
     /// 32-bit integers: `int`, `int32`, `size_t`, `int16`, `int8`, the
     /// unsigned widths up to 32 bits, `bpf_cmd`.
@@ -289,7 +291,7 @@ pub enum FilterGroup {
 /// Which comparison the BPF programs run for a type (`selector_arg_offset`
 /// in Tetragon's `basic.h`). `None` means every filter on the type is
 /// skipped at run time: it always passes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum BpfFilterFamily {
     Integer { bits: u8 },
     String,

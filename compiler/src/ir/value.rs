@@ -5,7 +5,7 @@ use super::names;
 use std::net::IpAddr;
 
 /// One parsed value of an argument filter.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FilterValue {
     /// An integer (Equal, NotEqual, GT, LT, Mask, InMap on integers).
     Int(i128),

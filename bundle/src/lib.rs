@@ -1,0 +1,18 @@
+//! `tpc-bundle`: the bundle format. The compiler writes bundles; the runtime
+//! reads them and never depends on the frontend, checks or simulator.
+//!
+//! - [`model`]: what a bundle holds (lowered policies, attach points,
+//!   requirements, sources and IR), as plain data.
+//! - [`file`]: the `.tpcb` container (header, canonical JSON body, sha256
+//!   digest, optional ed25519 signature).
+//! - [`layout`]: the kernel map layouts shared with `bpf-programs/`,
+//!   declared once here, and their encoders.
+//! - [`kernel`]: a lowered hook turned into kernel map entries.
+
+pub mod file;
+pub mod kernel;
+pub mod layout;
+pub mod model;
+
+pub use file::{BundleError, VerifiedBundle, decode, encode};
+pub use model::*;

@@ -1,0 +1,515 @@
+//! The bundle's contents as plain data: policies lowered to what the
+//! kernel programs evaluate (argument reads, selectors as filter lists,
+//! value sets, actions), with attach points and kernel requirements.
+//!
+//! Everything here is already decided by the compiler: operators are
+//! resolved to the exact comparison the programs run (Tetragon's quirks
+//! included), values are converted to the bits the programs compare, and
+//! sets are expanded. Ids are local to a policy: the runtime assigns the
+//! global ids (policy, policy hook, value set, follow bit) when it loads a
+//! bundle, so bundles built apart can run together and share programs.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the bundle file format (the container and this model).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Version of the contract between lowered tables and the kernel programs
+/// (map layouts in [`crate::layout`], program names, record formats). A
+/// runtime runs a bundle only when its embedded programs have this ABI.
+pub const PROGRAM_ABI: u32 = 1;
+
+/// The one BPF object every lowered hook runs in.
+pub const SENSOR_OBJECT: &str = "tpc.bpf.o";
+
+/// A whole bundle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bundle {
+    /// [`FORMAT_VERSION`] of the writer.
+    pub format: u32,
+    /// The compiler that wrote it (`tpc 0.1.0`).
+    pub producer: String,
+    pub programs: ProgramSet,
+    pub requirements: Requirements,
+    /// The policy files, as given (name as written on the command line).
+    pub sources: Vec<SourceFile>,
+    pub policies: Vec<PolicyUnit>,
+}
+
+/// Which programs the lowered tables are for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramSet {
+    /// The object the runtime embeds ([`SENSOR_OBJECT`]).
+    pub object: String,
+    /// [`PROGRAM_ABI`] the lowering targeted.
+    pub abi: u32,
+}
+
+/// What a kernel must offer for the bundle to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Requirements {
+    /// The oldest kernel release the programs load on (`bpf_loop` needs 5.17).
+    pub min_kernel: KernelVersion,
+    /// Kernel features, by name (see [`Feature`]).
+    pub features: Vec<Feature>,
+    /// Tracepoints with the fields the lowering assumed.
+    pub tracepoints: Vec<TracepointRequirement>,
+    /// Raw tracepoints by name.
+    pub raw_tracepoints: Vec<String>,
+    /// The kernel whose tracepoint formats and types the lowering read
+    /// (`running 6.18.44`, `debian-6.12`), if any.
+    pub assumed_kernel: Option<String>,
+}
+
+/// `major.minor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+pub struct KernelVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl std::fmt::Display for KernelVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// A kernel capability the programs use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// Kernel BTF at `/sys/kernel/btf/vmlinux` (CO-RE relocations).
+    Btf,
+    /// `BPF_MAP_TYPE_RINGBUF` (5.8).
+    RingBuffer,
+    /// The `bpf_loop` helper (5.17).
+    BpfLoop,
+    /// `BPF_PROG_TYPE_TRACEPOINT` attached through tracefs.
+    Tracepoints,
+    /// `BPF_PROG_TYPE_RAW_TRACEPOINT`.
+    RawTracepoints,
+    /// `bpf_send_signal` (5.3), for Sigkill and Signal.
+    SendSignal,
+    /// `BPF_MAP_TYPE_LPM_TRIE`, for Prefix, Postfix and address filters.
+    LpmTrie,
+    /// `bpf_get_current_ancestor_cgroup_id` (5.6), for cgroup scoping.
+    CgroupAncestors,
+}
+
+impl Feature {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Feature::Btf => "kernel BTF (/sys/kernel/btf/vmlinux)",
+            Feature::RingBuffer => "BPF ring buffers (Linux 5.8)",
+            Feature::BpfLoop => "the bpf_loop helper (Linux 5.17)",
+            Feature::Tracepoints => "tracepoint programs (tracefs)",
+            Feature::RawTracepoints => "raw tracepoint programs",
+            Feature::SendSignal => "the bpf_send_signal helper (Linux 5.3)",
+            Feature::LpmTrie => "LPM trie maps",
+            Feature::CgroupAncestors => "cgroup v2 ancestor ids (Linux 5.6)",
+        }
+    }
+}
+
+/// A tracepoint and the fields the lowering read from its format.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracepointRequirement {
+    pub subsystem: String,
+    pub event: String,
+    pub fields: Vec<FieldRequirement>,
+}
+
+/// One field of a tracepoint record as the lowering saw it; the runtime
+/// checks the live format has the same field at the same position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldRequirement {
+    /// Position in the format, common fields included.
+    pub index: u32,
+    pub name: String,
+    /// Size in bytes, when the lowering knew it.
+    pub size: Option<u32>,
+}
+
+/// A policy file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+/// A place in a policy file, for messages (1-based).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SourcePlace {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// One policy, lowered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyUnit {
+    pub name: String,
+    /// `TracingPolicy` or `TracingPolicyNamespaced`.
+    pub kind: String,
+    /// Index into [`Bundle::sources`].
+    pub source: u32,
+    pub place: SourcePlace,
+    /// `policy-mode: monitor`: enforcement actions are reported, not run.
+    pub monitor: bool,
+    pub scope: PolicyScope,
+    pub hooks: Vec<HookUnit>,
+    /// The compiler's IR of the policy (opaque here), so replay and test
+    /// tools can run from the bundle alone.
+    pub ir: serde_json::Value,
+}
+
+/// Which processes a policy applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyScope {
+    /// Every process.
+    Everywhere,
+    /// Processes in these cgroup v2 directories (paths under the cgroup
+    /// mount, e.g. `/system.slice/nginx.service`) and their descendants.
+    Cgroups { paths: Vec<String> },
+    /// Only workloads the policy names in Kubernetes terms (pod or
+    /// container selectors, a namespaced policy): on a host without
+    /// Kubernetes that is no process, unless `tpc run` binds cgroups to it.
+    Workloads { reason: String },
+}
+
+/// One hook of a policy, lowered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HookUnit {
+    /// `tracepoints[0]`.
+    pub locator: String,
+    pub place: SourcePlace,
+    pub attach: AttachPoint,
+    /// What is read on every hit, in the order events export it (hidden
+    /// entries are read for another argument's size and not exported).
+    pub args: Vec<ArgSpec>,
+    /// Empty: every event is posted.
+    pub selectors: Vec<SelectorUnit>,
+    pub message: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Where a hook attaches.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachPoint {
+    Tracepoint { subsystem: String, event: String },
+    RawTracepoint { name: String },
+}
+
+impl AttachPoint {
+    /// The program of [`SENSOR_OBJECT`] that serves this kind of hook.
+    pub fn program(&self) -> &'static str {
+        match self {
+            AttachPoint::Tracepoint { .. } => "tpc_tracepoint",
+            AttachPoint::RawTracepoint { .. } => "tpc_raw_tracepoint",
+        }
+    }
+
+    /// `tracepoint syscalls/sys_enter_openat`.
+    pub fn describe(&self) -> String {
+        match self {
+            AttachPoint::Tracepoint { subsystem, event } => {
+                format!("tracepoint {subsystem}/{event}")
+            }
+            AttachPoint::RawTracepoint { name } => format!("raw tracepoint {name}"),
+        }
+    }
+}
+
+/// One argument read on every hit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgSpec {
+    pub source: ArgSource,
+    pub read: ArgRead,
+    pub export: ArgExport,
+    pub label: Option<String>,
+    /// Read only because another argument takes its size from it.
+    pub hidden: bool,
+}
+
+/// Where an argument's raw value comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgSource {
+    /// A tracepoint record field, by position in the format (common fields
+    /// included) and name; the runtime finds its offset in the live format.
+    Field { index: u32, name: String },
+    /// The `index`-th argument of a raw tracepoint.
+    RawArg { index: u32 },
+}
+
+/// How the programs read an argument.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgRead {
+    /// `width` bytes, sign- or zero-extended.
+    Int { width: u8, signed: bool },
+    /// A 64-bit syscall id; bit 31 set for compat (32-bit) tasks.
+    Syscall64,
+    /// A NUL-terminated string at a user-space pointer.
+    UserString,
+    /// A NUL-terminated string at a kernel pointer.
+    KernelString,
+    /// A `__data_loc` string inside the tracepoint record.
+    DataLocString,
+    /// Bytes at a user-space pointer, as many as argument `size_arg` says.
+    CharBuf { size_arg: u32 },
+    /// A fixed array of `len` bytes inside the record.
+    ConstBuf { len: u32 },
+    /// A `struct sockaddr` at a user-space pointer.
+    UserSockaddr,
+}
+
+/// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgExport {
+    /// `int_arg`.
+    Int,
+    /// `uint_arg`.
+    Uint,
+    /// `long_arg`.
+    Long,
+    /// `size_arg`.
+    Size,
+    /// `string_arg`.
+    String,
+    /// `bytes_arg` (or `truncated_bytes_arg` when cut).
+    Bytes,
+    /// `syscall_id`.
+    SyscallId,
+    /// `sockaddr_arg`.
+    Sockaddr,
+}
+
+/// One selector: its filters and what it does when it is the first to match.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectorUnit {
+    /// Position in the policy's `selectors` list.
+    pub index: u32,
+    pub place: SourcePlace,
+    /// Evaluated for every selector before any argument filter, in
+    /// Tetragon's order (binaries, parent binaries, PIDs, namespaces,
+    /// capabilities, namespace changes, capability changes).
+    pub process: Vec<ProcessFilter>,
+    /// `matchArgs` then `matchData`, in order.
+    pub args: Vec<ArgFilter>,
+    pub action: SelectorAction,
+}
+
+/// What a winning selector does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectorAction {
+    /// False when the selector has `NoPost`.
+    pub post: bool,
+    /// The `action` events carry (Tetragon's `KprobeAction` number).
+    pub event_action: u32,
+    /// The signal to send the current process (`Sigkill` is 9); `None` in
+    /// monitor mode or without a signal action.
+    pub signal: Option<u32>,
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// `rateLimit` of a `Post`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub interval_ns: u64,
+    pub scope: RateLimitScope,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RateLimitScope {
+    Thread,
+    Process,
+    Global,
+}
+
+/// `In`/`NotIn` and friends on binaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BinaryMatch {
+    /// The whole path equals a value.
+    Exact,
+    Prefix,
+    /// The path's last 127 bytes end with a value.
+    Postfix,
+}
+
+/// The namespaces `matchNamespaces` and `matchNamespaceChanges` name, in
+/// the order the programs and events index them.
+pub const NAMESPACE_KINDS: [&str; 10] = [
+    "Uts",
+    "Ipc",
+    "Mnt",
+    "Pid",
+    "PidForChildren",
+    "Net",
+    "Time",
+    "TimeForChildren",
+    "Cgroup",
+    "User",
+];
+
+/// A filter on the process that hit the hook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessFilter {
+    /// `matchBinaries` (`parent` false) or `matchParentBinaries`.
+    Binaries {
+        parent: bool,
+        matching: BinaryMatch,
+        negate: bool,
+        values: Vec<String>,
+        /// A listed binary exec'd by an ancestor counts too (exact values only).
+        follow_children: bool,
+    },
+    /// `matchPIDs` (at most 4 values are read).
+    Pids {
+        negate: bool,
+        values: Vec<u32>,
+        follow_forks: bool,
+        namespace_pid: bool,
+    },
+    /// `matchNamespaces`: `kind` indexes [`NAMESPACE_KINDS`].
+    Namespaces {
+        kind: u8,
+        negate: bool,
+        /// `host_ns` is one of the values.
+        host: bool,
+        inums: Vec<u32>,
+    },
+    /// `matchCapabilities`: `set` is 0 effective, 1 inheritable, 2 permitted.
+    Capabilities {
+        negate: bool,
+        set: u8,
+        namespace_only: bool,
+        mask: u64,
+    },
+    /// `matchNamespaceChanges`: bit `i` of `kinds` is [`NAMESPACE_KINDS`]`[i]`.
+    NamespaceChanges { negate: bool, kinds: u16 },
+    /// `matchCapabilityChanges`.
+    CapabilityChanges {
+        negate: bool,
+        set: u8,
+        namespace_only: bool,
+        mask: u64,
+    },
+}
+
+/// A filter on one argument.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgFilter {
+    /// Index into [`HookUnit::args`].
+    pub arg: u32,
+    pub test: ArgTest,
+    /// The filter's result replaces the selector's result so far instead
+    /// of being ANDed with it (Tetragon's `CapabilitiesGained`).
+    pub replaces_result: bool,
+}
+
+/// Integer comparison, on the argument's low `bits` bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntCompare {
+    /// The bits equal a value.
+    Equal,
+    /// The bits differ from some value (Tetragon ORs `≠`).
+    DifferAny,
+    Greater,
+    Less,
+    /// The bits share a bit with a value.
+    Mask,
+}
+
+/// String matching on an argument's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextMatch {
+    Equal,
+    /// Starts with a value (the first 255 bytes are looked at).
+    Prefix,
+    /// The last 127 bytes end with a value.
+    Postfix,
+    SubString,
+    SubStringIgnoreCase,
+}
+
+/// Which field of a socket address a filter reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InetField {
+    Family,
+    Address,
+    Port,
+}
+
+/// The comparison one argument filter runs, values already converted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgTest {
+    /// The operator never matches on this argument kind.
+    Never,
+    /// The filter is skipped (Tetragon has no runtime filter for the type).
+    Always,
+    /// Compare the argument with up to 8 values. Values are bit patterns:
+    /// for `Greater`/`Less` they are compared signed when `signed`.
+    Int {
+        bits: u8,
+        signed: bool,
+        compare: IntCompare,
+        values: Vec<u64>,
+    },
+    /// Inside one of up to 4 inclusive ranges (bounds as bit patterns,
+    /// compared signed when `signed`).
+    IntRange {
+        bits: u8,
+        signed: bool,
+        negate: bool,
+        ranges: Vec<(u64, u64)>,
+    },
+    /// The argument's low `bits` bits are a member (a hash set).
+    IntSet {
+        bits: u8,
+        negate: bool,
+        members: Vec<u64>,
+    },
+    Text {
+        matching: TextMatch,
+        negate: bool,
+        values: Vec<String>,
+    },
+    /// Socket address family in a set (values ≤ 8).
+    InetFamily { families: Vec<u16> },
+    /// IPv4/IPv6 address inside a listed network; never for other
+    /// families, negated or not.
+    InetAddress {
+        negate: bool,
+        /// (address, prefix length).
+        v4: Vec<([u8; 4], u8)>,
+        v6: Vec<([u8; 16], u8)>,
+    },
+    /// Port in a set (ranges expanded).
+    InetPort { negate: bool, ports: Vec<u16> },
+    /// Port below 1024.
+    InetPrivilegedPort { negate: bool },
+}
+
+impl Bundle {
+    /// Every hook of every policy with its policy.
+    pub fn hooks(&self) -> impl Iterator<Item = (&PolicyUnit, &HookUnit)> {
+        self.policies
+            .iter()
+            .flat_map(|p| p.hooks.iter().map(move |h| (p, h)))
+    }
+
+    /// The source a policy came from.
+    pub fn source_of(&self, policy: &PolicyUnit) -> Option<&SourceFile> {
+        self.sources.get(policy.source as usize)
+    }
+}
