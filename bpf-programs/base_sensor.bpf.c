@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR Apache-2.0)
 /* The base sensor: process lifecycle (exec, fork, exit) for tpc-runtime.
+ * Part of the sensor object: included by tpc.bpf.c, which declares the maps.
  *
  * It keeps `tpc_processes`, a map keyed by tgid holding each live process's
  * identity (the boot-time ns of its exec or fork, which with the pid makes its
@@ -8,65 +9,8 @@
  * does not fit is counted in the per-CPU `tpc_drops` array instead, so
  * user space can report every loss.
  */
-#include "kernel_types.h"
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include "base_sensor.h"
-
-/* The programs are offered under GPL-2.0 (see the SPDX line), which the
- * GPL-only helpers they call (bpf_probe_read_{kernel,user}) require. */
-char LICENSE[] SEC("license") = "GPL";
-
 #define SIGNAL_GROUP_EXIT 0x00000004
 #define AUID_UNSET 0xffffffffu
-#define DATA_SIZE (4 * PATH_BUF_SIZE + PATH_BUF_SIZE)
-#define DATA_OFFSET_MASK (4 * PATH_BUF_SIZE - 1)
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 * 1024 * 1024);
-} tpc_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
-	__type(value, struct process_entry);
-} tpc_processes SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, DROP_REASONS);
-	__type(key, __u32);
-	__type(value, __u64);
-} tpc_drops SEC(".maps");
-
-/* Per-CPU scratch for the exec record: too large for the 512-byte stack. */
-struct exec_scratch {
-	struct exec_event event;
-	char data[DATA_SIZE];
-	char path[PATH_BUF_SIZE + NAME_MAX_LEN + 1];
-	struct process_entry entry;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct exec_scratch);
-} tpc_exec_scr SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct process_entry);
-} tpc_fork_scr SEC(".maps");
-
-/* Masks `value` in a register the compiler cannot see through, so the
- * verifier gets the bound even where clang proved it redundant. */
-#define VERIFIER_MASK(value, mask) asm volatile("%0 &= " #mask : "+r"(value))
 
 static __always_inline void count_drop(__u32 reason)
 {
@@ -231,6 +175,10 @@ int tpc_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	else
 		event->auid = AUID_UNSET;
 	event->old_tid = ctx->old_pid;
+	event->nspid = tpc_task_nspid(task);
+	event->reserved = 0;
+	tpc_task_caps(task, event->caps);
+	tpc_task_namespaces(task, event->ns);
 
 	/* The executable, as the kernel opened it (symlinks resolved). */
 	__u32 offset = 0;
@@ -307,18 +255,40 @@ int tpc_sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	entry->euid = event->euid;
 	entry->auid = event->auid;
 	entry->flags = flags;
-	entry->reserved = 0;
+	entry->nspid = event->nspid;
+	entry->caps[0] = event->caps[0];
+	entry->caps[1] = event->caps[1];
+	entry->caps[2] = event->caps[2];
+	__builtin_memcpy(entry->ns, event->ns, sizeof(entry->ns));
 	__u32 entry_binary_len = binary_len;
 	if (entry_binary_len > ENTRY_BINARY_LEN - 1) {
 		entry_binary_len = ENTRY_BINARY_LEN - 1;
 		entry->flags |= FLAG_TRUNC_BINARY;
 	}
-	/* constant size keeps the verifier simple; the bytes past the path are
-	 * cleared by the terminator below and never read */
-	bpf_probe_read_kernel(entry->binary, ENTRY_BINARY_LEN - 1, scratch->data);
+	/* The binary zero-padded: it is a hash key for followChildren and the
+	 * binary filters. */
+	__u32 zero_key = 0;
+	struct tpc_zero_value *zeros = bpf_map_lookup_elem(&tpc_zero, &zero_key);
+	if (zeros)
+		bpf_probe_read_kernel(entry->binary, ENTRY_BINARY_LEN, zeros->bytes);
 	VERIFIER_MASK(entry_binary_len, 255);
-	entry->binary[entry_binary_len] = 0;
+	bpf_probe_read_kernel(entry->binary, entry_binary_len, scratch->data);
 	entry->binary_len = entry_binary_len;
+	/* followChildren: the parent's bits, and the bits of filters listing
+	 * this binary. */
+	if (parent)
+		__builtin_memcpy(entry->follow, parent->follow, sizeof(entry->follow));
+	else
+		__builtin_memset(entry->follow, 0, sizeof(entry->follow));
+	if (!(entry->flags & FLAG_TRUNC_BINARY)) {
+		struct tpc_follow_value *bits = bpf_map_lookup_elem(&tpc_follow_bins, entry->binary);
+		if (bits) {
+			entry->follow[0] |= bits->bits[0];
+			entry->follow[1] |= bits->bits[1];
+			entry->follow[2] |= bits->bits[2];
+			entry->follow[3] |= bits->bits[3];
+		}
+	}
 	bpf_map_update_elem(&tpc_processes, &tgid, entry, BPF_ANY);
 
 	__u64 size = sizeof(struct exec_event) + offset;
@@ -361,6 +331,9 @@ int tpc_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 	entry->start_ktime = start;
 	entry->pid = child_tgid;
 	entry->parent_pid = parent_pid;
+	entry->nspid = tpc_task_nspid(child);
+	tpc_task_caps(child, entry->caps);
+	tpc_task_namespaces(child, entry->ns);
 	/* keep the parent's truncation flags on the inherited binary */
 	entry->flags = flags | (entry->flags & FLAG_TRUNC_BINARY);
 	bpf_map_update_elem(&tpc_processes, &child_tgid, entry, BPF_ANY);

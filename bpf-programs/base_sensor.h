@@ -8,12 +8,13 @@
 #ifndef TPC_BASE_SENSOR_H
 #define TPC_BASE_SENSOR_H
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 
 enum event_kind {
 	EVENT_EXEC = 1,
 	EVENT_FORK = 2,
 	EVENT_EXIT = 3,
+	EVENT_HOOK = 4, /* struct tpc_hook_event (policy_maps.h) */
 };
 
 /* Index into the per-CPU `tpc_drops` array. */
@@ -73,6 +74,10 @@ struct exec_event {
 	__u16 cwd_len;
 	__u16 args_len;
 	__u16 filename_len;
+	__u32 nspid;              /* pid in its own pid namespace, 0 in the host's */
+	__u32 reserved;
+	__u64 caps[3];            /* effective, inheritable, permitted */
+	__u32 ns[10];             /* namespace inodes (policy_maps.h order) */
 };
 
 /* A new thread group (not a thread). It inherits its parent's image. */
@@ -109,15 +114,18 @@ struct process_entry {
 	__u32 auid;
 	__u32 flags;
 	__u32 binary_len;
-	__u32 reserved;
-	char binary[ENTRY_BINARY_LEN];
+	__u32 nspid;
+	__u64 follow[4];  /* followChildren bits: this image or an ancestor ran a listed binary */
+	__u64 caps[3];    /* recorded at exec (or at the last change filter that posted) */
+	__u32 ns[10];     /* namespace inodes, recorded likewise */
+	char binary[ENTRY_BINARY_LEN]; /* zero-padded */
 };
 
 /* The Rust decoder reads these layouts by offset. */
 _Static_assert(sizeof(struct event_header) == 16, "event_header layout");
-_Static_assert(sizeof(struct exec_event) == 80, "exec_event layout");
+_Static_assert(sizeof(struct exec_event) == 152, "exec_event layout");
 _Static_assert(sizeof(struct fork_event) == 48, "fork_event layout");
 _Static_assert(sizeof(struct exit_event) == 40, "exit_event layout");
-_Static_assert(sizeof(struct process_entry) == 56 + ENTRY_BINARY_LEN, "process_entry layout");
+_Static_assert(sizeof(struct process_entry) == 152 + ENTRY_BINARY_LEN, "process_entry layout");
 
 #endif

@@ -69,9 +69,82 @@ struct mm_struct {
 	struct file *exe_file;
 } CORE_VIEW;
 
+/* kernel_cap_t is a u64 since 6.3 and two u32 before: reading 8 bytes at
+ * the member gives the same little-endian mask either way. */
+typedef struct {
+	u64 val;
+} CORE_VIEW kernel_cap_t;
+
+struct ns_common {
+	unsigned int inum;
+} CORE_VIEW;
+
+struct user_namespace {
+	struct ns_common ns;
+	int level;
+} CORE_VIEW;
+
+struct uts_namespace {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct ipc_namespace {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct mnt_namespace {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct pid_namespace {
+	struct ns_common ns;
+	unsigned int level;
+} CORE_VIEW;
+
+struct net {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct time_namespace {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct cgroup_namespace {
+	struct ns_common ns;
+} CORE_VIEW;
+
+struct nsproxy {
+	struct uts_namespace *uts_ns;
+	struct ipc_namespace *ipc_ns;
+	struct mnt_namespace *mnt_ns;
+	struct pid_namespace *pid_ns_for_children;
+	struct net *net_ns;
+	struct time_namespace *time_ns;
+	struct time_namespace *time_ns_for_children;
+	struct cgroup_namespace *cgroup_ns;
+} CORE_VIEW;
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+} CORE_VIEW;
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+} CORE_VIEW;
+
 struct cred {
 	kuid_t uid;
 	kuid_t euid;
+	kernel_cap_t cap_inheritable;
+	kernel_cap_t cap_permitted;
+	kernel_cap_t cap_effective;
+	struct user_namespace *user_ns;
+} CORE_VIEW;
+
+struct thread_info {
+	u32 status;
 } CORE_VIEW;
 
 struct signal_struct {
@@ -81,6 +154,7 @@ struct signal_struct {
 } CORE_VIEW;
 
 struct task_struct {
+	struct thread_info thread_info;
 	pid_t pid;
 	pid_t tgid;
 	int exit_code;
@@ -91,6 +165,8 @@ struct task_struct {
 	const struct cred *cred;
 	struct signal_struct *signal;
 	kuid_t loginuid;
+	struct nsproxy *nsproxy;
+	struct pid *thread_pid;
 } CORE_VIEW;
 
 /* Tracepoint contexts, as laid out in tracefs `format` files. Declared with

@@ -16,7 +16,8 @@
 #define TPC_MAX_SELECTORS 5
 #define TPC_MAX_FILTERS 32     /* filters of one policy hook, all selectors */
 #define TPC_MAX_INLINE 8       /* inline values of one filter */
-#define TPC_MAX_PH_LIST 64     /* policy hooks in one list (per hook, per cgroup) */
+#define TPC_MAX_PH_LIST 128    /* policy hooks in one list (per hook, per cgroup) */
+#define TPC_MAX_CANDIDATES 128 /* policy hooks evaluated on one hit */
 #define TPC_MAX_POSTS 16       /* policies that matched one hit */
 #define TPC_MAX_POLICIES 1024  /* drop counters */
 #define TPC_ARG_MAX 4096       /* bytes read for one string or buffer */
@@ -59,7 +60,8 @@ struct tpc_arg_slot {
 	__u16 max_len;
 };
 
-#define TPC_HOOK_SCOPED 1 /* some policy on this hook is scoped to cgroups */
+#define TPC_HOOK_SCOPED 1   /* some policy on this hook is scoped to cgroups */
+#define TPC_HOOK_TASK_INFO 2 /* some filter reads namespaces or capabilities */
 
 /* Value of tpc_hooks, keyed by hook id (from 1). */
 struct tpc_hook {
@@ -148,12 +150,15 @@ struct tpc_sel_action {
 	__u64 rate_interval_ns;
 	__u8 post;
 	__u8 signal;
-	__u8 rate_scope; /* 0 thread, 1 process, 2 global, TPC_RATE_NONE */
-	__u8 reserved;
-	__u32 reserved2;
+	__u8 rate_scope;   /* 0 thread, 1 process, 2 global, TPC_RATE_NONE */
+	__u8 first_filter; /* the selector's filters: process ones first */
+	__u8 nproc;
+	__u8 nargs;
+	__u16 reserved;
 };
 
-#define TPC_PH_MONITOR 1
+#define TPC_PH_MONITOR 1  /* report enforcement, do not run it */
+#define TPC_PH_REPLACES 2 /* some filter replaces the result (no early stop) */
 
 /* Value of tpc_policy_hooks, keyed by policy-hook id (from 1): one policy's
  * selectors on one hook. Filters are grouped by selector, each selector's
@@ -250,7 +255,7 @@ struct tpc_post {
 	__u32 ph_id;
 	__u8 selector; /* 0xff: the policy hook has no selectors */
 	__u8 flags;
-	__u16 reserved;
+	__u16 policy;  /* the policy id (drop counters) */
 };
 
 #define TPC_HOOK_TRUNCATED 1 /* data did not fit TPC_DATA_SIZE */
@@ -277,7 +282,7 @@ struct tpc_hook_event {
 
 _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
 _Static_assert(sizeof(struct tpc_hook) == 72, "tpc_hook");
-_Static_assert(sizeof(struct tpc_ph_list) == 260, "tpc_ph_list");
+_Static_assert(sizeof(struct tpc_ph_list) == 516, "tpc_ph_list");
 _Static_assert(sizeof(struct tpc_filter) == 88, "tpc_filter");
 _Static_assert(sizeof(struct tpc_sel_action) == 16, "tpc_sel_action");
 _Static_assert(sizeof(struct tpc_policy_hook) == 2920, "tpc_policy_hook");

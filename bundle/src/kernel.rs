@@ -197,11 +197,14 @@ pub fn translate_hook(
                 RateLimitScope::Process => 1,
                 RateLimitScope::Global => 2,
             }),
+            ..KernelAction::default()
         });
+        let first = entries.policy_hook.filters.len();
         for filter in &selector.process {
             let f = process_filter(filter, sel, ids, &mut entries)?;
             entries.policy_hook.filters.push(f);
         }
+        let nproc = entries.policy_hook.filters.len() - first;
         for filter in &selector.args {
             let index = filter.arg as usize;
             if index >= hook.args.len() {
@@ -214,6 +217,12 @@ pub fn translate_hook(
                 f.flags |= ff::REPLACES;
             }
             entries.policy_hook.filters.push(f);
+        }
+        let nargs = entries.policy_hook.filters.len() - first - nproc;
+        if let Some(action) = entries.policy_hook.actions.last_mut() {
+            action.first_filter = u8::try_from(first).unwrap_or(u8::MAX);
+            action.nproc = u8::try_from(nproc).unwrap_or(u8::MAX);
+            action.nargs = u8::try_from(nargs).unwrap_or(u8::MAX);
         }
     }
     if entries.policy_hook.filters.len() > layout::MAX_FILTERS {

@@ -14,7 +14,9 @@ pub const MAX_FILTERS: usize = 32;
 /// Inline values of one filter.
 pub const MAX_INLINE: usize = 8;
 /// Policy hooks in one list (per hook and cgroup).
-pub const MAX_PH_LIST: usize = 64;
+pub const MAX_PH_LIST: usize = 128;
+/// Policy hooks evaluated on one hit (all lists together).
+pub const MAX_CANDIDATES: usize = 128;
 /// Policy hooks one hit can report.
 pub const MAX_POSTS: usize = 16;
 /// Policies with their own drop counter.
@@ -74,8 +76,8 @@ pub const LAYOUTS: &[StructLayout] = &[
     },
     StructLayout {
         name: "tpc_ph_list",
-        size: 260,
-        fields: &[("count", 0, 4), ("ids", 4, 256)],
+        size: 516,
+        fields: &[("count", 0, 4), ("ids", 4, 512)],
     },
     StructLayout {
         name: "tpc_filter",
@@ -103,6 +105,9 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("post", 8, 1),
             ("signal", 9, 1),
             ("rate_scope", 10, 1),
+            ("first_filter", 11, 1),
+            ("nproc", 12, 1),
+            ("nargs", 13, 1),
         ],
     },
     StructLayout {
@@ -187,7 +192,12 @@ pub const LAYOUTS: &[StructLayout] = &[
     StructLayout {
         name: "tpc_post",
         size: 8,
-        fields: &[("ph_id", 0, 4), ("selector", 4, 1), ("flags", 5, 1)],
+        fields: &[
+            ("ph_id", 0, 4),
+            ("selector", 4, 1),
+            ("flags", 5, 1),
+            ("policy", 6, 2),
+        ],
     },
     StructLayout {
         name: "tpc_hook_event",
@@ -269,13 +279,19 @@ pub struct KernelHook {
     pub slots: Vec<KernelSlot>,
     /// Some policy on the hook is scoped to cgroups.
     pub scoped: bool,
+    /// Some filter on the hook reads namespaces or capabilities.
+    pub task_info: bool,
 }
 
 impl KernelHook {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![0u8; 72];
         put_u32(&mut out, 0, self.slots.len().min(MAX_SLOTS) as u32);
-        put_u32(&mut out, 4, u32::from(self.scoped));
+        put_u32(
+            &mut out,
+            4,
+            u32::from(self.scoped) | if self.task_info { 2 } else { 0 },
+        );
         for (i, slot) in self.slots.iter().take(MAX_SLOTS).enumerate() {
             slot.encode(&mut out[8 + 8 * i..16 + 8 * i]);
         }
@@ -293,7 +309,7 @@ pub fn list_key(hook_id: u32, cgroup_id: u64) -> Vec<u8> {
 
 /// `struct tpc_ph_list`.
 pub fn ph_list(ids: &[u32]) -> Vec<u8> {
-    let mut out = vec![0u8; 260];
+    let mut out = vec![0u8; 516];
     put_u32(&mut out, 0, ids.len().min(MAX_PH_LIST) as u32);
     for (i, id) in ids.iter().take(MAX_PH_LIST).enumerate() {
         put_u32(&mut out, 4 + 4 * i, *id);
@@ -399,6 +415,11 @@ pub struct KernelAction {
     pub rate_interval_ns: u64,
     /// 0 thread, 1 process, 2 global; `None` without rateLimit.
     pub rate_scope: Option<u8>,
+    /// Where the selector's filters start in the table.
+    pub first_filter: u8,
+    /// Its process filters, then its argument filters.
+    pub nproc: u8,
+    pub nargs: u8,
 }
 
 impl KernelAction {
@@ -407,10 +428,15 @@ impl KernelAction {
         out[8] = u8::from(self.post);
         out[9] = self.signal;
         out[10] = self.rate_scope.unwrap_or(RATE_NONE);
+        out[11] = self.first_filter;
+        out[12] = self.nproc;
+        out[13] = self.nargs;
     }
 }
 
 pub const PH_MONITOR: u32 = 1;
+/// Some filter replaces the selector's result (`CapabilitiesGained`).
+pub const PH_REPLACES: u32 = 2;
 
 /// `struct tpc_policy_hook`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -431,7 +457,15 @@ impl KernelPolicyHook {
         put_u32(&mut out, 0, self.policy_id);
         put_u16(&mut out, 4, self.actions.len().min(MAX_SELECTORS) as u16);
         put_u16(&mut out, 6, self.filters.len().min(MAX_FILTERS) as u16);
-        put_u32(&mut out, 8, if self.monitor { PH_MONITOR } else { 0 });
+        let replaces = self
+            .filters
+            .iter()
+            .any(|f| f.flags & filter_flags::REPLACES != 0);
+        put_u32(
+            &mut out,
+            8,
+            if self.monitor { PH_MONITOR } else { 0 } | if replaces { PH_REPLACES } else { 0 },
+        );
         out[12] = self.arg_slots.len().min(MAX_POLICY_ARGS) as u8;
         for (i, s) in self.arg_slots.iter().take(MAX_POLICY_ARGS).enumerate() {
             out[13 + i] = *s;

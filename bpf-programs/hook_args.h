@@ -1,0 +1,176 @@
+/* Reading a hook's argument slots into the per-CPU record: integers into
+ * `values`, strings and buffers into `data` (offset and length per slot).
+ * The same code serves tracepoints (a slot's offset is the field's offset
+ * in the record) and raw tracepoints (the offset of the argument in the
+ * u64 argument array).
+ */
+#ifndef TPC_HOOK_ARGS_H
+#define TPC_HOOK_ARGS_H
+
+#define TPC_AF_INET 2
+#define TPC_AF_INET6 10
+
+static __always_inline struct tpc_hook_scratch *tpc_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&tpc_hook_scr, &zero);
+}
+
+/* An integer of `width` bytes at `at`, sign- or zero-extended. */
+static __always_inline __u64 tpc_read_int(__u64 at, __u8 width, int is_signed)
+{
+	switch (width) {
+	case 1: {
+		__u8 v = 0;
+		bpf_probe_read_kernel(&v, 1, (void *)at);
+		return is_signed ? (__u64)(__s64)(__s8)v : v;
+	}
+	case 2: {
+		__u16 v = 0;
+		bpf_probe_read_kernel(&v, 2, (void *)at);
+		return is_signed ? (__u64)(__s64)(__s16)v : v;
+	}
+	case 4: {
+		__u32 v = 0;
+		bpf_probe_read_kernel(&v, 4, (void *)at);
+		return is_signed ? (__u64)(__s64)(__s32)v : v;
+	}
+	default: {
+		__u64 v = 0;
+		bpf_probe_read_kernel(&v, 8, (void *)at);
+		return v;
+	}
+	}
+}
+
+static __always_inline __u64 tpc_read_ptr(__u64 at)
+{
+	__u64 v = 0;
+	bpf_probe_read_kernel(&v, 8, (void *)at);
+	return v;
+}
+
+static long tpc_read_slot_cb(__u32 i, void *data)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s)
+		return 1;
+	if (i >= TPC_MAX_SLOTS || i >= s->hook.nslots)
+		return 1;
+	__u32 at_slot = i;
+	VERIFIER_MASK(at_slot, 7);
+	struct tpc_arg_slot *slot = &s->hook.slots[at_slot];
+	__u64 at = s->ctx + slot->offset;
+	__u32 off = s->ev.data_len;
+	__u64 value = 0;
+	long len = 0;
+	__u32 orig = 0;
+
+	s->ev.offs[at_slot] = (__u16)off;
+	s->ev.lens[at_slot] = 0;
+	s->ev.orig_lens[at_slot] = 0;
+	int buffer = slot->kind == TPC_READ_USER_STR || slot->kind == TPC_READ_KERNEL_STR ||
+		     slot->kind == TPC_READ_DATA_LOC || slot->kind == TPC_READ_CHAR_BUF ||
+		     slot->kind == TPC_READ_CONST_BUF || slot->kind == TPC_READ_SOCKADDR;
+	if (buffer && off >= TPC_DATA_SIZE) {
+		s->ev.flags |= TPC_HOOK_TRUNCATED;
+		s->ev.values[at_slot] = 0;
+		return 0;
+	}
+	void *dst = &s->data[off & (TPC_DATA_SIZE - 1)];
+
+	switch (slot->kind) {
+	case TPC_READ_INT:
+		value = tpc_read_int(at, slot->width, slot->flags & TPC_SLOT_SIGNED);
+		break;
+	case TPC_READ_SYSCALL64: {
+		value = tpc_read_int(at, 8, 0);
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		if (tpc_task_compat(task))
+			value |= 0x80000000ull;
+		break;
+	}
+	case TPC_READ_USER_STR:
+		len = bpf_probe_read_user_str(dst, TPC_ARG_MAX, (void *)tpc_read_ptr(at));
+		len = len > 0 ? len - 1 : 0;
+		break;
+	case TPC_READ_KERNEL_STR:
+		len = bpf_probe_read_kernel_str(dst, TPC_ARG_MAX, (void *)tpc_read_ptr(at));
+		len = len > 0 ? len - 1 : 0;
+		break;
+	case TPC_READ_DATA_LOC: {
+		__u32 loc = (__u32)tpc_read_int(at, 4, 0);
+		__u32 max = loc >> 16;
+		if (max > TPC_ARG_MAX)
+			max = TPC_ARG_MAX;
+		VERIFIER_MASK(max, 0x1fff);
+		if (max > 0)
+			len = bpf_probe_read_kernel_str(dst, max, (void *)(s->ctx + (loc & 0xffff)));
+		len = len > 0 ? len - 1 : 0;
+		break;
+	}
+	case TPC_READ_CHAR_BUF: {
+		__s64 size = 0;
+		__u32 size_slot = slot->size_slot;
+		if (size_slot < TPC_MAX_SLOTS) {
+			struct tpc_arg_slot *sized = &s->hook.slots[size_slot & (TPC_MAX_SLOTS - 1)];
+			size = (__s64)tpc_read_int(s->ctx + sized->offset, sized->width,
+						  sized->flags & TPC_SLOT_SIGNED);
+		}
+		if (size < 0)
+			size = 0;
+		orig = size > 0xffffffffll ? 0xffffffffu : (__u32)size;
+		__u32 want = size > TPC_ARG_MAX ? TPC_ARG_MAX : (__u32)size;
+		VERIFIER_MASK(want, 0x1fff);
+		if (want > TPC_ARG_MAX)
+			want = TPC_ARG_MAX;
+		if (want > 0 && bpf_probe_read_user(dst, want, (void *)tpc_read_ptr(at)) == 0)
+			len = want;
+		break;
+	}
+	case TPC_READ_CONST_BUF: {
+		__u32 want = slot->max_len;
+		if (want > TPC_ARG_MAX)
+			want = TPC_ARG_MAX;
+		VERIFIER_MASK(want, 0x1fff);
+		if (want > TPC_ARG_MAX)
+			want = TPC_ARG_MAX;
+		if (want > 0 && bpf_probe_read_kernel(dst, want, (void *)at) == 0)
+			len = want;
+		orig = want;
+		break;
+	}
+	case TPC_READ_SOCKADDR: {
+		__u64 ptr = tpc_read_ptr(at);
+		__u16 family = 0;
+		__u16 port = 0;
+		if (bpf_probe_read_user(&family, 2, (void *)ptr) == 0) {
+			if (family == TPC_AF_INET) {
+				bpf_probe_read_user(&port, 2, (void *)(ptr + 2));
+				if (bpf_probe_read_user(dst, 4, (void *)(ptr + 4)) == 0)
+					len = 4;
+			} else if (family == TPC_AF_INET6) {
+				bpf_probe_read_user(&port, 2, (void *)(ptr + 2));
+				if (bpf_probe_read_user(dst, 16, (void *)(ptr + 8)) == 0)
+					len = 16;
+			}
+		}
+		port = (__u16)((port >> 8) | (port << 8));
+		value = (__u64)family | ((__u64)port << 16);
+		break;
+	}
+	default:
+		break;
+	}
+	if (len < 0)
+		len = 0;
+	if (len > TPC_ARG_MAX)
+		len = TPC_ARG_MAX;
+	s->ev.values[at_slot] = value;
+	s->ev.lens[at_slot] = (__u16)len;
+	s->ev.orig_lens[at_slot] = orig;
+	s->ev.data_len = off + (__u32)len;
+	return 0;
+}
+
+#endif
