@@ -9,8 +9,8 @@ use std::{
     process::Command,
 };
 
-const SOURCES: &[&str] = &["base_sensor.bpf.c"];
-const HEADERS: &[&str] = &["base_sensor.h", "kernel_types.h"];
+/// The object's root; it includes every other file of `bpf-programs/`.
+const SOURCES: &[&str] = &["tpc.bpf.c"];
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tpc_bpf_objects)");
@@ -18,11 +18,11 @@ fn main() {
     println!("cargo::rerun-if-env-changed=TPC_NO_BPF");
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let programs_dir = manifest_dir.join("..").join("bpf-programs");
-    for file in SOURCES.iter().chain(HEADERS) {
-        println!(
-            "cargo::rerun-if-changed={}",
-            programs_dir.join(file).display()
-        );
+    println!("cargo::rerun-if-changed={}", programs_dir.display());
+    if let Ok(entries) = std::fs::read_dir(&programs_dir) {
+        for entry in entries.flatten() {
+            println!("cargo::rerun-if-changed={}", entry.path().display());
+        }
     }
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
 

@@ -54,7 +54,7 @@ pub struct Requirements {
     pub features: Vec<Feature>,
     /// Tracepoints with the fields the lowering assumed.
     pub tracepoints: Vec<TracepointRequirement>,
-    /// Raw tracepoints by name.
+    /// Raw tracepoints, as `subsystem/event`.
     pub raw_tracepoints: Vec<String>,
     /// The kernel whose tracepoint formats and types the lowering read
     /// (`running 6.18.44`, `debian-6.12`), if any.
@@ -198,7 +198,8 @@ pub struct HookUnit {
 #[serde(rename_all = "snake_case")]
 pub enum AttachPoint {
     Tracepoint { subsystem: String, event: String },
-    RawTracepoint { name: String },
+    /// Attached by `event`; events report `subsystem/event` like tracepoints.
+    RawTracepoint { subsystem: String, event: String },
 }
 
 impl AttachPoint {
@@ -216,7 +217,9 @@ impl AttachPoint {
             AttachPoint::Tracepoint { subsystem, event } => {
                 format!("tracepoint {subsystem}/{event}")
             }
-            AttachPoint::RawTracepoint { name } => format!("raw tracepoint {name}"),
+            AttachPoint::RawTracepoint { subsystem, event } => {
+                format!("raw tracepoint {subsystem}/{event}")
+            }
         }
     }
 }

@@ -69,6 +69,40 @@ pub enum RuntimeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the kernel's verifier rejected program {program} (for {target}): {reason}\n{log}")]
+    Verifier {
+        program: String,
+        target: String,
+        reason: String,
+        /// The end of the verifier log, where the failing instruction is.
+        log: String,
+    },
+    #[error("cannot attach program {program} to {target}")]
+    Attach {
+        program: String,
+        target: String,
+        #[source]
+        source: Box<aya::programs::ProgramError>,
+    },
+    #[error("cannot detach a hook program")]
+    Detach {
+        #[source]
+        source: Box<aya::programs::ProgramError>,
+    },
+    #[error("the sensor object has no program {program}")]
+    MissingProgram { program: String },
+    #[error("an entry of map {map} has {found} bytes where the layout has {expected}")]
+    EntrySize {
+        map: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    #[error("map {map} is not a policy map of the sensor object")]
+    UnknownMap { map: &'static str },
+    #[error("the sensor was already shut down")]
+    ShutDown,
+    #[error(transparent)]
+    Bundle(#[from] crate::policies::LoadError),
 }
 
 /// A ring-buffer record that does not match the wire layout.

@@ -1,4 +1,4 @@
-//! Runtime: loads BPF objects on a live kernel, attaches, reads the ring buffer, decodes events.
+//! Runtime: loads the sensor object on a live kernel, attaches, loads policy bundles into its maps, reads the ring buffer, decodes events.
 //!
 //! The base sensor (`bpf-programs/base_sensor.bpf.c`) reports process exec,
 //! fork and exit. [`BaseSensor`] loads it through the [`KernelBackend`] seam
@@ -13,17 +13,20 @@ pub mod error;
 pub mod exec_id;
 pub mod model;
 pub mod objects;
+pub mod policies;
 pub mod preflight;
 pub mod proc_seed;
 pub mod process_table;
 pub mod sensor;
+pub mod tracefs;
 pub mod wire;
 
 pub use backend::{
-    KernelBackend,
+    AttachTarget, KernelBackend, LinkHandle,
     aya_backend::{AyaBackend, LoadOptions},
     fake::FakeBackend,
 };
 pub use error::{DecodeError, RuntimeError};
 pub use model::{DropCounts, ProcessInfo, SensorEvent};
+pub use policies::{BundleId, CgroupBinding, HostInfo, LoadError, PolicyEngine};
 pub use sensor::{BaseSensor, PollStats, RunSummary, SensorOptions, stop_on_signals};

@@ -1,9 +1,12 @@
 //! What the sensor reports: processes and lifecycle events, converted to the shared Tetragon event model (`tpc-events`) or rendered as compact lines.
 
 use serde_json::Value;
-use tpc_events::{Event, JsonInt, Process, RateLimitInfo, Timestamp};
+use tpc_events::{
+    Capabilities, Capability, Event, JsonInt, Namespace, Namespaces, Process, RateLimitInfo,
+    Timestamp,
+};
 
-use crate::wire::RecordFlags;
+use crate::wire::{RecordFlags, TaskInfo};
 
 /// A process as the runtime knows it (one exec image, or a fork of one).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +28,14 @@ pub struct ProcessInfo {
     pub parent_exec_id: Option<String>,
     /// Boot-time ns of the exec (or fork) that is this image's identity.
     pub exec_ktime: u64,
+    /// Namespaces and capabilities, when known (at exec, or as a hook saw them).
+    pub task: Option<TaskInfo>,
+    /// Bit `i` set: namespace `i` of `task` is the host's.
+    pub host_ns_mask: u16,
 }
 
 /// One event of the stream.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SensorEvent {
     Exec {
         process: ProcessInfo,
@@ -48,6 +55,15 @@ pub enum SensorEvent {
     /// Records the kernel could not deliver because the ring buffer was full,
     /// since the previous report.
     Lost { dropped: DropCounts, time_ns: i64 },
+    /// An event a policy posted.
+    Policy(Box<crate::policies::events::PolicyEvent>),
+    /// Hook records of a policy the ring buffer could not take, since the
+    /// previous report.
+    PolicyLost {
+        policy: String,
+        dropped: u64,
+        time_ns: i64,
+    },
 }
 
 /// Records dropped by the kernel side, by kind.
@@ -195,7 +211,53 @@ impl ProcessInfo {
         process.auid = Some(JsonInt::new(self.auid));
         process.parent_exec_id = self.parent_exec_id.clone();
         process.tid = Some(JsonInt::new(self.tid));
+        if let Some(task) = &self.task {
+            process.ns = Some(Box::new(namespaces(&task.ns, self.host_ns_mask)));
+            process.cap = Some(Box::new(capabilities(&task.caps)));
+        }
         process
+    }
+}
+
+/// `process.ns` of Tetragon's export; a namespace whose inode is 0 (the
+/// kernel lacks it) is left out.
+pub fn namespaces(ns: &[u32; 10], host_mask: u16) -> Namespaces {
+    let one = |i: usize| {
+        (ns[i] != 0).then(|| Namespace {
+            inum: Some(JsonInt::new(ns[i])),
+            is_host: Some(host_mask & (1 << i) != 0),
+            ..Namespace::default()
+        })
+    };
+    Namespaces {
+        uts: one(0),
+        ipc: one(1),
+        mnt: one(2),
+        pid: one(3),
+        pid_for_children: one(4),
+        net: one(5),
+        time: one(6),
+        time_for_children: one(7),
+        cgroup: one(8),
+        user: one(9),
+        ..Namespaces::default()
+    }
+}
+
+/// `process.cap` of Tetragon's export from (effective, inheritable,
+/// permitted) masks.
+pub fn capabilities(caps: &[u64; 3]) -> Capabilities {
+    let list = |mask: u64| -> Vec<Capability> {
+        (0..64)
+            .filter(|bit| mask & (1u64 << bit) != 0)
+            .filter_map(|bit| Capability::from_number(bit))
+            .collect()
+    };
+    Capabilities {
+        effective: Some(list(caps[0])),
+        inheritable: Some(list(caps[1])),
+        permitted: Some(list(caps[2])),
+        ..Capabilities::default()
     }
 }
 
@@ -235,6 +297,16 @@ impl SensorEvent {
             SensorEvent::Lost { dropped, time_ns } => {
                 let info = RateLimitInfo {
                     number_of_dropped_process_events: Some(JsonInt::new(dropped.total())),
+                    ..RateLimitInfo::default()
+                };
+                Event::new(info).with_time(Timestamp::from_unix_nanos(*time_ns))
+            }
+            SensorEvent::Policy(posted) => posted.event.clone(),
+            SensorEvent::PolicyLost {
+                dropped, time_ns, ..
+            } => {
+                let info = RateLimitInfo {
+                    number_of_dropped_process_events: Some(JsonInt::new(*dropped)),
                     ..RateLimitInfo::default()
                 };
                 Event::new(info).with_time(Timestamp::from_unix_nanos(*time_ns))
@@ -290,6 +362,10 @@ impl SensorEvent {
                 dropped.fork,
                 dropped.exit
             ),
+            SensorEvent::Policy(posted) => posted.compact.clone(),
+            SensorEvent::PolicyLost {
+                policy, dropped, ..
+            } => format!("⚠️ lost    {dropped} events of policy {policy}: ring buffer full"),
         }
     }
 }
@@ -314,6 +390,8 @@ mod tests {
             parent_pid: 1,
             parent_exec_id: Some("cGFyZW50".into()),
             exec_ktime: 5,
+            task: None,
+            host_ns_mask: 0,
         }
     }
 

@@ -1,12 +1,13 @@
-//! The BPF objects `build.rs` compiled from `bpf-programs/`, embedded in the crate when clang was available.
+//! The BPF object `build.rs` compiled from `bpf-programs/tpc.bpf.c`, embedded in the crate when clang was available.
 
-/// The base sensor object, or `None` when the crate was built without clang.
-pub fn base_sensor() -> Option<&'static [u8]> {
+/// The sensor object (base sensor and hook programs), or `None` when the
+/// crate was built without clang.
+pub fn sensor() -> Option<&'static [u8]> {
     #[cfg(tpc_bpf_objects)]
     {
         Some(aya::include_bytes_aligned!(concat!(
             env!("OUT_DIR"),
-            "/base_sensor.bpf.o"
+            "/tpc.bpf.o"
         )))
     }
     #[cfg(not(tpc_bpf_objects))]
@@ -17,5 +18,5 @@ pub fn base_sensor() -> Option<&'static [u8]> {
 
 /// Whether this build carries the BPF objects.
 pub fn embedded() -> bool {
-    base_sensor().is_some()
+    sensor().is_some()
 }

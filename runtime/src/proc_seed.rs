@@ -5,8 +5,22 @@ use std::{collections::HashMap, fs, path::Path};
 use crate::{
     exec_id::exec_id,
     model::ProcessInfo,
-    wire::{ProcessEntry, RecordFlags},
+    wire::{ProcessEntry, RecordFlags, TaskInfo},
 };
+
+/// The entries of `/proc/<pid>/ns` in `tpc_bundle::NAMESPACE_KINDS` order.
+pub const NAMESPACE_FILES: [&str; 10] = [
+    "uts",
+    "ipc",
+    "mnt",
+    "pid",
+    "pid_for_children",
+    "net",
+    "time",
+    "time_for_children",
+    "cgroup",
+    "user",
+];
 
 /// One process read from /proc.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +36,8 @@ pub struct ProcSnapshot {
     pub cwd: String,
     /// argv, argv[0] included.
     pub argv: Vec<String>,
+    /// Namespaces, capabilities and namespace pid.
+    pub task: TaskInfo,
 }
 
 /// Reads every process under `proc_root` (normally `/proc`). Processes that
@@ -73,7 +89,55 @@ fn read_process(dir: &Path, pid: u32, clock_ticks_per_second: u64) -> Option<Pro
         binary: link("exe"),
         cwd: link("cwd"),
         argv,
+        task: TaskInfo {
+            ns: read_namespaces(dir),
+            caps: parse_status_caps(&status),
+            nspid: parse_status_nspid(&status),
+        },
     })
+}
+
+/// The namespace inodes of a process (`/proc/<pid>/ns/*`); 0 where the
+/// kernel has no such namespace.
+pub fn read_namespaces(dir: &Path) -> [u32; 10] {
+    let mut out = [0u32; 10];
+    for (slot, name) in out.iter_mut().zip(NAMESPACE_FILES) {
+        *slot = fs::read_link(dir.join("ns").join(name))
+            .ok()
+            .and_then(|target| parse_ns_link(&target.to_string_lossy()))
+            .unwrap_or(0);
+    }
+    out
+}
+
+/// The inode of a namespace link such as `net:[4026531840]`.
+pub fn parse_ns_link(target: &str) -> Option<u32> {
+    let inside = target.rsplit_once('[')?.1.strip_suffix(']')?;
+    inside.parse().ok()
+}
+
+/// (effective, inheritable, permitted) from `CapEff`, `CapInh`, `CapPrm`.
+pub fn parse_status_caps(status: &str) -> [u64; 3] {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| u64::from_str_radix(rest.trim(), 16).ok())
+            .unwrap_or(0)
+    };
+    [field("CapEff:"), field("CapInh:"), field("CapPrm:")]
+}
+
+/// The pid in the process's own pid namespace, 0 when that is the host's.
+pub fn parse_status_nspid(status: &str) -> u32 {
+    let Some(line) = status.lines().find_map(|line| line.strip_prefix("NSpid:")) else {
+        return 0;
+    };
+    let ids: Vec<&str> = line.split_whitespace().collect();
+    if ids.len() < 2 {
+        return 0;
+    }
+    ids.last().and_then(|id| id.parse().ok()).unwrap_or(0)
 }
 
 /// (ppid, starttime) from /proc/<pid>/stat; the command name may hold
@@ -134,6 +198,8 @@ pub fn seeds(
                 parent_exec_id: parent_start
                     .map(|start| exec_id(node_name, start, snapshot.parent_pid)),
                 exec_ktime: snapshot.start_ktime,
+                task: Some(snapshot.task),
+                host_ns_mask: 0,
             };
             let entry = ProcessEntry {
                 exec_ktime: snapshot.start_ktime,
@@ -145,6 +211,8 @@ pub fn seeds(
                 euid: snapshot.euid,
                 auid: snapshot.auid,
                 flags,
+                task: snapshot.task,
+                follow: [0; 4],
                 binary: snapshot.binary.as_bytes().to_vec(),
             };
             (info, entry)
@@ -171,6 +239,18 @@ mod tests {
     fn status_uids() {
         let status = "Name:\tbash\nUid:\t1000\t0\t0\t0\nGid:\t1000\t1000\t1000\t1000\n";
         assert_eq!(parse_status_uids(status), Some((1000, 0)));
+    }
+
+    #[test]
+    fn namespaces_and_capabilities() {
+        assert_eq!(parse_ns_link("net:[4026531840]"), Some(4_026_531_840));
+        assert_eq!(parse_ns_link("net"), None);
+        let status = "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000000400\nNSpid:\t4242\t7\n";
+        assert_eq!(parse_status_caps(status), [0x400, 0, 0x1ff_ffff_ffff]);
+        assert_eq!(parse_status_nspid(status), 7);
+        assert_eq!(parse_status_nspid("NSpid:\t12\n"), 0);
+        let own = read_namespaces(Path::new("/proc/self"));
+        assert!(own[5] != 0, "net namespace of this process");
     }
 
     #[test]

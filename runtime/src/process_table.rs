@@ -15,6 +15,9 @@ pub struct ProcessTable {
     node_name: String,
     clock: BootClock,
     processes: HashMap<u32, ProcessInfo>,
+    /// The host's namespace inodes (`/proc/1/ns`), to mark namespaces as
+    /// the host's in events.
+    host_ns: [u32; 10],
 }
 
 impl ProcessTable {
@@ -23,7 +26,39 @@ impl ProcessTable {
             node_name: node_name.into(),
             clock,
             processes: HashMap::new(),
+            host_ns: [0; 10],
         }
+    }
+
+    /// Sets the host's namespace inodes.
+    pub fn set_host_namespaces(&mut self, host_ns: [u32; 10]) {
+        self.host_ns = host_ns;
+    }
+
+    pub fn host_namespaces(&self) -> &[u32; 10] {
+        &self.host_ns
+    }
+
+    /// Which of `ns` are the host's, as a bit mask.
+    pub fn host_mask(&self, ns: &[u32; 10]) -> u16 {
+        (0..10)
+            .filter(|&i| ns[i] != 0 && ns[i] == self.host_ns[i])
+            .fold(0u16, |mask, i| mask | (1 << i))
+    }
+
+    /// The image `pid` runs, when it is the one the kernel knows as
+    /// `exec_ktime` (0: whatever the table has).
+    pub fn get_image(&self, pid: u32, exec_ktime: u64) -> Option<&ProcessInfo> {
+        self.processes
+            .get(&pid)
+            .filter(|p| exec_ktime == 0 || p.exec_ktime == exec_ktime)
+    }
+
+    /// The parent of a process as the table knows it.
+    pub fn parent_of_process(&self, process: &ProcessInfo) -> Option<&ProcessInfo> {
+        self.processes
+            .get(&process.parent_pid)
+            .filter(|parent| Some(&parent.exec_id) == process.parent_exec_id.as_ref())
     }
 
     pub fn node_name(&self) -> &str {
@@ -49,7 +84,10 @@ impl ProcessTable {
 
     /// Adds a process found running at start, unless a record already told
     /// about a newer image under that pid.
-    pub fn seed(&mut self, process: ProcessInfo) {
+    pub fn seed(&mut self, mut process: ProcessInfo) {
+        if let Some(task) = &process.task {
+            process.host_ns_mask = self.host_mask(&task.ns);
+        }
         self.processes.entry(process.pid).or_insert(process);
     }
 
@@ -68,6 +106,8 @@ impl ProcessTable {
                 None
             }
             Record::Exit(exit) => Some(self.apply_exit(&exit)),
+            // Hook records are turned into events by the policy engine.
+            Record::Hook(_) => None,
         }
     }
 
@@ -116,6 +156,8 @@ impl ProcessTable {
             parent_pid: exec.parent_pid,
             parent_exec_id,
             exec_ktime: exec.exec_ktime,
+            host_ns_mask: self.host_mask(&exec.task.ns),
+            task: Some(exec.task),
         };
         self.processes.insert(exec.pid, process.clone());
         SensorEvent::Exec {
@@ -162,6 +204,8 @@ impl ProcessTable {
                 parent_exec_id: (fork.parent_exec_ktime != 0)
                     .then(|| self.exec_id(fork.parent_exec_ktime, fork.parent_pid)),
                 exec_ktime: fork.exec_ktime,
+                task: None,
+                host_ns_mask: 0,
             },
         };
         self.processes.insert(fork.pid, child);
@@ -192,6 +236,8 @@ impl ProcessTable {
             parent_pid: 0,
             parent_exec_id: None,
             exec_ktime: exit.exec_ktime,
+            task: None,
+            host_ns_mask: 0,
         });
         process.tid = exit.tid;
         let parent = self
@@ -258,6 +304,8 @@ mod tests {
             parent_pid: 1,
             parent_exec_id: None,
             exec_ktime: 100,
+            task: None,
+            host_ns_mask: 0,
         });
     }
 
@@ -285,6 +333,7 @@ mod tests {
             cwd: b"/root".to_vec(),
             args: b"true\0--flag\0".to_vec(),
             filename: b"/bin/true".to_vec(),
+            task: crate::wire::TaskInfo::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The base sensor: start (checks, load, attach, seed from /proc), poll records into stream events with drop reports, stop cleanly.
+//! The sensor: start (checks, load, attach the base sensor, seed from /proc), load and unload policy bundles, poll records into stream events with drop reports, stop cleanly.
 
 use std::{
     fs,
@@ -18,6 +18,7 @@ use crate::{
     clock::BootClock,
     error::RuntimeError,
     model::{DropCounts, SensorEvent},
+    policies::{BundleId, CgroupBinding, HostInfo, PolicyEngine, events::hook_events},
     proc_seed,
     process_table::ProcessTable,
     wire::Record,
@@ -33,6 +34,8 @@ pub struct SensorOptions {
     pub ring_buffer_bytes: Option<u32>,
     /// Seed processes already running from this /proc (`None`: do not seed).
     pub proc_root: Option<PathBuf>,
+    /// `max_entries` of policy maps (see `policies::map_sizes`).
+    pub map_sizes: Vec<(&'static str, u32)>,
 }
 
 impl Default for SensorOptions {
@@ -41,6 +44,7 @@ impl Default for SensorOptions {
             node_name: None,
             ring_buffer_bytes: None,
             proc_root: Some(PathBuf::from("/proc")),
+            map_sizes: Vec::new(),
         }
     }
 }
@@ -54,7 +58,7 @@ pub struct PollStats {
 }
 
 /// What the sensor saw over its whole run, returned by `stop`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
     pub records: u64,
     pub events: u64,
@@ -62,6 +66,10 @@ pub struct RunSummary {
     /// Records the kernel dropped, over the whole run.
     pub dropped: DropCounts,
     pub seeded_processes: usize,
+    /// Policy events posted.
+    pub policy_events: u64,
+    /// Hook records lost, per policy name, over the whole run.
+    pub policy_drops: Vec<(String, u64)>,
 }
 
 /// A running base sensor over some kernel backend.
@@ -69,7 +77,10 @@ pub struct RunSummary {
 pub struct BaseSensor<B: KernelBackend = AyaBackend> {
     backend: B,
     table: ProcessTable,
+    engine: PolicyEngine,
     reported_drops: DropCounts,
+    /// Drops reported so far, per policy id.
+    reported_policy_drops: std::collections::BTreeMap<u16, u64>,
     summary: RunSummary,
 }
 
@@ -79,6 +90,7 @@ impl BaseSensor<AyaBackend> {
     pub fn start(options: &SensorOptions) -> Result<Self, RuntimeError> {
         let backend = AyaBackend::load(&LoadOptions {
             ring_buffer_bytes: options.ring_buffer_bytes,
+            map_sizes: options.map_sizes.clone(),
         })?;
         Self::with_backend(backend, options, BootClock::from_system()?)
     }
@@ -93,6 +105,19 @@ impl<B: KernelBackend> BaseSensor<B> {
     ) -> Result<Self, RuntimeError> {
         let node_name = options.node_name.clone().unwrap_or_else(host_name);
         let mut table = ProcessTable::new(node_name, clock);
+        let proc_for_host = options
+            .proc_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/proc"));
+        let host_ns = proc_seed::read_namespaces(&proc_for_host.join("1"));
+        table.set_host_namespaces(host_ns);
+        let policy_hooks = options
+            .map_sizes
+            .iter()
+            .find(|(name, _)| *name == tpc_bundle::kernel::maps::POLICY_HOOKS)
+            .map_or(512, |(_, n)| *n);
+        let engine = PolicyEngine::new(HostInfo::running(), policy_hooks);
+        engine.configure(&mut backend, &host_ns)?;
         let mut seeded_processes = 0;
         if let Some(proc_root) = &options.proc_root {
             let ticks = clock_ticks_per_second();
@@ -108,12 +133,48 @@ impl<B: KernelBackend> BaseSensor<B> {
         Ok(Self {
             backend,
             table,
+            engine,
             reported_drops: DropCounts::default(),
+            reported_policy_drops: std::collections::BTreeMap::new(),
             summary: RunSummary {
                 seeded_processes,
                 ..RunSummary::default()
             },
         })
+    }
+
+    /// Loads a bundle's policies: writes their map entries and attaches the
+    /// hook programs points not hooked yet need. On failure nothing of the
+    /// bundle stays loaded.
+    pub fn load_bundle(
+        &mut self,
+        bundle: &tpc_bundle::Bundle,
+        label: &str,
+        bindings: &[CgroupBinding],
+    ) -> Result<BundleId, RuntimeError> {
+        Ok(self
+            .engine
+            .load(&mut self.backend, bundle, label, bindings)?)
+    }
+
+    /// Removes a bundle's policies; points no other policy hooks are detached.
+    pub fn unload_bundle(&mut self, bundle: BundleId) -> Result<(), RuntimeError> {
+        self.engine.unload(&mut self.backend, bundle)
+    }
+
+    pub fn engine(&self) -> &PolicyEngine {
+        &self.engine
+    }
+
+    /// Hook records of each loaded policy the ring buffer could not take.
+    pub fn policy_drops(&self) -> Result<Vec<(u16, String, u64)>, RuntimeError> {
+        let mut out = Vec::new();
+        for bundle in self.engine.bundles() {
+            for (id, name) in &bundle.policies {
+                out.push((*id, name.clone(), self.backend.policy_drops(*id)?));
+            }
+        }
+        Ok(out)
     }
 
     pub fn node_name(&self) -> &str {
@@ -137,9 +198,18 @@ impl<B: KernelBackend> BaseSensor<B> {
     ) -> Result<PollStats, RuntimeError> {
         let mut stats = PollStats::default();
         let table = &mut self.table;
+        let engine = &self.engine;
+        let mut policy_events = 0u64;
         stats.records =
             self.backend
                 .read_records(timeout, &mut |bytes| match Record::decode(bytes) {
+                    Ok(Record::Hook(hook)) => {
+                        for posted in hook_events(engine, table, &hook) {
+                            stats.events += 1;
+                            policy_events += 1;
+                            sink(SensorEvent::Policy(Box::new(posted)));
+                        }
+                    }
                     Ok(record) => {
                         if let Some(event) = table.apply(record) {
                             stats.events += 1;
@@ -164,6 +234,23 @@ impl<B: KernelBackend> BaseSensor<B> {
                 time_ns,
             });
             stats.events += 1;
+        }
+        self.summary.policy_events += policy_events;
+        for (id, name, dropped) in self.policy_drops()? {
+            let before = self.reported_policy_drops.get(&id).copied().unwrap_or(0);
+            if dropped > before {
+                self.reported_policy_drops.insert(id, dropped);
+                let time_ns = self
+                    .table
+                    .clock()
+                    .unix_nanos(BootClock::boot_ns_now().unwrap_or(0));
+                sink(SensorEvent::PolicyLost {
+                    policy: name,
+                    dropped: dropped - before,
+                    time_ns,
+                });
+                stats.events += 1;
+            }
         }
         self.summary.records += stats.records as u64;
         self.summary.events += stats.events as u64;
@@ -193,13 +280,18 @@ impl<B: KernelBackend> BaseSensor<B> {
             }
         }
         self.summary.dropped = self.backend.drop_counts()?;
+        self.summary.policy_drops = self
+            .policy_drops()?
+            .into_iter()
+            .map(|(_, name, n)| (name, n))
+            .collect();
         self.backend.shutdown()?;
         Ok(self.summary)
     }
 
     /// Totals so far.
     pub fn summary(&self) -> RunSummary {
-        self.summary
+        self.summary.clone()
     }
 }
 
@@ -245,6 +337,7 @@ mod tests {
             node_name: Some("test".into()),
             ring_buffer_bytes: None,
             proc_root: None,
+            map_sizes: Vec::new(),
         }
     }
 
@@ -273,6 +366,7 @@ mod tests {
             cwd: b"/".to_vec(),
             args: format!("{binary}\0x\0").into_bytes(),
             filename: binary.as_bytes().to_vec(),
+            task: crate::wire::TaskInfo::default(),
         })
     }
 
@@ -327,6 +421,8 @@ mod tests {
                 SensorEvent::Exec { .. } => "exec",
                 SensorEvent::Exit { .. } => "exit",
                 SensorEvent::Lost { .. } => "lost",
+                SensorEvent::Policy(_) => "policy",
+                SensorEvent::PolicyLost { .. } => "policy lost",
             })
             .collect();
         assert_eq!(kinds, ["exec", "exec", "exit", "lost"]);

@@ -1,16 +1,18 @@
-//! Decoding of the base sensor's ring-buffer records (layouts in `bpf-programs/base_sensor.h`).
+//! Decoding of the sensor's ring-buffer records (layouts in `bpf-programs/base_sensor.h` and, for hook records, `bpf-programs/policy_maps.h` as declared in `tpc_bundle::layout`).
 
 use crate::error::DecodeError;
 
 /// `WIRE_VERSION` in `base_sensor.h`.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 const EVENT_EXEC: u8 = 1;
 const EVENT_FORK: u8 = 2;
 const EVENT_EXIT: u8 = 3;
+const EVENT_HOOK: u8 = 4;
 
 const HEADER_LEN: usize = 16;
-const EXEC_FIXED_LEN: usize = 80;
+const EXEC_FIXED_LEN: usize = 152;
+const HOOK_FIXED_LEN: usize = 368;
 const FORK_LEN: usize = 48;
 const EXIT_LEN: usize = 40;
 
@@ -61,6 +63,71 @@ pub struct ExecRecord {
     pub args: Vec<u8>,
     /// The filename given to execve.
     pub filename: Vec<u8>,
+    /// Namespaces, capabilities and namespace pid at exec.
+    pub task: TaskInfo,
+}
+
+/// What the programs read off a task: namespace inodes (in
+/// `tpc_bundle::NAMESPACE_KINDS` order), capability sets (effective,
+/// inheritable, permitted) and the pid in its own pid namespace (0 in the
+/// host's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TaskInfo {
+    pub ns: [u32; 10],
+    pub caps: [u64; 3],
+    pub nspid: u32,
+}
+
+/// One policy that matched a hook hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookPost {
+    pub ph_id: u32,
+    /// The winning selector; `None` for a hook without selectors.
+    pub selector: Option<u8>,
+    /// `tpc_bundle::layout::post_flags`.
+    pub flags: u8,
+    pub policy: u16,
+}
+
+/// One slot's bytes in a hook record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SlotBytes {
+    pub offset: u16,
+    pub len: u16,
+    /// A buffer's size before it was cut.
+    pub original_len: u32,
+}
+
+/// A hook hit that some policy matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRecord {
+    pub cpu: u32,
+    pub ktime: u64,
+    pub pid: u32,
+    pub tid: u32,
+    /// The identity of the process entry, 0 when it had none.
+    pub exec_ktime: u64,
+    pub hook_id: u32,
+    /// `tpc_bundle::layout::hook_event_flags`.
+    pub flags: u16,
+    pub ns: [u32; 10],
+    pub caps: [u64; 3],
+    pub values: [u64; 8],
+    pub slots: [SlotBytes; 8],
+    pub posts: Vec<HookPost>,
+    pub data: Vec<u8>,
+}
+
+impl HookRecord {
+    /// The bytes of slot `slot`.
+    pub fn slot_bytes(&self, slot: usize) -> &[u8] {
+        let Some(s) = self.slots.get(slot) else {
+            return &[];
+        };
+        let start = usize::from(s.offset);
+        let end = start + usize::from(s.len);
+        self.data.get(start..end).unwrap_or_default()
+    }
 }
 
 /// A new thread group created by fork/clone (threads are not reported).
@@ -95,6 +162,7 @@ pub enum Record {
     Exec(ExecRecord),
     Fork(ForkRecord),
     Exit(ExitRecord),
+    Hook(HookRecord),
 }
 
 impl Record {
@@ -119,6 +187,11 @@ impl Record {
                 let cwd_len = usize::from(reader.u16(74)?);
                 let args_len = usize::from(reader.u16(76)?);
                 let filename_len = usize::from(reader.u16(78)?);
+                let task = TaskInfo {
+                    nspid: reader.u32(80)?,
+                    caps: [reader.u64(88)?, reader.u64(96)?, reader.u64(104)?],
+                    ns: reader.u32s::<10>(112)?,
+                };
                 let mut offset = EXEC_FIXED_LEN;
                 let mut take = |len: usize| -> Result<Vec<u8>, DecodeError> {
                     let slice = reader.slice(offset, len, "exec")?;
@@ -147,8 +220,10 @@ impl Record {
                     cwd,
                     args,
                     filename,
+                    task,
                 }))
             }
+            EVENT_HOOK => Ok(Record::Hook(decode_hook(&reader, cpu, ktime)?)),
             EVENT_FORK => {
                 reader.need(FORK_LEN, "fork")?;
                 Ok(Record::Fork(ForkRecord {
@@ -178,6 +253,49 @@ impl Record {
     }
 }
 
+fn decode_hook(reader: &Reader<'_>, cpu: u32, ktime: u64) -> Result<HookRecord, DecodeError> {
+    reader.need(HOOK_FIXED_LEN, "hook")?;
+    let nposts = usize::from(reader.u16(36)?).min(16);
+    let mut posts = Vec::with_capacity(nposts);
+    for i in 0..nposts {
+        let at = 232 + 8 * i;
+        let selector = reader.u8(at + 4)?;
+        posts.push(HookPost {
+            ph_id: reader.u32(at)?,
+            selector: (selector != 0xff).then_some(selector),
+            flags: reader.u8(at + 5)?,
+            policy: reader.u16(at + 6)?,
+        });
+    }
+    let mut values = [0u64; 8];
+    let mut slots = [SlotBytes::default(); 8];
+    for i in 0..8 {
+        values[i] = reader.u64(104 + 8 * i)?;
+        slots[i] = SlotBytes {
+            offset: reader.u16(168 + 2 * i)?,
+            len: reader.u16(184 + 2 * i)?,
+            original_len: reader.u32(200 + 4 * i)?,
+        };
+    }
+    let data_len = usize::try_from(reader.u32(360)?).unwrap_or(usize::MAX);
+    let data = reader.slice(HOOK_FIXED_LEN, data_len, "hook data")?.to_vec();
+    Ok(HookRecord {
+        cpu,
+        ktime,
+        pid: reader.u32(16)?,
+        tid: reader.u32(20)?,
+        exec_ktime: reader.u64(24)?,
+        hook_id: reader.u32(32)?,
+        flags: reader.u16(38)?,
+        ns: reader.u32s::<10>(40)?,
+        caps: [reader.u64(80)?, reader.u64(88)?, reader.u64(96)?],
+        values,
+        slots,
+        posts,
+        data,
+    })
+}
+
 /// A process entry as the kernel's `tpc_processes` map stores it
 /// (`struct process_entry`); user space writes these to seed processes that
 /// were running before the sensor started.
@@ -192,13 +310,19 @@ pub struct ProcessEntry {
     pub euid: u32,
     pub auid: u32,
     pub flags: RecordFlags,
+    /// Namespaces and capabilities recorded for the change filters, and
+    /// the namespace pid.
+    pub task: TaskInfo,
+    /// followChildren bits.
+    pub follow: [u64; 4],
     pub binary: Vec<u8>,
 }
 
 /// `ENTRY_BINARY_LEN` in `base_sensor.h`.
 pub const ENTRY_BINARY_LEN: usize = 256;
 /// `sizeof(struct process_entry)`.
-pub const PROCESS_ENTRY_LEN: usize = 56 + ENTRY_BINARY_LEN;
+pub const PROCESS_ENTRY_LEN: usize = 152 + ENTRY_BINARY_LEN;
+const ENTRY_BINARY_AT: usize = 152;
 
 impl ProcessEntry {
     /// The entry's bytes in the kernel's layout; the binary path is cut to fit
@@ -223,7 +347,18 @@ impl ProcessEntry {
         bytes[44..48].copy_from_slice(&flags.to_ne_bytes());
         let binary_len_u32 = u32::try_from(binary_len).unwrap_or(0);
         bytes[48..52].copy_from_slice(&binary_len_u32.to_ne_bytes());
-        bytes[56..56 + binary_len].copy_from_slice(&self.binary[..binary_len]);
+        bytes[52..56].copy_from_slice(&self.task.nspid.to_ne_bytes());
+        for (i, word) in self.follow.iter().enumerate() {
+            bytes[56 + 8 * i..64 + 8 * i].copy_from_slice(&word.to_ne_bytes());
+        }
+        for (i, cap) in self.task.caps.iter().enumerate() {
+            bytes[88 + 8 * i..96 + 8 * i].copy_from_slice(&cap.to_ne_bytes());
+        }
+        for (i, ns) in self.task.ns.iter().enumerate() {
+            bytes[112 + 4 * i..116 + 4 * i].copy_from_slice(&ns.to_ne_bytes());
+        }
+        bytes[ENTRY_BINARY_AT..ENTRY_BINARY_AT + binary_len]
+            .copy_from_slice(&self.binary[..binary_len]);
         bytes
     }
 
@@ -244,7 +379,20 @@ impl ProcessEntry {
             euid: reader.u32(36)?,
             auid: reader.u32(40)?,
             flags: RecordFlags(reader.u32(44)?),
-            binary: reader.slice(56, binary_len, "process entry")?.to_vec(),
+            task: TaskInfo {
+                nspid: reader.u32(52)?,
+                caps: [reader.u64(88)?, reader.u64(96)?, reader.u64(104)?],
+                ns: reader.u32s::<10>(112)?,
+            },
+            follow: [
+                reader.u64(56)?,
+                reader.u64(64)?,
+                reader.u64(72)?,
+                reader.u64(80)?,
+            ],
+            binary: reader
+                .slice(ENTRY_BINARY_AT, binary_len, "process entry")?
+                .to_vec(),
         })
     }
 }
@@ -296,12 +444,21 @@ impl Reader<'_> {
     fn u64(&self, offset: usize) -> Result<u64, DecodeError> {
         Ok(u64::from_ne_bytes(self.array(offset)?))
     }
+
+    fn u32s<const N: usize>(&self, offset: usize) -> Result<[u32; N], DecodeError> {
+        let mut out = [0u32; N];
+        for (i, v) in out.iter_mut().enumerate() {
+            *v = self.u32(offset + 4 * i)?;
+        }
+        Ok(out)
+    }
 }
 
 /// Builders for records in the wire layout, for tests and fake backends.
 pub mod encode {
     use super::{
-        EVENT_EXEC, EVENT_EXIT, EVENT_FORK, ExecRecord, ExitRecord, ForkRecord, WIRE_VERSION,
+        EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_HOOK, ExecRecord, ExitRecord, ForkRecord,
+        HookRecord, WIRE_VERSION,
     };
 
     fn header(kind: u8, cpu: u32, ktime: u64) -> Vec<u8> {
@@ -333,6 +490,14 @@ pub mod encode {
         for part in [&record.binary, &record.cwd, &record.args, &record.filename] {
             bytes.extend_from_slice(&len_u16(part));
         }
+        bytes.extend_from_slice(&record.task.nspid.to_ne_bytes());
+        bytes.extend_from_slice(&0u32.to_ne_bytes());
+        for cap in record.task.caps {
+            bytes.extend_from_slice(&cap.to_ne_bytes());
+        }
+        for ns in record.task.ns {
+            bytes.extend_from_slice(&ns.to_ne_bytes());
+        }
         for part in [&record.binary, &record.cwd, &record.args, &record.filename] {
             bytes.extend_from_slice(part);
         }
@@ -346,6 +511,51 @@ pub mod encode {
         }
         bytes.extend_from_slice(&record.exec_ktime.to_ne_bytes());
         bytes.extend_from_slice(&record.parent_exec_ktime.to_ne_bytes());
+        bytes
+    }
+
+    pub fn hook(record: &HookRecord) -> Vec<u8> {
+        let mut bytes = header(EVENT_HOOK, record.cpu, record.ktime);
+        bytes.extend_from_slice(&record.pid.to_ne_bytes());
+        bytes.extend_from_slice(&record.tid.to_ne_bytes());
+        bytes.extend_from_slice(&record.exec_ktime.to_ne_bytes());
+        bytes.extend_from_slice(&record.hook_id.to_ne_bytes());
+        let nposts = u16::try_from(record.posts.len().min(16)).unwrap_or(16);
+        bytes.extend_from_slice(&nposts.to_ne_bytes());
+        bytes.extend_from_slice(&record.flags.to_ne_bytes());
+        for ns in record.ns {
+            bytes.extend_from_slice(&ns.to_ne_bytes());
+        }
+        for cap in record.caps {
+            bytes.extend_from_slice(&cap.to_ne_bytes());
+        }
+        for v in record.values {
+            bytes.extend_from_slice(&v.to_ne_bytes());
+        }
+        for s in record.slots {
+            bytes.extend_from_slice(&s.offset.to_ne_bytes());
+        }
+        for s in record.slots {
+            bytes.extend_from_slice(&s.len.to_ne_bytes());
+        }
+        for s in record.slots {
+            bytes.extend_from_slice(&s.original_len.to_ne_bytes());
+        }
+        for i in 0..16 {
+            match record.posts.get(i) {
+                Some(p) => {
+                    bytes.extend_from_slice(&p.ph_id.to_ne_bytes());
+                    bytes.push(p.selector.unwrap_or(0xff));
+                    bytes.push(p.flags);
+                    bytes.extend_from_slice(&p.policy.to_ne_bytes());
+                }
+                None => bytes.extend_from_slice(&[0; 8]),
+            }
+        }
+        let data_len = u32::try_from(record.data.len()).unwrap_or(u32::MAX);
+        bytes.extend_from_slice(&data_len.to_ne_bytes());
+        bytes.extend_from_slice(&0u32.to_ne_bytes());
+        bytes.extend_from_slice(&record.data);
         bytes
     }
 
@@ -386,6 +596,11 @@ mod tests {
             cwd: b"/tmp".to_vec(),
             args: b"true\0a b\0".to_vec(),
             filename: b"/bin/true".to_vec(),
+            task: TaskInfo {
+                ns: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+                caps: [0x1ff, 0, 0x3ff],
+                nspid: 0,
+            },
         }
     }
 
@@ -426,6 +641,41 @@ mod tests {
     }
 
     #[test]
+    fn hook_records_round_trip() {
+        let mut slots = [SlotBytes::default(); 8];
+        slots[1] = SlotBytes {
+            offset: 0,
+            len: 5,
+            original_len: 0,
+        };
+        let record = HookRecord {
+            cpu: 1,
+            ktime: 5,
+            pid: 7,
+            tid: 8,
+            exec_ktime: 3,
+            hook_id: 2,
+            flags: 0,
+            ns: [9; 10],
+            caps: [1, 2, 3],
+            values: [0, 0, 0, 0, 0, 0, 0, 42],
+            slots,
+            posts: vec![HookPost {
+                ph_id: 4,
+                selector: Some(1),
+                flags: 1,
+                policy: 3,
+            }],
+            data: b"/etc/".to_vec(),
+        };
+        let bytes = encode::hook(&record);
+        assert_eq!(bytes.len(), HOOK_FIXED_LEN + 5);
+        let decoded = Record::decode(&bytes).unwrap();
+        assert_eq!(decoded, Record::Hook(record.clone()));
+        assert_eq!(record.slot_bytes(1), b"/etc/");
+    }
+
+    #[test]
     fn short_or_foreign_records_are_errors() {
         let bytes = encode::exec(&sample_exec());
         assert!(matches!(
@@ -459,6 +709,12 @@ mod tests {
             euid: 7,
             auid: 8,
             flags: RecordFlags(RecordFlags::PROCFS),
+            task: TaskInfo {
+                ns: [4_026_531_838; 10],
+                caps: [1, 2, 3],
+                nspid: 9,
+            },
+            follow: [1, 0, 0, 1 << 63],
             binary: b"/usr/bin/sh".to_vec(),
         };
         assert_eq!(ProcessEntry::decode(&entry.encode()).unwrap(), entry);

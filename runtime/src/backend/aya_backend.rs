@@ -1,15 +1,19 @@
-//! The real kernel behind `KernelBackend`, with aya: loads the base sensor object, attaches its three tracepoints, polls its ring buffer.
+//! The real kernel behind `KernelBackend`, with aya: loads the sensor object (maps sized for the bundles), attaches the base sensor, loads and attaches hook programs on demand, writes policy maps, polls the ring buffer.
 
-use std::{os::fd::AsFd, time::Duration};
+use std::{collections::HashMap, os::fd::AsFd, time::Duration};
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{RawTracePoint, TracePoint},
+    maps::{Array, HashMap as BpfHashMap, LpmTrie, Map, MapData, MapError, PerCpuArray, RingBuf},
+    programs::{
+        ProgramError, RawTracePoint, TracePoint, raw_trace_point::RawTracePointLinkId,
+        trace_point::TracePointLinkId,
+    },
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use tpc_bundle::kernel::maps;
 
-use super::KernelBackend;
+use super::{AttachTarget, KernelBackend, LinkHandle};
 use crate::{
     error::RuntimeError,
     model::DropCounts,
@@ -18,15 +22,17 @@ use crate::{
     wire::{PROCESS_ENTRY_LEN, ProcessEntry},
 };
 
-const OBJECT: &str = "base_sensor.bpf.o";
-const RING_MAP: &str = "tpc_events";
-const PROCESS_MAP: &str = "tpc_processes";
+const OBJECT: &str = "tpc.bpf.o";
 const DROPS_MAP: &str = "tpc_drops";
 const EXEC_PROGRAM: &str = "tpc_sched_process_exec";
 const FORK_PROGRAM: &str = "tpc_sched_process_fork";
 const EXIT_PROGRAM: &str = "tpc_sched_process_exit";
 /// `BPF_NOEXIST`: add only when the key is absent.
 const BPF_NOEXIST: u64 = 1;
+/// `BPF_EXIST`: update only when the key is present.
+const BPF_EXIST: u64 = 2;
+/// Lines of a verifier log kept in an error.
+const VERIFIER_LOG_LINES: usize = 24;
 
 /// Kernel-facing options.
 #[derive(Debug, Clone, Default)]
@@ -34,15 +40,22 @@ pub struct LoadOptions {
     /// Ring buffer size in bytes (a power of two, a multiple of the page
     /// size); the object's default (8 MiB) when `None`.
     pub ring_buffer_bytes: Option<u32>,
+    /// `max_entries` of policy maps, sized from the bundles to load.
+    pub map_sizes: Vec<(&'static str, u32)>,
 }
 
-/// The base sensor, loaded and attached with aya.
+enum Link {
+    Tracepoint(String, TracePointLinkId),
+    Raw(String, RawTracePointLinkId),
+}
+
+/// The sensor object, loaded with aya.
 pub struct AyaBackend {
-    /// Programs and their links; `None` after shutdown.
+    /// Programs, maps and links; `None` after shutdown.
     ebpf: Option<Ebpf>,
     ring: Option<RingBuf<MapData>>,
-    processes: Option<HashMap<MapData, u32, [u8; PROCESS_ENTRY_LEN]>>,
-    drops: Option<PerCpuArray<MapData, u64>>,
+    links: HashMap<LinkHandle, Link>,
+    next_link: u64,
     preflight: PreflightReport,
 }
 
@@ -50,6 +63,7 @@ impl std::fmt::Debug for AyaBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AyaBackend")
             .field("loaded", &self.ebpf.is_some())
+            .field("links", &self.links.len())
             .field("preflight", &self.preflight)
             .finish()
     }
@@ -59,27 +73,35 @@ impl AyaBackend {
     /// Checks the host, loads the object, attaches exec, fork and exit.
     /// On any failure nothing stays loaded.
     pub fn load(options: &LoadOptions) -> Result<Self, RuntimeError> {
-        let object = objects::base_sensor().ok_or(RuntimeError::NoBpfObjects)?;
+        let object = objects::sensor().ok_or(RuntimeError::NoBpfObjects)?;
         let preflight = preflight::check_host()?;
         let mut loader = EbpfLoader::new();
         if let Some(bytes) = options.ring_buffer_bytes {
-            loader.map_max_entries(RING_MAP, bytes);
+            loader.map_max_entries(maps::EVENTS, bytes);
+        }
+        for (name, size) in &options.map_sizes {
+            loader.map_max_entries(name, *size);
         }
         let mut ebpf = loader.load(object).map_err(|source| RuntimeError::Load {
             object: OBJECT,
             source: Box::new(source),
         })?;
-        let ring = take_map(&mut ebpf, RING_MAP)?;
-        let processes = take_map(&mut ebpf, PROCESS_MAP)?;
-        let drops = take_map(&mut ebpf, DROPS_MAP)?;
-        attach_tracepoint(&mut ebpf, EXEC_PROGRAM, "sched", "sched_process_exec")?;
-        attach_raw_tracepoint(&mut ebpf, FORK_PROGRAM, "sched_process_fork")?;
-        attach_tracepoint(&mut ebpf, EXIT_PROGRAM, "sched", "sched_process_exit")?;
+        let ring_map = ebpf
+            .take_map(maps::EVENTS)
+            .ok_or(RuntimeError::MissingInObject {
+                object: OBJECT,
+                what: "map",
+                name: maps::EVENTS,
+            })?;
+        let ring = RingBuf::try_from(ring_map).map_err(map_error(maps::EVENTS))?;
+        attach_base_tracepoint(&mut ebpf, EXEC_PROGRAM, "sched", "sched_process_exec")?;
+        attach_base_raw_tracepoint(&mut ebpf, FORK_PROGRAM, "sched_process_fork")?;
+        attach_base_tracepoint(&mut ebpf, EXIT_PROGRAM, "sched", "sched_process_exit")?;
         Ok(Self {
             ebpf: Some(ebpf),
             ring: Some(ring),
-            processes: Some(processes),
-            drops: Some(drops),
+            links: HashMap::new(),
+            next_link: 1,
             preflight,
         })
     }
@@ -89,36 +111,40 @@ impl AyaBackend {
         &self.preflight
     }
 
-    /// Kernel ids of the loaded programs (for leak checks).
-    pub fn program_ids(&self) -> Vec<u32> {
-        let Some(ebpf) = &self.ebpf else {
-            return Vec::new();
-        };
-        ebpf.programs()
-            .filter_map(|(_, program)| program.info().ok().map(|info| info.id()))
-            .collect()
+    fn map(&mut self, name: &'static str) -> Result<&mut Map, RuntimeError> {
+        self.ebpf
+            .as_mut()
+            .and_then(|ebpf| ebpf.map_mut(name))
+            .ok_or(RuntimeError::MissingInObject {
+                object: OBJECT,
+                what: "map",
+                name,
+            })
+    }
+
+    fn map_ref(&self, name: &'static str) -> Result<&Map, RuntimeError> {
+        self.ebpf
+            .as_ref()
+            .and_then(|ebpf| ebpf.map(name))
+            .ok_or(RuntimeError::MissingInObject {
+                object: OBJECT,
+                what: "map",
+                name,
+            })
     }
 }
 
-fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, RuntimeError>
-where
-    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
-{
-    let map = ebpf.take_map(name).ok_or(RuntimeError::MissingInObject {
-        object: OBJECT,
-        what: "map",
-        name,
-    })?;
-    T::try_from(map).map_err(|source| RuntimeError::Map {
-        map: name,
+fn map_error(map: &'static str) -> impl Fn(MapError) -> RuntimeError {
+    move |source| RuntimeError::Map {
+        map,
         source: Box::new(source),
-    })
+    }
 }
 
 fn program_error(
     program: &'static str,
     attach_point: &'static str,
-) -> impl Fn(aya::programs::ProgramError) -> RuntimeError {
+) -> impl Fn(ProgramError) -> RuntimeError {
     move |source| RuntimeError::Program {
         program,
         attach_point,
@@ -126,7 +152,7 @@ fn program_error(
     }
 }
 
-fn attach_tracepoint(
+fn attach_base_tracepoint(
     ebpf: &mut Ebpf,
     name: &'static str,
     category: &'static str,
@@ -148,7 +174,7 @@ fn attach_tracepoint(
     Ok(())
 }
 
-fn attach_raw_tracepoint(
+fn attach_base_raw_tracepoint(
     ebpf: &mut Ebpf,
     name: &'static str,
     event: &'static str,
@@ -165,6 +191,161 @@ fn attach_raw_tracepoint(
     program.load().map_err(program_error(name, event))?;
     program.attach(event).map_err(program_error(name, event))?;
     Ok(())
+}
+
+/// A verifier log cut to its last lines (where the failing instruction is).
+pub fn trim_verifier_log(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(VERIFIER_LOG_LINES);
+    lines[start..].join("\n")
+}
+
+fn hook_program_error(program: &str, target: &AttachTarget, error: ProgramError) -> RuntimeError {
+    match error {
+        ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        } => RuntimeError::Verifier {
+            program: program.to_owned(),
+            target: target.to_string(),
+            reason: io_error.to_string(),
+            log: trim_verifier_log(&verifier_log.to_string()),
+        },
+        other => RuntimeError::Attach {
+            program: program.to_owned(),
+            target: target.to_string(),
+            source: Box::new(other),
+        },
+    }
+}
+
+fn key_array<const N: usize>(map: &'static str, bytes: &[u8]) -> Result<[u8; N], RuntimeError> {
+    bytes.try_into().map_err(|_| RuntimeError::EntrySize {
+        map,
+        expected: N,
+        found: bytes.len(),
+    })
+}
+
+fn hash_update<const K: usize, const V: usize>(
+    map: &mut Map,
+    name: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), RuntimeError> {
+    let mut hash: BpfHashMap<&mut MapData, [u8; K], [u8; V]> =
+        BpfHashMap::try_from(map).map_err(map_error(name))?;
+    hash.insert(key_array::<K>(name, key)?, key_array::<V>(name, value)?, 0)
+        .map_err(map_error(name))
+}
+
+fn hash_delete<const K: usize, const V: usize>(
+    map: &mut Map,
+    name: &'static str,
+    key: &[u8],
+) -> Result<(), RuntimeError> {
+    let mut hash: BpfHashMap<&mut MapData, [u8; K], [u8; V]> =
+        BpfHashMap::try_from(map).map_err(map_error(name))?;
+    match hash.remove(&key_array::<K>(name, key)?) {
+        Ok(()) | Err(MapError::KeyNotFound) => Ok(()),
+        Err(MapError::SyscallError(e)) if e.io_error.raw_os_error() == Some(nix::libc::ENOENT) => {
+            Ok(())
+        }
+        Err(other) => Err(map_error(name)(other)),
+    }
+}
+
+fn array_update<const V: usize>(
+    map: &mut Map,
+    name: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), RuntimeError> {
+    let mut array: Array<&mut MapData, [u8; V]> =
+        Array::try_from(map).map_err(map_error(name))?;
+    let index = u32::from_ne_bytes(key_array::<4>(name, key)?);
+    array
+        .set(index, key_array::<V>(name, value)?, 0)
+        .map_err(map_error(name))
+}
+
+fn lpm_update<const K: usize>(
+    map: &mut Map,
+    name: &'static str,
+    key: &[u8],
+    value: &[u8],
+    delete: bool,
+) -> Result<(), RuntimeError> {
+    let mut trie: LpmTrie<&mut MapData, [u8; K], [u8; 1]> =
+        LpmTrie::try_from(map).map_err(map_error(name))?;
+    if key.len() != K + 4 {
+        return Err(RuntimeError::EntrySize {
+            map: name,
+            expected: K + 4,
+            found: key.len(),
+        });
+    }
+    let prefix = u32::from_ne_bytes(key_array::<4>(name, &key[..4])?);
+    let data = key_array::<K>(name, &key[4..])?;
+    let key = aya::maps::lpm_trie::Key::new(prefix, data);
+    if delete {
+        return match trie.remove(&key) {
+            Ok(()) | Err(MapError::KeyNotFound) => Ok(()),
+            Err(MapError::SyscallError(e))
+                if e.io_error.raw_os_error() == Some(nix::libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(map_error(name)(other)),
+        };
+    }
+    trie.insert(&key, key_array::<1>(name, value)?, 0)
+        .map_err(map_error(name))
+}
+
+/// Dispatches a write by map: every policy map's key and value sizes.
+fn write_entry(
+    map: &mut Map,
+    name: &'static str,
+    key: &[u8],
+    value: Option<&[u8]>,
+) -> Result<(), RuntimeError> {
+    macro_rules! hash {
+        ($k:literal, $v:literal) => {
+            match value {
+                Some(v) => hash_update::<$k, $v>(map, name, key, v),
+                None => hash_delete::<$k, $v>(map, name, key),
+            }
+        };
+    }
+    macro_rules! array {
+        ($v:literal) => {
+            match value {
+                Some(v) => array_update::<$v>(map, name, key, v),
+                // arrays keep their slots: a deleted entry is zeroed
+                None => array_update::<$v>(map, name, key, &[0u8; $v]),
+            }
+        };
+    }
+    match name {
+        maps::INT_SET => hash!(16, 1),
+        "tpc_str_set_64" => hash!(72, 1),
+        "tpc_str_set_256" => hash!(264, 1),
+        "tpc_str_set_1024" => hash!(1032, 1),
+        "tpc_str_set_4096" => hash!(4104, 1),
+        maps::SUBSTR => hash!(8, 128),
+        maps::FOLLOW_BINS => hash!(256, 32),
+        maps::TP_HOOKS => hash!(4, 4),
+        maps::LISTS => hash!(16, 516),
+        maps::HOOKS => array!(72),
+        maps::POLICY_HOOKS => array!(2920),
+        maps::RAW_HOOKS => array!(4),
+        maps::CONFIG => array!(48),
+        maps::LPM_STR => lpm_update::<256>(map, name, key, value.unwrap_or(&[1]), value.is_none()),
+        maps::LPM_V4 => lpm_update::<8>(map, name, key, value.unwrap_or(&[1]), value.is_none()),
+        maps::LPM_V6 => lpm_update::<20>(map, name, key, value.unwrap_or(&[1]), value.is_none()),
+        other => Err(RuntimeError::UnknownMap { map: other }),
+    }
 }
 
 impl KernelBackend for AyaBackend {
@@ -201,14 +382,13 @@ impl KernelBackend for AyaBackend {
     }
 
     fn drop_counts(&self) -> Result<DropCounts, RuntimeError> {
-        let Some(drops) = &self.drops else {
+        let Ok(map) = self.map_ref(DROPS_MAP) else {
             return Ok(DropCounts::default());
         };
+        let drops: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(map).map_err(map_error(DROPS_MAP))?;
         let sum = |index: u32| -> Result<u64, RuntimeError> {
-            let values = drops.get(&index, 0).map_err(|source| RuntimeError::Map {
-                map: DROPS_MAP,
-                source: Box::new(source),
-            })?;
+            let values = drops.get(&index, 0).map_err(map_error(DROPS_MAP))?;
             Ok(values.iter().copied().sum())
         };
         Ok(DropCounts {
@@ -219,45 +399,168 @@ impl KernelBackend for AyaBackend {
     }
 
     fn seed_process(&mut self, entry: &ProcessEntry) -> Result<bool, RuntimeError> {
-        let Some(processes) = self.processes.as_mut() else {
+        let Ok(map) = self.map(maps::PROCESSES) else {
             return Ok(false);
         };
+        let mut processes: BpfHashMap<&mut MapData, u32, [u8; PROCESS_ENTRY_LEN]> =
+            BpfHashMap::try_from(map).map_err(map_error(maps::PROCESSES))?;
         match processes.insert(entry.pid, entry.encode(), BPF_NOEXIST) {
             Ok(()) => Ok(true),
-            Err(aya::maps::MapError::SyscallError(error))
+            Err(MapError::SyscallError(error))
                 if error.io_error.raw_os_error() == Some(nix::libc::EEXIST) =>
             {
                 Ok(false)
             }
-            Err(source) => Err(RuntimeError::Map {
-                map: PROCESS_MAP,
-                source: Box::new(source),
-            }),
+            Err(source) => Err(map_error(maps::PROCESSES)(source)),
         }
     }
 
     fn process_entry(&self, pid: u32) -> Result<Option<ProcessEntry>, RuntimeError> {
-        let Some(processes) = &self.processes else {
+        let Ok(map) = self.map_ref(maps::PROCESSES) else {
             return Ok(None);
         };
+        let processes: BpfHashMap<&MapData, u32, [u8; PROCESS_ENTRY_LEN]> =
+            BpfHashMap::try_from(map).map_err(map_error(maps::PROCESSES))?;
         match processes.get(&pid, 0) {
             Ok(bytes) => Ok(ProcessEntry::decode(&bytes).ok()),
-            Err(aya::maps::MapError::KeyNotFound) => Ok(None),
-            Err(source) => Err(RuntimeError::Map {
-                map: PROCESS_MAP,
-                source: Box::new(source),
-            }),
+            Err(MapError::KeyNotFound) => Ok(None),
+            Err(source) => Err(map_error(maps::PROCESSES)(source)),
         }
+    }
+
+    fn process_pids(&self) -> Result<Vec<u32>, RuntimeError> {
+        let Ok(map) = self.map_ref(maps::PROCESSES) else {
+            return Ok(Vec::new());
+        };
+        let processes: BpfHashMap<&MapData, u32, [u8; PROCESS_ENTRY_LEN]> =
+            BpfHashMap::try_from(map).map_err(map_error(maps::PROCESSES))?;
+        Ok(processes.keys().filter_map(Result::ok).collect())
+    }
+
+    fn update_process_entry(&mut self, entry: &ProcessEntry) -> Result<(), RuntimeError> {
+        let map = self.map(maps::PROCESSES)?;
+        let mut processes: BpfHashMap<&mut MapData, u32, [u8; PROCESS_ENTRY_LEN]> =
+            BpfHashMap::try_from(map).map_err(map_error(maps::PROCESSES))?;
+        match processes.insert(entry.pid, entry.encode(), BPF_EXIST) {
+            Ok(()) => Ok(()),
+            Err(MapError::SyscallError(error))
+                if error.io_error.raw_os_error() == Some(nix::libc::ENOENT) =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(map_error(maps::PROCESSES)(source)),
+        }
+    }
+
+    fn map_update(
+        &mut self,
+        map: &'static str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), RuntimeError> {
+        let target = self.map(map)?;
+        write_entry(target, map, key, Some(value))
+    }
+
+    fn map_delete(&mut self, map: &'static str, key: &[u8]) -> Result<(), RuntimeError> {
+        let target = self.map(map)?;
+        write_entry(target, map, key, None)
+    }
+
+    fn attach(
+        &mut self,
+        program: &str,
+        target: &AttachTarget,
+    ) -> Result<LinkHandle, RuntimeError> {
+        let ebpf = self.ebpf.as_mut().ok_or(RuntimeError::ShutDown)?;
+        let missing = || RuntimeError::MissingProgram {
+            program: program.to_owned(),
+        };
+        let link = match target {
+            AttachTarget::Tracepoint { category, name } => {
+                let p: &mut TracePoint = ebpf
+                    .program_mut(program)
+                    .ok_or_else(missing)?
+                    .try_into()
+                    .map_err(|e| hook_program_error(program, target, e))?;
+                if p.fd().is_err() {
+                    p.load().map_err(|e| hook_program_error(program, target, e))?;
+                }
+                let id = p
+                    .attach(category, name)
+                    .map_err(|e| hook_program_error(program, target, e))?;
+                Link::Tracepoint(program.to_owned(), id)
+            }
+            AttachTarget::RawTracepoint { name } => {
+                let p: &mut RawTracePoint = ebpf
+                    .program_mut(program)
+                    .ok_or_else(missing)?
+                    .try_into()
+                    .map_err(|e| hook_program_error(program, target, e))?;
+                if p.fd().is_err() {
+                    p.load().map_err(|e| hook_program_error(program, target, e))?;
+                }
+                let id = p
+                    .attach(name)
+                    .map_err(|e| hook_program_error(program, target, e))?;
+                Link::Raw(program.to_owned(), id)
+            }
+        };
+        let handle = LinkHandle(self.next_link);
+        self.next_link += 1;
+        self.links.insert(handle, link);
+        Ok(handle)
+    }
+
+    fn detach(&mut self, link: LinkHandle) -> Result<(), RuntimeError> {
+        let (Some(ebpf), Some(link)) = (self.ebpf.as_mut(), self.links.remove(&link)) else {
+            return Ok(());
+        };
+        let result = match link {
+            Link::Tracepoint(program, id) => {
+                match ebpf.program_mut(&program).map(<&mut TracePoint>::try_from) {
+                    Some(Ok(p)) => p.detach(id),
+                    _ => Ok(()),
+                }
+            }
+            Link::Raw(program, id) => {
+                match ebpf.program_mut(&program).map(<&mut RawTracePoint>::try_from) {
+                    Some(Ok(p)) => p.detach(id),
+                    _ => Ok(()),
+                }
+            }
+        };
+        result.map_err(|source| RuntimeError::Detach {
+            source: Box::new(source),
+        })
+    }
+
+    fn policy_drops(&self, policy: u16) -> Result<u64, RuntimeError> {
+        let map = self.map_ref(maps::POLICY_DROPS)?;
+        let drops: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(map).map_err(map_error(maps::POLICY_DROPS))?;
+        let values = drops
+            .get(&u32::from(policy), 0)
+            .map_err(map_error(maps::POLICY_DROPS))?;
+        Ok(values.iter().copied().sum())
+    }
+
+    fn program_ids(&self) -> Vec<u32> {
+        let Some(ebpf) = &self.ebpf else {
+            return Vec::new();
+        };
+        ebpf.programs()
+            .filter_map(|(_, program)| program.info().ok().map(|info| info.id()))
+            .collect()
     }
 
     fn shutdown(&mut self) -> Result<(), RuntimeError> {
         // Dropping the Ebpf detaches every link and closes the program fds;
         // dropping the maps closes theirs. The kernel frees them once no fd
         // is left.
-        self.ebpf = None;
+        self.links.clear();
         self.ring = None;
-        self.processes = None;
-        self.drops = None;
+        self.ebpf = None;
         Ok(())
     }
 }

@@ -1,11 +1,11 @@
-//! A scripted kernel for unit tests: hands out queued records and drop counts, keeps a process map in memory.
+//! A scripted kernel for unit tests: hands out queued records and drop counts, keeps the process map and the policy maps in memory, records attachments.
 
 use std::{
     collections::{HashMap, VecDeque},
     time::Duration,
 };
 
-use super::KernelBackend;
+use super::{AttachTarget, KernelBackend, LinkHandle};
 use crate::{error::RuntimeError, model::DropCounts, wire::ProcessEntry};
 
 /// Replays records pushed by the test, one batch per `read_records` call.
@@ -17,6 +17,14 @@ pub struct FakeBackend {
     pub drops_after_batch: VecDeque<DropCounts>,
     pub entries: HashMap<u32, ProcessEntry>,
     pub shut_down: bool,
+    /// Policy map contents: (map, key) → value.
+    pub maps: HashMap<(&'static str, Vec<u8>), Vec<u8>>,
+    /// Live attachments.
+    pub links: HashMap<LinkHandle, (String, AttachTarget)>,
+    pub next_link: u64,
+    /// Attach attempts that fail (a target named here).
+    pub failing_targets: Vec<AttachTarget>,
+    pub policy_drops: HashMap<u16, u64>,
 }
 
 impl FakeBackend {
@@ -59,8 +67,67 @@ impl KernelBackend for FakeBackend {
         Ok(self.entries.get(&pid).cloned())
     }
 
+    fn process_pids(&self) -> Result<Vec<u32>, RuntimeError> {
+        let mut pids: Vec<u32> = self.entries.keys().copied().collect();
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    fn update_process_entry(&mut self, entry: &ProcessEntry) -> Result<(), RuntimeError> {
+        if let Some(existing) = self.entries.get_mut(&entry.pid) {
+            *existing = entry.clone();
+        }
+        Ok(())
+    }
+
+    fn map_update(
+        &mut self,
+        map: &'static str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), RuntimeError> {
+        self.maps.insert((map, key.to_vec()), value.to_vec());
+        Ok(())
+    }
+
+    fn map_delete(&mut self, map: &'static str, key: &[u8]) -> Result<(), RuntimeError> {
+        self.maps.remove(&(map, key.to_vec()));
+        Ok(())
+    }
+
+    fn attach(
+        &mut self,
+        program: &str,
+        target: &AttachTarget,
+    ) -> Result<LinkHandle, RuntimeError> {
+        if self.failing_targets.contains(target) {
+            return Err(RuntimeError::MissingProgram {
+                program: format!("{program} (fake failure on {target})"),
+            });
+        }
+        self.next_link += 1;
+        let handle = LinkHandle(self.next_link);
+        self.links
+            .insert(handle, (program.to_owned(), target.clone()));
+        Ok(handle)
+    }
+
+    fn detach(&mut self, link: LinkHandle) -> Result<(), RuntimeError> {
+        self.links.remove(&link);
+        Ok(())
+    }
+
+    fn policy_drops(&self, policy: u16) -> Result<u64, RuntimeError> {
+        Ok(self.policy_drops.get(&policy).copied().unwrap_or(0))
+    }
+
+    fn program_ids(&self) -> Vec<u32> {
+        Vec::new()
+    }
+
     fn shutdown(&mut self) -> Result<(), RuntimeError> {
         self.shut_down = true;
+        self.links.clear();
         Ok(())
     }
 }

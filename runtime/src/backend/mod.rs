@@ -1,4 +1,4 @@
-//! The one seam between the runtime and the kernel: everything that loads, attaches, reads maps or waits on the ring buffer goes through `KernelBackend`.
+//! The one seam between the runtime and the kernel: everything that loads, attaches, reads or writes maps or waits on the ring buffer goes through `KernelBackend`.
 
 pub mod aya_backend;
 pub mod fake;
@@ -7,9 +7,33 @@ use std::time::Duration;
 
 use crate::{error::RuntimeError, model::DropCounts, wire::ProcessEntry};
 
-/// A loaded and attached base sensor, as the rest of the runtime sees it.
-/// `aya_backend::AyaBackend` talks to the kernel; `fake::FakeBackend` replays
-/// scripted records for unit tests.
+/// An attachment of a hook program, as the backend hands it out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkHandle(pub u64);
+
+/// What a hook program is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttachTarget {
+    /// `category/name` through tracefs.
+    Tracepoint { category: String, name: String },
+    /// A raw tracepoint by name.
+    RawTracepoint { name: String },
+}
+
+impl std::fmt::Display for AttachTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttachTarget::Tracepoint { category, name } => {
+                write!(f, "tracepoint {category}/{name}")
+            }
+            AttachTarget::RawTracepoint { name } => write!(f, "raw tracepoint {name}"),
+        }
+    }
+}
+
+/// The loaded sensor object, as the rest of the runtime sees it.
+/// `aya_backend::AyaBackend` talks to the kernel; `fake::FakeBackend` keeps
+/// maps in memory and replays scripted records for unit tests.
 pub trait KernelBackend {
     /// Waits up to `timeout` for ring-buffer records, then hands every
     /// available record, in ring order, to `on_record`. Returns how many.
@@ -19,7 +43,7 @@ pub trait KernelBackend {
         on_record: &mut dyn FnMut(&[u8]),
     ) -> Result<usize, RuntimeError>;
 
-    /// Records the kernel side dropped since load, by kind, summed over CPUs.
+    /// Records the base sensor dropped since load, by kind, summed over CPUs.
     fn drop_counts(&self) -> Result<DropCounts, RuntimeError>;
 
     /// Puts a process found in /proc into the kernel's process map unless the
@@ -28,6 +52,34 @@ pub trait KernelBackend {
 
     /// The kernel's process-map entry for `pid`, if any.
     fn process_entry(&self, pid: u32) -> Result<Option<ProcessEntry>, RuntimeError>;
+
+    /// Every pid in the kernel's process map.
+    fn process_pids(&self) -> Result<Vec<u32>, RuntimeError>;
+
+    /// Rewrites a process-map entry that exists (a vanished one is skipped).
+    fn update_process_entry(&mut self, entry: &ProcessEntry) -> Result<(), RuntimeError>;
+
+    /// Writes one entry of a map of the sensor object (keys and values in
+    /// the layouts of `tpc_bundle::layout`).
+    fn map_update(&mut self, map: &'static str, key: &[u8], value: &[u8])
+    -> Result<(), RuntimeError>;
+
+    /// Deletes one entry; a missing entry is not an error.
+    fn map_delete(&mut self, map: &'static str, key: &[u8]) -> Result<(), RuntimeError>;
+
+    /// Loads `program` (once; later calls reuse it) and attaches it.
+    fn attach(&mut self, program: &str, target: &AttachTarget)
+    -> Result<LinkHandle, RuntimeError>;
+
+    /// Detaches one attachment; the program stays loaded for others.
+    fn detach(&mut self, link: LinkHandle) -> Result<(), RuntimeError>;
+
+    /// Hook records of policy `policy` the ring buffer could not take, summed
+    /// over CPUs.
+    fn policy_drops(&self, policy: u16) -> Result<u64, RuntimeError>;
+
+    /// Kernel ids of the loaded programs (for leak checks and `bpftool`).
+    fn program_ids(&self) -> Vec<u32>;
 
     /// Detaches every program and releases programs, links and maps.
     /// Calling it again does nothing.

@@ -1,0 +1,212 @@
+//! Hook records to events: one Tetragon `process_tracepoint` event per
+//! policy that posted, with the policy's arguments (typed as Tetragon
+//! exports them), `policy_name`, `action`, `message`, `tags`, and the
+//! process and parent from the process table (namespaces and capabilities
+//! as the hook saw them).
+
+use tpc_bundle::{
+    AttachPoint,
+    layout::post_flags,
+    model::{ArgExport, ArgSpec},
+};
+use tpc_events::{
+    ArgValue, Base64Bytes, Event, JsonInt, KprobeAction, KprobeArgument, KprobeSockaddr,
+    KprobeTruncatedBytes, SyscallId, Timestamp,
+};
+
+use super::PolicyEngine;
+use crate::{
+    model::ProcessInfo,
+    process_table::ProcessTable,
+    wire::{HookRecord, RecordFlags},
+};
+
+/// One posted event of one policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyEvent {
+    pub event: Event,
+    /// The runtime's policy id (for drop counters).
+    pub policy: u16,
+    pub policy_name: String,
+    /// Whether a signal was sent to the process for this policy.
+    pub signaled: bool,
+    /// One line like `tetra getevents -o compact`.
+    pub compact: String,
+}
+
+const COMPAT_BIT: u64 = 0x8000_0000;
+
+/// The event argument of one exported slot.
+pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument {
+    let slot = usize::from(slot);
+    let value = record.values.get(slot).copied().unwrap_or(0);
+    let bytes = record.slot_bytes(slot);
+    let original = record.slots.get(slot).map_or(0, |s| s.original_len);
+    let arg = match spec.export {
+        ArgExport::Int => KprobeArgument::int(value as i32),
+        ArgExport::Uint => KprobeArgument::uint(value as u32),
+        ArgExport::Long => KprobeArgument::long(value as i64),
+        ArgExport::Size => KprobeArgument::size(value),
+        ArgExport::String => KprobeArgument::string(String::from_utf8_lossy(bytes).into_owned()),
+        ArgExport::Bytes => {
+            if u64::from(original) > bytes.len() as u64 {
+                KprobeArgument::new(ArgValue::TruncatedBytes(Box::new(KprobeTruncatedBytes {
+                    bytes_arg: Some(Base64Bytes::encode(bytes)),
+                    orig_size: Some(JsonInt::new(u64::from(original))),
+                    ..KprobeTruncatedBytes::default()
+                })))
+            } else {
+                KprobeArgument::bytes(bytes)
+            }
+        }
+        ArgExport::SyscallId => {
+            let compat = value & COMPAT_BIT != 0;
+            let abi = match (cfg!(target_arch = "aarch64"), compat) {
+                (false, false) => "x64",
+                (false, true) => "i386",
+                (true, false) => "arm64",
+                (true, true) => "arm32",
+            };
+            KprobeArgument::new(ArgValue::SyscallId(Box::new(SyscallId {
+                id: Some(JsonInt::new((value & !COMPAT_BIT) as u32)),
+                abi: Some(abi.to_owned()),
+                ..SyscallId::default()
+            })))
+        }
+        ArgExport::Sockaddr => {
+            let family = (value & 0xffff) as u16;
+            let port = ((value >> 16) & 0xffff) as u32;
+            let ip = matches!(family, 2 | 10);
+            let addr = match (family, bytes.len()) {
+                (2, 4) => Some(std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string()),
+                (10, 16) => {
+                    let mut octets = [0u8; 16];
+                    octets.copy_from_slice(bytes);
+                    Some(std::net::Ipv6Addr::from(octets).to_string())
+                }
+                _ => None,
+            };
+            KprobeArgument::new(ArgValue::Sockaddr(Box::new(KprobeSockaddr {
+                family: Some(family_name(family)),
+                addr,
+                port: ip.then(|| JsonInt::new(port)),
+                ..KprobeSockaddr::default()
+            })))
+        }
+    };
+    match &spec.label {
+        Some(label) => arg.with_label(label.clone()),
+        None => arg,
+    }
+}
+
+fn family_name(family: u16) -> String {
+    match family {
+        0 => "AF_UNSPEC".into(),
+        1 => "AF_UNIX".into(),
+        2 => "AF_INET".into(),
+        10 => "AF_INET6".into(),
+        16 => "AF_NETLINK".into(),
+        17 => "AF_PACKET".into(),
+        other => other.to_string(),
+    }
+}
+
+/// The process of a record: the table's image, with the namespaces and
+/// capabilities the hook read.
+fn process_of(table: &ProcessTable, record: &HookRecord) -> (ProcessInfo, Option<ProcessInfo>) {
+    let mut process = table
+        .get_image(record.pid, record.exec_ktime)
+        .or_else(|| table.get(record.pid))
+        .cloned()
+        .unwrap_or_else(|| ProcessInfo {
+            exec_id: table.exec_id(record.exec_ktime, record.pid),
+            pid: record.pid,
+            tid: record.tid,
+            uid: 0,
+            euid: 0,
+            auid: u32::MAX,
+            cwd: String::new(),
+            binary: String::new(),
+            arguments: Vec::new(),
+            flags: RecordFlags(RecordFlags::ENTRY_MISSING),
+            start_time_ns: table.clock().unix_nanos(record.exec_ktime),
+            parent_pid: 0,
+            parent_exec_id: None,
+            exec_ktime: record.exec_ktime,
+            task: None,
+            host_ns_mask: 0,
+        });
+    let parent = table.parent_of_process(&process).cloned();
+    process.tid = record.tid;
+    let mut task = process.task.unwrap_or_default();
+    task.ns = record.ns;
+    task.caps = record.caps;
+    process.host_ns_mask = table.host_mask(&record.ns);
+    process.task = Some(task);
+    (process, parent)
+}
+
+/// The events a hook record posts, one per policy whose selector posted.
+pub fn hook_events(engine: &PolicyEngine, table: &ProcessTable, record: &HookRecord) -> Vec<PolicyEvent> {
+    let mut out = Vec::new();
+    let mut process: Option<(ProcessInfo, Option<ProcessInfo>)> = None;
+    for post in &record.posts {
+        if post.flags & post_flags::POSTED == 0 {
+            continue;
+        }
+        let Some(info) = engine.policy_hook(post.ph_id) else {
+            continue; // unloaded while the record was in flight
+        };
+        let (proc_info, parent) = process.get_or_insert_with(|| process_of(table, record));
+        let args: Vec<KprobeArgument> = info
+            .args
+            .iter()
+            .map(|(slot, spec)| argument(record, *slot, spec))
+            .collect();
+        let action_number = post
+            .selector
+            .and_then(|s| info.event_actions.get(usize::from(s)).copied())
+            .unwrap_or(KprobeAction::Post.number().unwrap_or(1) as u32);
+        let action = KprobeAction::from_number(action_number as i32)
+            .unwrap_or(KprobeAction::Post);
+        let (subsys, event_name) = match &info.attach {
+            AttachPoint::Tracepoint { subsystem, event }
+            | AttachPoint::RawTracepoint { subsystem, event } => (subsystem.clone(), event.clone()),
+        };
+        let time = Timestamp::from_unix_nanos(table.clock().unix_nanos(record.ktime));
+        let mut event = Event::process_tracepoint(
+            proc_info.to_process(),
+            parent.as_ref().map(ProcessInfo::to_process),
+            subsys.clone(),
+            event_name.clone(),
+            args,
+            time,
+        );
+        if let tpc_events::EventBody::ProcessTracepoint(tp) = &mut event.body {
+            tp.policy_name = Some(info.policy_name.clone());
+            tp.action = Some(action.clone());
+            tp.message = info.message.clone();
+            tp.tags = (!info.tags.is_empty()).then(|| info.tags.clone());
+        }
+        let compact = format!(
+            "🔎 {subsys}/{event_name} {} {} {} ({})",
+            proc_info.pid,
+            if proc_info.binary.is_empty() {
+                "?"
+            } else {
+                proc_info.binary.as_str()
+            },
+            action.name().unwrap_or("post"),
+            info.policy_name
+        );
+        out.push(PolicyEvent {
+            event,
+            policy: info.policy,
+            policy_name: info.policy_name.clone(),
+            signaled: post.flags & post_flags::SIGNALED != 0,
+            compact,
+        });
+    }
+    out
+}

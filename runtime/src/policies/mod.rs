@@ -1,0 +1,1149 @@
+//! Policies in the kernel: loads bundles into the sensor object's maps,
+//! attaches one program per hooked point whatever the number of policies on
+//! it, and removes them again.
+//!
+//! Every id is assigned here: policies (1..1024, the drop counters), hooks
+//! (one per attach point), policy hooks (one per policy and hook: its
+//! selectors), value sets and followChildren bits. A hook's argument slots
+//! are the union of what its policies read; a policy hook refers to slots
+//! by index, so adding a policy never changes another's entries. Loading
+//! is transactional: on any failure every entry written and every link made
+//! is undone before the error is returned. Loading a policy on a point that
+//! is already hooked only writes map entries: the verifier never runs again.
+
+pub mod events;
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+};
+
+use tpc_bundle::{
+    AttachPoint, Bundle, FORMAT_VERSION, Feature, HookUnit, KernelVersion, PROGRAM_ABI,
+    PolicyScope, ProcessFilter, SENSOR_OBJECT,
+    kernel::{self, IdSource, MapWrite, maps},
+    layout::{self, KernelHook, KernelSlot},
+    model::{ArgRead, ArgSource, ArgSpec},
+};
+
+use crate::{
+    backend::{AttachTarget, KernelBackend, LinkHandle},
+    error::RuntimeError,
+    tracefs::Tracefs,
+    wire::ProcessEntry,
+};
+
+/// Why a bundle could not be loaded; nothing of it stays loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "the bundle was built for program ABI {found}, this tpc runs ABI {supported}: rebuild it with this tpc"
+    )]
+    Abi { found: u32, supported: u32 },
+    #[error("the bundle targets object {found}, this tpc embeds {SENSOR_OBJECT}")]
+    Object { found: String },
+    #[error("the bundle's format version {found} is not {FORMAT_VERSION}")]
+    Format { found: u32 },
+    #[error("this kernel ({running}) lacks what the bundle needs: {what}")]
+    Requirement { running: String, what: String },
+    #[error("policy {policy}, {locator}: {reason}")]
+    Hook {
+        policy: String,
+        locator: String,
+        reason: String,
+    },
+    #[error("policy {policy}: {reason}")]
+    Policy { policy: String, reason: String },
+    #[error("policy {policy}, {locator}: {source}")]
+    Kernel {
+        policy: String,
+        locator: String,
+        #[source]
+        source: Box<RuntimeError>,
+    },
+}
+
+/// A loaded bundle.
+pub type BundleId = usize;
+
+/// How `tpc run` binds a policy to cgroups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupBinding {
+    /// The policy (`metadata.name`).
+    pub policy: String,
+    /// A cgroup v2 directory (absolute, or relative to the cgroup mount).
+    pub path: PathBuf,
+}
+
+/// What the engine needs to know about the host.
+#[derive(Debug, Clone)]
+pub struct HostInfo {
+    pub tracefs: Tracefs,
+    /// The cgroup v2 mount.
+    pub cgroup_root: PathBuf,
+    /// `major.minor` of the running kernel.
+    pub kernel: KernelVersion,
+    pub release: String,
+}
+
+impl HostInfo {
+    pub fn running() -> Self {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        HostInfo {
+            tracefs: Tracefs::running(),
+            cgroup_root: PathBuf::from("/sys/fs/cgroup"),
+            kernel: parse_release(&release),
+            release,
+        }
+    }
+}
+
+/// `6.18.44-fc` → 6.18.
+pub fn parse_release(release: &str) -> KernelVersion {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    KernelVersion {
+        major: parts.next().unwrap_or(0),
+        minor: parts.next().unwrap_or(0),
+    }
+}
+
+/// The cgroup v2 id of a directory: its inode number.
+pub fn cgroup_id(root: &Path, path: &Path) -> Result<u64, String> {
+    use std::os::unix::fs::MetadataExt;
+    let full = if path.is_absolute() && path.starts_with(root) {
+        path.to_path_buf()
+    } else {
+        root.join(path.strip_prefix("/").unwrap_or(path))
+    };
+    let meta = std::fs::metadata(&full)
+        .map_err(|e| format!("cgroup {} cannot be read: {e}", full.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("cgroup {} is not a directory", full.display()));
+    }
+    Ok(meta.ino())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SlotKey {
+    source: ArgSource,
+    read: ArgRead,
+}
+
+#[derive(Debug)]
+struct HookState {
+    hook_id: u32,
+    attach: AttachPoint,
+    slots: Vec<(SlotKey, KernelSlot)>,
+    link: Option<LinkHandle>,
+    event_id: Option<u32>,
+    raw_slot: Option<u32>,
+    /// cgroup (0: everywhere) → policy hooks.
+    lists: BTreeMap<u64, Vec<u32>>,
+    /// Policy hooks on it, and whether each reads task info.
+    users: BTreeMap<u32, bool>,
+}
+
+impl HookState {
+    fn config(&self) -> KernelHook {
+        KernelHook {
+            slots: self.slots.iter().map(|(_, s)| *s).collect(),
+            scoped: self.lists.keys().any(|c| *c != 0),
+            task_info: self.users.values().any(|t| *t),
+        }
+    }
+}
+
+/// What an event of a policy hook needs: names, arguments, actions.
+#[derive(Debug, Clone)]
+pub struct PolicyHookInfo {
+    pub policy: u16,
+    pub policy_name: String,
+    pub attach: AttachPoint,
+    pub locator: String,
+    /// The exported arguments with their slot.
+    pub args: Vec<(u8, ArgSpec)>,
+    /// Per selector, the `action` events carry.
+    pub event_actions: Vec<u32>,
+    pub message: Option<String>,
+    pub tags: Vec<String>,
+    writes: Vec<MapWrite>,
+    follow_bits: Vec<u32>,
+    cgroups: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct PolicyState {
+    bundle: BundleId,
+    phs: Vec<u32>,
+}
+
+/// A loaded bundle, as `tpc run` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleSummary {
+    pub id: BundleId,
+    pub label: String,
+    pub policies: Vec<(u16, String)>,
+    /// Policies that apply to no process on this host, with why.
+    pub inactive: Vec<(String, String)>,
+}
+
+/// Every loaded policy.
+#[derive(Debug)]
+pub struct PolicyEngine {
+    host: HostInfo,
+    hooks: BTreeMap<AttachPoint, HookState>,
+    hook_by_id: HashMap<u32, AttachPoint>,
+    phs: HashMap<u32, PolicyHookInfo>,
+    policies: BTreeMap<u16, PolicyState>,
+    bundles: BTreeMap<BundleId, BundleSummary>,
+    next_bundle: BundleId,
+    next_ph: u32,
+    next_set: u32,
+    follow_used: Vec<bool>,
+    /// Binary path → followChildren bits listing it.
+    follow_paths: BTreeMap<String, [u64; 4]>,
+    raw_used: [bool; layout::RAW_SLOTS],
+    max_policy_hooks: u32,
+}
+
+/// Undo log of one load.
+#[derive(Default)]
+struct Undo {
+    writes: Vec<(&'static str, Vec<u8>)>,
+    links: Vec<LinkHandle>,
+}
+
+struct EngineIds<'a> {
+    next_set: &'a mut u32,
+    follow_used: &'a mut Vec<bool>,
+    taken: Vec<u32>,
+}
+
+impl IdSource for EngineIds<'_> {
+    fn set_id(&mut self) -> u32 {
+        *self.next_set += 1;
+        *self.next_set
+    }
+
+    fn follow_bit(&mut self) -> Option<u32> {
+        let bit = self.follow_used.iter().position(|used| !used)?;
+        self.follow_used[bit] = true;
+        let bit = u32::try_from(bit).ok()?;
+        self.taken.push(bit);
+        Some(bit)
+    }
+}
+
+impl PolicyEngine {
+    /// An engine for a sensor whose policy-hook map holds `max_policy_hooks`.
+    pub fn new(host: HostInfo, max_policy_hooks: u32) -> Self {
+        PolicyEngine {
+            host,
+            hooks: BTreeMap::new(),
+            hook_by_id: HashMap::new(),
+            phs: HashMap::new(),
+            policies: BTreeMap::new(),
+            bundles: BTreeMap::new(),
+            next_bundle: 1,
+            next_ph: 0,
+            next_set: 0,
+            follow_used: vec![false; layout::FOLLOW_BITS],
+            follow_paths: BTreeMap::new(),
+            raw_used: [false; layout::RAW_SLOTS],
+            max_policy_hooks,
+        }
+    }
+
+    /// Writes the host configuration (the host's namespaces).
+    pub fn configure(
+        &self,
+        backend: &mut dyn KernelBackend,
+        host_ns: &[u32; 10],
+    ) -> Result<(), RuntimeError> {
+        backend.map_update(maps::CONFIG, &0u32.to_ne_bytes(), &layout::config(host_ns))
+    }
+
+    pub fn policy_hook(&self, ph_id: u32) -> Option<&PolicyHookInfo> {
+        self.phs.get(&ph_id)
+    }
+
+    pub fn attach_of_hook(&self, hook_id: u32) -> Option<&AttachPoint> {
+        self.hook_by_id.get(&hook_id)
+    }
+
+    pub fn bundles(&self) -> impl Iterator<Item = &BundleSummary> {
+        self.bundles.values()
+    }
+
+    /// The attach points hooked now.
+    pub fn attached(&self) -> Vec<AttachPoint> {
+        self.hooks
+            .values()
+            .filter(|h| h.link.is_some())
+            .map(|h| h.attach.clone())
+            .collect()
+    }
+
+    /// Policy ids of a bundle.
+    pub fn policy_ids(&self, bundle: BundleId) -> Vec<u16> {
+        self.policies
+            .iter()
+            .filter(|(_, p)| p.bundle == bundle)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Checks what the bundle needs against this kernel.
+    pub fn check_requirements(&self, bundle: &Bundle) -> Result<(), LoadError> {
+        if bundle.format != FORMAT_VERSION {
+            return Err(LoadError::Format {
+                found: bundle.format,
+            });
+        }
+        if bundle.programs.abi != PROGRAM_ABI {
+            return Err(LoadError::Abi {
+                found: bundle.programs.abi,
+                supported: PROGRAM_ABI,
+            });
+        }
+        if bundle.programs.object != SENSOR_OBJECT {
+            return Err(LoadError::Object {
+                found: bundle.programs.object.clone(),
+            });
+        }
+        let running = format!("Linux {}", self.host.release);
+        let requirements = &bundle.requirements;
+        if self.host.kernel < requirements.min_kernel {
+            return Err(LoadError::Requirement {
+                running,
+                what: format!(
+                    "Linux {} or later (for {})",
+                    requirements.min_kernel,
+                    requirements
+                        .features
+                        .iter()
+                        .map(|f| f.describe())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        if requirements.features.contains(&Feature::Btf)
+            && !Path::new(crate::preflight::KERNEL_BTF).exists()
+        {
+            return Err(LoadError::Requirement {
+                running,
+                what: Feature::Btf.describe().to_owned(),
+            });
+        }
+        for tp in &requirements.tracepoints {
+            let format = self
+                .host
+                .tracefs
+                .format(&tp.subsystem, &tp.event)
+                .map_err(|what| LoadError::Requirement {
+                    running: running.clone(),
+                    what,
+                })?;
+            for field in &tp.fields {
+                let live = format.fields.get(field.index as usize);
+                let ok = live.is_some_and(|l| {
+                    l.name == field.name && field.size.is_none_or(|s| s == l.size)
+                });
+                if !ok {
+                    return Err(LoadError::Requirement {
+                        running,
+                        what: format!(
+                            "tracepoint {}/{} field {} `{}`{} (here: {})",
+                            tp.subsystem,
+                            tp.event,
+                            field.index,
+                            field.name,
+                            field
+                                .size
+                                .map(|s| format!(" of {s} bytes"))
+                                .unwrap_or_default(),
+                            live.map_or_else(
+                                || "no such field".to_owned(),
+                                |l| format!("`{}` of {} bytes", l.name, l.size)
+                            )
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads every policy of a bundle; on failure nothing of it stays.
+    pub fn load(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        bundle: &Bundle,
+        label: &str,
+        bindings: &[CgroupBinding],
+    ) -> Result<BundleId, LoadError> {
+        self.check_requirements(bundle)?;
+        let id = self.next_bundle;
+        self.next_bundle += 1;
+        let mut undo = Undo::default();
+        let mut summary = BundleSummary {
+            id,
+            label: label.to_owned(),
+            policies: Vec::new(),
+            inactive: Vec::new(),
+        };
+        let result = self.load_policies(backend, bundle, id, bindings, &mut undo, &mut summary);
+        match result {
+            Ok(()) => {
+                self.bundles.insert(id, summary);
+                Ok(id)
+            }
+            Err(error) => {
+                self.forget_bundle(id);
+                rollback(backend, undo);
+                self.drop_unused_hooks();
+                if let Err(e) = self.resync(backend) {
+                    log::warn!("restoring the policy maps after a failed load: {e}");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    fn load_policies(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        bundle: &Bundle,
+        id: BundleId,
+        bindings: &[CgroupBinding],
+        undo: &mut Undo,
+        summary: &mut BundleSummary,
+    ) -> Result<(), LoadError> {
+        for policy in &bundle.policies {
+            let policy_id = (1..u16::try_from(layout::MAX_POLICIES).unwrap_or(u16::MAX))
+                .find(|p| !self.policies.contains_key(p))
+                .ok_or_else(|| LoadError::Policy {
+                    policy: policy.name.clone(),
+                    reason: format!("more than {} policies loaded", layout::MAX_POLICIES - 1),
+                })?;
+            let bound: Vec<&CgroupBinding> =
+                bindings.iter().filter(|b| b.policy == policy.name).collect();
+            let mut cgroups = Vec::new();
+            for binding in &bound {
+                let cgroup = cgroup_id(&self.host.cgroup_root, &binding.path).map_err(|reason| {
+                    LoadError::Policy {
+                        policy: policy.name.clone(),
+                        reason,
+                    }
+                })?;
+                cgroups.push(cgroup);
+            }
+            if bound.is_empty() {
+                match &policy.scope {
+                    PolicyScope::Everywhere => cgroups.push(0),
+                    PolicyScope::Cgroups { paths } => {
+                        for path in paths {
+                            let cgroup = cgroup_id(&self.host.cgroup_root, Path::new(path))
+                                .map_err(|reason| LoadError::Policy {
+                                    policy: policy.name.clone(),
+                                    reason,
+                                })?;
+                            cgroups.push(cgroup);
+                        }
+                    }
+                    PolicyScope::Workloads { reason } => {
+                        summary.inactive.push((policy.name.clone(), reason.clone()));
+                    }
+                }
+            }
+            cgroups.sort_unstable();
+            cgroups.dedup();
+            self.policies.insert(
+                policy_id,
+                PolicyState {
+                    bundle: id,
+                    phs: Vec::new(),
+                },
+            );
+            summary.policies.push((policy_id, policy.name.clone()));
+            for hook in &policy.hooks {
+                let ph = self
+                    .load_hook(backend, hook, policy_id, &policy.name, policy.monitor, &cgroups, undo)
+                    .map_err(|e| match e {
+                        HookFailure::Reason(reason) => LoadError::Hook {
+                            policy: policy.name.clone(),
+                            locator: hook.locator.clone(),
+                            reason,
+                        },
+                        HookFailure::Kernel(source) => LoadError::Kernel {
+                            policy: policy.name.clone(),
+                            locator: hook.locator.clone(),
+                            source: Box::new(source),
+                        },
+                    })?;
+                if let Some(state) = self.policies.get_mut(&policy_id) {
+                    state.phs.push(ph);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one call site; the parts of a policy hook")]
+    fn load_hook(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        hook: &HookUnit,
+        policy_id: u16,
+        policy_name: &str,
+        monitor: bool,
+        cgroups: &[u64],
+        undo: &mut Undo,
+    ) -> Result<u32, HookFailure> {
+        let attach = hook.attach.clone();
+        let is_new = !self.hooks.contains_key(&attach);
+        if is_new {
+            let hook_id = (1..1024u32)
+                .find(|id| !self.hook_by_id.contains_key(id))
+                .ok_or_else(|| HookFailure::Reason("more than 1023 hooked points".into()))?;
+            let (event_id, raw_slot) = match &attach {
+                AttachPoint::Tracepoint { subsystem, event } => {
+                    let format = self
+                        .host
+                        .tracefs
+                        .format(subsystem, event)
+                        .map_err(HookFailure::Reason)?;
+                    (Some(format.id), None)
+                }
+                AttachPoint::RawTracepoint { .. } => {
+                    let slot = self.raw_used.iter().position(|u| !u).ok_or_else(|| {
+                        HookFailure::Reason(format!(
+                            "more than {} raw tracepoints hooked",
+                            layout::RAW_SLOTS
+                        ))
+                    })?;
+                    self.raw_used[slot] = true;
+                    (None, Some(u32::try_from(slot).unwrap_or(0)))
+                }
+            };
+            self.hook_by_id.insert(hook_id, attach.clone());
+            self.hooks.insert(
+                attach.clone(),
+                HookState {
+                    hook_id,
+                    attach: attach.clone(),
+                    slots: Vec::new(),
+                    link: None,
+                    event_id,
+                    raw_slot,
+                    lists: BTreeMap::new(),
+                    users: BTreeMap::new(),
+                },
+            );
+        }
+        // Slots: merge this hook's reads into the hook's table.
+        let slot_indices = self.merge_slots(&attach, hook)?;
+        let ph_id = self.allocate_ph()?;
+        let follow_before = self.follow_used.clone();
+        let mut ids = EngineIds {
+            next_set: &mut self.next_set,
+            follow_used: &mut self.follow_used,
+            taken: Vec::new(),
+        };
+        let slot_of = |i: usize| -> Result<u8, String> {
+            slot_indices
+                .get(i)
+                .copied()
+                .ok_or_else(|| format!("argument {i} has no slot"))
+        };
+        let entries = kernel::translate_hook(hook, u32::from(policy_id), monitor, &slot_of, &mut ids);
+        let taken = ids.taken;
+        let entries = match entries {
+            Ok(e) => e,
+            Err(e) => {
+                self.follow_used = follow_before;
+                return Err(HookFailure::Reason(e.to_string()));
+            }
+        };
+        let task_info = hook.selectors.iter().any(|s| {
+            s.process.iter().any(|f| {
+                matches!(
+                    f,
+                    ProcessFilter::Namespaces { .. }
+                        | ProcessFilter::Capabilities { .. }
+                        | ProcessFilter::NamespaceChanges { .. }
+                        | ProcessFilter::CapabilityChanges { .. }
+                        | ProcessFilter::Pids {
+                            namespace_pid: true,
+                            ..
+                        }
+                )
+            })
+        });
+        let info = PolicyHookInfo {
+            policy: policy_id,
+            policy_name: policy_name.to_owned(),
+            attach: attach.clone(),
+            locator: hook.locator.clone(),
+            args: hook
+                .args
+                .iter()
+                .zip(&slot_indices)
+                .filter(|(a, _)| !a.hidden)
+                .map(|(a, s)| (*s, a.clone()))
+                .collect(),
+            event_actions: hook.selectors.iter().map(|s| s.action.event_action).collect(),
+            message: hook.message.clone(),
+            tags: hook.tags.clone(),
+            writes: entries.writes.clone(),
+            follow_bits: taken,
+            cgroups: cgroups.to_vec(),
+        };
+        self.phs.insert(ph_id, info);
+        // Value sets, then the policy hook, then the lists that name it.
+        for w in &entries.writes {
+            write(backend, undo, w.map, &w.key, &w.value).map_err(HookFailure::Kernel)?;
+        }
+        for registration in &entries.follow {
+            self.register_follow(backend, undo, &registration.path, registration.bit)
+                .map_err(HookFailure::Kernel)?;
+        }
+        if !entries.follow.is_empty() {
+            self.refresh_process_follow_bits(backend)
+                .map_err(HookFailure::Kernel)?;
+        }
+        write(
+            backend,
+            undo,
+            maps::POLICY_HOOKS,
+            &ph_id.to_ne_bytes(),
+            &entries.policy_hook.encode(),
+        )
+        .map_err(HookFailure::Kernel)?;
+        let state = self
+            .hooks
+            .get_mut(&attach)
+            .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
+        state.users.insert(ph_id, task_info);
+        for cgroup in cgroups {
+            let list = state.lists.entry(*cgroup).or_default();
+            if list.len() >= layout::MAX_PH_LIST {
+                return Err(HookFailure::Reason(format!(
+                    "more than {} policies on {} apply to the same processes",
+                    layout::MAX_PH_LIST,
+                    attach.describe()
+                )));
+            }
+            list.push(ph_id);
+        }
+        let hook_id = state.hook_id;
+        let config = state.config().encode();
+        let lists: Vec<(u64, Vec<u32>)> = cgroups
+            .iter()
+            .map(|c| (*c, state.lists.get(c).cloned().unwrap_or_default()))
+            .collect();
+        let event_id = state.event_id;
+        let raw_slot = state.raw_slot;
+        write(backend, undo, maps::HOOKS, &hook_id.to_ne_bytes(), &config)
+            .map_err(HookFailure::Kernel)?;
+        for (cgroup, ids) in lists {
+            write(
+                backend,
+                undo,
+                maps::LISTS,
+                &layout::list_key(hook_id, cgroup),
+                &layout::ph_list(&ids),
+            )
+            .map_err(HookFailure::Kernel)?;
+        }
+        if is_new {
+            if let Some(event_id) = event_id {
+                write(
+                    backend,
+                    undo,
+                    maps::TP_HOOKS,
+                    &event_id.to_ne_bytes(),
+                    &hook_id.to_ne_bytes(),
+                )
+                .map_err(HookFailure::Kernel)?;
+            }
+            if let Some(slot) = raw_slot {
+                write(
+                    backend,
+                    undo,
+                    maps::RAW_HOOKS,
+                    &slot.to_ne_bytes(),
+                    &hook_id.to_ne_bytes(),
+                )
+                .map_err(HookFailure::Kernel)?;
+            }
+            let (program, target) = match &attach {
+                AttachPoint::Tracepoint { subsystem, event } => (
+                    "tpc_tracepoint".to_owned(),
+                    AttachTarget::Tracepoint {
+                        category: subsystem.clone(),
+                        name: event.clone(),
+                    },
+                ),
+                AttachPoint::RawTracepoint { event, .. } => (
+                    format!("tpc_raw_tracepoint_{}", raw_slot.unwrap_or(0)),
+                    AttachTarget::RawTracepoint {
+                        name: event.clone(),
+                    },
+                ),
+            };
+            let link = backend
+                .attach(&program, &target)
+                .map_err(HookFailure::Kernel)?;
+            undo.links.push(link);
+            if let Some(state) = self.hooks.get_mut(&attach) {
+                state.link = Some(link);
+            }
+        }
+        Ok(ph_id)
+    }
+
+    fn allocate_ph(&mut self) -> Result<u32, HookFailure> {
+        // Fresh ids first; freed ones only when the map is full, so an id a
+        // program may still be reading is not rewritten at once.
+        let max = self.max_policy_hooks;
+        if self.next_ph + 1 < max {
+            self.next_ph += 1;
+            return Ok(self.next_ph);
+        }
+        (1..max)
+            .find(|id| !self.phs.contains_key(id))
+            .ok_or_else(|| {
+                HookFailure::Reason(format!(
+                    "more than {} policy hooks loaded (the sensor was started for fewer; restart it with the bundles)",
+                    max.saturating_sub(1)
+                ))
+            })
+    }
+
+    /// Adds the reads of `hook` to its hook's slots; the slot of each
+    /// argument in order.
+    fn merge_slots(&mut self, attach: &AttachPoint, hook: &HookUnit) -> Result<Vec<u8>, HookFailure> {
+        let format = match attach {
+            AttachPoint::Tracepoint { subsystem, event } => Some(
+                self.host
+                    .tracefs
+                    .format(subsystem, event)
+                    .map_err(HookFailure::Reason)?,
+            ),
+            AttachPoint::RawTracepoint { .. } => None,
+        };
+        let state = self
+            .hooks
+            .get_mut(attach)
+            .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
+        let mut indices: Vec<Option<u8>> = vec![None; hook.args.len()];
+        // Size arguments first, so a buffer can name its size slot.
+        let mut order: Vec<usize> = (0..hook.args.len()).collect();
+        order.sort_by_key(|i| matches!(hook.args[*i].read, ArgRead::CharBuf { .. }));
+        for i in order {
+            let arg = &hook.args[i];
+            let offset = match (&arg.source, &format) {
+                (ArgSource::Field { index, name }, Some(format)) => {
+                    let field = format.fields.get(*index as usize).ok_or_else(|| {
+                        HookFailure::Reason(format!(
+                            "{} has no field {index} here (it has {})",
+                            attach.describe(),
+                            format.fields.len()
+                        ))
+                    })?;
+                    if &field.name != name {
+                        return Err(HookFailure::Reason(format!(
+                            "field {index} of {} is `{}` here, the bundle expects `{name}`",
+                            attach.describe(),
+                            field.name
+                        )));
+                    }
+                    u16::try_from(field.offset).map_err(|_| {
+                        HookFailure::Reason(format!("field `{name}` lies past 64 KiB"))
+                    })?
+                }
+                (ArgSource::RawArg { index }, None) => u16::try_from(index * 8)
+                    .map_err(|_| HookFailure::Reason(format!("raw argument {index}")))?,
+                _ => {
+                    return Err(HookFailure::Reason(format!(
+                        "{} cannot be read on {}",
+                        kernel::describe_source(&arg.source),
+                        attach.describe()
+                    )));
+                }
+            };
+            let size_slot = match kernel::size_arg(hook, i) {
+                Some(size) => Some(indices.get(size).copied().flatten().ok_or_else(|| {
+                    HookFailure::Reason(format!("argument {i} takes its size from a missing argument"))
+                })?),
+                None => None,
+            };
+            let slot = kernel::slot_for(&arg.read, offset, size_slot);
+            let key = SlotKey {
+                source: arg.source.clone(),
+                read: arg.read.clone(),
+            };
+            let position = match state.slots.iter().position(|(k, s)| *k == key && *s == slot) {
+                Some(p) => p,
+                None => {
+                    if state.slots.len() >= layout::MAX_SLOTS {
+                        return Err(HookFailure::Reason(format!(
+                            "the policies on {} read more than {} different arguments",
+                            attach.describe(),
+                            layout::MAX_SLOTS
+                        )));
+                    }
+                    state.slots.push((key, slot));
+                    state.slots.len() - 1
+                }
+            };
+            indices[i] = Some(u8::try_from(position).unwrap_or(u8::MAX));
+        }
+        Ok(indices.into_iter().map(|i| i.unwrap_or(u8::MAX)).collect())
+    }
+
+    fn register_follow(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        undo: &mut Undo,
+        path: &str,
+        bit: u32,
+    ) -> Result<(), RuntimeError> {
+        let Some(key) = layout::follow_key(path.as_bytes()) else {
+            return Ok(()); // longer than a process entry's binary: never matches
+        };
+        let bits = self.follow_paths.entry(path.to_owned()).or_insert([0; 4]);
+        bits[(bit / 64) as usize % 4] |= 1u64 << (bit % 64);
+        let value = layout::follow_value(bits);
+        write(backend, undo, maps::FOLLOW_BINS, &key, &value)
+    }
+
+    /// Recomputes the followChildren bits of every process in the kernel's
+    /// map from its ancestry, so processes started before a policy loaded
+    /// are followed too.
+    fn refresh_process_follow_bits(&self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
+        let pids = backend.process_pids()?;
+        let mut entries: HashMap<u32, ProcessEntry> = HashMap::new();
+        for pid in pids {
+            if let Some(entry) = backend.process_entry(pid)? {
+                entries.insert(pid, entry);
+            }
+        }
+        let own_bits = |entry: &ProcessEntry| -> [u64; 4] {
+            if entry.flags.has(crate::wire::RecordFlags::TRUNC_BINARY) {
+                return [0; 4];
+            }
+            std::str::from_utf8(&entry.binary)
+                .ok()
+                .and_then(|b| self.follow_paths.get(b))
+                .copied()
+                .unwrap_or([0; 4])
+        };
+        let mut updated = Vec::new();
+        for entry in entries.values() {
+            let mut bits = own_bits(entry);
+            let mut cursor = entry;
+            for _ in 0..64 {
+                let Some(parent) = entries
+                    .get(&cursor.parent_pid)
+                    .filter(|p| p.exec_ktime == cursor.parent_exec_ktime && p.pid != cursor.pid)
+                else {
+                    break;
+                };
+                let theirs = own_bits(parent);
+                for (b, t) in bits.iter_mut().zip(theirs) {
+                    *b |= t;
+                }
+                cursor = parent;
+            }
+            if bits != entry.follow {
+                let mut changed = entry.clone();
+                changed.follow = bits;
+                updated.push(changed);
+            }
+        }
+        for entry in updated {
+            backend.update_process_entry(&entry)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a bundle: its policies' entries, and the programs of points
+    /// no other policy hooks.
+    pub fn unload(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        bundle: BundleId,
+    ) -> Result<(), RuntimeError> {
+        let policy_ids = self.policy_ids(bundle);
+        let mut first_error = None;
+        for policy in policy_ids {
+            let Some(state) = self.policies.remove(&policy) else {
+                continue;
+            };
+            for ph in state.phs {
+                if let Err(e) = self.remove_policy_hook(backend, ph) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        self.bundles.remove(&bundle);
+        if let Err(e) = self.detach_unused(backend) {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn remove_policy_hook(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        ph: u32,
+    ) -> Result<(), RuntimeError> {
+        let Some(info) = self.phs.remove(&ph) else {
+            return Ok(());
+        };
+        if let Some(state) = self.hooks.get_mut(&info.attach) {
+            state.users.remove(&ph);
+            for cgroup in &info.cgroups {
+                if let Some(list) = state.lists.get_mut(cgroup) {
+                    list.retain(|id| *id != ph);
+                    let key = layout::list_key(state.hook_id, *cgroup);
+                    if list.is_empty() {
+                        state.lists.remove(cgroup);
+                        backend.map_delete(maps::LISTS, &key)?;
+                    } else {
+                        backend.map_update(maps::LISTS, &key, &layout::ph_list(list))?;
+                    }
+                }
+            }
+            backend.map_update(maps::HOOKS, &state.hook_id.to_ne_bytes(), &state.config().encode())?;
+        }
+        backend.map_delete(maps::POLICY_HOOKS, &ph.to_ne_bytes())?;
+        for w in &info.writes {
+            backend.map_delete(w.map, &w.key)?;
+        }
+        for bit in &info.follow_bits {
+            if let Some(used) = self.follow_used.get_mut(*bit as usize) {
+                *used = false;
+            }
+            let word = (bit / 64) as usize % 4;
+            let mask = 1u64 << (bit % 64);
+            let mut emptied = Vec::new();
+            for (path, bits) in self.follow_paths.iter_mut() {
+                if bits[word] & mask != 0 {
+                    bits[word] &= !mask;
+                    match layout::follow_key(path.as_bytes()) {
+                        Some(key) if bits.iter().all(|w| *w == 0) => {
+                            backend.map_delete(maps::FOLLOW_BINS, &key)?;
+                            emptied.push(path.clone());
+                        }
+                        Some(key) => {
+                            backend.map_update(maps::FOLLOW_BINS, &key, &layout::follow_value(bits))?;
+                        }
+                        None => {}
+                    }
+                }
+            }
+            for path in emptied {
+                self.follow_paths.remove(&path);
+            }
+        }
+        if !info.follow_bits.is_empty() {
+            self.refresh_process_follow_bits(backend)?;
+        }
+        Ok(())
+    }
+
+    fn detach_unused(&mut self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
+        let unused: Vec<AttachPoint> = self
+            .hooks
+            .values()
+            .filter(|h| h.users.is_empty())
+            .map(|h| h.attach.clone())
+            .collect();
+        for attach in unused {
+            let Some(state) = self.hooks.remove(&attach) else {
+                continue;
+            };
+            self.hook_by_id.remove(&state.hook_id);
+            if let Some(link) = state.link {
+                backend.detach(link)?;
+            }
+            if let Some(event_id) = state.event_id {
+                backend.map_delete(maps::TP_HOOKS, &event_id.to_ne_bytes())?;
+            }
+            if let Some(slot) = state.raw_slot {
+                backend.map_update(maps::RAW_HOOKS, &slot.to_ne_bytes(), &0u32.to_ne_bytes())?;
+                if let Some(used) = self.raw_used.get_mut(slot as usize) {
+                    *used = false;
+                }
+            }
+            backend.map_delete(maps::HOOKS, &state.hook_id.to_ne_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// After a failed load: forgets (without kernel calls, the undo log does
+    /// those) the policies, policy hooks and slots the bundle added.
+    fn forget_bundle(&mut self, bundle: BundleId) {
+        let ids = self.policy_ids(bundle);
+        for id in ids {
+            if let Some(state) = self.policies.remove(&id) {
+                for ph in state.phs {
+                    if let Some(info) = self.phs.remove(&ph) {
+                        for bit in info.follow_bits {
+                            if let Some(used) = self.follow_used.get_mut(bit as usize) {
+                                *used = false;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let live: std::collections::HashSet<u32> = self.phs.keys().copied().collect();
+        for state in self.hooks.values_mut() {
+            state.users.retain(|ph, _| live.contains(ph));
+            for list in state.lists.values_mut() {
+                list.retain(|ph| live.contains(ph));
+            }
+            state.lists.retain(|_, l| !l.is_empty());
+        }
+        let users: std::collections::HashSet<u32> = self
+            .phs
+            .values()
+            .flat_map(|p| p.follow_bits.iter().copied())
+            .collect();
+        for bits in self.follow_paths.values_mut() {
+            for bit in 0..layout::FOLLOW_BITS as u32 {
+                if !users.contains(&bit) {
+                    bits[(bit / 64) as usize % 4] &= !(1u64 << (bit % 64));
+                }
+            }
+        }
+        self.follow_paths.retain(|_, b| b.iter().any(|w| *w != 0));
+    }
+
+    /// Rewrites the entries policies share (hook configs, lists, dispatch,
+    /// followChildren paths) from the engine's view.
+    fn resync(&self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
+        for state in self.hooks.values() {
+            backend.map_update(maps::HOOKS, &state.hook_id.to_ne_bytes(), &state.config().encode())?;
+            for (cgroup, ids) in &state.lists {
+                backend.map_update(
+                    maps::LISTS,
+                    &layout::list_key(state.hook_id, *cgroup),
+                    &layout::ph_list(ids),
+                )?;
+            }
+            if let Some(event_id) = state.event_id {
+                backend.map_update(maps::TP_HOOKS, &event_id.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
+            }
+            if let Some(slot) = state.raw_slot {
+                backend.map_update(maps::RAW_HOOKS, &slot.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
+            }
+        }
+        for (path, bits) in &self.follow_paths {
+            if let Some(key) = layout::follow_key(path.as_bytes()) {
+                backend.map_update(maps::FOLLOW_BINS, &key, &layout::follow_value(bits))?;
+            }
+        }
+        self.refresh_process_follow_bits(backend)
+    }
+
+    /// After a rollback: hooks nobody uses any more are forgotten (their
+    /// kernel entries and links were undone).
+    fn drop_unused_hooks(&mut self) {
+        let unused: Vec<AttachPoint> = self
+            .hooks
+            .values()
+            .filter(|h| h.users.is_empty())
+            .map(|h| h.attach.clone())
+            .collect();
+        for attach in unused {
+            if let Some(state) = self.hooks.remove(&attach) {
+                self.hook_by_id.remove(&state.hook_id);
+                if let Some(slot) = state.raw_slot {
+                    if let Some(used) = self.raw_used.get_mut(slot as usize) {
+                        *used = false;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `max_entries` for the policy maps, sized for these bundles with room for
+/// as many again (policies added later without a restart).
+pub fn map_sizes(bundles: &[&Bundle]) -> Vec<(&'static str, u32)> {
+    let mut counts: HashMap<&'static str, u64> = HashMap::new();
+    let mut policy_hooks = 0u64;
+    let mut follow = 0u64;
+    let mut ids = kernel::CountingIds::default();
+    for bundle in bundles {
+        for (policy, hook) in bundle.hooks() {
+            policy_hooks += 1;
+            let slot_of = |i: usize| Ok(u8::try_from(i.min(layout::MAX_SLOTS - 1)).unwrap_or(0));
+            if let Ok(entries) =
+                kernel::translate_hook(hook, 1, policy.monitor, &slot_of, &mut ids)
+            {
+                for w in entries.writes {
+                    *counts.entry(w.map).or_default() += 1;
+                }
+                follow += entries.follow.len() as u64;
+            }
+        }
+    }
+    let size = |n: u64, floor: u32| -> u32 {
+        u32::try_from(n.saturating_mul(2).saturating_add(u64::from(floor))).unwrap_or(u32::MAX)
+    };
+    let mut out = vec![
+        (maps::POLICY_HOOKS, size(policy_hooks, 64)),
+        (maps::LISTS, size(policy_hooks, 64)),
+        (maps::FOLLOW_BINS, size(follow, 64)),
+    ];
+    for map in [maps::INT_SET, maps::LPM_STR, maps::LPM_V4, maps::LPM_V6, maps::SUBSTR]
+        .into_iter()
+        .chain(maps::STR_SETS)
+    {
+        out.push((map, size(counts.get(map).copied().unwrap_or(0), 64)));
+    }
+    out
+}
+
+enum HookFailure {
+    Reason(String),
+    Kernel(RuntimeError),
+}
+
+/// Writes an entry and remembers its key: a failed load deletes every key it
+/// wrote, then rewrites the entries other policies share from the engine's
+/// own view ([`PolicyEngine::resync`]).
+fn write(
+    backend: &mut dyn KernelBackend,
+    undo: &mut Undo,
+    map: &'static str,
+    key: &[u8],
+    value: &[u8],
+) -> Result<(), RuntimeError> {
+    backend.map_update(map, key, value)?;
+    if !undo.writes.iter().any(|(m, k)| *m == map && k == key) {
+        undo.writes.push((map, key.to_vec()));
+    }
+    Ok(())
+}
+
+fn rollback(backend: &mut dyn KernelBackend, undo: Undo) {
+    for link in undo.links.into_iter().rev() {
+        let _ignored = backend.detach(link);
+    }
+    for (map, key) in undo.writes.into_iter().rev() {
+        let _ignored = backend.map_delete(map, &key);
+    }
+}
