@@ -1,5 +1,6 @@
 /* Policy hooks on raw tracepoints. A raw tracepoint's context does not say
  * which tracepoint fired, so there is one program per slot
+ * (like generic_tracepoint.bpf.c)
  * (tpc_raw_tracepoint_0 ... _7); `tpc_raw_hooks[slot]` names the hook. A
  * slot's `offset` is 8 × the argument's index in `ctx->args`. Part of
  * tpc.bpf.c. */
@@ -9,7 +10,7 @@ static __always_inline int tpc_raw_slot(struct bpf_raw_tracepoint_args *ctx, __u
 	__u32 *hook_id = bpf_map_lookup_elem(&tpc_raw_hooks, &slot);
 	if (!hook_id || *hook_id == 0)
 		return 0;
-	return tpc_run_hook(ctx, *hook_id);
+	return tpc_enter_hook(ctx, *hook_id);
 }
 
 #define TPC_RAW_PROGRAM(n)                                                                         \

@@ -262,7 +262,10 @@ static long tpc_count_drop_cb(__u32 i, void *data)
 	return 0;
 }
 
-static __always_inline int tpc_run_hook(void *ctx, __u32 hook_id)
+/* A global function: verified once per program, whatever calls it. The
+ * program's context is in s->ctx as an address (tpc_enter_hook), read only
+ * through bpf_probe_read_kernel. */
+__noinline int tpc_run_hook(__u32 hook_id)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
 	if (!s)
@@ -285,7 +288,6 @@ static __always_inline int tpc_run_hook(void *ctx, __u32 hook_id)
 
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	bpf_probe_read_kernel(&s->hook, sizeof(s->hook), hook);
-	s->ctx = (__u64)ctx;
 	s->ev.header.kind = EVENT_HOOK;
 	s->ev.header.version = WIRE_VERSION;
 	s->ev.header.reserved = 0;
@@ -331,6 +333,17 @@ static __always_inline int tpc_run_hook(void *ctx, __u32 hook_id)
 	if (bpf_ringbuf_output(&tpc_events, &s->ev, size, 0) < 0)
 		bpf_loop(TPC_MAX_POSTS, tpc_count_drop_cb, 0, 0);
 	return 0;
+}
+
+/* Entry of every hook program: keeps the context's address for the argument
+ * reads, then runs the hook. */
+static __always_inline int tpc_enter_hook(void *ctx, __u32 hook_id)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s)
+		return 0;
+	s->ctx = (__u64)ctx;
+	return tpc_run_hook(hook_id);
 }
 
 #endif

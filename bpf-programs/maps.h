@@ -40,10 +40,10 @@ struct {
 	__type(value, struct tpc_config);
 } tpc_config SEC(".maps");
 
-/* Tracepoint event id (the record's common_type) → hook id. */
+/* Tracepoint program slot → hook id. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TPC_TP_SLOTS);
 	__type(key, __u32);
 	__type(value, __u32);
 } tpc_tp_hooks SEC(".maps");

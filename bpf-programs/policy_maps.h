@@ -29,6 +29,7 @@
 #define TPC_SUBSTR_MAX 124     /* bytes of one SubString value */
 #define TPC_FOLLOW_WORDS 4     /* 256 followChildren bits */
 #define TPC_RAW_SLOTS 8        /* raw tracepoint programs */
+#define TPC_TP_SLOTS 32        /* tracepoint programs */
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
 #define TPC_FOLLOW_DEPTH 9     /* ancestors followForks walks */
 #define TPC_NAMESPACES 10

@@ -37,6 +37,8 @@ pub const SUBSTR_MAX: usize = 124;
 pub const FOLLOW_BITS: usize = 256;
 /// Raw tracepoint programs (`tpc_raw_tracepoint_0` ...).
 pub const RAW_SLOTS: usize = 8;
+/// Tracepoint programs (`tpc_tracepoint_0` ...).
+pub const TP_SLOTS: usize = 32;
 /// Bytes of a binary path in a process entry.
 pub const BINARY_LEN: usize = 256;
 /// Key data sizes of the string-set maps, smallest first.

@@ -203,11 +203,12 @@ pub enum AttachPoint {
 }
 
 impl AttachPoint {
-    /// The program of [`SENSOR_OBJECT`] that serves this kind of hook.
-    pub fn program(&self) -> &'static str {
+    /// The program of [`SENSOR_OBJECT`] that serves this kind of hook in
+    /// program slot `slot`.
+    pub fn program(&self, slot: u32) -> String {
         match self {
-            AttachPoint::Tracepoint { .. } => "tpc_tracepoint",
-            AttachPoint::RawTracepoint { .. } => "tpc_raw_tracepoint",
+            AttachPoint::Tracepoint { .. } => format!("tpc_tracepoint_{slot}"),
+            AttachPoint::RawTracepoint { .. } => format!("tpc_raw_tracepoint_{slot}"),
         }
     }
 

@@ -7,6 +7,8 @@ pub mod check;
 pub mod diagnostics;
 pub mod driver;
 pub mod front;
+pub mod inspect;
 pub mod ir;
+pub mod lower;
 pub mod sim;
 pub mod span;

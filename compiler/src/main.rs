@@ -24,8 +24,14 @@ enum Command {
     Explain(cli::explain::ExplainArgs),
     /// The kernels tpc carries, lookups in kernel BTF, and the carried database.
     Kernels(cli::kernels::KernelsArgs),
-    /// Load the base sensor on this kernel and stream process events (root).
+    /// Load the sensor and policy bundles on this kernel, stream events, enforce (root).
     Run(cli::run::RunArgs),
+    /// Check and lower policies into a bundle for `tpc run` (no root, clang or BPF).
+    Build(cli::build::BuildArgs),
+    /// Show what a bundle holds: programs, map entries, attach points, policies.
+    Inspect(cli::inspect::InspectArgs),
+    /// Make an ed25519 key pair to sign bundles (`tpc build --sign`, `tpc run --trust`).
+    Keygen(cli::build::KeygenArgs),
     /// Replay recorded Tetragon events against policies: the events they would post.
     Replay(cli::replay::ReplayArgs),
     /// Run simulator test files (policy, events, expected verdicts).
@@ -53,6 +59,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => code(cli::explain::run(&args)),
         Command::Replay(args) => code(cli::replay::run(&args)),
         Command::Test(args) => code(cli::test::run(&args)),
+        Command::Build(args) => code(cli::build::run(&args)),
+        Command::Inspect(args) => code(cli::inspect::run(&args)),
+        Command::Keygen(args) => code(cli::build::keygen(&args)),
         Command::Kernels(args) => match cli::kernels::run(args) {
             Ok(c) => c,
             Err(error) => {

@@ -110,6 +110,35 @@ pub fn read_namespaces(dir: &Path) -> [u32; 10] {
     out
 }
 
+/// The inodes the kernel gives its initial namespaces (`PROC_*_INIT_INO` in
+/// `include/linux/proc_ns.h`), in `NAMESPACE_FILES` order; 0 where the
+/// initial namespace has no fixed number (mnt, net).
+pub const INITIAL_NAMESPACES: [u32; 10] = [
+    0xEFFF_FFFE, // uts
+    0xEFFF_FFFF, // ipc
+    0,           // mnt
+    0xEFFF_FFFC, // pid
+    0xEFFF_FFFC, // pid_for_children
+    0,           // net
+    0xEFFF_FFFA, // time
+    0xEFFF_FFFA, // time_for_children
+    0xEFFF_FFFB, // cgroup
+    0xEFFF_FFFD, // user
+];
+
+/// The host's namespaces: those of pid 1 under `proc_root`, and where pid 1
+/// cannot be read (a sandbox without ptrace rights on it), the kernel's
+/// initial namespaces.
+pub fn host_namespaces(proc_root: &Path) -> [u32; 10] {
+    let mut ns = read_namespaces(&proc_root.join("1"));
+    for (slot, initial) in ns.iter_mut().zip(INITIAL_NAMESPACES) {
+        if *slot == 0 {
+            *slot = initial;
+        }
+    }
+    ns
+}
+
 /// The inode of a namespace link such as `net:[4026531840]`.
 pub fn parse_ns_link(target: &str) -> Option<u32> {
     let inside = target.rsplit_once('[')?.1.strip_suffix(']')?;

@@ -109,7 +109,7 @@ impl<B: KernelBackend> BaseSensor<B> {
             .proc_root
             .clone()
             .unwrap_or_else(|| PathBuf::from("/proc"));
-        let host_ns = proc_seed::read_namespaces(&proc_for_host.join("1"));
+        let host_ns = proc_seed::host_namespaces(&proc_for_host);
         table.set_host_namespaces(host_ns);
         let policy_hooks = options
             .map_sizes

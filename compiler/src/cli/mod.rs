@@ -1,8 +1,10 @@
 //! Subcommands of the `tpc` binary. Each file parses its arguments with clap
 //! and calls the library; no policy logic lives here.
 
+pub mod build;
 pub mod check;
 pub mod explain;
+pub mod inspect;
 pub mod kernels;
 pub mod replay;
 pub mod run;

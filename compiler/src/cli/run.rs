@@ -1,4 +1,4 @@
-//! `tpc run`: loads the base sensor (bundles come later) and streams process events as Tetragon JSON lines or compact lines until SIGINT/SIGTERM.
+//! `tpc run`: loads the sensor, loads policy bundles into the kernel (tracepoint and raw tracepoint hooks filter and enforce there), and streams process and policy events as Tetragon JSON lines or compact lines until SIGINT/SIGTERM.
 
 use std::{
     fs::OpenOptions,
@@ -9,7 +9,10 @@ use std::{
 };
 
 use clap::{Args, ValueEnum};
-use tpc_runtime::{BaseSensor, RuntimeError, SensorEvent, SensorOptions, stop_on_signals};
+use tpc_runtime::{
+    BaseSensor, CgroupBinding, RuntimeError, SensorEvent, SensorOptions, policies,
+    stop_on_signals,
+};
 
 /// How events are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -21,10 +24,26 @@ pub enum OutputFormat {
 }
 
 /// Arguments of `tpc run`.
+///
+/// What runs in the kernel: the base sensor (process exec, fork, exit)
+/// always; with bundles (`tpc build`), their tracepoint and raw tracepoint
+/// hooks, which filter (matchArgs, matchBinaries, matchParentBinaries,
+/// matchPIDs, matchNamespaces, matchCapabilities and the change filters)
+/// and act (Post with rateLimit, NoPost, Sigkill, Signal) in the kernel.
+/// Several bundles share one program per hooked point.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A compiled policy bundle (not supported yet: the base sensor runs alone).
-    pub bundle: Option<PathBuf>,
+    /// Policy bundles to load (`tpc build`); none runs the base sensor alone.
+    pub bundles: Vec<PathBuf>,
+    /// Run only bundles signed by this ed25519 public key (`tpc keygen`;
+    /// repeatable): unsigned or foreign bundles are refused.
+    #[arg(long, value_name = "PUBKEY")]
+    pub trust: Vec<PathBuf>,
+    /// Apply policy NAME only to processes in cgroup PATH (cgroup v2, under
+    /// /sys/fs/cgroup) and its descendants; repeatable. Replaces the
+    /// policy's own scope.
+    #[arg(long, value_name = "NAME=PATH")]
+    pub cgroup: Vec<String>,
     /// Format of the events on stdout.
     #[arg(long, short = 'o', value_enum, default_value = "json")]
     pub output: OutputFormat,
@@ -48,8 +67,28 @@ pub struct RunArgs {
 /// Errors of `tpc run`.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("running a bundle is not supported yet ({path}); run `tpc run` without one for the base sensor", path = path.display())]
-    BundleUnsupported { path: PathBuf },
+    #[error("cannot read bundle {path}", path = path.display())]
+    ReadBundle {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("bundle {path} refused", path = path.display())]
+    Bundle {
+        path: PathBuf,
+        #[source]
+        source: tpc_bundle::BundleError,
+    },
+    #[error("bundle {path} not loaded; nothing of it stays in the kernel", path = path.display())]
+    Load {
+        path: PathBuf,
+        #[source]
+        source: RuntimeError,
+    },
+    #[error("cannot read trusted key {path}: {reason}", path = path.display())]
+    Key { path: PathBuf, reason: String },
+    #[error("--cgroup takes NAME=PATH, not `{text}`")]
+    BadCgroup { text: String },
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error("cannot open output file {path}", path = path.display())]
@@ -69,10 +108,57 @@ pub enum RunError {
 
 /// Runs the sensor until SIGINT/SIGTERM (or `--duration`), printing events;
 /// the run summary (and any lost records) goes to stderr at the end.
-pub fn run(args: &RunArgs) -> Result<(), RunError> {
-    if let Some(path) = &args.bundle {
-        return Err(RunError::BundleUnsupported { path: path.clone() });
+/// Reads and verifies the bundles (digest, signature, trust) before
+/// anything is loaded.
+fn read_bundles(args: &RunArgs) -> Result<Vec<(PathBuf, tpc_bundle::VerifiedBundle)>, RunError> {
+    let mut trusted = Vec::new();
+    for path in &args.trust {
+        let key = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| tpc_bundle::file::parse_public_key(&t).map_err(|e| e.to_string()))
+            .map_err(|reason| RunError::Key {
+                path: path.clone(),
+                reason,
+            })?;
+        trusted.push(key);
     }
+    let mut out = Vec::new();
+    for path in &args.bundles {
+        let bytes = std::fs::read(path).map_err(|source| RunError::ReadBundle {
+            path: path.clone(),
+            source,
+        })?;
+        let verified = tpc_bundle::decode(&bytes, (!trusted.is_empty()).then_some(&trusted[..]))
+            .map_err(|source| RunError::Bundle {
+                path: path.clone(),
+                source,
+            })?;
+        out.push((path.clone(), verified));
+    }
+    Ok(out)
+}
+
+fn bindings(args: &RunArgs) -> Result<Vec<CgroupBinding>, RunError> {
+    args.cgroup
+        .iter()
+        .map(|text| {
+            let (policy, path) = text.split_once('=').ok_or_else(|| RunError::BadCgroup {
+                text: text.clone(),
+            })?;
+            if policy.is_empty() || path.is_empty() {
+                return Err(RunError::BadCgroup { text: text.clone() });
+            }
+            Ok(CgroupBinding {
+                policy: policy.to_owned(),
+                path: PathBuf::from(path),
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &RunArgs) -> Result<(), RunError> {
+    let bundles = read_bundles(args)?;
+    let bindings = bindings(args)?;
     let duration = match args.duration {
         Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
             Some(Duration::from_secs_f64(seconds))
@@ -94,9 +180,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         None => None,
     };
     let stop = stop_on_signals()?;
+    let all: Vec<&tpc_bundle::Bundle> = bundles.iter().map(|(_, b)| &b.bundle).collect();
     let options = SensorOptions {
         node_name: args.node_name.clone(),
         ring_buffer_bytes: args.ring_buffer_bytes,
+        map_sizes: policies::map_sizes(&all),
         ..SensorOptions::default()
     };
     let options = if args.no_proc_seed {
@@ -107,11 +195,54 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
     } else {
         options
     };
+    let started_load = std::time::Instant::now();
     let mut sensor = BaseSensor::start(&options)?;
     let node_name = sensor.node_name().to_owned();
     eprintln!(
-        "tpc run: base sensor attached (sched_process_exec, sched_process_fork, sched_process_exit); stop with Ctrl-C"
+        "tpc run: base sensor attached (sched_process_exec, sched_process_fork, sched_process_exit) in {:.0} ms",
+        started_load.elapsed().as_secs_f64() * 1000.0
     );
+    for (path, verified) in &bundles {
+        let started = std::time::Instant::now();
+        let label = path.display().to_string();
+        if let Err(source) = sensor.load_bundle(&verified.bundle, &label, &bindings) {
+            let _ignored = sensor.stop(&mut |_| {});
+            return Err(RunError::Load {
+                path: path.clone(),
+                source,
+            });
+        }
+        let names: Vec<&str> = verified
+            .bundle
+            .policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        eprintln!(
+            "tpc run: loaded {label} ({}{}) in {:.1} ms",
+            names.join(", "),
+            if verified.signer.is_some() { ", signed" } else { "" },
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    for bundle in sensor.engine().bundles() {
+        for (policy, reason) in &bundle.inactive {
+            eprintln!("tpc run: warning: policy {policy} applies to no process here: {reason}; bind it with --cgroup {policy}=PATH");
+        }
+    }
+    let hooked = sensor.engine().attached();
+    if !hooked.is_empty() {
+        eprintln!(
+            "tpc run: hooked {}; stop with Ctrl-C",
+            hooked
+                .iter()
+                .map(tpc_bundle::AttachPoint::describe)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        eprintln!("tpc run: stop with Ctrl-C");
+    }
 
     let mut writer = EventWriter {
         out: BufWriter::new(io::stdout().lock()),
@@ -149,6 +280,18 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         summary.dropped.exit,
         summary.decode_errors
     );
+    if !summary.policy_drops.is_empty() {
+        eprintln!(
+            "tpc run: {} policy events posted; lost per policy: {}",
+            summary.policy_events,
+            summary
+                .policy_drops
+                .iter()
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -172,6 +315,12 @@ impl<W: Write> EventWriter<W> {
                 "tpc run: the ring buffer was full: {} records lost",
                 dropped.total()
             );
+        }
+        if let SensorEvent::PolicyLost {
+            policy, dropped, ..
+        } = event
+        {
+            eprintln!("tpc run: the ring buffer was full: {dropped} events of policy {policy} lost");
         }
         let json = event.to_json_line(&self.node_name);
         let result = match self.format {

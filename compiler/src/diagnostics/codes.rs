@@ -621,6 +621,51 @@ codes! {
     /// Why: no kernel check can run without it.
     /// Example: `--btf` pointing at a file that is not BTF.
     BtfUnavailable = ("TPC109", "btf-unavailable", Error);
+
+    /// A part of a policy that tpc's kernel programs do not run yet.
+    ///
+    /// What it does: `tpc build` reports hook kinds, argument types, filters
+    /// and actions that the back end cannot lower to its kernel programs
+    /// (tracepoints and raw tracepoints run today; kprobes, uprobes, LSM and
+    /// fentry hooks, and actions such as Override, come with later back-end
+    /// work). As a warning: a part that is lowered without an effect
+    /// (stack traces are not collected).
+    /// Why: a bundle must do in the kernel exactly what the policy says, or
+    /// not be built.
+    /// Example: `tpc build` on a policy with `kprobes:`.
+    NotLowered = ("TPC200", "not-lowered", Error);
+
+    /// A value, a count or a size that does not fit the kernel tables.
+    ///
+    /// What it does: checks string lengths against the key sizes of the
+    /// kernel's prefix tries and string sets, value counts against the
+    /// inline value slots of a filter (8 values, 4 ranges), the number of
+    /// filters, selectors and arguments of a hook, and the members an `InMap`
+    /// range expands to (65,536).
+    /// Why: a value the kernel cannot hold would be cut, and the filter would
+    /// decide differently from the policy.
+    /// Example: a `Prefix` value of 253 bytes (a prefix trie key holds 252).
+    KernelTableLimit = ("TPC201", "kernel-table-limit", Error);
+
+    /// The tracepoint's record layout is needed to build and is not known.
+    ///
+    /// What it does: `tpc build` reads the target kernel's tracepoint format
+    /// (tracefs, or what `--kernel`/`--btf` provides) to place each field and
+    /// to decide `type: auto`; it reports a missing format or field.
+    /// Why: the kernel program must read the right bytes.
+    /// Example: `tpc build --btf vmlinux` on a kernel whose BTF does not
+    /// describe the syscall tracepoints.
+    TracepointLayoutUnknown = ("TPC202", "tracepoint-layout-unknown", Error);
+
+    /// A policy that applies to no process on a host without Kubernetes.
+    ///
+    /// What it does: warns when a policy is scoped by `podSelector`,
+    /// `containerSelector`, or is a `TracingPolicyNamespaced`: `tpc run` on a
+    /// plain host loads it, but no process is in a selected workload unless
+    /// cgroups are bound to it (`tpc run --cgroup NAME=PATH`).
+    /// Why: a policy that is loaded but never fires looks like a working one.
+    /// Example: `spec.podSelector: {matchLabels: {app: web}}`.
+    InactiveOnHost = ("TPC203", "inactive-on-host", Warning);
 }
 
 #[cfg(test)]

@@ -63,13 +63,13 @@
 //! semantics); filters whose inputs the event lacks (no `process.ns`, no
 //! `process.cap`) count as not matching, and the explanation says so.
 
-mod args;
+pub(crate) mod args;
 mod engine;
 mod filters;
 mod hooks;
-mod operators;
+pub(crate) mod operators;
 mod pattern;
-mod plan;
+pub(crate) mod plan;
 pub mod process;
 pub mod replay;
 pub mod report;

@@ -140,8 +140,8 @@ struct HookState {
     attach: AttachPoint,
     slots: Vec<(SlotKey, KernelSlot)>,
     link: Option<LinkHandle>,
-    event_id: Option<u32>,
-    raw_slot: Option<u32>,
+    /// The program slot: `tpc_tracepoint_<n>` or `tpc_raw_tracepoint_<n>`.
+    slot: u32,
     /// cgroup (0: everywhere) → policy hooks.
     lists: BTreeMap<u64, Vec<u32>>,
     /// Policy hooks on it, and whether each reads task info.
@@ -208,6 +208,7 @@ pub struct PolicyEngine {
     /// Binary path → followChildren bits listing it.
     follow_paths: BTreeMap<String, [u64; 4]>,
     raw_used: [bool; layout::RAW_SLOTS],
+    tp_used: [bool; layout::TP_SLOTS],
     max_policy_hooks: u32,
 }
 
@@ -255,6 +256,7 @@ impl PolicyEngine {
             follow_used: vec![false; layout::FOLLOW_BITS],
             follow_paths: BTreeMap::new(),
             raw_used: [false; layout::RAW_SLOTS],
+            tp_used: [false; layout::TP_SLOTS],
             max_policy_hooks,
         }
     }
@@ -512,26 +514,22 @@ impl PolicyEngine {
             let hook_id = (1..1024u32)
                 .find(|id| !self.hook_by_id.contains_key(id))
                 .ok_or_else(|| HookFailure::Reason("more than 1023 hooked points".into()))?;
-            let (event_id, raw_slot) = match &attach {
+            let (used, kind) = match &attach {
                 AttachPoint::Tracepoint { subsystem, event } => {
-                    let format = self
-                        .host
+                    // the tracepoint must exist here before a slot is taken
+                    self.host
                         .tracefs
                         .format(subsystem, event)
                         .map_err(HookFailure::Reason)?;
-                    (Some(format.id), None)
+                    (&mut self.tp_used[..], "tracepoints")
                 }
-                AttachPoint::RawTracepoint { .. } => {
-                    let slot = self.raw_used.iter().position(|u| !u).ok_or_else(|| {
-                        HookFailure::Reason(format!(
-                            "more than {} raw tracepoints hooked",
-                            layout::RAW_SLOTS
-                        ))
-                    })?;
-                    self.raw_used[slot] = true;
-                    (None, Some(u32::try_from(slot).unwrap_or(0)))
-                }
+                AttachPoint::RawTracepoint { .. } => (&mut self.raw_used[..], "raw tracepoints"),
             };
+            let slot = used.iter().position(|u| !u).ok_or_else(|| {
+                HookFailure::Reason(format!("more than {} {kind} hooked", used.len()))
+            })?;
+            used[slot] = true;
+            let slot = u32::try_from(slot).unwrap_or(0);
             self.hook_by_id.insert(hook_id, attach.clone());
             self.hooks.insert(
                 attach.clone(),
@@ -540,8 +538,7 @@ impl PolicyEngine {
                     attach: attach.clone(),
                     slots: Vec::new(),
                     link: None,
-                    event_id,
-                    raw_slot,
+                    slot,
                     lists: BTreeMap::new(),
                     users: BTreeMap::new(),
                 },
@@ -648,8 +645,7 @@ impl PolicyEngine {
             .iter()
             .map(|c| (*c, state.lists.get(c).cloned().unwrap_or_default()))
             .collect();
-        let event_id = state.event_id;
-        let raw_slot = state.raw_slot;
+        let slot = state.slot;
         write(backend, undo, maps::HOOKS, &hook_id.to_ne_bytes(), &config)
             .map_err(HookFailure::Kernel)?;
         for (cgroup, ids) in lists {
@@ -663,41 +659,25 @@ impl PolicyEngine {
             .map_err(HookFailure::Kernel)?;
         }
         if is_new {
-            if let Some(event_id) = event_id {
-                write(
-                    backend,
-                    undo,
-                    maps::TP_HOOKS,
-                    &event_id.to_ne_bytes(),
-                    &hook_id.to_ne_bytes(),
-                )
-                .map_err(HookFailure::Kernel)?;
-            }
-            if let Some(slot) = raw_slot {
-                write(
-                    backend,
-                    undo,
-                    maps::RAW_HOOKS,
-                    &slot.to_ne_bytes(),
-                    &hook_id.to_ne_bytes(),
-                )
-                .map_err(HookFailure::Kernel)?;
-            }
-            let (program, target) = match &attach {
+            let (dispatch, program, target) = match &attach {
                 AttachPoint::Tracepoint { subsystem, event } => (
-                    "tpc_tracepoint".to_owned(),
+                    maps::TP_HOOKS,
+                    format!("tpc_tracepoint_{slot}"),
                     AttachTarget::Tracepoint {
                         category: subsystem.clone(),
                         name: event.clone(),
                     },
                 ),
                 AttachPoint::RawTracepoint { event, .. } => (
-                    format!("tpc_raw_tracepoint_{}", raw_slot.unwrap_or(0)),
+                    maps::RAW_HOOKS,
+                    format!("tpc_raw_tracepoint_{slot}"),
                     AttachTarget::RawTracepoint {
                         name: event.clone(),
                     },
                 ),
             };
+            write(backend, undo, dispatch, &slot.to_ne_bytes(), &hook_id.to_ne_bytes())
+                .map_err(HookFailure::Kernel)?;
             let link = backend
                 .attach(&program, &target)
                 .map_err(HookFailure::Kernel)?;
@@ -976,14 +956,13 @@ impl PolicyEngine {
             if let Some(link) = state.link {
                 backend.detach(link)?;
             }
-            if let Some(event_id) = state.event_id {
-                backend.map_delete(maps::TP_HOOKS, &event_id.to_ne_bytes())?;
-            }
-            if let Some(slot) = state.raw_slot {
-                backend.map_update(maps::RAW_HOOKS, &slot.to_ne_bytes(), &0u32.to_ne_bytes())?;
-                if let Some(used) = self.raw_used.get_mut(slot as usize) {
-                    *used = false;
-                }
+            let (dispatch, used) = match &attach {
+                AttachPoint::Tracepoint { .. } => (maps::TP_HOOKS, &mut self.tp_used[..]),
+                AttachPoint::RawTracepoint { .. } => (maps::RAW_HOOKS, &mut self.raw_used[..]),
+            };
+            backend.map_update(dispatch, &state.slot.to_ne_bytes(), &0u32.to_ne_bytes())?;
+            if let Some(u) = used.get_mut(state.slot as usize) {
+                *u = false;
             }
             backend.map_delete(maps::HOOKS, &state.hook_id.to_ne_bytes())?;
         }
@@ -1042,12 +1021,11 @@ impl PolicyEngine {
                     &layout::ph_list(ids),
                 )?;
             }
-            if let Some(event_id) = state.event_id {
-                backend.map_update(maps::TP_HOOKS, &event_id.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
-            }
-            if let Some(slot) = state.raw_slot {
-                backend.map_update(maps::RAW_HOOKS, &slot.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
-            }
+            let dispatch = match &state.attach {
+                AttachPoint::Tracepoint { .. } => maps::TP_HOOKS,
+                AttachPoint::RawTracepoint { .. } => maps::RAW_HOOKS,
+            };
+            backend.map_update(dispatch, &state.slot.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
         }
         for (path, bits) in &self.follow_paths {
             if let Some(key) = layout::follow_key(path.as_bytes()) {
@@ -1069,10 +1047,12 @@ impl PolicyEngine {
         for attach in unused {
             if let Some(state) = self.hooks.remove(&attach) {
                 self.hook_by_id.remove(&state.hook_id);
-                if let Some(slot) = state.raw_slot {
-                    if let Some(used) = self.raw_used.get_mut(slot as usize) {
-                        *used = false;
-                    }
+                let used = match &attach {
+                    AttachPoint::Tracepoint { .. } => &mut self.tp_used[..],
+                    AttachPoint::RawTracepoint { .. } => &mut self.raw_used[..],
+                };
+                if let Some(u) = used.get_mut(state.slot as usize) {
+                    *u = false;
                 }
             }
         }

@@ -1,0 +1,308 @@
+//! A hook's `args` lowered to what the programs read: which tracepoint field
+//! (or raw tracepoint argument), how (integer width and sign, user or kernel
+//! string, buffer sized by another field, socket address), and the kind of
+//! argument events export. `type: auto` is decided from the tracepoint's
+//! format the way Tetragon's agent decides it.
+
+use tpc_bundle::model::{ArgExport, ArgRead, ArgSource, ArgSpec, FieldRequirement};
+
+use crate::btf::{TracepointField, TracepointInfo, TypeShape};
+use crate::ir::{ArgDecl, ArgType, Hook};
+use crate::span::Span;
+
+use super::LowerError;
+
+/// The lowered arguments of one hook.
+#[derive(Debug, Default)]
+pub struct LoweredArgs {
+    /// Exported arguments in event order, then hidden size arguments.
+    pub specs: Vec<ArgSpec>,
+    /// For each `args` entry of the policy, its index in `specs` (`None`
+    /// for `nop`).
+    pub of_decl: Vec<Option<usize>>,
+    /// The effective type of each `args` entry (`auto` decided).
+    pub types: Vec<ArgType>,
+    /// Fields the lowering read from the format.
+    pub fields: Vec<FieldRequirement>,
+}
+
+/// How a type reads a fixed-size integer: (width in bytes, sign-extended,
+/// export kind).
+pub fn integer_read(ty: ArgType) -> Option<(u8, bool, ArgExport)> {
+    use ArgType::*;
+    Some(match ty {
+        Int | Int32 | Sint32 | BpfCmd => (4, true, ArgExport::Int),
+        Uint32 => (4, false, ArgExport::Uint),
+        Int16 | Sint16 => (2, true, ArgExport::Int),
+        Uint16 => (2, false, ArgExport::Uint),
+        Int8 | Sint8 => (1, true, ArgExport::Int),
+        Uint8 => (1, false, ArgExport::Uint),
+        Long | Int64 | Sint64 => (8, true, ArgExport::Long),
+        Uint64 | Ulong | SizeT => (8, false, ArgExport::Size),
+        _ => return None,
+    })
+}
+
+/// What `type: auto` means for a field (Tetragon's `getGenericTypeId`):
+/// 4- and 8-byte integers by sign, `size_t`; anything else needs a type.
+fn auto_type(field: &TracepointField) -> Option<ArgType> {
+    if field.ty.typedefs.iter().any(|t| t == "size_t") || field.c_type.trim() == "size_t" {
+        return Some(ArgType::SizeT);
+    }
+    let (size, signed) = match &field.ty.shape {
+        TypeShape::Int { size, signed, .. } | TypeShape::Enum { size, signed } => (*size, *signed),
+        TypeShape::Unknown if !field.c_type.contains('*') && field.array_len.is_none() => {
+            (field.size?, field.signed?)
+        }
+        _ => return None,
+    };
+    // The format's own size and sign win: syscall records widen every
+    // argument to 8 bytes (`int flags; size:8; signed:0`).
+    let size = field.size.unwrap_or(size);
+    let signed = field.signed.unwrap_or(signed);
+    Some(match (size, signed) {
+        (4, true) => ArgType::Int32,
+        (4, false) => ArgType::Uint32,
+        (8, true) => ArgType::Int64,
+        (8, false) => ArgType::Uint64,
+        _ => return None,
+    })
+}
+
+fn is_pointer(field: &TracepointField) -> bool {
+    matches!(field.ty.shape, TypeShape::Pointer { .. }) || field.c_type.contains('*')
+}
+
+fn is_data_loc(field: &TracepointField) -> bool {
+    field.c_type.contains("__data_loc")
+}
+
+fn unsupported(span: Span, what: String, help: &str) -> LowerError {
+    LowerError::Unsupported {
+        span,
+        what,
+        help: help.to_owned(),
+    }
+}
+
+/// Lowers the `args` of a tracepoint hook against its format.
+pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs, LowerError> {
+    let mut out = LoweredArgs::default();
+    let mut hidden: Vec<(u32, ArgSpec)> = Vec::new();
+    let field_at = |decl: &ArgDecl, index: u32| -> Result<&TracepointField, LowerError> {
+        info.fields
+            .get(index as usize)
+            .ok_or_else(|| LowerError::Layout {
+                span: decl.index.span,
+                what: format!(
+                    "{}/{} has {} fields here, so field {index} does not exist",
+                    info.subsystem,
+                    info.event,
+                    info.fields.len()
+                ),
+            })
+    };
+    let record = |out: &mut LoweredArgs, index: u32, field: &TracepointField| {
+        if !out.fields.iter().any(|f| f.index == index) {
+            out.fields.push(FieldRequirement {
+                index,
+                name: field.name.clone(),
+                size: field.size,
+            });
+        }
+    };
+    for decl in &hook.args {
+        let index = decl.index.value;
+        if decl.ty.value == ArgType::Nop {
+            out.of_decl.push(None);
+            out.types.push(ArgType::Nop);
+            continue;
+        }
+        let field = field_at(decl, index)?;
+        record(&mut out, index, field);
+        let ty = match decl.ty.value {
+            ArgType::Auto => auto_type(field).ok_or_else(|| {
+                unsupported(
+                    decl.span,
+                    format!(
+                        "field `{}` ({}) has no automatic type",
+                        field.name, field.c_type
+                    ),
+                    "give it a `type`, e.g. `type: string` for a `const char *`",
+                )
+            })?,
+            other => other,
+        };
+        let source = ArgSource::Field {
+            index,
+            name: field.name.clone(),
+        };
+        let (read, export) = if let Some((width, signed, export)) = integer_read(ty) {
+            if is_data_loc(field) || field.array_len.is_some() {
+                return Err(unsupported(
+                    decl.ty.span,
+                    format!("`type: {ty}` on field `{}` ({})", field.name, field.c_type),
+                    "integer types read integer or pointer fields",
+                ));
+            }
+            (ArgRead::Int { width, signed }, export)
+        } else {
+            match ty {
+                ArgType::Syscall64 => (ArgRead::Syscall64, ArgExport::SyscallId),
+                ArgType::String | ArgType::DataLoc if is_data_loc(field) => {
+                    (ArgRead::DataLocString, ArgExport::String)
+                }
+                ArgType::String if is_pointer(field) => (ArgRead::UserString, ArgExport::String),
+                ArgType::CharBuf if is_pointer(field) => {
+                    let Some(size_index) = &decl.size_arg_index else {
+                        return Err(unsupported(
+                            decl.ty.span,
+                            format!("`char_buf` field `{}` without `sizeArgIndex`", field.name),
+                            "name the field that holds the buffer's size: `sizeArgIndex` is that field's position in the format, counted from 1",
+                        ));
+                    };
+                    // For tracepoints sizeArgIndex is the 1-based position of
+                    // the size field in the format.
+                    let size_field_index = size_index.value.checked_sub(1).ok_or_else(|| {
+                        LowerError::Layout {
+                            span: size_index.span,
+                            what: "sizeArgIndex counts from 1".into(),
+                        }
+                    })?;
+                    let size_field = info.fields.get(size_field_index as usize).ok_or_else(|| {
+                        LowerError::Layout {
+                            span: size_index.span,
+                            what: format!(
+                                "{}/{} has no field {}",
+                                info.subsystem, info.event, size_index.value
+                            ),
+                        }
+                    })?;
+                    record(&mut out, size_field_index, size_field);
+                    let size_ty = auto_type(size_field).ok_or_else(|| LowerError::Layout {
+                        span: size_index.span,
+                        what: format!(
+                            "the size field `{}` ({}) is not an integer",
+                            size_field.name, size_field.c_type
+                        ),
+                    })?;
+                    let (width, signed, _) = integer_read(size_ty).unwrap_or((8, false, ArgExport::Size));
+                    hidden.push((
+                        size_field_index,
+                        ArgSpec {
+                            source: ArgSource::Field {
+                                index: size_field_index,
+                                name: size_field.name.clone(),
+                            },
+                            read: ArgRead::Int { width, signed },
+                            export: ArgExport::Size,
+                            label: None,
+                            hidden: true,
+                        },
+                    ));
+                    // the size argument's place is fixed up below
+                    (
+                        ArgRead::CharBuf {
+                            size_arg: u32::MAX - size_field_index,
+                        },
+                        ArgExport::Bytes,
+                    )
+                }
+                ArgType::Sockaddr if is_pointer(field) => {
+                    (ArgRead::UserSockaddr, ArgExport::Sockaddr)
+                }
+                other => {
+                    return Err(unsupported(
+                        decl.ty.span,
+                        format!(
+                            "`type: {other}` on tracepoint field `{}` ({})",
+                            field.name, field.c_type
+                        ),
+                        "tracepoint arguments run in the kernel as integers, syscall64, string (pointer or __data_loc fields), char_buf with sizeArgIndex, and sockaddr; other types come with the kprobe back end",
+                    ));
+                }
+            }
+        };
+        out.of_decl.push(Some(out.specs.len()));
+        out.types.push(ty);
+        out.specs.push(ArgSpec {
+            source,
+            read,
+            export,
+            label: decl.label.as_ref().map(|l| l.value.clone()),
+            hidden: false,
+        });
+    }
+    // Hidden size arguments go last; a buffer names its size argument by
+    // position in `specs`.
+    for (field_index, spec) in hidden {
+        let at = match out.specs.iter().position(|s| s.source == spec.source && s.read == spec.read) {
+            Some(at) => at,
+            None => {
+                out.specs.push(spec);
+                out.specs.len() - 1
+            }
+        };
+        for s in &mut out.specs {
+            if let ArgRead::CharBuf { size_arg } = &mut s.read {
+                if *size_arg == u32::MAX - field_index {
+                    *size_arg = u32::try_from(at).unwrap_or(u32::MAX);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Lowers the `args` of a raw tracepoint: `index` is the position in the
+/// raw tracepoint's arguments (each a 64-bit register value).
+pub fn raw_tracepoint_args(hook: &Hook) -> Result<LoweredArgs, LowerError> {
+    let mut out = LoweredArgs::default();
+    for decl in &hook.args {
+        let index = decl.index.value;
+        if decl.ty.value == ArgType::Nop {
+            out.of_decl.push(None);
+            out.types.push(ArgType::Nop);
+            continue;
+        }
+        if index > 5 {
+            return Err(LowerError::Layout {
+                span: decl.index.span,
+                what: format!("a raw tracepoint has at most 6 arguments (0 to 5), not index {index}"),
+            });
+        }
+        let ty = decl.ty.value;
+        let (read, export) = match (integer_read(ty), ty) {
+            (Some((width, signed, export)), _) => (ArgRead::Int { width, signed }, export),
+            (None, ArgType::Syscall64) => (ArgRead::Syscall64, ArgExport::SyscallId),
+            (None, ArgType::Auto) => (
+                ArgRead::Int {
+                    width: 8,
+                    signed: false,
+                },
+                ArgExport::Size,
+            ),
+            (None, other) => {
+                return Err(unsupported(
+                    decl.ty.span,
+                    format!("`type: {other}` on a raw tracepoint argument"),
+                    "raw tracepoint arguments run in the kernel as integers and syscall64; other types come with the kprobe back end",
+                ));
+            }
+        };
+        out.of_decl.push(Some(out.specs.len()));
+        out.types.push(if ty == ArgType::Auto {
+            ArgType::Uint64
+        } else {
+            ty
+        });
+        out.specs.push(ArgSpec {
+            source: ArgSource::RawArg { index },
+            read,
+            export,
+            label: decl.label.as_ref().map(|l| l.value.clone()),
+            hidden: false,
+        });
+    }
+    Ok(out)
+}

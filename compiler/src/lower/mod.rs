@@ -1,0 +1,458 @@
+//! Lowering: the IR to a bundle (`tpc_bundle::Bundle`): for each hook, the
+//! attach point, what to read on every hit, and each selector as the
+//! filters and actions the kernel programs evaluate; for each bundle, the
+//! kernel requirements that lowering assumed.
+//!
+//! The kernel side is generic: one program per hook kind, shared by every
+//! policy on a hooked point, evaluating each policy from its own map
+//! entries (see `bpf-programs/hook_engine.h`). Lowering therefore produces
+//! data, not code: the semantics live in the simulator's definitions
+//! (`sim::args`, `sim::operators`), which this module calls to convert
+//! operators and values, so the kernel computes what the simulator does.
+//!
+//! What cannot run in the kernel is reported like any other finding, on
+//! the policy line: TPC200 (not lowered yet: hook kinds other than
+//! tracepoints, argument types, actions), TPC201 (does not fit the kernel
+//! tables), TPC202 (the tracepoint's layout is unknown), TPC203 (applies to
+//! no process on a host without Kubernetes).
+
+pub mod args;
+pub mod build;
+pub mod selectors;
+
+use tpc_bundle::model::{
+    AttachPoint, Bundle, Feature, HookUnit, KernelVersion, PROGRAM_ABI, PolicyScope, PolicyUnit,
+    ProgramSet, Requirements, SENSOR_OBJECT, SourceFile, SourcePlace, TracepointRequirement,
+};
+
+use crate::btf::KernelInfo;
+use crate::btf::TracepointLookup;
+use crate::diagnostics::{Code, Diagnostic, Severity};
+use crate::ir::{Hook, HookTarget, Policy, PolicyKind};
+use crate::sim::syscalls::Arch;
+use crate::span::{FileId, SourceMap, Span};
+
+use selectors::SelectorContext;
+
+/// Why part of a policy cannot be lowered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LowerError {
+    Unsupported {
+        span: Span,
+        what: String,
+        help: String,
+    },
+    TooLong {
+        span: Span,
+        what: String,
+        len: usize,
+        max: usize,
+    },
+    TooMany {
+        span: Span,
+        what: String,
+        count: usize,
+        max: usize,
+    },
+    Layout {
+        span: Span,
+        what: String,
+    },
+    NotCollected {
+        span: Span,
+        what: String,
+    },
+    Inactive {
+        span: Span,
+        reason: String,
+    },
+}
+
+impl LowerError {
+    /// The finding, at the policy line that caused it.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        match self {
+            LowerError::Unsupported { span, what, help } => Diagnostic::of(
+                Code::NotLowered,
+                format!("{what} cannot run in the kernel with this tpc"),
+            )
+            .with_primary(*span, "not lowered")
+            .with_help(help.clone()),
+            LowerError::TooLong {
+                span,
+                what,
+                len,
+                max,
+            } => Diagnostic::of(
+                Code::KernelTableLimit,
+                format!("{what} of {len} bytes does not fit the kernel tables (at most {max})"),
+            )
+            .with_primary(*span, format!("{len} bytes"))
+            .with_help(format!("shorten it to {max} bytes or fewer")),
+            LowerError::TooMany {
+                span,
+                what,
+                count,
+                max,
+            } => Diagnostic::of(
+                Code::KernelTableLimit,
+                format!("{count} {what} do not fit the kernel tables (at most {max})"),
+            )
+            .with_primary(*span, format!("{count}"))
+            .with_help("split the filter across selectors, or use InMap for long value lists"),
+            LowerError::Layout { span, what } => {
+                Diagnostic::of(Code::TracepointLayoutUnknown, what.clone()).with_primary(*span, "")
+            }
+            LowerError::NotCollected { span, what } => Diagnostic::new(
+                Code::NotLowered,
+                Severity::Warning,
+                format!("{what} are not collected by tpc's kernel programs; the events post without them"),
+            )
+            .with_primary(*span, ""),
+            LowerError::Inactive { span, reason } => Diagnostic::of(
+                Code::InactiveOnHost,
+                format!("on a host without Kubernetes this policy applies to no process: {reason}"),
+            )
+            .with_primary(*span, "")
+            .with_help("bind it to cgroups with `tpc run --cgroup NAME=PATH`"),
+        }
+    }
+}
+
+/// One policy to lower, with the file it came from.
+pub struct LowerInput<'a> {
+    pub policy: &'a Policy,
+    pub file: FileId,
+}
+
+/// What lowering needs to know about the target.
+pub struct LowerOptions<'a> {
+    /// The kernel whose tracepoint formats decide `type: auto` and field
+    /// positions (the running one, or `--kernel`/`--btf`).
+    pub kernel: Option<&'a dyn KernelInfo>,
+    /// Name of that kernel, recorded in the bundle.
+    pub kernel_name: Option<String>,
+    pub producer: String,
+}
+
+/// The result: a bundle when no error was found, and every finding.
+pub struct Lowered {
+    pub bundle: Option<Bundle>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn place_of(sources: &SourceMap, span: Span) -> SourcePlace {
+    sources.get(span.file).map_or_else(SourcePlace::default, |f| {
+        let (line, column) = f.line_col(span.start);
+        SourcePlace {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    })
+}
+
+/// Lowers policies into one bundle.
+pub fn lower(inputs: &[LowerInput<'_>], sources: &SourceMap, options: &LowerOptions<'_>) -> Lowered {
+    let mut diagnostics = Vec::new();
+    let mut requirements = Requirements {
+        min_kernel: KernelVersion {
+            major: 5,
+            minor: 17,
+        },
+        features: vec![Feature::Btf, Feature::RingBuffer, Feature::BpfLoop],
+        tracepoints: Vec::new(),
+        raw_tracepoints: Vec::new(),
+        assumed_kernel: options.kernel_name.clone(),
+    };
+    let mut files: Vec<FileId> = Vec::new();
+    let mut policies = Vec::new();
+    let mut failed = false;
+    let arch = options
+        .kernel
+        .map_or(Arch::X86_64, |k| match k.arch().name() {
+            "arm64" | "aarch64" => Arch::Arm64,
+            _ => Arch::X86_64,
+        });
+    for input in inputs {
+        let source = match files.iter().position(|f| *f == input.file) {
+            Some(i) => i,
+            None => {
+                files.push(input.file);
+                files.len() - 1
+            }
+        };
+        match lower_policy(input.policy, sources, options, arch, &mut requirements) {
+            Ok((unit, warnings)) => {
+                diagnostics.extend(warnings.iter().map(LowerError::to_diagnostic));
+                policies.push(PolicyUnit {
+                    source: u32::try_from(source).unwrap_or(u32::MAX),
+                    ..unit
+                });
+            }
+            Err(errors) => {
+                failed = true;
+                diagnostics.extend(errors.iter().map(LowerError::to_diagnostic));
+            }
+        }
+    }
+    requirements.features.sort();
+    requirements.features.dedup();
+    requirements.tracepoints.sort_by(|a, b| (&a.subsystem, &a.event).cmp(&(&b.subsystem, &b.event)));
+    requirements.raw_tracepoints.sort();
+    requirements.raw_tracepoints.dedup();
+    let bundle = (!failed).then(|| Bundle {
+        format: tpc_bundle::FORMAT_VERSION,
+        producer: options.producer.clone(),
+        programs: ProgramSet {
+            object: SENSOR_OBJECT.to_owned(),
+            abi: PROGRAM_ABI,
+        },
+        requirements,
+        sources: files
+            .iter()
+            .filter_map(|f| sources.get(*f))
+            .map(|f| SourceFile {
+                name: f.name.clone(),
+                text: f.text.to_string(),
+            })
+            .collect(),
+        policies,
+    });
+    Lowered {
+        bundle,
+        diagnostics,
+    }
+}
+
+fn is_monitor(policy: &Policy) -> bool {
+    policy.options.iter().any(|o| {
+        o.name.value == "policy-mode"
+            && o
+                .value
+                .as_ref()
+                .is_some_and(|v| v.value.eq_ignore_ascii_case("monitor"))
+    })
+}
+
+type PolicyResult = Result<(PolicyUnit, Vec<LowerError>), Vec<LowerError>>;
+
+fn lower_policy(
+    policy: &Policy,
+    sources: &SourceMap,
+    options: &LowerOptions<'_>,
+    arch: Arch,
+    requirements: &mut Requirements,
+) -> PolicyResult {
+    let monitor = is_monitor(policy);
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let scope = if policy.kind == PolicyKind::TracingPolicyNamespaced {
+        PolicyScope::Workloads {
+            reason: format!(
+                "a TracingPolicyNamespaced applies only to pods of namespace {}",
+                policy.namespace.as_ref().map_or("?", |n| n.value.as_str())
+            ),
+        }
+    } else if policy.pod_selector.is_some() || policy.container_selector.is_some() {
+        PolicyScope::Workloads {
+            reason: "its podSelector/containerSelector selects Kubernetes workloads".into(),
+        }
+    } else {
+        PolicyScope::Everywhere
+    };
+    if let PolicyScope::Workloads { reason } = &scope {
+        warnings.push(LowerError::Inactive {
+            span: policy.kind_span,
+            reason: reason.clone(),
+        });
+    }
+    let mut hooks = Vec::new();
+    for hook in &policy.hooks {
+        match lower_hook(hook, sources, options, monitor, arch, requirements, &mut warnings) {
+            Ok(unit) => hooks.push(unit),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let ir = serde_json::to_value(policy).unwrap_or(serde_json::Value::Null);
+    Ok((
+        PolicyUnit {
+            name: policy.name.value.clone(),
+            kind: policy.kind.as_str().to_owned(),
+            source: 0,
+            place: place_of(sources, policy.span),
+            monitor,
+            scope,
+            hooks,
+            ir,
+        },
+        warnings,
+    ))
+}
+
+fn lower_hook(
+    hook: &Hook,
+    sources: &SourceMap,
+    options: &LowerOptions<'_>,
+    monitor: bool,
+    arch: Arch,
+    requirements: &mut Requirements,
+    warnings: &mut Vec<LowerError>,
+) -> Result<HookUnit, LowerError> {
+    let (attach, lowered) = match &hook.target {
+        HookTarget::Tracepoint {
+            subsystem,
+            event,
+            raw: false,
+        } => {
+            let Some(kernel) = options.kernel else {
+                return Err(LowerError::Layout {
+                    span: hook.span,
+                    what: format!(
+                        "the layout of tracepoint {}/{} is needed to build, and no kernel was given",
+                        subsystem.value, event.value
+                    ),
+                });
+            };
+            let info = match kernel.tracepoint(&subsystem.value, &event.value) {
+                TracepointLookup::Found(info) => info,
+                TracepointLookup::FieldsUnknown { reason }
+                | TracepointLookup::Missing { reason }
+                | TracepointLookup::Unknown { reason } => {
+                    return Err(LowerError::Layout {
+                        span: event.span,
+                        what: format!(
+                            "tracepoint {}/{} on {}: {reason}",
+                            subsystem.value,
+                            event.value,
+                            options.kernel_name.as_deref().unwrap_or("the target kernel")
+                        ),
+                    });
+                }
+            };
+            let lowered = args::tracepoint_args(hook, &info)?;
+            let requirement = requirements
+                .tracepoints
+                .iter_mut()
+                .find(|t| t.subsystem == subsystem.value && t.event == event.value);
+            match requirement {
+                Some(t) => {
+                    for f in &lowered.fields {
+                        if !t.fields.iter().any(|g| g.index == f.index) {
+                            t.fields.push(f.clone());
+                        }
+                    }
+                    t.fields.sort_by_key(|f| f.index);
+                }
+                None => {
+                    let mut fields = lowered.fields.clone();
+                    fields.sort_by_key(|f| f.index);
+                    requirements.tracepoints.push(TracepointRequirement {
+                        subsystem: subsystem.value.clone(),
+                        event: event.value.clone(),
+                        fields,
+                    });
+                }
+            }
+            requirements.features.push(Feature::Tracepoints);
+            (
+                AttachPoint::Tracepoint {
+                    subsystem: subsystem.value.clone(),
+                    event: event.value.clone(),
+                },
+                lowered,
+            )
+        }
+        HookTarget::Tracepoint {
+            subsystem,
+            event,
+            raw: true,
+        } => {
+            requirements.features.push(Feature::RawTracepoints);
+            requirements
+                .raw_tracepoints
+                .push(format!("{}/{}", subsystem.value, event.value));
+            (
+                AttachPoint::RawTracepoint {
+                    subsystem: subsystem.value.clone(),
+                    event: event.value.clone(),
+                },
+                args::raw_tracepoint_args(hook)?,
+            )
+        }
+        other => {
+            return Err(LowerError::Unsupported {
+                span: hook.span,
+                what: format!("a {} hook", other.kind().as_str()),
+                help: "this tpc runs tracepoint and raw tracepoint hooks in the kernel; kprobes, uprobes, LSM and fentry hooks come with the next back-end work (`tpc check` and `tpc replay` handle them today)".into(),
+            });
+        }
+    };
+    if lowered.specs.iter().filter(|s| !s.hidden).count() > tpc_bundle::layout::MAX_POLICY_ARGS {
+        return Err(LowerError::TooMany {
+            span: hook.span,
+            what: "arguments on one hook".into(),
+            count: lowered.specs.len(),
+            max: tpc_bundle::layout::MAX_POLICY_ARGS,
+        });
+    }
+    if hook.selectors.len() > tpc_bundle::layout::MAX_SELECTORS {
+        return Err(LowerError::TooMany {
+            span: hook.span,
+            what: "selectors".into(),
+            count: hook.selectors.len(),
+            max: tpc_bundle::layout::MAX_SELECTORS,
+        });
+    }
+    let place = |span: Span| place_of(sources, span);
+    let mut cx = SelectorContext {
+        hook,
+        args: &lowered,
+        monitor,
+        arch,
+        place: &place,
+        warnings,
+    };
+    let mut selectors = Vec::new();
+    let mut filters = 0;
+    for selector in &hook.selectors {
+        let unit = selectors::lower_selector(&mut cx, selector)?;
+        filters += unit.process.len() + unit.args.len();
+        if unit.action.signal.is_some() {
+            requirements.features.push(Feature::SendSignal);
+        }
+        selectors.push(unit);
+    }
+    if filters > tpc_bundle::layout::MAX_FILTERS {
+        return Err(LowerError::TooMany {
+            span: hook.span,
+            what: "filters in the selectors of one hook".into(),
+            count: filters,
+            max: tpc_bundle::layout::MAX_FILTERS,
+        });
+    }
+    if selectors.iter().any(|s| {
+        s.args.iter().any(|a| {
+            matches!(
+                a.test,
+                tpc_bundle::model::ArgTest::Text { .. } | tpc_bundle::model::ArgTest::InetAddress { .. }
+            )
+        }) || s
+            .process
+            .iter()
+            .any(|p| matches!(p, tpc_bundle::model::ProcessFilter::Binaries { .. }))
+    }) {
+        requirements.features.push(Feature::LpmTrie);
+    }
+    Ok(HookUnit {
+        locator: hook.locator(),
+        place: place_of(sources, hook.span),
+        attach,
+        args: lowered.specs,
+        selectors,
+        message: hook.message.as_ref().map(|m| m.value.clone()),
+        tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
+    })
+}
