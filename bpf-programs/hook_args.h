@@ -90,10 +90,16 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 			value |= 0x80000000ull;
 		break;
 	}
-	case TPC_READ_USER_STR:
-		len = bpf_probe_read_user_str(dst, TPC_ARG_MAX, (void *)tpc_read_ptr(at));
+	case TPC_READ_USER_STR: {
+		/* Syscall records hold user pointers, other tracepoints' `char *`
+		 * fields kernel ones: the user read fails on a kernel address. */
+		__u64 ptr = tpc_read_ptr(at);
+		len = bpf_probe_read_user_str(dst, TPC_ARG_MAX, (void *)ptr);
+		if (len <= 0)
+			len = bpf_probe_read_kernel_str(dst, TPC_ARG_MAX, (void *)ptr);
 		len = len > 0 ? len - 1 : 0;
 		break;
+	}
 	case TPC_READ_KERNEL_STR:
 		len = bpf_probe_read_kernel_str(dst, TPC_ARG_MAX, (void *)tpc_read_ptr(at));
 		len = len > 0 ? len - 1 : 0;

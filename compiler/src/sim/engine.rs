@@ -804,13 +804,12 @@ impl<'p> Simulator<'p> {
                 u64::from(process.and_then(|p| p.tid().or(p.pid())).unwrap_or(0))
             }
         };
-        // Tetragon keys on the first 40 bytes of each captured argument;
-        // tpc uses the first 40 bytes of each argument's JSON form.
+        // Tetragon keys on the first 40 bytes of each captured argument, as
+        // its BPF side encodes them; tpc's kernel programs and this
+        // simulator use the same encoding (`rate_key_bytes`).
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         for arg in event.args() {
-            let text = serde_json::to_string(arg).unwrap_or_default();
-            let cut = text.len().min(40);
-            text.as_bytes()[..cut].hash(&mut hasher);
+            rate_key_bytes(arg).hash(&mut hasher);
         }
         RateKey {
             policy: at.policy,
@@ -1155,6 +1154,74 @@ impl<'p> Simulator<'p> {
             }
         }
     }
+}
+
+/// Bytes of an argument in a rate-limit key: its first 40 bytes as tpc's
+/// kernel programs encode them (`bpf-programs/hook_engine.h`,
+/// `tpc_rate_arg`): integers as 4 (`int_arg`, `uint_arg`) or 8 (`long_arg`,
+/// `size_arg`, `syscall_id`) little-endian bytes; strings and buffers as a
+/// u32 length, then their bytes; socket addresses as family, port and
+/// address. Other kinds (not produced by tracepoints) use their JSON form.
+pub fn rate_key_bytes(arg: &tpc_events::KprobeArgument) -> [u8; 40] {
+    let mut out = [0u8; 40];
+    let mut put = |at: usize, bytes: &[u8]| {
+        let end = (at + bytes.len()).min(40);
+        if at < end {
+            out[at..end].copy_from_slice(&bytes[..end - at]);
+        }
+    };
+    let text_like = |bytes: &[u8], put: &mut dyn FnMut(usize, &[u8])| {
+        put(0, &u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+        put(4, bytes);
+    };
+    match &arg.value {
+        ArgValue::Int(v) => put(0, &v.get().to_le_bytes()),
+        ArgValue::Uint(v) => put(0, &v.get().to_le_bytes()),
+        ArgValue::Long(v) => put(0, &v.get().to_le_bytes()),
+        ArgValue::Size(v) => put(0, &v.get().to_le_bytes()),
+        ArgValue::SyscallId(id) => {
+            let number = u64::from(id.id.map_or(0, |v| v.get()));
+            let compat = id
+                .abi
+                .as_deref()
+                .and_then(Abi::from_name)
+                .is_some_and(Abi::is_compat);
+            let raw = if compat {
+                number | super::syscalls::COMPAT_BIT
+            } else {
+                number
+            };
+            put(0, &raw.to_le_bytes());
+        }
+        ArgValue::String(text) => text_like(text.as_bytes(), &mut put),
+        ArgValue::Bytes(b) => text_like(&b.decode(), &mut put),
+        ArgValue::TruncatedBytes(t) => {
+            let bytes = t.bytes_arg.as_ref().map(|b| b.decode()).unwrap_or_default();
+            text_like(&bytes, &mut put);
+        }
+        ArgValue::Sockaddr(a) => {
+            let family = a
+                .family
+                .as_deref()
+                .and_then(|f| {
+                    crate::ir::names::lookup(crate::ir::names::FAMILIES, f).or_else(|| f.parse().ok())
+                })
+                .unwrap_or(0u16);
+            put(0, &family.to_le_bytes());
+            let port = a.port.map_or(0, |p| u16::try_from(p.get()).unwrap_or(0));
+            put(2, &port.to_le_bytes());
+            match a.addr.as_deref().and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+                Some(std::net::IpAddr::V4(v4)) => put(4, &v4.octets()),
+                Some(std::net::IpAddr::V6(v6)) => put(4, &v6.octets()),
+                None => {}
+            }
+        }
+        _ => {
+            let text = serde_json::to_string(arg).unwrap_or_default();
+            put(0, text.as_bytes());
+        }
+    }
+    out
 }
 
 fn describe_caps(f: &crate::ir::CapabilityFilter) -> String {
