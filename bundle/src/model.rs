@@ -197,9 +197,15 @@ pub struct HookUnit {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttachPoint {
-    Tracepoint { subsystem: String, event: String },
+    Tracepoint {
+        subsystem: String,
+        event: String,
+    },
     /// Attached by `event`; events report `subsystem/event` like tracepoints.
-    RawTracepoint { subsystem: String, event: String },
+    RawTracepoint {
+        subsystem: String,
+        event: String,
+    },
 }
 
 impl AttachPoint {

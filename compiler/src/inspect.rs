@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use tpc_bundle::VerifiedBundle;
 use tpc_bundle::kernel::{self, CountingIds, maps};
 use tpc_bundle::model::{
     ArgRead, ArgSource, ArgTest, AttachPoint, HookUnit, PolicyScope, ProcessFilter, SelectorUnit,
 };
-use tpc_bundle::VerifiedBundle;
 
 #[derive(Debug, Serialize)]
 pub struct Inspection {
@@ -73,7 +73,11 @@ pub struct SelectorSummary {
 fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
     let what = match read {
         ArgRead::Int { width, signed } => {
-            format!("{}{} integer", if *signed { "signed " } else { "" }, width * 8)
+            format!(
+                "{}{} integer",
+                if *signed { "signed " } else { "" },
+                width * 8
+            )
         }
         ArgRead::Syscall64 => "syscall id".into(),
         ArgRead::UserString => "string (pointer)".into(),
@@ -100,11 +104,19 @@ fn describe_process(filter: &ProcessFilter) -> String {
             follow_children,
         } => format!(
             "{} {}{:?} {} value(s){}",
-            if *parent { "matchParentBinaries" } else { "matchBinaries" },
+            if *parent {
+                "matchParentBinaries"
+            } else {
+                "matchBinaries"
+            },
             if *negate { "not " } else { "" },
             matching,
             values.len(),
-            if *follow_children { ", followChildren" } else { "" }
+            if *follow_children {
+                ", followChildren"
+            } else {
+                ""
+            }
         ),
         ProcessFilter::Pids {
             negate,
@@ -115,7 +127,11 @@ fn describe_process(filter: &ProcessFilter) -> String {
             "matchPIDs {}{values:?}{}{}",
             if *negate { "NotIn " } else { "In " },
             if *follow_forks { ", followForks" } else { "" },
-            if *namespace_pid { ", isNamespacePID" } else { "" }
+            if *namespace_pid {
+                ", isNamespacePID"
+            } else {
+                ""
+            }
         ),
         ProcessFilter::Namespaces {
             kind,
@@ -164,9 +180,7 @@ fn describe_test(test: &ArgTest) -> String {
             if *signed { "signed " } else { "" },
             values.len()
         ),
-        ArgTest::IntRange {
-            negate, ranges, ..
-        } => format!(
+        ArgTest::IntRange { negate, ranges, .. } => format!(
             "{}InRange, {} range(s)",
             if *negate { "Not" } else { "" },
             ranges.len()
@@ -214,10 +228,10 @@ fn describe_test(test: &ArgTest) -> String {
 fn describe_selector(selector: &SelectorUnit, hook: &HookUnit) -> SelectorSummary {
     let mut filters: Vec<String> = selector.process.iter().map(describe_process).collect();
     for f in &selector.args {
-        let arg = hook
-            .args
-            .get(f.arg as usize)
-            .map_or_else(|| format!("argument {}", f.arg), |a| kernel::describe_source(&a.source));
+        let arg = hook.args.get(f.arg as usize).map_or_else(
+            || format!("argument {}", f.arg),
+            |a| kernel::describe_source(&a.source),
+        );
         filters.push(format!("{arg}: {}", describe_test(&f.test)));
     }
     let action = &selector.action;
@@ -233,7 +247,11 @@ fn describe_selector(selector: &SelectorUnit, hook: &HookUnit) -> SelectorSummar
         parts.push(format!("signal {signal}"));
     }
     if let Some(rate) = action.rate_limit {
-        parts.push(format!("rateLimit {} ms {:?}", rate.interval_ns / 1_000_000, rate.scope));
+        parts.push(format!(
+            "rateLimit {} ms {:?}",
+            rate.interval_ns / 1_000_000,
+            rate.scope
+        ));
     }
     SelectorSummary {
         index: selector.index,
@@ -283,8 +301,7 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
             }
             *counts.entry(maps::POLICY_HOOKS.into()).or_default() += 1;
             let slot_of = |i: usize| Ok(u8::try_from(i).unwrap_or(u8::MAX));
-            if let Ok(entries) =
-                kernel::translate_hook(hook, 1, policy.monitor, &slot_of, &mut ids)
+            if let Ok(entries) = kernel::translate_hook(hook, 1, policy.monitor, &slot_of, &mut ids)
             {
                 for w in &entries.writes {
                     *counts.entry(w.map.into()).or_default() += 1;
@@ -440,7 +457,10 @@ pub fn render_human(i: &Inspection) -> String {
                 s.push_str("    no selectors: every event posts\n");
             }
             for sel in &h.selectors {
-                s.push_str(&format!("    selector {} (line {}): {}\n", sel.index, sel.line, sel.action));
+                s.push_str(&format!(
+                    "    selector {} (line {}): {}\n",
+                    sel.index, sel.line, sel.action
+                ));
                 for f in &sel.filters {
                     s.push_str(&format!("      {f}\n"));
                 }

@@ -107,6 +107,16 @@ pub fn parse_mountinfo(mountinfo: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the cgroup v2 hierarchy is mounted (`/sys/fs/cgroup`, or
+/// `/sys/fs/cgroup/unified` on hybrid hosts).
+pub fn cgroup2_root() -> Option<PathBuf> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    parse_mountinfo(&mountinfo)
+        .into_iter()
+        .find(|(fstype, _)| fstype == "cgroup2")
+        .map(|(_, mount_point)| PathBuf::from(mount_point))
+}
+
 fn is_mounted(mounts: &[(String, String)], fstype: &str, path: &str) -> bool {
     mounts
         .iter()

@@ -82,6 +82,10 @@ pub struct BaseSensor<B: KernelBackend = AyaBackend> {
     /// Drops reported so far, per policy id.
     reported_policy_drops: std::collections::BTreeMap<u16, u64>,
     summary: RunSummary,
+    /// Exec events of the processes found running at start (`procFS`),
+    /// parents first, delivered by the first poll as Tetragon does, so a
+    /// recorded stream knows every process's ancestors.
+    startup: Vec<SensorEvent>,
 }
 
 impl BaseSensor<AyaBackend> {
@@ -119,6 +123,7 @@ impl<B: KernelBackend> BaseSensor<B> {
         let engine = PolicyEngine::new(HostInfo::running(), policy_hooks);
         engine.configure(&mut backend, &host_ns)?;
         let mut seeded_processes = 0;
+        let mut seeded = Vec::new();
         if let Some(proc_root) = &options.proc_root {
             let ticks = clock_ticks_per_second();
             let snapshots = proc_seed::read_processes(proc_root, ticks);
@@ -126,10 +131,27 @@ impl<B: KernelBackend> BaseSensor<B> {
                 proc_seed::seeds(table.node_name(), &snapshots, |ns| clock.unix_nanos(ns))
             {
                 backend.seed_process(&entry)?;
+                seeded.push((info.exec_ktime, info.pid));
                 table.seed(info);
                 seeded_processes += 1;
             }
         }
+        seeded.sort_unstable();
+        let now = table
+            .clock()
+            .unix_nanos(BootClock::boot_ns_now().unwrap_or(0));
+        let startup = seeded
+            .iter()
+            .filter_map(|(_, pid)| {
+                let process = table.get(*pid)?.clone();
+                let parent = table.parent_of_process(&process).cloned();
+                Some(SensorEvent::Exec {
+                    process,
+                    parent,
+                    time_ns: now,
+                })
+            })
+            .collect();
         Ok(Self {
             backend,
             table,
@@ -140,6 +162,7 @@ impl<B: KernelBackend> BaseSensor<B> {
                 seeded_processes,
                 ..RunSummary::default()
             },
+            startup,
         })
     }
 
@@ -197,6 +220,10 @@ impl<B: KernelBackend> BaseSensor<B> {
         sink: &mut dyn FnMut(SensorEvent),
     ) -> Result<PollStats, RuntimeError> {
         let mut stats = PollStats::default();
+        for event in self.startup.drain(..) {
+            stats.events += 1;
+            sink(event);
+        }
         let table = &mut self.table;
         let engine = &self.engine;
         let mut policy_events = 0u64;

@@ -278,7 +278,9 @@ fn decode_hook(reader: &Reader<'_>, cpu: u32, ktime: u64) -> Result<HookRecord, 
         };
     }
     let data_len = usize::try_from(reader.u32(360)?).unwrap_or(usize::MAX);
-    let data = reader.slice(HOOK_FIXED_LEN, data_len, "hook data")?.to_vec();
+    let data = reader
+        .slice(HOOK_FIXED_LEN, data_len, "hook data")?
+        .to_vec();
     Ok(HookRecord {
         cpu,
         ktime,

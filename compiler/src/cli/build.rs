@@ -55,7 +55,10 @@ pub fn run(args: &BuildArgs) -> i32 {
         {
             Ok(key) => Some(key),
             Err(e) => {
-                eprintln!("tpc build: error: cannot use signing key {}: {e}", path.display());
+                eprintln!(
+                    "tpc build: error: cannot use signing key {}: {e}",
+                    path.display()
+                );
                 return exit::USAGE;
             }
         },
@@ -93,7 +96,10 @@ pub fn run(args: &BuildArgs) -> i32 {
         );
         return exit::FINDINGS;
     };
-    let output = args.output.clone().unwrap_or_else(|| default_output(&args.paths));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&args.paths));
     let bytes = match tpc_bundle::encode(&bundle, key.as_ref()) {
         Ok(b) => b,
         Err(e) => {
@@ -112,7 +118,11 @@ pub fn run(args: &BuildArgs) -> i32 {
         output.display(),
         bytes.len(),
         bundle.policies.len(),
-        if bundle.policies.len() == 1 { "policy" } else { "policies" },
+        if bundle.policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
         hooks,
         if hooks == 1 { "hook" } else { "hooks" },
         outcome
@@ -163,7 +173,10 @@ pub fn keygen(args: &KeygenArgs) -> i32 {
         file.write_all(tpc_bundle::file::secret_key_text(&key).as_bytes())
     };
     if let Err(e) = write_secret() {
-        eprintln!("tpc keygen: error: cannot write {}: {e}", args.output.display());
+        eprintln!(
+            "tpc keygen: error: cannot write {}: {e}",
+            args.output.display()
+        );
         return exit::USAGE;
     }
     if let Err(e) = std::fs::write(

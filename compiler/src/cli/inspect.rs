@@ -23,7 +23,10 @@ pub fn run(args: &InspectArgs) -> i32 {
     let bytes = match std::fs::read(&args.bundle) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("tpc inspect: error: cannot read {}: {e}", args.bundle.display());
+            eprintln!(
+                "tpc inspect: error: cannot read {}: {e}",
+                args.bundle.display()
+            );
             return exit::USAGE;
         }
     };

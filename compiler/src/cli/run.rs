@@ -10,8 +10,7 @@ use std::{
 
 use clap::{Args, ValueEnum};
 use tpc_runtime::{
-    BaseSensor, CgroupBinding, RuntimeError, SensorEvent, SensorOptions, policies,
-    stop_on_signals,
+    BaseSensor, CgroupBinding, RuntimeError, SensorEvent, SensorOptions, policies, stop_on_signals,
 };
 
 /// How events are printed on stdout.
@@ -142,9 +141,9 @@ fn bindings(args: &RunArgs) -> Result<Vec<CgroupBinding>, RunError> {
     args.cgroup
         .iter()
         .map(|text| {
-            let (policy, path) = text.split_once('=').ok_or_else(|| RunError::BadCgroup {
-                text: text.clone(),
-            })?;
+            let (policy, path) = text
+                .split_once('=')
+                .ok_or_else(|| RunError::BadCgroup { text: text.clone() })?;
             if policy.is_empty() || path.is_empty() {
                 return Err(RunError::BadCgroup { text: text.clone() });
             }
@@ -221,13 +220,19 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         eprintln!(
             "tpc run: loaded {label} ({}{}) in {:.1} ms",
             names.join(", "),
-            if verified.signer.is_some() { ", signed" } else { "" },
+            if verified.signer.is_some() {
+                ", signed"
+            } else {
+                ""
+            },
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
     for bundle in sensor.engine().bundles() {
         for (policy, reason) in &bundle.inactive {
-            eprintln!("tpc run: warning: policy {policy} applies to no process here: {reason}; bind it with --cgroup {policy}=PATH");
+            eprintln!(
+                "tpc run: warning: policy {policy} applies to no process here: {reason}; bind it with --cgroup {policy}=PATH"
+            );
         }
     }
     let hooked = sensor.engine().attached();
@@ -320,7 +325,9 @@ impl<W: Write> EventWriter<W> {
             policy, dropped, ..
         } = event
         {
-            eprintln!("tpc run: the ring buffer was full: {dropped} events of policy {policy} lost");
+            eprintln!(
+                "tpc run: the ring buffer was full: {dropped} events of policy {policy} lost"
+            );
         }
         let json = event.to_json_line(&self.node_name);
         let result = match self.format {

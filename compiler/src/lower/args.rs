@@ -163,21 +163,24 @@ pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs
                     };
                     // For tracepoints sizeArgIndex is the 1-based position of
                     // the size field in the format.
-                    let size_field_index = size_index.value.checked_sub(1).ok_or_else(|| {
-                        LowerError::Layout {
-                            span: size_index.span,
-                            what: "sizeArgIndex counts from 1".into(),
-                        }
-                    })?;
-                    let size_field = info.fields.get(size_field_index as usize).ok_or_else(|| {
-                        LowerError::Layout {
-                            span: size_index.span,
-                            what: format!(
-                                "{}/{} has no field {}",
-                                info.subsystem, info.event, size_index.value
-                            ),
-                        }
-                    })?;
+                    let size_field_index =
+                        size_index
+                            .value
+                            .checked_sub(1)
+                            .ok_or_else(|| LowerError::Layout {
+                                span: size_index.span,
+                                what: "sizeArgIndex counts from 1".into(),
+                            })?;
+                    let size_field =
+                        info.fields.get(size_field_index as usize).ok_or_else(|| {
+                            LowerError::Layout {
+                                span: size_index.span,
+                                what: format!(
+                                    "{}/{} has no field {}",
+                                    info.subsystem, info.event, size_index.value
+                                ),
+                            }
+                        })?;
                     record(&mut out, size_field_index, size_field);
                     let size_ty = auto_type(size_field).ok_or_else(|| LowerError::Layout {
                         span: size_index.span,
@@ -186,7 +189,8 @@ pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs
                             size_field.name, size_field.c_type
                         ),
                     })?;
-                    let (width, signed, _) = integer_read(size_ty).unwrap_or((8, false, ArgExport::Size));
+                    let (width, signed, _) =
+                        integer_read(size_ty).unwrap_or((8, false, ArgExport::Size));
                     hidden.push((
                         size_field_index,
                         ArgSpec {
@@ -236,7 +240,11 @@ pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs
     // Hidden size arguments go last; a buffer names its size argument by
     // position in `specs`.
     for (field_index, spec) in hidden {
-        let at = match out.specs.iter().position(|s| s.source == spec.source && s.read == spec.read) {
+        let at = match out
+            .specs
+            .iter()
+            .position(|s| s.source == spec.source && s.read == spec.read)
+        {
             Some(at) => at,
             None => {
                 out.specs.push(spec);
@@ -268,7 +276,9 @@ pub fn raw_tracepoint_args(hook: &Hook) -> Result<LoweredArgs, LowerError> {
         if index > 5 {
             return Err(LowerError::Layout {
                 span: decl.index.span,
-                what: format!("a raw tracepoint has at most 6 arguments (0 to 5), not index {index}"),
+                what: format!(
+                    "a raw tracepoint has at most 6 arguments (0 to 5), not index {index}"
+                ),
             });
         }
         let ty = decl.ty.value;

@@ -25,7 +25,11 @@ pub fn build(inputs: &[Input], request: &KernelRequest) -> Result<BuildOutcome, 
         host_checks: false,
     };
     let mut report = driver::check_inputs_with(inputs, &options)?;
-    if report.diagnostics.iter().any(|d| d.severity == Severity::Error) {
+    if report
+        .diagnostics
+        .iter()
+        .any(|d| d.severity == Severity::Error)
+    {
         return Ok(BuildOutcome {
             report,
             bundle: None,

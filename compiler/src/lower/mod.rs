@@ -142,17 +142,23 @@ pub struct Lowered {
 }
 
 fn place_of(sources: &SourceMap, span: Span) -> SourcePlace {
-    sources.get(span.file).map_or_else(SourcePlace::default, |f| {
-        let (line, column) = f.line_col(span.start);
-        SourcePlace {
-            line: u32::try_from(line).unwrap_or(u32::MAX),
-            column: u32::try_from(column).unwrap_or(u32::MAX),
-        }
-    })
+    sources
+        .get(span.file)
+        .map_or_else(SourcePlace::default, |f| {
+            let (line, column) = f.line_col(span.start);
+            SourcePlace {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(column).unwrap_or(u32::MAX),
+            }
+        })
 }
 
 /// Lowers policies into one bundle.
-pub fn lower(inputs: &[LowerInput<'_>], sources: &SourceMap, options: &LowerOptions<'_>) -> Lowered {
+pub fn lower(
+    inputs: &[LowerInput<'_>],
+    sources: &SourceMap,
+    options: &LowerOptions<'_>,
+) -> Lowered {
     let mut diagnostics = Vec::new();
     let mut requirements = Requirements {
         min_kernel: KernelVersion {
@@ -197,7 +203,9 @@ pub fn lower(inputs: &[LowerInput<'_>], sources: &SourceMap, options: &LowerOpti
     }
     requirements.features.sort();
     requirements.features.dedup();
-    requirements.tracepoints.sort_by(|a, b| (&a.subsystem, &a.event).cmp(&(&b.subsystem, &b.event)));
+    requirements
+        .tracepoints
+        .sort_by(|a, b| (&a.subsystem, &a.event).cmp(&(&b.subsystem, &b.event)));
     requirements.raw_tracepoints.sort();
     requirements.raw_tracepoints.dedup();
     let bundle = (!failed).then(|| Bundle {
@@ -227,8 +235,7 @@ pub fn lower(inputs: &[LowerInput<'_>], sources: &SourceMap, options: &LowerOpti
 fn is_monitor(policy: &Policy) -> bool {
     policy.options.iter().any(|o| {
         o.name.value == "policy-mode"
-            && o
-                .value
+            && o.value
                 .as_ref()
                 .is_some_and(|v| v.value.eq_ignore_ascii_case("monitor"))
     })
@@ -268,7 +275,15 @@ fn lower_policy(
     }
     let mut hooks = Vec::new();
     for hook in &policy.hooks {
-        match lower_hook(hook, sources, options, monitor, arch, requirements, &mut warnings) {
+        match lower_hook(
+            hook,
+            sources,
+            options,
+            monitor,
+            arch,
+            requirements,
+            &mut warnings,
+        ) {
             Ok(unit) => hooks.push(unit),
             Err(e) => errors.push(e),
         }
@@ -327,7 +342,10 @@ fn lower_hook(
                             "tracepoint {}/{} on {}: {reason}",
                             subsystem.value,
                             event.value,
-                            options.kernel_name.as_deref().unwrap_or("the target kernel")
+                            options
+                                .kernel_name
+                                .as_deref()
+                                .unwrap_or("the target kernel")
                         ),
                     });
                 }
@@ -437,7 +455,8 @@ fn lower_hook(
         s.args.iter().any(|a| {
             matches!(
                 a.test,
-                tpc_bundle::model::ArgTest::Text { .. } | tpc_bundle::model::ArgTest::InetAddress { .. }
+                tpc_bundle::model::ArgTest::Text { .. }
+                    | tpc_bundle::model::ArgTest::InetAddress { .. }
             )
         }) || s
             .process

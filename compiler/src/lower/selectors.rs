@@ -46,7 +46,10 @@ pub struct SelectorContext<'a> {
     pub warnings: &'a mut Vec<LowerError>,
 }
 
-pub fn lower_selector(cx: &mut SelectorContext<'_>, selector: &Selector) -> Result<SelectorUnit, LowerError> {
+pub fn lower_selector(
+    cx: &mut SelectorContext<'_>,
+    selector: &Selector,
+) -> Result<SelectorUnit, LowerError> {
     Ok(SelectorUnit {
         index: u32::try_from(selector.index).unwrap_or(u32::MAX),
         place: (cx.place)(selector.span),
@@ -193,7 +196,10 @@ fn process_filters(selector: &Selector) -> Result<Vec<ProcessFilter>, LowerError
     Ok(out)
 }
 
-fn arg_filters(cx: &SelectorContext<'_>, selector: &Selector) -> Result<Vec<KernelArgFilter>, LowerError> {
+fn arg_filters(
+    cx: &SelectorContext<'_>,
+    selector: &Selector,
+) -> Result<Vec<KernelArgFilter>, LowerError> {
     let mut out = Vec::new();
     if let Some(first) = selector.match_data.first() {
         return Err(LowerError::Unsupported {
@@ -206,7 +212,8 @@ fn arg_filters(cx: &SelectorContext<'_>, selector: &Selector) -> Result<Vec<Kern
         return Err(LowerError::Unsupported {
             span: first.span,
             what: "matchReturnArgs".into(),
-            help: "return values are read by return probes, which come with the kprobe back end".into(),
+            help: "return values are read by return probes, which come with the kprobe back end"
+                .into(),
         });
     }
     for filter in &selector.match_args {
@@ -221,7 +228,8 @@ fn arg_filter(cx: &SelectorContext<'_>, filter: &ArgFilter) -> Result<KernelArgF
         return Err(LowerError::Unsupported {
             span: filter.operator.span,
             what: "CapabilitiesGained".into(),
-            help: "it compares two capability sets of a kprobe; it comes with the kprobe back end".into(),
+            help: "it compares two capability sets of a kprobe; it comes with the kprobe back end"
+                .into(),
         });
     }
     let Some(ArgRef::Arg(position)) = filter.targets.first().copied() else {
@@ -334,7 +342,10 @@ fn int_test(
         })
     };
     match op {
-        Operator::Equal => inline(IntCompare::Equal, values.iter().map(|v| bits_of(*v)).collect()),
+        Operator::Equal => inline(
+            IntCompare::Equal,
+            values.iter().map(|v| bits_of(*v)).collect(),
+        ),
         Operator::NotEqual => inline(
             IntCompare::DifferAny,
             values.iter().map(|v| bits_of(*v)).collect(),
@@ -348,8 +359,14 @@ fn int_test(
             };
             inline(compare, values.iter().map(|v| value_of(*v)).collect())
         }
-        Operator::Lt => inline(IntCompare::Less, values.iter().map(|v| value_of(*v)).collect()),
-        Operator::Mask => inline(IntCompare::Mask, values.iter().map(|v| bits_of(*v)).collect()),
+        Operator::Lt => inline(
+            IntCompare::Less,
+            values.iter().map(|v| value_of(*v)).collect(),
+        ),
+        Operator::Mask => inline(
+            IntCompare::Mask,
+            values.iter().map(|v| bits_of(*v)).collect(),
+        ),
         Operator::InRange | Operator::NotInRange => {
             let bound = |b: i128| -> u64 {
                 if bits <= 32 {
@@ -611,7 +628,9 @@ fn action(cx: &mut SelectorContext<'_>, selector: &Selector) -> Result<SelectorA
         .map_or(tpc_events::KprobeAction::Post, |a| event_action(&a.kind));
     Ok(SelectorAction {
         post,
-        event_action: event_action.number().map_or(0, |n| u32::try_from(n).unwrap_or(0)),
+        event_action: event_action
+            .number()
+            .map_or(0, |n| u32::try_from(n).unwrap_or(0)),
         signal,
         rate_limit,
     })

@@ -1171,7 +1171,10 @@ pub fn rate_key_bytes(arg: &tpc_events::KprobeArgument) -> [u8; 40] {
         }
     };
     let text_like = |bytes: &[u8], put: &mut dyn FnMut(usize, &[u8])| {
-        put(0, &u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes());
+        put(
+            0,
+            &u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_le_bytes(),
+        );
         put(4, bytes);
     };
     match &arg.value {
@@ -1204,13 +1207,18 @@ pub fn rate_key_bytes(arg: &tpc_events::KprobeArgument) -> [u8; 40] {
                 .family
                 .as_deref()
                 .and_then(|f| {
-                    crate::ir::names::lookup(crate::ir::names::FAMILIES, f).or_else(|| f.parse().ok())
+                    crate::ir::names::lookup(crate::ir::names::FAMILIES, f)
+                        .or_else(|| f.parse().ok())
                 })
                 .unwrap_or(0u16);
             put(0, &family.to_le_bytes());
             let port = a.port.map_or(0, |p| u16::try_from(p.get()).unwrap_or(0));
             put(2, &port.to_le_bytes());
-            match a.addr.as_deref().and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+            match a
+                .addr
+                .as_deref()
+                .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+            {
                 Some(std::net::IpAddr::V4(v4)) => put(4, &v4.octets()),
                 Some(std::net::IpAddr::V6(v6)) => put(4, &v6.octets()),
                 None => {}

@@ -261,8 +261,7 @@ fn array_update<const V: usize>(
     key: &[u8],
     value: &[u8],
 ) -> Result<(), RuntimeError> {
-    let mut array: Array<&mut MapData, [u8; V]> =
-        Array::try_from(map).map_err(map_error(name))?;
+    let mut array: Array<&mut MapData, [u8; V]> = Array::try_from(map).map_err(map_error(name))?;
     let index = u32::from_ne_bytes(key_array::<4>(name, key)?);
     array
         .set(index, key_array::<V>(name, value)?, 0)
@@ -466,11 +465,7 @@ impl KernelBackend for AyaBackend {
         write_entry(target, map, key, None)
     }
 
-    fn attach(
-        &mut self,
-        program: &str,
-        target: &AttachTarget,
-    ) -> Result<LinkHandle, RuntimeError> {
+    fn attach(&mut self, program: &str, target: &AttachTarget) -> Result<LinkHandle, RuntimeError> {
         let ebpf = self.ebpf.as_mut().ok_or(RuntimeError::ShutDown)?;
         let missing = || RuntimeError::MissingProgram {
             program: program.to_owned(),
@@ -483,7 +478,8 @@ impl KernelBackend for AyaBackend {
                     .try_into()
                     .map_err(|e| hook_program_error(program, target, e))?;
                 if p.fd().is_err() {
-                    p.load().map_err(|e| hook_program_error(program, target, e))?;
+                    p.load()
+                        .map_err(|e| hook_program_error(program, target, e))?;
                 }
                 let id = p
                     .attach(category, name)
@@ -497,7 +493,8 @@ impl KernelBackend for AyaBackend {
                     .try_into()
                     .map_err(|e| hook_program_error(program, target, e))?;
                 if p.fd().is_err() {
-                    p.load().map_err(|e| hook_program_error(program, target, e))?;
+                    p.load()
+                        .map_err(|e| hook_program_error(program, target, e))?;
                 }
                 let id = p
                     .attach(name)
@@ -523,7 +520,10 @@ impl KernelBackend for AyaBackend {
                 }
             }
             Link::Raw(program, id) => {
-                match ebpf.program_mut(&program).map(<&mut RawTracePoint>::try_from) {
+                match ebpf
+                    .program_mut(&program)
+                    .map(<&mut RawTracePoint>::try_from)
+                {
                     Some(Ok(p)) => p.detach(id),
                     _ => Ok(()),
                 }

@@ -95,11 +95,7 @@ impl KernelBackend for FakeBackend {
         Ok(())
     }
 
-    fn attach(
-        &mut self,
-        program: &str,
-        target: &AttachTarget,
-    ) -> Result<LinkHandle, RuntimeError> {
+    fn attach(&mut self, program: &str, target: &AttachTarget) -> Result<LinkHandle, RuntimeError> {
         if self.failing_targets.contains(target) {
             return Err(RuntimeError::MissingProgram {
                 program: format!("{program} (fake failure on {target})"),

@@ -61,15 +61,18 @@ pub trait KernelBackend {
 
     /// Writes one entry of a map of the sensor object (keys and values in
     /// the layouts of `tpc_bundle::layout`).
-    fn map_update(&mut self, map: &'static str, key: &[u8], value: &[u8])
-    -> Result<(), RuntimeError>;
+    fn map_update(
+        &mut self,
+        map: &'static str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), RuntimeError>;
 
     /// Deletes one entry; a missing entry is not an error.
     fn map_delete(&mut self, map: &'static str, key: &[u8]) -> Result<(), RuntimeError>;
 
     /// Loads `program` (once; later calls reuse it) and attaches it.
-    fn attach(&mut self, program: &str, target: &AttachTarget)
-    -> Result<LinkHandle, RuntimeError>;
+    fn attach(&mut self, program: &str, target: &AttachTarget) -> Result<LinkHandle, RuntimeError>;
 
     /// Detaches one attachment; the program stays loaded for others.
     fn detach(&mut self, link: LinkHandle) -> Result<(), RuntimeError>;

@@ -78,7 +78,9 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
             let port = ((value >> 16) & 0xffff) as u32;
             let ip = matches!(family, 2 | 10);
             let addr = match (family, bytes.len()) {
-                (2, 4) => Some(std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string()),
+                (2, 4) => Some(
+                    std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+                ),
                 (10, 16) => {
                     let mut octets = [0u8; 16];
                     octets.copy_from_slice(bytes);
@@ -148,7 +150,11 @@ fn process_of(table: &ProcessTable, record: &HookRecord) -> (ProcessInfo, Option
 }
 
 /// The events a hook record posts, one per policy whose selector posted.
-pub fn hook_events(engine: &PolicyEngine, table: &ProcessTable, record: &HookRecord) -> Vec<PolicyEvent> {
+pub fn hook_events(
+    engine: &PolicyEngine,
+    table: &ProcessTable,
+    record: &HookRecord,
+) -> Vec<PolicyEvent> {
     let mut out = Vec::new();
     let mut process: Option<(ProcessInfo, Option<ProcessInfo>)> = None;
     for post in &record.posts {
@@ -168,8 +174,7 @@ pub fn hook_events(engine: &PolicyEngine, table: &ProcessTable, record: &HookRec
             .selector
             .and_then(|s| info.event_actions.get(usize::from(s)).copied())
             .unwrap_or(KprobeAction::Post.number().unwrap_or(1) as u32);
-        let action = KprobeAction::from_number(action_number as i32)
-            .unwrap_or(KprobeAction::Post);
+        let action = KprobeAction::from_number(action_number as i32).unwrap_or(KprobeAction::Post);
         let (subsys, event_name) = match &info.attach {
             AttachPoint::Tracepoint { subsystem, event }
             | AttachPoint::RawTracepoint { subsystem, event } => (subsystem.clone(), event.clone()),

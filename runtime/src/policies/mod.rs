@@ -79,7 +79,7 @@ pub struct CgroupBinding {
 #[derive(Debug, Clone)]
 pub struct HostInfo {
     pub tracefs: Tracefs,
-    /// The cgroup v2 mount.
+    /// The cgroup v2 mount: policy cgroup paths are relative to it.
     pub cgroup_root: PathBuf,
     /// `major.minor` of the running kernel.
     pub kernel: KernelVersion,
@@ -93,7 +93,8 @@ impl HostInfo {
             .unwrap_or_default();
         HostInfo {
             tracefs: Tracefs::running(),
-            cgroup_root: PathBuf::from("/sys/fs/cgroup"),
+            cgroup_root: crate::preflight::cgroup2_root()
+                .unwrap_or_else(|| PathBuf::from("/sys/fs/cgroup")),
             kernel: parse_release(&release),
             release,
         }
@@ -434,16 +435,19 @@ impl PolicyEngine {
                     policy: policy.name.clone(),
                     reason: format!("more than {} policies loaded", layout::MAX_POLICIES - 1),
                 })?;
-            let bound: Vec<&CgroupBinding> =
-                bindings.iter().filter(|b| b.policy == policy.name).collect();
+            let bound: Vec<&CgroupBinding> = bindings
+                .iter()
+                .filter(|b| b.policy == policy.name)
+                .collect();
             let mut cgroups = Vec::new();
             for binding in &bound {
-                let cgroup = cgroup_id(&self.host.cgroup_root, &binding.path).map_err(|reason| {
-                    LoadError::Policy {
-                        policy: policy.name.clone(),
-                        reason,
-                    }
-                })?;
+                let cgroup =
+                    cgroup_id(&self.host.cgroup_root, &binding.path).map_err(|reason| {
+                        LoadError::Policy {
+                            policy: policy.name.clone(),
+                            reason,
+                        }
+                    })?;
                 cgroups.push(cgroup);
             }
             if bound.is_empty() {
@@ -476,7 +480,15 @@ impl PolicyEngine {
             summary.policies.push((policy_id, policy.name.clone()));
             for hook in &policy.hooks {
                 let ph = self
-                    .load_hook(backend, hook, policy_id, &policy.name, policy.monitor, &cgroups, undo)
+                    .load_hook(
+                        backend,
+                        hook,
+                        policy_id,
+                        &policy.name,
+                        policy.monitor,
+                        &cgroups,
+                        undo,
+                    )
                     .map_err(|e| match e {
                         HookFailure::Reason(reason) => LoadError::Hook {
                             policy: policy.name.clone(),
@@ -497,7 +509,10 @@ impl PolicyEngine {
         Ok(())
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site; the parts of a policy hook")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site; the parts of a policy hook"
+    )]
     fn load_hook(
         &mut self,
         backend: &mut dyn KernelBackend,
@@ -559,7 +574,8 @@ impl PolicyEngine {
                 .copied()
                 .ok_or_else(|| format!("argument {i} has no slot"))
         };
-        let entries = kernel::translate_hook(hook, u32::from(policy_id), monitor, &slot_of, &mut ids);
+        let entries =
+            kernel::translate_hook(hook, u32::from(policy_id), monitor, &slot_of, &mut ids);
         let taken = ids.taken;
         let entries = match entries {
             Ok(e) => e,
@@ -595,7 +611,11 @@ impl PolicyEngine {
                 .filter(|(a, _)| !a.hidden)
                 .map(|(a, s)| (*s, a.clone()))
                 .collect(),
-            event_actions: hook.selectors.iter().map(|s| s.action.event_action).collect(),
+            event_actions: hook
+                .selectors
+                .iter()
+                .map(|s| s.action.event_action)
+                .collect(),
             message: hook.message.clone(),
             tags: hook.tags.clone(),
             writes: entries.writes.clone(),
@@ -676,8 +696,14 @@ impl PolicyEngine {
                     },
                 ),
             };
-            write(backend, undo, dispatch, &slot.to_ne_bytes(), &hook_id.to_ne_bytes())
-                .map_err(HookFailure::Kernel)?;
+            write(
+                backend,
+                undo,
+                dispatch,
+                &slot.to_ne_bytes(),
+                &hook_id.to_ne_bytes(),
+            )
+            .map_err(HookFailure::Kernel)?;
             let link = backend
                 .attach(&program, &target)
                 .map_err(HookFailure::Kernel)?;
@@ -709,7 +735,11 @@ impl PolicyEngine {
 
     /// Adds the reads of `hook` to its hook's slots; the slot of each
     /// argument in order.
-    fn merge_slots(&mut self, attach: &AttachPoint, hook: &HookUnit) -> Result<Vec<u8>, HookFailure> {
+    fn merge_slots(
+        &mut self,
+        attach: &AttachPoint,
+        hook: &HookUnit,
+    ) -> Result<Vec<u8>, HookFailure> {
         let format = match attach {
             AttachPoint::Tracepoint { subsystem, event } => Some(
                 self.host
@@ -761,7 +791,9 @@ impl PolicyEngine {
             };
             let size_slot = match kernel::size_arg(hook, i) {
                 Some(size) => Some(indices.get(size).copied().flatten().ok_or_else(|| {
-                    HookFailure::Reason(format!("argument {i} takes its size from a missing argument"))
+                    HookFailure::Reason(format!(
+                        "argument {i} takes its size from a missing argument"
+                    ))
                 })?),
                 None => None,
             };
@@ -770,7 +802,11 @@ impl PolicyEngine {
                 source: arg.source.clone(),
                 read: arg.read.clone(),
             };
-            let position = match state.slots.iter().position(|(k, s)| *k == key && *s == slot) {
+            let position = match state
+                .slots
+                .iter()
+                .position(|(k, s)| *k == key && *s == slot)
+            {
                 Some(p) => p,
                 None => {
                     if state.slots.len() >= layout::MAX_SLOTS {
@@ -808,7 +844,10 @@ impl PolicyEngine {
     /// Recomputes the followChildren bits of every process in the kernel's
     /// map from its ancestry, so processes started before a policy loaded
     /// are followed too.
-    fn refresh_process_follow_bits(&self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
+    fn refresh_process_follow_bits(
+        &self,
+        backend: &mut dyn KernelBackend,
+    ) -> Result<(), RuntimeError> {
         let pids = backend.process_pids()?;
         let mut entries: HashMap<u32, ProcessEntry> = HashMap::new();
         for pid in pids {
@@ -903,7 +942,11 @@ impl PolicyEngine {
                     }
                 }
             }
-            backend.map_update(maps::HOOKS, &state.hook_id.to_ne_bytes(), &state.config().encode())?;
+            backend.map_update(
+                maps::HOOKS,
+                &state.hook_id.to_ne_bytes(),
+                &state.config().encode(),
+            )?;
         }
         backend.map_delete(maps::POLICY_HOOKS, &ph.to_ne_bytes())?;
         for w in &info.writes {
@@ -925,7 +968,11 @@ impl PolicyEngine {
                             emptied.push(path.clone());
                         }
                         Some(key) => {
-                            backend.map_update(maps::FOLLOW_BINS, &key, &layout::follow_value(bits))?;
+                            backend.map_update(
+                                maps::FOLLOW_BINS,
+                                &key,
+                                &layout::follow_value(bits),
+                            )?;
                         }
                         None => {}
                     }
@@ -1013,7 +1060,11 @@ impl PolicyEngine {
     /// followChildren paths) from the engine's view.
     fn resync(&self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
         for state in self.hooks.values() {
-            backend.map_update(maps::HOOKS, &state.hook_id.to_ne_bytes(), &state.config().encode())?;
+            backend.map_update(
+                maps::HOOKS,
+                &state.hook_id.to_ne_bytes(),
+                &state.config().encode(),
+            )?;
             for (cgroup, ids) in &state.lists {
                 backend.map_update(
                     maps::LISTS,
@@ -1025,7 +1076,11 @@ impl PolicyEngine {
                 AttachPoint::Tracepoint { .. } => maps::TP_HOOKS,
                 AttachPoint::RawTracepoint { .. } => maps::RAW_HOOKS,
             };
-            backend.map_update(dispatch, &state.slot.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
+            backend.map_update(
+                dispatch,
+                &state.slot.to_ne_bytes(),
+                &state.hook_id.to_ne_bytes(),
+            )?;
         }
         for (path, bits) in &self.follow_paths {
             if let Some(key) = layout::follow_key(path.as_bytes()) {
@@ -1070,8 +1125,7 @@ pub fn map_sizes(bundles: &[&Bundle]) -> Vec<(&'static str, u32)> {
         for (policy, hook) in bundle.hooks() {
             policy_hooks += 1;
             let slot_of = |i: usize| Ok(u8::try_from(i.min(layout::MAX_SLOTS - 1)).unwrap_or(0));
-            if let Ok(entries) =
-                kernel::translate_hook(hook, 1, policy.monitor, &slot_of, &mut ids)
+            if let Ok(entries) = kernel::translate_hook(hook, 1, policy.monitor, &slot_of, &mut ids)
             {
                 for w in entries.writes {
                     *counts.entry(w.map).or_default() += 1;
@@ -1088,9 +1142,15 @@ pub fn map_sizes(bundles: &[&Bundle]) -> Vec<(&'static str, u32)> {
         (maps::LISTS, size(policy_hooks, 64)),
         (maps::FOLLOW_BINS, size(follow, 64)),
     ];
-    for map in [maps::INT_SET, maps::LPM_STR, maps::LPM_V4, maps::LPM_V6, maps::SUBSTR]
-        .into_iter()
-        .chain(maps::STR_SETS)
+    for map in [
+        maps::INT_SET,
+        maps::LPM_STR,
+        maps::LPM_V4,
+        maps::LPM_V6,
+        maps::SUBSTR,
+    ]
+    .into_iter()
+    .chain(maps::STR_SETS)
     {
         out.push((map, size(counts.get(map).copied().unwrap_or(0), 64)));
     }
