@@ -1,0 +1,454 @@
+//! Kernel tests of `tpc run` with bundles (the real binaries): a Sigkill
+//! policy kills exactly the calls it names and posts exactly them; signed
+//! bundles run under `--trust` and others are refused; a tampered bundle and
+//! one whose requirements the kernel fails are refused with the reason;
+//! after SIGINT, SIGTERM or a load that fails midway no program, map or
+//! link of ours is left.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+#[expect(
+    dead_code,
+    reason = "each kernel test file uses a subset of the helpers"
+)]
+mod runtime_support;
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    os::unix::process::ExitStatusExt,
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    sync::{Mutex, mpsc},
+    time::{Duration, Instant},
+};
+
+use runtime_support::{BpfInventory, ScratchDir, kernel_test_can_run, probe_copy, tpc_binary};
+use serde_json::Value;
+
+/// One `tpc run` at a time: the cleanup counts must not see another's
+/// objects.
+static KERNEL: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    KERNEL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn openat_policy(name: &str, prefix: &Path, binary: &Path, action: &str) -> String {
+    format!(
+        "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: {name}
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values:
+        - \"{}\"
+      matchBinaries:
+      - operator: In
+        values:
+        - \"{}\"
+      matchActions:
+      - action: {action}
+",
+        prefix.display(),
+        binary.display()
+    )
+}
+
+fn build(tpc: &Path, policy: &Path, out: &Path, extra: &[&str]) {
+    let output = Command::new(tpc)
+        .arg("build")
+        .arg(policy)
+        .arg("-o")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tpc build failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A running `tpc run`, attached.
+struct Run {
+    child: Child,
+    stderr: std::thread::JoinHandle<String>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+/// Starts `tpc run ARGS`; `Ok` once it says it runs, `Err(stderr)` when it
+/// exits first.
+fn start(tpc: &Path, args: &[&std::ffi::OsStr]) -> Result<Run, (std::process::ExitStatus, String)> {
+    let mut child = Command::new(tpc)
+        .arg("run")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (ready_sender, ready) = mpsc::channel();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("stop with Ctrl-C") {
+                let _ignored = ready_sender.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let stdout = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines() {
+            text.push_str(&line.unwrap_or_default());
+            text.push('\n');
+        }
+        text
+    });
+    if ready.recv_timeout(Duration::from_secs(60)).is_ok() {
+        return Ok(Run {
+            child,
+            stderr,
+            stdout,
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Err((status, stderr.join().unwrap()));
+        }
+        if Instant::now() > deadline {
+            let _ignored = child.kill();
+            let status = child.wait().unwrap();
+            panic!(
+                "tpc run neither started nor exited ({status:?}); stderr:\n{}",
+                stderr.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+impl Run {
+    /// Sends `signal`, waits; asserts a clean stop; returns (stderr, stdout).
+    fn stop(mut self, signal: &str) -> (String, String) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let stderr = self.stderr.join().unwrap();
+        let stdout = self.stdout.join().unwrap();
+        assert!(
+            exit.success(),
+            "tpc run failed on {signal}: {exit:?}\n{stderr}"
+        );
+        (stderr, stdout)
+    }
+}
+
+fn run_probe(binary: &Path, path: &Path) -> Output {
+    Command::new(binary).arg(path).output().unwrap()
+}
+
+/// Waits until no object of ours is left, then asserts it.
+fn assert_nothing_left(when: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut now = BpfInventory::now().ours();
+    while now != BpfInventory::default() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        now = BpfInventory::now().ours();
+    }
+    assert_eq!(now, BpfInventory::default(), "objects left after {when}");
+}
+
+fn policy_events(stdout: &str, policy: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|event| event["process_tracepoint"]["policy_name"] == policy)
+        .collect()
+}
+
+#[test]
+fn sigkill_on_prefix_and_binary_kills_exactly_the_matching_calls() {
+    let _kernel = lock();
+    if !kernel_test_can_run("sigkill_on_prefix_and_binary_kills_exactly_the_matching_calls") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("kill");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let victim = probe_copy("/bin/cat", &dir, "tpc-victim");
+    let bystander = probe_copy("/bin/cat", &dir, "tpc-bystander");
+    let guarded = dir.join("guarded");
+    fs::create_dir(&guarded).unwrap();
+    let secret = guarded.join("secret.txt");
+    let open = dir.join("open.txt");
+    fs::write(&secret, "s\n").unwrap();
+    fs::write(&open, "o\n").unwrap();
+    let policy = dir.join("kill.yaml");
+    fs::write(
+        &policy,
+        openat_policy("kill-guarded", &guarded, &victim, "Sigkill"),
+    )
+    .unwrap();
+    let bundle = dir.join("kill.tpcb");
+    build(&tpc, &policy, &bundle, &[]);
+
+    let run = start(&tpc, &[bundle.as_os_str()]).unwrap();
+    let killed = run_probe(&victim, &secret);
+    let other_path = run_probe(&victim, &open);
+    let other_binary = run_probe(&bystander, &secret);
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+
+    assert_eq!(
+        killed.status.signal(),
+        Some(9),
+        "the victim opening {} was not killed: {:?}\n{stderr}",
+        secret.display(),
+        killed.status
+    );
+    assert!(
+        killed.stdout.is_empty(),
+        "the victim read the file before it died"
+    );
+    assert!(
+        other_path.status.success(),
+        "the victim was stopped opening another path"
+    );
+    assert_eq!(other_path.stdout, b"o\n");
+    assert!(
+        other_binary.status.success(),
+        "another binary was stopped opening the path"
+    );
+    assert_eq!(other_binary.stdout, b"s\n");
+
+    let events = policy_events(&stdout, "kill-guarded");
+    assert_eq!(events.len(), 1, "posted events: {events:#?}\n{stderr}");
+    let event = &events[0]["process_tracepoint"];
+    assert_eq!(event["process"]["binary"], victim.display().to_string());
+    assert_eq!(event["action"], "KPROBE_ACTION_SIGKILL");
+    assert_eq!(event["subsys"], "syscalls");
+    assert_eq!(event["event"], "sys_enter_openat");
+    assert_eq!(event["args"][0]["string_arg"], secret.display().to_string());
+    assert_nothing_left("SIGINT");
+}
+
+#[test]
+fn signed_bundles_run_under_trust_and_others_are_refused() {
+    let _kernel = lock();
+    if !kernel_test_can_run("signed_bundles_run_under_trust_and_others_are_refused") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("trust");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let policy = dir.join("post.yaml");
+    fs::write(
+        &policy,
+        openat_policy("post-trust", &dir, Path::new("/bin/nonexistent"), "Post"),
+    )
+    .unwrap();
+    for (name, key) in [("ours", "ours.key"), ("theirs", "theirs.key")] {
+        let status = Command::new(&tpc)
+            .args(["keygen", "-o"])
+            .arg(dir.join(key))
+            .status()
+            .unwrap();
+        assert!(status.success(), "keygen {name}");
+    }
+    let signed = dir.join("signed.tpcb");
+    let foreign = dir.join("foreign.tpcb");
+    let unsigned = dir.join("unsigned.tpcb");
+    build(
+        &tpc,
+        &policy,
+        &signed,
+        &["--sign", &dir.join("ours.key").display().to_string()],
+    );
+    build(
+        &tpc,
+        &policy,
+        &foreign,
+        &["--sign", &dir.join("theirs.key").display().to_string()],
+    );
+    build(&tpc, &policy, &unsigned, &[]);
+    let trust = dir.join("ours.key.pub");
+
+    let run = start(
+        &tpc,
+        &["--trust".as_ref(), trust.as_os_str(), signed.as_os_str()],
+    )
+    .unwrap_or_else(|(status, stderr)| {
+        panic!("the signed bundle did not run: {status:?}\n{stderr}")
+    });
+    let (stderr, _) = run.stop("-TERM");
+    assert!(stderr.contains("signed"), "{stderr}");
+    assert_nothing_left("SIGTERM");
+
+    for (bundle, why) in [(&unsigned, "not signed"), (&foreign, "key")] {
+        let Err((status, stderr)) = start(
+            &tpc,
+            &["--trust".as_ref(), trust.as_os_str(), bundle.as_os_str()],
+        ) else {
+            panic!("{} ran under --trust", bundle.display());
+        };
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(why),
+            "refusing {} should say `{why}`: {stderr}",
+            bundle.display()
+        );
+        assert!(
+            !stderr.contains("base sensor attached"),
+            "the sensor started before the bundle was refused: {stderr}"
+        );
+    }
+    // without --trust, any intact bundle runs, signed or not
+    let run = start(&tpc, &[unsigned.as_os_str()]).unwrap();
+    run.stop("-INT");
+    assert_nothing_left("SIGINT");
+}
+
+fn rewrite(bundle: &Path, out: &Path, change: impl FnOnce(&mut tpc_bundle::Bundle)) {
+    let bytes = fs::read(bundle).unwrap();
+    let mut decoded = tpc_bundle::decode(&bytes, None).unwrap().bundle;
+    change(&mut decoded);
+    fs::write(out, tpc_bundle::encode(&decoded, None).unwrap()).unwrap();
+}
+
+#[test]
+fn tampered_and_unsatisfiable_bundles_are_refused_with_the_reason() {
+    let _kernel = lock();
+    if !kernel_test_can_run("tampered_and_unsatisfiable_bundles_are_refused_with_the_reason") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("refuse");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let policy = dir.join("post.yaml");
+    fs::write(
+        &policy,
+        openat_policy("post-refuse", &dir, Path::new("/bin/nonexistent"), "Post"),
+    )
+    .unwrap();
+    let good = dir.join("good.tpcb");
+    build(&tpc, &policy, &good, &[]);
+
+    // one flipped byte in the middle of the file
+    let mut bytes = fs::read(&good).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    let flipped = dir.join("flipped.tpcb");
+    fs::write(&flipped, &bytes).unwrap();
+
+    let future = dir.join("future.tpcb");
+    rewrite(&good, &future, |b| {
+        b.requirements.min_kernel = tpc_bundle::KernelVersion {
+            major: 99,
+            minor: 0,
+        };
+    });
+    let missing = dir.join("missing.tpcb");
+    rewrite(&good, &missing, |b| {
+        for tp in &mut b.requirements.tracepoints {
+            tp.event = "sys_enter_tpc_nonexistent".into();
+        }
+    });
+
+    for (bundle, why) in [
+        (&flipped, "digest does not match"),
+        (&future, "99.0"),
+        (&missing, "sys_enter_tpc_nonexistent"),
+    ] {
+        let Err((status, stderr)) = start(&tpc, &[bundle.as_os_str()]) else {
+            panic!("{} ran", bundle.display());
+        };
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(why),
+            "refusing {} should say `{why}`: {stderr}",
+            bundle.display()
+        );
+        assert_nothing_left(&format!("refusing {}", bundle.display()));
+    }
+}
+
+#[test]
+fn a_load_failing_midway_leaves_nothing() {
+    let _kernel = lock();
+    if !kernel_test_can_run("a_load_failing_midway_leaves_nothing") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("midway");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    // two hooks: the openat tracepoint attaches, then the raw tracepoint
+    // (renamed after the build, its requirement dropped) does not exist
+    let policy = dir.join("two.yaml");
+    let mut text = openat_policy("two-hooks", &dir, Path::new("/bin/nonexistent"), "Post");
+    text.push_str(
+        "  - subsystem: raw_syscalls
+    event: sys_enter
+    raw: true
+    args:
+    - index: 1
+      type: int64
+    selectors:
+    - matchBinaries:
+      - operator: In
+        values:
+        - /bin/nonexistent
+",
+    );
+    fs::write(&policy, text).unwrap();
+    let good = dir.join("two.tpcb");
+    build(&tpc, &policy, &good, &[]);
+    let broken = dir.join("broken.tpcb");
+    rewrite(&good, &broken, |b| {
+        b.requirements.raw_tracepoints.clear();
+        for policy in &mut b.policies {
+            for hook in &mut policy.hooks {
+                if let tpc_bundle::AttachPoint::RawTracepoint { event, .. } = &mut hook.attach {
+                    *event = "tpc_no_such_raw_tracepoint".into();
+                }
+            }
+        }
+    });
+    // the good bundle loads first, so the failure comes with programs of
+    // both the base sensor and a bundle in the kernel
+    let Err((status, stderr)) = start(&tpc, &[good.as_os_str(), broken.as_os_str()]) else {
+        panic!("the broken bundle ran");
+    };
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tpc_no_such_raw_tracepoint"), "{stderr}");
+    assert!(
+        stderr.contains("loaded"),
+        "the good bundle did not load first: {stderr}"
+    );
+    assert_nothing_left("a failed load");
+}
