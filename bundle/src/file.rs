@@ -24,6 +24,11 @@ use sha2::{Digest, Sha256};
 use crate::model::{Bundle, FORMAT_VERSION};
 
 const MAGIC: &[u8; 4] = b"TPCB";
+/// Whether `bytes` start like a bundle file (its magic), whatever follows.
+pub fn looks_like_bundle(bytes: &[u8]) -> bool {
+    bytes.starts_with(MAGIC)
+}
+
 const SIGNATURE_MAGIC: &[u8; 4] = b"SIG1";
 const HEADER_LEN: usize = 16;
 const DIGEST_LEN: usize = 32;

@@ -14,5 +14,5 @@ pub mod kernel;
 pub mod layout;
 pub mod model;
 
-pub use file::{BundleError, VerifiedBundle, decode, encode};
+pub use file::{BundleError, VerifiedBundle, decode, encode, looks_like_bundle};
 pub use model::*;

@@ -235,3 +235,80 @@ fn tpc_test_fails_on_a_wrong_expectation() {
         "{stdout}"
     );
 }
+
+/// Two tracepoint events: one the fixture's first selector posts (a path
+/// under /etc/ not ending in .conf), one nothing matches.
+const OPENAT_EVENTS: &str = concat!(
+    r#"{"process_tracepoint":{"process":{"exec_id":"bjoxOjE=","pid":10,"binary":"/usr/bin/cat"},"subsys":"syscalls","event":"sys_enter_openat","args":[{"string_arg":"/etc/passwd"},{"int_arg":0}]},"time":"2026-01-01T00:00:00Z"}"#,
+    "\n",
+    r#"{"process_tracepoint":{"process":{"exec_id":"bjoxOjE=","pid":10,"binary":"/usr/bin/cat"},"subsys":"syscalls","event":"sys_enter_openat","args":[{"string_arg":"/usr/lib/x.so"},{"int_arg":0}]},"time":"2026-01-01T00:00:01Z"}"#,
+    "\n"
+);
+
+#[test]
+fn replay_and_test_take_a_bundle_like_its_policy() {
+    let dir = std::env::temp_dir().join(format!("tpc-replay-bundle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = repo_root().join("fixtures/policies/build/args-string.yaml");
+    let bundle = dir.join("args-string.tpcb");
+    let events = dir.join("events.jsonl");
+    std::fs::write(&events, OPENAT_EVENTS).unwrap();
+    let built = tpc()
+        .args(["build", "--kernel", "6.18", "-o"])
+        .arg(&bundle)
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let replay = |policy: &std::path::Path| {
+        let out = tpc()
+            .args(["replay", "--verdicts"])
+            .arg(policy)
+            .arg(&events)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let from_yaml = replay(&policy);
+    let from_bundle = replay(&bundle);
+    assert_eq!(from_yaml, from_bundle);
+    assert!(from_yaml.contains("posted"), "{from_yaml}");
+
+    let test_file = dir.join("bundle.test.yaml");
+    std::fs::write(
+        &test_file,
+        "name: a bundle in a test file\npolicies: [args-string.tpcb]\nevents:\n  - file: events.jsonl\nexpect:\n  - event: 1\n    selector: 0\n    posted: true\n  - event: 2\n    selector: none\n    posted: false\n",
+    )
+    .unwrap();
+    let out = tpc().arg("test").arg(&test_file).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // a damaged bundle is one clear error
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&bundle, bytes).unwrap();
+    let out = tpc()
+        .arg("replay")
+        .arg(&bundle)
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refused"));
+    let _ignored = std::fs::remove_dir_all(&dir);
+}

@@ -112,7 +112,9 @@ pub fn run(args: &ReplayArgs) -> i32 {
     let (event_paths, policy_paths): (Vec<&PathBuf>, Vec<&PathBuf>) =
         args.paths.iter().partition(|p| is_event_input(p));
     if policy_paths.is_empty() {
-        eprintln!("tpc replay: error: no policy given (policy files end in .yaml or .yml)");
+        eprintln!(
+            "tpc replay: error: no policy given (policy files end in .yaml or .yml, bundles in .tpcb)"
+        );
         return exit::USAGE;
     }
     if event_paths.is_empty() {
@@ -120,6 +122,19 @@ pub fn run(args: &ReplayArgs) -> i32 {
             "tpc replay: error: no events given (event files end in .json, .jsonl, .ndjson or .log; `-` reads stdin)"
         );
         return exit::USAGE;
+    }
+    let (bundle_paths, policy_paths): (Vec<&PathBuf>, Vec<&PathBuf>) = policy_paths
+        .into_iter()
+        .partition(|p| tpc::lower::build::is_bundle_path(p));
+    let mut from_bundles = Vec::new();
+    for path in &bundle_paths {
+        match tpc::lower::build::policies_of_bundle(path) {
+            Ok(policies) => from_bundles.extend(policies),
+            Err(e) => {
+                eprintln!("tpc replay: error: {e}");
+                return exit::USAGE;
+            }
+        }
     }
     let inputs: Vec<Input> = policy_paths
         .iter()
@@ -144,11 +159,16 @@ pub fn run(args: &ReplayArgs) -> i32 {
             return exit::USAGE;
         }
     }
-    if report.policies.is_empty() {
+    if report.policies.is_empty() && from_bundles.is_empty() {
         eprintln!("tpc replay: error: no policy found in the given files");
         return exit::USAGE;
     }
-    let policies: Vec<&Policy> = report.policies.iter().map(|p| &p.policy).collect();
+    let policies: Vec<&Policy> = report
+        .policies
+        .iter()
+        .map(|p| &p.policy)
+        .chain(&from_bundles)
+        .collect();
     let output = if args.verdicts {
         Output::Verdicts
     } else if let Some(positions) = &args.explain {

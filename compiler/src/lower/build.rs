@@ -75,3 +75,43 @@ pub fn build(inputs: &[Input], request: &KernelRequest) -> Result<BuildOutcome, 
         kernel: kernel_name,
     })
 }
+
+/// Whether `path` names a bundle (`*.tpcb`, or a file starting with the
+/// bundle magic) rather than a policy file.
+pub fn is_bundle_path(path: &std::path::Path) -> bool {
+    if path.extension().is_some_and(|e| e == "tpcb") {
+        return true;
+    }
+    if !path.is_file() {
+        return false;
+    }
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && tpc_bundle::looks_like_bundle(&head)
+}
+
+/// The policies a bundle carries, as the IR the lowering read (so `tpc
+/// replay` and `tpc test` simulate exactly what `tpc run` loads). The
+/// bundle's digest is checked; signatures are not (nothing runs).
+pub fn policies_of_bundle(path: &std::path::Path) -> Result<Vec<crate::ir::Policy>, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let verified = tpc_bundle::decode(&bytes, None)
+        .map_err(|e| format!("bundle `{}` refused: {e}", path.display()))?;
+    verified
+        .bundle
+        .policies
+        .iter()
+        .map(|unit| {
+            serde_json::from_value(unit.ir.clone()).map_err(|e| {
+                format!(
+                    "bundle `{}`: policy {} carries no IR this tpc reads: {e}",
+                    path.display(),
+                    unit.name
+                )
+            })
+        })
+        .collect()
+}

@@ -7,7 +7,8 @@
 //!
 //! ```yaml
 //! name: vi writing /etc/passwd is posted, other writes are not
-//! # The policies: files relative to this file, and/or one inline policy.
+//! # The policies: files (or `tpc build` bundles, `*.tpcb`) relative to this
+//! # file, and/or one inline policy.
 //! policies: [policies/write-etc.yaml]
 //! policy: |
 //!   apiVersion: cilium.io/v1alpha1
@@ -598,7 +599,15 @@ pub fn run(test: &TestFile) -> TestOutcome {
     };
     // Policies.
     let mut sources = Vec::new();
+    let mut from_bundles = Vec::new();
     for p in &test.policy_files {
+        if crate::lower::build::is_bundle_path(p) {
+            match crate::lower::build::policies_of_bundle(p) {
+                Ok(policies) => from_bundles.extend(policies),
+                Err(e) => outcome.failures.push(e),
+            }
+            continue;
+        }
         match std::fs::read_to_string(p) {
             Ok(text) => sources.push((p.display().to_string(), text)),
             Err(e) => outcome
@@ -620,14 +629,19 @@ pub fn run(test: &TestFile) -> TestOutcome {
             .failures
             .push(format!("the policies have errors:\n{text}"));
     }
-    if report.policies.is_empty() {
+    if report.policies.is_empty() && from_bundles.is_empty() {
         outcome.failures.push("no policy loaded".into());
         return outcome;
     }
     if !outcome.failures.is_empty() {
         return outcome;
     }
-    let policies: Vec<&Policy> = report.policies.iter().map(|p| &p.policy).collect();
+    let policies: Vec<&Policy> = report
+        .policies
+        .iter()
+        .map(|p| &p.policy)
+        .chain(&from_bundles)
+        .collect();
     let mut sim = Simulator::new(&policies, test.options.clone());
     for problem in sim.problems() {
         outcome.failures.push(format!("policy problem: {problem}"));
