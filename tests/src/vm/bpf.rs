@@ -5,9 +5,12 @@ use std::{
     fs,
     path::{Path, PathBuf},
     process::Command,
+    sync::atomic::{AtomicU32, Ordering},
 };
 
 use super::{VmError, cache_dir, find_on_path, run_tool};
+
+static COMPILES: AtomicU32 = AtomicU32::new(0);
 
 /// Compiles `source` (a `.bpf.c` file) into `<cache>/bpf/<stem>.o` and
 /// returns the object's path. clang is `$CLANG` or `clang`; the libbpf
@@ -31,6 +34,10 @@ pub fn compile_bpf(source: &Path) -> Result<PathBuf, VmError> {
     let out_dir = cache_dir().join("bpf");
     fs::create_dir_all(&out_dir).map_err(|error| VmError::io("creating", &out_dir, error))?;
     let object = out_dir.join(format!("{stem}.bpf.o"));
+    // two tests may compile the same source at once: each writes its own
+    // file, then renames it into place
+    let unique = COMPILES.fetch_add(1, Ordering::Relaxed);
+    let partial = out_dir.join(format!(".{stem}.bpf.o.{}.{unique}", std::process::id()));
     let multiarch = run_tool(Command::new(&clang).arg("-print-multiarch"))
         .map(|stdout| String::from_utf8_lossy(&stdout).trim().to_owned())
         .unwrap_or_default();
@@ -47,9 +54,15 @@ pub fn compile_bpf(source: &Path) -> Result<PathBuf, VmError> {
     if !multiarch.is_empty() {
         command.arg("-I").arg(format!("/usr/include/{multiarch}"));
     }
-    command.arg("-c").arg(source).arg("-o").arg(&object);
-    match run_tool(&mut command) {
-        Ok(_) => Ok(object),
+    command.arg("-c").arg(source).arg("-o").arg(&partial);
+    let compiled = run_tool(&mut command);
+    if compiled.is_err() {
+        let _ignored = fs::remove_file(&partial);
+    }
+    match compiled {
+        Ok(_) => fs::rename(&partial, &object)
+            .map(|()| object.clone())
+            .map_err(|error| VmError::io("moving into place", &object, error)),
         Err(VmError::Tool { stderr, .. })
             if stderr.contains("bpf/bpf_helpers.h' file not found") =>
         {
