@@ -551,6 +551,7 @@ fn init_script(nonce: &str, scenarios: &[Scenario]) -> String {
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /dev
 /bin/busybox --install -s /bin
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
+hostname tpc-vm 2>/dev/null
 mount -t proc proc /proc 2>/dev/null; proc_status=$?
 mount -t devtmpfs devtmpfs /dev 2>/dev/null; dev_status=$?
 if [ -c /dev/ttyS1 ]; then
