@@ -24,10 +24,11 @@ if [ "${#need[@]}" -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# The VM tests: QEMU (software emulation) and busybox-static for the guests'
-# initramfs; without recommends (qemu-system-x86 would bring a GUI).
+# The VM tests: QEMU (software emulation), busybox-static for the guests'
+# initramfs, cpio to check the archives the harness writes; without
+# recommends (qemu-system-x86 would bring a GUI).
 vm_need=()
-for pkg in qemu-system-x86 busybox-static; do
+for pkg in qemu-system-x86 busybox-static cpio; do
   dpkg -s "$pkg" >/dev/null 2>&1 || vm_need+=("$pkg")
 done
 if [ "${#vm_need[@]}" -gt 0 ]; then

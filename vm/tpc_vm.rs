@@ -32,6 +32,10 @@ struct Arguments {
     /// Each scenario's time limit, in seconds.
     #[arg(long, default_value_t = 60)]
     time_limit: u64,
+    /// One more kernel command-line argument (repeatable; a later `lsm=`
+    /// overrides the harness's).
+    #[arg(long, value_name = "ARGUMENT")]
+    append: Vec<String>,
     /// Print the guest's console log too.
     #[arg(long)]
     console: bool,
@@ -59,6 +63,9 @@ fn split_mapping(
 
 fn guest(arguments: &Arguments) -> Result<Guest, VmError> {
     let mut guest = Guest::new();
+    for argument in &arguments.append {
+        guest = guest.kernel_argument(argument);
+    }
     for binary in &arguments.binary {
         let (host, path) = split_mapping(binary, "/usr/local/bin", str::to_owned);
         guest = guest.binary(host, &path);

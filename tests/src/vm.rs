@@ -67,7 +67,7 @@ pub enum VmError {
     },
     /// `apt-get download` of a kernel package failed (usually the network).
     #[error(
-        "downloading kernel package {package} with `apt-get download` failed ({status}): {stderr}\nis the network reachable, and has `apt-get update` run since Debian published it?"
+        "getting kernel package {package} failed: {status}\n{stderr}\nis the network reachable, and has `apt-get update` run since Debian published it?"
     )]
     KernelDownload {
         package: String,

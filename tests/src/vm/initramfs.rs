@@ -391,8 +391,10 @@ mod tests {
         assert!(image.add_bytes("/a/b", Vec::new(), 0o644).is_ok());
     }
 
-    /// Reads back (name, mode, rdev, data) of every entry.
-    fn read_newc(mut archive: &[u8]) -> Vec<(String, u32, (u32, u32), Vec<u8>)> {
+    /// One entry read back: name, mode, (rdev major, minor), data.
+    type ReadEntry = (String, u32, (u32, u32), Vec<u8>);
+
+    fn read_newc(mut archive: &[u8]) -> Vec<ReadEntry> {
         let mut entries = Vec::new();
         let mut offset = 0usize;
         let field = |header: &[u8], index: usize| {
@@ -419,6 +421,49 @@ mod tests {
             }
             entries.push((name, mode, rdev, data));
         }
+    }
+
+    /// GNU cpio reads the archive back with the same entries (a check of the
+    /// format against another implementation than the test's own reader).
+    #[test]
+    fn gnu_cpio_lists_the_same_entries() {
+        if find_on_path("cpio").is_none() {
+            assert!(
+                !crate::vm::in_ci(),
+                "cpio is missing (apt-get install cpio); CI=true, so this is a failure"
+            );
+            eprintln!("skipping gnu_cpio_lists_the_same_entries: cpio is not installed");
+            return;
+        }
+        let mut image = Initramfs::new();
+        image
+            .add_bytes("/a/b/c.txt", b"odd length".to_vec(), 0o644)
+            .and_then(|()| image.add_symlink("/a/link", "b/c.txt"))
+            .and_then(|()| image.add_char_device("/dev/console", 5, 1, 0o600))
+            .unwrap_or_else(|error| panic!("{error}"));
+        let mut archive = Vec::new();
+        image
+            .write_to(&mut archive)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let mut child = Command::new("cpio")
+            .args(["-it", "--quiet"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cpio: {error}"));
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(&archive)
+                .unwrap_or_else(|error| panic!("cpio: {error}"));
+        }
+        let listed = child
+            .wait_with_output()
+            .unwrap_or_else(|error| panic!("cpio: {error}"));
+        assert!(listed.status.success(), "cpio -it failed");
+        assert_eq!(
+            String::from_utf8_lossy(&listed.stdout),
+            "a\na/b\ndev\na/b/c.txt\na/link\ndev/console\n"
+        );
     }
 
     #[test]

@@ -220,7 +220,7 @@ fn candidate_version(package: &str) -> Result<String, VmError> {
         .map_err(|error| match error {
             VmError::Tool { stderr, .. } => VmError::KernelDownload {
                 package: package.to_owned(),
-                status: "apt-cache show found no such package".to_owned(),
+                status: "`apt-cache show` knows no such package".to_owned(),
                 stderr,
             },
             other => other,
@@ -258,10 +258,16 @@ fn download_and_unpack(package: &str, dir: &Path) -> Result<(), VmError> {
         .map(|entry| entry.path())
         .find(|path| path.extension().is_some_and(|ext| ext == "deb"));
     let (true, Some(deb)) = (download.status.success(), deb) else {
+        // apt's warning that root downloads without its sandbox user is noise here
+        let stderr: Vec<String> = String::from_utf8_lossy(&download.stderr)
+            .lines()
+            .filter(|line| !line.contains("Download is performed unsandboxed"))
+            .map(str::to_owned)
+            .collect();
         return Err(VmError::KernelDownload {
             package: package.to_owned(),
-            status: download.status.to_string(),
-            stderr: String::from_utf8_lossy(&download.stderr).trim().to_owned(),
+            status: format!("`apt-get download` ended with {}", download.status),
+            stderr: stderr.join("\n"),
         });
     };
     let mut unpack = Command::new("dpkg-deb")
