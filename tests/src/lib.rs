@@ -1,3 +1,5 @@
-//! Shared helpers for the cross-crate integration tests: locating the repository, `../shared`, and the built `tpc` binary.
+//! Shared helpers for the cross-crate integration tests: the differential
+//! test bench (kernel against simulator) and the VM harness.
 
 pub mod differential;
+pub mod vm;
