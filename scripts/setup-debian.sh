@@ -9,7 +9,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in clang llvm libbpf-dev bpftool xz-utils jq; do
+for pkg in clang llvm libbpf-dev bpftool xz-utils jq libcap2-bin util-linux; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 updated=""

@@ -25,6 +25,16 @@ enum Command {
     /// The kernels tpc carries, lookups in kernel BTF, and the carried database.
     Kernels(cli::kernels::KernelsArgs),
     /// Load the sensor and policy bundles on this kernel, stream events, enforce (root).
+    ///
+    /// In the kernel: the base sensor (process exec, fork, exit) always; with
+    /// bundles (`tpc build`), their tracepoint and raw tracepoint hooks, which
+    /// filter (matchArgs with every operator for the argument's type,
+    /// matchBinaries, matchParentBinaries, matchPIDs, matchNamespaces,
+    /// matchCapabilities, matchNamespaceChanges, matchCapabilityChanges) and
+    /// act (Post with rateLimit, NoPost, Sigkill, Signal) there, so only
+    /// posted events reach user space. Several bundles share one program per
+    /// hooked point. Not in the kernel yet: kprobes, uprobes, LSM and fentry
+    /// hooks, Override and the network actions (`tpc build` refuses them).
     Run(cli::run::RunArgs),
     /// Check and lower policies into a bundle for `tpc run` (no root, clang or BPF).
     Build(cli::build::BuildArgs),

@@ -68,7 +68,9 @@ pub struct Bench {
 }
 
 /// Binaries copied into the bench under unique names.
-const BINARIES: &[&str] = &["cat", "head", "touch", "true", "bash", "sleep", "dd", "ls"];
+const BINARIES: &[&str] = &[
+    "cat", "head", "touch", "true", "bash", "sleep", "dd", "ls", "unshare", "setpriv", "capsh",
+];
 
 impl Bench {
     /// Copies the binaries and creates the cgroup. The sensor starts with

@@ -44,6 +44,12 @@ echo hello-tpc | @dd@ of=@DIR@/out.txt 2> /dev/null
 @bash@ -c 'echo hi > /dev/tcp/127.0.0.1/2323' 2> /dev/null
 @bash@ -c '@cat@ @DIR@/etc/secret.key; @true@' > /dev/null
 @sleep@ 0
+@unshare@ -u @true@
+@unshare@ -m -u @cat@ @DIR@/etc/public.pem > /dev/null
+@setpriv@ --reuid=65534 --regid=65534 --clear-groups @true@
+@setpriv@ --inh-caps=-all --bounding-set=-sys_admin @cat@ @DIR@/etc/public.pem > /dev/null
+@capsh@ --caps=cap_chown,cap_dac_override+eip -- -c '@true@'
+@capsh@ --caps=cap_net_raw+ep -- -c '@cat@ @DIR@/etc/public.pem' > /dev/null
 @cat@ /etc/hostname > /dev/null
 true
 "#;
@@ -73,6 +79,15 @@ fn write_tp(name: &str, selectors: &str) -> String {
     let mut text = header(name);
     text.push_str(
         "  - subsystem: syscalls\n    event: sys_enter_write\n    args:\n    - index: 5\n      type: int\n    - index: 6\n      type: char_buf\n      sizeArgIndex: 8\n    - index: 7\n      type: size_t\n    selectors:\n",
+    );
+    text.push_str(selectors);
+    text
+}
+
+fn read_tp(name: &str, selectors: &str) -> String {
+    let mut text = header(name);
+    text.push_str(
+        "  - subsystem: syscalls\n    event: sys_enter_read\n    args:\n    - index: 5\n      type: uint32\n    - index: 7\n      type: size_t\n    selectors:\n",
     );
     text.push_str(selectors);
     text
@@ -292,6 +307,13 @@ fn cases() -> Vec<Case> {
             ),
         ),
         case(
+            "read-fd-and-count",
+            read_tp(
+                "dt-read",
+                "    - matchArgs:\n      - index: 0\n        operator: Equal\n        values: [\"0\", \"3\"]\n      - index: 1\n        operator: GT\n        values: [\"100\"]\n      matchBinaries:\n      - operator: Prefix\n        values: [\"@DIR@\"]\n    - matchArgs:\n      - index: 1\n        operator: Mask\n        values: [\"0x10\"]\n      matchActions:\n      - action: NoPost\n",
+            ),
+        ),
+        case(
             "connect-sockaddr",
             connect_tp(
                 "dt-connect",
@@ -303,6 +325,20 @@ fn cases() -> Vec<Case> {
             execve_tp(
                 "dt-execve",
                 "    - matchArgs:\n      - index: 0\n        operator: Postfix\n        values: [\"tpcdt-true\", \"tpcdt-sleep\"]\n    - matchArgs:\n      - index: 0\n        operator: Equal\n        values: [\"@ls@\"]\n      matchBinaries:\n      - operator: NotIn\n        values: [\"@bash@\"]\n",
+            ),
+        ),
+        case(
+            "namespace-changes",
+            execve_tp(
+                "dt-ns-changes",
+                "    - matchNamespaceChanges:\n      - operator: In\n        values: [\"Uts\"]\n    - matchNamespaceChanges:\n      - operator: In\n        values: [\"Mnt\", \"Net\"]\n      matchBinaries:\n      - operator: In\n        values: [\"@unshare@\"]\n",
+            ),
+        ),
+        case(
+            "capability-changes",
+            execve_tp(
+                "dt-cap-changes",
+                "    - matchCapabilityChanges:\n      - type: Effective\n        operator: In\n        values: [\"CAP_SYS_ADMIN\"]\n    - matchCapabilityChanges:\n      - type: Permitted\n        operator: NotIn\n        values: [\"CAP_NET_RAW\"]\n",
             ),
         ),
         case(

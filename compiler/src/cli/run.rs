@@ -29,7 +29,9 @@ pub enum OutputFormat {
 /// hooks, which filter (matchArgs, matchBinaries, matchParentBinaries,
 /// matchPIDs, matchNamespaces, matchCapabilities and the change filters)
 /// and act (Post with rateLimit, NoPost, Sigkill, Signal) in the kernel.
-/// Several bundles share one program per hooked point.
+/// Several bundles share one program per hooked point. Kprobes, uprobes,
+/// LSM and fentry hooks, Override and the network actions are not lowered
+/// yet (`tpc build` refuses them).
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Policy bundles to load (`tpc build`); none runs the base sensor alone.
@@ -38,9 +40,9 @@ pub struct RunArgs {
     /// repeatable): unsigned or foreign bundles are refused.
     #[arg(long, value_name = "PUBKEY")]
     pub trust: Vec<PathBuf>,
-    /// Apply policy NAME only to processes in cgroup PATH (cgroup v2, under
-    /// /sys/fs/cgroup) and its descendants; repeatable. Replaces the
-    /// policy's own scope.
+    /// Apply policy NAME only to processes in cgroup PATH (cgroup v2, relative
+    /// to its mount, e.g. system.slice/nginx.service) and its descendants;
+    /// repeatable. Replaces the policy's own scope.
     #[arg(long, value_name = "NAME=PATH")]
     pub cgroup: Vec<String>,
     /// Format of the events on stdout.
