@@ -1,6 +1,8 @@
 //! End-to-end tests of `tpc replay` and `tpc test`: outputs, exit codes,
 //! malformed input, explanations (insta snapshots `replay__*`).
 
+#![expect(clippy::unwrap_used, reason = "tests may unwrap")]
+
 mod common;
 
 use common::{repo_root, shared_dir};

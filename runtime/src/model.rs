@@ -250,7 +250,7 @@ pub fn capabilities(caps: &[u64; 3]) -> Capabilities {
     let list = |mask: u64| -> Vec<Capability> {
         (0..64)
             .filter(|bit| mask & (1u64 << bit) != 0)
-            .filter_map(|bit| Capability::from_number(bit))
+            .filter_map(Capability::from_number)
             .collect()
     };
     Capabilities {

@@ -122,9 +122,7 @@ fn split_declaration(declaration: &str) -> (String, String) {
         _ => (declaration, ""),
     };
     let base = base.trim();
-    let split = base
-        .rfind(|c: char| c == ' ' || c == '*')
-        .map_or(0, |at| at + 1);
+    let split = base.rfind([' ', '*']).map_or(0, |at| at + 1);
     let name = base[split..].trim().to_owned();
     let ty = format!("{}{array}", base[..split].trim());
     (ty, name)
