@@ -209,6 +209,13 @@ fn cases() -> Vec<Case> {
             ),
         ),
         case(
+            "int-not-in-range-and-substring",
+            openat(
+                "dt-not-in-range",
+                "    - matchArgs:\n      - index: 1\n        operator: NotInRange\n        values: [\"0:0x80000\"]\n    - matchArgs:\n      - index: 0\n        operator: SubString\n        values: [\"secret\", \"/log/\"]\n    - matchArgs:\n      - index: 0\n        operator: SubStringIgnCase\n        values: [\"PUBLIC\"]\n",
+            ),
+        ),
+        case(
             "int-in-map",
             openat(
                 "dt-int-in-map",
@@ -318,6 +325,13 @@ fn cases() -> Vec<Case> {
             connect_tp(
                 "dt-connect",
                 "    - matchArgs:\n      - index: 1\n        operator: SPort\n        values: [\"2323\"]\n    - matchArgs:\n      - index: 1\n        operator: Family\n        values: [\"AF_INET\"]\n      - index: 1\n        operator: SAddr\n        values: [\"127.0.0.0/8\"]\n",
+            ),
+        ),
+        case(
+            "connect-negated",
+            connect_tp(
+                "dt-connect-negated",
+                "    - matchArgs:\n      - index: 1\n        operator: NotSAddr\n        values: [\"10.0.0.0/8\"]\n      - index: 1\n        operator: NotSportPriv\n    - matchArgs:\n      - index: 1\n        operator: NotSPort\n        values: [\"2323\"]\n",
             ),
         ),
         case(

@@ -1,0 +1,285 @@
+//! Kernel test: 100 policies on the same tracepoint, each in its own bundle
+//! and scoped to its own cgroup (created here) with its own Prefix, run by
+//! one `tpc run`. A process posts and is killed only by its own cgroup's
+//! policy, and the kernel holds one program for the hook, not 100.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+#[expect(
+    dead_code,
+    reason = "each kernel test file uses a subset of the helpers"
+)]
+mod runtime_support;
+
+use std::{
+    collections::BTreeMap,
+    ffi::OsString,
+    fs,
+    io::{BufRead, BufReader},
+    os::unix::process::ExitStatusExt,
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use runtime_support::{BpfInventory, ScratchDir, kernel_test_can_run, probe_copy, tpc_binary};
+use serde_json::Value;
+use tpc::btf::KernelSelection;
+use tpc::driver::{Input, KernelRequest};
+
+const POLICIES: usize = 100;
+
+fn policy(i: usize, guarded: &Path) -> String {
+    format!(
+        "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: many-{i}
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values:
+        - \"{}/\"
+      matchActions:
+      - action: Sigkill
+",
+        guarded.display()
+    )
+}
+
+/// Cgroups under the cgroup v2 mount, removed on drop (after their
+/// processes are gone).
+struct Cgroups {
+    root: PathBuf,
+    relative: String,
+}
+
+impl Cgroups {
+    fn new(label: &str, count: usize) -> Self {
+        let mount = tpc_runtime::preflight::cgroup2_root().expect("a cgroup v2 mount");
+        let relative = format!("tpc-{label}-{}", std::process::id());
+        let root = mount.join(&relative);
+        let _ignored = fs::remove_dir(&root);
+        fs::create_dir(&root).unwrap();
+        for i in 0..count {
+            fs::create_dir(root.join(format!("w{i}"))).unwrap();
+        }
+        Cgroups { root, relative }
+    }
+
+    fn path(&self, i: usize) -> PathBuf {
+        self.root.join(format!("w{i}"))
+    }
+
+    fn relative(&self, i: usize) -> String {
+        format!("{}/w{i}", self.relative)
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        if let Ok(entries) = fs::read_dir(&self.root) {
+            for entry in entries.flatten() {
+                if entry.path().is_dir() {
+                    let _ignored = fs::remove_dir(entry.path());
+                }
+            }
+        }
+        let _ignored = fs::remove_dir(&self.root);
+    }
+}
+
+/// Runs `binary path` in cgroup `cgroup`; returns its pid and whether a
+/// signal ended it.
+fn run_in(cgroup: &Path, binary: &Path, path: &Path) -> (u32, Option<i32>) {
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec {} {} > /dev/null",
+            cgroup.display(),
+            binary.display(),
+            path.display()
+        ))
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    (pid, output.status.signal())
+}
+
+#[test]
+fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
+    if !kernel_test_can_run("a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("many");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let reader = probe_copy("/bin/cat", &dir, "tpc-many-cat");
+    let cgroups = Cgroups::new("many", POLICIES);
+    let mut args: Vec<OsString> = Vec::new();
+    let kernel = KernelRequest::Selected(vec![KernelSelection::Carried("6.18".into())]);
+    for i in 0..POLICIES {
+        let guarded = dir.join(format!("g{i}"));
+        fs::create_dir(&guarded).unwrap();
+        fs::write(guarded.join("f"), "x\n").unwrap();
+        let file = dir.join(format!("many-{i}.yaml"));
+        fs::write(&file, policy(i, &guarded)).unwrap();
+        let outcome = tpc::lower::build::build(&[Input::Path(file)], &kernel).unwrap();
+        let bundle = outcome.bundle.expect("the policy builds");
+        let out = dir.join(format!("many-{i}.tpcb"));
+        fs::write(&out, tpc_bundle::encode(&bundle, None).unwrap()).unwrap();
+        args.push(out.into_os_string());
+        args.push("--cgroup".into());
+        args.push(format!("many-{i}={}", cgroups.relative(i)).into());
+    }
+
+    let started = Instant::now();
+    let mut child = Command::new(&tpc)
+        .arg("run")
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (ready_sender, ready) = mpsc::channel();
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("stop with Ctrl-C") {
+                let _ignored = ready_sender.send(());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let stdout = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines() {
+            text.push_str(&line.unwrap_or_default());
+            text.push('\n');
+        }
+        text
+    });
+    if ready.recv_timeout(Duration::from_secs(120)).is_err() {
+        let _ignored = child.kill();
+        let _ignored = child.wait();
+        panic!("tpc run did not start:\n{}", stderr.join().unwrap());
+    }
+    let load_time = started.elapsed();
+
+    // one program for the hook, whatever the number of policies
+    let running = BpfInventory::now().ours();
+    let hook_programs: Vec<_> = running
+        .programs
+        .iter()
+        .filter(|p| p.name.starts_with("tpc_tracepoint"))
+        .collect();
+    let hook_links: Vec<_> = running
+        .links
+        .iter()
+        .filter(|l| hook_programs.iter().any(|p| Some(p.id) == l.prog_id))
+        .collect();
+
+    // each cgroup's process: its own guarded file (killed), the next
+    // cgroup's guarded file (not its policy: runs), an unguarded file
+    let mut own = BTreeMap::new();
+    let mut problems = Vec::new();
+    let open = dir.join("many-0.yaml");
+    for i in 0..POLICIES {
+        let mine = dir.join(format!("g{i}/f"));
+        let next = dir.join(format!("g{}/f", (i + 1) % POLICIES));
+        let (pid, signal) = run_in(&cgroups.path(i), &reader, &mine);
+        if signal != Some(9) {
+            problems.push(format!("cgroup {i}: opening its own guarded file ended with {signal:?}, not SIGKILL"));
+        }
+        own.insert(pid, i);
+        let (pid, signal) = run_in(&cgroups.path(i), &reader, &next);
+        if signal.is_some() {
+            problems.push(format!("cgroup {i}: opening cgroup {}'s guarded file was killed", (i + 1) % POLICIES));
+        }
+        own.insert(pid, usize::MAX);
+        let (_, signal) = run_in(&cgroups.path(i), &reader, &open);
+        if signal.is_some() {
+            problems.push(format!("cgroup {i}: opening an unguarded file was killed"));
+        }
+    }
+    // and outside every cgroup, nothing applies
+    let (_, signal) = run_in(&cgroups.root, &reader, &dir.join("g0/f"));
+    if signal.is_some() {
+        problems.push("outside the cgroups: a guarded file killed the reader".into());
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    let stdout = stdout.join().unwrap();
+    assert!(exit.success(), "tpc run failed: {exit:?}\n{stderr}");
+
+    let mut posted_per_policy: BTreeMap<String, usize> = BTreeMap::new();
+    for line in stdout.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let tp = &event["process_tracepoint"];
+        let Some(name) = tp["policy_name"].as_str() else {
+            continue;
+        };
+        *posted_per_policy.entry(name.to_owned()).or_default() += 1;
+        let pid = tp["process"]["pid"].as_u64().unwrap_or(0) as u32;
+        let path = tp["args"][0]["string_arg"].as_str().unwrap_or_default();
+        match own.get(&pid) {
+            Some(&i) if i != usize::MAX && name == format!("many-{i}") => {
+                let expected = dir.join(format!("g{i}/f")).display().to_string();
+                if path != expected {
+                    problems.push(format!("{name} posted {path} for pid {pid}"));
+                }
+            }
+            _ => problems.push(format!("{name} posted an event of pid {pid} ({path})")),
+        }
+    }
+    for i in 0..POLICIES {
+        let n = posted_per_policy.get(&format!("many-{i}")).copied().unwrap_or(0);
+        if n != 1 {
+            problems.push(format!("many-{i} posted {n} events, not 1"));
+        }
+    }
+    println!(
+        "{POLICIES} bundles loaded and attached in {:.0} ms; hook programs {}, links {}",
+        load_time.as_secs_f64() * 1000.0,
+        hook_programs.len(),
+        hook_links.len()
+    );
+    assert_eq!(
+        hook_programs.len(),
+        1,
+        "programs for the hook: {hook_programs:?}"
+    );
+    assert_eq!(hook_links.len(), 1, "links for the hook: {hook_links:?}");
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}\n{stderr}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
