@@ -207,12 +207,17 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
         let next = dir.join(format!("g{}/f", (i + 1) % POLICIES));
         let (pid, signal) = run_in(&cgroups.path(i), &reader, &mine);
         if signal != Some(9) {
-            problems.push(format!("cgroup {i}: opening its own guarded file ended with {signal:?}, not SIGKILL"));
+            problems.push(format!(
+                "cgroup {i}: opening its own guarded file ended with {signal:?}, not SIGKILL"
+            ));
         }
         own.insert(pid, i);
         let (pid, signal) = run_in(&cgroups.path(i), &reader, &next);
         if signal.is_some() {
-            problems.push(format!("cgroup {i}: opening cgroup {}'s guarded file was killed", (i + 1) % POLICIES));
+            problems.push(format!(
+                "cgroup {i}: opening cgroup {}'s guarded file was killed",
+                (i + 1) % POLICIES
+            ));
         }
         own.insert(pid, usize::MAX);
         let (_, signal) = run_in(&cgroups.path(i), &reader, &open);
@@ -259,7 +264,10 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
         }
     }
     for i in 0..POLICIES {
-        let n = posted_per_policy.get(&format!("many-{i}")).copied().unwrap_or(0);
+        let n = posted_per_policy
+            .get(&format!("many-{i}"))
+            .copied()
+            .unwrap_or(0);
         if n != 1 {
             problems.push(format!("many-{i} posted {n} events, not 1"));
         }
