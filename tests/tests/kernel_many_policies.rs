@@ -22,7 +22,11 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::mpsc,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
     time::{Duration, Instant},
 };
 
@@ -30,8 +34,24 @@ use runtime_support::{BpfInventory, ScratchDir, kernel_test_can_run, probe_copy,
 use serde_json::Value;
 use tpc::btf::KernelSelection;
 use tpc::driver::{Input, KernelRequest};
+use tpc_runtime::{BaseSensor, CgroupBinding, SensorEvent, SensorOptions, policies};
 
 const POLICIES: usize = 100;
+
+/// One sensor at a time: the program counts must not see another test's.
+static KERNEL: Mutex<()> = Mutex::new(());
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    KERNEL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn build_policy(file: &Path) -> tpc_bundle::Bundle {
+    let kernel = KernelRequest::Selected(vec![KernelSelection::Carried("6.18".into())]);
+    let outcome = tpc::lower::build::build(&[Input::Path(file.to_path_buf())], &kernel).unwrap();
+    outcome.bundle.expect("the policy builds")
+}
 
 fn policy(i: usize, guarded: &Path) -> String {
     format!(
@@ -121,6 +141,7 @@ fn run_in(cgroup: &Path, binary: &Path, path: &Path) -> (u32, Option<i32>) {
 
 #[test]
 fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
+    let _kernel = lock();
     if !kernel_test_can_run("a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart") {
         return;
     }
@@ -130,15 +151,13 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
     let reader = probe_copy("/bin/cat", &dir, "tpc-many-cat");
     let cgroups = Cgroups::new("many", POLICIES);
     let mut args: Vec<OsString> = Vec::new();
-    let kernel = KernelRequest::Selected(vec![KernelSelection::Carried("6.18".into())]);
     for i in 0..POLICIES {
         let guarded = dir.join(format!("g{i}"));
         fs::create_dir(&guarded).unwrap();
         fs::write(guarded.join("f"), "x\n").unwrap();
         let file = dir.join(format!("many-{i}.yaml"));
         fs::write(&file, policy(i, &guarded)).unwrap();
-        let outcome = tpc::lower::build::build(&[Input::Path(file)], &kernel).unwrap();
-        let bundle = outcome.bundle.expect("the policy builds");
+        let bundle = build_policy(&file);
         let out = dir.join(format!("many-{i}.tpcb"));
         fs::write(&out, tpc_bundle::encode(&bundle, None).unwrap()).unwrap();
         args.push(out.into_os_string());
@@ -290,4 +309,136 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+#[test]
+fn loading_and_unloading_other_policies_never_lets_a_workload_through() {
+    let _kernel = lock();
+    if !kernel_test_can_run("loading_and_unloading_other_policies_never_lets_a_workload_through") {
+        return;
+    }
+    let scratch = ScratchDir::new("churn");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let reader = probe_copy("/bin/cat", &dir, "tpc-churn-cat");
+    let cgroups = Cgroups::new("churn", 3);
+    let mut bundles = Vec::new();
+    for i in 0..3 {
+        let guarded = dir.join(format!("g{i}"));
+        fs::create_dir(&guarded).unwrap();
+        fs::write(guarded.join("f"), "x\n").unwrap();
+        let file = dir.join(format!("many-{i}.yaml"));
+        fs::write(&file, policy(i, &guarded)).unwrap();
+        bundles.push(build_policy(&file));
+    }
+    let refs: Vec<&tpc_bundle::Bundle> = bundles.iter().collect();
+    let mut sensor = BaseSensor::start(&SensorOptions {
+        node_name: Some("tpc-test".into()),
+        map_sizes: policies::map_sizes(&refs),
+        ..SensorOptions::default()
+    })
+    .unwrap();
+    let bind = |i: usize| {
+        vec![CgroupBinding {
+            policy: format!("many-{i}"),
+            path: PathBuf::from(cgroups.relative(i)),
+        }]
+    };
+    // policy 0 stays; 1 and 2 come and go while cgroup 0's workload runs
+    sensor.load_bundle(&bundles[0], "many-0", &bind(0)).unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let workload = {
+        let done = Arc::clone(&done);
+        let cgroup = cgroups.path(0);
+        let guarded = dir.join("g0/f");
+        let reader = reader.clone();
+        std::thread::spawn(move || {
+            let mut runs = Vec::new();
+            while !done.load(Ordering::Relaxed) || runs.len() < 50 {
+                runs.push(run_in(&cgroup, &reader, &guarded));
+                if runs.len() >= 400 {
+                    break;
+                }
+            }
+            runs
+        })
+    };
+    let mut events = Vec::new();
+    let mut churns = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !workload.is_finished() && Instant::now() < deadline {
+        let one = sensor.load_bundle(&bundles[1], "many-1", &bind(1)).unwrap();
+        let two = sensor.load_bundle(&bundles[2], "many-2", &bind(2)).unwrap();
+        sensor
+            .poll(Duration::from_millis(1), &mut |e| events.push(e))
+            .unwrap();
+        sensor.unload_bundle(one).unwrap();
+        sensor
+            .poll(Duration::from_millis(1), &mut |e| events.push(e))
+            .unwrap();
+        sensor.unload_bundle(two).unwrap();
+        churns += 1;
+        if churns >= 200 {
+            done.store(true, Ordering::Relaxed);
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    let runs = workload.join().unwrap();
+    let drain = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < drain {
+        sensor
+            .poll(Duration::from_millis(20), &mut |e| events.push(e))
+            .unwrap();
+    }
+    let _summary = sensor.stop(&mut |e| events.push(e)).unwrap();
+
+    let unkilled: Vec<_> = runs
+        .iter()
+        .filter(|(_, signal)| *signal != Some(9))
+        .collect();
+    let pids: Vec<u32> = runs.iter().map(|(pid, _)| *pid).collect();
+    let posted: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            SensorEvent::Policy(p) if p.policy_name == "many-0" => Some(
+                p.event
+                    .process()
+                    .and_then(|process| process.pid())
+                    .unwrap_or(0),
+            ),
+            _ => None,
+        })
+        .collect();
+    let lost: u64 = events
+        .iter()
+        .map(|e| match e {
+            SensorEvent::Lost { dropped, .. } => dropped.total(),
+            SensorEvent::PolicyLost { dropped, .. } => *dropped,
+            _ => 0,
+        })
+        .sum();
+    println!(
+        "{} runs in cgroup 0 during {churns} load/unload rounds of two other policies; {} posted",
+        runs.len(),
+        posted.len()
+    );
+    assert!(
+        churns >= 10,
+        "only {churns} load/unload rounds ran beside the workload"
+    );
+    assert!(
+        unkilled.is_empty(),
+        "runs not killed while other policies changed: {unkilled:?}"
+    );
+    assert_eq!(lost, 0);
+    let mut missing: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|p| !posted.contains(p))
+        .collect();
+    missing.sort_unstable();
+    assert!(
+        missing.is_empty(),
+        "runs whose event was not posted: {missing:?}"
+    );
+    assert_eq!(posted.len(), runs.len(), "one event per run");
 }
