@@ -18,7 +18,8 @@
 //! read: the digest covers header and body, an embedded signature covers
 //! the digest and is always checked, and nothing may follow the end.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, Verifier};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use crate::model::{Bundle, FORMAT_VERSION};

@@ -29,4 +29,6 @@ pub use backend::{
 pub use error::{DecodeError, RuntimeError};
 pub use model::{DropCounts, ProcessInfo, SensorEvent};
 pub use policies::{BundleId, CgroupBinding, HostInfo, LoadError, PolicyEngine};
-pub use sensor::{BaseSensor, PollStats, RunSummary, SensorOptions, stop_on_signals};
+pub use sensor::{
+    BaseSensor, PollStats, RunSummary, SensorOptions, reload_on_sighup, stop_on_signals,
+};

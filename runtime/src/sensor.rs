@@ -180,6 +180,23 @@ impl<B: KernelBackend> BaseSensor<B> {
             .load(&mut self.backend, bundle, label, bindings)?)
     }
 
+    /// Replaces a loaded bundle by a new version: the new one is loaded
+    /// beside it (map entries only where its points are hooked already),
+    /// then the old one is removed, so some version filters at every
+    /// moment (for an instant both do). When the new one does not load,
+    /// the old one stays and the error is returned.
+    pub fn replace_bundle(
+        &mut self,
+        old: BundleId,
+        bundle: &tpc_bundle::Bundle,
+        label: &str,
+        bindings: &[CgroupBinding],
+    ) -> Result<BundleId, RuntimeError> {
+        let new = self.load_bundle(bundle, label, bindings)?;
+        self.unload_bundle(old)?;
+        Ok(new)
+    }
+
     /// Removes a bundle's policies; points no other policy hooks are detached.
     pub fn unload_bundle(&mut self, bundle: BundleId) -> Result<(), RuntimeError> {
         self.engine.unload(&mut self.backend, bundle)
@@ -330,6 +347,14 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>, RuntimeError> {
             .map_err(|source| RuntimeError::Signals { source })?;
     }
     Ok(stop)
+}
+
+/// A flag SIGHUP sets (`tpc run` reloads its bundles then).
+pub fn reload_on_sighup() -> Result<Arc<AtomicBool>, RuntimeError> {
+    let reload = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&reload))
+        .map_err(|source| RuntimeError::Signals { source })?;
+    Ok(reload)
 }
 
 fn host_name() -> String {

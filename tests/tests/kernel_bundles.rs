@@ -452,3 +452,150 @@ fn a_load_failing_midway_leaves_nothing() {
     );
     assert_nothing_left("a failed load");
 }
+
+fn two_prefix_policy(name: &str, prefixes: &[&Path]) -> String {
+    let values: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!("        - \"{}/\"", p.display()))
+        .collect();
+    format!(
+        "apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: {name}
+spec:
+  tracepoints:
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Prefix
+        values:
+{}
+      matchActions:
+      - action: Sigkill
+",
+        values.join("\n")
+    )
+}
+
+/// Runs `binary path` until it is killed (true) or `limit` passes (false).
+fn killed_within(binary: &Path, path: &Path, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if run_probe(binary, path).status.signal() == Some(9) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_changed_bundle_is_reloaded_with_no_gap() {
+    let _kernel = lock();
+    if !kernel_test_can_run("a_changed_bundle_is_reloaded_with_no_gap") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("reload");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let victim = probe_copy("/bin/cat", &dir, "tpc-reload-cat");
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    for d in [&a, &b] {
+        fs::create_dir(d).unwrap();
+        fs::write(d.join("f"), "x\n").unwrap();
+    }
+    let versions = [
+        vec![a.as_path()],
+        vec![a.as_path(), b.as_path()],
+        vec![b.as_path()],
+    ];
+    let mut built = Vec::new();
+    for (i, prefixes) in versions.iter().enumerate() {
+        let policy = dir.join(format!("v{i}.yaml"));
+        fs::write(&policy, two_prefix_policy("reload", prefixes)).unwrap();
+        let out = dir.join(format!("v{i}.tpcb"));
+        build(&tpc, &policy, &out, &[]);
+        built.push(out);
+    }
+    let live = dir.join("live.tpcb");
+    fs::copy(&built[0], &live).unwrap();
+    let run = start(&tpc, &[live.as_os_str()]).unwrap();
+
+    // a workload on `a` all along: every run must die, across both reloads
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workload = {
+        let stop = std::sync::Arc::clone(&stop);
+        let victim = victim.clone();
+        let target = a.join("f");
+        std::thread::spawn(move || {
+            let mut results = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                results.push(run_probe(&victim, &target).status.signal());
+            }
+            results
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !killed_within(&victim, &b.join("f"), Duration::from_millis(300)),
+        "version 0 killed on b"
+    );
+    // version 1 (a and b), announced by SIGHUP
+    let next = dir.join("next.tpcb");
+    fs::copy(&built[1], &next).unwrap();
+    fs::rename(&next, &live).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &run.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let b_after_hup = killed_within(&victim, &b.join("f"), Duration::from_secs(5));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let a_runs = workload.join().unwrap();
+    // version 2 (b only), noticed by its file changing
+    fs::copy(&built[2], &next).unwrap();
+    fs::rename(&next, &live).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut a_released = false;
+    while Instant::now() < deadline {
+        if run_probe(&victim, &a.join("f")).status.success() {
+            a_released = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let b_still = killed_within(&victim, &b.join("f"), Duration::from_secs(1));
+    let (stderr, _) = run.stop("-INT");
+
+    let survivors = a_runs.iter().filter(|s| **s != Some(9)).count();
+    println!(
+        "{} runs on a during the first reload, {survivors} not killed",
+        a_runs.len()
+    );
+    assert!(
+        b_after_hup,
+        "version 1 was not in force after SIGHUP:\n{stderr}"
+    );
+    assert!(a_runs.len() >= 5, "too few runs on a: {}", a_runs.len());
+    assert_eq!(
+        survivors, 0,
+        "runs on a escaped during the reload:\n{stderr}"
+    );
+    assert!(
+        a_released,
+        "version 2 (the file changed) was not loaded:\n{stderr}"
+    );
+    assert!(b_still, "version 2 does not kill on b");
+    assert_eq!(
+        stderr.matches("tpc run: reloaded").count(),
+        2,
+        "two reloads reported:\n{stderr}"
+    );
+    assert_nothing_left("SIGINT after reloads");
+}

@@ -112,6 +112,31 @@ pub enum RunError {
 /// Reads and verifies the bundles (digest, signature, trust) before
 /// anything is loaded.
 fn read_bundles(args: &RunArgs) -> Result<Vec<(PathBuf, tpc_bundle::VerifiedBundle)>, RunError> {
+    let trusted = trusted_keys(args)?;
+    args.bundles
+        .iter()
+        .map(|path| Ok((path.clone(), read_bundle(path, &trusted)?)))
+        .collect()
+}
+
+/// Reads and verifies one bundle.
+fn read_bundle(
+    path: &std::path::Path,
+    trusted: &[tpc_bundle::file::VerifyingKey],
+) -> Result<tpc_bundle::VerifiedBundle, RunError> {
+    let bytes = std::fs::read(path).map_err(|source| RunError::ReadBundle {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    tpc_bundle::decode(&bytes, (!trusted.is_empty()).then_some(trusted)).map_err(|source| {
+        RunError::Bundle {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+fn trusted_keys(args: &RunArgs) -> Result<Vec<tpc_bundle::file::VerifyingKey>, RunError> {
     let mut trusted = Vec::new();
     for path in &args.trust {
         let key = std::fs::read_to_string(path)
@@ -123,20 +148,68 @@ fn read_bundles(args: &RunArgs) -> Result<Vec<(PathBuf, tpc_bundle::VerifiedBund
             })?;
         trusted.push(key);
     }
-    let mut out = Vec::new();
-    for path in &args.bundles {
-        let bytes = std::fs::read(path).map_err(|source| RunError::ReadBundle {
-            path: path.clone(),
-            source,
-        })?;
-        let verified = tpc_bundle::decode(&bytes, (!trusted.is_empty()).then_some(&trusted[..]))
-            .map_err(|source| RunError::Bundle {
-                path: path.clone(),
-                source,
-            })?;
-        out.push((path.clone(), verified));
+    Ok(trusted)
+}
+
+/// A bundle `tpc run` runs: where it came from, to reload it.
+struct Running {
+    path: PathBuf,
+    id: tpc_runtime::BundleId,
+    digest: String,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reloads every bundle whose file changed (`force`: SIGHUP, every file is
+/// read again). A bundle that does not read, verify or load is reported and
+/// its running version stays.
+fn reload(
+    sensor: &mut BaseSensor,
+    running: &mut [Running],
+    trusted: &[tpc_bundle::file::VerifyingKey],
+    bindings: &[CgroupBinding],
+    force: bool,
+) {
+    for entry in running.iter_mut() {
+        let now = modified(&entry.path);
+        if !force && now == entry.modified {
+            continue;
+        }
+        entry.modified = now;
+        let verified = match read_bundle(&entry.path, trusted) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("tpc run: not reloaded: {e}; the running version stays");
+                continue;
+            }
+        };
+        if verified.digest == entry.digest {
+            continue;
+        }
+        let label = entry.path.display().to_string();
+        let started = std::time::Instant::now();
+        match sensor.replace_bundle(entry.id, &verified.bundle, &label, bindings) {
+            Ok(id) => {
+                entry.id = id;
+                entry.digest = verified.digest.clone();
+                eprintln!(
+                    "tpc run: reloaded {label} ({}) in {:.1} ms: map entries rewritten, programs kept",
+                    verified
+                        .bundle
+                        .policies
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+            Err(e) => eprintln!("tpc run: not reloaded: {label}: {e}; the running version stays"),
+        }
     }
-    Ok(out)
 }
 
 fn bindings(args: &RunArgs) -> Result<Vec<CgroupBinding>, RunError> {
@@ -181,7 +254,15 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         None => None,
     };
     let stop = stop_on_signals()?;
-    let all: Vec<&tpc_bundle::Bundle> = bundles.iter().map(|(_, b)| &b.bundle).collect();
+    let reload_requested = tpc_runtime::reload_on_sighup()?;
+    let trusted = trusted_keys(args)?;
+    // room for each bundle twice: a reloaded version loads beside the
+    // running one before that one goes
+    let all: Vec<&tpc_bundle::Bundle> = bundles
+        .iter()
+        .chain(&bundles)
+        .map(|(_, b)| &b.bundle)
+        .collect();
     let options = SensorOptions {
         node_name: args.node_name.clone(),
         ring_buffer_bytes: args.ring_buffer_bytes,
@@ -203,15 +284,24 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         "tpc run: base sensor attached (sched_process_exec, sched_process_fork, sched_process_exit) in {:.0} ms",
         started_load.elapsed().as_secs_f64() * 1000.0
     );
+    let mut running = Vec::new();
     for (path, verified) in &bundles {
         let started = std::time::Instant::now();
         let label = path.display().to_string();
-        if let Err(source) = sensor.load_bundle(&verified.bundle, &label, &bindings) {
-            let _ignored = sensor.stop(&mut |_| {});
-            return Err(RunError::Load {
+        match sensor.load_bundle(&verified.bundle, &label, &bindings) {
+            Ok(id) => running.push(Running {
                 path: path.clone(),
-                source,
-            });
+                id,
+                digest: verified.digest.clone(),
+                modified: modified(path),
+            }),
+            Err(source) => {
+                let _ignored = sensor.stop(&mut |_| {});
+                return Err(RunError::Load {
+                    path: path.clone(),
+                    source,
+                });
+            }
         }
         let names: Vec<&str> = verified
             .bundle
@@ -259,6 +349,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         error: None,
     };
     let started = std::time::Instant::now();
+    let mut last_check = started;
     while !stop.load(Ordering::Relaxed) && writer.error.is_none() {
         if duration.is_some_and(|limit| started.elapsed() >= limit) {
             break;
@@ -266,6 +357,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         sensor.poll(Duration::from_millis(100), &mut |event| {
             writer.write(&event)
         })?;
+        let forced = reload_requested.swap(false, Ordering::Relaxed);
+        if forced || last_check.elapsed() >= Duration::from_secs(1) {
+            last_check = std::time::Instant::now();
+            reload(&mut sensor, &mut running, &trusted, &bindings, forced);
+        }
         // keep the stream live for readers of a pipe or the file
         writer.flush();
     }
