@@ -36,7 +36,14 @@ pub struct SensorOptions {
     pub proc_root: Option<PathBuf>,
     /// `max_entries` of policy maps (see `policies::map_sizes`).
     pub map_sizes: Vec<(&'static str, u32)>,
+    /// After the ring buffer wakes the reader, wait this long before
+    /// draining it, so one wake-up reads a batch of records rather than
+    /// one (events reach user space up to this much later).
+    pub batch_wait: Duration,
 }
+
+/// The default [`SensorOptions::batch_wait`].
+pub const DEFAULT_BATCH_WAIT: Duration = Duration::from_millis(5);
 
 impl Default for SensorOptions {
     fn default() -> Self {
@@ -45,6 +52,7 @@ impl Default for SensorOptions {
             ring_buffer_bytes: None,
             proc_root: Some(PathBuf::from("/proc")),
             map_sizes: Vec::new(),
+            batch_wait: DEFAULT_BATCH_WAIT,
         }
     }
 }
@@ -86,7 +94,14 @@ pub struct BaseSensor<B: KernelBackend = AyaBackend> {
     /// parents first, delivered by the first poll as Tetragon does, so a
     /// recorded stream knows every process's ancestors.
     startup: Vec<SensorEvent>,
+    /// When the drop counters were last read (they cost a map lookup per
+    /// CPU: at most every [`DROP_CHECK_EVERY`], and always when stopping).
+    last_drop_check: Option<std::time::Instant>,
+    stopping: bool,
 }
+
+/// How often `poll` reads the drop counters.
+const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
 
 impl BaseSensor<AyaBackend> {
     /// Checks the host, loads and attaches the base sensor, seeds running
@@ -95,6 +110,7 @@ impl BaseSensor<AyaBackend> {
         let backend = AyaBackend::load(&LoadOptions {
             ring_buffer_bytes: options.ring_buffer_bytes,
             map_sizes: options.map_sizes.clone(),
+            batch_wait: options.batch_wait,
         })?;
         Self::with_backend(backend, options, BootClock::from_system()?)
     }
@@ -163,6 +179,8 @@ impl<B: KernelBackend> BaseSensor<B> {
                 ..RunSummary::default()
             },
             startup,
+            last_drop_check: None,
+            stopping: false,
         })
     }
 
@@ -265,6 +283,17 @@ impl<B: KernelBackend> BaseSensor<B> {
                         stats.decode_errors += 1;
                     }
                 })?;
+        self.summary.policy_events += policy_events;
+        let due = self.stopping
+            || self
+                .last_drop_check
+                .is_none_or(|at| at.elapsed() >= DROP_CHECK_EVERY);
+        if !due {
+            self.summary.records += stats.records as u64;
+            self.summary.events += stats.events as u64;
+            return Ok(stats);
+        }
+        self.last_drop_check = Some(std::time::Instant::now());
         let drops = self.backend.drop_counts()?;
         let new_drops = drops.since(&self.reported_drops);
         if new_drops.total() > 0 {
@@ -279,7 +308,6 @@ impl<B: KernelBackend> BaseSensor<B> {
             });
             stats.events += 1;
         }
-        self.summary.policy_events += policy_events;
         for (id, name, dropped) in self.policy_drops()? {
             let before = self.reported_policy_drops.get(&id).copied().unwrap_or(0);
             if dropped > before {
@@ -317,6 +345,7 @@ impl<B: KernelBackend> BaseSensor<B> {
     /// Drains what is left in the ring buffer into `sink`, reads the final
     /// drop counters and releases every program, link and map.
     pub fn stop(mut self, sink: &mut dyn FnMut(SensorEvent)) -> Result<RunSummary, RuntimeError> {
+        self.stopping = true;
         loop {
             let stats = self.poll(Duration::ZERO, sink)?;
             if stats.records == 0 {
@@ -389,7 +418,7 @@ mod tests {
             node_name: Some("test".into()),
             ring_buffer_bytes: None,
             proc_root: None,
-            map_sizes: Vec::new(),
+            ..SensorOptions::default()
         }
     }
 

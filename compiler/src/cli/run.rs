@@ -350,6 +350,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
     };
     let started = std::time::Instant::now();
     let mut last_check = started;
+    let mut last_flush = started;
     while !stop.load(Ordering::Relaxed) && writer.error.is_none() {
         if duration.is_some_and(|limit| started.elapsed() >= limit) {
             break;
@@ -362,8 +363,12 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
             last_check = std::time::Instant::now();
             reload(&mut sensor, &mut running, &trusted, &bindings, forced);
         }
-        // keep the stream live for readers of a pipe or the file
-        writer.flush();
+        // keep the stream live for readers of a pipe or the file, without a
+        // write per wake-up
+        if last_flush.elapsed() >= Duration::from_millis(50) {
+            writer.flush();
+            last_flush = std::time::Instant::now();
+        }
     }
     let summary = sensor.stop(&mut |event| writer.write(&event))?;
     writer.flush();

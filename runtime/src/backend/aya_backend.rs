@@ -42,6 +42,8 @@ pub struct LoadOptions {
     pub ring_buffer_bytes: Option<u32>,
     /// `max_entries` of policy maps, sized from the bundles to load.
     pub map_sizes: Vec<(&'static str, u32)>,
+    /// How long a woken reader waits before draining (batching).
+    pub batch_wait: std::time::Duration,
 }
 
 enum Link {
@@ -57,6 +59,7 @@ pub struct AyaBackend {
     links: HashMap<LinkHandle, Link>,
     next_link: u64,
     preflight: PreflightReport,
+    batch_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for AyaBackend {
@@ -103,6 +106,7 @@ impl AyaBackend {
             links: HashMap::new(),
             next_link: 1,
             preflight,
+            batch_wait: options.batch_wait,
         })
     }
 
@@ -368,7 +372,9 @@ impl KernelBackend for AyaBackend {
         {
             let mut fds = [PollFd::new(ring.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, PollTimeout::from(millis)) {
-                Ok(_) | Err(nix::Error::EINTR) => {}
+                Ok(0) | Err(nix::Error::EINTR) => {}
+                // woken: let a batch gather, then drain it in one go
+                Ok(_) => std::thread::sleep(self.batch_wait.min(timeout)),
                 Err(source) => return Err(RuntimeError::Poll { source }),
             }
         }
