@@ -56,10 +56,14 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `struct file *` → `struct file`; a struct or union itself → its name;
+/// `struct file *` (or `struct file **`: every pointer level is followed,
+/// as Tetragon does) → `struct file`; a struct or union itself → its name;
 /// anything else has no members to walk.
 pub(crate) fn type_root(ty: &TypeDesc) -> Option<String> {
-    let target = ty.pointee().unwrap_or(ty);
+    let mut target = ty;
+    while let Some(pointee) = target.pointee() {
+        target = pointee;
+    }
     match &target.shape {
         TypeShape::Struct { name } if !name.is_empty() => Some(format!("struct {name}")),
         TypeShape::Union { name } if !name.is_empty() => Some(format!("union {name}")),
