@@ -262,3 +262,23 @@ fn uprobe_paths_must_be_absolute_and_may_be_missing() {
         "a missing binary is only a warning"
     );
 }
+
+/// Issue 14: a type mismatch Tetragon only warns about is a warning, so the
+/// run passes unless `--deny-warnings` is given.
+#[test]
+fn type_mismatch_fails_only_with_deny_warnings() {
+    let policy = "fixtures/policies/kernel/14-type-mismatch-is-a-warning.yaml";
+    let out = tpc(&["check", "--kernel", "all", "--format", "short", policy]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("warning[TPC103]"), "{}", stdout(&out));
+    let out = tpc(&[
+        "check",
+        "--kernel",
+        "all",
+        "--deny-warnings",
+        "--format",
+        "short",
+        policy,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+}

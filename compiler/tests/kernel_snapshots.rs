@@ -124,3 +124,23 @@ fn kernel_fixtures_report_their_findings() {
     );
     assert!(kernels_hit.len() >= 3, "findings on {kernels_hit:?}");
 }
+
+/// Policies Tetragon loads on every carried kernel (`fixtures/policies/kernel-ok/`)
+/// must not draw an error or a warning from the kernel checks: each was
+/// once refused by `tpc check` although Tetragon's loader accepts it. Notes
+/// are allowed.
+#[test]
+fn kernel_ok_fixtures_are_clean_on_every_carried_kernel() {
+    let base = repo_root().join("fixtures/policies/kernel-ok");
+    let files = yaml_files(&base);
+    assert!(!files.is_empty(), "expected kernel-ok fixtures, found {}", files.len());
+    let mut problems = Vec::new();
+    for path in &files {
+        let (report, rendered) = check(path);
+        let tally = report.tally();
+        if tally.errors != 0 || tally.warnings != 0 || report.policies.is_empty() {
+            problems.push(rendered);
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -432,8 +432,14 @@ pub(crate) fn walk_path<G: TypeGraph + ?Sized>(
     let mut walked = String::new();
     for (step, segment) in path.split('.').enumerate() {
         let (member, index) = parse_segment(step, segment)?;
+        // Tetragon dereferences every pointer level on the way to a member
+        // (`pkg/btf` `ResolveBTFPath` recurses through pointers), so
+        // `struct cred **` walks like `struct cred *`.
         let mut container = strip(graph, current);
-        if let Node::Pointer(target) = graph.node(container) {
+        for _ in 0..MAX_CHAIN {
+            let Node::Pointer(target) = graph.node(container) else {
+                break;
+            };
             container = strip(graph, target);
         }
         let walked_label = if walked.is_empty() {

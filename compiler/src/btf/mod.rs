@@ -46,6 +46,7 @@ mod graph;
 mod kernel;
 pub mod load;
 mod raw;
+pub mod registers;
 mod selection;
 mod syscall;
 pub mod tracepoint;

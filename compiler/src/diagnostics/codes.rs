@@ -573,16 +573,21 @@ codes! {
     ///
     /// What it does: compares each `args[].type` with the BTF type of the
     /// parameter and says what the kernel has.
-    /// Why: Tetragon reads the wrong memory: garbage or empty values.
+    /// Why: Tetragon only logs a warning and loads the hook
+    /// (`pkg/btf/validation.go`), then reads the value as the declared type:
+    /// a scalar type on a pointer reads the pointer's bits, a struct type
+    /// reads the wrong memory, so events and filters do not see what the
+    /// author meant. A warning, so `--deny-warnings` makes it fail.
     /// Example: `type: string` on a `struct file *` parameter.
-    ArgTypeMismatch = ("TPC103", "arg-type-mismatch", Error);
+    ArgTypeMismatch = ("TPC103", "arg-type-mismatch", Warning);
 
     /// `returnArg`'s type does not fit the function's return type.
     ///
     /// What it does: compares `returnArg.type` with the BTF return type.
-    /// Why: the collected value is meaningless.
+    /// Why: the collected value is meaningless; Tetragon only logs a
+    /// warning and loads the hook, so this is a warning.
     /// Example: `returnArg: {type: file}` on a function returning `int`.
-    ReturnTypeMismatch = ("TPC104", "return-type-mismatch", Error);
+    ReturnTypeMismatch = ("TPC104", "return-type-mismatch", Warning);
 
     /// A `btfType`/`resolve` path walks a struct member that does not exist.
     ///

@@ -871,14 +871,9 @@ impl<'a, 'd> Resolver<'a, 'd> {
                         }
                     }
                 } else {
-                    let Some(i) = index else {
-                        self.push(
-                            Diagnostic::of(Code::MissingField, "an argument filter needs `index` (or `args`) to say which argument it reads")
-                                .with_primary(op_node.span, "which argument?")
-                                .with_help("add `index: N`"),
-                        );
-                        return None;
-                    };
+                    // `index` is optional in the CRD and Tetragon's Go
+                    // type reads a missing one as 0 (`ArgSelector.Index`).
+                    let i = index.unwrap_or_else(|| Spanned::new(0, f.0.span));
                     // How `index` is read depends on the hook: a position in
                     // `data`; for tracepoints a format field index rewritten to
                     // the arg declaring it, else a position; elsewhere the

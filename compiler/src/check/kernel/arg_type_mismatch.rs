@@ -6,9 +6,12 @@
 //! the syscall's own argument), the LSM hook's or raw tracepoint's
 //! parameter, the type a `resolve` path ends at, or the tracepoint field.
 //! It says what the kernel has and, when one fits, which type to use.
-//! Why: Tetragon only warns about a mismatch and then reads the memory as
-//! the declared type: events carry garbage or empty values, and filters on
-//! them never match. tpc reports it as an error.
+//! Why: Tetragon only warns about a mismatch (`pkg/btf/validation.go`
+//! returns a `ValidationWarnError`; the loader logs it and continues) and
+//! then reads the value as the declared type: events carry garbage or empty
+//! values, and filters on them test something else. Since Tetragon loads
+//! the policy, this is a warning (an error with `--deny-warnings`), loud
+//! about what the filter really reads.
 //! Example: `type: string` on parameter 0 of `vfs_llseek`, a
 //! `struct file *` (use `type: file`).
 
@@ -26,8 +29,14 @@ pub const CHECK: KernelCheck = KernelCheck {
     run,
 };
 
-const LENIENCY: &str = "Tetragon only warns about a type mismatch and then reads the value as \
-                        the declared type, so tpc reports an error";
+const LENIENCY: &str = "Tetragon logs a warning and loads the hook anyway, then reads the value \
+                        as the declared type: events and filters see that reading, not what \
+                        the policy meant";
+
+/// What a mismatched read really sees, when the kernel passes a pointer and
+/// the policy declares a scalar.
+const POINTER_BITS: &str = "the kernel passes a pointer here: a filter on this argument compares \
+                            the pointer's bits (an address), not the value it points at";
 
 fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
     for hook in &context.hooks {
@@ -151,7 +160,7 @@ fn mismatch(arg: &ArgDecl, what: String, shown: &str, ty: &TypeDesc, reason: Str
     } else {
         ", which is "
     };
-    let mut diagnostic = Diagnostic::error(
+    let mut diagnostic = Diagnostic::warning(
         Code::ArgTypeMismatch,
         format!("`type: {declared}` does not match {what}{joiner}`{shown}`"),
     )
@@ -159,6 +168,9 @@ fn mismatch(arg: &ArgDecl, what: String, shown: &str, ty: &TypeDesc, reason: Str
     .with_note(reason);
     if let Some(fits) = suggested_type(ty).filter(|fits| *fits != declared) {
         diagnostic = diagnostic.with_help(format!("use `type: {fits}`"));
+    }
+    if ty.pointee().is_some() && arg.ty.value.is_integer() {
+        diagnostic = diagnostic.with_note(POINTER_BITS);
     }
     diagnostic.with_note(LENIENCY)
 }

@@ -3,10 +3,12 @@
 //!
 //! What it does: walks each `resolve` path (`f_path.dentry.d_name.name`,
 //! `args[2]`) member by member through the kernel's structs, starting from
-//! the argument's type (or the `btfType` it is cast to; `current_task` and
-//! `pt_regs` for `data` entries), following pointers the way Tetragon does,
+//! the argument's type (or the `btfType` it is cast to; `current_task` for
+//! `data` entries), following every pointer level the way Tetragon does,
 //! and names the first member that is not there, with close names. A
-//! `btfType` must name a struct, union or typedef.
+//! `btfType` must name a struct, union or typedef. For `source: pt_regs`
+//! the `resolve` value is a register name (`rdi`, `x0`), checked against
+//! the names Tetragon's agent knows for the kernel's arch.
 //! Why: Tetragon refuses the policy on that kernel ("invalid resolve path").
 //! Struct layouts change between versions, so a path that works on one
 //! kernel can fail on another.
@@ -14,7 +16,8 @@
 //! `d_name`).
 
 use super::{KernelCheck, KernelContext, Prototype, sub_span};
-use crate::btf::{PathError, PathRoot, TypeDesc, TypeShape};
+use crate::btf::{PathError, PathRoot, TypeDesc, TypeShape, registers};
+use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::ArgDecl;
 use crate::span::Spanned;
@@ -38,7 +41,10 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
         for arg in &hook.hook.data {
             let root = match arg.source.as_ref().map(|source| source.value.as_str()) {
                 Some("current_task") => "task_struct",
-                Some("pt_regs") => "pt_regs",
+                Some("pt_regs") => {
+                    out.extend(register_error(context, arg));
+                    continue;
+                }
                 _ => continue,
             };
             let root = arg.btf_type.as_ref().map_or(root, |ty| ty.value.as_str());
@@ -56,10 +62,43 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `struct file *` → `struct file`; a struct or union itself → its name;
+/// `source: pt_regs` reads a register by its assembler name, looked up in
+/// the agent's table for the kernel's arch (not a BTF walk).
+fn register_error(context: &KernelContext<'_>, arg: &ArgDecl) -> Option<Diagnostic> {
+    let resolve = arg.resolve.as_ref()?;
+    let name = resolve.value.trim();
+    let arch = context.kernel.arch();
+    if registers::register_size(arch, name).is_some() {
+        return None;
+    }
+    let names = registers::register_names(arch);
+    // The message names no arch, so that one finding lists every kernel
+    // it holds on.
+    let diagnostic = Diagnostic::error(
+        Code::ResolvePath,
+        format!("`{name}` is not a register Tetragon can read from `pt_regs` on this arch"),
+    )
+    .with_primary(resolve.span, "unknown register")
+    .with_note(
+        "with `source: pt_regs`, `resolve` names a register as the assembler does (`rdi`, `esi`, \
+         `r10` on x86_64; `x0`, `w1`, `sp` on arm64); Tetragon refuses other names",
+    );
+    Some(
+        match did_you_mean(name, names.iter().map(String::as_str)) {
+            Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+            None => diagnostic,
+        },
+    )
+}
+
+/// `struct file *` (or `struct file **`: every pointer level is followed,
+/// as Tetragon does) → `struct file`; a struct or union itself → its name;
 /// anything else has no members to walk.
 pub(crate) fn type_root(ty: &TypeDesc) -> Option<String> {
-    let target = ty.pointee().unwrap_or(ty);
+    let mut target = ty;
+    while let Some(pointee) = target.pointee() {
+        target = pointee;
+    }
     match &target.shape {
         TypeShape::Struct { name } if !name.is_empty() => Some(format!("struct {name}")),
         TypeShape::Union { name } if !name.is_empty() => Some(format!("union {name}")),

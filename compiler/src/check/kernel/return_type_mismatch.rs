@@ -4,7 +4,8 @@
 //! return type (`long` for syscalls), by the same rules as argument types;
 //! a `resolve` on the return value is checked by `resolve_path`.
 //! Why: the collected return value is meaningless, and `matchReturnArgs`
-//! filters on it never match as intended.
+//! filters on it never match as intended. Tetragon only logs a warning for
+//! it (`pkg/btf/validation.go`) and loads the hook, so this is a warning.
 //! Example: `returnArg: {index: 0, type: file}` on `security_file_open`,
 //! which returns `int`.
 
@@ -38,7 +39,7 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
             let ArgCompat::Incompatible { reason } = arg_type_compat(declared, ret) else {
                 continue;
             };
-            let mut diagnostic = Diagnostic::error(
+            let mut diagnostic = Diagnostic::warning(
                 Code::ReturnTypeMismatch,
                 format!(
                     "`returnArg` type `{declared}` does not match the return type of {}, which is `{}`",
@@ -46,7 +47,8 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .with_primary(arg.ty.span, format!("the kernel returns `{}`", ret.c))
-            .with_note(reason);
+            .with_note(reason)
+            .with_note("Tetragon logs a warning and loads the hook anyway, then reads the return value as the declared type");
             if let Some(fits) = suggested_type(ret).filter(|fits| *fits != declared) {
                 diagnostic = diagnostic.with_help(format!("use `type: {fits}`"));
             }
