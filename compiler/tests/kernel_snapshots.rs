@@ -133,7 +133,11 @@ fn kernel_fixtures_report_their_findings() {
 fn kernel_ok_fixtures_are_clean_on_every_carried_kernel() {
     let base = repo_root().join("fixtures/policies/kernel-ok");
     let files = yaml_files(&base);
-    assert!(!files.is_empty(), "expected kernel-ok fixtures, found {}", files.len());
+    assert!(
+        !files.is_empty(),
+        "expected kernel-ok fixtures, found {}",
+        files.len()
+    );
     let mut problems = Vec::new();
     for path in &files {
         let (report, rendered) = check(path);

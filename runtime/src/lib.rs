@@ -27,7 +27,7 @@ pub use backend::{
     fake::FakeBackend,
 };
 pub use error::{DecodeError, RuntimeError};
-pub use model::{DropCounts, ProcessInfo, SensorEvent};
+pub use model::{DropCounts, JsonLines, ProcessInfo, SensorEvent};
 pub use policies::{BundleId, CgroupBinding, HostInfo, LoadError, PolicyEngine};
 pub use sensor::{
     BaseSensor, PollStats, RunSummary, SensorOptions, reload_on_sighup, stop_on_signals,

@@ -370,6 +370,102 @@ impl SensorEvent {
     }
 }
 
+/// Renders events as JSON lines, each process object once: a process's
+/// JSON is kept from its exec and reused for its exit and as the parent of
+/// its children (exec and exit events carry two process objects each, most
+/// of the bytes of the stream). The lines are byte for byte those of
+/// [`SensorEvent::to_json_line`].
+#[derive(Debug, Default)]
+pub struct JsonLines {
+    processes: std::collections::HashMap<String, (ProcessInfo, String)>,
+}
+
+/// Processes whose JSON is kept; the cache starts again when it is full.
+const JSON_CACHE_ENTRIES: usize = 16_384;
+
+impl JsonLines {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn process(&mut self, process: &ProcessInfo) -> String {
+        if let Some((known, json)) = self.processes.get(&process.exec_id) {
+            if known == process {
+                return json.clone();
+            }
+        }
+        let json = serde_json::to_string(&process.to_process()).unwrap_or_default();
+        if self.processes.len() >= JSON_CACHE_ENTRIES {
+            self.processes.clear();
+        }
+        self.processes
+            .insert(process.exec_id.clone(), (process.clone(), json.clone()));
+        json
+    }
+
+    /// One JSON line (without the newline).
+    pub fn line(&mut self, event: &SensorEvent, node_name: &str) -> String {
+        let text = |value: &str| serde_json::to_string(value).unwrap_or_default();
+        match event {
+            SensorEvent::Exec {
+                process,
+                parent,
+                time_ns,
+            } => {
+                let time = serde_json::to_string(&Timestamp::from_unix_nanos(*time_ns))
+                    .unwrap_or_default();
+                let mut line = String::with_capacity(4096);
+                line.push_str("{\"process_exec\":{\"process\":");
+                line.push_str(&self.process(process));
+                if let Some(parent) = parent {
+                    line.push_str(",\"parent\":");
+                    line.push_str(&self.process(parent));
+                }
+                line.push_str("},\"node_name\":");
+                line.push_str(&text(node_name));
+                line.push_str(",\"time\":");
+                line.push_str(&time);
+                line.push('}');
+                line
+            }
+            SensorEvent::Exit {
+                process,
+                parent,
+                status,
+                signal,
+                time_ns,
+            } => {
+                let time = serde_json::to_string(&Timestamp::from_unix_nanos(*time_ns))
+                    .unwrap_or_default();
+                let mut line = String::with_capacity(4096);
+                line.push_str("{\"process_exit\":{\"process\":");
+                line.push_str(&self.process(process));
+                // the process is gone; its children keep their own copy
+                self.processes.remove(&process.exec_id);
+                if let Some(parent) = parent {
+                    line.push_str(",\"parent\":");
+                    line.push_str(&self.process(parent));
+                }
+                if let Some(signal) = signal {
+                    line.push_str(",\"signal\":");
+                    line.push_str(&text(signal));
+                }
+                line.push_str(",\"status\":");
+                line.push_str(&status.to_string());
+                line.push_str(",\"time\":");
+                line.push_str(&time);
+                line.push_str("},\"node_name\":");
+                line.push_str(&text(node_name));
+                line.push_str(",\"time\":");
+                line.push_str(&time);
+                line.push('}');
+                line
+            }
+            other => other.to_json_line(node_name),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,5 +547,69 @@ mod tests {
         let dropped = &json["rate_limit_info"]["number_of_dropped_process_events"];
         assert!(dropped == "3" || dropped == 3, "{json}");
         assert!(lost.to_compact_line().contains("3 records"));
+    }
+
+    #[test]
+    fn cached_json_lines_are_the_events_json_lines() {
+        let mut child = process();
+        child.exec_id = "Y2hpbGQ=".into();
+        child.pid = 43;
+        child.task = Some(TaskInfo {
+            ns: [4_026_531_836; 10],
+            caps: [0x1ff_ffff_ffff, 0, 0x1ff_ffff_ffff],
+            nspid: 43,
+        });
+        child.host_ns_mask = 0x3ff;
+        let parent = process();
+        let events = [
+            SensorEvent::Exec {
+                process: child.clone(),
+                parent: Some(parent.clone()),
+                time_ns: 1_700_000_000_123_456_789,
+            },
+            SensorEvent::Exec {
+                process: parent.clone(),
+                parent: None,
+                time_ns: 1,
+            },
+            SensorEvent::Exit {
+                process: child.clone(),
+                parent: Some(parent.clone()),
+                status: 0,
+                signal: None,
+                time_ns: 1_700_000_001_000_000_000,
+            },
+            SensorEvent::Exit {
+                process: child.clone(),
+                parent: None,
+                status: 9,
+                signal: Some("SIGKILL".into()),
+                time_ns: 2,
+            },
+            SensorEvent::Lost {
+                dropped: DropCounts {
+                    exec: 1,
+                    fork: 0,
+                    exit: 2,
+                },
+                time_ns: 3,
+            },
+        ];
+        let mut lines = JsonLines::new();
+        // twice: from an empty cache and from a warm one
+        for _ in 0..2 {
+            for event in &events {
+                assert_eq!(lines.line(event, "no\"de"), event.to_json_line("no\"de"));
+            }
+        }
+        // a process whose record changed under the same exec id is rendered anew
+        let mut changed = child.clone();
+        changed.cwd = "/tmp".into();
+        let exec = SensorEvent::Exec {
+            process: changed,
+            parent: None,
+            time_ns: 4,
+        };
+        assert_eq!(lines.line(&exec, "n"), exec.to_json_line("n"));
     }
 }

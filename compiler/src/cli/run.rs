@@ -347,6 +347,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         format: args.output,
         node_name,
         error: None,
+        lines: tpc_runtime::JsonLines::new(),
     };
     let started = std::time::Instant::now();
     let mut last_check = started;
@@ -411,6 +412,7 @@ struct EventWriter<W: Write> {
     format: OutputFormat,
     node_name: String,
     error: Option<io::Error>,
+    lines: tpc_runtime::JsonLines,
 }
 
 impl<W: Write> EventWriter<W> {
@@ -432,14 +434,15 @@ impl<W: Write> EventWriter<W> {
                 "tpc run: the ring buffer was full: {dropped} events of policy {policy} lost"
             );
         }
-        let json = event.to_json_line(&self.node_name);
-        let result = match self.format {
-            OutputFormat::Json => writeln!(self.out, "{json}"),
-            OutputFormat::Compact => writeln!(self.out, "{}", event.to_compact_line()),
+        let json = (self.format == OutputFormat::Json || self.file.is_some())
+            .then(|| self.lines.line(event, &self.node_name));
+        let result = match (self.format, &json) {
+            (OutputFormat::Json, Some(json)) => writeln!(self.out, "{json}"),
+            _ => writeln!(self.out, "{}", event.to_compact_line()),
         }
-        .and_then(|()| match self.file.as_mut() {
-            Some(file) => writeln!(file, "{json}"),
-            None => Ok(()),
+        .and_then(|()| match (self.file.as_mut(), &json) {
+            (Some(file), Some(json)) => writeln!(file, "{json}"),
+            _ => Ok(()),
         });
         if let Err(error) = result {
             self.error = Some(error);

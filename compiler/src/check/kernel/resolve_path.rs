@@ -83,12 +83,10 @@ fn register_error(context: &KernelContext<'_>, arg: &ArgDecl) -> Option<Diagnost
         "with `source: pt_regs`, `resolve` names a register as the assembler does (`rdi`, `esi`, \
          `r10` on x86_64; `x0`, `w1`, `sp` on arm64); Tetragon refuses other names",
     );
-    Some(
-        match did_you_mean(name, names.iter().map(String::as_str)) {
-            Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
-            None => diagnostic,
-        },
-    )
+    Some(match did_you_mean(name, names.iter().map(String::as_str)) {
+        Some(close) => diagnostic.with_help(format!("did you mean `{close}`?")),
+        None => diagnostic,
+    })
 }
 
 /// `struct file *` (or `struct file **`: every pointer level is followed,
