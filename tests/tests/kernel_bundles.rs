@@ -18,15 +18,17 @@ mod runtime_support;
 
 use std::{
     fs,
-    io::{BufRead, BufReader},
     os::unix::process::ExitStatusExt,
     path::Path,
-    process::{Child, Command, Output, Stdio},
-    sync::{Mutex, mpsc},
+    process::{Command, Output},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
-use runtime_support::{BpfInventory, ScratchDir, kernel_test_can_run, probe_copy, tpc_binary};
+use runtime_support::{
+    BpfInventory, ScratchDir, TpcRun, kernel_test_can_run, openat_prefix_policy, probe_copy,
+    tpc_binary,
+};
 use serde_json::Value;
 
 /// One `tpc run` at a time: the cleanup counts must not see another's
@@ -40,34 +42,7 @@ fn lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn openat_policy(name: &str, prefix: &Path, binary: &Path, action: &str) -> String {
-    format!(
-        "apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: {name}
-spec:
-  tracepoints:
-  - subsystem: syscalls
-    event: sys_enter_openat
-    args:
-    - index: 6
-      type: string
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values:
-        - \"{}\"
-      matchBinaries:
-      - operator: In
-        values:
-        - \"{}\"
-      matchActions:
-      - action: {action}
-",
-        prefix.display(),
-        binary.display()
-    )
+    openat_prefix_policy(name, &[prefix.display().to_string()], &[binary], action)
 }
 
 fn build(tpc: &Path, policy: &Path, out: &Path, extra: &[&str]) {
@@ -86,87 +61,11 @@ fn build(tpc: &Path, policy: &Path, out: &Path, extra: &[&str]) {
     );
 }
 
-/// A running `tpc run`, attached.
-struct Run {
-    child: Child,
-    stderr: std::thread::JoinHandle<String>,
-    stdout: std::thread::JoinHandle<String>,
-}
-
-/// Starts `tpc run ARGS`; `Ok` once it says it runs, `Err(stderr)` when it
-/// exits first.
-fn start(tpc: &Path, args: &[&std::ffi::OsStr]) -> Result<Run, (std::process::ExitStatus, String)> {
-    let mut child = Command::new(tpc)
-        .arg("run")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (ready_sender, ready) = mpsc::channel();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            if line.contains("stop with Ctrl-C") {
-                let _ignored = ready_sender.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    let stdout = child.stdout.take().unwrap();
-    let stdout = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines() {
-            text.push_str(&line.unwrap_or_default());
-            text.push('\n');
-        }
-        text
-    });
-    if ready.recv_timeout(Duration::from_secs(60)).is_ok() {
-        return Ok(Run {
-            child,
-            stderr,
-            stdout,
-        });
-    }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Err((status, stderr.join().unwrap()));
-        }
-        if Instant::now() > deadline {
-            let _ignored = child.kill();
-            let status = child.wait().unwrap();
-            panic!(
-                "tpc run neither started nor exited ({status:?}); stderr:\n{}",
-                stderr.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-impl Run {
-    /// Sends `signal`, waits; asserts a clean stop; returns (stderr, stdout).
-    fn stop(mut self, signal: &str) -> (String, String) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let exit = self.child.wait().unwrap();
-        let stderr = self.stderr.join().unwrap();
-        let stdout = self.stdout.join().unwrap();
-        assert!(
-            exit.success(),
-            "tpc run failed on {signal}: {exit:?}\n{stderr}"
-        );
-        (stderr, stdout)
-    }
+fn start<S: AsRef<std::ffi::OsStr>>(
+    tpc: &Path,
+    args: &[S],
+) -> Result<TpcRun, (std::process::ExitStatus, String)> {
+    TpcRun::start(tpc, args)
 }
 
 fn run_probe(binary: &Path, path: &Path) -> Output {
@@ -454,33 +353,11 @@ fn a_load_failing_midway_leaves_nothing() {
 }
 
 fn two_prefix_policy(name: &str, prefixes: &[&Path]) -> String {
-    let values: Vec<String> = prefixes
+    let prefixes: Vec<String> = prefixes
         .iter()
-        .map(|p| format!("        - \"{}/\"", p.display()))
+        .map(|p| format!("{}/", p.display()))
         .collect();
-    format!(
-        "apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: {name}
-spec:
-  tracepoints:
-  - subsystem: syscalls
-    event: sys_enter_openat
-    args:
-    - index: 6
-      type: string
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values:
-{}
-      matchActions:
-      - action: Sigkill
-",
-        values.join("\n")
-    )
+    openat_prefix_policy(name, &prefixes, &[], "Sigkill")
 }
 
 /// Runs `binary path` until it is killed (true) or `limit` passes (false).
@@ -550,11 +427,7 @@ fn a_changed_bundle_is_reloaded_with_no_gap() {
     let next = dir.join("next.tpcb");
     fs::copy(&built[1], &next).unwrap();
     fs::rename(&next, &live).unwrap();
-    let status = Command::new("kill")
-        .args(["-HUP", &run.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    run.signal("-HUP");
     let b_after_hup = killed_within(&victim, &b.join("f"), Duration::from_secs(5));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let a_runs = workload.join().unwrap();

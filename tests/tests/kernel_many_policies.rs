@@ -18,19 +18,20 @@ use std::{
     collections::BTreeMap,
     ffi::OsString,
     fs,
-    io::{BufRead, BufReader},
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Command,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
-        mpsc,
     },
     time::{Duration, Instant},
 };
 
-use runtime_support::{BpfInventory, ScratchDir, kernel_test_can_run, probe_copy, tpc_binary};
+use runtime_support::{
+    BpfInventory, ScratchDir, TpcRun, kernel_test_can_run, openat_prefix_policy, probe_copy,
+    tpc_binary,
+};
 use serde_json::Value;
 use tpc::btf::KernelSelection;
 use tpc::driver::{Input, KernelRequest};
@@ -54,28 +55,11 @@ fn build_policy(file: &Path) -> tpc_bundle::Bundle {
 }
 
 fn policy(i: usize, guarded: &Path) -> String {
-    format!(
-        "apiVersion: cilium.io/v1alpha1
-kind: TracingPolicy
-metadata:
-  name: many-{i}
-spec:
-  tracepoints:
-  - subsystem: syscalls
-    event: sys_enter_openat
-    args:
-    - index: 6
-      type: string
-    selectors:
-    - matchArgs:
-      - index: 0
-        operator: Prefix
-        values:
-        - \"{}/\"
-      matchActions:
-      - action: Sigkill
-",
-        guarded.display()
+    openat_prefix_policy(
+        &format!("many-{i}"),
+        &[format!("{}/", guarded.display())],
+        &[],
+        "Sigkill",
     )
 }
 
@@ -166,41 +150,8 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
     }
 
     let started = Instant::now();
-    let mut child = Command::new(&tpc)
-        .arg("run")
-        .args(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (ready_sender, ready) = mpsc::channel();
-    let stderr = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap_or_default();
-            if line.contains("stop with Ctrl-C") {
-                let _ignored = ready_sender.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    let stdout = child.stdout.take().unwrap();
-    let stdout = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stdout).lines() {
-            text.push_str(&line.unwrap_or_default());
-            text.push('\n');
-        }
-        text
-    });
-    if ready.recv_timeout(Duration::from_secs(120)).is_err() {
-        let _ignored = child.kill();
-        let _ignored = child.wait();
-        panic!("tpc run did not start:\n{}", stderr.join().unwrap());
-    }
+    let run = TpcRun::start(&tpc, &args)
+        .unwrap_or_else(|(status, stderr)| panic!("tpc run did not start ({status:?}):\n{stderr}"));
     let load_time = started.elapsed();
 
     // one program for the hook, whatever the number of policies
@@ -250,15 +201,7 @@ fn a_hundred_cgroup_scoped_policies_share_one_program_and_stay_apart() {
         problems.push("outside the cgroups: a guarded file killed the reader".into());
     }
     std::thread::sleep(Duration::from_millis(500));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exit = child.wait().unwrap();
-    let stderr = stderr.join().unwrap();
-    let stdout = stdout.join().unwrap();
-    assert!(exit.success(), "tpc run failed: {exit:?}\n{stderr}");
+    let (stderr, stdout) = run.stop("-INT");
 
     let mut posted_per_policy: BTreeMap<String, usize> = BTreeMap::new();
     for line in stdout.lines() {

@@ -6,10 +6,13 @@
 )]
 
 use std::{
+    ffi::OsStr,
     fs,
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::Command,
-    time::{SystemTime, UNIX_EPOCH},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 /// Whether this run is CI (`CI=true`), where a kernel test must not skip.
@@ -209,5 +212,122 @@ impl BpfInventory {
                 .collect(),
             programs,
         }
+    }
+}
+
+/// A policy on `syscalls/sys_enter_openat` whose one selector matches a
+/// path under any of `prefixes` opened by any of `binaries` (any binary
+/// when empty), with `action`.
+pub fn openat_prefix_policy(
+    name: &str,
+    prefixes: &[String],
+    binaries: &[&Path],
+    action: &str,
+) -> String {
+    let list = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|v| format!("        - \"{v}\"\n"))
+            .collect::<String>()
+    };
+    let mut text = format!(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    args:\n    - index: 6\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Prefix\n        values:\n{}",
+        list(prefixes.to_vec())
+    );
+    if !binaries.is_empty() {
+        text.push_str("      matchBinaries:\n      - operator: In\n        values:\n");
+        text.push_str(&list(
+            binaries.iter().map(|b| b.display().to_string()).collect(),
+        ));
+    }
+    text.push_str(&format!("      matchActions:\n      - action: {action}\n"));
+    text
+}
+
+/// A running `tpc run`, with its output collected.
+pub struct TpcRun {
+    pub child: Child,
+    stderr: std::thread::JoinHandle<String>,
+    stdout: std::thread::JoinHandle<String>,
+}
+
+fn collect(
+    reader: impl std::io::Read + Send + 'static,
+    ready: Option<mpsc::Sender<()>>,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(reader).lines() {
+            let line = line.unwrap_or_default();
+            if let Some(ready) = &ready {
+                if line.contains("stop with Ctrl-C") {
+                    let _ignored = ready.send(());
+                }
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    })
+}
+
+impl TpcRun {
+    /// Starts `tpc run ARGS`; `Ok` once it says it runs, `Err` with its
+    /// status and stderr when it exits first.
+    pub fn start<S: AsRef<OsStr>>(tpc: &Path, args: &[S]) -> Result<Self, (ExitStatus, String)> {
+        let mut child = Command::new(tpc)
+            .arg("run")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (ready_sender, ready) = mpsc::channel();
+        let stderr = collect(child.stderr.take().unwrap(), Some(ready_sender));
+        let stdout = collect(child.stdout.take().unwrap(), None);
+        if ready.recv_timeout(Duration::from_secs(120)).is_ok() {
+            return Ok(TpcRun {
+                child,
+                stderr,
+                stdout,
+            });
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Err((status, stderr.join().unwrap()));
+            }
+            if Instant::now() > deadline {
+                let _ignored = child.kill();
+                let status = child.wait().unwrap();
+                panic!(
+                    "tpc run neither started nor exited ({status:?}); stderr:\n{}",
+                    stderr.join().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` (`-INT`, `-TERM`, `-HUP`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Sends `signal`, waits; asserts a clean stop; returns (stderr, stdout).
+    pub fn stop(mut self, signal: &str) -> (String, String) {
+        self.signal(signal);
+        let exit = self.child.wait().unwrap();
+        let stderr = self.stderr.join().unwrap();
+        let stdout = self.stdout.join().unwrap();
+        assert!(
+            exit.success(),
+            "tpc run failed on {signal}: {exit:?}\n{stderr}"
+        );
+        (stderr, stdout)
     }
 }
