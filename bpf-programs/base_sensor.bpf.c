@@ -40,9 +40,23 @@ struct path_walk {
 	struct mount *mnt;
 	struct dentry *root_dentry;
 	struct vfsmount *root_mnt;
-	__u32 pos;      /* where the path built so far starts in scratch->path */
+	__u32 pos;      /* where the path built so far starts in the buffer */
 	__u32 complete; /* reached the root */
+	__u32 hook;     /* 0: into tpc_exec_scr's path, 1: into tpc_hook_path_scr's */
+	__u32 reserved;
 };
+
+/* The buffer a walk builds its path in. */
+static __always_inline char *path_walk_buffer(struct path_walk *walk)
+{
+	__u32 zero = 0;
+	if (walk->hook) {
+		struct tpc_path_scratch *p = bpf_map_lookup_elem(&tpc_hook_path_scr, &zero);
+		return p ? p->path : 0;
+	}
+	struct exec_scratch *scratch = bpf_map_lookup_elem(&tpc_exec_scr, &zero);
+	return scratch ? scratch->path : 0;
+}
 
 /* One step up: cross a mount, or prepend one component. Returns 1 to stop.
  * A bpf_loop callback is verified once, whatever the depth, where an open
@@ -50,9 +64,8 @@ struct path_walk {
 static long path_walk_step(__u32 index, void *data)
 {
 	struct path_walk *walk = data;
-	__u32 zero = 0;
-	struct exec_scratch *scratch = bpf_map_lookup_elem(&tpc_exec_scr, &zero);
-	if (!scratch)
+	char *buf = path_walk_buffer(walk);
+	if (!buf)
 		return 1;
 	struct dentry *dentry = walk->dentry;
 	struct vfsmount *vfsmnt = walk->vfsmnt;
@@ -62,7 +75,7 @@ static long path_walk_step(__u32 index, void *data)
 		walk->complete = 1;
 		return 1;
 	}
-	if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+	if (vfsmnt && dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
 		struct mount *parent_mnt = BPF_CORE_READ(mnt, mnt_parent);
 		if (parent_mnt == mnt) {
 			walk->complete = 1;
@@ -86,9 +99,9 @@ static long path_walk_step(__u32 index, void *data)
 	if (pos > PATH_BUF_SIZE || len + 1 >= pos)
 		return 1; /* out of room: truncated */
 	pos -= len;
-	bpf_probe_read_kernel(&scratch->path[pos & (PATH_BUF_SIZE - 1)], len & NAME_MAX_LEN, name);
+	bpf_probe_read_kernel(&buf[pos & (PATH_BUF_SIZE - 1)], len & NAME_MAX_LEN, name);
 	pos -= 1;
-	scratch->path[pos & (PATH_BUF_SIZE - 1)] = '/';
+	buf[pos & (PATH_BUF_SIZE - 1)] = '/';
 	walk->pos = pos;
 	walk->dentry = parent_dentry;
 	return 0;
@@ -109,6 +122,7 @@ static __always_inline __u32 walk_path(struct exec_scratch *scratch, struct vfsm
 		.root_mnt = BPF_CORE_READ(root, mnt),
 		.pos = PATH_BUF_SIZE,
 		.complete = 0,
+		.hook = 0,
 	};
 	bpf_loop(PATH_MAX_DEPTH, path_walk_step, &walk, 0);
 	__u32 pos = walk.pos;

@@ -10,7 +10,7 @@ static __always_inline int tpc_raw_slot(struct bpf_raw_tracepoint_args *ctx, __u
 	__u32 *hook_id = bpf_map_lookup_elem(&tpc_raw_hooks, &slot);
 	if (!hook_id || *hook_id == 0)
 		return 0;
-	return tpc_enter_hook(ctx, *hook_id);
+	return tpc_enter_hook(ctx, *hook_id, 0);
 }
 
 #define TPC_RAW_PROGRAM(n)                                                                         \

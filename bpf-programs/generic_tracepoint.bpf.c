@@ -11,7 +11,7 @@ static __always_inline int tpc_tp_slot(void *ctx, __u32 slot)
 	__u32 *hook_id = bpf_map_lookup_elem(&tpc_tp_hooks, &slot);
 	if (!hook_id || *hook_id == 0)
 		return 0;
-	return tpc_enter_hook(ctx, *hook_id);
+	return tpc_enter_hook(ctx, *hook_id, 0);
 }
 
 #define TPC_TP_PROGRAM(n)                                                                          \

@@ -50,6 +50,71 @@ static __always_inline __u64 tpc_read_ptr(__u64 at)
 	return v;
 }
 
+/* Reads n bytes at a user address, or at a kernel one (kprobes on kernel
+ * functions get kernel pointers where syscalls get user ones). */
+static __always_inline long tpc_read_any(void *dst, __u32 n, __u64 ptr)
+{
+	if (bpf_probe_read_user(dst, n, (void *)ptr) == 0)
+		return 0;
+	return bpf_probe_read_kernel(dst, n, (void *)ptr);
+}
+
+/* The absolute path of (vfsmnt, dentry) as the current task sees it (its
+ * root), into dst; without a mount, the names up to the dentry's file
+ * system root. Returns the length (at most PATH_BUF_SIZE - 1). */
+static __always_inline long tpc_hook_path(void *dst, struct vfsmount *vfsmnt, struct dentry *dentry)
+{
+	__u32 zero = 0;
+	struct tpc_path_scratch *p = bpf_map_lookup_elem(&tpc_hook_path_scr, &zero);
+	if (!p || !dentry)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct path_walk walk = {
+		.dentry = dentry,
+		.vfsmnt = vfsmnt,
+		.mnt = vfsmnt ? mount_of(vfsmnt) : 0,
+		.root_dentry = BPF_CORE_READ(fs, root.dentry),
+		.root_mnt = BPF_CORE_READ(fs, root.mnt),
+		.pos = PATH_BUF_SIZE,
+		.complete = 0,
+		.hook = 1,
+	};
+	bpf_loop(PATH_MAX_DEPTH, path_walk_step, &walk, 0);
+	__u32 pos = walk.pos;
+	if (pos >= PATH_BUF_SIZE) {
+		pos = PATH_BUF_SIZE - 1;
+		p->path[pos] = '/';
+	}
+	__u32 len = PATH_BUF_SIZE - pos;
+	if (len > PATH_BUF_SIZE - 1)
+		len = PATH_BUF_SIZE - 1;
+	if (bpf_probe_read_kernel(dst, len & (PATH_BUF_SIZE - 1), &p->path[pos & (PATH_BUF_SIZE - 1)]) < 0)
+		return 0;
+	return len;
+}
+
+static __always_inline long tpc_file_path(void *dst, struct file *file)
+{
+	if (!file)
+		return 0;
+	struct path path = BPF_CORE_READ(file, f_path);
+	return tpc_hook_path(dst, path.mnt, path.dentry);
+}
+
+/* The file of the current task's descriptor fd, or 0. */
+static __always_inline struct file *tpc_fd_file(__s64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = 0;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
 static long tpc_read_slot_cb(__u32 i, void *data)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
@@ -71,7 +136,8 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	s->ev.orig_lens[at_slot] = 0;
 	int buffer = slot->kind == TPC_READ_USER_STR || slot->kind == TPC_READ_KERNEL_STR ||
 		     slot->kind == TPC_READ_DATA_LOC || slot->kind == TPC_READ_CHAR_BUF ||
-		     slot->kind == TPC_READ_CONST_BUF || slot->kind == TPC_READ_SOCKADDR;
+		     slot->kind == TPC_READ_CONST_BUF || slot->kind == TPC_READ_SOCKADDR ||
+		     slot->kind >= TPC_READ_FILE;
 	if (buffer && off >= TPC_DATA_SIZE) {
 		s->ev.flags |= TPC_HOOK_TRUNCATED;
 		s->ev.values[at_slot] = 0;
@@ -130,7 +196,7 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 		VERIFIER_MASK(want, 0x1fff);
 		if (want > TPC_ARG_MAX)
 			want = TPC_ARG_MAX;
-		if (want > 0 && bpf_probe_read_user(dst, want, (void *)tpc_read_ptr(at)) == 0)
+		if (want > 0 && tpc_read_any(dst, want, tpc_read_ptr(at)) == 0)
 			len = want;
 		break;
 	}
@@ -150,14 +216,14 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 		__u64 ptr = tpc_read_ptr(at);
 		__u16 family = 0;
 		__u16 port = 0;
-		if (bpf_probe_read_user(&family, 2, (void *)ptr) == 0) {
+		if (tpc_read_any(&family, 2, ptr) == 0) {
 			if (family == TPC_AF_INET) {
-				bpf_probe_read_user(&port, 2, (void *)(ptr + 2));
-				if (bpf_probe_read_user(dst, 4, (void *)(ptr + 4)) == 0)
+				tpc_read_any(&port, 2, ptr + 2);
+				if (tpc_read_any(dst, 4, ptr + 4) == 0)
 					len = 4;
 			} else if (family == TPC_AF_INET6) {
-				bpf_probe_read_user(&port, 2, (void *)(ptr + 2));
-				if (bpf_probe_read_user(dst, 16, (void *)(ptr + 8)) == 0)
+				tpc_read_any(&port, 2, ptr + 2);
+				if (tpc_read_any(dst, 16, ptr + 8) == 0)
 					len = 16;
 			}
 		}
@@ -165,6 +231,28 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 		value = (__u64)family | ((__u64)port << 16);
 		break;
 	}
+	case TPC_READ_FILE:
+		len = tpc_file_path(dst, (struct file *)tpc_read_ptr(at));
+		break;
+	case TPC_READ_PATH: {
+		struct path *path = (struct path *)tpc_read_ptr(at);
+		if (path)
+			len = tpc_hook_path(dst, BPF_CORE_READ(path, mnt), BPF_CORE_READ(path, dentry));
+		break;
+	}
+	case TPC_READ_FD:
+		value = tpc_read_int(at, slot->width, slot->flags & TPC_SLOT_SIGNED);
+		len = tpc_file_path(dst, tpc_fd_file((__s64)value));
+		break;
+	case TPC_READ_BPRM: {
+		struct linux_binprm *bprm = (struct linux_binprm *)tpc_read_ptr(at);
+		if (bprm)
+			len = tpc_file_path(dst, BPF_CORE_READ(bprm, file));
+		break;
+	}
+	case TPC_READ_DENTRY:
+		len = tpc_hook_path(dst, 0, (struct dentry *)tpc_read_ptr(at));
+		break;
 	default:
 		break;
 	}

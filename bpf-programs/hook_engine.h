@@ -199,6 +199,14 @@ static long tpc_candidate_cb(__u32 index, void *data)
 			bpf_send_signal(a->signal);
 			flags |= TPC_POST_SIGNALED;
 		}
+		if ((a->action_flags & TPC_ACT_OVERRIDE) && !(ph->flags & TPC_PH_MONITOR)) {
+			/* the first policy that overrides decides the value */
+			if (!s->override_set) {
+				s->override_set = 1;
+				s->override_ret = a->override_ret;
+			}
+			flags |= TPC_POST_OVERRIDDEN;
+		}
 		int limited = 0;
 		if (a->rate_scope != TPC_RATE_NONE)
 			limited = tpc_rate_limited(s, ph, e.ph_id, a);
@@ -273,6 +281,8 @@ __noinline int tpc_run_hook(__u32 hook_id)
 	struct tpc_hook *hook = bpf_map_lookup_elem(&tpc_hooks, &hook_id);
 	if (!hook)
 		return 0;
+	if (hook->flags & TPC_HOOK_REGS_INDIRECT)
+		s->ctx = tpc_read_ptr(s->ctx + s->first_arg_off);
 	s->ncands = 0;
 	tpc_add_list(s, hook_id, 0);
 	if (hook->flags & TPC_HOOK_SCOPED) {
@@ -335,15 +345,39 @@ __noinline int tpc_run_hook(__u32 hook_id)
 	return 0;
 }
 
-/* Entry of every hook program: keeps the context's address for the argument
- * reads, then runs the hook. */
-static __always_inline int tpc_enter_hook(void *ctx, __u32 hook_id)
+/* Entry of every hook program: keeps the context's address (and where its
+ * first argument is, for syscall wrappers) for the argument reads, then runs
+ * the hook. s->override_set says afterwards whether a policy overrides the
+ * call's return value (s->override_ret). */
+static __always_inline int tpc_enter_hook(void *ctx, __u32 hook_id, __u32 first_arg_off)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
 	if (!s)
 		return 0;
 	s->ctx = (__u64)ctx;
+	s->first_arg_off = first_arg_off;
+	s->override_set = 0;
+	s->override_ret = 0;
 	return tpc_run_hook(hook_id);
+}
+
+/* The program of dispatch slot `index` of tpc_prog_hooks. */
+static __always_inline int tpc_prog_slot(void *ctx, __u32 index, __u32 first_arg_off)
+{
+	__u32 *hook_id = bpf_map_lookup_elem(&tpc_prog_hooks, &index);
+	if (!hook_id || *hook_id == 0)
+		return 0;
+	return tpc_enter_hook(ctx, *hook_id, first_arg_off);
+}
+
+/* After tpc_enter_hook: the return value a matching policy forces, or 0. */
+static __always_inline int tpc_override_value(int *value)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s || !s->override_set)
+		return 0;
+	*value = s->override_ret;
+	return 1;
 }
 
 #endif

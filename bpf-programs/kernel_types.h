@@ -58,6 +58,19 @@ struct file {
 	struct path f_path;
 } CORE_VIEW;
 
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} CORE_VIEW;
+
+struct files_struct {
+	struct fdtable *fdt;
+} CORE_VIEW;
+
+struct linux_binprm {
+	struct file *file;
+} CORE_VIEW;
+
 struct fs_struct {
 	struct path root;
 	struct path pwd;
@@ -162,6 +175,7 @@ struct task_struct {
 	struct task_struct *real_parent;
 	struct mm_struct *mm;
 	struct fs_struct *fs;
+	struct files_struct *files;
 	const struct cred *cred;
 	struct signal_struct *signal;
 	kuid_t loginuid;

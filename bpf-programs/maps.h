@@ -56,6 +56,14 @@ struct {
 	__type(value, __u32);
 } tpc_raw_hooks SEC(".maps");
 
+/* Program slot of the other hook kinds (TPC_*_BASE + slot) → hook id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TPC_PROG_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} tpc_prog_hooks SEC(".maps");
+
 /* Hook id → what to read on a hit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -188,6 +196,18 @@ struct {
 	__type(value, struct process_entry);
 } tpc_fork_scr SEC(".maps");
 
+/* Per-CPU scratch of a path walked for a hook argument. */
+struct tpc_path_scratch {
+	char path[PATH_BUF_SIZE + NAME_MAX_LEN + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tpc_path_scratch);
+} tpc_hook_path_scr SEC(".maps");
+
 /* Per-CPU scratch of one hook hit. */
 struct tpc_hook_scratch {
 	struct tpc_hook_event ev;
@@ -201,7 +221,9 @@ struct tpc_hook_scratch {
 	__u32 have_task_info;
 	__u32 user_ns_level;
 	__u32 nspid;
-	__u32 ctx_lo;                  /* unused padding for alignment */
+	__u32 first_arg_off;           /* where the first argument is in the context */
+	__u32 override_set;            /* a matching policy overrides the call */
+	__s32 override_ret;            /* with this return value */
 	__u64 ctx;                     /* the program's context, as an address */
 	__u8 key[8 + TPC_ARG_MAX];     /* string-set key */
 	struct tpc_lpm_str_key lpm;

@@ -9,7 +9,7 @@
 #ifndef TPC_POLICY_MAPS_H
 #define TPC_POLICY_MAPS_H
 
-#define TPC_PROGRAM_ABI 1
+#define TPC_PROGRAM_ABI 2
 
 #define TPC_MAX_SLOTS 8        /* argument slots of one hook (all policies) */
 #define TPC_MAX_POLICY_ARGS 8  /* arguments one policy hook exports */
@@ -30,6 +30,19 @@
 #define TPC_FOLLOW_WORDS 4     /* 256 followChildren bits */
 #define TPC_RAW_SLOTS 8        /* raw tracepoint programs */
 #define TPC_TP_SLOTS 32        /* tracepoint programs */
+/* Programs of the other hook kinds, dispatched through tpc_prog_hooks at
+ * these bases (kind base + program slot). */
+#define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..15 */
+#define TPC_KPROBE_SLOTS 16
+#define TPC_KPROBE_OVR_BASE 16 /* tpc_kprobe_override_0..7 (bpf_override_return) */
+#define TPC_KPROBE_OVR_SLOTS 8
+#define TPC_FENTRY_BASE 24     /* tpc_fentry_0..7 */
+#define TPC_FENTRY_SLOTS 8
+#define TPC_LSM_BASE 32        /* tpc_lsm_0..7 */
+#define TPC_LSM_SLOTS 8
+#define TPC_UPROBE_BASE 40     /* tpc_uprobe_0..7 */
+#define TPC_UPROBE_SLOTS 8
+#define TPC_PROG_SLOTS 64
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
 #define TPC_FOLLOW_DEPTH 9     /* ancestors followForks walks */
 #define TPC_NAMESPACES 10
@@ -44,7 +57,12 @@ enum tpc_read {
 	TPC_READ_DATA_LOC = 5,   /* __data_loc: u32 (len << 16 | offset) */
 	TPC_READ_CHAR_BUF = 6,   /* user pointer; size in slot size_slot */
 	TPC_READ_CONST_BUF = 7,  /* max_len bytes inside the record */
-	TPC_READ_SOCKADDR = 8,   /* user pointer to a struct sockaddr */
+	TPC_READ_SOCKADDR = 8,   /* pointer to a struct sockaddr (user, else kernel) */
+	TPC_READ_FILE = 9,       /* struct file *: its path */
+	TPC_READ_PATH = 10,      /* struct path *: the path */
+	TPC_READ_FD = 11,        /* an fd of the current task: its file's path */
+	TPC_READ_BPRM = 12,      /* struct linux_binprm *: the path of bprm->file */
+	TPC_READ_DENTRY = 13,    /* struct dentry *: names up to its file system's root */
 };
 
 #define TPC_SLOT_SIGNED 1
@@ -63,6 +81,9 @@ struct tpc_arg_slot {
 
 #define TPC_HOOK_SCOPED 1   /* some policy on this hook is scoped to cgroups */
 #define TPC_HOOK_TASK_INFO 2 /* some filter reads namespaces or capabilities */
+#define TPC_HOOK_REGS_INDIRECT 4 /* the arguments are in a struct pt_regs that the
+				  * first argument points at (syscall wrappers):
+				  * slot offsets are into that struct */
 
 /* Value of tpc_hooks, keyed by hook id (from 1). */
 struct tpc_hook {
@@ -156,7 +177,11 @@ struct tpc_sel_action {
 	__u8 nproc;
 	__u8 nargs;
 	__u16 reserved;
+	__s32 override_ret; /* the return value Override forces */
+	__u32 action_flags; /* TPC_ACT_* */
 };
+
+#define TPC_ACT_OVERRIDE 1 /* the hooked call returns override_ret */
 
 #define TPC_PH_MONITOR 1  /* report enforcement, do not run it */
 #define TPC_PH_REPLACES 2 /* some filter replaces the result (no early stop) */
@@ -251,6 +276,7 @@ struct tpc_config {
 #define TPC_POST_NOPOST 2      /* matched, NoPost */
 #define TPC_POST_RATE_LIMITED 4 /* matched, suppressed by rateLimit */
 #define TPC_POST_SIGNALED 8    /* a signal was sent */
+#define TPC_POST_OVERRIDDEN 16 /* the call's return value was overridden */
 
 struct tpc_post {
 	__u32 ph_id;
@@ -285,8 +311,8 @@ _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
 _Static_assert(sizeof(struct tpc_hook) == 72, "tpc_hook");
 _Static_assert(sizeof(struct tpc_ph_list) == 516, "tpc_ph_list");
 _Static_assert(sizeof(struct tpc_filter) == 88, "tpc_filter");
-_Static_assert(sizeof(struct tpc_sel_action) == 16, "tpc_sel_action");
-_Static_assert(sizeof(struct tpc_policy_hook) == 2920, "tpc_policy_hook");
+_Static_assert(sizeof(struct tpc_sel_action) == 24, "tpc_sel_action");
+_Static_assert(sizeof(struct tpc_policy_hook) == 2960, "tpc_policy_hook");
 _Static_assert(sizeof(struct tpc_lpm_str_key) == 260, "tpc_lpm_str_key");
 _Static_assert(sizeof(struct tpc_rate_key) == 336, "tpc_rate_key");
 _Static_assert(sizeof(struct tpc_hook_event) == 368, "tpc_hook_event");

@@ -5,6 +5,7 @@
  *   base_sensor.bpf.c             process exec, fork and exit (always loaded)
  *   generic_tracepoint.bpf.c      policy hooks on tracepoints
  *   generic_raw_tracepoint.bpf.c  policy hooks on raw tracepoints
+ *   generic_kprobe.bpf.c          policy hooks on kprobes, uprobes, fentry, LSM
  *
  * with the shared pieces in maps.h (every map), task.h (task reads),
  * hook_args.h (argument slots), hook_filters.h (filters) and hook_engine.h
@@ -33,3 +34,4 @@ char LICENSE[] SEC("license") = "GPL";
 #include "hook_engine.h"
 #include "generic_tracepoint.bpf.c"
 #include "generic_raw_tracepoint.bpf.c"
+#include "generic_kprobe.bpf.c"

@@ -29,6 +29,7 @@ pub mod maps {
     pub const HOOKS: &str = "tpc_hooks";
     pub const TP_HOOKS: &str = "tpc_tp_hooks";
     pub const RAW_HOOKS: &str = "tpc_raw_hooks";
+    pub const PROG_HOOKS: &str = "tpc_prog_hooks";
     pub const LISTS: &str = "tpc_lists";
     pub const POLICY_HOOKS: &str = "tpc_policy_hooks";
     pub const RATE: &str = "tpc_rate";
@@ -134,6 +135,11 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
             u16::try_from(*len).unwrap_or(max).min(max),
         ),
         ArgRead::UserSockaddr => (SlotRead::Sockaddr, 8, false, 0),
+        ArgRead::FilePath => (SlotRead::File, 8, false, max),
+        ArgRead::PathPath => (SlotRead::Path, 8, false, max),
+        ArgRead::FdPath { width, signed } => (SlotRead::Fd, *width, *signed, max),
+        ArgRead::BprmPath => (SlotRead::Bprm, 8, false, max),
+        ArgRead::DentryPath => (SlotRead::Dentry, 8, false, max),
     };
     KernelSlot {
         offset,
@@ -191,6 +197,7 @@ pub fn translate_hook(
         entries.policy_hook.actions.push(KernelAction {
             post: action.post,
             signal: action.signal.map_or(0, |s| u8::try_from(s).unwrap_or(0)),
+            override_return: action.override_return,
             rate_interval_ns: action.rate_limit.map_or(0, |r| r.interval_ns),
             rate_scope: action.rate_limit.map(|r| match r.scope {
                 RateLimitScope::Thread => 0,
@@ -605,5 +612,6 @@ pub fn describe_source(source: &ArgSource) -> String {
     match source {
         ArgSource::Field { index, name } => format!("field {index} `{name}`"),
         ArgSource::RawArg { index } => format!("raw argument {index}"),
+        ArgSource::Register { name, .. } => format!("register {name}"),
     }
 }

@@ -39,6 +39,15 @@ pub const FOLLOW_BITS: usize = 256;
 pub const RAW_SLOTS: usize = 8;
 /// Tracepoint programs (`tpc_tracepoint_0` ...).
 pub const TP_SLOTS: usize = 32;
+/// Programs of the other hook kinds, dispatched through `tpc_prog_hooks`
+/// at `base + slot`: (base, programs).
+pub const KPROBE_SLOTS: (usize, usize) = (0, 16);
+pub const KPROBE_OVERRIDE_SLOTS: (usize, usize) = (16, 8);
+pub const FENTRY_SLOTS: (usize, usize) = (24, 8);
+pub const LSM_SLOTS: (usize, usize) = (32, 8);
+pub const UPROBE_SLOTS: (usize, usize) = (40, 8);
+/// Entries of `tpc_prog_hooks`.
+pub const PROG_SLOTS: usize = 64;
 /// Bytes of a binary path in a process entry.
 pub const BINARY_LEN: usize = 256;
 /// Key data sizes of the string-set maps, smallest first.
@@ -101,7 +110,7 @@ pub const LAYOUTS: &[StructLayout] = &[
     },
     StructLayout {
         name: "tpc_sel_action",
-        size: 16,
+        size: 24,
         fields: &[
             ("rate_interval_ns", 0, 8),
             ("post", 8, 1),
@@ -110,11 +119,13 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("first_filter", 11, 1),
             ("nproc", 12, 1),
             ("nargs", 13, 1),
+            ("override_ret", 16, 4),
+            ("action_flags", 20, 4),
         ],
     },
     StructLayout {
         name: "tpc_policy_hook",
-        size: 2920,
+        size: 2960,
         fields: &[
             ("policy_id", 0, 4),
             ("nselectors", 4, 2),
@@ -122,8 +133,8 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("flags", 8, 4),
             ("nargs", 12, 1),
             ("arg_slots", 13, 8),
-            ("actions", 24, 80),
-            ("filters", 104, 2816),
+            ("actions", 24, 120),
+            ("filters", 144, 2816),
         ],
     },
     StructLayout {
@@ -247,6 +258,11 @@ pub enum SlotRead {
     CharBuf = 6,
     ConstBuf = 7,
     Sockaddr = 8,
+    File = 9,
+    Path = 10,
+    Fd = 11,
+    Bprm = 12,
+    Dentry = 13,
 }
 
 /// `struct tpc_arg_slot`.
@@ -283,6 +299,9 @@ pub struct KernelHook {
     pub scoped: bool,
     /// Some filter on the hook reads namespaces or capabilities.
     pub task_info: bool,
+    /// The arguments are in the `struct pt_regs` the first argument points
+    /// at (syscall wrappers).
+    pub regs_indirect: bool,
 }
 
 impl KernelHook {
@@ -292,7 +311,9 @@ impl KernelHook {
         put_u32(
             &mut out,
             4,
-            u32::from(self.scoped) | if self.task_info { 2 } else { 0 },
+            u32::from(self.scoped)
+                | if self.task_info { 2 } else { 0 }
+                | if self.regs_indirect { 4 } else { 0 },
         );
         for (i, slot) in self.slots.iter().take(MAX_SLOTS).enumerate() {
             slot.encode(&mut out[8 + 8 * i..16 + 8 * i]);
@@ -422,6 +443,8 @@ pub struct KernelAction {
     /// Its process filters, then its argument filters.
     pub nproc: u8,
     pub nargs: u8,
+    /// Override: the hooked call returns this.
+    pub override_return: Option<i32>,
 }
 
 impl KernelAction {
@@ -433,8 +456,15 @@ impl KernelAction {
         out[11] = self.first_filter;
         out[12] = self.nproc;
         out[13] = self.nargs;
+        if let Some(value) = self.override_return {
+            put_u32(out, 16, value as u32);
+            put_u32(out, 20, ACT_OVERRIDE);
+        }
     }
 }
+
+/// `tpc_sel_action.action_flags`: Override.
+pub const ACT_OVERRIDE: u32 = 1;
 
 pub const PH_MONITOR: u32 = 1;
 /// Some filter replaces the selector's result (`CapabilitiesGained`).
@@ -454,7 +484,7 @@ pub struct KernelPolicyHook {
 
 impl KernelPolicyHook {
     pub fn encode(&self) -> Vec<u8> {
-        let size = layout("tpc_policy_hook").map_or(2920, |l| l.size);
+        let size = layout("tpc_policy_hook").map_or(2960, |l| l.size);
         let mut out = vec![0u8; size];
         put_u32(&mut out, 0, self.policy_id);
         put_u16(&mut out, 4, self.actions.len().min(MAX_SELECTORS) as u16);
@@ -473,8 +503,9 @@ impl KernelPolicyHook {
             out[13 + i] = *s;
         }
         let actions = offset_of("tpc_policy_hook", "actions");
+        let action_size = layout("tpc_sel_action").map_or(24, |l| l.size);
         for (i, a) in self.actions.iter().take(MAX_SELECTORS).enumerate() {
-            a.encode(&mut out[actions + 16 * i..actions + 16 * (i + 1)]);
+            a.encode(&mut out[actions + action_size * i..actions + action_size * (i + 1)]);
         }
         let filters = offset_of("tpc_policy_hook", "filters");
         for (i, f) in self.filters.iter().take(MAX_FILTERS).enumerate() {
@@ -576,6 +607,7 @@ pub mod post_flags {
     pub const NOPOST: u8 = 2;
     pub const RATE_LIMITED: u8 = 4;
     pub const SIGNALED: u8 = 8;
+    pub const OVERRIDDEN: u8 = 16;
 }
 
 pub mod hook_event_flags {
@@ -614,7 +646,7 @@ mod tests {
         }
         assert_eq!(
             layout("tpc_policy_hook").map(|l| l.size),
-            Some(24 + 80 + 88 * MAX_FILTERS)
+            Some(24 + 24 * MAX_SELECTORS + 88 * MAX_FILTERS)
         );
     }
 

@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Version of the contract between lowered tables and the kernel programs
 /// (map layouts in [`crate::layout`], program names, record formats). A
 /// runtime runs a bundle only when its embedded programs have this ABI.
-pub const PROGRAM_ABI: u32 = 1;
+pub const PROGRAM_ABI: u32 = 2;
 
 /// The one BPF object every lowered hook runs in.
 pub const SENSOR_OBJECT: &str = "tpc.bpf.o";
@@ -94,6 +94,17 @@ pub enum Feature {
     LpmTrie,
     /// `bpf_get_current_ancestor_cgroup_id` (5.6), for cgroup scoping.
     CgroupAncestors,
+    /// kprobe programs (`CONFIG_KPROBES`, kprobe events).
+    Kprobes,
+    /// `bpf_override_return` (`CONFIG_BPF_KPROBE_OVERRIDE`), for Override on
+    /// kprobes of error-injectable functions.
+    KprobeOverride,
+    /// fentry programs (BPF trampolines, 5.5).
+    Fentry,
+    /// BPF LSM programs (`CONFIG_BPF_LSM` and `bpf` in `lsm=`).
+    BpfLsm,
+    /// uprobe programs.
+    Uprobes,
 }
 
 impl Feature {
@@ -107,6 +118,13 @@ impl Feature {
             Feature::SendSignal => "the bpf_send_signal helper (Linux 5.3)",
             Feature::LpmTrie => "LPM trie maps",
             Feature::CgroupAncestors => "cgroup v2 ancestor ids (Linux 5.6)",
+            Feature::Kprobes => "kprobe programs (CONFIG_KPROBES)",
+            Feature::KprobeOverride => {
+                "bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE, error-injectable functions)"
+            }
+            Feature::Fentry => "fentry programs (BPF trampolines)",
+            Feature::BpfLsm => "BPF LSM programs (CONFIG_BPF_LSM, `bpf` in the kernel's lsm= list)",
+            Feature::Uprobes => "uprobe programs (CONFIG_UPROBES)",
         }
     }
 }
@@ -206,6 +224,32 @@ pub enum AttachPoint {
         subsystem: String,
         event: String,
     },
+    /// A kprobe on a kernel function. `syscall`: `function` is a syscall
+    /// (`sys_openat`), attached at the kernel's wrapper (`__x64_sys_openat`)
+    /// with its arguments in the user's registers. `override_return`: a
+    /// selector overrides the return value (`bpf_override_return`).
+    Kprobe {
+        function: String,
+        syscall: bool,
+        override_return: bool,
+    },
+    /// fentry on a kernel function (BTF), arguments as u64s.
+    Fentry {
+        function: String,
+        syscall: bool,
+    },
+    /// A BPF LSM program on `hook` (`file_open`), arguments as u64s; its
+    /// return value is what Override sets.
+    Lsm {
+        hook: String,
+    },
+    /// A uprobe on `path` at `symbol` (plus `offset`), or at `offset` in the
+    /// file when there is no symbol.
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+    },
 }
 
 impl AttachPoint {
@@ -215,6 +259,30 @@ impl AttachPoint {
         match self {
             AttachPoint::Tracepoint { .. } => format!("tpc_tracepoint_{slot}"),
             AttachPoint::RawTracepoint { .. } => format!("tpc_raw_tracepoint_{slot}"),
+            AttachPoint::Kprobe {
+                override_return: false,
+                ..
+            } => format!("tpc_kprobe_{slot}"),
+            AttachPoint::Kprobe {
+                override_return: true,
+                ..
+            } => format!("tpc_kprobe_override_{slot}"),
+            AttachPoint::Fentry { .. } => format!("tpc_fentry_{slot}"),
+            AttachPoint::Lsm { .. } => format!("tpc_lsm_{slot}"),
+            AttachPoint::Uprobe { .. } => format!("tpc_uprobe_{slot}"),
+        }
+    }
+
+    /// Where the hook's event says it was (`function_name` of kprobe and
+    /// LSM events, `subsystem`/`event` of tracepoints).
+    pub fn function_name(&self) -> &str {
+        match self {
+            AttachPoint::Tracepoint { event, .. } | AttachPoint::RawTracepoint { event, .. } => {
+                event
+            }
+            AttachPoint::Kprobe { function, .. } | AttachPoint::Fentry { function, .. } => function,
+            AttachPoint::Lsm { hook } => hook,
+            AttachPoint::Uprobe { symbol, path, .. } => symbol.as_deref().unwrap_or(path),
         }
     }
 
@@ -227,6 +295,33 @@ impl AttachPoint {
             AttachPoint::RawTracepoint { subsystem, event } => {
                 format!("raw tracepoint {subsystem}/{event}")
             }
+            AttachPoint::Kprobe {
+                function,
+                syscall,
+                override_return,
+            } => format!(
+                "kprobe {function}{}{}",
+                if *syscall { " (syscall)" } else { "" },
+                if *override_return {
+                    " with override"
+                } else {
+                    ""
+                }
+            ),
+            AttachPoint::Fentry { function, syscall } => format!(
+                "fentry {function}{}",
+                if *syscall { " (syscall)" } else { "" }
+            ),
+            AttachPoint::Lsm { hook } => format!("lsm {hook}"),
+            AttachPoint::Uprobe {
+                path,
+                symbol,
+                offset,
+            } => match symbol {
+                Some(symbol) if *offset == 0 => format!("uprobe {path}:{symbol}"),
+                Some(symbol) => format!("uprobe {path}:{symbol}+{offset:#x}"),
+                None => format!("uprobe {path}@{offset:#x}"),
+            },
         }
     }
 }
@@ -249,8 +344,12 @@ pub enum ArgSource {
     /// A tracepoint record field, by position in the format (common fields
     /// included) and name; the runtime finds its offset in the live format.
     Field { index: u32, name: String },
-    /// The `index`-th argument of a raw tracepoint.
+    /// The `index`-th argument of a raw tracepoint, fentry or LSM program
+    /// (a u64 array).
     RawArg { index: u32 },
+    /// A register of the hook's `struct pt_regs` (kprobes, uprobes), by its
+    /// offset there; for syscall hooks, of the user's registers.
+    Register { name: String, offset: u16 },
 }
 
 /// How the programs read an argument.
@@ -271,8 +370,18 @@ pub enum ArgRead {
     CharBuf { size_arg: u32 },
     /// A fixed array of `len` bytes inside the record.
     ConstBuf { len: u32 },
-    /// A `struct sockaddr` at a user-space pointer.
+    /// A `struct sockaddr` at a pointer (user, else kernel).
     UserSockaddr,
+    /// A `struct file *`: its path.
+    FilePath,
+    /// A `struct path *`: the path.
+    PathPath,
+    /// A file descriptor of the current task (`width` bytes): its file's path.
+    FdPath { width: u8, signed: bool },
+    /// A `struct linux_binprm *`: the path of the file being executed.
+    BprmPath,
+    /// A `struct dentry *`: its names up to the file system's root.
+    DentryPath,
 }
 
 /// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
@@ -295,6 +404,12 @@ pub enum ArgExport {
     SyscallId,
     /// `sockaddr_arg`.
     Sockaddr,
+    /// `file_arg` (a path).
+    File,
+    /// `path_arg`.
+    Path,
+    /// `linux_binprm_arg`.
+    LinuxBinprm,
 }
 
 /// One selector: its filters and what it does when it is the first to match.
@@ -323,6 +438,10 @@ pub struct SelectorAction {
     /// monitor mode or without a signal action.
     pub signal: Option<u32>,
     pub rate_limit: Option<RateLimit>,
+    /// `Override`: the value the hooked call returns instead (`argError`);
+    /// `None` in monitor mode or without Override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_return: Option<i32>,
 }
 
 /// `rateLimit` of a `Post`.

@@ -86,6 +86,11 @@ fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
         ArgRead::CharBuf { size_arg } => format!("buffer sized by argument {size_arg}"),
         ArgRead::ConstBuf { len } => format!("{len}-byte array"),
         ArgRead::UserSockaddr => "socket address".into(),
+        ArgRead::FilePath => "file (its path)".into(),
+        ArgRead::PathPath => "path".into(),
+        ArgRead::FdPath { .. } => "file descriptor (its file's path)".into(),
+        ArgRead::BprmPath => "linux_binprm (the executed file's path)".into(),
+        ArgRead::DentryPath => "dentry (names up to its file system's root)".into(),
     };
     format!(
         "{}: {what}{}",
@@ -268,24 +273,18 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
     let mut programs: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     let mut ids = CountingIds::default();
     let mut attach_points: Vec<AttachPoint> = Vec::new();
-    let mut raw_slot = 0;
-    let mut tp_slot = 0;
+    // next program slot per program family (`tpc_kprobe_`, ...)
+    let mut next_slot: BTreeMap<String, u32> = BTreeMap::new();
     let mut policies = Vec::new();
     for policy in &bundle.policies {
         let mut hooks = Vec::new();
         for hook in &policy.hooks {
             if !attach_points.contains(&hook.attach) {
                 attach_points.push(hook.attach.clone());
-                let slot = match &hook.attach {
-                    AttachPoint::Tracepoint { .. } => {
-                        tp_slot += 1;
-                        tp_slot - 1
-                    }
-                    AttachPoint::RawTracepoint { .. } => {
-                        raw_slot += 1;
-                        raw_slot - 1
-                    }
-                };
+                let family = hook.attach.program(0);
+                let counter = next_slot.entry(family).or_insert(0);
+                let slot = *counter;
+                *counter += 1;
                 let program = hook.attach.program(slot);
                 programs
                     .entry((program, hook.attach.describe()))
@@ -346,11 +345,15 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
     let hook_count = attach_points.len() as u64;
     if hook_count > 0 {
         counts.insert(maps::HOOKS.into(), hook_count);
-        if tp_slot > 0 {
-            counts.insert(maps::TP_HOOKS.into(), u64::from(tp_slot));
-        }
-        if raw_slot > 0 {
-            counts.insert(maps::RAW_HOOKS.into(), u64::from(raw_slot));
+        for (family, used) in &next_slot {
+            let map = if family.starts_with("tpc_tracepoint_") {
+                maps::TP_HOOKS
+            } else if family.starts_with("tpc_raw_tracepoint_") {
+                maps::RAW_HOOKS
+            } else {
+                maps::PROG_HOOKS
+            };
+            *counts.entry(map.into()).or_insert(0) += u64::from(*used);
         }
         let lists: u64 = bundle
             .hooks()

@@ -84,6 +84,12 @@ pub enum RuntimeError {
         #[source]
         source: Box<aya::programs::ProgramError>,
     },
+    #[error("cannot attach program {program} to {target}: {reason}")]
+    AttachSetup {
+        program: String,
+        target: String,
+        reason: String,
+    },
     #[error("cannot detach a hook program")]
     Detach {
         #[source]

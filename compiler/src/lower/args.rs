@@ -316,3 +316,200 @@ pub fn raw_tracepoint_args(hook: &Hook) -> Result<LoweredArgs, LowerError> {
     }
     Ok(out)
 }
+
+/// Where a kernel function's (or a uprobe's) arguments are found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgPlace {
+    /// In the hook's registers (kprobes, uprobes): the function-call ABI.
+    CallRegisters,
+    /// In the user's registers that a syscall wrapper's first argument
+    /// points at: the syscall ABI.
+    SyscallRegisters,
+    /// In the u64 argument array of fentry and LSM programs.
+    ArgArray,
+}
+
+/// x86-64 `struct pt_regs` offsets of the function-call argument registers.
+const CALL_REGISTERS: [(&str, u16); 6] = [
+    ("di", 112),
+    ("si", 104),
+    ("dx", 96),
+    ("cx", 88),
+    ("r8", 72),
+    ("r9", 64),
+];
+/// The syscall ABI passes the fourth argument in r10, not cx.
+const SYSCALL_REGISTERS: [(&str, u16); 6] = [
+    ("di", 112),
+    ("si", 104),
+    ("dx", 96),
+    ("r10", 56),
+    ("r8", 72),
+    ("r9", 64),
+];
+
+fn function_source(place: ArgPlace, index: u32) -> Option<ArgSource> {
+    let at = usize::try_from(index).ok()?;
+    match place {
+        ArgPlace::CallRegisters => CALL_REGISTERS.get(at).map(|(n, o)| ArgSource::Register {
+            name: (*n).to_owned(),
+            offset: *o,
+        }),
+        ArgPlace::SyscallRegisters => SYSCALL_REGISTERS.get(at).map(|(n, o)| ArgSource::Register {
+            name: (*n).to_owned(),
+            offset: *o,
+        }),
+        ArgPlace::ArgArray => (at < 12).then_some(ArgSource::RawArg { index }),
+    }
+}
+
+/// How a type is read from a function argument (a register or u64 slot):
+/// the read and the event kind. `None`: not lowered.
+fn function_read(ty: ArgType) -> Option<(ArgRead, ArgExport)> {
+    if let Some((width, signed, export)) = integer_read(ty) {
+        return Some((ArgRead::Int { width, signed }, export));
+    }
+    Some(match ty {
+        ArgType::Auto => (
+            ArgRead::Int {
+                width: 8,
+                signed: false,
+            },
+            ArgExport::Size,
+        ),
+        ArgType::String => (ArgRead::UserString, ArgExport::String),
+        ArgType::Sockaddr => (ArgRead::UserSockaddr, ArgExport::Sockaddr),
+        ArgType::File => (ArgRead::FilePath, ArgExport::File),
+        ArgType::Path => (ArgRead::PathPath, ArgExport::Path),
+        ArgType::Fd => (
+            ArgRead::FdPath {
+                width: 4,
+                signed: true,
+            },
+            ArgExport::File,
+        ),
+        ArgType::LinuxBinprm => (ArgRead::BprmPath, ArgExport::LinuxBinprm),
+        ArgType::Dentry => (ArgRead::DentryPath, ArgExport::Path),
+        _ => return None,
+    })
+}
+
+/// Lowers the `args` of a kprobe, fentry, LSM or uprobe hook: `index` is
+/// the function's parameter, found where `place` says.
+pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerError> {
+    let mut out = LoweredArgs::default();
+    let mut hidden: Vec<(u32, ArgSpec)> = Vec::new();
+    let max_index = match place {
+        ArgPlace::ArgArray => 11,
+        _ => 5,
+    };
+    let source_of = |decl_span: Span, index: u32| {
+        function_source(place, index).ok_or_else(|| LowerError::Layout {
+            span: decl_span,
+            what: format!(
+                "argument {index} is not passed in a register tpc reads (0 to {max_index})"
+            ),
+        })
+    };
+    for decl in &hook.args {
+        let index = decl.index.value;
+        if decl.ty.value == ArgType::Nop {
+            out.of_decl.push(None);
+            out.types.push(ArgType::Nop);
+            continue;
+        }
+        for (what, set) in [
+            ("resolve", decl.resolve.as_ref().map(|r| r.span)),
+            ("returnCopy", decl.return_copy.then_some(decl.span)),
+            ("maxData", decl.max_data.then_some(decl.span)),
+        ] {
+            if let Some(span) = set {
+                return Err(unsupported(
+                    span,
+                    format!("`{what}` on an argument"),
+                    "tpc's kernel programs read the argument itself; resolve paths, returnCopy and maxData come with later back-end work",
+                ));
+            }
+        }
+        let source = source_of(decl.index.span, index)?;
+        let ty = decl.ty.value;
+        let (read, export) = if ty == ArgType::CharBuf {
+            let Some(size_index) = &decl.size_arg_index else {
+                return Err(unsupported(
+                    decl.ty.span,
+                    "`char_buf` without `sizeArgIndex`".into(),
+                    "name the argument that holds the buffer's size: `sizeArgIndex` counts the function's arguments from 1",
+                ));
+            };
+            let size_at = size_index
+                .value
+                .checked_sub(1)
+                .ok_or_else(|| LowerError::Layout {
+                    span: size_index.span,
+                    what: "sizeArgIndex counts from 1".into(),
+                })?;
+            let size_source = source_of(size_index.span, size_at)?;
+            hidden.push((
+                size_at,
+                ArgSpec {
+                    source: size_source,
+                    read: ArgRead::Int {
+                        width: 8,
+                        signed: true,
+                    },
+                    export: ArgExport::Size,
+                    label: None,
+                    hidden: true,
+                },
+            ));
+            (
+                ArgRead::CharBuf {
+                    size_arg: u32::MAX - size_at,
+                },
+                ArgExport::Bytes,
+            )
+        } else {
+            function_read(ty).ok_or_else(|| {
+                unsupported(
+                    decl.ty.span,
+                    format!("`type: {ty}` on a {} argument", hook.kind().as_str()),
+                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, file, path, fd, dentry and linux_binprm arguments here; other types come with later back-end work",
+                )
+            })?
+        };
+        out.of_decl.push(Some(out.specs.len()));
+        out.types.push(if ty == ArgType::Auto {
+            ArgType::Uint64
+        } else {
+            ty
+        });
+        out.specs.push(ArgSpec {
+            source,
+            read,
+            export,
+            label: decl.label.as_ref().map(|l| l.value.clone()),
+            hidden: false,
+        });
+    }
+    for (size_at, spec) in hidden {
+        let at = match out
+            .specs
+            .iter()
+            .position(|s| s.source == spec.source && s.read == spec.read)
+        {
+            Some(at) => at,
+            None => {
+                out.specs.push(spec);
+                out.specs.len() - 1
+            }
+        };
+        for s in &mut out.specs {
+            if let ArgRead::CharBuf { size_arg } = &mut s.read {
+                if *size_arg == u32::MAX - size_at {
+                    *size_arg = u32::try_from(at).unwrap_or(u32::MAX);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

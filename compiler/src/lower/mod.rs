@@ -284,7 +284,7 @@ fn lower_policy(
             requirements,
             &mut warnings,
         ) {
-            Ok(unit) => hooks.push(unit),
+            Ok(units) => hooks.extend(units),
             Err(e) => errors.push(e),
         }
     }
@@ -315,7 +315,38 @@ fn lower_hook(
     arch: Arch,
     requirements: &mut Requirements,
     warnings: &mut Vec<LowerError>,
-) -> Result<HookUnit, LowerError> {
+) -> Result<Vec<HookUnit>, LowerError> {
+    if let Some(returns) = hook.returns.as_ref().filter(|r| r.value) {
+        return Err(LowerError::Unsupported {
+            span: returns.span,
+            what: "a return probe (`return: true`)".into(),
+            help: "tpc's kernel programs run entry hooks; kretprobes with returnArg and matchReturnArgs come with later back-end work".into(),
+        });
+    }
+    if let Some(data) = hook.data.first() {
+        return Err(LowerError::Unsupported {
+            span: data.span,
+            what: "`data` entries".into(),
+            help: "tpc's kernel programs read `args`; `data` comes with later back-end work".into(),
+        });
+    }
+    let overrides = hook.selectors.iter().any(|s| {
+        s.match_actions
+            .iter()
+            .any(|a| matches!(a.kind, crate::ir::ActionKind::Override { .. }))
+    });
+    let x86_only = |what: &str| -> Result<(), LowerError> {
+        if arch == Arch::X86_64 {
+            Ok(())
+        } else {
+            Err(LowerError::Unsupported {
+                span: hook.span,
+                what: format!("{what} on {}", arch_name(arch)),
+                help: "tpc reads kprobe and uprobe arguments from x86-64 registers only".into(),
+            })
+        }
+    };
+    let mut more_attach: Vec<AttachPoint> = Vec::new();
     let (attach, lowered) = match &hook.target {
         HookTarget::Tracepoint {
             subsystem,
@@ -400,11 +431,128 @@ fn lower_hook(
                 args::raw_tracepoint_args(hook)?,
             )
         }
+        HookTarget::Kprobe {
+            calls,
+            syscall,
+            fentry,
+            ..
+        } => {
+            x86_only("a kprobe")?;
+            if overrides && !*fentry {
+                kprobe_override_possible(hook, calls, *syscall, options)?;
+            }
+            let place = match (*fentry, *syscall) {
+                (_, true) => args::ArgPlace::SyscallRegisters,
+                (false, false) => args::ArgPlace::CallRegisters,
+                (true, false) => args::ArgPlace::ArgArray,
+            };
+            let lowered = args::function_args(hook, place)?;
+            let mut points = calls.iter().map(|call| {
+                if *fentry {
+                    AttachPoint::Fentry {
+                        function: call.name.clone(),
+                        syscall: *syscall,
+                    }
+                } else {
+                    AttachPoint::Kprobe {
+                        function: call.name.clone(),
+                        syscall: *syscall,
+                        override_return: overrides,
+                    }
+                }
+            });
+            let Some(first) = points.next() else {
+                return Err(LowerError::Layout {
+                    span: hook.span,
+                    what: "the hook names no function".into(),
+                });
+            };
+            more_attach.extend(points);
+            requirements.features.push(if *fentry {
+                Feature::Fentry
+            } else {
+                Feature::Kprobes
+            });
+            if overrides && !*fentry {
+                requirements.features.push(Feature::KprobeOverride);
+            }
+            (first, lowered)
+        }
+        HookTarget::Lsm { hook: name } => {
+            requirements.features.push(Feature::BpfLsm);
+            (
+                AttachPoint::Lsm {
+                    hook: name.value.clone(),
+                },
+                args::function_args(hook, args::ArgPlace::ArgArray)?,
+            )
+        }
+        HookTarget::Uprobe {
+            path,
+            symbols,
+            offsets,
+            addrs,
+            ref_ctr_offsets,
+            binary_digests,
+            ..
+        } => {
+            x86_only("a uprobe")?;
+            if let Some(r) = ref_ctr_offsets.first() {
+                return Err(LowerError::Unsupported {
+                    span: r.span,
+                    what: "uprobe reference counters (`refCtrOffsets`)".into(),
+                    help: "tpc attaches uprobes at symbols and offsets".into(),
+                });
+            }
+            if let Some(d) = binary_digests.first() {
+                return Err(LowerError::Unsupported {
+                    span: d.span,
+                    what: "binary digests on uprobes".into(),
+                    help: "tpc attaches without checking the binary's digest".into(),
+                });
+            }
+            let mut points: Vec<AttachPoint> = if symbols.is_empty() {
+                offsets
+                    .iter()
+                    .chain(addrs)
+                    .map(|o| AttachPoint::Uprobe {
+                        path: path.value.clone(),
+                        symbol: None,
+                        offset: u64::try_from(o.value).unwrap_or(0),
+                    })
+                    .collect()
+            } else {
+                symbols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, sym)| AttachPoint::Uprobe {
+                        path: path.value.clone(),
+                        symbol: Some(sym.value.clone()),
+                        offset: offsets
+                            .get(i)
+                            .map_or(0, |o| u64::try_from(o.value).unwrap_or(0)),
+                    })
+                    .collect()
+            };
+            if points.is_empty() {
+                return Err(LowerError::Layout {
+                    span: path.span,
+                    what: "the uprobe names no symbol or offset".into(),
+                });
+            }
+            requirements.features.push(Feature::Uprobes);
+            let first = points.remove(0);
+            more_attach.extend(points);
+            (
+                first,
+                args::function_args(hook, args::ArgPlace::CallRegisters)?,
+            )
+        }
         other => {
             return Err(LowerError::Unsupported {
                 span: hook.span,
                 what: format!("a {} hook", other.kind().as_str()),
-                help: "this tpc runs tracepoint and raw tracepoint hooks in the kernel; kprobes, uprobes, LSM and fentry hooks come with the next back-end work (`tpc check` and `tpc replay` handle them today)".into(),
+                help: "tpc's kernel programs run tracepoints, raw tracepoints, kprobes, fentry, LSM hooks and uprobes; USDT comes with later back-end work (`tpc check` and `tpc replay` handle it today)".into(),
             });
         }
     };
@@ -429,6 +577,7 @@ fn lower_hook(
         hook,
         args: &lowered,
         monitor,
+        override_allowed: matches!(attach, AttachPoint::Kprobe { .. } | AttachPoint::Lsm { .. }),
         arch,
         place: &place,
         warnings,
@@ -465,7 +614,7 @@ fn lower_hook(
     }) {
         requirements.features.push(Feature::LpmTrie);
     }
-    Ok(HookUnit {
+    let unit = HookUnit {
         locator: hook.locator(),
         place: place_of(sources, hook.span),
         attach,
@@ -473,5 +622,67 @@ fn lower_hook(
         selectors,
         message: hook.message.as_ref().map(|m| m.value.clone()),
         tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
-    })
+    };
+    // `list:` calls and several uprobe symbols: the same tables on each point
+    let mut units = vec![unit.clone()];
+    units.extend(more_attach.into_iter().map(|attach| HookUnit {
+        attach,
+        ..unit.clone()
+    }));
+    Ok(units)
+}
+
+/// Override on a kprobe runs with `bpf_override_return`, which the kernel
+/// allows on syscalls (their error-injection entries) when it was built
+/// with `CONFIG_BPF_KPROBE_OVERRIDE`. Tetragon overrides `security_*`
+/// functions with fmod_ret programs instead, which tpc's loader does not
+/// have: the LSM hook of the same name does that job.
+fn kprobe_override_possible(
+    hook: &Hook,
+    calls: &[crate::ir::Call],
+    syscall: bool,
+    options: &LowerOptions<'_>,
+) -> Result<(), LowerError> {
+    let span = hook
+        .selectors
+        .iter()
+        .flat_map(|s| &s.match_actions)
+        .find(|a| matches!(a.kind, crate::ir::ActionKind::Override { .. }))
+        .map_or(hook.span, |a| a.name_span);
+    if !syscall {
+        let call = calls.first().map_or("", |c| c.name.as_str());
+        let help = match call.strip_prefix("security_") {
+            Some(lsm) => format!(
+                "deny it from the LSM hook instead: `lsmhooks: [{{hook: \"{lsm}\"}}]` with the same selectors (BPF LSM returns the error)"
+            ),
+            None => "Override runs on syscalls (`syscall: true`) and on LSM hooks".into(),
+        };
+        return Err(LowerError::Unsupported {
+            span,
+            what: format!("Override on kernel function `{call}`"),
+            help,
+        });
+    }
+    if let Some(kernel) = options.kernel {
+        // helpers are in BTF as functions: a kernel that lists
+        // bpf_send_signal but not bpf_override_return was built without it
+        if kernel.has_function("bpf_send_signal") && !kernel.has_function("bpf_override_return") {
+            return Err(LowerError::Unsupported {
+                span,
+                what: format!(
+                    "Override on a kprobe on {}",
+                    options.kernel_name.as_deref().unwrap_or("the target kernel")
+                ),
+                help: "that kernel has no bpf_override_return (built without CONFIG_BPF_KPROBE_OVERRIDE / function error injection); deny the call from an LSM hook instead (`lsmhooks`: file_open, socket_connect, bprm_check_security), or use Sigkill".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn arch_name(arch: Arch) -> &'static str {
+    match arch {
+        Arch::X86_64 => "x86-64",
+        Arch::Arm64 => "arm64",
+    }
 }

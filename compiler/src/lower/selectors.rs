@@ -40,6 +40,8 @@ pub struct SelectorContext<'a> {
     pub hook: &'a Hook,
     pub args: &'a LoweredArgs,
     pub monitor: bool,
+    /// Override can run here (kprobes, LSM hooks).
+    pub override_allowed: bool,
     pub arch: Arch,
     pub place: &'a dyn Fn(crate::span::Span) -> SourcePlace,
     /// Warnings found on the way (actions without a kernel effect).
@@ -576,6 +578,7 @@ fn action(cx: &mut SelectorContext<'_>, selector: &Selector) -> Result<SelectorA
     let mut signal = None;
     let mut rate_limit = None;
     let mut post = true;
+    let mut override_return = None;
     for a in &selector.match_actions {
         match &a.kind {
             ActionKind::Post {
@@ -613,11 +616,41 @@ fn action(cx: &mut SelectorContext<'_>, selector: &Selector) -> Result<SelectorA
                     signal = u32::try_from(number).ok();
                 }
             }
+            ActionKind::Override {
+                error,
+                regs,
+                new_symbol,
+                new_addr,
+                new_offset,
+            } => {
+                if !regs.is_empty()
+                    || new_symbol.is_some()
+                    || new_addr.is_some()
+                    || new_offset.is_some()
+                {
+                    return Err(LowerError::Unsupported {
+                        span: a.name_span,
+                        what: "Override of registers or the instruction pointer (uprobes)".into(),
+                        help: "tpc's kernel programs override a call's return value (argError) on kprobes and LSM hooks".into(),
+                    });
+                }
+                if !cx.override_allowed {
+                    return Err(LowerError::Unsupported {
+                        span: a.name_span,
+                        what: format!("Override on a {} hook", cx.hook.target.kind().as_str()),
+                        help: "Override runs on kprobes (bpf_override_return, error-injectable functions) and LSM hooks (the hook's return value)".into(),
+                    });
+                }
+                let value = error.as_ref().map_or(0, |e| e.value);
+                if !cx.monitor && override_return.is_none() {
+                    override_return = Some(value);
+                }
+            }
             other => {
                 return Err(LowerError::Unsupported {
                     span: a.name_span,
                     what: format!("the {} action", other.name()),
-                    help: "tpc's kernel programs run Post, NoPost, Sigkill and Signal; other actions come with later back-end work".into(),
+                    help: "tpc's kernel programs run Post, NoPost, Sigkill, Signal and Override; other actions come with later back-end work".into(),
                 });
             }
         }
@@ -633,5 +666,6 @@ fn action(cx: &mut SelectorContext<'_>, selector: &Selector) -> Result<SelectorA
             .map_or(0, |n| u32::try_from(n).unwrap_or(0)),
         signal,
         rate_limit,
+        override_return,
     })
 }

@@ -3,11 +3,16 @@
 use std::{collections::HashMap, os::fd::AsFd, time::Duration};
 
 use aya::{
-    Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader,
     maps::{Array, HashMap as BpfHashMap, LpmTrie, Map, MapData, MapError, PerCpuArray, RingBuf},
     programs::{
-        ProgramError, RawTracePoint, TracePoint, raw_trace_point::RawTracePointLinkId,
+        FEntry, KProbe, Lsm, ProgramError, RawTracePoint, TracePoint, UProbe,
+        fentry::FEntryLinkId,
+        kprobe::KProbeLinkId,
+        lsm::LsmLinkId,
+        raw_trace_point::RawTracePointLinkId,
         trace_point::TracePointLinkId,
+        uprobe::{UProbeAttachLocation, UProbeLinkId, UProbeScope},
     },
 };
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -49,6 +54,12 @@ pub struct LoadOptions {
 enum Link {
     Tracepoint(String, TracePointLinkId),
     Raw(String, RawTracePointLinkId),
+    Kprobe(String, KProbeLinkId),
+    Uprobe(String, UProbeLinkId),
+    /// fentry and LSM programs are loaded for one target: detaching also
+    /// unloads, so the slot can be loaded for another.
+    Fentry(String, FEntryLinkId),
+    Lsm(String, LsmLinkId),
 }
 
 /// The sensor object, loaded with aya.
@@ -60,6 +71,8 @@ pub struct AyaBackend {
     next_link: u64,
     preflight: PreflightReport,
     batch_wait: std::time::Duration,
+    /// The running kernel's BTF, read when a fentry or LSM hook first loads.
+    btf: Option<Btf>,
 }
 
 impl std::fmt::Debug for AyaBackend {
@@ -107,6 +120,7 @@ impl AyaBackend {
             next_link: 1,
             preflight,
             batch_wait: options.batch_wait,
+            btf: None,
         })
     }
 
@@ -340,8 +354,8 @@ fn write_entry(
         maps::FOLLOW_BINS => hash!(256, 32),
         maps::LISTS => hash!(16, 516),
         maps::HOOKS => array!(72),
-        maps::POLICY_HOOKS => array!(2920),
-        maps::RAW_HOOKS | maps::TP_HOOKS => array!(4),
+        maps::POLICY_HOOKS => array!(2960),
+        maps::RAW_HOOKS | maps::TP_HOOKS | maps::PROG_HOOKS => array!(4),
         maps::CONFIG => array!(48),
         maps::LPM_STR => lpm_update::<256>(map, name, key, value.unwrap_or(&[1]), value.is_none()),
         maps::LPM_V4 => lpm_update::<8>(map, name, key, value.unwrap_or(&[1]), value.is_none()),
@@ -472,40 +486,90 @@ impl KernelBackend for AyaBackend {
     }
 
     fn attach(&mut self, program: &str, target: &AttachTarget) -> Result<LinkHandle, RuntimeError> {
+        if matches!(
+            target,
+            AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. }
+        ) && self.btf.is_none()
+        {
+            self.btf = Some(Btf::from_sys_fs().map_err(|e| RuntimeError::AttachSetup {
+                program: program.to_owned(),
+                target: target.to_string(),
+                reason: format!("reading the kernel's BTF: {e}"),
+            })?);
+        }
         let ebpf = self.ebpf.as_mut().ok_or(RuntimeError::ShutDown)?;
         let missing = || RuntimeError::MissingProgram {
             program: program.to_owned(),
         };
+        let error = |e| hook_program_error(program, target, e);
+        macro_rules! program {
+            ($ty:ty) => {{
+                let p: &mut $ty = ebpf
+                    .program_mut(program)
+                    .ok_or_else(missing)?
+                    .try_into()
+                    .map_err(error)?;
+                p
+            }};
+        }
         let link = match target {
             AttachTarget::Tracepoint { category, name } => {
-                let p: &mut TracePoint = ebpf
-                    .program_mut(program)
-                    .ok_or_else(missing)?
-                    .try_into()
-                    .map_err(|e| hook_program_error(program, target, e))?;
+                let p = program!(TracePoint);
                 if p.fd().is_err() {
-                    p.load()
-                        .map_err(|e| hook_program_error(program, target, e))?;
+                    p.load().map_err(error)?;
                 }
-                let id = p
-                    .attach(category, name)
-                    .map_err(|e| hook_program_error(program, target, e))?;
-                Link::Tracepoint(program.to_owned(), id)
+                Link::Tracepoint(program.to_owned(), p.attach(category, name).map_err(error)?)
             }
             AttachTarget::RawTracepoint { name } => {
-                let p: &mut RawTracePoint = ebpf
-                    .program_mut(program)
-                    .ok_or_else(missing)?
-                    .try_into()
-                    .map_err(|e| hook_program_error(program, target, e))?;
+                let p = program!(RawTracePoint);
                 if p.fd().is_err() {
-                    p.load()
-                        .map_err(|e| hook_program_error(program, target, e))?;
+                    p.load().map_err(error)?;
                 }
+                Link::Raw(program.to_owned(), p.attach(name).map_err(error)?)
+            }
+            AttachTarget::Kprobe { function } => {
+                let p = program!(KProbe);
+                if p.fd().is_err() {
+                    p.load().map_err(error)?;
+                }
+                Link::Kprobe(program.to_owned(), p.attach(function, 0).map_err(error)?)
+            }
+            AttachTarget::Uprobe {
+                path,
+                symbol,
+                offset,
+            } => {
+                let p = program!(UProbe);
+                if p.fd().is_err() {
+                    p.load().map_err(error)?;
+                }
+                let location = match symbol {
+                    Some(symbol) if *offset == 0 => UProbeAttachLocation::Symbol(symbol),
+                    Some(symbol) => UProbeAttachLocation::SymbolOffset(symbol, *offset),
+                    None => UProbeAttachLocation::AbsoluteOffset(*offset),
+                };
                 let id = p
-                    .attach(name)
-                    .map_err(|e| hook_program_error(program, target, e))?;
-                Link::Raw(program.to_owned(), id)
+                    .attach(location, path, UProbeScope::AllProcesses)
+                    .map_err(error)?;
+                Link::Uprobe(program.to_owned(), id)
+            }
+            AttachTarget::Fentry { function } => {
+                let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
+                let p = program!(FEntry);
+                if p.fd().is_ok() {
+                    let _ignored = p.unload();
+                }
+                p.load(function, btf).map_err(error)?;
+                Link::Fentry(program.to_owned(), p.attach().map_err(error)?)
+            }
+            AttachTarget::Lsm { hook } => {
+                let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
+                let p = program!(Lsm);
+                if p.fd().is_ok() {
+                    let _ignored = p.unload();
+                }
+                p.load(hook, btf).map_err(error)?;
+                Link::Lsm(program.to_owned(), p.attach().map_err(error)?)
             }
         };
         let handle = LinkHandle(self.next_link);
@@ -518,22 +582,29 @@ impl KernelBackend for AyaBackend {
         let (Some(ebpf), Some(link)) = (self.ebpf.as_mut(), self.links.remove(&link)) else {
             return Ok(());
         };
+        macro_rules! detach {
+            ($ty:ty, $program:expr, $id:expr) => {
+                match ebpf.program_mut(&$program).map(<&mut $ty>::try_from) {
+                    Some(Ok(p)) => p.detach($id),
+                    _ => Ok(()),
+                }
+            };
+        }
         let result = match link {
-            Link::Tracepoint(program, id) => {
-                match ebpf.program_mut(&program).map(<&mut TracePoint>::try_from) {
-                    Some(Ok(p)) => p.detach(id),
+            Link::Tracepoint(program, id) => detach!(TracePoint, program, id),
+            Link::Raw(program, id) => detach!(RawTracePoint, program, id),
+            Link::Kprobe(program, id) => detach!(KProbe, program, id),
+            Link::Uprobe(program, id) => detach!(UProbe, program, id),
+            Link::Fentry(program, id) => {
+                match ebpf.program_mut(&program).map(<&mut FEntry>::try_from) {
+                    Some(Ok(p)) => p.detach(id).and_then(|()| p.unload()),
                     _ => Ok(()),
                 }
             }
-            Link::Raw(program, id) => {
-                match ebpf
-                    .program_mut(&program)
-                    .map(<&mut RawTracePoint>::try_from)
-                {
-                    Some(Ok(p)) => p.detach(id),
-                    _ => Ok(()),
-                }
-            }
+            Link::Lsm(program, id) => match ebpf.program_mut(&program).map(<&mut Lsm>::try_from) {
+                Some(Ok(p)) => p.detach(id).and_then(|()| p.unload()),
+                _ => Ok(()),
+            },
         };
         result.map_err(|source| RuntimeError::Detach {
             source: Box::new(source),

@@ -18,6 +18,18 @@ pub enum AttachTarget {
     Tracepoint { category: String, name: String },
     /// A raw tracepoint by name.
     RawTracepoint { name: String },
+    /// A kprobe on a kernel function, by its kernel name.
+    Kprobe { function: String },
+    /// fentry on a kernel function (loaded against its BTF).
+    Fentry { function: String },
+    /// A BPF LSM hook (`file_open`).
+    Lsm { hook: String },
+    /// A uprobe: `symbol` (+ `offset`) in `path`, or `offset` in the file.
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+    },
 }
 
 impl std::fmt::Display for AttachTarget {
@@ -27,6 +39,19 @@ impl std::fmt::Display for AttachTarget {
                 write!(f, "tracepoint {category}/{name}")
             }
             AttachTarget::RawTracepoint { name } => write!(f, "raw tracepoint {name}"),
+            AttachTarget::Kprobe { function } => write!(f, "kprobe {function}"),
+            AttachTarget::Fentry { function } => write!(f, "fentry {function}"),
+            AttachTarget::Lsm { hook } => write!(f, "lsm {hook}"),
+            AttachTarget::Uprobe {
+                path,
+                symbol: Some(symbol),
+                offset,
+            } => write!(f, "uprobe {path}:{symbol}+{offset:#x}"),
+            AttachTarget::Uprobe {
+                path,
+                symbol: None,
+                offset,
+            } => write!(f, "uprobe {path}@{offset:#x}"),
         }
     }
 }

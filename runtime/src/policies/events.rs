@@ -10,8 +10,9 @@ use tpc_bundle::{
     model::{ArgExport, ArgSpec},
 };
 use tpc_events::{
-    ArgValue, Base64Bytes, Event, JsonInt, KprobeAction, KprobeArgument, KprobeSockaddr,
-    KprobeTruncatedBytes, SyscallId, Timestamp,
+    ArgValue, Base64Bytes, Event, JsonInt, KprobeAction, KprobeArgument, KprobeLinuxBinprm,
+    KprobePath, KprobeSockaddr, KprobeTruncatedBytes, ProcessLsm, ProcessUprobe, SyscallId,
+    Timestamp,
 };
 
 use super::PolicyEngine;
@@ -58,6 +59,17 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
             } else {
                 KprobeArgument::bytes(bytes)
             }
+        }
+        ArgExport::File => KprobeArgument::file(String::from_utf8_lossy(bytes).into_owned()),
+        ArgExport::Path => KprobeArgument::new(ArgValue::Path(Box::new(KprobePath {
+            path: Some(String::from_utf8_lossy(bytes).into_owned()),
+            ..KprobePath::default()
+        }))),
+        ArgExport::LinuxBinprm => {
+            KprobeArgument::new(ArgValue::LinuxBinprm(Box::new(KprobeLinuxBinprm {
+                path: Some(String::from_utf8_lossy(bytes).into_owned()),
+                ..KprobeLinuxBinprm::default()
+            })))
         }
         ArgExport::SyscallId => {
             let compat = value & COMPAT_BIT != 0;
@@ -149,6 +161,90 @@ fn process_of(table: &ProcessTable, record: &HookRecord) -> (ProcessInfo, Option
     (process, parent)
 }
 
+/// The event of one policy hook (`process_tracepoint`, `process_kprobe`,
+/// `process_lsm` or `process_uprobe`, as Tetragon names them), and a short
+/// name of where it fired for compact lines.
+fn hook_event(
+    info: &super::PolicyHookInfo,
+    process: tpc_events::Process,
+    parent: Option<tpc_events::Process>,
+    args: Vec<KprobeArgument>,
+    action: KprobeAction,
+    time: Timestamp,
+) -> (Event, String) {
+    let policy_name = Some(info.policy_name.clone());
+    let message = info.message.clone();
+    let tags = (!info.tags.is_empty()).then(|| info.tags.clone());
+    match &info.attach {
+        AttachPoint::Tracepoint { subsystem, event }
+        | AttachPoint::RawTracepoint { subsystem, event } => {
+            let mut out = Event::process_tracepoint(
+                process,
+                parent,
+                subsystem.clone(),
+                event.clone(),
+                args,
+                time,
+            );
+            if let tpc_events::EventBody::ProcessTracepoint(tp) = &mut out.body {
+                tp.policy_name = policy_name;
+                tp.action = Some(action);
+                tp.message = message;
+                tp.tags = tags;
+            }
+            (out, format!("{subsystem}/{event}"))
+        }
+        AttachPoint::Kprobe { .. } | AttachPoint::Fentry { .. } => {
+            let function = info.function_name.clone();
+            let mut out = Event::process_kprobe(process, parent, function.clone(), args, time);
+            if let tpc_events::EventBody::ProcessKprobe(kp) = &mut out.body {
+                kp.policy_name = policy_name;
+                kp.action = Some(action);
+                kp.message = message;
+                kp.tags = tags;
+            }
+            (out, function)
+        }
+        AttachPoint::Lsm { hook } => {
+            let payload = ProcessLsm {
+                process: Some(process),
+                parent,
+                function_name: Some(hook.clone()),
+                policy_name,
+                message,
+                args: Some(args),
+                action: Some(action),
+                tags,
+                ..ProcessLsm::default()
+            };
+            (Event::new(payload).with_time(time), hook.clone())
+        }
+        AttachPoint::Uprobe {
+            path,
+            symbol,
+            offset,
+        } => {
+            let payload = ProcessUprobe {
+                process: Some(process),
+                parent,
+                path: Some(path.clone()),
+                symbol: symbol.clone(),
+                policy_name,
+                message,
+                args: Some(args),
+                tags,
+                offset: (*offset != 0).then(|| JsonInt::new(*offset)),
+                action: Some(action),
+                ..ProcessUprobe::default()
+            };
+            (
+                Event::new(payload).with_time(time),
+                format!("{path}:{}", symbol.as_deref().unwrap_or("?")),
+            )
+        }
+    }
+}
+
 /// The events a hook record posts, one per policy whose selector posted.
 pub fn hook_events(
     engine: &PolicyEngine,
@@ -175,27 +271,12 @@ pub fn hook_events(
             .and_then(|s| info.event_actions.get(usize::from(s)).copied())
             .unwrap_or(KprobeAction::Post.number().unwrap_or(1) as u32);
         let action = KprobeAction::from_number(action_number as i32).unwrap_or(KprobeAction::Post);
-        let (subsys, event_name) = match &info.attach {
-            AttachPoint::Tracepoint { subsystem, event }
-            | AttachPoint::RawTracepoint { subsystem, event } => (subsystem.clone(), event.clone()),
-        };
         let time = Timestamp::from_unix_nanos(table.clock().unix_nanos(record.ktime));
-        let mut event = Event::process_tracepoint(
-            proc_info.to_process(),
-            parent.as_ref().map(ProcessInfo::to_process),
-            subsys.clone(),
-            event_name.clone(),
-            args,
-            time,
-        );
-        if let tpc_events::EventBody::ProcessTracepoint(tp) = &mut event.body {
-            tp.policy_name = Some(info.policy_name.clone());
-            tp.action = Some(action.clone());
-            tp.message = info.message.clone();
-            tp.tags = (!info.tags.is_empty()).then(|| info.tags.clone());
-        }
+        let process = proc_info.to_process();
+        let parent_process = parent.as_ref().map(ProcessInfo::to_process);
+        let (event, place) = hook_event(info, process, parent_process, args, action.clone(), time);
         let compact = format!(
-            "🔎 {subsys}/{event_name} {} {} {} ({})",
+            "🔎 {place} {} {} {} ({})",
             proc_info.pid,
             if proc_info.binary.is_empty() {
                 "?"

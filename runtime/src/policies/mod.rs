@@ -135,6 +135,126 @@ struct SlotKey {
     read: ArgRead,
 }
 
+/// The program family a hook runs in: its slots and dispatch map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProgKind {
+    Tracepoint,
+    RawTracepoint,
+    Kprobe,
+    KprobeOverride,
+    Fentry,
+    Lsm,
+    Uprobe,
+}
+
+const PROG_KINDS: usize = 7;
+
+impl ProgKind {
+    fn of(attach: &AttachPoint) -> Self {
+        match attach {
+            AttachPoint::Tracepoint { .. } => ProgKind::Tracepoint,
+            AttachPoint::RawTracepoint { .. } => ProgKind::RawTracepoint,
+            AttachPoint::Kprobe {
+                override_return: false,
+                ..
+            } => ProgKind::Kprobe,
+            AttachPoint::Kprobe {
+                override_return: true,
+                ..
+            } => ProgKind::KprobeOverride,
+            AttachPoint::Fentry { .. } => ProgKind::Fentry,
+            AttachPoint::Lsm { .. } => ProgKind::Lsm,
+            AttachPoint::Uprobe { .. } => ProgKind::Uprobe,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    /// (base in the dispatch map, programs).
+    fn slots(self) -> (usize, usize) {
+        match self {
+            ProgKind::Tracepoint => (0, layout::TP_SLOTS),
+            ProgKind::RawTracepoint => (0, layout::RAW_SLOTS),
+            ProgKind::Kprobe => layout::KPROBE_SLOTS,
+            ProgKind::KprobeOverride => layout::KPROBE_OVERRIDE_SLOTS,
+            ProgKind::Fentry => layout::FENTRY_SLOTS,
+            ProgKind::Lsm => layout::LSM_SLOTS,
+            ProgKind::Uprobe => layout::UPROBE_SLOTS,
+        }
+    }
+
+    /// The dispatch map and key of program slot `slot`.
+    fn dispatch(self, slot: u32) -> (&'static str, u32) {
+        let base = u32::try_from(self.slots().0).unwrap_or(0);
+        match self {
+            ProgKind::Tracepoint => (maps::TP_HOOKS, slot),
+            ProgKind::RawTracepoint => (maps::RAW_HOOKS, slot),
+            _ => (maps::PROG_HOOKS, base + slot),
+        }
+    }
+
+    fn plural(self) -> &'static str {
+        match self {
+            ProgKind::Tracepoint => "tracepoints",
+            ProgKind::RawTracepoint => "raw tracepoints",
+            ProgKind::Kprobe => "kprobes",
+            ProgKind::KprobeOverride => "kprobes with Override",
+            ProgKind::Fentry => "fentry hooks",
+            ProgKind::Lsm => "LSM hooks",
+            ProgKind::Uprobe => "uprobes",
+        }
+    }
+}
+
+/// The kernel's name of a function a hook names: syscalls attach at the
+/// architecture's wrapper (`sys_openat` → `__x64_sys_openat`), as Tetragon
+/// does.
+pub fn kernel_function(function: &str, syscall: bool) -> String {
+    if !syscall || function.starts_with("__") {
+        return function.to_owned();
+    }
+    let prefix = if cfg!(target_arch = "aarch64") {
+        "__arm64_"
+    } else {
+        "__x64_"
+    };
+    let bare = function.strip_prefix("sys_").unwrap_or(function);
+    format!("{prefix}sys_{bare}")
+}
+
+/// What the backend attaches a hook's program to.
+fn attach_target(attach: &AttachPoint) -> AttachTarget {
+    match attach {
+        AttachPoint::Tracepoint { subsystem, event } => AttachTarget::Tracepoint {
+            category: subsystem.clone(),
+            name: event.clone(),
+        },
+        AttachPoint::RawTracepoint { event, .. } => AttachTarget::RawTracepoint {
+            name: event.clone(),
+        },
+        AttachPoint::Kprobe {
+            function, syscall, ..
+        } => AttachTarget::Kprobe {
+            function: kernel_function(function, *syscall),
+        },
+        AttachPoint::Fentry { function, syscall } => AttachTarget::Fentry {
+            function: kernel_function(function, *syscall),
+        },
+        AttachPoint::Lsm { hook } => AttachTarget::Lsm { hook: hook.clone() },
+        AttachPoint::Uprobe {
+            path,
+            symbol,
+            offset,
+        } => AttachTarget::Uprobe {
+            path: path.clone(),
+            symbol: symbol.clone(),
+            offset: *offset,
+        },
+    }
+}
+
 #[derive(Debug)]
 struct HookState {
     hook_id: u32,
@@ -155,6 +275,11 @@ impl HookState {
             slots: self.slots.iter().map(|(_, s)| *s).collect(),
             scoped: self.lists.keys().any(|c| *c != 0),
             task_info: self.users.values().any(|t| *t),
+            regs_indirect: matches!(
+                self.attach,
+                AttachPoint::Kprobe { syscall: true, .. }
+                    | AttachPoint::Fentry { syscall: true, .. }
+            ),
         }
     }
 }
@@ -165,6 +290,9 @@ pub struct PolicyHookInfo {
     pub policy: u16,
     pub policy_name: String,
     pub attach: AttachPoint,
+    /// The kernel's name of the hooked function (`__x64_sys_openat`), the
+    /// LSM hook, or the tracepoint event: what events call it.
+    pub function_name: String,
     pub locator: String,
     /// The exported arguments with their slot.
     pub args: Vec<(u8, ArgSpec)>,
@@ -208,8 +336,8 @@ pub struct PolicyEngine {
     follow_used: Vec<bool>,
     /// Binary path → followChildren bits listing it.
     follow_paths: BTreeMap<String, [u64; 4]>,
-    raw_used: [bool; layout::RAW_SLOTS],
-    tp_used: [bool; layout::TP_SLOTS],
+    /// Per program kind (`ProgKind::index`), which program slots are taken.
+    used: [Vec<bool>; PROG_KINDS],
     max_policy_hooks: u32,
 }
 
@@ -256,8 +384,16 @@ impl PolicyEngine {
             next_set: 0,
             follow_used: vec![false; layout::FOLLOW_BITS],
             follow_paths: BTreeMap::new(),
-            raw_used: [false; layout::RAW_SLOTS],
-            tp_used: [false; layout::TP_SLOTS],
+            used: [
+                ProgKind::Tracepoint,
+                ProgKind::RawTracepoint,
+                ProgKind::Kprobe,
+                ProgKind::KprobeOverride,
+                ProgKind::Fentry,
+                ProgKind::Lsm,
+                ProgKind::Uprobe,
+            ]
+            .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
         }
     }
@@ -343,6 +479,22 @@ impl PolicyEngine {
                 running,
                 what: Feature::Btf.describe().to_owned(),
             });
+        }
+        if requirements.features.contains(&Feature::BpfLsm) {
+            // The active LSMs; without `bpf` among them LSM programs load
+            // but never run.
+            if let Ok(lsms) = std::fs::read_to_string("/sys/kernel/security/lsm") {
+                if !lsms.trim().split(',').any(|l| l == "bpf") {
+                    return Err(LoadError::Requirement {
+                        running,
+                        what: format!(
+                            "{} (active LSMs: {})",
+                            Feature::BpfLsm.describe(),
+                            lsms.trim()
+                        ),
+                    });
+                }
+            }
         }
         for tp in &requirements.tracepoints {
             let format = self
@@ -529,19 +681,17 @@ impl PolicyEngine {
             let hook_id = (1..1024u32)
                 .find(|id| !self.hook_by_id.contains_key(id))
                 .ok_or_else(|| HookFailure::Reason("more than 1023 hooked points".into()))?;
-            let (used, kind) = match &attach {
-                AttachPoint::Tracepoint { subsystem, event } => {
-                    // the tracepoint must exist here before a slot is taken
-                    self.host
-                        .tracefs
-                        .format(subsystem, event)
-                        .map_err(HookFailure::Reason)?;
-                    (&mut self.tp_used[..], "tracepoints")
-                }
-                AttachPoint::RawTracepoint { .. } => (&mut self.raw_used[..], "raw tracepoints"),
-            };
+            if let AttachPoint::Tracepoint { subsystem, event } = &attach {
+                // the tracepoint must exist here before a slot is taken
+                self.host
+                    .tracefs
+                    .format(subsystem, event)
+                    .map_err(HookFailure::Reason)?;
+            }
+            let kind = ProgKind::of(&attach);
+            let used = &mut self.used[kind.index()];
             let slot = used.iter().position(|u| !u).ok_or_else(|| {
-                HookFailure::Reason(format!("more than {} {kind} hooked", used.len()))
+                HookFailure::Reason(format!("more than {} {} hooked", used.len(), kind.plural()))
             })?;
             used[slot] = true;
             let slot = u32::try_from(slot).unwrap_or(0);
@@ -603,6 +753,10 @@ impl PolicyEngine {
             policy: policy_id,
             policy_name: policy_name.to_owned(),
             attach: attach.clone(),
+            function_name: match attach_target(&attach) {
+                AttachTarget::Kprobe { function } | AttachTarget::Fentry { function } => function,
+                _ => attach.function_name().to_owned(),
+            },
             locator: hook.locator.clone(),
             args: hook
                 .args
@@ -679,28 +833,14 @@ impl PolicyEngine {
             .map_err(HookFailure::Kernel)?;
         }
         if is_new {
-            let (dispatch, program, target) = match &attach {
-                AttachPoint::Tracepoint { subsystem, event } => (
-                    maps::TP_HOOKS,
-                    format!("tpc_tracepoint_{slot}"),
-                    AttachTarget::Tracepoint {
-                        category: subsystem.clone(),
-                        name: event.clone(),
-                    },
-                ),
-                AttachPoint::RawTracepoint { event, .. } => (
-                    maps::RAW_HOOKS,
-                    format!("tpc_raw_tracepoint_{slot}"),
-                    AttachTarget::RawTracepoint {
-                        name: event.clone(),
-                    },
-                ),
-            };
+            let (dispatch, key) = ProgKind::of(&attach).dispatch(slot);
+            let program = attach.program(slot);
+            let target = attach_target(&attach);
             write(
                 backend,
                 undo,
                 dispatch,
-                &slot.to_ne_bytes(),
+                &key.to_ne_bytes(),
                 &hook_id.to_ne_bytes(),
             )
             .map_err(HookFailure::Kernel)?;
@@ -747,7 +887,7 @@ impl PolicyEngine {
                     .format(subsystem, event)
                     .map_err(HookFailure::Reason)?,
             ),
-            AttachPoint::RawTracepoint { .. } => None,
+            _ => None,
         };
         let state = self
             .hooks
@@ -781,6 +921,14 @@ impl PolicyEngine {
                 }
                 (ArgSource::RawArg { index }, None) => u16::try_from(index * 8)
                     .map_err(|_| HookFailure::Reason(format!("raw argument {index}")))?,
+                (ArgSource::Register { offset, .. }, None)
+                    if matches!(
+                        attach,
+                        AttachPoint::Kprobe { .. } | AttachPoint::Uprobe { .. }
+                    ) =>
+                {
+                    *offset
+                }
                 _ => {
                     return Err(HookFailure::Reason(format!(
                         "{} cannot be read on {}",
@@ -1003,12 +1151,10 @@ impl PolicyEngine {
             if let Some(link) = state.link {
                 backend.detach(link)?;
             }
-            let (dispatch, used) = match &attach {
-                AttachPoint::Tracepoint { .. } => (maps::TP_HOOKS, &mut self.tp_used[..]),
-                AttachPoint::RawTracepoint { .. } => (maps::RAW_HOOKS, &mut self.raw_used[..]),
-            };
-            backend.map_update(dispatch, &state.slot.to_ne_bytes(), &0u32.to_ne_bytes())?;
-            if let Some(u) = used.get_mut(state.slot as usize) {
+            let kind = ProgKind::of(&attach);
+            let (dispatch, key) = kind.dispatch(state.slot);
+            backend.map_update(dispatch, &key.to_ne_bytes(), &0u32.to_ne_bytes())?;
+            if let Some(u) = self.used[kind.index()].get_mut(state.slot as usize) {
                 *u = false;
             }
             backend.map_delete(maps::HOOKS, &state.hook_id.to_ne_bytes())?;
@@ -1072,15 +1218,8 @@ impl PolicyEngine {
                     &layout::ph_list(ids),
                 )?;
             }
-            let dispatch = match &state.attach {
-                AttachPoint::Tracepoint { .. } => maps::TP_HOOKS,
-                AttachPoint::RawTracepoint { .. } => maps::RAW_HOOKS,
-            };
-            backend.map_update(
-                dispatch,
-                &state.slot.to_ne_bytes(),
-                &state.hook_id.to_ne_bytes(),
-            )?;
+            let (dispatch, key) = ProgKind::of(&state.attach).dispatch(state.slot);
+            backend.map_update(dispatch, &key.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
         }
         for (path, bits) in &self.follow_paths {
             if let Some(key) = layout::follow_key(path.as_bytes()) {
@@ -1102,10 +1241,7 @@ impl PolicyEngine {
         for attach in unused {
             if let Some(state) = self.hooks.remove(&attach) {
                 self.hook_by_id.remove(&state.hook_id);
-                let used = match &attach {
-                    AttachPoint::Tracepoint { .. } => &mut self.tp_used[..],
-                    AttachPoint::RawTracepoint { .. } => &mut self.raw_used[..],
-                };
+                let used = &mut self.used[ProgKind::of(&attach).index()];
                 if let Some(u) = used.get_mut(state.slot as usize) {
                     *u = false;
                 }

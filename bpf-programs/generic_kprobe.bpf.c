@@ -1,0 +1,126 @@
+/* Policy hooks on kernel functions (kprobes), uprobes, fentry and BPF LSM.
+ * As with tracepoints, a program cannot tell which function it is attached
+ * to without a BPF cookie, so each kind has a few programs, one per slot;
+ * `tpc_prog_hooks[BASE + slot]` names the hook. All call tpc_run_hook.
+ *
+ * Where the arguments are:
+ * - kprobes and uprobes: the context is a struct pt_regs; a slot's offset is
+ *   the register's offset in it (x86-64: di, si, dx, cx, r8, r9). For
+ *   syscall wrappers (`__x64_sys_*`, TPC_HOOK_REGS_INDIRECT) the first
+ *   argument points at the user's pt_regs, and the offsets are into that
+ *   (di, si, dx, r10, r8, r9).
+ * - fentry and LSM: the context is the arguments as an array of u64; a
+ *   slot's offset is 8 × the argument's index.
+ *
+ * Override: kprobe hooks with an Override action attach a
+ * tpc_kprobe_override_<n> program, which calls bpf_override_return (the
+ * kernel must have CONFIG_BPF_KPROBE_OVERRIDE and the function must be on
+ * its error-injection list, or attaching fails). LSM programs return the
+ * value. Part of tpc.bpf.c. */
+
+struct pt_regs;
+
+/* offsetof(struct pt_regs, di) on x86-64: the first argument register. */
+#define TPC_PT_REGS_DI 112
+
+#define TPC_KPROBE_PROGRAM(n)                                                                      \
+	SEC("kprobe/tpc_slot_" #n)                                                                 \
+	int tpc_kprobe_##n(struct pt_regs *ctx)                                                    \
+	{                                                                                          \
+		return tpc_prog_slot(ctx, TPC_KPROBE_BASE + n, TPC_PT_REGS_DI);                    \
+	}
+
+#define TPC_KPROBE_OVERRIDE_PROGRAM(n)                                                             \
+	SEC("kprobe/tpc_override_slot_" #n)                                                        \
+	int tpc_kprobe_override_##n(struct pt_regs *ctx)                                           \
+	{                                                                                          \
+		int value = 0;                                                                     \
+		tpc_prog_slot(ctx, TPC_KPROBE_OVR_BASE + n, TPC_PT_REGS_DI);                       \
+		if (tpc_override_value(&value))                                                    \
+			bpf_override_return(ctx, (long)value);                                     \
+		return 0;                                                                          \
+	}
+
+#define TPC_UPROBE_PROGRAM(n)                                                                      \
+	SEC("uprobe/tpc_slot_" #n)                                                                 \
+	int tpc_uprobe_##n(struct pt_regs *ctx)                                                    \
+	{                                                                                          \
+		return tpc_prog_slot(ctx, TPC_UPROBE_BASE + n, TPC_PT_REGS_DI);                    \
+	}
+
+#define TPC_FENTRY_PROGRAM(n)                                                                      \
+	SEC("fentry/tpc_slot_" #n)                                                                 \
+	int tpc_fentry_##n(void *ctx)                                                              \
+	{                                                                                          \
+		return tpc_prog_slot(ctx, TPC_FENTRY_BASE + n, 0);                                 \
+	}
+
+/* An LSM program returns 0 (allow) or a negative errno; the verifier
+ * checks the range, so the overriding value is clamped to it. */
+#define TPC_LSM_PROGRAM(n)                                                                         \
+	SEC("lsm/tpc_slot_" #n)                                                                    \
+	int tpc_lsm_##n(void *ctx)                                                                 \
+	{                                                                                          \
+		int value = 0;                                                                     \
+		tpc_prog_slot(ctx, TPC_LSM_BASE + n, 0);                                           \
+		if (!tpc_override_value(&value))                                                   \
+			return 0;                                                                  \
+		if (value > 0)                                                                     \
+			return 0;                                                                  \
+		if (value < -4095)                                                                 \
+			return -4095;                                                              \
+		return value;                                                                      \
+	}
+
+TPC_KPROBE_PROGRAM(0)
+TPC_KPROBE_PROGRAM(1)
+TPC_KPROBE_PROGRAM(2)
+TPC_KPROBE_PROGRAM(3)
+TPC_KPROBE_PROGRAM(4)
+TPC_KPROBE_PROGRAM(5)
+TPC_KPROBE_PROGRAM(6)
+TPC_KPROBE_PROGRAM(7)
+TPC_KPROBE_PROGRAM(8)
+TPC_KPROBE_PROGRAM(9)
+TPC_KPROBE_PROGRAM(10)
+TPC_KPROBE_PROGRAM(11)
+TPC_KPROBE_PROGRAM(12)
+TPC_KPROBE_PROGRAM(13)
+TPC_KPROBE_PROGRAM(14)
+TPC_KPROBE_PROGRAM(15)
+
+TPC_KPROBE_OVERRIDE_PROGRAM(0)
+TPC_KPROBE_OVERRIDE_PROGRAM(1)
+TPC_KPROBE_OVERRIDE_PROGRAM(2)
+TPC_KPROBE_OVERRIDE_PROGRAM(3)
+TPC_KPROBE_OVERRIDE_PROGRAM(4)
+TPC_KPROBE_OVERRIDE_PROGRAM(5)
+TPC_KPROBE_OVERRIDE_PROGRAM(6)
+TPC_KPROBE_OVERRIDE_PROGRAM(7)
+
+TPC_UPROBE_PROGRAM(0)
+TPC_UPROBE_PROGRAM(1)
+TPC_UPROBE_PROGRAM(2)
+TPC_UPROBE_PROGRAM(3)
+TPC_UPROBE_PROGRAM(4)
+TPC_UPROBE_PROGRAM(5)
+TPC_UPROBE_PROGRAM(6)
+TPC_UPROBE_PROGRAM(7)
+
+TPC_FENTRY_PROGRAM(0)
+TPC_FENTRY_PROGRAM(1)
+TPC_FENTRY_PROGRAM(2)
+TPC_FENTRY_PROGRAM(3)
+TPC_FENTRY_PROGRAM(4)
+TPC_FENTRY_PROGRAM(5)
+TPC_FENTRY_PROGRAM(6)
+TPC_FENTRY_PROGRAM(7)
+
+TPC_LSM_PROGRAM(0)
+TPC_LSM_PROGRAM(1)
+TPC_LSM_PROGRAM(2)
+TPC_LSM_PROGRAM(3)
+TPC_LSM_PROGRAM(4)
+TPC_LSM_PROGRAM(5)
+TPC_LSM_PROGRAM(6)
+TPC_LSM_PROGRAM(7)
