@@ -27,14 +27,20 @@ enum Command {
     /// Load the sensor and policy bundles on this kernel, stream events, enforce (root).
     ///
     /// In the kernel: the base sensor (process exec, fork, exit) always; with
-    /// bundles (`tpc build`), their tracepoint and raw tracepoint hooks, which
-    /// filter (matchArgs with every operator for the argument's type,
-    /// matchBinaries, matchParentBinaries, matchPIDs, matchNamespaces,
-    /// matchCapabilities, matchNamespaceChanges, matchCapabilityChanges) and
-    /// act (Post with rateLimit, NoPost, Sigkill, Signal) there, so only
-    /// posted events reach user space. Several bundles share one program per
-    /// hooked point. Not in the kernel yet: kprobes, uprobes, LSM and fentry
-    /// hooks, Override and the network actions (`tpc build` refuses them).
+    /// bundles (`tpc build`), their hooks: tracepoints, raw tracepoints,
+    /// kprobes (kernel functions, and syscalls at their wrappers), fentry,
+    /// BPF LSM hooks and uprobes. They read the hook's arguments (integers,
+    /// strings, char_buf, sockaddr, and file, path, fd, dentry and
+    /// linux_binprm as paths), filter (matchArgs with every operator for the
+    /// argument's type, matchBinaries, matchParentBinaries, matchPIDs,
+    /// matchNamespaces, matchCapabilities, matchNamespaceChanges,
+    /// matchCapabilityChanges) and act (Post with rateLimit, NoPost, Sigkill,
+    /// Signal, Override: an LSM hook's return value, or bpf_override_return
+    /// on syscall kprobes where the kernel has it) there, so only posted
+    /// events reach user space. Several bundles share one program per hooked
+    /// point. Not in the kernel yet: return probes (kretprobes, returnArg,
+    /// matchReturnArgs), USDT, matchData, sock/skb/cred arguments, resolve
+    /// paths, the network actions (`tpc build` refuses them with the reason).
     Run(cli::run::RunArgs),
     /// Check and lower policies into a bundle for `tpc run` (no root, clang or BPF).
     Build(cli::build::BuildArgs),

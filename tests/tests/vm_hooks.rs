@@ -8,8 +8,7 @@
 //! Override makes open, exec and connect of a chosen target fail with the
 //! chosen errno while other calls succeed; then the events each posted.
 
-// only tpc_binary() of the shared kernel-test helpers
-#[allow(dead_code)]
+#[expect(dead_code, reason = "only tpc_binary() of the kernel-test helpers")]
 mod runtime_support;
 
 use std::{path::PathBuf, process::Command, time::Duration};

@@ -1,0 +1,133 @@
+//! Uprobes on this machine's kernel, through the real binaries: a policy on
+//! libc's `unlinkat` (found with `ldd`, so the test needs no compiler) with
+//! a Postfix on the path argument and Sigkill. `rm` of the matching name is
+//! killed before the call runs (the file stays) and posts one
+//! `process_uprobe` event with the path; `rm` of another name works.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
+#[expect(
+    dead_code,
+    reason = "each kernel test file uses a subset of the helpers"
+)]
+mod runtime_support;
+
+use std::{
+    fs,
+    os::unix::process::ExitStatusExt,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use runtime_support::{ScratchDir, TpcRun, kernel_test_can_run, tpc_binary};
+use serde_json::Value;
+
+/// The libc `rm` runs with, from `ldd`.
+fn libc_of(binary: &str) -> PathBuf {
+    let output = Command::new("ldd").arg(binary).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("libc.so"))
+        .unwrap_or_else(|| panic!("no libc in `ldd {binary}`:\n{text}"));
+    let path = line
+        .split_whitespace()
+        .find(|w| w.starts_with('/'))
+        .unwrap_or_else(|| panic!("no libc path in `{line}`"));
+    fs::canonicalize(path).unwrap()
+}
+
+fn policy(libc: &Path) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: uprobe-unlinkat
+spec:
+  uprobes:
+  - path: "{}"
+    symbols:
+    - "unlinkat"
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Postfix"
+        values:
+        - "tpc-uprobe-target"
+      matchActions:
+      - action: Sigkill
+"#,
+        libc.display()
+    )
+}
+
+#[test]
+fn uprobe_on_libc_kills_the_matching_call_and_posts_it() {
+    if !kernel_test_can_run("uprobe_on_libc_kills_the_matching_call_and_posts_it") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("uprobe");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let libc = libc_of("/bin/rm");
+    let policy_file = dir.join("uprobe.yaml");
+    fs::write(&policy_file, policy(&libc)).unwrap();
+    let bundle = dir.join("uprobe.tpcb");
+    let built = Command::new(&tpc)
+        .arg("build")
+        .arg(&policy_file)
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "tpc build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let target = dir.join("tpc-uprobe-target");
+    let other = dir.join("other-file");
+    fs::write(&target, "t").unwrap();
+    fs::write(&other, "o").unwrap();
+
+    let run = TpcRun::start(&tpc, &[bundle.as_os_str()]).unwrap();
+    let killed = Command::new("/bin/rm").arg(&target).output().unwrap();
+    let spared = Command::new("/bin/rm").arg(&other).output().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+
+    assert_eq!(
+        killed.status.signal(),
+        Some(9),
+        "rm of the target was not killed: {:?}\n{stderr}",
+        killed.status
+    );
+    assert!(target.exists(), "the target was removed before the kill");
+    assert!(spared.status.success(), "rm of another file: {spared:?}");
+    assert!(!other.exists(), "the other file was not removed");
+
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|e| e["process_uprobe"]["policy_name"] == "uprobe-unlinkat")
+        .collect();
+    assert_eq!(events.len(), 1, "posted events: {events:#?}\n{stderr}");
+    let event = &events[0]["process_uprobe"];
+    assert_eq!(event["path"], libc.display().to_string());
+    assert_eq!(event["symbol"], "unlinkat");
+    assert_eq!(event["action"], "KPROBE_ACTION_SIGKILL");
+    assert_eq!(
+        event["process"]["binary"],
+        fs::canonicalize("/bin/rm").unwrap().display().to_string()
+    );
+    assert_eq!(event["args"][1]["string_arg"], target.display().to_string());
+}
