@@ -284,6 +284,14 @@ fn describe(event: &Event) -> String {
 /// Compares the kernel's posted events of the bundle's policies with the
 /// simulator's verdicts on the observer's events.
 pub fn compare(bundle: &Bundle, events: &[SensorEvent]) -> CaseOutcome {
+    let events: Vec<Event> = events.iter().map(|e| e.to_event("tpc-test")).collect();
+    compare_events(bundle, &events)
+}
+
+/// [`compare`] on events as `tpc run` prints them (JSON lines parsed): the
+/// bundle's policies' events are what the kernel posted, the observer's
+/// (and process events) are replayed through the simulator.
+pub fn compare_events(bundle: &Bundle, events: &[Event]) -> CaseOutcome {
     let names: Vec<&str> = bundle.policies.iter().map(|p| p.name.as_str()).collect();
     let policies: Vec<Policy> = bundle
         .policies
@@ -294,19 +302,17 @@ pub fn compare(bundle: &Bundle, events: &[SensorEvent]) -> CaseOutcome {
     let mut sim = Simulator::new(&refs, SimOptions::default());
     let mut kernel: BTreeMap<(String, u32, u32), Vec<String>> = BTreeMap::new();
     let mut stream = Vec::new();
-    for event in events {
-        let e = event.to_event("tpc-test");
-        match event {
-            SensorEvent::Policy(posted) if names.contains(&posted.policy_name.as_str()) => {
-                if let Some(k) = key(&e) {
-                    kernel.entry(k).or_default().push(format!(
-                        "{} {:?}",
-                        posted.policy_name,
-                        e.action()
-                    ));
+    for e in events {
+        match e.policy_name() {
+            Some(name) if names.contains(&name) => {
+                if let Some(k) = key(e) {
+                    kernel
+                        .entry(k)
+                        .or_default()
+                        .push(format!("{name} {:?}", e.action()));
                 }
             }
-            _ => stream.push(e),
+            _ => stream.push(e.clone()),
         }
     }
     let mut outcome = CaseOutcome::default();

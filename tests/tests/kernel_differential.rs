@@ -396,7 +396,32 @@ fn cases() -> Vec<Case> {
         "metadata:\n  annotations:\n    policy-mode: monitor\n",
     );
     cases.push(case("monitor-mode", monitor));
+    cases.push(uprobe_case());
     cases
+}
+
+/// A uprobe on libc's `unlinkat` (the libc `rm` runs with, from `ldd`),
+/// with its own workload: a Postfix kills one `rm`, a NotPrefix posts.
+fn uprobe_case() -> Case {
+    let ldd = std::process::Command::new("ldd")
+        .arg("/bin/rm")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&ldd.stdout).into_owned();
+    let libc = text
+        .lines()
+        .find(|l| l.contains("libc.so"))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with('/')))
+        .map(|p| std::fs::canonicalize(p).unwrap())
+        .unwrap_or_else(|| panic!("no libc in `ldd /bin/rm`:\n{text}"));
+    Case {
+        name: "uprobe-unlinkat".into(),
+        policy: format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: dt-uprobe-unlinkat\nspec:\n  uprobes:\n  - path: \"{}\"\n    symbols: [\"unlinkat\"]\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"kill-me\"]\n      matchActions:\n      - action: Sigkill\n    - matchArgs:\n      - index: 1\n        operator: NotPrefix\n        values: [\"@DIR@/keep\"]\n",
+            libc.display()
+        ),
+        workload: "@touch@ @DIR@/u-kill-me @DIR@/u-other @DIR@/keep-a\nrm -f @DIR@/u-kill-me\nrm -f @DIR@/u-other\nrm -f @DIR@/keep-a\nrm -f @DIR@/u-kill-me\ntrue\n".into(),
+    }
 }
 
 /// One generated `matchArgs` entry on the openat hook.
