@@ -46,6 +46,13 @@ enum Command {
     Build(cli::build::BuildArgs),
     /// Show what a bundle holds: programs, map entries, attach points, policies.
     Inspect(cli::inspect::InspectArgs),
+    /// Load every program a bundle needs through this kernel's verifier, without attaching (root).
+    ///
+    /// Per program: loaded (instruction counts, load time) or the verifier's
+    /// reason and the end of its log; a kprobe whose function this kernel
+    /// cannot probe, a missing tracepoint or uprobe file; and the policy
+    /// lines it serves. Exit status 1 when any program has a problem.
+    Verify(cli::verify::VerifyArgs),
     /// Make an ed25519 key pair to sign bundles (`tpc build --sign`, `tpc run --trust`).
     Keygen(cli::build::KeygenArgs),
     /// Replay recorded Tetragon events against policies: the events they would post.
@@ -77,6 +84,7 @@ fn main() -> ExitCode {
         Command::Test(args) => code(cli::test::run(&args)),
         Command::Build(args) => code(cli::build::run(&args)),
         Command::Inspect(args) => code(cli::inspect::run(&args)),
+        Command::Verify(args) => code(cli::verify::run(&args)),
         Command::Keygen(args) => code(cli::build::keygen(&args)),
         Command::Kernels(args) => match cli::kernels::run(args) {
             Ok(c) => c,

@@ -125,3 +125,18 @@ pub enum DecodeError {
     #[error("unknown record kind {kind}")]
     UnknownKind { kind: u8 },
 }
+
+/// An error and its sources, one line: `a: b: c`.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}

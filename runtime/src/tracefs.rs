@@ -53,6 +53,12 @@ impl Tracefs {
         Tracefs { events }
     }
 
+    /// A file at the top of tracefs (`available_filter_functions`), if it
+    /// can be read.
+    pub fn read_file(&self, name: &str) -> Option<String> {
+        fs::read_to_string(self.events.parent()?.join(name)).ok()
+    }
+
     /// The layout of `subsystem/event`, or why it cannot be read.
     pub fn format(&self, subsystem: &str, event: &str) -> Result<LiveFormat, String> {
         if subsystem.contains('/') || event.contains('/') || subsystem == ".." || event == ".." {

@@ -29,6 +29,8 @@ const POLICIES: &[&str] = &[
 
 /// Every check the scenario prints, in order.
 const CHECKS: &[&str] = &[
+    "tpc verify: every program of every bundle loads",
+    "tpc verify: 10 programs (3 of the base sensor, one per hook)",
     "lsm file_open: a guarded open fails with EPERM",
     "lsm file_open: another open succeeds",
     "lsm bprm_check_security: exec of tpc-no-exec fails with EACCES",

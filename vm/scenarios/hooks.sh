@@ -13,6 +13,8 @@ echo x > /tmp/tpc-fentry
 echo x > /tmp/tpc-sys/f
 cp /bin/busybox /tmp/tpc-no-exec
 
+tpc verify /data/*.tpcb > verify.out 2>&1
+say_verify=$?
 : > run.log
 tpc run /data/*.tpcb > events.json 2> run.log &
 pid=$!
@@ -28,6 +30,9 @@ while ! grep -q "stop with Ctrl-C" run.log; do
 done
 
 say() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2 ($3)"; fi; }
+
+say $say_verify "tpc verify: every program of every bundle loads" "$(cat verify.out)"
+[ "$(grep -c '^ok ' verify.out)" = 10 ]; say $? "tpc verify: 10 programs (3 of the base sensor, one per hook)" "$(cat verify.out)"
 
 # BPF LSM file_open, Override -1
 if cat /tmp/tpc-guarded/f > out 2> err; then r=1; else grep -q "Operation not permitted" err; r=$?; fi

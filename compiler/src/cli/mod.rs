@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod replay;
 pub mod run;
 pub mod test;
+pub mod verify;
 
 use std::io::IsTerminal;
 

@@ -646,3 +646,112 @@ impl Drop for AyaBackend {
         let _ignored = self.shutdown();
     }
 }
+
+/// One program as the kernel's verifier saw it (`tpc verify`).
+#[derive(Debug, Clone)]
+pub struct ProgramCheck {
+    pub program: String,
+    pub target: AttachTarget,
+    /// Instructions the verifier processed, and the program's size after
+    /// translation in instructions; `Err`: why it did not load (the
+    /// verifier's reason and the end of its log).
+    pub outcome: Result<(Option<u32>, Option<u32>), String>,
+    pub load_time: Duration,
+}
+
+/// Loads the sensor object and each of `programs` (name, target) through
+/// the live kernel's verifier, without attaching anything; releases
+/// everything before returning. fentry and LSM programs are loaded for
+/// their target (its BTF), the others once each.
+pub fn verify_programs(
+    options: &LoadOptions,
+    programs: &[(String, AttachTarget)],
+) -> Result<Vec<ProgramCheck>, RuntimeError> {
+    let object = objects::sensor().ok_or(RuntimeError::NoBpfObjects)?;
+    preflight::check_host()?;
+    let mut loader = EbpfLoader::new();
+    for (name, size) in &options.map_sizes {
+        loader.map_max_entries(name, *size);
+    }
+    let mut ebpf = loader.load(object).map_err(|source| RuntimeError::Load {
+        object: OBJECT,
+        source: Box::new(source),
+    })?;
+    let mut btf: Option<Btf> = None;
+    let mut out = Vec::new();
+    for (program, target) in programs {
+        let started = std::time::Instant::now();
+        let outcome = verify_one(&mut ebpf, &mut btf, program, target);
+        out.push(ProgramCheck {
+            program: program.clone(),
+            target: target.clone(),
+            outcome,
+            load_time: started.elapsed(),
+        });
+    }
+    Ok(out)
+}
+
+fn verify_one(
+    ebpf: &mut Ebpf,
+    btf: &mut Option<Btf>,
+    program: &str,
+    target: &AttachTarget,
+) -> Result<(Option<u32>, Option<u32>), String> {
+    let describe = |e: ProgramError| match hook_program_error(program, target, e) {
+        RuntimeError::Verifier { reason, log, .. } if log.trim().is_empty() => reason,
+        RuntimeError::Verifier { reason, log, .. } => format!("{reason}\n{log}"),
+        other => crate::error::chain(&other),
+    };
+    if matches!(
+        target,
+        AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. }
+    ) && btf.is_none()
+    {
+        *btf = Some(Btf::from_sys_fs().map_err(|e| format!("reading the kernel's BTF: {e}"))?);
+    }
+    let p = ebpf
+        .program_mut(program)
+        .ok_or_else(|| format!("the sensor object has no program {program}"))?;
+    let info = match target {
+        AttachTarget::Fentry { function } => {
+            let p: &mut FEntry = p.try_into().map_err(describe)?;
+            if p.fd().is_ok() {
+                let _ignored = p.unload();
+            }
+            let btf = btf.as_ref().ok_or("no kernel BTF")?;
+            p.load(function, btf).map_err(describe)?;
+            p.info().map_err(describe)?
+        }
+        AttachTarget::Lsm { hook } => {
+            let p: &mut Lsm = p.try_into().map_err(describe)?;
+            if p.fd().is_ok() {
+                let _ignored = p.unload();
+            }
+            let btf = btf.as_ref().ok_or("no kernel BTF")?;
+            p.load(hook, btf).map_err(describe)?;
+            p.info().map_err(describe)?
+        }
+        _ => {
+            macro_rules! load {
+                ($ty:ty) => {{
+                    let p: &mut $ty = p.try_into().map_err(describe)?;
+                    if p.fd().is_err() {
+                        p.load().map_err(describe)?;
+                    }
+                    p.info().map_err(describe)?
+                }};
+            }
+            match target {
+                AttachTarget::Tracepoint { .. } => load!(TracePoint),
+                AttachTarget::RawTracepoint { .. } => load!(RawTracePoint),
+                AttachTarget::Kprobe { .. } => load!(KProbe),
+                _ => load!(UProbe),
+            }
+        }
+    };
+    Ok((
+        info.verified_instruction_count(),
+        info.size_translated().map(|bytes| bytes / 8),
+    ))
+}

@@ -225,7 +225,7 @@ pub fn kernel_function(function: &str, syscall: bool) -> String {
 }
 
 /// What the backend attaches a hook's program to.
-fn attach_target(attach: &AttachPoint) -> AttachTarget {
+pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
     match attach {
         AttachPoint::Tracepoint { subsystem, event } => AttachTarget::Tracepoint {
             category: subsystem.clone(),
