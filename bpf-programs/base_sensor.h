@@ -8,13 +8,14 @@
 #ifndef TPC_BASE_SENSOR_H
 #define TPC_BASE_SENSOR_H
 
-#define WIRE_VERSION 2
+#define WIRE_VERSION 3
 
 enum event_kind {
 	EVENT_EXEC = 1,
 	EVENT_FORK = 2,
 	EVENT_EXIT = 3,
 	EVENT_HOOK = 4, /* struct tpc_hook_event (policy_maps.h) */
+	EVENT_HOOK_RETURN = 5, /* the same struct, written by a return probe */
 };
 
 /* Index into the per-CPU `tpc_drops` array. */

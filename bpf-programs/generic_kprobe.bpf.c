@@ -72,6 +72,21 @@ struct pt_regs;
 		return value;                                                                      \
 	}
 
+/* Return probes: the call's entry ran the selectors; these finish it. */
+#define TPC_KRETPROBE_PROGRAM(n)                                                                   \
+	SEC("kretprobe/tpc_ret_slot_" #n)                                                          \
+	int tpc_kretprobe_##n(struct pt_regs *ctx)                                                 \
+	{                                                                                          \
+		return tpc_prog_return(ctx, TPC_KRETPROBE_BASE + n);                               \
+	}
+
+#define TPC_URETPROBE_PROGRAM(n)                                                                   \
+	SEC("uretprobe/tpc_ret_slot_" #n)                                                          \
+	int tpc_uretprobe_##n(struct pt_regs *ctx)                                                 \
+	{                                                                                          \
+		return tpc_prog_return(ctx, TPC_URETPROBE_BASE + n);                               \
+	}
+
 TPC_KPROBE_PROGRAM(0)
 TPC_KPROBE_PROGRAM(1)
 TPC_KPROBE_PROGRAM(2)
@@ -88,6 +103,22 @@ TPC_KPROBE_PROGRAM(12)
 TPC_KPROBE_PROGRAM(13)
 TPC_KPROBE_PROGRAM(14)
 TPC_KPROBE_PROGRAM(15)
+TPC_KPROBE_PROGRAM(16)
+TPC_KPROBE_PROGRAM(17)
+TPC_KPROBE_PROGRAM(18)
+TPC_KPROBE_PROGRAM(19)
+TPC_KPROBE_PROGRAM(20)
+TPC_KPROBE_PROGRAM(21)
+TPC_KPROBE_PROGRAM(22)
+TPC_KPROBE_PROGRAM(23)
+TPC_KPROBE_PROGRAM(24)
+TPC_KPROBE_PROGRAM(25)
+TPC_KPROBE_PROGRAM(26)
+TPC_KPROBE_PROGRAM(27)
+TPC_KPROBE_PROGRAM(28)
+TPC_KPROBE_PROGRAM(29)
+TPC_KPROBE_PROGRAM(30)
+TPC_KPROBE_PROGRAM(31)
 
 TPC_KPROBE_OVERRIDE_PROGRAM(0)
 TPC_KPROBE_OVERRIDE_PROGRAM(1)
@@ -124,3 +155,29 @@ TPC_LSM_PROGRAM(4)
 TPC_LSM_PROGRAM(5)
 TPC_LSM_PROGRAM(6)
 TPC_LSM_PROGRAM(7)
+
+TPC_KRETPROBE_PROGRAM(0)
+TPC_KRETPROBE_PROGRAM(1)
+TPC_KRETPROBE_PROGRAM(2)
+TPC_KRETPROBE_PROGRAM(3)
+TPC_KRETPROBE_PROGRAM(4)
+TPC_KRETPROBE_PROGRAM(5)
+TPC_KRETPROBE_PROGRAM(6)
+TPC_KRETPROBE_PROGRAM(7)
+TPC_KRETPROBE_PROGRAM(8)
+TPC_KRETPROBE_PROGRAM(9)
+TPC_KRETPROBE_PROGRAM(10)
+TPC_KRETPROBE_PROGRAM(11)
+TPC_KRETPROBE_PROGRAM(12)
+TPC_KRETPROBE_PROGRAM(13)
+TPC_KRETPROBE_PROGRAM(14)
+TPC_KRETPROBE_PROGRAM(15)
+
+TPC_URETPROBE_PROGRAM(0)
+TPC_URETPROBE_PROGRAM(1)
+TPC_URETPROBE_PROGRAM(2)
+TPC_URETPROBE_PROGRAM(3)
+TPC_URETPROBE_PROGRAM(4)
+TPC_URETPROBE_PROGRAM(5)
+TPC_URETPROBE_PROGRAM(6)
+TPC_URETPROBE_PROGRAM(7)

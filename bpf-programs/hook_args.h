@@ -9,6 +9,8 @@
 
 #define TPC_AF_INET 2
 #define TPC_AF_INET6 10
+/* offsetof(struct pt_regs, ax) on x86-64: the return value. */
+#define TPC_PT_REGS_AX 80
 
 static __always_inline struct tpc_hook_scratch *tpc_scratch(void)
 {
@@ -145,6 +147,32 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	}
 	void *dst = &s->data[off & (TPC_DATA_SIZE - 1)];
 
+	/* Return probes: a return slot (returnArg) is read from the return
+	 * probe's context; a returnCopy buffer's pointer is kept at entry and
+	 * its bytes read at return, as many as the call returned. */
+	if (slot->flags & (TPC_SLOT_RETURN | TPC_SLOT_RETCOPY)) {
+		if (!s->ret_pass) {
+			if (slot->flags & TPC_SLOT_RETCOPY)
+				value = tpc_read_ptr(at);
+			goto done;
+		}
+		if (slot->flags & TPC_SLOT_RETCOPY) {
+			__s64 size = (__s64)tpc_read_int(s->ctx + TPC_PT_REGS_AX, 8, 1);
+			if (size < 0)
+				size = 0;
+			orig = size > 0xffffffffll ? 0xffffffffu : (__u32)size;
+			__u32 want = size > TPC_ARG_MAX ? TPC_ARG_MAX : (__u32)size;
+			VERIFIER_MASK(want, 0x1fff);
+			if (want > TPC_ARG_MAX)
+				want = TPC_ARG_MAX;
+			if (want > 0 && tpc_read_any(dst, want, s->ret.values[at_slot]) == 0)
+				len = want;
+			goto done;
+		}
+	} else if (s->ret_pass) {
+		goto done;
+	}
+
 	switch (slot->kind) {
 	case TPC_READ_INT:
 		value = tpc_read_int(at, slot->width, slot->flags & TPC_SLOT_SIGNED);
@@ -256,6 +284,7 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	default:
 		break;
 	}
+done:
 	if (len < 0)
 		len = 0;
 	if (len > TPC_ARG_MAX)

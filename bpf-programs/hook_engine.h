@@ -221,6 +221,8 @@ static long tpc_candidate_cb(__u32 index, void *data)
 	}
 	if ((flags & TPC_POST_POSTED) && e.marks)
 		tpc_record_current(s);
+	if ((flags & TPC_POST_POSTED) && (ph->flags & TPC_PH_RETURNS))
+		flags |= TPC_POST_AWAIT_RETURN;
 	__u32 n = s->ev.nposts;
 	if (n < TPC_MAX_POSTS) {
 		struct tpc_post *post = &s->ev.posts[n & (TPC_MAX_POSTS - 1)];
@@ -270,6 +272,125 @@ static long tpc_count_drop_cb(__u32 i, void *data)
 	return 0;
 }
 
+/* The entry of a call some policy posted for with a return probe: kept
+ * until the return probe of the same thread and hook takes it. */
+static __always_inline void tpc_keep_for_return(struct tpc_hook_scratch *s, __u64 pid_tgid,
+						__u32 hook_id)
+{
+	struct tpc_ret_key key = {.pid_tgid = pid_tgid, .hook_id = hook_id, .reserved = 0};
+	s->ret.entry_ktime = s->ev.header.ktime;
+	s->ret.exec_ktime = s->ev.exec_ktime;
+	__builtin_memcpy(s->ret.values, s->ev.values, sizeof(s->ret.values));
+	s->ret.nposts = s->ev.nposts;
+	__builtin_memcpy(s->ret.posts, s->ev.posts, sizeof(s->ret.posts));
+	bpf_map_update_elem(&tpc_ret_pending, &key, &s->ret, BPF_ANY);
+}
+
+/* One policy that awaits the return: the first selector whose
+ * matchReturnArgs pass decides, with its matchReturnActions. */
+static long tpc_return_post_cb(__u32 i, void *data)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s || i >= s->ret.nposts || i >= TPC_MAX_POSTS)
+		return 1;
+	__u32 at = i;
+	VERIFIER_MASK(at, 15); /* TPC_MAX_POSTS - 1 */
+	struct tpc_post *in = &s->ret.posts[at];
+	if (!(in->flags & TPC_POST_AWAIT_RETURN))
+		return 0;
+	struct tpc_eval e = {0};
+	e.ph_id = in->ph_id;
+	struct tpc_policy_hook *ph = bpf_map_lookup_elem(&tpc_policy_hooks, &e.ph_id);
+	if (!ph || ph->policy_id == 0)
+		return 0;
+	__u8 flags = 0;
+	__u8 winner = 0xff;
+	__u32 nsel = ph->nselectors;
+	if (nsel == 0) {
+		flags = TPC_POST_POSTED;
+	} else {
+		for (__u32 k = 0; k < TPC_MAX_SELECTORS; k++) {
+			if (k >= nsel)
+				break;
+			struct tpc_sel_action *a = &ph->actions[k];
+			e.first = a->first_filter + a->nproc + a->nargs;
+			e.ok = 1;
+			if (a->nret)
+				bpf_loop(a->nret, tpc_arg_filter_cb, &e, 0);
+			if (e.ok) {
+				winner = k;
+				break;
+			}
+		}
+		if (winner >= TPC_MAX_SELECTORS) {
+			flags = TPC_POST_RET_FAILED;
+		} else {
+			struct tpc_sel_action *a = &ph->actions[winner];
+			if (a->ret_signal && !(ph->flags & TPC_PH_MONITOR)) {
+				bpf_send_signal(a->ret_signal);
+				flags |= TPC_POST_SIGNALED;
+			}
+			flags |= (a->action_flags & TPC_ACT_RET_NOPOST) ? TPC_POST_NOPOST
+									: TPC_POST_POSTED;
+		}
+	}
+	__u32 n = s->ev.nposts;
+	if (n < TPC_MAX_POSTS) {
+		struct tpc_post *post = &s->ev.posts[n & (TPC_MAX_POSTS - 1)];
+		post->ph_id = e.ph_id;
+		post->selector = winner;
+		post->flags = flags;
+		post->policy = in->policy;
+		s->ev.nposts = n + 1;
+	}
+	return 0;
+}
+
+/* A return probe: finishes the call its entry kept, if any. The record
+ * always goes out (the entry's events wait for it in user space); it
+ * names each awaiting policy with its return selector and flags. */
+__noinline int tpc_run_return(__u32 hook_id)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct tpc_ret_key key = {.pid_tgid = pid_tgid, .hook_id = hook_id, .reserved = 0};
+	struct tpc_ret_state *state = bpf_map_lookup_elem(&tpc_ret_pending, &key);
+	if (!state)
+		return 0;
+	bpf_probe_read_kernel(&s->ret, sizeof(s->ret), state);
+	bpf_map_delete_elem(&tpc_ret_pending, &key);
+	struct tpc_hook *hook = bpf_map_lookup_elem(&tpc_hooks, &hook_id);
+	if (!hook)
+		return 0;
+	bpf_probe_read_kernel(&s->hook, sizeof(s->hook), hook);
+	s->ev.header.kind = EVENT_HOOK_RETURN;
+	s->ev.header.version = WIRE_VERSION;
+	s->ev.header.reserved = 0;
+	s->ev.header.cpu = bpf_get_smp_processor_id();
+	s->ev.header.ktime = bpf_ktime_get_boot_ns();
+	s->ev.pid = pid_tgid >> 32;
+	s->ev.tid = (__u32)pid_tgid;
+	s->ev.exec_ktime = s->ret.exec_ktime;
+	s->ev.hook_id = hook_id;
+	s->ev.nposts = 0;
+	s->ev.flags = 0;
+	s->ev.data_len = 0;
+	s->ev.reserved = 0;
+	s->ev.entry_ktime = s->ret.entry_ktime;
+	s->ret_pass = 1;
+	bpf_loop(TPC_MAX_SLOTS, tpc_read_slot_cb, 0, 0);
+	s->ret_pass = 0;
+	bpf_loop(TPC_MAX_POSTS, tpc_return_post_cb, 0, 0);
+	__u64 size = sizeof(s->ev) + s->ev.data_len;
+	if (size > sizeof(s->ev) + TPC_DATA_SIZE + TPC_ARG_MAX)
+		size = sizeof(s->ev) + TPC_DATA_SIZE + TPC_ARG_MAX;
+	if (bpf_ringbuf_output(&tpc_events, &s->ev, size, 0) < 0)
+		bpf_loop(TPC_MAX_POSTS, tpc_count_drop_cb, 0, 0);
+	return 0;
+}
+
 /* A global function: verified once per program, whatever calls it. The
  * program's context is in s->ctx as an address (tpc_enter_hook), read only
  * through bpf_probe_read_kernel. */
@@ -310,6 +431,8 @@ __noinline int tpc_run_hook(__u32 hook_id)
 	s->ev.flags = 0;
 	s->ev.data_len = 0;
 	s->ev.reserved = 0;
+	s->ev.entry_ktime = 0;
+	s->ret_pass = 0;
 	s->have_task_info = 0;
 
 	__u32 tgid = s->ev.pid;
@@ -330,12 +453,17 @@ __noinline int tpc_run_hook(__u32 hook_id)
 	bpf_loop(TPC_MAX_CANDIDATES, tpc_candidate_cb, 0, 0);
 
 	int posted = 0;
+	int awaits = 0;
 	for (int i = 0; i < TPC_MAX_POSTS; i++) {
 		if (i < s->ev.nposts && (s->ev.posts[i].flags & TPC_POST_POSTED))
 			posted = 1;
+		if (i < s->ev.nposts && (s->ev.posts[i].flags & TPC_POST_AWAIT_RETURN))
+			awaits = 1;
 	}
 	if (!posted)
 		return 0;
+	if (awaits)
+		tpc_keep_for_return(s, pid_tgid, hook_id);
 	tpc_ensure_task_info(s);
 	__u64 size = sizeof(s->ev) + s->ev.data_len;
 	if (size > sizeof(s->ev) + TPC_DATA_SIZE + TPC_ARG_MAX)
@@ -368,6 +496,20 @@ static __always_inline int tpc_prog_slot(void *ctx, __u32 index, __u32 first_arg
 	if (!hook_id || *hook_id == 0)
 		return 0;
 	return tpc_enter_hook(ctx, *hook_id, first_arg_off);
+}
+
+/* The return program of dispatch slot `index` of tpc_prog_hooks. */
+static __always_inline int tpc_prog_return(void *ctx, __u32 index)
+{
+	__u32 *hook_id = bpf_map_lookup_elem(&tpc_prog_hooks, &index);
+	if (!hook_id || *hook_id == 0)
+		return 0;
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s)
+		return 0;
+	s->ctx = (__u64)ctx;
+	s->first_arg_off = 0;
+	return tpc_run_return(*hook_id);
 }
 
 /* After tpc_enter_hook: the return value a matching policy forces, or 0. */

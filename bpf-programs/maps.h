@@ -208,6 +208,16 @@ struct {
 	__type(value, struct tpc_path_scratch);
 } tpc_hook_path_scr SEC(".maps");
 
+/* (thread, hook) → a call whose entry posted for a policy with a return
+ * probe; the return probe takes it. LRU: a return that never comes (a
+ * missed kretprobe) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TPC_RET_PENDING);
+	__type(key, struct tpc_ret_key);
+	__type(value, struct tpc_ret_state);
+} tpc_ret_pending SEC(".maps");
+
 /* Per-CPU scratch of one hook hit. */
 struct tpc_hook_scratch {
 	struct tpc_hook_event ev;
@@ -228,6 +238,9 @@ struct tpc_hook_scratch {
 	__u8 key[8 + TPC_ARG_MAX];     /* string-set key */
 	struct tpc_lpm_str_key lpm;
 	struct tpc_rate_key rate;
+	struct tpc_ret_state ret;      /* the call a return probe finishes */
+	__u32 ret_pass;                /* reading slots for a return probe */
+	__u32 reserved2;
 };
 
 struct {

@@ -9,7 +9,7 @@
 #ifndef TPC_POLICY_MAPS_H
 #define TPC_POLICY_MAPS_H
 
-#define TPC_PROGRAM_ABI 2
+#define TPC_PROGRAM_ABI 3
 
 #define TPC_MAX_SLOTS 8        /* argument slots of one hook (all policies) */
 #define TPC_MAX_POLICY_ARGS 8  /* arguments one policy hook exports */
@@ -32,17 +32,22 @@
 #define TPC_TP_SLOTS 32        /* tracepoint programs */
 /* Programs of the other hook kinds, dispatched through tpc_prog_hooks at
  * these bases (kind base + program slot). */
-#define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..15 */
-#define TPC_KPROBE_SLOTS 16
-#define TPC_KPROBE_OVR_BASE 16 /* tpc_kprobe_override_0..7 (bpf_override_return) */
+#define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..31 */
+#define TPC_KPROBE_SLOTS 32
+#define TPC_KPROBE_OVR_BASE 32 /* tpc_kprobe_override_0..7 (bpf_override_return) */
 #define TPC_KPROBE_OVR_SLOTS 8
-#define TPC_FENTRY_BASE 24     /* tpc_fentry_0..7 */
+#define TPC_FENTRY_BASE 40     /* tpc_fentry_0..7 */
 #define TPC_FENTRY_SLOTS 8
-#define TPC_LSM_BASE 32        /* tpc_lsm_0..7 */
+#define TPC_LSM_BASE 48        /* tpc_lsm_0..7 */
 #define TPC_LSM_SLOTS 8
-#define TPC_UPROBE_BASE 40     /* tpc_uprobe_0..7 */
+#define TPC_UPROBE_BASE 56     /* tpc_uprobe_0..7 */
 #define TPC_UPROBE_SLOTS 8
-#define TPC_PROG_SLOTS 64
+#define TPC_KRETPROBE_BASE 64  /* tpc_kretprobe_0..15 (return probes) */
+#define TPC_KRETPROBE_SLOTS 16
+#define TPC_URETPROBE_BASE 80  /* tpc_uretprobe_0..7 */
+#define TPC_URETPROBE_SLOTS 8
+#define TPC_PROG_SLOTS 96
+#define TPC_RET_PENDING 4096   /* calls awaiting their return probe */
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
 #define TPC_FOLLOW_DEPTH 9     /* ancestors followForks walks */
 #define TPC_NAMESPACES 10
@@ -66,6 +71,10 @@ enum tpc_read {
 };
 
 #define TPC_SLOT_SIGNED 1
+#define TPC_SLOT_RETURN 2  /* read by the return probe, from its context */
+#define TPC_SLOT_RETCOPY 4 /* a buffer: its pointer is kept at entry, its bytes
+			    * read by the return probe, as many as the return
+			    * value says (returnCopy) */
 #define TPC_SLOT_NONE 0xff
 
 /* One value read on every hit. For tracepoints `offset` is the field's
@@ -84,6 +93,7 @@ struct tpc_arg_slot {
 #define TPC_HOOK_REGS_INDIRECT 4 /* the arguments are in a struct pt_regs that the
 				  * first argument points at (syscall wrappers):
 				  * slot offsets are into that struct */
+#define TPC_HOOK_RETURN 8 /* some policy on this hook has a return probe */
 
 /* Value of tpc_hooks, keyed by hook id (from 1). */
 struct tpc_hook {
@@ -176,15 +186,18 @@ struct tpc_sel_action {
 	__u8 first_filter; /* the selector's filters: process ones first */
 	__u8 nproc;
 	__u8 nargs;
-	__u16 reserved;
+	__u8 nret;         /* matchReturnArgs filters, after the argument ones */
+	__u8 ret_signal;   /* the signal matchReturnActions sends */
 	__s32 override_ret; /* the return value Override forces */
 	__u32 action_flags; /* TPC_ACT_* */
 };
 
 #define TPC_ACT_OVERRIDE 1 /* the hooked call returns override_ret */
+#define TPC_ACT_RET_NOPOST 2 /* matchReturnActions has NoPost */
 
 #define TPC_PH_MONITOR 1  /* report enforcement, do not run it */
 #define TPC_PH_REPLACES 2 /* some filter replaces the result (no early stop) */
+#define TPC_PH_RETURNS 4  /* a return probe decides whether the event posts */
 
 /* Value of tpc_policy_hooks, keyed by policy-hook id (from 1): one policy's
  * selectors on one hook. Filters are grouped by selector, each selector's
@@ -277,6 +290,8 @@ struct tpc_config {
 #define TPC_POST_RATE_LIMITED 4 /* matched, suppressed by rateLimit */
 #define TPC_POST_SIGNALED 8    /* a signal was sent */
 #define TPC_POST_OVERRIDDEN 16 /* the call's return value was overridden */
+#define TPC_POST_AWAIT_RETURN 32 /* posts when its return probe says so */
+#define TPC_POST_RET_FAILED 64 /* return record: no return selector matched */
 
 struct tpc_post {
 	__u32 ph_id;
@@ -305,6 +320,23 @@ struct tpc_hook_event {
 	struct tpc_post posts[TPC_MAX_POSTS];
 	__u32 data_len;
 	__u32 reserved;
+	__u64 entry_ktime; /* return records: the entry record's header ktime */
+};
+
+/* tpc_ret_pending: a call whose entry record awaits its return probe. */
+struct tpc_ret_key {
+	__u64 pid_tgid;
+	__u32 hook_id;
+	__u32 reserved;
+};
+
+struct tpc_ret_state {
+	__u64 entry_ktime;
+	__u64 exec_ktime;
+	__u64 values[TPC_MAX_SLOTS]; /* entry values (returnCopy pointers) */
+	__u16 nposts;
+	__u16 reserved[3];
+	struct tpc_post posts[TPC_MAX_POSTS];
 };
 
 _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
@@ -315,6 +347,8 @@ _Static_assert(sizeof(struct tpc_sel_action) == 24, "tpc_sel_action");
 _Static_assert(sizeof(struct tpc_policy_hook) == 2960, "tpc_policy_hook");
 _Static_assert(sizeof(struct tpc_lpm_str_key) == 260, "tpc_lpm_str_key");
 _Static_assert(sizeof(struct tpc_rate_key) == 336, "tpc_rate_key");
-_Static_assert(sizeof(struct tpc_hook_event) == 368, "tpc_hook_event");
+_Static_assert(sizeof(struct tpc_hook_event) == 376, "tpc_hook_event");
+_Static_assert(sizeof(struct tpc_ret_key) == 16, "tpc_ret_key");
+_Static_assert(sizeof(struct tpc_ret_state) == 216, "tpc_ret_state");
 
 #endif

@@ -148,6 +148,8 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         signed,
         size_slot,
         max_len,
+        at_return: false,
+        return_copy: false,
     }
 }
 
@@ -187,6 +189,7 @@ pub fn translate_hook(
             arg_slots,
             actions: Vec::new(),
             filters: Vec::new(),
+            returns: hook.returns(),
         },
         writes: Vec::new(),
         follow: Vec::new(),
@@ -226,10 +229,26 @@ pub fn translate_hook(
             entries.policy_hook.filters.push(f);
         }
         let nargs = entries.policy_hook.filters.len() - first - nproc;
+        if !selector.return_args.is_empty() && hook.return_arg.is_none() {
+            return Err(TranslateError::NoSuchArgument { index: 0 });
+        }
+        for filter in &selector.return_args {
+            // the return value's slot comes after the arguments'
+            let slot = slot_of(hook.args.len()).map_err(TranslateError::Slot)?;
+            let mut f = arg_filter(&filter.test, sel, ids, &mut entries.writes)?;
+            f.slot = slot;
+            entries.policy_hook.filters.push(f);
+        }
+        let nret = entries.policy_hook.filters.len() - first - nproc - nargs;
         if let Some(action) = entries.policy_hook.actions.last_mut() {
             action.first_filter = u8::try_from(first).unwrap_or(u8::MAX);
             action.nproc = u8::try_from(nproc).unwrap_or(u8::MAX);
             action.nargs = u8::try_from(nargs).unwrap_or(u8::MAX);
+            action.nret = u8::try_from(nret).unwrap_or(u8::MAX);
+            if let Some(ret) = &selector.return_action {
+                action.ret_nopost = !ret.post;
+                action.ret_signal = ret.signal.map_or(0, |s| u8::try_from(s).unwrap_or(0));
+            }
         }
     }
     if entries.policy_hook.filters.len() > layout::MAX_FILTERS {
@@ -601,7 +620,11 @@ fn arg_filter(
 
 /// The argument a hook's `CharBuf` at `index` takes its size from, if any.
 pub fn size_arg(hook: &HookUnit, index: usize) -> Option<usize> {
-    match hook.args.get(index)?.read {
+    let arg = hook.args.get(index)?;
+    if arg.return_copy {
+        return None; // its size is the return value
+    }
+    match arg.read {
         ArgRead::CharBuf { size_arg } => Some(size_arg as usize),
         _ => None,
     }
@@ -613,5 +636,6 @@ pub fn describe_source(source: &ArgSource) -> String {
         ArgSource::Field { index, name } => format!("field {index} `{name}`"),
         ArgSource::RawArg { index } => format!("raw argument {index}"),
         ArgSource::Register { name, .. } => format!("register {name}"),
+        ArgSource::Return { .. } => "the return value".into(),
     }
 }

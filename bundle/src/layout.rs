@@ -41,13 +41,18 @@ pub const RAW_SLOTS: usize = 8;
 pub const TP_SLOTS: usize = 32;
 /// Programs of the other hook kinds, dispatched through `tpc_prog_hooks`
 /// at `base + slot`: (base, programs).
-pub const KPROBE_SLOTS: (usize, usize) = (0, 16);
-pub const KPROBE_OVERRIDE_SLOTS: (usize, usize) = (16, 8);
-pub const FENTRY_SLOTS: (usize, usize) = (24, 8);
-pub const LSM_SLOTS: (usize, usize) = (32, 8);
-pub const UPROBE_SLOTS: (usize, usize) = (40, 8);
+pub const KPROBE_SLOTS: (usize, usize) = (0, 32);
+pub const KPROBE_OVERRIDE_SLOTS: (usize, usize) = (32, 8);
+pub const FENTRY_SLOTS: (usize, usize) = (40, 8);
+pub const LSM_SLOTS: (usize, usize) = (48, 8);
+pub const UPROBE_SLOTS: (usize, usize) = (56, 8);
+/// Return probes (`tpc_kretprobe_<n>`, `tpc_uretprobe_<n>`).
+pub const KRETPROBE_SLOTS: (usize, usize) = (64, 16);
+pub const URETPROBE_SLOTS: (usize, usize) = (80, 8);
 /// Entries of `tpc_prog_hooks`.
-pub const PROG_SLOTS: usize = 64;
+pub const PROG_SLOTS: usize = 96;
+/// Calls awaiting their return probe (`tpc_ret_pending`).
+pub const RET_PENDING: usize = 4096;
 /// Bytes of a binary path in a process entry.
 pub const BINARY_LEN: usize = 256;
 /// Key data sizes of the string-set maps, smallest first.
@@ -119,6 +124,8 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("first_filter", 11, 1),
             ("nproc", 12, 1),
             ("nargs", 13, 1),
+            ("nret", 14, 1),
+            ("ret_signal", 15, 1),
             ("override_ret", 16, 4),
             ("action_flags", 20, 4),
         ],
@@ -214,7 +221,7 @@ pub const LAYOUTS: &[StructLayout] = &[
     },
     StructLayout {
         name: "tpc_hook_event",
-        size: 368,
+        size: 376,
         fields: &[
             ("header", 0, 16),
             ("pid", 16, 4),
@@ -231,6 +238,23 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("orig_lens", 200, 32),
             ("posts", 232, 128),
             ("data_len", 360, 4),
+            ("entry_ktime", 368, 8),
+        ],
+    },
+    StructLayout {
+        name: "tpc_ret_key",
+        size: 16,
+        fields: &[("pid_tgid", 0, 8), ("hook_id", 8, 4)],
+    },
+    StructLayout {
+        name: "tpc_ret_state",
+        size: 216,
+        fields: &[
+            ("entry_ktime", 0, 8),
+            ("exec_ktime", 8, 8),
+            ("values", 16, 64),
+            ("nposts", 80, 2),
+            ("posts", 88, 128),
         ],
     },
 ];
@@ -276,6 +300,17 @@ pub struct KernelSlot {
     /// Slot holding this buffer's size (`CharBuf`).
     pub size_slot: Option<u8>,
     pub max_len: u16,
+    /// Read by the return probe (`returnArg`).
+    pub at_return: bool,
+    /// A `returnCopy` buffer: pointer at entry, bytes at return.
+    pub return_copy: bool,
+}
+
+/// `tpc_arg_slot.flags`.
+pub mod slot_flags {
+    pub const SIGNED: u8 = 1;
+    pub const RETURN: u8 = 2;
+    pub const RETCOPY: u8 = 4;
 }
 
 pub const SLOT_NONE: u8 = 0xff;
@@ -285,7 +320,17 @@ impl KernelSlot {
         put_u16(out, 0, self.offset);
         out[2] = self.read as u8;
         out[3] = self.width;
-        out[4] = u8::from(self.signed);
+        out[4] = if self.signed { slot_flags::SIGNED } else { 0 }
+            | if self.at_return {
+                slot_flags::RETURN
+            } else {
+                0
+            }
+            | if self.return_copy {
+                slot_flags::RETCOPY
+            } else {
+                0
+            };
         out[5] = self.size_slot.unwrap_or(SLOT_NONE);
         put_u16(out, 6, self.max_len);
     }
@@ -302,6 +347,8 @@ pub struct KernelHook {
     /// The arguments are in the `struct pt_regs` the first argument points
     /// at (syscall wrappers).
     pub regs_indirect: bool,
+    /// A return probe finishes the calls some policy posted for.
+    pub returns: bool,
 }
 
 impl KernelHook {
@@ -313,7 +360,8 @@ impl KernelHook {
             4,
             u32::from(self.scoped)
                 | if self.task_info { 2 } else { 0 }
-                | if self.regs_indirect { 4 } else { 0 },
+                | if self.regs_indirect { 4 } else { 0 }
+                | if self.returns { 8 } else { 0 },
         );
         for (i, slot) in self.slots.iter().take(MAX_SLOTS).enumerate() {
             slot.encode(&mut out[8 + 8 * i..16 + 8 * i]);
@@ -445,6 +493,12 @@ pub struct KernelAction {
     pub nargs: u8,
     /// Override: the hooked call returns this.
     pub override_return: Option<i32>,
+    /// `matchReturnArgs` filters, after the argument filters.
+    pub nret: u8,
+    /// `matchReturnActions` has NoPost.
+    pub ret_nopost: bool,
+    /// The signal `matchReturnActions` sends (0: none).
+    pub ret_signal: u8,
 }
 
 impl KernelAction {
@@ -456,19 +510,27 @@ impl KernelAction {
         out[11] = self.first_filter;
         out[12] = self.nproc;
         out[13] = self.nargs;
+        out[14] = self.nret;
+        out[15] = self.ret_signal;
+        let mut flags = if self.ret_nopost { ACT_RET_NOPOST } else { 0 };
         if let Some(value) = self.override_return {
             put_u32(out, 16, value as u32);
-            put_u32(out, 20, ACT_OVERRIDE);
+            flags |= ACT_OVERRIDE;
         }
+        put_u32(out, 20, flags);
     }
 }
 
 /// `tpc_sel_action.action_flags`: Override.
 pub const ACT_OVERRIDE: u32 = 1;
+/// `tpc_sel_action.action_flags`: `matchReturnActions` has NoPost.
+pub const ACT_RET_NOPOST: u32 = 2;
 
 pub const PH_MONITOR: u32 = 1;
 /// Some filter replaces the selector's result (`CapabilitiesGained`).
 pub const PH_REPLACES: u32 = 2;
+/// A return probe decides whether the policy's events post.
+pub const PH_RETURNS: u32 = 4;
 
 /// `struct tpc_policy_hook`.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -480,6 +542,8 @@ pub struct KernelPolicyHook {
     /// One per selector; empty: every hit posts.
     pub actions: Vec<KernelAction>,
     pub filters: Vec<KernelFilter>,
+    /// The hook has a return probe (`PH_RETURNS`).
+    pub returns: bool,
 }
 
 impl KernelPolicyHook {
@@ -496,7 +560,9 @@ impl KernelPolicyHook {
         put_u32(
             &mut out,
             8,
-            if self.monitor { PH_MONITOR } else { 0 } | if replaces { PH_REPLACES } else { 0 },
+            if self.monitor { PH_MONITOR } else { 0 }
+                | if replaces { PH_REPLACES } else { 0 }
+                | if self.returns { PH_RETURNS } else { 0 },
         );
         out[12] = self.arg_slots.len().min(MAX_POLICY_ARGS) as u8;
         for (i, s) in self.arg_slots.iter().take(MAX_POLICY_ARGS).enumerate() {
@@ -608,6 +674,10 @@ pub mod post_flags {
     pub const RATE_LIMITED: u8 = 4;
     pub const SIGNALED: u8 = 8;
     pub const OVERRIDDEN: u8 = 16;
+    /// Entry records: the event waits for the return probe's record.
+    pub const AWAIT_RETURN: u8 = 32;
+    /// Return records: no selector's `matchReturnArgs` passed.
+    pub const RET_FAILED: u8 = 64;
 }
 
 pub mod hook_event_flags {

@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Version of the contract between lowered tables and the kernel programs
 /// (map layouts in [`crate::layout`], program names, record formats). A
 /// runtime runs a bundle only when its embedded programs have this ABI.
-pub const PROGRAM_ABI: u32 = 2;
+pub const PROGRAM_ABI: u32 = 3;
 
 /// The one BPF object every lowered hook runs in.
 pub const SENSOR_OBJECT: &str = "tpc.bpf.o";
@@ -209,6 +209,21 @@ pub struct HookUnit {
     pub selectors: Vec<SelectorUnit>,
     pub message: Option<String>,
     pub tags: Vec<String>,
+    /// `returnArg` of a return probe: read from the return register when
+    /// the call returns; `matchReturnArgs` filters name it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_arg: Option<ArgSpec>,
+}
+
+impl HookUnit {
+    /// Whether the hook has a return probe (`return: true`).
+    pub fn returns(&self) -> bool {
+        self.attach.returns()
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Where a hook attaches.
@@ -228,10 +243,14 @@ pub enum AttachPoint {
     /// (`sys_openat`), attached at the kernel's wrapper (`__x64_sys_openat`)
     /// with its arguments in the user's registers. `override_return`: a
     /// selector overrides the return value (`bpf_override_return`).
+    /// `returns`: a kretprobe finishes each call the entry posted for
+    /// (`return: true`): `returnArg`, `matchReturnArgs`, `returnCopy`.
     Kprobe {
         function: String,
         syscall: bool,
         override_return: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        returns: bool,
     },
     /// fentry on a kernel function (BTF), arguments as u64s.
     Fentry {
@@ -249,10 +268,30 @@ pub enum AttachPoint {
         path: String,
         symbol: Option<String>,
         offset: u64,
+        /// A uretprobe finishes each call the entry posted for.
+        #[serde(default, skip_serializing_if = "is_false")]
+        returns: bool,
     },
 }
 
 impl AttachPoint {
+    /// Whether a return probe finishes the hook's calls.
+    pub fn returns(&self) -> bool {
+        matches!(
+            self,
+            AttachPoint::Kprobe { returns: true, .. } | AttachPoint::Uprobe { returns: true, .. }
+        )
+    }
+
+    /// The return program of this kind of hook in program slot `slot`.
+    pub fn return_program(&self, slot: u32) -> Option<String> {
+        match self {
+            AttachPoint::Kprobe { returns: true, .. } => Some(format!("tpc_kretprobe_{slot}")),
+            AttachPoint::Uprobe { returns: true, .. } => Some(format!("tpc_uretprobe_{slot}")),
+            _ => None,
+        }
+    }
+
     /// The program of [`SENSOR_OBJECT`] that serves this kind of hook in
     /// program slot `slot`.
     pub fn program(&self, slot: u32) -> String {
@@ -299,14 +338,16 @@ impl AttachPoint {
                 function,
                 syscall,
                 override_return,
+                returns,
             } => format!(
-                "kprobe {function}{}{}",
+                "kprobe {function}{}{}{}",
                 if *syscall { " (syscall)" } else { "" },
                 if *override_return {
                     " with override"
                 } else {
                     ""
-                }
+                },
+                if *returns { " with return probe" } else { "" }
             ),
             AttachPoint::Fentry { function, syscall } => format!(
                 "fentry {function}{}",
@@ -317,11 +358,19 @@ impl AttachPoint {
                 path,
                 symbol,
                 offset,
-            } => match symbol {
-                Some(symbol) if *offset == 0 => format!("uprobe {path}:{symbol}"),
-                Some(symbol) => format!("uprobe {path}:{symbol}+{offset:#x}"),
-                None => format!("uprobe {path}@{offset:#x}"),
-            },
+                returns,
+            } => {
+                let place = match symbol {
+                    Some(symbol) if *offset == 0 => format!("uprobe {path}:{symbol}"),
+                    Some(symbol) => format!("uprobe {path}:{symbol}+{offset:#x}"),
+                    None => format!("uprobe {path}@{offset:#x}"),
+                };
+                if *returns {
+                    format!("{place} with return probe")
+                } else {
+                    place
+                }
+            }
         }
     }
 }
@@ -335,6 +384,10 @@ pub struct ArgSpec {
     pub label: Option<String>,
     /// Read only because another argument takes its size from it.
     pub hidden: bool,
+    /// `returnCopy`: a buffer whose pointer is kept at entry and whose
+    /// bytes are read when the call returns, as many as it returned.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub return_copy: bool,
 }
 
 /// Where an argument's raw value comes from.
@@ -350,6 +403,9 @@ pub enum ArgSource {
     /// A register of the hook's `struct pt_regs` (kprobes, uprobes), by its
     /// offset there; for syscall hooks, of the user's registers.
     Register { name: String, offset: u16 },
+    /// The return value register of a return probe (`returnArg`), by its
+    /// offset in the return probe's `struct pt_regs`.
+    Return { offset: u16 },
 }
 
 /// How the programs read an argument.
@@ -425,6 +481,23 @@ pub struct SelectorUnit {
     /// `matchArgs` then `matchData`, in order.
     pub args: Vec<ArgFilter>,
     pub action: SelectorAction,
+    /// `matchReturnArgs` (return probes; `arg` is 0, the return value).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub return_args: Vec<ArgFilter>,
+    /// `matchReturnActions`; `None`: the return posts (`Post`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_action: Option<ReturnAction>,
+}
+
+/// What a selector does when its `matchReturnArgs` are the first to pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnAction {
+    /// False when `matchReturnActions` has `NoPost`.
+    pub post: bool,
+    /// The `return_action` events carry.
+    pub event_action: u32,
+    /// The signal sent when the call returns; `None` in monitor mode.
+    pub signal: Option<u32>,
 }
 
 /// What a winning selector does.

@@ -239,6 +239,12 @@ fn describe_selector(selector: &SelectorUnit, hook: &HookUnit) -> SelectorSummar
         );
         filters.push(format!("{arg}: {}", describe_test(&f.test)));
     }
+    for f in &selector.return_args {
+        filters.push(format!(
+            "matchReturnArgs: the return value: {}",
+            describe_test(&f.test)
+        ));
+    }
     let action = &selector.action;
     let mut parts = vec![
         tpc_events::KprobeAction::from_number(i32::try_from(action.event_action).unwrap_or(0))
@@ -257,6 +263,20 @@ fn describe_selector(selector: &SelectorUnit, hook: &HookUnit) -> SelectorSummar
             rate.interval_ns / 1_000_000,
             rate.scope
         ));
+    }
+    if let Some(ret) = &selector.return_action {
+        let name =
+            tpc_events::KprobeAction::from_number(i32::try_from(ret.event_action).unwrap_or(0))
+                .and_then(|a| a.name().map(str::to_owned))
+                .unwrap_or_else(|| ret.event_action.to_string());
+        let mut at_return = vec![name];
+        if !ret.post {
+            at_return.push("NoPost".into());
+        }
+        if let Some(signal) = ret.signal {
+            at_return.push(format!("signal {signal}"));
+        }
+        parts.push(format!("at return: {}", at_return.join(", ")));
     }
     SelectorSummary {
         index: selector.index,
@@ -289,12 +309,19 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
                 programs
                     .entry((program, hook.attach.describe()))
                     .or_default();
+                if let Some(family) = hook.attach.return_program(0) {
+                    let counter = next_slot.entry(family).or_insert(0);
+                    let slot = *counter;
+                    *counter += 1;
+                    if let Some(program) = hook.attach.return_program(slot) {
+                        programs
+                            .entry((program, hook.attach.describe()))
+                            .or_default();
+                    }
+                }
             }
-            if let Some((_, users)) = programs
-                .iter_mut()
-                .find(|((_, attach), _)| *attach == hook.attach.describe())
-            {
-                if !users.contains(&policy.name) {
+            for ((_, attach), users) in programs.iter_mut() {
+                if *attach == hook.attach.describe() && !users.contains(&policy.name) {
                     users.push(policy.name.clone());
                 }
             }
@@ -316,7 +343,17 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
                 args: hook
                     .args
                     .iter()
-                    .map(|a| describe_arg(&a.read, &a.source, a.hidden))
+                    .chain(hook.return_arg.as_ref())
+                    .map(|a| {
+                        if a.return_copy {
+                            format!(
+                                "{}: buffer copied when the call returns, as many bytes as it returned (returnCopy)",
+                                kernel::describe_source(&a.source)
+                            )
+                        } else {
+                            describe_arg(&a.read, &a.source, a.hidden)
+                        }
+                    })
                     .collect(),
                 selectors: hook
                     .selectors

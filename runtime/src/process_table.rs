@@ -107,7 +107,7 @@ impl ProcessTable {
             }
             Record::Exit(exit) => Some(self.apply_exit(&exit)),
             // Hook records are turned into events by the policy engine.
-            Record::Hook(_) => None,
+            Record::Hook(_) | Record::HookReturn(_) => None,
         }
     }
 

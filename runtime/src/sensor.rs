@@ -18,10 +18,13 @@ use crate::{
     clock::BootClock,
     error::RuntimeError,
     model::{DropCounts, SensorEvent},
-    policies::{BundleId, CgroupBinding, HostInfo, PolicyEngine, events::hook_events},
+    policies::{
+        BundleId, CgroupBinding, HostInfo, PolicyEngine,
+        events::{awaits_return, hook_events, return_events},
+    },
     proc_seed,
     process_table::ProcessTable,
-    wire::Record,
+    wire::{HookRecord, Record},
 };
 
 /// How to start the sensor.
@@ -98,6 +101,55 @@ pub struct BaseSensor<B: KernelBackend = AyaBackend> {
     /// CPU: at most every [`DROP_CHECK_EVERY`], and always when stopping).
     last_drop_check: Option<std::time::Instant>,
     stopping: bool,
+    /// Entry records waiting for their return probe's record, by (thread,
+    /// hook), innermost call last.
+    pending_returns: PendingReturns,
+}
+
+/// Entry records of calls that have not returned yet.
+#[derive(Debug, Default)]
+struct PendingReturns {
+    calls: std::collections::HashMap<(u32, u32), Vec<HookRecord>>,
+    count: usize,
+}
+
+/// Calls kept waiting for a return at most (the kernel keeps as many, in
+/// `tpc_ret_pending`); beyond it the oldest are forgotten.
+const MAX_PENDING_RETURNS: usize = tpc_bundle::layout::RET_PENDING * 2;
+
+impl PendingReturns {
+    fn push(&mut self, record: HookRecord) {
+        if self.count >= MAX_PENDING_RETURNS {
+            // a return that never came (a missed kretprobe, a thread that
+            // never returned): drop the oldest half
+            let mut times: Vec<u64> = self.calls.values().flatten().map(|r| r.ktime).collect();
+            times.sort_unstable();
+            let cut = times.get(times.len() / 2).copied().unwrap_or(0);
+            for stack in self.calls.values_mut() {
+                stack.retain(|r| r.ktime > cut);
+            }
+            self.calls.retain(|_, s| !s.is_empty());
+            self.count = self.calls.values().map(Vec::len).sum();
+        }
+        self.calls
+            .entry((record.tid, record.hook_id))
+            .or_default()
+            .push(record);
+        self.count += 1;
+    }
+
+    /// The entry record a return record finishes.
+    fn take(&mut self, ret: &HookRecord) -> Option<HookRecord> {
+        let key = (ret.tid, ret.hook_id);
+        let stack = self.calls.get_mut(&key)?;
+        let at = stack.iter().rposition(|r| r.ktime == ret.entry_ktime)?;
+        let entry = stack.remove(at);
+        if stack.is_empty() {
+            self.calls.remove(&key);
+        }
+        self.count = self.count.saturating_sub(1);
+        Some(entry)
+    }
 }
 
 /// How often `poll` reads the drop counters.
@@ -181,6 +233,7 @@ impl<B: KernelBackend> BaseSensor<B> {
             startup,
             last_drop_check: None,
             stopping: false,
+            pending_returns: PendingReturns::default(),
         })
     }
 
@@ -261,6 +314,7 @@ impl<B: KernelBackend> BaseSensor<B> {
         }
         let table = &mut self.table;
         let engine = &self.engine;
+        let pending = &mut self.pending_returns;
         let mut policy_events = 0u64;
         stats.records =
             self.backend
@@ -270,6 +324,18 @@ impl<B: KernelBackend> BaseSensor<B> {
                             stats.events += 1;
                             policy_events += 1;
                             sink(SensorEvent::Policy(Box::new(posted)));
+                        }
+                        if awaits_return(&hook) {
+                            pending.push(hook);
+                        }
+                    }
+                    Ok(Record::HookReturn(ret)) => {
+                        if let Some(entry) = pending.take(&ret) {
+                            for posted in return_events(engine, table, &entry, &ret) {
+                                stats.events += 1;
+                                policy_events += 1;
+                                sink(SensorEvent::Policy(Box::new(posted)));
+                            }
                         }
                     }
                     Ok(record) => {

@@ -73,7 +73,10 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
         for hook in &policy.hooks {
             let user = (policy.name.clone(), hook.locator.clone(), hook.place);
             if let Some((_, at)) = seen.iter().find(|(a, _)| *a == hook.attach) {
-                out[*at].2.push(user);
+                out[*at].2.push(user.clone());
+                if hook.attach.returns() {
+                    out[*at + 1].2.push(user);
+                }
                 continue;
             }
             let family = hook.attach.program(0);
@@ -81,7 +84,21 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
             let program = hook.attach.program(*slot);
             *slot += 1;
             seen.push((hook.attach.clone(), out.len()));
-            out.push((program, policies::attach_target(&hook.attach), vec![user]));
+            out.push((
+                program,
+                policies::attach_target(&hook.attach),
+                vec![user.clone()],
+            ));
+            // a return probe's program comes right after its entry program
+            if let (Some(family), Some(target)) = (
+                hook.attach.return_program(0),
+                policies::return_target(&hook.attach),
+            ) {
+                let slot = next_slot.entry(family).or_insert(0);
+                let program = hook.attach.return_program(*slot).unwrap_or_default();
+                *slot += 1;
+                out.push((program, target, vec![user]));
+            }
         }
     }
     out

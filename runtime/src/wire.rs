@@ -3,16 +3,17 @@
 use crate::error::DecodeError;
 
 /// `WIRE_VERSION` in `base_sensor.h`.
-pub const WIRE_VERSION: u8 = 2;
+pub const WIRE_VERSION: u8 = 3;
 
 const EVENT_EXEC: u8 = 1;
 const EVENT_FORK: u8 = 2;
 const EVENT_EXIT: u8 = 3;
 const EVENT_HOOK: u8 = 4;
+const EVENT_HOOK_RETURN: u8 = 5;
 
 const HEADER_LEN: usize = 16;
 const EXEC_FIXED_LEN: usize = 152;
-const HOOK_FIXED_LEN: usize = 368;
+const HOOK_FIXED_LEN: usize = 376;
 const FORK_LEN: usize = 48;
 const EXIT_LEN: usize = 40;
 
@@ -116,6 +117,9 @@ pub struct HookRecord {
     pub slots: [SlotBytes; 8],
     pub posts: Vec<HookPost>,
     pub data: Vec<u8>,
+    /// Return records: the `ktime` of the entry record they finish; 0 for
+    /// entry records.
+    pub entry_ktime: u64,
 }
 
 impl HookRecord {
@@ -163,6 +167,8 @@ pub enum Record {
     Fork(ForkRecord),
     Exit(ExitRecord),
     Hook(HookRecord),
+    /// A return probe finishing a call whose entry record awaits it.
+    HookReturn(HookRecord),
 }
 
 impl Record {
@@ -224,6 +230,7 @@ impl Record {
                 }))
             }
             EVENT_HOOK => Ok(Record::Hook(decode_hook(&reader, cpu, ktime)?)),
+            EVENT_HOOK_RETURN => Ok(Record::HookReturn(decode_hook(&reader, cpu, ktime)?)),
             EVENT_FORK => {
                 reader.need(FORK_LEN, "fork")?;
                 Ok(Record::Fork(ForkRecord {
@@ -295,6 +302,7 @@ fn decode_hook(reader: &Reader<'_>, cpu: u32, ktime: u64) -> Result<HookRecord, 
         slots,
         posts,
         data,
+        entry_ktime: reader.u64(368)?,
     })
 }
 
@@ -459,8 +467,8 @@ impl Reader<'_> {
 /// Builders for records in the wire layout, for tests and fake backends.
 pub mod encode {
     use super::{
-        EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_HOOK, ExecRecord, ExitRecord, ForkRecord,
-        HookRecord, WIRE_VERSION,
+        EVENT_EXEC, EVENT_EXIT, EVENT_FORK, EVENT_HOOK, EVENT_HOOK_RETURN, ExecRecord, ExitRecord,
+        ForkRecord, HookRecord, WIRE_VERSION,
     };
 
     fn header(kind: u8, cpu: u32, ktime: u64) -> Vec<u8> {
@@ -517,7 +525,16 @@ pub mod encode {
     }
 
     pub fn hook(record: &HookRecord) -> Vec<u8> {
-        let mut bytes = header(EVENT_HOOK, record.cpu, record.ktime);
+        hook_of_kind(EVENT_HOOK, record)
+    }
+
+    /// A return probe's record.
+    pub fn hook_return(record: &HookRecord) -> Vec<u8> {
+        hook_of_kind(EVENT_HOOK_RETURN, record)
+    }
+
+    fn hook_of_kind(kind: u8, record: &HookRecord) -> Vec<u8> {
+        let mut bytes = header(kind, record.cpu, record.ktime);
         bytes.extend_from_slice(&record.pid.to_ne_bytes());
         bytes.extend_from_slice(&record.tid.to_ne_bytes());
         bytes.extend_from_slice(&record.exec_ktime.to_ne_bytes());
@@ -557,6 +574,7 @@ pub mod encode {
         let data_len = u32::try_from(record.data.len()).unwrap_or(u32::MAX);
         bytes.extend_from_slice(&data_len.to_ne_bytes());
         bytes.extend_from_slice(&0u32.to_ne_bytes());
+        bytes.extend_from_slice(&record.entry_ktime.to_ne_bytes());
         bytes.extend_from_slice(&record.data);
         bytes
     }
@@ -669,11 +687,18 @@ mod tests {
                 policy: 3,
             }],
             data: b"/etc/".to_vec(),
+            entry_ktime: 0,
         };
         let bytes = encode::hook(&record);
         assert_eq!(bytes.len(), HOOK_FIXED_LEN + 5);
         let decoded = Record::decode(&bytes).unwrap();
         assert_eq!(decoded, Record::Hook(record.clone()));
+        let ret = HookRecord {
+            entry_ktime: 4,
+            ..record.clone()
+        };
+        let decoded = Record::decode(&encode::hook_return(&ret)).unwrap();
+        assert_eq!(decoded, Record::HookReturn(ret));
         assert_eq!(record.slot_bytes(1), b"/etc/");
     }
 

@@ -8,6 +8,9 @@
 //! the event and both verdicts. Uprobes run in `kernel_differential` on
 //! this machine's kernel.
 //!
+//! Two policies have return probes (kretprobes): `matchReturnArgs` on the
+//! return value with `matchReturnActions`, and a `returnCopy` buffer.
+//!
 //! The fentry policy hooks another function than the kprobes: a kprobe and
 //! an fentry hook on one function post separate events that a recording
 //! cannot tell apart (both are `process_kprobe` with the same
@@ -221,6 +224,69 @@ const POLICIES: &[(&str, &str)] = &[
       - action: NoPost
 "#,
     ),
+    (
+        "dk-kret-openat-failed",
+        r#"
+  kprobes:
+  - call: "sys_openat"
+    syscall: true
+    return: true
+    args:
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Prefix"
+        values:
+        - "/tmp/d/"
+      matchReturnArgs:
+      - index: 0
+        operator: "LT"
+        values:
+        - "0"
+    - matchArgs:
+      - index: 1
+        operator: "Postfix"
+        values:
+        - ".pem"
+      matchReturnActions:
+      - action: NoPost
+"#,
+    ),
+    (
+        "dk-kret-read-copy",
+        r#"
+  kprobes:
+  - call: "sys_read"
+    syscall: true
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_buf"
+      returnCopy: true
+    - index: 2
+      type: "size_t"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/tmp/d/busybox-tpcdt-cat"
+      matchReturnArgs:
+      - index: 0
+        operator: "GT"
+        values:
+        - "0"
+"#,
+    ),
 ];
 
 /// Runs in cgroup tpcdt, in /tmp/d (see vm/scenarios/differential.sh).
@@ -230,6 +296,10 @@ set +e
 /tmp/d/busybox-tpcdt-cat cat /tmp/d/etc/secret.key
 cat /tmp/d/etc/public.pem /tmp/d/etc/secret.key
 cat /tmp/d/secret/f
+cat /tmp/d/missing-file
+/tmp/d/busybox-tpcdt-cat head -n 1 /tmp/d/etc/public.pem
+/tmp/d/busybox-tpcdt-cat wc -c /tmp/d/etc/secret.key
+/tmp/d/busybox-tpcdt-cat cat /tmp/d/etc/missing.pem
 /tmp/d/busybox-tpcdt-sh sh -c 'cat /tmp/d/etc/public.pem; cat /tmp/d/secret/f'
 echo hello > /tmp/d/out.txt
 echo hi >> /tmp/d/out.txt
@@ -356,6 +426,17 @@ fn differential(series: &KernelSeries) {
         "{test}: too few hook events observed ({})",
         outcome.observed
     );
+    // return probes: one merged event per call, with the return value
+    for event in events
+        .iter()
+        .filter(|e| e.policy_name().is_some_and(|n| n.starts_with("dk-kret")))
+    {
+        assert!(
+            event.return_arg().is_some() && event.return_action().is_some(),
+            "{test}: a return probe's event without `return` or `return_action`: {}",
+            event.to_json_line()
+        );
+    }
     for (name, _) in POLICIES {
         let posted = events
             .iter()

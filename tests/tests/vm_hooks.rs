@@ -8,6 +8,11 @@
 //! Override makes open, exec and connect of a chosen target fail with the
 //! chosen errno while other calls succeed; then the events each posted.
 
+#![expect(
+    clippy::unwrap_used,
+    reason = "tests: a failed unwrap is a failed test"
+)]
+
 #[expect(dead_code, reason = "only tpc_binary() of the kernel-test helpers")]
 mod runtime_support;
 

@@ -24,7 +24,14 @@ pub struct LoweredArgs {
     pub types: Vec<ArgType>,
     /// Fields the lowering read from the format.
     pub fields: Vec<FieldRequirement>,
+    /// Return probes: how the `returnArg` is read, and its type.
+    pub return_spec: Option<ArgSpec>,
+    pub return_type: Option<ArgType>,
 }
+
+/// offsetof(struct pt_regs, ax) on x86-64: where a return probe finds the
+/// return value.
+const RETURN_REGISTER: u16 = 80;
 
 /// How a type reads a fixed-size integer: (width in bytes, sign-extended,
 /// export kind).
@@ -202,6 +209,7 @@ pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs
                             export: ArgExport::Size,
                             label: None,
                             hidden: true,
+                            return_copy: false,
                         },
                     ));
                     // the size argument's place is fixed up below
@@ -235,6 +243,7 @@ pub fn tracepoint_args(hook: &Hook, info: &TracepointInfo) -> Result<LoweredArgs
             export,
             label: decl.label.as_ref().map(|l| l.value.clone()),
             hidden: false,
+            return_copy: false,
         });
     }
     // Hidden size arguments go last; a buffer names its size argument by
@@ -312,6 +321,7 @@ pub fn raw_tracepoint_args(hook: &Hook) -> Result<LoweredArgs, LowerError> {
             export,
             label: decl.label.as_ref().map(|l| l.value.clone()),
             hidden: false,
+            return_copy: false,
         });
     }
     Ok(out)
@@ -394,6 +404,10 @@ fn function_read(ty: ArgType) -> Option<(ArgRead, ArgExport)> {
     })
 }
 
+fn hook_returns(hook: &Hook) -> bool {
+    hook.returns.as_ref().is_some_and(|r| r.value)
+}
+
 /// Lowers the `args` of a kprobe, fentry, LSM or uprobe hook: `index` is
 /// the function's parameter, found where `place` says.
 pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerError> {
@@ -420,20 +434,39 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
         }
         for (what, set) in [
             ("resolve", decl.resolve.as_ref().map(|r| r.span)),
-            ("returnCopy", decl.return_copy.then_some(decl.span)),
             ("maxData", decl.max_data.then_some(decl.span)),
         ] {
             if let Some(span) = set {
                 return Err(unsupported(
                     span,
                     format!("`{what}` on an argument"),
-                    "tpc's kernel programs read the argument itself; resolve paths, returnCopy and maxData come with later back-end work",
+                    "tpc's kernel programs read the argument itself; resolve paths and maxData come with later back-end work",
                 ));
             }
         }
         let source = source_of(decl.index.span, index)?;
         let ty = decl.ty.value;
-        let (read, export) = if ty == ArgType::CharBuf {
+        let return_copy = decl.return_copy;
+        if return_copy {
+            if !hook_returns(hook) {
+                return Err(unsupported(
+                    decl.span,
+                    "`returnCopy` on a hook without `return: true`".into(),
+                    "returnCopy reads the buffer when the call returns: the hook needs a return probe",
+                ));
+            }
+            if ty != ArgType::CharBuf {
+                return Err(unsupported(
+                    decl.ty.span,
+                    format!("`returnCopy` on a `{ty}` argument"),
+                    "tpc copies `char_buf` arguments at return, as many bytes as the call returned",
+                ));
+            }
+        }
+        let (read, export) = if ty == ArgType::CharBuf && return_copy {
+            // its size is the return value, read by the return probe
+            (ArgRead::CharBuf { size_arg: 0 }, ArgExport::Bytes)
+        } else if ty == ArgType::CharBuf {
             let Some(size_index) = &decl.size_arg_index else {
                 return Err(unsupported(
                     decl.ty.span,
@@ -460,6 +493,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                     export: ArgExport::Size,
                     label: None,
                     hidden: true,
+                    return_copy: false,
                 },
             ));
             (
@@ -489,6 +523,32 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
             export,
             label: decl.label.as_ref().map(|l| l.value.clone()),
             hidden: false,
+            return_copy,
+        });
+    }
+    if let Some(decl) = hook.return_arg.as_ref().filter(|_| hook_returns(hook)) {
+        let ty = decl.ty.value;
+        let (read, export) = function_read(ty).ok_or_else(|| {
+            unsupported(
+                decl.ty.span,
+                format!("`type: {ty}` on a `returnArg`"),
+                "tpc's return probes read integers, string, sockaddr, file, path, fd, dentry and linux_binprm return values",
+            )
+        })?;
+        out.return_spec = Some(ArgSpec {
+            source: ArgSource::Return {
+                offset: RETURN_REGISTER,
+            },
+            read,
+            export,
+            label: decl.label.as_ref().map(|l| l.value.clone()),
+            hidden: false,
+            return_copy: false,
+        });
+        out.return_type = Some(if ty == ArgType::Auto {
+            ArgType::Uint64
+        } else {
+            ty
         });
     }
     for (size_at, spec) in hidden {

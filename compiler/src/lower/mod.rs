@@ -273,8 +273,38 @@ fn lower_policy(
             reason: reason.clone(),
         });
     }
+    if let Some(loader) = policy.loader.as_ref().filter(|l| l.value) {
+        errors.push(LowerError::Unsupported {
+            span: loader.span,
+            what: "the loader sensor (`loader: true`, process_loader events)".into(),
+            help: "tpc's kernel programs do not report loaded executable mappings yet; `tpc replay` handles recorded process_loader events".into(),
+        });
+    }
     let mut hooks = Vec::new();
     for hook in &policy.hooks {
+        if let HookTarget::Kprobe { calls, .. } = &hook.target {
+            // a call names its list by `from_list` (expanded) or `list:NAME`
+            let generated = calls.iter().find_map(|c| {
+                let name = c
+                    .from_list
+                    .as_deref()
+                    .or_else(|| c.name.strip_prefix("list:"))?;
+                let list = policy.lists.iter().find(|l| l.name.value == name)?;
+                matches!(
+                    list.kind,
+                    crate::ir::ListKind::GeneratedFtrace | crate::ir::ListKind::GeneratedSyscalls
+                )
+                .then(|| (c.span, list.name.value.clone(), list.kind.as_str()))
+            });
+            if let Some((span, name, kind)) = generated {
+                errors.push(LowerError::Unsupported {
+                    span,
+                    what: format!("the {kind} list `{name}`"),
+                    help: "generated lists (every syscall, or a pattern over available_filter_functions) are expanded when Tetragon loads the policy, into one kprobe each; tpc does not expand them yet (it has 32 kprobe programs): list the functions in a plain list".into(),
+                });
+                continue;
+            }
+        }
         match lower_hook(
             hook,
             sources,
@@ -316,12 +346,38 @@ fn lower_hook(
     requirements: &mut Requirements,
     warnings: &mut Vec<LowerError>,
 ) -> Result<Vec<HookUnit>, LowerError> {
-    if let Some(returns) = hook.returns.as_ref().filter(|r| r.value) {
-        return Err(LowerError::Unsupported {
-            span: returns.span,
-            what: "a return probe (`return: true`)".into(),
-            help: "tpc's kernel programs run entry hooks; kretprobes with returnArg and matchReturnArgs come with later back-end work".into(),
-        });
+    let returns = hook.returns.as_ref().filter(|r| r.value);
+    if let Some(returns) = returns {
+        let fentry = matches!(hook.target, HookTarget::Kprobe { fentry: true, .. });
+        if !matches!(hook.target, HookTarget::Kprobe { .. }) || fentry {
+            return Err(LowerError::Unsupported {
+                span: returns.span,
+                what: format!(
+                    "a return probe (`return: true`) on a{} {} hook",
+                    if fentry { "n fentry" } else { "" },
+                    if fentry { "kprobe" } else { hook.target.kind().as_str() }
+                ),
+                help: "tpc's return probes are kretprobes (kprobes on kernel functions and syscalls); uretprobes and fexit come with later back-end work".into(),
+            });
+        }
+        if hook.return_arg.is_none() {
+            return Err(LowerError::Layout {
+                span: returns.span,
+                what: "a return probe without `returnArg`: say how to read the return value (`returnArg: {index: 0, type: int}`)".into(),
+            });
+        }
+        if let Some(action) = hook
+            .return_arg_action
+            .as_ref()
+            .filter(|a| a.value != "Post")
+        {
+            return Err(LowerError::Unsupported {
+                span: action.span,
+                what: format!("`returnArgAction: {}`", action.value),
+                help: "socket tracking (TrackSock/UntrackSock) comes with later back-end work"
+                    .into(),
+            });
+        }
     }
     if let Some(data) = hook.data.first() {
         return Err(LowerError::Unsupported {
@@ -441,6 +497,13 @@ fn lower_hook(
             if overrides && !*fentry {
                 kprobe_override_possible(hook, calls, *syscall, options)?;
             }
+            if overrides && returns.is_some() {
+                return Err(LowerError::Unsupported {
+                    span: hook.span,
+                    what: "Override on a hook with a return probe".into(),
+                    help: "an overridden call never runs, so its return probe has nothing to report: put the Override on a hook without `return: true`".into(),
+                });
+            }
             let place = match (*fentry, *syscall) {
                 (_, true) => args::ArgPlace::SyscallRegisters,
                 (false, false) => args::ArgPlace::CallRegisters,
@@ -458,6 +521,7 @@ fn lower_hook(
                         function: call.name.clone(),
                         syscall: *syscall,
                         override_return: overrides,
+                        returns: returns.is_some(),
                     }
                 }
             });
@@ -519,6 +583,7 @@ fn lower_hook(
                         path: path.value.clone(),
                         symbol: None,
                         offset: u64::try_from(o.value).unwrap_or(0),
+                        returns: false,
                     })
                     .collect()
             } else {
@@ -531,6 +596,7 @@ fn lower_hook(
                         offset: offsets
                             .get(i)
                             .map_or(0, |o| u64::try_from(o.value).unwrap_or(0)),
+                        returns: false,
                     })
                     .collect()
             };
@@ -556,6 +622,16 @@ fn lower_hook(
             });
         }
     };
+    if lowered.specs.len() + usize::from(lowered.return_spec.is_some())
+        > tpc_bundle::layout::MAX_SLOTS
+    {
+        return Err(LowerError::TooMany {
+            span: hook.span,
+            what: "values read on one hook (arguments, sizes and the return value)".into(),
+            count: lowered.specs.len() + usize::from(lowered.return_spec.is_some()),
+            max: tpc_bundle::layout::MAX_SLOTS,
+        });
+    }
     if lowered.specs.iter().filter(|s| !s.hidden).count() > tpc_bundle::layout::MAX_POLICY_ARGS {
         return Err(LowerError::TooMany {
             span: hook.span,
@@ -586,7 +662,7 @@ fn lower_hook(
     let mut filters = 0;
     for selector in &hook.selectors {
         let unit = selectors::lower_selector(&mut cx, selector)?;
-        filters += unit.process.len() + unit.args.len();
+        filters += unit.process.len() + unit.args.len() + unit.return_args.len();
         if unit.action.signal.is_some() {
             requirements.features.push(Feature::SendSignal);
         }
@@ -622,6 +698,7 @@ fn lower_hook(
         selectors,
         message: hook.message.as_ref().map(|m| m.value.clone()),
         tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
+        return_arg: lowered.return_spec,
     };
     // `list:` calls and several uprobe symbols: the same tables on each point
     let mut units = vec![unit.clone()];

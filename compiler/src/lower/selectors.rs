@@ -11,7 +11,8 @@ use std::net::IpAddr;
 
 use tpc_bundle::model::{
     ArgFilter as KernelArgFilter, ArgTest, BinaryMatch, IntCompare, ProcessFilter, RateLimit,
-    RateLimitScope as KernelScope, SelectorAction, SelectorUnit, SourcePlace, TextMatch,
+    RateLimitScope as KernelScope, ReturnAction, SelectorAction, SelectorUnit, SourcePlace,
+    TextMatch,
 };
 
 use crate::ir::{
@@ -58,7 +59,96 @@ pub fn lower_selector(
         process: process_filters(selector)?,
         args: arg_filters(cx, selector)?,
         action: action(cx, selector)?,
+        return_args: selector
+            .match_return_args
+            .iter()
+            .map(|f| return_filter(cx, f))
+            .collect::<Result<_, _>>()?,
+        return_action: return_action(cx, selector)?,
     })
+}
+
+/// A `matchReturnArgs` entry: a test on the return value (`arg` 0).
+fn return_filter(
+    cx: &SelectorContext<'_>,
+    filter: &ArgFilter,
+) -> Result<KernelArgFilter, LowerError> {
+    let Some(declared) = cx.args.return_type else {
+        return Err(LowerError::Unsupported {
+            span: filter.span,
+            what: "matchReturnArgs on a hook without a return probe".into(),
+            help: "set `return: true` and `returnArg` on the hook".into(),
+        });
+    };
+    if let Some(ArgRef::Arg(_) | ArgRef::Data(_)) = filter.targets.first() {
+        return Err(LowerError::Unsupported {
+            span: filter.target_span,
+            what: "a matchReturnArgs filter on an argument".into(),
+            help: "matchReturnArgs compares the return value (`index: 0`)".into(),
+        });
+    }
+    let op = filter.operator.value;
+    let family = Family::of_type(declared, None);
+    let test = if family == Family::Unfiltered {
+        ArgTest::Always
+    } else if op == Operator::CelExpr || op == Operator::CapabilitiesGained {
+        ArgTest::Never
+    } else {
+        lower_test(cx, filter, family, declared)?
+    };
+    Ok(KernelArgFilter {
+        arg: 0,
+        test,
+        replaces_result: false,
+    })
+}
+
+/// `matchReturnActions`: Post, NoPost, Sigkill and Signal run when the
+/// call returns.
+fn return_action(
+    cx: &mut SelectorContext<'_>,
+    selector: &Selector,
+) -> Result<Option<ReturnAction>, LowerError> {
+    if selector.match_return_actions.is_empty() {
+        return Ok(None);
+    }
+    let mut post = true;
+    let mut signal = None;
+    for a in &selector.match_return_actions {
+        match &a.kind {
+            ActionKind::Post { .. } => {}
+            ActionKind::NoPost => post = false,
+            ActionKind::Sigkill => {
+                if !cx.monitor && signal.is_none() {
+                    signal = Some(9);
+                }
+            }
+            ActionKind::Signal { signal: s } => {
+                let number = s.as_ref().map_or(0, |s| s.value);
+                if !cx.monitor && signal.is_none() && number > 0 {
+                    signal = u32::try_from(number).ok();
+                }
+            }
+            other => {
+                return Err(LowerError::Unsupported {
+                    span: a.name_span,
+                    what: format!("the {} action in matchReturnActions", other.name()),
+                    help: "tpc's return probes run Post, NoPost, Sigkill and Signal".into(),
+                });
+            }
+        }
+    }
+    let event_action = selector
+        .match_return_actions
+        .last()
+        .map_or(tpc_events::KprobeAction::Post, |a| event_action(&a.kind));
+    Ok(Some(ReturnAction {
+        post,
+        event_action: event_action
+            .number()
+            .map_or(0, |n| u32::try_from(n).unwrap_or(0)),
+        signal,
+    }))
 }
 
 fn set_negated(op: SetOp) -> bool {
@@ -208,14 +298,6 @@ fn arg_filters(
             span: first.span,
             what: "matchData".into(),
             help: "`data` is read by kprobes, which come with the kprobe back end".into(),
-        });
-    }
-    if let Some(first) = selector.match_return_args.first() {
-        return Err(LowerError::Unsupported {
-            span: first.span,
-            what: "matchReturnArgs".into(),
-            help: "return values are read by return probes, which come with the kprobe back end"
-                .into(),
         });
     }
     for filter in &selector.match_args {

@@ -223,6 +223,7 @@ fn hook_event(
             path,
             symbol,
             offset,
+            ..
         } => {
             let payload = ProcessUprobe {
                 process: Some(process),
@@ -245,7 +246,8 @@ fn hook_event(
     }
 }
 
-/// The events a hook record posts, one per policy whose selector posted.
+/// The events a hook record posts, one per policy whose selector posted
+/// (policies with a return probe wait for its record: [`return_events`]).
 pub fn hook_events(
     engine: &PolicyEngine,
     table: &ProcessTable,
@@ -254,17 +256,79 @@ pub fn hook_events(
     let mut out = Vec::new();
     let mut process: Option<(ProcessInfo, Option<ProcessInfo>)> = None;
     for post in &record.posts {
-        if post.flags & post_flags::POSTED == 0 {
+        if post.flags & post_flags::POSTED == 0 || post.flags & post_flags::AWAIT_RETURN != 0 {
             continue;
         }
-        let Some(info) = engine.policy_hook(post.ph_id) else {
-            continue; // unloaded while the record was in flight
-        };
         let (proc_info, parent) = process.get_or_insert_with(|| process_of(table, record));
+        out.extend(post_event(
+            engine, table, record, post, None, proc_info, parent,
+        ));
+    }
+    out
+}
+
+/// Whether a hook record has policies waiting for the call's return.
+pub fn awaits_return(record: &HookRecord) -> bool {
+    record
+        .posts
+        .iter()
+        .any(|p| p.flags & post_flags::AWAIT_RETURN != 0)
+}
+
+/// The events of a call that returned: one per policy of the entry
+/// record whose return selector posted, with the entry's arguments (the
+/// `returnCopy` ones from the return), `return` and `return_action`.
+pub fn return_events(
+    engine: &PolicyEngine,
+    table: &ProcessTable,
+    entry: &HookRecord,
+    ret: &HookRecord,
+) -> Vec<PolicyEvent> {
+    let mut out = Vec::new();
+    let mut process: Option<(ProcessInfo, Option<ProcessInfo>)> = None;
+    for ret_post in &ret.posts {
+        if ret_post.flags & post_flags::POSTED == 0 {
+            continue;
+        }
+        let Some(post) = entry
+            .posts
+            .iter()
+            .find(|p| p.ph_id == ret_post.ph_id && p.flags & post_flags::AWAIT_RETURN != 0)
+        else {
+            continue;
+        };
+        let (proc_info, parent) = process.get_or_insert_with(|| process_of(table, entry));
+        out.extend(post_event(
+            engine,
+            table,
+            entry,
+            post,
+            Some((ret, ret_post)),
+            proc_info,
+            parent,
+        ));
+    }
+    out
+}
+
+fn post_event(
+    engine: &PolicyEngine,
+    table: &ProcessTable,
+    record: &HookRecord,
+    post: &crate::wire::HookPost,
+    ret: Option<(&HookRecord, &crate::wire::HookPost)>,
+    proc_info: &ProcessInfo,
+    parent: &Option<ProcessInfo>,
+) -> Option<PolicyEvent> {
+    {
+        let info = engine.policy_hook(post.ph_id)?; // None: unloaded while in flight
         let args: Vec<KprobeArgument> = info
             .args
             .iter()
-            .map(|(slot, spec)| argument(record, *slot, spec))
+            .map(|(slot, spec)| match ret {
+                Some((ret, _)) if spec.return_copy => argument(ret, *slot, spec),
+                _ => argument(record, *slot, spec),
+            })
             .collect();
         let action_number = post
             .selector
@@ -274,7 +338,25 @@ pub fn hook_events(
         let time = Timestamp::from_unix_nanos(table.clock().unix_nanos(record.ktime));
         let process = proc_info.to_process();
         let parent_process = parent.as_ref().map(ProcessInfo::to_process);
-        let (event, place) = hook_event(info, process, parent_process, args, action.clone(), time);
+        let (mut event, place) =
+            hook_event(info, process, parent_process, args, action.clone(), time);
+        let mut signaled = post.flags & post_flags::SIGNALED != 0;
+        if let Some((ret, ret_post)) = ret {
+            signaled |= ret_post.flags & post_flags::SIGNALED != 0;
+            let return_action = ret_post
+                .selector
+                .and_then(|s| info.return_actions.get(usize::from(s)).copied())
+                .and_then(|n| KprobeAction::from_number(n as i32))
+                .unwrap_or(KprobeAction::Post);
+            let return_arg = info
+                .return_arg
+                .as_ref()
+                .map(|(slot, spec)| argument(ret, *slot, spec));
+            if let tpc_events::EventBody::ProcessKprobe(kp) = &mut event.body {
+                kp.return_arg = return_arg;
+                kp.return_action = Some(return_action);
+            }
+        }
         let compact = format!(
             "🔎 {place} {} {} {} ({})",
             proc_info.pid,
@@ -286,13 +368,12 @@ pub fn hook_events(
             action.name().unwrap_or("post"),
             info.policy_name
         );
-        out.push(PolicyEvent {
+        Some(PolicyEvent {
             event,
             policy: info.policy,
             policy_name: info.policy_name.clone(),
-            signaled: post.flags & post_flags::SIGNALED != 0,
+            signaled,
             compact,
-        });
+        })
     }
-    out
 }

@@ -145,9 +145,11 @@ enum ProgKind {
     Fentry,
     Lsm,
     Uprobe,
+    Kretprobe,
+    Uretprobe,
 }
 
-const PROG_KINDS: usize = 7;
+const PROG_KINDS: usize = 9;
 
 impl ProgKind {
     fn of(attach: &AttachPoint) -> Self {
@@ -168,6 +170,15 @@ impl ProgKind {
         }
     }
 
+    /// The kind of a hook's return program, if it has one.
+    fn return_of(attach: &AttachPoint) -> Option<Self> {
+        match attach {
+            AttachPoint::Kprobe { returns: true, .. } => Some(ProgKind::Kretprobe),
+            AttachPoint::Uprobe { returns: true, .. } => Some(ProgKind::Uretprobe),
+            _ => None,
+        }
+    }
+
     fn index(self) -> usize {
         self as usize
     }
@@ -182,6 +193,8 @@ impl ProgKind {
             ProgKind::Fentry => layout::FENTRY_SLOTS,
             ProgKind::Lsm => layout::LSM_SLOTS,
             ProgKind::Uprobe => layout::UPROBE_SLOTS,
+            ProgKind::Kretprobe => layout::KRETPROBE_SLOTS,
+            ProgKind::Uretprobe => layout::URETPROBE_SLOTS,
         }
     }
 
@@ -204,6 +217,8 @@ impl ProgKind {
             ProgKind::Fentry => "fentry hooks",
             ProgKind::Lsm => "LSM hooks",
             ProgKind::Uprobe => "uprobes",
+            ProgKind::Kretprobe => "kprobes with a return probe",
+            ProgKind::Uretprobe => "uprobes with a return probe",
         }
     }
 }
@@ -247,6 +262,7 @@ pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
             path,
             symbol,
             offset,
+            ..
         } => AttachTarget::Uprobe {
             path: path.clone(),
             symbol: symbol.clone(),
@@ -254,6 +270,37 @@ pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
         },
     }
 }
+
+/// What the backend attaches a hook's return program to, if it has one:
+/// the same function or symbol (the program's section makes it a
+/// kretprobe or uretprobe).
+pub fn return_target(attach: &AttachPoint) -> Option<AttachTarget> {
+    match attach {
+        AttachPoint::Kprobe {
+            function,
+            syscall,
+            returns: true,
+            ..
+        } => Some(AttachTarget::Kprobe {
+            function: kernel_function(function, *syscall),
+        }),
+        AttachPoint::Uprobe {
+            path,
+            symbol,
+            offset,
+            returns: true,
+        } => Some(AttachTarget::Uprobe {
+            path: path.clone(),
+            symbol: symbol.clone(),
+            offset: *offset,
+        }),
+        _ => None,
+    }
+}
+
+/// `KprobeAction::Post`'s number: the `return_action` of a selector
+/// without `matchReturnActions`.
+const POST_ACTION: u32 = 1;
 
 #[derive(Debug)]
 struct HookState {
@@ -263,6 +310,9 @@ struct HookState {
     link: Option<LinkHandle>,
     /// The program slot: `tpc_tracepoint_<n>` or `tpc_raw_tracepoint_<n>`.
     slot: u32,
+    /// The return program's slot and link (return probes).
+    ret_slot: Option<u32>,
+    ret_link: Option<LinkHandle>,
     /// cgroup (0: everywhere) → policy hooks.
     lists: BTreeMap<u64, Vec<u32>>,
     /// Policy hooks on it, and whether each reads task info.
@@ -280,6 +330,7 @@ impl HookState {
                 AttachPoint::Kprobe { syscall: true, .. }
                     | AttachPoint::Fentry { syscall: true, .. }
             ),
+            returns: self.attach.returns(),
         }
     }
 }
@@ -298,6 +349,10 @@ pub struct PolicyHookInfo {
     pub args: Vec<(u8, ArgSpec)>,
     /// Per selector, the `action` events carry.
     pub event_actions: Vec<u32>,
+    /// Return probes: the `returnArg` with its slot, and per selector the
+    /// `return_action` events carry.
+    pub return_arg: Option<(u8, ArgSpec)>,
+    pub return_actions: Vec<u32>,
     pub message: Option<String>,
     pub tags: Vec<String>,
     writes: Vec<MapWrite>,
@@ -392,6 +447,8 @@ impl PolicyEngine {
                 ProgKind::Fentry,
                 ProgKind::Lsm,
                 ProgKind::Uprobe,
+                ProgKind::Kretprobe,
+                ProgKind::Uretprobe,
             ]
             .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
@@ -695,6 +752,24 @@ impl PolicyEngine {
             })?;
             used[slot] = true;
             let slot = u32::try_from(slot).unwrap_or(0);
+            let ret_slot = match ProgKind::return_of(&attach) {
+                Some(ret_kind) => {
+                    let free = self.used[ret_kind.index()].iter().position(|u| !u);
+                    let Some(ret_slot) = free else {
+                        if let Some(u) = self.used[kind.index()].get_mut(slot as usize) {
+                            *u = false;
+                        }
+                        return Err(HookFailure::Reason(format!(
+                            "more than {} {} hooked",
+                            self.used[ret_kind.index()].len(),
+                            ret_kind.plural()
+                        )));
+                    };
+                    self.used[ret_kind.index()][ret_slot] = true;
+                    Some(u32::try_from(ret_slot).unwrap_or(0))
+                }
+                None => None,
+            };
             self.hook_by_id.insert(hook_id, attach.clone());
             self.hooks.insert(
                 attach.clone(),
@@ -704,6 +779,8 @@ impl PolicyEngine {
                     slots: Vec::new(),
                     link: None,
                     slot,
+                    ret_slot,
+                    ret_link: None,
                     lists: BTreeMap::new(),
                     users: BTreeMap::new(),
                 },
@@ -762,6 +839,7 @@ impl PolicyEngine {
                 .args
                 .iter()
                 .zip(&slot_indices)
+                .take(hook.args.len())
                 .filter(|(a, _)| !a.hidden)
                 .map(|(a, s)| (*s, a.clone()))
                 .collect(),
@@ -769,6 +847,19 @@ impl PolicyEngine {
                 .selectors
                 .iter()
                 .map(|s| s.action.event_action)
+                .collect(),
+            return_arg: hook
+                .return_arg
+                .as_ref()
+                .and_then(|spec| Some((*slot_indices.get(hook.args.len())?, spec.clone()))),
+            return_actions: hook
+                .selectors
+                .iter()
+                .map(|s| {
+                    s.return_action
+                        .as_ref()
+                        .map_or(POST_ACTION, |r| r.event_action)
+                })
                 .collect(),
             message: hook.message.clone(),
             tags: hook.tags.clone(),
@@ -851,6 +942,29 @@ impl PolicyEngine {
             if let Some(state) = self.hooks.get_mut(&attach) {
                 state.link = Some(link);
             }
+            if let (Some(ret_kind), Some(ret_slot), Some(target)) = (
+                ProgKind::return_of(&attach),
+                self.hooks.get(&attach).and_then(|s| s.ret_slot),
+                return_target(&attach),
+            ) {
+                let (dispatch, key) = ret_kind.dispatch(ret_slot);
+                write(
+                    backend,
+                    undo,
+                    dispatch,
+                    &key.to_ne_bytes(),
+                    &hook_id.to_ne_bytes(),
+                )
+                .map_err(HookFailure::Kernel)?;
+                let program = attach.return_program(ret_slot).unwrap_or_default();
+                let link = backend
+                    .attach(&program, &target)
+                    .map_err(HookFailure::Kernel)?;
+                undo.links.push(link);
+                if let Some(state) = self.hooks.get_mut(&attach) {
+                    state.ret_link = Some(link);
+                }
+            }
         }
         Ok(ph_id)
     }
@@ -893,12 +1007,14 @@ impl PolicyEngine {
             .hooks
             .get_mut(attach)
             .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
-        let mut indices: Vec<Option<u8>> = vec![None; hook.args.len()];
+        // The arguments, then the return value (return probes).
+        let all: Vec<&ArgSpec> = hook.args.iter().chain(hook.return_arg.as_ref()).collect();
+        let mut indices: Vec<Option<u8>> = vec![None; all.len()];
         // Size arguments first, so a buffer can name its size slot.
-        let mut order: Vec<usize> = (0..hook.args.len()).collect();
-        order.sort_by_key(|i| matches!(hook.args[*i].read, ArgRead::CharBuf { .. }));
+        let mut order: Vec<usize> = (0..all.len()).collect();
+        order.sort_by_key(|i| matches!(all[*i].read, ArgRead::CharBuf { .. }));
         for i in order {
-            let arg = &hook.args[i];
+            let arg = all[i];
             let offset = match (&arg.source, &format) {
                 (ArgSource::Field { index, name }, Some(format)) => {
                     let field = format.fields.get(*index as usize).ok_or_else(|| {
@@ -929,6 +1045,7 @@ impl PolicyEngine {
                 {
                     *offset
                 }
+                (ArgSource::Return { offset }, None) if attach.returns() => *offset,
                 _ => {
                     return Err(HookFailure::Reason(format!(
                         "{} cannot be read on {}",
@@ -945,7 +1062,9 @@ impl PolicyEngine {
                 })?),
                 None => None,
             };
-            let slot = kernel::slot_for(&arg.read, offset, size_slot);
+            let mut slot = kernel::slot_for(&arg.read, offset, size_slot);
+            slot.at_return = matches!(arg.source, ArgSource::Return { .. });
+            slot.return_copy = arg.return_copy && attach.returns();
             let key = SlotKey {
                 source: arg.source.clone(),
                 read: arg.read.clone(),
@@ -1151,11 +1270,22 @@ impl PolicyEngine {
             if let Some(link) = state.link {
                 backend.detach(link)?;
             }
+            if let Some(link) = state.ret_link {
+                backend.detach(link)?;
+            }
             let kind = ProgKind::of(&attach);
             let (dispatch, key) = kind.dispatch(state.slot);
             backend.map_update(dispatch, &key.to_ne_bytes(), &0u32.to_ne_bytes())?;
             if let Some(u) = self.used[kind.index()].get_mut(state.slot as usize) {
                 *u = false;
+            }
+            if let (Some(ret_kind), Some(ret_slot)) = (ProgKind::return_of(&attach), state.ret_slot)
+            {
+                let (dispatch, key) = ret_kind.dispatch(ret_slot);
+                backend.map_update(dispatch, &key.to_ne_bytes(), &0u32.to_ne_bytes())?;
+                if let Some(u) = self.used[ret_kind.index()].get_mut(ret_slot as usize) {
+                    *u = false;
+                }
             }
             backend.map_delete(maps::HOOKS, &state.hook_id.to_ne_bytes())?;
         }
@@ -1220,6 +1350,12 @@ impl PolicyEngine {
             }
             let (dispatch, key) = ProgKind::of(&state.attach).dispatch(state.slot);
             backend.map_update(dispatch, &key.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
+            if let (Some(ret_kind), Some(ret_slot)) =
+                (ProgKind::return_of(&state.attach), state.ret_slot)
+            {
+                let (dispatch, key) = ret_kind.dispatch(ret_slot);
+                backend.map_update(dispatch, &key.to_ne_bytes(), &state.hook_id.to_ne_bytes())?;
+            }
         }
         for (path, bits) in &self.follow_paths {
             if let Some(key) = layout::follow_key(path.as_bytes()) {
@@ -1244,6 +1380,13 @@ impl PolicyEngine {
                 let used = &mut self.used[ProgKind::of(&attach).index()];
                 if let Some(u) = used.get_mut(state.slot as usize) {
                     *u = false;
+                }
+                if let (Some(ret_kind), Some(ret_slot)) =
+                    (ProgKind::return_of(&attach), state.ret_slot)
+                {
+                    if let Some(u) = self.used[ret_kind.index()].get_mut(ret_slot as usize) {
+                        *u = false;
+                    }
                 }
             }
         }
