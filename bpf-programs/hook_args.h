@@ -117,6 +117,39 @@ static __always_inline struct file *tpc_fd_file(__s64 fd)
 	return file;
 }
 
+/* A struct sock as a sock slot holds it (TPC_SOCK_BYTES). */
+struct tpc_sock_bytes {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 type;
+	__u8 state;
+	__u8 reserved;
+};
+
+static __always_inline long tpc_sock_read(void *dst, struct sock *sk, __u64 *value)
+{
+	struct tpc_sock_bytes b = {0};
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	dport = (__u16)((dport >> 8) | (dport << 8));
+	b.type = BPF_CORE_READ(sk, sk_type);
+	b.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (family == TPC_AF_INET) {
+		BPF_CORE_READ_INTO(&b.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&b.daddr, sk, __sk_common.skc_daddr);
+	} else if (family == TPC_AF_INET6) {
+		BPF_CORE_READ_INTO(&b.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&b.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	*value = (__u64)family | ((__u64)sport << 16) | ((__u64)dport << 32) |
+		 ((__u64)protocol << 48);
+	if (bpf_probe_read_kernel(dst, TPC_SOCK_BYTES, &b) < 0)
+		return 0;
+	return TPC_SOCK_BYTES;
+}
+
 static long tpc_read_slot_cb(__u32 i, void *data)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
@@ -139,6 +172,7 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	int buffer = slot->kind == TPC_READ_USER_STR || slot->kind == TPC_READ_KERNEL_STR ||
 		     slot->kind == TPC_READ_DATA_LOC || slot->kind == TPC_READ_CHAR_BUF ||
 		     slot->kind == TPC_READ_CONST_BUF || slot->kind == TPC_READ_SOCKADDR ||
+		     slot->kind == TPC_READ_SOCK || slot->kind == TPC_READ_SOCKET ||
 		     slot->kind >= TPC_READ_FILE;
 	if (buffer && off >= TPC_DATA_SIZE) {
 		s->ev.flags |= TPC_HOOK_TRUNCATED;
@@ -281,6 +315,15 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	case TPC_READ_DENTRY:
 		len = tpc_hook_path(dst, 0, (struct dentry *)tpc_read_ptr(at));
 		break;
+	case TPC_READ_SOCK:
+	case TPC_READ_SOCKET: {
+		struct sock *sk = (struct sock *)tpc_read_ptr(at);
+		if (sk && slot->kind == TPC_READ_SOCKET)
+			sk = BPF_CORE_READ((struct socket *)sk, sk);
+		if (sk)
+			len = tpc_sock_read(dst, sk, &value);
+		break;
+	}
 	default:
 		break;
 	}

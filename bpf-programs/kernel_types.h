@@ -67,6 +67,41 @@ struct files_struct {
 	struct fdtable *fdt;
 } CORE_VIEW;
 
+struct in6_addr {
+	union {
+		u8 u6_addr8[16];
+	} in6_u;
+} CORE_VIEW;
+
+struct sock_common {
+	union {
+		struct {
+			u32 skc_daddr;
+			u32 skc_rcv_saddr;
+		};
+	};
+	union {
+		struct {
+			u16 skc_dport;
+			u16 skc_num;
+		};
+	};
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} CORE_VIEW;
+
+struct sock {
+	struct sock_common __sk_common;
+	u16 sk_type;
+	u16 sk_protocol;
+} CORE_VIEW;
+
+struct socket {
+	struct sock *sk;
+} CORE_VIEW;
+
 struct linux_binprm {
 	struct file *file;
 } CORE_VIEW;

@@ -68,7 +68,17 @@ enum tpc_read {
 	TPC_READ_FD = 11,        /* an fd of the current task: its file's path */
 	TPC_READ_BPRM = 12,      /* struct linux_binprm *: the path of bprm->file */
 	TPC_READ_DENTRY = 13,    /* struct dentry *: names up to its file system's root */
+	TPC_READ_SOCK = 14,      /* struct sock *: see TPC_SOCK_BYTES */
+	TPC_READ_SOCKET = 15,    /* struct socket *: its sock, the same way */
 };
+
+/* A sock slot: the value is family | sport << 16 | dport << 32 |
+ * protocol << 48 (ports in host order); the bytes are the source and the
+ * destination address (16 each; IPv4 in the first 4), the socket type
+ * (u16) and the TCP state (u8). */
+#define TPC_SOCK_BYTES 36
+#define TPC_SOCK_TYPE_AT 32
+#define TPC_SOCK_STATE_AT 34
 
 #define TPC_SLOT_SIGNED 1
 #define TPC_SLOT_RETURN 2  /* read by the return probe, from its context */
@@ -134,7 +144,11 @@ enum tpc_filter_kind {
 	TPC_FK_INET_ADDR = 23,   /* set_id in tpc_lpm_v4 / tpc_lpm_v6 */
 	TPC_FK_INET_PORT = 24,   /* set_id in tpc_int_set */
 	TPC_FK_INET_PRIV = 25,   /* port < 1024 */
+	TPC_FK_INET_PROTO = 26,  /* sock protocol in values */
+	TPC_FK_INET_STATE = 27,  /* sock TCP state in values */
 };
+/* INET_ADDR, INET_PORT and INET_PRIV on a sock: aux 1 reads the
+ * destination (DAddr, DPort), 0 the source. */
 
 enum tpc_int_op {
 	TPC_INT_EQ = 0,

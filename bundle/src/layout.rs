@@ -287,6 +287,8 @@ pub enum SlotRead {
     Fd = 11,
     Bprm = 12,
     Dentry = 13,
+    Sock = 14,
+    Socket = 15,
 }
 
 /// `struct tpc_arg_slot`.
@@ -408,6 +410,8 @@ pub enum FilterKind {
     InetAddr = 23,
     InetPort = 24,
     InetPriv = 25,
+    InetProto = 26,
+    InetState = 27,
 }
 
 pub mod filter_flags {

@@ -438,6 +438,11 @@ pub enum ArgRead {
     BprmPath,
     /// A `struct dentry *`: its names up to the file system's root.
     DentryPath,
+    /// A `struct sock *`: family, type, protocol, ports, addresses and
+    /// TCP state.
+    Sock,
+    /// A `struct socket *`: its `sk`, read as [`ArgRead::Sock`].
+    Socket,
 }
 
 /// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
@@ -466,6 +471,8 @@ pub enum ArgExport {
     Path,
     /// `linux_binprm_arg`.
     LinuxBinprm,
+    /// `sock_arg`.
+    Sock,
 }
 
 /// One selector: its filters and what it does when it is the first to match.
@@ -689,17 +696,33 @@ pub enum ArgTest {
     /// Socket address family in a set (values ≤ 8).
     InetFamily { families: Vec<u16> },
     /// IPv4/IPv6 address inside a listed network; never for other
-    /// families, negated or not.
+    /// families, negated or not. `destination` (sockets only) reads the
+    /// peer's address (`DAddr`) instead of the local one.
     InetAddress {
         negate: bool,
         /// (address, prefix length).
         v4: Vec<([u8; 4], u8)>,
         v6: Vec<([u8; 16], u8)>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
     },
-    /// Port in a set (ranges expanded).
-    InetPort { negate: bool, ports: Vec<u16> },
-    /// Port below 1024.
-    InetPrivilegedPort { negate: bool },
+    /// Port in a set (ranges expanded); `destination` as for addresses.
+    InetPort {
+        negate: bool,
+        ports: Vec<u16>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
+    },
+    /// Port below 1024; `destination` as for addresses.
+    InetPrivilegedPort {
+        negate: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
+    },
+    /// A socket's protocol in a set (values ≤ 8; `sock`/`socket` only).
+    InetProtocol { protocols: Vec<u16> },
+    /// A socket's TCP state in a set (values ≤ 8; `sock`/`socket` only).
+    InetState { states: Vec<u16> },
 }
 
 impl Bundle {

@@ -154,6 +154,8 @@ impl PendingReturns {
 
 /// How often `poll` reads the drop counters.
 const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
+/// The longest `stop` reads what is left in the ring buffer.
+const FINAL_DRAIN: Duration = Duration::from_secs(2);
 
 impl BaseSensor<AyaBackend> {
     /// Checks the host, loads and attaches the base sensor, seeds running
@@ -412,9 +414,14 @@ impl<B: KernelBackend> BaseSensor<B> {
     /// drop counters and releases every program, link and map.
     pub fn stop(mut self, sink: &mut dyn FnMut(SensorEvent)) -> Result<RunSummary, RuntimeError> {
         self.stopping = true;
+        // Policies first: what they posted is read below, nothing new
+        // comes. The base sensor keeps running for that drain, which is
+        // bounded in time on a busy machine.
+        self.engine.detach_all(&mut self.backend)?;
+        let deadline = std::time::Instant::now() + FINAL_DRAIN;
         loop {
             let stats = self.poll(Duration::ZERO, sink)?;
-            if stats.records == 0 {
+            if stats.records == 0 || std::time::Instant::now() >= deadline {
                 break;
             }
         }

@@ -389,6 +389,8 @@ fn function_read(ty: ArgType) -> Option<(ArgRead, ArgExport)> {
         ),
         ArgType::String => (ArgRead::UserString, ArgExport::String),
         ArgType::Sockaddr => (ArgRead::UserSockaddr, ArgExport::Sockaddr),
+        ArgType::Sock => (ArgRead::Sock, ArgExport::Sock),
+        ArgType::Socket => (ArgRead::Socket, ArgExport::Sock),
         ArgType::File => (ArgRead::FilePath, ArgExport::File),
         ArgType::Path => (ArgRead::PathPath, ArgExport::Path),
         ArgType::Fd => (
@@ -507,7 +509,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                 unsupported(
                     decl.ty.span,
                     format!("`type: {ty}` on a {} argument", hook.kind().as_str()),
-                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, file, path, fd, dentry and linux_binprm arguments here; other types come with later back-end work",
+                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry and linux_binprm arguments here; other types come with later back-end work",
                 )
             })?
         };
@@ -532,7 +534,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
             unsupported(
                 decl.ty.span,
                 format!("`type: {ty}` on a `returnArg`"),
-                "tpc's return probes read integers, string, sockaddr, file, path, fd, dentry and linux_binprm return values",
+                "tpc's return probes read integers, string, sockaddr, sock, socket, file, path, fd, dentry and linux_binprm return values",
             )
         })?;
         out.return_spec = Some(ArgSpec {

@@ -11,8 +11,8 @@ use tpc_bundle::{
 };
 use tpc_events::{
     ArgValue, Base64Bytes, Event, JsonInt, KprobeAction, KprobeArgument, KprobeLinuxBinprm,
-    KprobePath, KprobeSockaddr, KprobeTruncatedBytes, ProcessLsm, ProcessUprobe, SyscallId,
-    Timestamp,
+    KprobePath, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes, ProcessLsm, ProcessUprobe,
+    SyscallId, Timestamp,
 };
 
 use super::PolicyEngine;
@@ -107,11 +107,103 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
                 ..KprobeSockaddr::default()
             })))
         }
+        ArgExport::Sock => sock_argument(value, bytes),
     };
     match &spec.label {
         Some(label) => arg.with_label(label.clone()),
         None => arg,
     }
+}
+
+/// A `sock_arg` from a sock slot: the value holds family, ports (host
+/// order) and protocol; the bytes both addresses, the type and the state
+/// (`TPC_SOCK_BYTES` in the programs). Addresses only for IP families.
+fn sock_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
+    let family = (value & 0xffff) as u16;
+    let sport = ((value >> 16) & 0xffff) as u32;
+    let dport = ((value >> 32) & 0xffff) as u32;
+    let protocol = ((value >> 48) & 0xffff) as u16;
+    let (sock_type, state) = if bytes.len() == SOCK_BYTES {
+        (
+            u16::from_ne_bytes([bytes[32], bytes[33]]),
+            u16::from(bytes[34]),
+        )
+    } else {
+        (0, 0)
+    };
+    let address = |at: usize| -> Option<String> {
+        let raw = bytes.get(at..at + 16)?;
+        match family {
+            2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
+            10 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(raw);
+                Some(std::net::Ipv6Addr::from(octets).to_string())
+            }
+            _ => None,
+        }
+    };
+    KprobeArgument::new(ArgValue::Sock(Box::new(KprobeSock {
+        family: Some(family_name(family)),
+        sock_type: Some(name_or_number(SOCK_TYPES, sock_type)),
+        protocol: Some(name_or_number(PROTOCOLS, protocol)),
+        saddr: address(0),
+        daddr: address(16),
+        sport: Some(JsonInt::new(sport)),
+        dport: Some(JsonInt::new(dport)),
+        state: Some(name_or_number(SOCK_STATES, state)),
+        ..KprobeSock::default()
+    })))
+}
+
+/// Bytes of a sock slot (`TPC_SOCK_BYTES`).
+const SOCK_BYTES: usize = 36;
+
+const SOCK_TYPES: &[(u16, &str)] = &[
+    (1, "SOCK_STREAM"),
+    (2, "SOCK_DGRAM"),
+    (3, "SOCK_RAW"),
+    (4, "SOCK_RDM"),
+    (5, "SOCK_SEQPACKET"),
+    (6, "SOCK_DCCP"),
+    (10, "SOCK_PACKET"),
+];
+
+const PROTOCOLS: &[(u16, &str)] = &[
+    (0, "IPPROTO_IP"),
+    (1, "IPPROTO_ICMP"),
+    (2, "IPPROTO_IGMP"),
+    (6, "IPPROTO_TCP"),
+    (17, "IPPROTO_UDP"),
+    (41, "IPPROTO_IPV6"),
+    (58, "IPPROTO_ICMPV6"),
+    (132, "IPPROTO_SCTP"),
+    (136, "IPPROTO_UDPLITE"),
+    (255, "IPPROTO_RAW"),
+    (262, "IPPROTO_MPTCP"),
+];
+
+const SOCK_STATES: &[(u16, &str)] = &[
+    (1, "TCP_ESTABLISHED"),
+    (2, "TCP_SYN_SENT"),
+    (3, "TCP_SYN_RECV"),
+    (4, "TCP_FIN_WAIT1"),
+    (5, "TCP_FIN_WAIT2"),
+    (6, "TCP_TIME_WAIT"),
+    (7, "TCP_CLOSE"),
+    (8, "TCP_CLOSE_WAIT"),
+    (9, "TCP_LAST_ACK"),
+    (10, "TCP_LISTEN"),
+    (11, "TCP_CLOSING"),
+    (12, "TCP_NEW_SYN_RECV"),
+];
+
+/// The kernel's name for a number, or the number when tpc knows no name.
+fn name_or_number(table: &[(u16, &str)], number: u16) -> String {
+    table
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map_or_else(|| number.to_string(), |(_, name)| (*name).to_owned())
 }
 
 fn family_name(family: u16) -> String {
@@ -375,5 +467,63 @@ fn post_event(
             signaled,
             compact,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sock_bytes(saddr: &[u8], daddr: &[u8], sock_type: u16, state: u8) -> Vec<u8> {
+        let mut bytes = vec![0u8; SOCK_BYTES];
+        bytes[..saddr.len()].copy_from_slice(saddr);
+        bytes[16..16 + daddr.len()].copy_from_slice(daddr);
+        bytes[32..34].copy_from_slice(&sock_type.to_ne_bytes());
+        bytes[34] = state;
+        bytes
+    }
+
+    fn sock_of(argument: &KprobeArgument) -> KprobeSock {
+        let json = serde_json::to_value(argument).unwrap_or_default();
+        serde_json::from_value(json["sock_arg"].clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_ipv4_sock_shows_both_sides_protocol_type_and_state() {
+        let value = 2 | (40000u64 << 16) | (443u64 << 32) | (6u64 << 48);
+        let bytes = sock_bytes(&[10, 0, 0, 1], &[93, 184, 216, 34], 1, 2);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.family.as_deref(), Some("AF_INET"));
+        assert_eq!(sock.sock_type.as_deref(), Some("SOCK_STREAM"));
+        assert_eq!(sock.protocol.as_deref(), Some("IPPROTO_TCP"));
+        assert_eq!(sock.saddr.as_deref(), Some("10.0.0.1"));
+        assert_eq!(sock.daddr.as_deref(), Some("93.184.216.34"));
+        assert_eq!(sock.sport.map(|p| p.get()), Some(40000));
+        assert_eq!(sock.dport.map(|p| p.get()), Some(443));
+        assert_eq!(sock.state.as_deref(), Some("TCP_SYN_SENT"));
+    }
+
+    #[test]
+    fn a_unix_sock_has_no_addresses_and_unknown_numbers_stay_numbers() {
+        let value = 1 | (99u64 << 48);
+        let bytes = sock_bytes(&[1, 2, 3, 4], &[], 5, 99);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.family.as_deref(), Some("AF_UNIX"));
+        assert_eq!(sock.saddr, None);
+        assert_eq!(sock.daddr, None);
+        assert_eq!(sock.protocol.as_deref(), Some("99"));
+        assert_eq!(sock.state.as_deref(), Some("99"));
+        assert_eq!(sock.sock_type.as_deref(), Some("SOCK_SEQPACKET"));
+    }
+
+    #[test]
+    fn an_ipv6_sock_reads_sixteen_bytes() {
+        let mut local = [0u8; 16];
+        local[15] = 1;
+        let value = 10 | (22u64 << 16) | (50000u64 << 32) | (6u64 << 48);
+        let bytes = sock_bytes(&local, &local, 1, 1);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.saddr.as_deref(), Some("::1"));
+        assert_eq!(sock.state.as_deref(), Some("TCP_ESTABLISHED"));
     }
 }
