@@ -26,6 +26,10 @@ typedef struct {
 } CORE_VIEW kuid_t;
 
 typedef struct {
+	unsigned int val;
+} CORE_VIEW kgid_t;
+
+typedef struct {
 	int counter;
 } CORE_VIEW atomic_t;
 
@@ -130,6 +134,8 @@ struct ns_common {
 struct user_namespace {
 	struct ns_common ns;
 	int level;
+	kuid_t owner;
+	kgid_t group;
 } CORE_VIEW;
 
 struct uts_namespace {
@@ -184,7 +190,14 @@ struct pid {
 
 struct cred {
 	kuid_t uid;
+	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
 	kuid_t euid;
+	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
+	unsigned int securebits;
 	kernel_cap_t cap_inheritable;
 	kernel_cap_t cap_permitted;
 	kernel_cap_t cap_effective;

@@ -70,7 +70,31 @@ enum tpc_read {
 	TPC_READ_DENTRY = 13,    /* struct dentry *: names up to its file system's root */
 	TPC_READ_SOCK = 14,      /* struct sock *: see TPC_SOCK_BYTES */
 	TPC_READ_SOCKET = 15,    /* struct socket *: its sock, the same way */
+	/* kernel objects, as the TPC_*_BYTES below say (strings: the bytes) */
+	TPC_READ_CRED = 16,       /* struct cred * */
+	TPC_READ_USER_NS = 17,    /* struct user_namespace * */
+	TPC_READ_KIOCB = 18,      /* struct kiocb *: the path of ki_filp */
+	TPC_READ_FILENAME = 19,   /* struct filename *: its name */
+	TPC_READ_NET_DEV = 20,    /* struct net_device *: its name */
+	TPC_READ_MODULE = 21,     /* struct module *: its name */
+	TPC_READ_LOAD_INFO = 22,  /* struct load_info *: the module's name */
+	TPC_READ_BPF_ATTR = 23,   /* union bpf_attr * (BPF_PROG_LOAD) */
+	TPC_READ_BPF_PROG = 24,   /* struct bpf_prog * */
+	TPC_READ_BPF_MAP = 25,    /* struct bpf_map * */
+	TPC_READ_PERF_EVENT = 26, /* struct perf_event * */
 };
+
+/* uid gid suid sgid euid egid fsuid fsgid securebits (u32), 4 reserved,
+ * inheritable permitted effective (u64), then TPC_USER_NS_BYTES */
+#define TPC_CRED_BYTES 80
+/* level (s32), owner, group, ns inum (u32) */
+#define TPC_USER_NS_BYTES 16
+/* prog type, instruction count (u32), name[16] */
+#define TPC_BPF_BYTES 24
+/* map type, key size, value size, max entries (u32), name[16] */
+#define TPC_BPF_MAP_BYTES 32
+/* perf event: type, config, probe offset (u64), then the kprobe function */
+#define TPC_PERF_FUNC_MAX 128
 
 /* A sock slot: the value is family | sport << 16 | dport << 32 |
  * protocol << 48 (ports in host order); the bytes are the source and the

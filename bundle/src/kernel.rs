@@ -142,6 +142,17 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         ArgRead::DentryPath => (SlotRead::Dentry, 8, false, max),
         ArgRead::Sock => (SlotRead::Sock, 8, false, 0),
         ArgRead::Socket => (SlotRead::Socket, 8, false, 0),
+        ArgRead::Cred => (SlotRead::Cred, 8, false, 0),
+        ArgRead::UserNamespace => (SlotRead::UserNamespace, 8, false, 0),
+        ArgRead::Kiocb => (SlotRead::Kiocb, 8, false, max),
+        ArgRead::Filename => (SlotRead::Filename, 8, false, max),
+        ArgRead::NetDevice => (SlotRead::NetDevice, 8, false, 0),
+        ArgRead::Module => (SlotRead::Module, 8, false, 0),
+        ArgRead::LoadInfo => (SlotRead::LoadInfo, 8, false, 0),
+        ArgRead::BpfAttr => (SlotRead::BpfAttr, 8, false, 0),
+        ArgRead::BpfProg => (SlotRead::BpfProg, 8, false, 0),
+        ArgRead::BpfMap => (SlotRead::BpfMap, 8, false, 0),
+        ArgRead::PerfEvent => (SlotRead::PerfEvent, 8, false, 0),
     };
     KernelSlot {
         offset,

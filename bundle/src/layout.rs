@@ -289,6 +289,17 @@ pub enum SlotRead {
     Dentry = 13,
     Sock = 14,
     Socket = 15,
+    Cred = 16,
+    UserNamespace = 17,
+    Kiocb = 18,
+    Filename = 19,
+    NetDevice = 20,
+    Module = 21,
+    LoadInfo = 22,
+    BpfAttr = 23,
+    BpfProg = 24,
+    BpfMap = 25,
+    PerfEvent = 26,
 }
 
 /// `struct tpc_arg_slot`.

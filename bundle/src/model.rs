@@ -443,6 +443,28 @@ pub enum ArgRead {
     Sock,
     /// A `struct socket *`: its `sk`, read as [`ArgRead::Sock`].
     Socket,
+    /// A `struct cred *`: ids, securebits, capability sets, user namespace.
+    Cred,
+    /// A `struct user_namespace *`: level, owner, group, inode number.
+    UserNamespace,
+    /// A `struct kiocb *`: the path of its file.
+    Kiocb,
+    /// A `struct filename *`: its name.
+    Filename,
+    /// A `struct net_device *`: its name.
+    NetDevice,
+    /// A `struct module *`: its name.
+    Module,
+    /// A `struct load_info *`: the name of the module being loaded.
+    LoadInfo,
+    /// A `union bpf_attr *` of `BPF_PROG_LOAD`: type, instructions, name.
+    BpfAttr,
+    /// A `struct bpf_prog *`: type, instructions, name.
+    BpfProg,
+    /// A `struct bpf_map *`: type, key and value sizes, entries, name.
+    BpfMap,
+    /// A `struct perf_event *`: type, config, probe offset, kprobe function.
+    PerfEvent,
 }
 
 /// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
@@ -473,6 +495,24 @@ pub enum ArgExport {
     LinuxBinprm,
     /// `sock_arg`.
     Sock,
+    /// `process_credentials_arg`.
+    Cred,
+    /// `user_ns_arg`.
+    UserNamespace,
+    /// `capability_arg` (an int: the capability's number and name).
+    Capability,
+    /// `module_arg`.
+    Module,
+    /// `bpf_attr_arg`.
+    BpfAttr,
+    /// `bpf_prog_arg`.
+    BpfProg,
+    /// `bpf_map_arg`.
+    BpfMap,
+    /// `perf_event_arg`.
+    PerfEvent,
+    /// `net_dev_arg`.
+    NetDevice,
 }
 
 /// One selector: its filters and what it does when it is the first to match.

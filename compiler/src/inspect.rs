@@ -93,6 +93,17 @@ fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
         ArgRead::DentryPath => "dentry (names up to its file system's root)".into(),
         ArgRead::Sock => "sock (tuple, protocol and state)".into(),
         ArgRead::Socket => "socket (its sock's tuple, protocol and state)".into(),
+        ArgRead::Cred => "cred (ids, securebits, capabilities, user namespace)".into(),
+        ArgRead::UserNamespace => "user_namespace (level, owner, group, inode)".into(),
+        ArgRead::Kiocb => "kiocb (its file's path)".into(),
+        ArgRead::Filename => "filename (its name)".into(),
+        ArgRead::NetDevice => "net_device (its name)".into(),
+        ArgRead::Module => "module (its name)".into(),
+        ArgRead::LoadInfo => "load_info (the module's name)".into(),
+        ArgRead::BpfAttr => "bpf_attr (program type, instructions, name)".into(),
+        ArgRead::BpfProg => "bpf_prog (type, instructions, name)".into(),
+        ArgRead::BpfMap => "bpf_map (type, sizes, entries, name)".into(),
+        ArgRead::PerfEvent => "perf_event (type, config, kprobe function)".into(),
     };
     format!(
         "{}: {what}{}",

@@ -529,3 +529,42 @@ fn a_policy_on_the_readers_own_writes_still_lets_the_run_end() {
     );
     assert_nothing_left("a run on its own writes");
 }
+
+/// `vm_hooks` runs the bundle of `fixtures/policies/build/args-string.yaml`
+/// built by `tpc build` on this machine in the Debian 6.1 and 6.12 guests;
+/// here the same build (the same bytes: builds are deterministic) runs on
+/// this machine's kernel and posts the same event.
+#[test]
+fn the_tracepoint_bundle_of_the_vm_tests_runs_here_too() {
+    let _kernel = lock();
+    if !kernel_test_can_run("the_tracepoint_bundle_of_the_vm_tests_runs_here_too") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("same-bundle");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let policy =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/policies/build/args-string.yaml");
+    let bundle = dir.join("args-string.tpcb");
+    build(&tpc, &policy, &bundle, &[]);
+    let again = dir.join("again.tpcb");
+    build(&tpc, &policy, &again, &[]);
+    assert_eq!(
+        fs::read(&bundle).unwrap(),
+        fs::read(&again).unwrap(),
+        "two builds differ"
+    );
+    let run = start(&tpc, &[bundle.as_os_str()]).unwrap();
+    let _ignored = run_probe(Path::new("/bin/cat"), Path::new("/etc/gshadow"));
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+    let opened: Vec<Value> = policy_events(&stdout, "args-string")
+        .into_iter()
+        .filter(|e| e["process_tracepoint"]["args"][0]["string_arg"] == "/etc/gshadow")
+        .collect();
+    assert!(
+        !opened.is_empty(),
+        "no sys_enter_openat event for /etc/gshadow:\n{stderr}"
+    );
+    assert_eq!(opened[0]["process_tracepoint"]["event"], "sys_enter_openat");
+}
