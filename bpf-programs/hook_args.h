@@ -249,6 +249,78 @@ static __always_inline long tpc_cred_read(void *dst, struct cred *cred)
 	return TPC_CRED_BYTES;
 }
 
+struct sk_buff {
+	unsigned char *head;
+	u16 transport_header;
+	u16 network_header;
+	u32 len;
+	u32 priority;
+	u32 mark;
+	u32 hash;
+} CORE_VIEW;
+
+/* A struct sk_buff as an skb slot holds it (TPC_SKB_BYTES): both
+ * addresses (16 each; IPv4 in the first 4), then len, priority, mark and
+ * hash; the value as a sock slot's (family, ports, protocol), from the
+ * packet's IP header and, for TCP, UDP and SCTP, its first 4 transport
+ * bytes. */
+struct tpc_skb_bytes {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 len;
+	__u32 priority;
+	__u32 mark;
+	__u32 hash;
+};
+
+static __always_inline long tpc_skb_read(void *dst, struct sk_buff *skb, __u64 *value)
+{
+	struct tpc_skb_bytes b = {0};
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	b.len = BPF_CORE_READ(skb, len);
+	b.priority = BPF_CORE_READ(skb, priority);
+	b.mark = BPF_CORE_READ(skb, mark);
+	b.hash = BPF_CORE_READ(skb, hash);
+	__u16 family = 0, sport = 0, dport = 0, protocol = 0;
+	__u8 first = 0;
+	if (head && nh != 0xffff && bpf_probe_read_kernel(&first, 1, head + nh) == 0) {
+		__u32 transport = th;
+		if ((first >> 4) == 4) {
+			__u8 proto = 0;
+			family = TPC_AF_INET;
+			bpf_probe_read_kernel(&proto, 1, head + nh + 9);
+			protocol = proto;
+			bpf_probe_read_kernel(b.saddr, 4, head + nh + 12);
+			bpf_probe_read_kernel(b.daddr, 4, head + nh + 16);
+			if (th == 0xffff || th <= nh)
+				transport = nh + (first & 0xf) * 4;
+		} else if ((first >> 4) == 6) {
+			__u8 next = 0;
+			family = TPC_AF_INET6;
+			bpf_probe_read_kernel(&next, 1, head + nh + 6);
+			protocol = next;
+			bpf_probe_read_kernel(b.saddr, 16, head + nh + 8);
+			bpf_probe_read_kernel(b.daddr, 16, head + nh + 24);
+			if (th == 0xffff || th <= nh)
+				transport = nh + 40;
+		}
+		if (family && (protocol == 6 || protocol == 17 || protocol == 132)) {
+			__u16 ports[2] = {0};
+			if (bpf_probe_read_kernel(ports, 4, head + transport) == 0) {
+				sport = (__u16)((ports[0] >> 8) | (ports[0] << 8));
+				dport = (__u16)((ports[1] >> 8) | (ports[1] << 8));
+			}
+		}
+	}
+	*value = (__u64)family | ((__u64)sport << 16) | ((__u64)dport << 32) |
+		 ((__u64)protocol << 48);
+	if (bpf_probe_read_kernel(dst, TPC_SKB_BYTES, &b) < 0)
+		return 0;
+	return TPC_SKB_BYTES;
+}
+
 static __always_inline long tpc_kobject_read(void *dst, __u8 kind, __u64 ptr)
 {
 	if (!ptr)
@@ -512,6 +584,12 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 			sk = BPF_CORE_READ((struct socket *)sk, sk);
 		if (sk)
 			len = tpc_sock_read(dst, sk, &value);
+		break;
+	}
+	case TPC_READ_SKB: {
+		struct sk_buff *skb = (struct sk_buff *)tpc_read_ptr(at);
+		if (skb)
+			len = tpc_skb_read(dst, skb, &value);
 		break;
 	}
 	case TPC_READ_CRED:

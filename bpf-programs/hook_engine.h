@@ -83,7 +83,8 @@ static __always_inline void tpc_rate_arg(struct tpc_hook_scratch *s, __u32 j, __
 		__builtin_memcpy(dst, &value, 8);
 		break;
 	case TPC_READ_SOCK:
-	case TPC_READ_SOCKET: {
+	case TPC_READ_SOCKET:
+	case TPC_READ_SKB: {
 		/* family, ports, protocol, then both addresses */
 		__builtin_memcpy(dst, &value, 8);
 		__u32 n = len >= 32 ? 32 : 0;

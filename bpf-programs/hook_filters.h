@@ -526,7 +526,10 @@ static __always_inline int tpc_filter_inet(struct tpc_hook_scratch *s, struct tp
 	__u16 family = (__u16)value;
 	__u16 port = (__u16)(value >> 16);
 	__u8 kind = s->hook.slots[slot & (TPC_MAX_SLOTS - 1)].kind;
-	int sock = kind == TPC_READ_SOCK || kind == TPC_READ_SOCKET;
+	int skb = kind == TPC_READ_SKB;
+	int sock = kind == TPC_READ_SOCK || kind == TPC_READ_SOCKET || skb;
+	/* the bytes a sock or skb slot has when it was read */
+	__u32 tuple_len = skb ? TPC_SKB_BYTES : TPC_SOCK_BYTES;
 	int ip = family == TPC_AF_INET || family == TPC_AF_INET6;
 	int matched = 0;
 	__u32 off = s->ev.offs[slot] & (TPC_DATA_SIZE - 1);
@@ -541,7 +544,7 @@ static __always_inline int tpc_filter_inet(struct tpc_hook_scratch *s, struct tp
 			return 0;
 		return tpc_inline_has(f, (__u16)(value >> 48), TPC_MAX_INLINE);
 	case TPC_FK_INET_STATE: {
-		if (!sock || len != TPC_SOCK_BYTES)
+		if (!sock || skb || len != TPC_SOCK_BYTES)
 			return 0;
 		__u8 state = 0;
 		bpf_probe_read_kernel(&state, 1, &s->data[(off + TPC_SOCK_STATE_AT) & (TPC_DATA_SIZE - 1)]);
@@ -552,7 +555,7 @@ static __always_inline int tpc_filter_inet(struct tpc_hook_scratch *s, struct tp
 			return 0;
 		if (sock) {
 			/* the address's 4 or 16 bytes, at 0 (source) or 16 */
-			if (len != TPC_SOCK_BYTES)
+			if (len != tuple_len)
 				return 0;
 			off = (off + (f->aux ? 16 : 0)) & (TPC_DATA_SIZE - 1);
 			len = family == TPC_AF_INET ? 4 : 16;

@@ -82,7 +82,12 @@ enum tpc_read {
 	TPC_READ_BPF_PROG = 24,   /* struct bpf_prog * */
 	TPC_READ_BPF_MAP = 25,    /* struct bpf_map * */
 	TPC_READ_PERF_EVENT = 26, /* struct perf_event * */
+	TPC_READ_SKB = 27,        /* struct sk_buff *: see TPC_SKB_BYTES */
 };
+
+/* An skb slot: the value as a sock slot's; the bytes both addresses (16
+ * each), then len, priority, mark and hash (u32). */
+#define TPC_SKB_BYTES 48
 
 /* uid gid suid sgid euid egid fsuid fsgid securebits (u32), 4 reserved,
  * inheritable permitted effective (u64), then TPC_USER_NS_BYTES */

@@ -153,6 +153,7 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         ArgRead::BpfProg => (SlotRead::BpfProg, 8, false, 0),
         ArgRead::BpfMap => (SlotRead::BpfMap, 8, false, 0),
         ArgRead::PerfEvent => (SlotRead::PerfEvent, 8, false, 0),
+        ArgRead::Skb => (SlotRead::Skb, 8, false, 0),
     };
     KernelSlot {
         offset,

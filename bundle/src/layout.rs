@@ -300,6 +300,7 @@ pub enum SlotRead {
     BpfProg = 24,
     BpfMap = 25,
     PerfEvent = 26,
+    Skb = 27,
 }
 
 /// `struct tpc_arg_slot`.

@@ -213,6 +213,10 @@ pub struct HookUnit {
     /// the call returns; `matchReturnArgs` filters name it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_arg: Option<ArgSpec>,
+    /// `ignore: callNotFound`: where the kernel lacks the target, the
+    /// runtime leaves this hook out instead of refusing the bundle.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
 }
 
 impl HookUnit {
@@ -465,6 +469,9 @@ pub enum ArgRead {
     BpfMap,
     /// A `struct perf_event *`: type, config, probe offset, kprobe function.
     PerfEvent,
+    /// A `struct sk_buff *`: its IP header's tuple and protocol, length,
+    /// priority, mark and hash.
+    Skb,
 }
 
 /// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
@@ -513,6 +520,8 @@ pub enum ArgExport {
     PerfEvent,
     /// `net_dev_arg`.
     NetDevice,
+    /// `skb_arg`.
+    Skb,
 }
 
 /// One selector: its filters and what it does when it is the first to match.

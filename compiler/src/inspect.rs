@@ -104,6 +104,7 @@ fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
         ArgRead::BpfProg => "bpf_prog (type, instructions, name)".into(),
         ArgRead::BpfMap => "bpf_map (type, sizes, entries, name)".into(),
         ArgRead::PerfEvent => "perf_event (type, config, kprobe function)".into(),
+        ArgRead::Skb => "skb (its IP tuple, protocol, length, mark)".into(),
     };
     format!(
         "{}: {what}{}",

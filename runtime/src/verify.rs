@@ -30,6 +30,9 @@ pub struct ProgramReport {
     /// A problem with the target that loading does not show (a kprobe's
     /// function the kernel cannot probe, a missing tracepoint).
     pub target_problem: Option<String>,
+    /// Every hook it serves says `ignore: callNotFound`: a missing target
+    /// leaves them out at run time instead of failing the load.
+    pub optional: bool,
     pub load_time: Duration,
 }
 
@@ -194,9 +197,20 @@ pub fn verify_bundles(
             let check = checks
                 .iter()
                 .find(|c| c.program == program && c.target == target)?;
+            let optional = bundle.and_then(|i| bundles.get(i)).is_some_and(|b| {
+                !uses.is_empty()
+                    && uses.iter().all(|(policy, locator, _)| {
+                        b.policies
+                            .iter()
+                            .filter(|p| &p.name == policy)
+                            .flat_map(|p| &p.hooks)
+                            .any(|h| &h.locator == locator && h.optional)
+                    })
+            });
             Some((
                 bundle,
                 ProgramReport {
+                    optional,
                     target_problem: refusal_hint(&target, &check.outcome)
                         .or_else(|| target_problem(&target, probeable.as_deref())),
                     program,

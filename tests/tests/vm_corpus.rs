@@ -31,24 +31,17 @@ const KERNEL: &str = "debian-12-6.12";
 /// Policies that pass `tpc check` for 6.12 but do not run in tpc's kernel
 /// programs yet, with (a part of) the reason `tpc build` gives.
 const EXCEPTIONS: &[(&str, &str)] = &[
-    ("bpf", "`type: bpf_attr`"),
-    ("creds-capability-usage", "`type: user_namespace`"),
     (
         "cve-2023-2640-overlayfs-ubuntu",
         "Override on kernel function `security_inode_copy_up_xattr`",
     ),
-    ("datagram", "`type: skb`"),
-    ("datagram-with-selectors", "`type: skb`"),
     ("datagram-with-sock-tracking", "TrackSock"),
     ("datagram_518", "TrackSock"),
-    ("dev_hard_start_xmit", "`type: net_device`"),
-    ("dns-only-specified-servers", "`type: skb`"),
     (
         "hardlink-override",
         "Override on a kprobe on debian-12-6.12",
     ),
     ("killer", "NotifyEnforcer"),
-    ("kprobe_commit_creds", "`type: cred`"),
     ("list-generated-ftrace", "generated_ftrace list"),
     ("list-syscalls-generated", "generated_syscalls list"),
     ("loader", "loader sensor"),
@@ -57,15 +50,12 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "modules-nohost",
         "Override on kernel function `security_kernel_module_request`",
     ),
-    ("monitor-kernel-modules", "`type: module`"),
     ("open_dnsrequest", "DnsLookup"),
     ("open_geturl", "GetUrl"),
     (
         "override-security",
         "Override on kernel function `security_inode_mkdir`",
     ),
-    ("process-creds-changed", "`type: cred`"),
-    ("process-creds-installed", "`type: cred`"),
     ("rawtp", "`type: linux_binprm` on a raw tracepoint"),
     (
         "security-socket-connect-block-others",
@@ -74,7 +64,7 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("symlink-override", "Override on a kprobe on debian-12-6.12"),
     ("tcp-accept", "TrackSock"),
     ("tcp-listen", "TrackSock"),
-    ("tty", "`type: kiocb`"),
+    ("tty", "`maxData`"),
     ("usdt", "usdt hook"),
     ("usdt-set", "usdt hook"),
 ];

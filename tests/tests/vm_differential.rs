@@ -8,6 +8,9 @@
 //! the event and both verdicts. Uprobes run in `kernel_differential` on
 //! this machine's kernel.
 //!
+//! Three read kernel objects (`cred`, `user_namespace` with a
+//! `capability`, and a `net_device` with a string filter on its name), and one a packet
+//! (`skb`: its IP tuple on the loopback device).
 //! Two policies read `sock` and `socket` arguments (ports, addresses,
 //! protocol, family and TCP state on both sides of a TCP connect).
 //!
@@ -357,6 +360,82 @@ const POLICIES: &[(&str, &str)] = &[
         - "4243"
 "#,
     ),
+    (
+        "dk-cred-exec",
+        r#"
+  kprobes:
+  - call: "commit_creds"
+    syscall: false
+    args:
+    - index: 0
+      type: "cred"
+"#,
+    ),
+    (
+        "dk-cap-userns",
+        r#"
+  kprobes:
+  - call: "cap_capable"
+    syscall: false
+    args:
+    - index: 1
+      type: "user_namespace"
+    - index: 2
+      type: "capability"
+    selectors:
+    - matchBinaries:
+      - operator: "In"
+        values:
+        - "/tmp/d/busybox-tpcdt-sh"
+"#,
+    ),
+    (
+        "dk-netdev-lo",
+        r#"
+  kprobes:
+  - call: "dev_hard_start_xmit"
+    syscall: false
+    args:
+    - index: 1
+      type: "net_device"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Equal"
+        values:
+        - "lo"
+"#,
+    ),
+    (
+        "dk-skb-xmit",
+        r#"
+  kprobes:
+  - call: "dev_hard_start_xmit"
+    syscall: false
+    args:
+    - index: 0
+      type: "skb"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "DPort"
+        values:
+        - "4242"
+      - index: 0
+        operator: "DAddr"
+        values:
+        - "127.0.0.1"
+    - matchArgs:
+      - index: 0
+        operator: "Protocol"
+        values:
+        - "IPPROTO_TCP"
+      - index: 0
+        operator: "SPort"
+        values:
+        - "4243"
+"#,
+    ),
 ];
 
 /// Runs in cgroup tpcdt, in /tmp/d (see vm/scenarios/differential.sh).
@@ -377,6 +456,7 @@ echo created > /tmp/d/new-file
 cat /tmp/d/out.txt
 /tmp/d/busybox-tpcdt-true true
 /tmp/d/busybox-tpcdt-sh sh -c '/tmp/d/busybox-tpcdt-true true; true'
+/tmp/d/busybox-tpcdt-sh sh -c 'chown 1:1 /tmp/d/out.txt; chown 0:0 /tmp/d/out.txt'
 nc 127.0.0.1 4242 < /dev/null
 nc 127.0.0.1 4243 < /dev/null
 ls /tmp/d/etc

@@ -321,6 +321,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         );
     }
     for bundle in sensor.engine().bundles() {
+        for (policy, hook, reason) in &bundle.skipped {
+            eprintln!(
+                "tpc run: policy {policy} {hook} left out: {reason} (the policy says `ignore: callNotFound`)"
+            );
+        }
         for (policy, reason) in &bundle.inactive {
             eprintln!(
                 "tpc run: warning: policy {policy} applies to no process here: {reason}; bind it with --cgroup {policy}=PATH"

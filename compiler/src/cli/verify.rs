@@ -39,6 +39,10 @@ struct ProgramOut {
     load_ms: f64,
     /// The verifier's reason and the end of its log, or a missing target.
     error: Option<String>,
+    /// A missing target its hooks tell tpc run to leave out
+    /// (`ignore: callNotFound`): not a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
     /// `policy hooks[i] (file:line)` for each policy hook it serves.
     serves: Vec<String>,
 }
@@ -89,13 +93,21 @@ pub fn run(args: &VerifyArgs) -> i32 {
             Ok(counts) => (true, Some(*counts), None),
             Err(reason) => (false, None, Some(reason.clone())),
         };
+        let mut skipped = None;
         if let Some(problem) = &report.target_problem {
-            error = Some(match error {
-                Some(e) => format!("{e}\n{problem}"),
-                None => problem.clone(),
-            });
+            if report.optional && loaded {
+                skipped = Some(format!(
+                    "{problem}: its hooks say `ignore: callNotFound`, so tpc run leaves them out"
+                ));
+            } else {
+                error = Some(match error {
+                    Some(e) => format!("{e}\n{problem}"),
+                    None => problem.clone(),
+                });
+            }
         }
         out.push(ProgramOut {
+            skipped,
             bundle: index
                 .and_then(|i| args.bundles.get(i))
                 .map(|p| p.display().to_string()),
@@ -132,6 +144,9 @@ pub fn run(args: &VerifyArgs) -> i32 {
                     );
                 } else {
                     println!("FAILED  {} → {}", p.program, p.target);
+                }
+                if let Some(skipped) = &p.skipped {
+                    println!("          skipped at run time: {skipped}");
                 }
                 if let Some(error) = &p.error {
                     for line in error.lines() {

@@ -391,6 +391,7 @@ fn function_read(ty: ArgType) -> Option<(ArgRead, ArgExport)> {
         ArgType::Sockaddr => (ArgRead::UserSockaddr, ArgExport::Sockaddr),
         ArgType::Sock => (ArgRead::Sock, ArgExport::Sock),
         ArgType::Socket => (ArgRead::Socket, ArgExport::Sock),
+        ArgType::Skb => (ArgRead::Skb, ArgExport::Skb),
         ArgType::Cred => (ArgRead::Cred, ArgExport::Cred),
         ArgType::UserNamespace => (ArgRead::UserNamespace, ArgExport::UserNamespace),
         ArgType::Kiocb => (ArgRead::Kiocb, ArgExport::File),
@@ -527,7 +528,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                 unsupported(
                     decl.ty.span,
                     format!("`type: {ty}` on a {} argument", hook.kind().as_str()),
-                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry, linux_binprm, kiocb, filename, cred, capability, user_namespace, net_device, module, load_info, bpf_attr, bpf_prog, bpf_map and perf_event arguments here; skb, char_iovec and iov_iter are not read yet",
+                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry, linux_binprm, kiocb, filename, cred, capability, user_namespace, net_device, module, load_info, bpf_attr, bpf_prog, bpf_map, perf_event and skb arguments here; char_iovec and iov_iter are not read yet",
                 )
             })?
         };

@@ -699,6 +699,13 @@ fn lower_hook(
         message: hook.message.as_ref().map(|m| m.value.clone()),
         tags: hook.tags.iter().map(|t| t.value.clone()).collect(),
         return_arg: lowered.return_spec,
+        optional: matches!(
+            hook.target,
+            HookTarget::Kprobe {
+                ignore_call_not_found: true,
+                ..
+            }
+        ),
     };
     // `list:` calls and several uprobe symbols: the same tables on each point
     let mut units = vec![unit.clone()];

@@ -587,17 +587,12 @@ fn text_test(filter: &ArgFilter, op: Operator, strip_nul: bool) -> Result<ArgTes
 }
 
 /// Socket filters: `sockaddr` (source side only, as Tetragon reads it),
-/// `sock` and `socket` (both sides, protocol and TCP state). What the
+/// `sock` and `socket` (both sides, protocol and TCP state), `skb` (both
+/// sides and protocol). What the
 /// simulator says never matches on an argument kind is `Never` here too.
 fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest, LowerError> {
-    if kind == InetKind::Skb {
-        return Err(LowerError::Unsupported {
-            span: filter.span,
-            what: "packet (`skb`) filters".into(),
-            help: "skb arguments are not read by tpc's kernel programs yet".into(),
-        });
-    }
-    let sock = kind == InetKind::Sock;
+    // a packet has both sides and a protocol, but no TCP state
+    let sock = kind != InetKind::Sockaddr;
     let numbers = |f: &ArgFilter| -> Vec<u16> {
         f.values
             .iter()
@@ -633,7 +628,7 @@ fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest
             inline_limit(filter, protocols.len(), tpc_bundle::layout::MAX_INLINE)?;
             ArgTest::InetProtocol { protocols }
         }
-        Operator::State if sock => {
+        Operator::State if kind == InetKind::Sock => {
             let states = numbers(filter);
             inline_limit(filter, states.len(), tpc_bundle::layout::MAX_INLINE)?;
             ArgTest::InetState { states }

@@ -10,11 +10,11 @@ use tpc_bundle::{
     model::{ArgExport, ArgSpec},
 };
 use tpc_events::{
-    ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction,
-    KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability,
-    KprobeLinuxBinprm, KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSock, KprobeSockaddr,
-    KprobeTruncatedBytes, Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits,
-    SyscallId, Timestamp, UserNamespace,
+    ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction, KprobeArgument,
+    KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability, KprobeLinuxBinprm, KprobeNetDev,
+    KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
+    Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits, SyscallId, Timestamp,
+    UserNamespace,
 };
 
 use super::PolicyEngine;
@@ -110,6 +110,7 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
             })))
         }
         ArgExport::Sock => sock_argument(value, bytes),
+        ArgExport::Skb => skb_argument(value, bytes),
         ArgExport::Cred => cred_argument(bytes),
         ArgExport::UserNamespace => KprobeArgument::new(ArgValue::UserNs(Box::new(
             user_namespace(bytes.get(..16).unwrap_or_default()),
@@ -118,8 +119,7 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
             let number = value as u32 as i32;
             KprobeArgument::new(ArgValue::Capability(Box::new(KprobeCapability {
                 value: Some(JsonInt::new(number)),
-                name: Capability::from_number(number)
-                    .and_then(|c| c.name().map(str::to_owned)),
+                name: Capability::from_number(number).and_then(|c| c.name().map(str::to_owned)),
                 ..KprobeCapability::default()
             })))
         }
@@ -168,7 +168,9 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
                     .map_or(0, u64::from_ne_bytes)
             };
             KprobeArgument::new(ArgValue::PerfEvent(Box::new(KprobePerfEvent {
-                kprobe_func: Some(String::from_utf8_lossy(bytes.get(24..).unwrap_or_default()).into_owned()),
+                kprobe_func: Some(
+                    String::from_utf8_lossy(bytes.get(24..).unwrap_or_default()).into_owned(),
+                ),
                 event_type: Some(name_or_number(PERF_TYPES, word(0) as u16)),
                 config: Some(JsonInt::new(word(1))),
                 probe_offset: Some(JsonInt::new(word(2))),
@@ -375,6 +377,40 @@ const PERF_TYPES: &[(u16, &str)] = &[
     (4, "PERF_TYPE_RAW"),
     (5, "PERF_TYPE_BREAKPOINT"),
 ];
+
+/// An `skb_arg` from an skb slot (`TPC_SKB_BYTES`): the value as a sock
+/// slot's; the bytes both addresses, then len, priority, mark, hash.
+fn skb_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
+    let family = (value & 0xffff) as u16;
+    let protocol = ((value >> 48) & 0xffff) as u16;
+    let ip = matches!(family, 2 | 10);
+    let address = |at: usize| -> Option<String> {
+        let raw = bytes.get(at..at + 16)?;
+        match family {
+            2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
+            10 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(raw);
+                Some(std::net::Ipv6Addr::from(octets).to_string())
+            }
+            _ => None,
+        }
+    };
+    KprobeArgument::new(ArgValue::Skb(Box::new(KprobeSkb {
+        hash: Some(JsonInt::new(u32_at(bytes, 44))),
+        len: Some(JsonInt::new(u32_at(bytes, 32))),
+        priority: Some(JsonInt::new(u32_at(bytes, 36))),
+        mark: Some(JsonInt::new(u32_at(bytes, 40))),
+        saddr: address(0),
+        daddr: address(16),
+        sport: Some(JsonInt::new(((value >> 16) & 0xffff) as u32)),
+        dport: Some(JsonInt::new(((value >> 32) & 0xffff) as u32)),
+        proto: ip.then(|| JsonInt::new(u32::from(protocol))),
+        protocol: ip.then(|| name_or_number(PROTOCOLS, protocol)),
+        family: Some(family_name(family)),
+        ..KprobeSkb::default()
+    })))
+}
 
 /// Bytes of a sock slot (`TPC_SOCK_BYTES`).
 const SOCK_BYTES: usize = 36;
@@ -745,5 +781,96 @@ mod tests {
         let sock = sock_of(&sock_argument(value, &bytes));
         assert_eq!(sock.saddr.as_deref(), Some("::1"));
         assert_eq!(sock.state.as_deref(), Some("TCP_ESTABLISHED"));
+    }
+
+    fn json_of(argument: &KprobeArgument) -> serde_json::Value {
+        serde_json::to_value(argument).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_cred_shows_ids_capabilities_securebits_and_its_user_namespace() {
+        let mut bytes = vec![0u8; 80];
+        for (i, id) in [1000u32, 1001, 1002, 1003, 0, 1005, 1006, 1007]
+            .iter()
+            .enumerate()
+        {
+            bytes[i * 4..i * 4 + 4].copy_from_slice(&id.to_ne_bytes());
+        }
+        bytes[32..36].copy_from_slice(&16u32.to_ne_bytes()); // keep caps
+        bytes[48..56].copy_from_slice(&(1u64 << 21).to_ne_bytes()); // permitted
+        bytes[56..64].copy_from_slice(&(1u64 << 1).to_ne_bytes()); // effective
+        bytes[64..68].copy_from_slice(&1i32.to_ne_bytes());
+        bytes[68..72].copy_from_slice(&1000u32.to_ne_bytes());
+        bytes[76..80].copy_from_slice(&4026531837u32.to_ne_bytes());
+        let json = json_of(&cred_argument(&bytes));
+        let cred = &json["process_credentials_arg"];
+        assert_eq!(cred["uid"], 1000);
+        assert_eq!(cred["gid"], 1001);
+        assert_eq!(cred["suid"], 1002);
+        assert_eq!(cred["euid"], 0);
+        assert_eq!(cred["fsgid"], 1007);
+        assert_eq!(cred["securebits"][0], "SecBitKeepCaps");
+        assert_eq!(cred["caps"]["permitted"][0], "CAP_SYS_ADMIN");
+        assert_eq!(cred["caps"]["effective"][0], "DAC_OVERRIDE");
+        assert_eq!(cred["user_ns"]["level"], 1);
+        assert_eq!(cred["user_ns"]["uid"], 1000);
+        assert_eq!(cred["user_ns"]["ns"]["inum"], 4026531837u32);
+    }
+
+    #[test]
+    fn bpf_objects_and_perf_events_show_names_for_known_numbers() {
+        let mut map = vec![0u8; 32];
+        for (i, w) in [1u32, 4, 8, 1024].iter().enumerate() {
+            map[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+        }
+        map[16..21].copy_from_slice(b"procs");
+        let spec = |export| ArgSpec {
+            source: tpc_bundle::model::ArgSource::RawArg { index: 0 },
+            read: tpc_bundle::model::ArgRead::BpfMap,
+            export,
+            label: None,
+            hidden: false,
+            return_copy: false,
+        };
+        let record = |bytes: &[u8]| {
+            let mut slots = [crate::wire::SlotBytes::default(); 8];
+            slots[0].len = u16::try_from(bytes.len()).unwrap_or_default();
+            HookRecord {
+                cpu: 0,
+                ktime: 0,
+                pid: 1,
+                tid: 1,
+                exec_ktime: 0,
+                hook_id: 0,
+                flags: 0,
+                ns: [0; 10],
+                caps: [0; 3],
+                values: [0; 8],
+                slots,
+                posts: Vec::new(),
+                data: bytes.to_vec(),
+                entry_ktime: 0,
+            }
+        };
+        let json = json_of(&argument(&record(&map), 0, &spec(ArgExport::BpfMap)));
+        assert_eq!(json["bpf_map_arg"]["MapType"], "BPF_MAP_TYPE_HASH");
+        assert_eq!(json["bpf_map_arg"]["MaxEntries"], 1024);
+        assert_eq!(json["bpf_map_arg"]["MapName"], "procs");
+        let mut prog = vec![0u8; 24];
+        prog[..4].copy_from_slice(&2u32.to_ne_bytes());
+        prog[4..8].copy_from_slice(&18u32.to_ne_bytes());
+        prog[8..12].copy_from_slice(b"kp_1");
+        let json = json_of(&argument(&record(&prog), 0, &spec(ArgExport::BpfAttr)));
+        assert_eq!(json["bpf_attr_arg"]["ProgType"], "BPF_PROG_TYPE_KPROBE");
+        assert_eq!(json["bpf_attr_arg"]["InsnCnt"], 18);
+        assert_eq!(json["bpf_attr_arg"]["ProgName"], "kp_1");
+        let mut perf = vec![0u8; 24];
+        perf[..8].copy_from_slice(&6u64.to_ne_bytes());
+        perf[16..24].copy_from_slice(&4u64.to_ne_bytes());
+        perf.extend_from_slice(b"do_sys_open");
+        let json = json_of(&argument(&record(&perf), 0, &spec(ArgExport::PerfEvent)));
+        assert_eq!(json["perf_event_arg"]["KprobeFunc"], "do_sys_open");
+        assert_eq!(json["perf_event_arg"]["Type"], "6");
+        assert_eq!(json["perf_event_arg"]["ProbeOffset"], "4"); // protojson: 64-bit as text
     }
 }

@@ -240,6 +240,30 @@ pub fn kernel_function(function: &str, syscall: bool) -> String {
 }
 
 /// What the backend attaches a hook's program to.
+/// Why the running kernel has no `target`, when that can be told before
+/// attaching: a kernel function it cannot probe (not in tracefs'
+/// `available_filter_functions`), a tracepoint without a format, a missing
+/// uprobe file. `None` when it is there or cannot be told.
+pub fn missing_target(target: &AttachTarget) -> Option<String> {
+    match target {
+        AttachTarget::Kprobe { function } | AttachTarget::Fentry { function } => {
+            let list =
+                crate::tracefs::Tracefs::running().read_file("available_filter_functions")?;
+            (!list
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(function.as_str())))
+            .then(|| format!("the kernel has no function {function} to probe"))
+        }
+        AttachTarget::Tracepoint { category, name } => crate::tracefs::Tracefs::running()
+            .format(category, name)
+            .err(),
+        AttachTarget::Uprobe { path, .. } => {
+            (!Path::new(path).exists()).then(|| format!("{path} does not exist here"))
+        }
+        _ => None,
+    }
+}
+
 pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
     match attach {
         AttachPoint::Tracepoint { subsystem, event } => AttachTarget::Tracepoint {
@@ -374,6 +398,9 @@ pub struct BundleSummary {
     pub policies: Vec<(u16, String)>,
     /// Policies that apply to no process on this host, with why.
     pub inactive: Vec<(String, String)>,
+    /// Hooks left out because the kernel lacks their target and the policy
+    /// says to ignore that (`ignore: callNotFound`): policy, hook, why.
+    pub skipped: Vec<(String, String, String)>,
 }
 
 /// Every loaded policy.
@@ -609,6 +636,7 @@ impl PolicyEngine {
             label: label.to_owned(),
             policies: Vec::new(),
             inactive: Vec::new(),
+            skipped: Vec::new(),
         };
         let result = self.load_policies(backend, bundle, id, bindings, &mut undo, &mut summary);
         match result {
@@ -688,6 +716,14 @@ impl PolicyEngine {
             );
             summary.policies.push((policy_id, policy.name.clone()));
             for hook in &policy.hooks {
+                if hook.optional {
+                    if let Some(reason) = missing_target(&attach_target(&hook.attach)) {
+                        summary
+                            .skipped
+                            .push((policy.name.clone(), hook.locator.clone(), reason));
+                        continue;
+                    }
+                }
                 let ph = self
                     .load_hook(
                         backend,
