@@ -32,21 +32,21 @@
 #define TPC_TP_SLOTS 32        /* tracepoint programs */
 /* Programs of the other hook kinds, dispatched through tpc_prog_hooks at
  * these bases (kind base + program slot). */
-#define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..31 */
-#define TPC_KPROBE_SLOTS 32
-#define TPC_KPROBE_OVR_BASE 32 /* tpc_kprobe_override_0..7 (bpf_override_return) */
+#define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..63 */
+#define TPC_KPROBE_SLOTS 64
+#define TPC_KPROBE_OVR_BASE 64 /* tpc_kprobe_override_0..7 (bpf_override_return) */
 #define TPC_KPROBE_OVR_SLOTS 8
-#define TPC_FENTRY_BASE 40     /* tpc_fentry_0..7 */
+#define TPC_FENTRY_BASE 72     /* tpc_fentry_0..7 */
 #define TPC_FENTRY_SLOTS 8
-#define TPC_LSM_BASE 48        /* tpc_lsm_0..7 */
+#define TPC_LSM_BASE 80        /* tpc_lsm_0..7 */
 #define TPC_LSM_SLOTS 8
-#define TPC_UPROBE_BASE 56     /* tpc_uprobe_0..7 */
+#define TPC_UPROBE_BASE 88     /* tpc_uprobe_0..7 */
 #define TPC_UPROBE_SLOTS 8
-#define TPC_KRETPROBE_BASE 64  /* tpc_kretprobe_0..15 (return probes) */
+#define TPC_KRETPROBE_BASE 96  /* tpc_kretprobe_0..15 (return probes) */
 #define TPC_KRETPROBE_SLOTS 16
-#define TPC_URETPROBE_BASE 80  /* tpc_uretprobe_0..7 */
+#define TPC_URETPROBE_BASE 112 /* tpc_uretprobe_0..7 */
 #define TPC_URETPROBE_SLOTS 8
-#define TPC_PROG_SLOTS 96
+#define TPC_PROG_SLOTS 128
 #define TPC_RET_PENDING 4096   /* calls awaiting their return probe */
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
 #define TPC_FOLLOW_DEPTH 9     /* ancestors followForks walks */

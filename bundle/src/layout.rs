@@ -41,16 +41,16 @@ pub const RAW_SLOTS: usize = 8;
 pub const TP_SLOTS: usize = 32;
 /// Programs of the other hook kinds, dispatched through `tpc_prog_hooks`
 /// at `base + slot`: (base, programs).
-pub const KPROBE_SLOTS: (usize, usize) = (0, 32);
-pub const KPROBE_OVERRIDE_SLOTS: (usize, usize) = (32, 8);
-pub const FENTRY_SLOTS: (usize, usize) = (40, 8);
-pub const LSM_SLOTS: (usize, usize) = (48, 8);
-pub const UPROBE_SLOTS: (usize, usize) = (56, 8);
+pub const KPROBE_SLOTS: (usize, usize) = (0, 64);
+pub const KPROBE_OVERRIDE_SLOTS: (usize, usize) = (64, 8);
+pub const FENTRY_SLOTS: (usize, usize) = (72, 8);
+pub const LSM_SLOTS: (usize, usize) = (80, 8);
+pub const UPROBE_SLOTS: (usize, usize) = (88, 8);
 /// Return probes (`tpc_kretprobe_<n>`, `tpc_uretprobe_<n>`).
-pub const KRETPROBE_SLOTS: (usize, usize) = (64, 16);
-pub const URETPROBE_SLOTS: (usize, usize) = (80, 8);
+pub const KRETPROBE_SLOTS: (usize, usize) = (96, 16);
+pub const URETPROBE_SLOTS: (usize, usize) = (112, 8);
 /// Entries of `tpc_prog_hooks`.
-pub const PROG_SLOTS: usize = 96;
+pub const PROG_SLOTS: usize = 128;
 /// Calls awaiting their return probe (`tpc_ret_pending`).
 pub const RET_PENDING: usize = 4096;
 /// Bytes of a binary path in a process entry.

@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Version of the contract between lowered tables and the kernel programs
 /// (map layouts in [`crate::layout`], program names, record formats). A
 /// runtime runs a bundle only when its embedded programs have this ABI.
-pub const PROGRAM_ABI: u32 = 3;
+pub const PROGRAM_ABI: u32 = 4;
 
 /// The one BPF object every lowered hook runs in.
 pub const SENSOR_OBJECT: &str = "tpc.bpf.o";

@@ -107,6 +107,19 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
     out
 }
 
+/// The target as `tpc verify` names it: a return program's kprobe or
+/// uprobe target is the same function or symbol, run at its return.
+fn shown_target(program: &str, target: &AttachTarget) -> String {
+    let shown = target.to_string();
+    let returns = program.starts_with("tpc_kretprobe") || program.starts_with("tpc_uretprobe");
+    match shown.split_once(' ') {
+        Some((kind, rest)) if returns && (kind == "kprobe" || kind == "uprobe") => {
+            format!("{}retprobe {rest}", &kind[..1])
+        }
+        _ => shown,
+    }
+}
+
 /// What loading cannot tell about a target.
 fn target_problem(target: &AttachTarget, probeable: Option<&str>) -> Option<String> {
     match target {
@@ -207,6 +220,7 @@ pub fn verify_bundles(
                             .any(|h| &h.locator == locator && h.optional)
                     })
             });
+            let shown = shown_target(&program, &target);
             Some((
                 bundle,
                 ProgramReport {
@@ -214,7 +228,7 @@ pub fn verify_bundles(
                     target_problem: refusal_hint(&target, &check.outcome)
                         .or_else(|| target_problem(&target, probeable.as_deref())),
                     program,
-                    target: target.to_string(),
+                    target: shown,
                     uses,
                     outcome: check.outcome.clone(),
                     load_time: check.load_time,

@@ -10,7 +10,9 @@
 //!
 //! Three read kernel objects (`cred`, `user_namespace` with a
 //! `capability`, and a `net_device` with a string filter on its name), and one a packet
-//! (`skb`: its IP tuple on the loopback device).
+//! (`skb`: its IP tuple on the loopback device). Both of these hook the same
+//! function and declare the same arguments: their observers' events are
+//! then alike, whichever the simulator is given.
 //! Two policies read `sock` and `socket` arguments (ports, addresses,
 //! protocol, family and TCP state on both sides of a TCP connect).
 //!
@@ -396,6 +398,8 @@ const POLICIES: &[(&str, &str)] = &[
   - call: "dev_hard_start_xmit"
     syscall: false
     args:
+    - index: 0
+      type: "skb"
     - index: 1
       type: "net_device"
     selectors:
@@ -415,6 +419,8 @@ const POLICIES: &[(&str, &str)] = &[
     args:
     - index: 0
       type: "skb"
+    - index: 1
+      type: "net_device"
     selectors:
     - matchArgs:
       - index: 0
