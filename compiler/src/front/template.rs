@@ -439,7 +439,7 @@ pub fn check_template(template: &TemplateDoc, diags: &mut Vec<Diagnostic>) {
                             if u.binaries {
                                 "binary paths (`string`)".to_owned()
                             } else {
-                                format!("a `{expected}` argument")
+                                format!("an argument of type `{expected}`")
                             }
                         ),
                     )
