@@ -377,7 +377,12 @@ pub fn binding_workload(policy: &Policy) -> tpc_bundle::binding::Workload {
         parts.extend(s.match_expressions.iter().map(|e| {
             let mut values: Vec<&str> = e.values.iter().map(|v| v.value.as_str()).collect();
             values.sort_unstable();
-            format!("{} {:?} {}", e.key.value, e.operator.value, values.join(","))
+            format!(
+                "{} {:?} {}",
+                e.key.value,
+                e.operator.value,
+                values.join(",")
+            )
         }));
         parts.sort();
         Some(parts.join(";"))
@@ -444,7 +449,13 @@ fn binding_conflicts(
                     let (w, l) = if winner == 0 { (pa, pb) } else { (pb, pa) };
                     let places = taken
                         .iter()
-                        .map(|t| if t.is_empty() { "every process".to_owned() } else { t.clone() })
+                        .map(|t| {
+                            if t.is_empty() {
+                                "every process".to_owned()
+                            } else {
+                                t.clone()
+                            }
+                        })
                         .collect::<Vec<_>>()
                         .join(", ");
                     diags.push(

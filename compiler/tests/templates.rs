@@ -183,7 +183,10 @@ fn the_simulator_scopes_each_binding_to_its_cgroups() {
     sim.feed(&exec_event(100, 1));
     sim.feed(&exec_event(101, 100));
     // a child of the web workload opening a web-guarded path: web only
-    assert_eq!(posted(&mut sim, &open_event(101, 100, "/etc/passwd")), ["web"]);
+    assert_eq!(
+        posted(&mut sim, &open_event(101, 100, "/etc/passwd")),
+        ["web"]
+    );
     // the same path from the db workload: db's values do not guard it
     assert!(posted(&mut sim, &open_event(200, 1, "/etc/passwd")).is_empty());
     assert_eq!(
@@ -284,7 +287,12 @@ fn a_template_and_its_bindings_build_into_one_bundle() {
         bundle.policies[1].hooks[0].attach
     );
     // the template's file travels with the bundle (the IR points into it)
-    assert!(bundle.sources.iter().any(|s| s.text.contains("valuesFromVariable")));
+    assert!(
+        bundle
+            .sources
+            .iter()
+            .any(|s| s.text.contains("valuesFromVariable"))
+    );
     // a template alone builds nothing and says nothing is wrong with it
     let alone = tpc::lower::build::build(&[Input::Path(template)], &kernel).unwrap();
     assert!(

@@ -65,10 +65,8 @@ struct Host {
 
 impl Host {
     fn new(label: &str) -> Host {
-        let dir = std::env::temp_dir().join(format!(
-            "tpc-binding-engine-{label}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("tpc-binding-engine-{label}-{}", std::process::id()));
         let _ignored = fs::remove_dir_all(&dir);
         let events = dir.join("events/syscalls/sys_enter_openat");
         fs::create_dir_all(&events).unwrap();
@@ -144,8 +142,8 @@ fn is_list_of(key: &[u8], cgroup: u64) -> bool {
 fn list_history(backend: &FakeBackend, from: usize, cgroup: u64) -> Vec<Option<Vec<u32>>> {
     backend.log[from..]
         .iter()
-        .filter(|(map, key, _)| *map == maps::LISTS && is_list_of(key, cgroup))
-        .map(|(_, _, value)| value.as_deref().map(ids))
+        .filter(|op| op.map == maps::LISTS && is_list_of(&op.key, cgroup))
+        .map(|op| op.value.as_deref().map(ids))
         .collect()
 }
 
@@ -161,7 +159,11 @@ fn listed(backend: &FakeBackend, cgroup: u64) -> Vec<u32> {
 /// The policy hook of policy `name`.
 fn ph_of(engine: &PolicyEngine, name: &str) -> u32 {
     (1..64)
-        .find(|ph| engine.policy_hook(*ph).is_some_and(|i| i.policy_name == name))
+        .find(|ph| {
+            engine
+                .policy_hook(*ph)
+                .is_some_and(|i| i.policy_name == name)
+        })
         .unwrap_or_else(|| panic!("no policy hook of {name}"))
 }
 
@@ -169,9 +171,14 @@ fn ph_of(engine: &PolicyEngine, name: &str) -> u32 {
 fn position(backend: &FakeBackend, from: usize, map: &str, key: &[u8], deleted: bool) -> usize {
     backend.log[from..]
         .iter()
-        .rposition(|(m, k, v)| *m == map && k == key && v.is_none() == deleted)
+        .rposition(|op| op.map == map && op.key == key && op.value.is_none() == deleted)
         .map(|p| p + from)
-        .unwrap_or_else(|| panic!("no {} of {map} {key:?}", if deleted { "delete" } else { "write" }))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {} of {map} {key:?}",
+                if deleted { "delete" } else { "write" }
+            )
+        })
 }
 
 #[test]
@@ -203,7 +210,10 @@ fn an_override_swaps_ids_in_one_write_each_way() {
         position(&backend, from, maps::POLICY_HOOKS, &ph_key, false)
             < position(&backend, from, maps::LISTS, &list_key, false)
     );
-    assert!(list_history(&backend, from, w1).is_empty(), "B is untouched");
+    assert!(
+        list_history(&backend, from, w1).is_empty(),
+        "B is untouched"
+    );
 
     // C goes: A is back in one write, before C's entries are deleted
     let from = backend.log.len();
@@ -237,7 +247,11 @@ fn a_conflict_rolls_back_both_bindings() {
     let (w0, w1) = (host.cgroup("w0"), host.cgroup("w1"));
     let a = host.build("a", "w0", "");
     let b = host.build("b", "w1", "");
-    let d = host.build("d", "w0", "  overrideAllowed: true\n  overridePriority: 9\n");
+    let d = host.build(
+        "d",
+        "w0",
+        "  overrideAllowed: true\n  overridePriority: 9\n",
+    );
     let a_id = engine.load(&mut backend, &a, "a", &[]).unwrap();
     engine.load(&mut backend, &b, "b", &[]).unwrap();
     let pb = ph_of(&engine, "b");
@@ -247,7 +261,10 @@ fn a_conflict_rolls_back_both_bindings() {
             if policy == "d" && rolled_back == &["a".to_owned()]),
         "{error}"
     );
-    assert!(listed(&backend, w0).is_empty(), "neither a nor d applies to w0");
+    assert!(
+        listed(&backend, w0).is_empty(),
+        "neither a nor d applies to w0"
+    );
     assert_eq!(listed(&backend, w1), [pb], "b stays");
     let summary = engine.bundles().find(|s| s.id == a_id).unwrap();
     assert!(summary.policies.is_empty());

@@ -83,7 +83,9 @@ enum DocClass {
         kind_span: Span,
     },
     /// A `TracingPolicyTemplate`.
-    Template { kind_span: Span },
+    Template {
+        kind_span: Span,
+    },
     /// A `TracingPolicyBinding`.
     Binding,
     /// Not a policy: skipped with a note.

@@ -100,13 +100,25 @@ fn text(node: &Node) -> Option<Spanned<String>> {
         .map(|t| Spanned::new(t.to_owned(), node.span))
 }
 
-fn name_of(root: &Node, doc_span: Span, what: &str, diags: &mut Vec<Diagnostic>) -> Spanned<String> {
-    match root.get("metadata").and_then(|m| m.get("name")).and_then(text) {
+fn name_of(
+    root: &Node,
+    doc_span: Span,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Spanned<String> {
+    match root
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(text)
+    {
         Some(n) => {
             if !super::resolve::is_dns_subdomain(&n.value) {
                 diags.push(
-                    Diagnostic::of(Code::InvalidName, format!("`{}` is not a valid {what} name", n.value))
-                        .with_primary(n.span, "not a lowercase DNS subdomain name"),
+                    Diagnostic::of(
+                        Code::InvalidName,
+                        format!("`{}` is not a valid {what} name", n.value),
+                    )
+                    .with_primary(n.span, "not a lowercase DNS subdomain name"),
                 );
             }
             n
@@ -114,8 +126,11 @@ fn name_of(root: &Node, doc_span: Span, what: &str, diags: &mut Vec<Diagnostic>)
         None => {
             let at = root.get("metadata").map_or(doc_span, |m| m.span);
             diags.push(
-                Diagnostic::of(Code::InvalidName, format!("the {what} has no `metadata.name`"))
-                    .with_primary(at, "no name here"),
+                Diagnostic::of(
+                    Code::InvalidName,
+                    format!("the {what} has no `metadata.name`"),
+                )
+                .with_primary(at, "no name here"),
             );
             Spanned::new(String::new(), at)
         }
@@ -180,7 +195,9 @@ pub fn read_binding(root: &Node, doc_span: Span, diags: &mut Vec<Diagnostic>) ->
     let name = name_of(root, doc_span, "binding", diags);
     let spec = root.get("spec");
     let get = |key: &str| spec.and_then(|s| s.get(key));
-    let template = get("templateRef").and_then(|r| r.get("name")).and_then(text);
+    let template = get("templateRef")
+        .and_then(|r| r.get("name"))
+        .and_then(text);
     let values = get("bindings")
         .and_then(Node::as_seq)
         .unwrap_or(&[])
@@ -260,14 +277,22 @@ fn substitute(
         NodeKind::Map(entries) => {
             let is_filter = parent_key.is_some_and(|k| VARIABLE_FILTERS.contains(&k));
             let mut out = Vec::with_capacity(entries.len());
-            let has_values = entries.iter().any(|e| e.key.scalar_text() == Some("values"));
+            let has_values = entries
+                .iter()
+                .any(|e| e.key.scalar_text() == Some("values"));
             for entry in entries {
                 let key = entry.key.scalar_text();
                 if is_filter && key == Some("valuesFromVariable") {
                     let Some(variable) = text(&entry.value) else {
                         diags.push(
-                            Diagnostic::of(Code::WrongType, "`valuesFromVariable` takes a variable name")
-                                .with_primary(entry.value.span, format!("found {}", entry.value.describe())),
+                            Diagnostic::of(
+                                Code::WrongType,
+                                "`valuesFromVariable` takes a variable name",
+                            )
+                            .with_primary(
+                                entry.value.span,
+                                format!("found {}", entry.value.describe()),
+                            ),
                         );
                         continue;
                     };
@@ -376,7 +401,14 @@ fn policy_root(
 pub fn check_template(template: &TemplateDoc, diags: &mut Vec<Diagnostic>) {
     let mut uses = Vec::new();
     let mut found = Vec::new();
-    let root = policy_root(template, &template.name, &[], &|_| None, &mut uses, &mut found);
+    let root = policy_root(
+        template,
+        &template.name,
+        &[],
+        &|_| None,
+        &mut uses,
+        &mut found,
+    );
     let placeholders: Vec<Span> = uses.iter().map(|u| u.variable.span).collect();
     validate_object(&root, &schema::DOCUMENT, &mut found);
     let policy = super::resolve::lower_policy(
@@ -399,7 +431,10 @@ pub fn check_template(template: &TemplateDoc, diags: &mut Vec<Diagnostic>) {
         })
     });
     for u in &uses {
-        let Some(variable) = template.variables.iter().find(|v| v.name.value == u.variable.value)
+        let Some(variable) = template
+            .variables
+            .iter()
+            .find(|v| v.name.value == u.variable.value)
         else {
             let names = template.variables.iter().map(|v| v.name.value.as_str());
             let mut d = Diagnostic::of(
@@ -456,7 +491,10 @@ pub fn check_template(template: &TemplateDoc, diags: &mut Vec<Diagnostic>) {
                     Code::UnusedDefinition,
                     format!("variable `{}` feeds no filter", v.name.value),
                 )
-                .with_primary(v.name.span, "declared here, used by no `valuesFromVariable`"),
+                .with_primary(
+                    v.name.span,
+                    "declared here, used by no `valuesFromVariable`",
+                ),
             );
         }
     }
@@ -551,7 +589,11 @@ fn instantiate_one(
 ) -> Option<Instance> {
     let mut ok = true;
     for (name, values) in &binding.values {
-        let Some(variable) = template.variables.iter().find(|v| v.name.value == name.value) else {
+        let Some(variable) = template
+            .variables
+            .iter()
+            .find(|v| v.name.value == name.value)
+        else {
             let names = template.variables.iter().map(|v| v.name.value.as_str());
             let mut d = Diagnostic::of(
                 Code::UnknownVariable,
@@ -599,7 +641,10 @@ fn instantiate_one(
                         binding.name.value, variable.name.value, template.name.value
                     ),
                 )
-                .with_primary(binding.bindings_span, format!("no `{}` here", variable.name.value))
+                .with_primary(
+                    binding.bindings_span,
+                    format!("no `{}` here", variable.name.value),
+                )
                 .with_secondary(variable.name.span, "declared here")
                 .with_help(format!(
                     "add `- name: {}` with its `values` under `bindings`",
@@ -625,10 +670,21 @@ fn instantiate_one(
         ("podSelector", &binding.pod_selector),
         ("containerSelector", &binding.container_selector),
     ];
-    let root = policy_root(template, &binding.name, &selectors, &value_of, &mut uses, &mut found);
+    let root = policy_root(
+        template,
+        &binding.name,
+        &selectors,
+        &value_of,
+        &mut uses,
+        &mut found,
+    );
     let mut fed = Vec::new();
     for u in &uses {
-        if let Some((_, Some(values))) = binding.values.iter().find(|(n, _)| n.value == u.variable.value) {
+        if let Some((_, Some(values))) = binding
+            .values
+            .iter()
+            .find(|(n, _)| n.value == u.variable.value)
+        {
             fed.push((values.span, u.variable.value.clone(), u.variable.span));
         }
     }
@@ -642,7 +698,13 @@ fn instantiate_one(
     );
     let mut policy = policy?;
     policy.binding = Some(BindingOf {
-        template: Spanned::new(template.name.value.clone(), binding.template.as_ref().map_or(binding.doc_span, |t| t.span)),
+        template: Spanned::new(
+            template.name.value.clone(),
+            binding
+                .template
+                .as_ref()
+                .map_or(binding.doc_span, |t| t.span),
+        ),
         override_allowed: binding.override_allowed,
         override_priority: binding.override_priority,
         cgroups: binding.cgroups.clone(),

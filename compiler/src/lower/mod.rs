@@ -263,7 +263,12 @@ fn lower_policy(
     let bound_cgroups = policy
         .binding
         .as_ref()
-        .map(|b| b.cgroups.iter().map(|c| c.value.clone()).collect::<Vec<_>>())
+        .map(|b| {
+            b.cgroups
+                .iter()
+                .map(|c| c.value.clone())
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     let scope = if !bound_cgroups.is_empty() {
         PolicyScope::Cgroups {

@@ -758,7 +758,9 @@ impl PolicyEngine {
                 let replacing: Vec<(u64, u32)> = takings
                     .iter()
                     .filter(|t| t.winner == policy_id)
-                    .filter_map(|t| Some((t.cgroup, self.ph_of(t.loser, &hook.attach, &hook.locator)?)))
+                    .filter_map(|t| {
+                        Some((t.cgroup, self.ph_of(t.loser, &hook.attach, &hook.locator)?))
+                    })
                     .collect();
                 let ph = self
                     .load_hook(
@@ -906,7 +908,11 @@ impl PolicyEngine {
         cgroup: u64,
         undo: &mut Undo,
     ) -> Result<(), RuntimeError> {
-        let phs = self.policies.get(&loser).map(|p| p.phs.clone()).unwrap_or_default();
+        let phs = self
+            .policies
+            .get(&loser)
+            .map(|p| p.phs.clone())
+            .unwrap_or_default();
         for ph in phs {
             let Some(info) = self.phs.get_mut(&ph) else {
                 continue;
@@ -955,7 +961,11 @@ impl PolicyEngine {
             if still_taken || !self.policies.contains_key(&t.loser) {
                 continue;
             }
-            let phs = self.policies.get(&t.loser).map(|p| p.phs.clone()).unwrap_or_default();
+            let phs = self
+                .policies
+                .get(&t.loser)
+                .map(|p| p.phs.clone())
+                .unwrap_or_default();
             for ph in phs {
                 let Some(info) = self.phs.get(&ph) else {
                     continue;
@@ -1230,10 +1240,7 @@ impl PolicyEngine {
             list.push(ph_id);
         }
         for (cgroup, loser) in replacing {
-            let gone = state
-                .lists
-                .get(cgroup)
-                .is_some_and(|l| !l.contains(loser));
+            let gone = state.lists.get(cgroup).is_some_and(|l| !l.contains(loser));
             if gone {
                 if let Some(info) = self.phs.get_mut(loser) {
                     info.cgroups.retain(|c| c != cgroup);
@@ -1651,7 +1658,11 @@ impl PolicyEngine {
         self.takings
             .retain(|t| !ids.contains(&t.winner) && !ids.contains(&t.loser));
         for t in undone {
-            let phs = self.policies.get(&t.loser).map(|p| p.phs.clone()).unwrap_or_default();
+            let phs = self
+                .policies
+                .get(&t.loser)
+                .map(|p| p.phs.clone())
+                .unwrap_or_default();
             for ph in phs {
                 let Some(info) = self.phs.get_mut(&ph) else {
                     continue;
