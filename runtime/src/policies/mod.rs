@@ -308,6 +308,9 @@ pub fn return_target(attach: &AttachPoint) -> Option<AttachTarget> {
     }
 }
 
+/// Removed policy hooks kept for decoding records still in flight.
+const RETIRED_POLICY_HOOKS: usize = 1024;
+
 /// `KprobeAction::Post`'s number: the `return_action` of a selector
 /// without `matchReturnActions`.
 const POST_ACTION: u32 = 1;
@@ -404,6 +407,9 @@ pub struct PolicyEngine {
     /// Per program kind (`ProgKind::index`), which program slots are taken.
     used: [Vec<bool>; PROG_KINDS],
     max_policy_hooks: u32,
+    /// Policy hooks removed lately, newest last: their records may still be
+    /// in flight (ids are not reused until the map is full).
+    retired: std::collections::VecDeque<(u32, PolicyHookInfo)>,
     /// Loaded policies made from template bindings.
     bound: BTreeMap<u16, BoundPolicy>,
     /// Cgroups a binding lost to a higher-priority one.
@@ -486,6 +492,7 @@ impl PolicyEngine {
             ]
             .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
+            retired: std::collections::VecDeque::new(),
             bound: BTreeMap::new(),
             takings: Vec::new(),
             conflicting: Vec::new(),
@@ -501,8 +508,17 @@ impl PolicyEngine {
         backend.map_update(maps::CONFIG, &0u32.to_ne_bytes(), &layout::config(host_ns))
     }
 
+    /// A loaded policy hook, or one removed while its records may still be
+    /// in the ring buffer (an event the kernel posted, and enforced, just
+    /// before its binding or policy was unloaded is still reported).
     pub fn policy_hook(&self, ph_id: u32) -> Option<&PolicyHookInfo> {
-        self.phs.get(&ph_id)
+        self.phs.get(&ph_id).or_else(|| {
+            self.retired
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == ph_id)
+                .map(|(_, info)| info)
+        })
     }
 
     pub fn attach_of_hook(&self, hook_id: u32) -> Option<&AttachPoint> {
@@ -1323,8 +1339,11 @@ impl PolicyEngine {
             self.next_ph += 1;
             return Ok(self.next_ph);
         }
-        (1..max)
-            .find(|id| !self.phs.contains_key(id))
+        let reused = (1..max).find(|id| !self.phs.contains_key(id));
+        if let Some(id) = reused {
+            self.retired.retain(|(r, _)| *r != id);
+        }
+        reused
             .ok_or_else(|| {
                 HookFailure::Reason(format!(
                     "more than {} policy hooks loaded (the sensor was started for fewer; restart it with the bundles)",
@@ -1546,6 +1565,10 @@ impl PolicyEngine {
         let Some(info) = self.phs.remove(&ph) else {
             return Ok(());
         };
+        if self.retired.len() >= RETIRED_POLICY_HOOKS {
+            self.retired.pop_front();
+        }
+        self.retired.push_back((ph, info.clone()));
         if let Some(state) = self.hooks.get_mut(&info.attach) {
             state.users.remove(&ph);
             for cgroup in &info.cgroups {
