@@ -627,11 +627,24 @@ fn instantiate_one(
             ok = false;
         }
     }
+    // a misspelt name is reported once, as unknown with its suggestion
+    let misspelt: Vec<&str> = binding
+        .values
+        .iter()
+        .filter(|(n, _)| !template.variables.iter().any(|v| v.name.value == n.value))
+        .filter_map(|(n, _)| {
+            did_you_mean(
+                &n.value,
+                template.variables.iter().map(|v| v.name.value.as_str()),
+            )
+        })
+        .collect();
     for variable in &template.variables {
         if !binding
             .values
             .iter()
             .any(|(n, _)| n.value == variable.name.value)
+            && !misspelt.contains(&variable.name.value.as_str())
         {
             diags.push(
                 Diagnostic::of(
