@@ -47,7 +47,14 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
             DocClass::Policy { kind, kind_span } => {
                 let before = out.diagnostics.len();
                 validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
-                let _ = before;
+                for d in &mut out.diagnostics[before..] {
+                    if d.code == Code::UnknownField && d.message.contains("`valuesFromVariable`") {
+                        d.help = Some(format!(
+                            "`valuesFromVariable` takes its values from a binding: make this a `kind: {}` with `spec.variables`, or list the values under `values`",
+                            schema::KIND_TEMPLATE
+                        ));
+                    }
+                }
                 if let Some(p) =
                     resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics)
                 {

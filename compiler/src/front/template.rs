@@ -69,6 +69,8 @@ pub struct BindingDoc {
     container_selector: Option<Node>,
     /// The `bindings` key (or the spec when absent), for missing values.
     bindings_span: Span,
+    /// The `kind:` value: where policy-wide findings on the binding point.
+    kind_span: Span,
     doc_span: Span,
 }
 
@@ -83,6 +85,8 @@ pub struct Instance {
     pub template_span: Span,
     /// What validation and resolution found on the binding's policy.
     pub frontend: Vec<Diagnostic>,
+    /// The filters that take a variable's values.
+    variable_filters: Vec<Span>,
 }
 
 /// What a filter with `valuesFromVariable` is.
@@ -238,6 +242,7 @@ pub fn read_binding(root: &Node, doc_span: Span, diags: &mut Vec<Diagnostic>) ->
         pod_selector: get("podSelector").cloned(),
         container_selector: get("containerSelector").cloned(),
         bindings_span,
+        kind_span: root.get("kind").map_or(doc_span, |k| k.span),
         doc_span,
     }
 }
@@ -705,7 +710,7 @@ fn instantiate_one(
     let policy = super::resolve::lower_policy(
         &root,
         PolicyKind::TracingPolicy,
-        template.kind_span,
+        binding.kind_span,
         binding.doc_span,
         &mut found,
     );
@@ -728,6 +733,7 @@ fn instantiate_one(
         fed,
         template_span: template.doc_span,
         frontend: Vec::new(),
+        variable_filters: uses.iter().map(|u| u.filter_span).collect(),
     };
     let frontend = found
         .into_iter()
@@ -770,7 +776,11 @@ pub fn binding_finding(
     if !instance.template_span.contains(span) {
         return Some(d);
     }
-    if alone.iter().any(|a| a == &d) {
+    // a filter left without values: its variable is unknown (reported on
+    // the template) or unset (reported on the binding)
+    let no_values =
+        d.code == Code::ValuesCount && instance.variable_filters.iter().any(|f| f.contains(span));
+    if no_values || alone.iter().any(|a| a == &d) {
         return None;
     }
     Some(d.with_note(format!("with the values of binding {name}")))
