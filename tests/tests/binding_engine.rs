@@ -71,7 +71,7 @@ impl Host {
         let events = dir.join("events/syscalls/sys_enter_openat");
         fs::create_dir_all(&events).unwrap();
         fs::write(events.join("format"), OPENAT_FORMAT).unwrap();
-        for cgroup in ["cg/w0", "cg/w1"] {
+        for cgroup in ["cg/w0", "cg/w1", "cg/w0/inner"] {
             fs::create_dir_all(dir.join(cgroup)).unwrap();
         }
         Host { dir }
@@ -273,4 +273,76 @@ fn a_conflict_rolls_back_both_bindings() {
     let again = host.build("a2", "w0", "");
     engine.load(&mut backend, &again, "a2", &[]).unwrap();
     assert_eq!(listed(&backend, w0).len(), 1);
+}
+
+#[test]
+fn a_wider_winner_covers_before_the_nested_loser_leaves() {
+    let host = Host::new("nested");
+    let mut backend = FakeBackend::default();
+    let mut engine = PolicyEngine::new(host.info(), 256);
+    let (w0, inner) = (host.cgroup("w0"), host.cgroup("w0/inner"));
+    let allow = |p: i64| format!("  overrideAllowed: true\n  overridePriority: {p}\n");
+    let narrow = host.build("narrow", "w0/inner", &allow(0));
+    let wide = host.build("wide", "/w0/", &allow(5));
+    engine.load(&mut backend, &narrow, "narrow", &[]).unwrap();
+    let pn = ph_of(&engine, "narrow");
+    assert_eq!(listed(&backend, inner), [pn]);
+
+    let from = backend.log.len();
+    let wide_id = engine.load(&mut backend, &wide, "wide", &[]).unwrap();
+    let pw = ph_of(&engine, "wide");
+    assert_eq!(listed(&backend, w0), [pw]);
+    assert!(
+        listed(&backend, inner).is_empty(),
+        "narrow no longer applies"
+    );
+    let (w0_key, inner_key) = (
+        tpc_bundle::layout::list_key(1, w0),
+        tpc_bundle::layout::list_key(1, inner),
+    );
+    assert!(
+        position(&backend, from, maps::LISTS, &w0_key, false)
+            < position(&backend, from, maps::LISTS, &inner_key, true),
+        "the winner covers the nested cgroup before the loser leaves it"
+    );
+
+    let from = backend.log.len();
+    engine.unload(&mut backend, wide_id).unwrap();
+    assert_eq!(listed(&backend, inner), [pn]);
+    assert!(listed(&backend, w0).is_empty());
+    assert!(
+        position(&backend, from, maps::LISTS, &inner_key, false)
+            < position(&backend, from, maps::LISTS, &w0_key, true),
+        "the loser is back before the winner's list goes"
+    );
+
+    // a narrower winner is refused, and nothing of it stays
+    let strict = host.build("strict", "w0/inner", &allow(9));
+    engine.load(&mut backend, &wide, "wide", &[]).unwrap();
+    let before = backend.maps.clone();
+    let error = engine
+        .load(&mut backend, &strict, "strict", &[])
+        .unwrap_err();
+    assert!(matches!(error, LoadError::Policy { .. }), "{error}");
+    assert_eq!(backend.maps, before);
+}
+
+#[test]
+fn a_reloaded_binding_does_not_conflict_with_its_running_version() {
+    let host = Host::new("reload");
+    let mut backend = FakeBackend::default();
+    let mut engine = PolicyEngine::new(host.info(), 256);
+    let w0 = host.cgroup("w0");
+    let a = host.build("a", "w0", "");
+    let old = engine.load(&mut backend, &a, "a", &[]).unwrap();
+    let new = engine.load(&mut backend, &a, "a", &[]).unwrap();
+    assert_eq!(
+        listed(&backend, w0).len(),
+        2,
+        "for an instant both versions apply"
+    );
+    engine.unload(&mut backend, old).unwrap();
+    assert_eq!(listed(&backend, w0).len(), 1);
+    engine.unload(&mut backend, new).unwrap();
+    assert!(listed(&backend, w0).is_empty());
 }
