@@ -151,13 +151,13 @@ pub fn overlap(a: &Claim<'_>, b: &Claim<'_>) -> Overlap {
             .collect();
         return Overlap::Conflict {
             reason: format!(
-                "bindings {} and {} of template {} both apply to {place}, and {} not allow an override",
+                "bindings {} and {} of template {} both apply to {place}, and {}",
                 a.name,
                 b.name,
                 a.binding.template,
                 match refusing.as_slice() {
-                    [one] => format!("{one} does"),
-                    _ => "neither does".to_owned(),
+                    [one] => format!("{one} does not allow an override"),
+                    _ => "neither allows an override".to_owned(),
                 }
             ),
         };
