@@ -36,7 +36,7 @@ use std::{
 
 use runtime_support::kernel_test_can_run;
 use tpc_events::Event;
-use tpc_runtime::{CgroupBinding, SensorEvent};
+use tpc_runtime::{CgroupBinding, KernelBackend, SensorEvent};
 use tpc_tests::differential::{Bench, Case, OBSERVER, compare_events_placed, observer_of};
 
 /// One sensor at a time.
@@ -356,6 +356,8 @@ fn adding_and_removing_bindings_never_lets_a_workload_through() {
     let mut rounds = 0;
     let deadline = Instant::now() + Duration::from_secs(20);
     let sensor = bench.sensor();
+    let mut programs = sensor.backend().program_ids();
+    programs.sort_unstable();
     while !workload.is_finished() && Instant::now() < deadline {
         let b_id = sensor.load_bundle(&b, "b", &[]).unwrap();
         let c_id = sensor.load_bundle(&c, "c", &[]).unwrap();
@@ -367,6 +369,13 @@ fn adding_and_removing_bindings_never_lets_a_workload_through() {
             .poll(Duration::from_millis(1), &mut |e| events.push(e))
             .unwrap();
         sensor.unload_bundle(b_id).unwrap();
+        if rounds == 0 {
+            // bindings come and go as map entries: no program loads
+            let mut now = sensor.backend().program_ids();
+            now.sort_unstable();
+            assert_eq!(now, programs, "adding bindings loaded programs");
+            assert_eq!(sensor.engine().attached().len(), 1);
+        }
         rounds += 1;
         if rounds >= 200 {
             done.store(true, Ordering::Relaxed);
