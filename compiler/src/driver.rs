@@ -344,7 +344,8 @@ fn bind_templates(
         );
         bound.push(instance);
     }
-    let rolled_back = binding_conflicts(&bound, &mut diags);
+    let policies: Vec<&Policy> = bound.iter().map(|i| &i.policy).collect();
+    let rolled_back = crate::check::binding_conflicts::run(&policies, &mut diags);
     for (i, instance) in bound.into_iter().enumerate() {
         if rolled_back.contains(&i) {
             continue;
@@ -357,136 +358,6 @@ fn bind_templates(
     }
     diagnostics::sort_and_dedup(&mut diags);
     report.diagnostics.extend(diags);
-}
-
-/// The workload of a binding's policy, for the conflict rules.
-pub fn binding_workload(policy: &Policy) -> tpc_bundle::binding::Workload {
-    use tpc_bundle::binding::Workload;
-    if let Some(b) = &policy.binding {
-        if !b.cgroups.is_empty() {
-            return Workload::Cgroups(b.cgroups.iter().map(|c| c.value.clone()).collect());
-        }
-    }
-    let canonical = |s: &Option<crate::ir::LabelSelector>| -> Option<String> {
-        let s = s.as_ref()?;
-        let mut parts: Vec<String> = s
-            .match_labels
-            .iter()
-            .map(|(k, v)| format!("{}={}", k.value, v.value))
-            .collect();
-        parts.extend(s.match_expressions.iter().map(|e| {
-            let mut values: Vec<&str> = e.values.iter().map(|v| v.value.as_str()).collect();
-            values.sort_unstable();
-            format!(
-                "{} {:?} {}",
-                e.key.value,
-                e.operator.value,
-                values.join(",")
-            )
-        }));
-        parts.sort();
-        Some(parts.join(";"))
-    };
-    match (
-        canonical(&policy.pod_selector),
-        canonical(&policy.container_selector),
-    ) {
-        (None, None) => Workload::Everywhere,
-        (pod, container) => Workload::Selectors(format!(
-            "pods:{} containers:{}",
-            pod.unwrap_or_default(),
-            container.unwrap_or_default()
-        )),
-    }
-}
-
-/// Applies CFP-4191's rules to every pair of bindings of one template;
-/// returns the indexes rolled back.
-fn binding_conflicts(
-    bound: &[crate::front::template::Instance],
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<usize> {
-    use tpc_bundle::binding::{BindingUnit, Claim, Overlap, overlap};
-    let units: Vec<(BindingUnit, tpc_bundle::binding::Workload)> = bound
-        .iter()
-        .map(|i| {
-            let b = i.policy.binding.as_ref();
-            (
-                BindingUnit {
-                    template: b.map(|b| b.template.value.clone()).unwrap_or_default(),
-                    override_allowed: b.is_some_and(|b| b.override_allowed),
-                    override_priority: b.map_or(0, |b| b.override_priority),
-                },
-                binding_workload(&i.policy),
-            )
-        })
-        .collect();
-    let claims: Vec<Claim<'_>> = bound
-        .iter()
-        .zip(&units)
-        .map(|(i, (binding, workload))| Claim {
-            name: &i.policy.name.value,
-            binding,
-            workload,
-        })
-        .collect();
-    let mut rolled_back = Vec::new();
-    for a in 0..claims.len() {
-        for b in a + 1..claims.len() {
-            let (pa, pb) = (&bound[a].policy, &bound[b].policy);
-            match overlap(&claims[a], &claims[b]) {
-                Overlap::Disjoint => {}
-                Overlap::Conflict { reason } => {
-                    diags.push(
-                        Diagnostic::of(Code::BindingConflict, reason)
-                            .with_primary(pa.name.span, "this binding is rolled back")
-                            .with_secondary(pb.name.span, "and so is this one")
-                            .with_help("scope them to different workloads, or set `overrideAllowed: true` on both with different `overridePriority`"),
-                    );
-                    rolled_back.extend([a, b]);
-                }
-                Overlap::Override { winner, taken } => {
-                    let (w, l) = if winner == 0 { (pa, pb) } else { (pb, pa) };
-                    let places = taken
-                        .iter()
-                        .map(|t| {
-                            if t.is_empty() {
-                                "every process".to_owned()
-                            } else {
-                                t.clone()
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    diags.push(
-                        Diagnostic::of(
-                            Code::BindingOverride,
-                            format!(
-                                "binding {} overrides {} on {places} (overridePriority {} over {})",
-                                w.name.value,
-                                l.name.value,
-                                w.binding.as_ref().map_or(0, |b| b.override_priority),
-                                l.binding.as_ref().map_or(0, |b| b.override_priority),
-                            ),
-                        )
-                        .with_primary(w.name.span, "applies there")
-                        .with_secondary(l.name.span, "does not apply there"),
-                    );
-                }
-                Overlap::Unsupported { reason } => {
-                    diags.push(
-                        Diagnostic::of(Code::UnsupportedOverride, reason)
-                            .with_primary(pa.name.span, "")
-                            .with_secondary(pb.name.span, ""),
-                    );
-                    rolled_back.extend([a, b]);
-                }
-            }
-        }
-    }
-    rolled_back.sort_unstable();
-    rolled_back.dedup();
-    rolled_back
 }
 
 /// Reads and checks `inputs` (no kernel or host checks).

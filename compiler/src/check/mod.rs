@@ -12,6 +12,7 @@ use crate::ir::{
 mod action_arguments;
 mod action_field_usage;
 mod action_support;
+pub mod binding_conflicts;
 mod conflicting_actions;
 mod costly_hook;
 mod duplicate_arg;
