@@ -346,3 +346,30 @@ fn a_reloaded_binding_does_not_conflict_with_its_running_version() {
     engine.unload(&mut backend, new).unwrap();
     assert!(listed(&backend, w0).is_empty());
 }
+
+#[test]
+fn a_new_version_may_rename_its_binding() {
+    let host = Host::new("rename");
+    let mut backend = FakeBackend::default();
+    let mut engine = PolicyEngine::new(host.info(), 256);
+    let w0 = host.cgroup("w0");
+    let old = engine
+        .load(&mut backend, &host.build("a", "w0", ""), "v1", &[])
+        .unwrap();
+    // loaded beside the old version as a reload does: no conflict
+    let renamed = host.build("a-renamed", "w0", "");
+    let new = engine
+        .load_replacing(&mut backend, &renamed, "v2", &[], old)
+        .unwrap();
+    engine.unload(&mut backend, old).unwrap();
+    assert_eq!(listed(&backend, w0), [ph_of(&engine, "a-renamed")]);
+    // outside a reload the same pair conflicts
+    let error = engine
+        .load(&mut backend, &host.build("a", "w0", ""), "v3", &[])
+        .unwrap_err();
+    assert!(
+        matches!(error, LoadError::BindingConflict { .. }),
+        "{error}"
+    );
+    assert!(engine.bundles().any(|b| b.id == new));
+}

@@ -417,6 +417,8 @@ pub struct PolicyEngine {
     /// Running bindings a refused load conflicted with: rolled back once
     /// the refused bundle is undone.
     conflicting: Vec<(u16, String)>,
+    /// While [`PolicyEngine::load_replacing`] runs: the bundle replaced.
+    replaced: Option<BundleId>,
 }
 
 /// A loaded policy made from a `TracingPolicyBinding`.
@@ -496,6 +498,7 @@ impl PolicyEngine {
             bound: BTreeMap::new(),
             takings: Vec::new(),
             conflicting: Vec::new(),
+            replaced: None,
         }
     }
 
@@ -643,6 +646,23 @@ impl PolicyEngine {
             }
         }
         Ok(())
+    }
+
+    /// Loads a new version of bundle `old` beside it (the caller removes
+    /// `old` next): bindings of `old` are on their way out, so the new
+    /// version's bindings do not conflict with them, renamed or not.
+    pub fn load_replacing(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        bundle: &Bundle,
+        label: &str,
+        bindings: &[CgroupBinding],
+        old: BundleId,
+    ) -> Result<BundleId, LoadError> {
+        self.replaced = Some(old);
+        let result = self.load(backend, bundle, label, bindings);
+        self.replaced = None;
+        result
     }
 
     /// Loads every policy of a bundle; on failure nothing of it stays.
@@ -863,7 +883,9 @@ impl PolicyEngine {
         let mut takings = Vec::new();
         let mut conflicts = Vec::new();
         for (id, other) in &self.bound {
-            if other.name == name {
+            let outgoing =
+                self.replaced.is_some() && self.policies.get(id).map(|p| p.bundle) == self.replaced;
+            if other.name == name || outgoing {
                 continue;
             }
             let theirs = workload_of(&other.cgroups);
