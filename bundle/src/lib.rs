@@ -8,7 +8,9 @@
 //! - [`layout`]: the kernel map layouts shared with `bpf-programs/`,
 //!   declared once here, and their encoders.
 //! - [`kernel`]: a lowered hook turned into kernel map entries.
+//! - [`binding`]: template bindings and the rules on overlapping ones.
 
+pub mod binding;
 pub mod file;
 pub mod kernel;
 pub mod layout;

@@ -174,6 +174,11 @@ pub struct PolicyUnit {
     /// `policy-mode: monitor`: enforcement actions are reported, not run.
     pub monitor: bool,
     pub scope: PolicyScope,
+    /// A policy built from a `TracingPolicyBinding`: its template and
+    /// override settings, which `tpc run` needs to apply the conflict rules
+    /// across bundles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<crate::binding::BindingUnit>,
     pub hooks: Vec<HookUnit>,
     /// The compiler's IR of the policy (opaque here), so replay and test
     /// tools can run from the bundle alone.

@@ -266,10 +266,14 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Report {
 /// host checks and the kernel checks that `options` asks for.
 pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions) -> Report {
     let mut report = Report::default();
+    let mut templates = Vec::new();
+    let mut bindings = Vec::new();
     for (name, text) in sources {
         let file = report.sources.add(name, text.as_str());
         report.files += 1;
         let parsed = crate::front::parse_policies(file, &text);
+        templates.extend(parsed.templates);
+        bindings.extend(parsed.bindings);
         let mut diags = parsed.diagnostics;
         for policy in parsed.policies {
             diags.extend(crate::check::run_all(&policy));
@@ -281,8 +285,79 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
+    if !templates.is_empty() || !bindings.is_empty() {
+        bind_templates(&mut report, &templates, &bindings, options);
+    }
     run_kernel_checks(&mut report, &options.kernels);
     report
+}
+
+/// Checks the templates alone, makes every binding into its policy (with
+/// the templates of all inputs), checks those policies, then applies the
+/// conflict rules among bindings of one template: conflicting bindings are
+/// rolled back (reported and left out of the policies).
+fn bind_templates(
+    report: &mut Report,
+    templates: &[crate::front::template::TemplateDoc],
+    bindings: &[crate::front::template::BindingDoc],
+    options: &CheckOptions,
+) {
+    use crate::front::template;
+    let mut diags = Vec::new();
+    let alone: Vec<Vec<Diagnostic>> = templates
+        .iter()
+        .map(|t| {
+            let mut found = Vec::new();
+            template::check_template(t, &mut found);
+            found
+        })
+        .collect();
+    for found in &alone {
+        diags.extend(found.iter().cloned());
+    }
+    let instances = template::instantiate(templates, &alone, bindings, &mut diags);
+    let alone_of = |name: &str| -> &[Diagnostic] {
+        templates
+            .iter()
+            .position(|t| t.name.value == name)
+            .and_then(|i| alone.get(i))
+            .map_or(&[][..], Vec::as_slice)
+    };
+    let mut bound = Vec::new();
+    for mut instance in instances {
+        let template_name = instance
+            .policy
+            .binding
+            .as_ref()
+            .map(|b| b.template.value.clone())
+            .unwrap_or_default();
+        let mut found = crate::check::run_all(&instance.policy);
+        if options.host_checks {
+            found.extend(crate::check::kernel::run_host_checks(&instance.policy));
+        }
+        let alone = alone_of(&template_name);
+        diags.append(&mut instance.frontend);
+        diags.extend(
+            found
+                .into_iter()
+                .filter_map(|d| template::binding_finding(d, &instance, alone)),
+        );
+        bound.push(instance);
+    }
+    let policies: Vec<&Policy> = bound.iter().map(|i| &i.policy).collect();
+    let rolled_back = crate::check::binding_conflicts::run(&policies, &mut diags);
+    for (i, instance) in bound.into_iter().enumerate() {
+        if rolled_back.contains(&i) {
+            continue;
+        }
+        let file = instance.policy.span.file;
+        report.policies.push(LoadedPolicy {
+            file,
+            policy: instance.policy,
+        });
+    }
+    diagnostics::sort_and_dedup(&mut diags);
+    report.diagnostics.extend(diags);
 }
 
 /// Reads and checks `inputs` (no kernel or host checks).

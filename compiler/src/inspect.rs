@@ -416,7 +416,17 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
                 PolicyScope::Everywhere => "every process".into(),
                 PolicyScope::Cgroups { paths } => format!("cgroups {}", paths.join(", ")),
                 PolicyScope::Workloads { reason } => format!("Kubernetes workloads ({reason})"),
-            },
+            } + &policy.binding.as_ref().map_or_else(String::new, |b| {
+                format!(
+                    "; binding of template {}{}",
+                    b.template,
+                    if b.override_allowed {
+                        format!(" (override allowed, priority {})", b.override_priority)
+                    } else {
+                        String::new()
+                    }
+                )
+            }),
             hooks,
         });
     }

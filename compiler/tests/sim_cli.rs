@@ -314,3 +314,32 @@ fn replay_and_test_take_a_bundle_like_its_policy() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"));
     let _ignored = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn replay_places_processes_in_cgroups_for_bindings() {
+    let events = [
+        r#"{"process_tracepoint": {"process": {"exec_id": "e1", "pid": 4242, "binary": "/usr/bin/cat"}, "subsys": "syscalls", "event": "sys_enter_openat", "args": [{"string_arg": "/etc/shadow"}]}, "time": "2024-05-01T10:00:02Z"}"#,
+        r#"{"process_tracepoint": {"process": {"exec_id": "e2", "pid": 4343, "binary": "/usr/bin/cat"}, "subsys": "syscalls", "event": "sys_enter_openat", "args": [{"string_arg": "/etc/shadow"}]}, "time": "2024-05-01T10:00:03Z"}"#,
+    ]
+    .join("\n");
+    let policy = "fixtures/sim/policies/block-open-bindings.yaml";
+    let placed = [
+        "replay",
+        "--output",
+        "compact",
+        "--process-cgroup",
+        "4242=/system.slice/web.service/",
+        policy,
+        "-",
+    ];
+    let out = run_stdin(&placed, &events);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains("[web SIGKILL]"), "{stdout}");
+    // unplaced, neither binding applies
+    let out = run_stdin(&["replay", "--output", "compact", policy, "-"], &events);
+    assert!(text(&out.stdout).trim().is_empty());
+    let out = run_stdin(&["replay", "--process-cgroup", "web", policy, "-"], &events);
+    assert_eq!(out.status.code(), Some(2));
+}

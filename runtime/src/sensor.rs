@@ -271,7 +271,9 @@ impl<B: KernelBackend> BaseSensor<B> {
         label: &str,
         bindings: &[CgroupBinding],
     ) -> Result<BundleId, RuntimeError> {
-        let new = self.load_bundle(bundle, label, bindings)?;
+        let new = self
+            .engine
+            .load_replacing(&mut self.backend, bundle, label, bindings, old)?;
         self.unload_bundle(old)?;
         Ok(new)
     }

@@ -157,9 +157,17 @@ impl Bench {
     /// Runs a shell script inside the bench's cgroup while polling the
     /// sensor; returns every event, in ring order.
     pub fn run_workload(&mut self, script: &str) -> (Vec<SensorEvent>, u64) {
+        let procs = self.cgroup.join("cgroup.procs");
+        let (events, lost, _pid) = self.run_workload_in(script, &procs);
+        (events, lost)
+    }
+
+    /// Runs a shell script in the cgroup whose `cgroup.procs` is `procs`
+    /// while polling the sensor; returns every event, in ring order, the
+    /// records lost and the pid of the workload's first process.
+    pub fn run_workload_in(&mut self, script: &str, procs: &Path) -> (Vec<SensorEvent>, u64, u32) {
         let script_path = self.dir.join("workload.sh");
         fs::write(&script_path, self.expand(script)).unwrap();
-        let procs = self.cgroup.join("cgroup.procs");
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(format!(
@@ -170,6 +178,7 @@ impl Bench {
             ))
             .spawn()
             .unwrap();
+        let pid = child.id();
         let mut events = Vec::new();
         let mut lost = 0u64;
         let sensor = self.sensor.as_mut().unwrap();
@@ -197,7 +206,22 @@ impl Bench {
         while Instant::now() < drain {
             sensor.poll(Duration::from_millis(20), &mut sink).unwrap();
         }
-        (events, lost)
+        (events, lost, pid)
+    }
+
+    /// The bench's cgroup, relative to the cgroup v2 mount.
+    pub fn cgroup_rel(&self) -> &str {
+        &self.cgroup_rel
+    }
+
+    /// The bench's cgroup directory.
+    pub fn cgroup_dir(&self) -> &Path {
+        &self.cgroup
+    }
+
+    /// The exec events of the processes running when the sensor started.
+    pub fn startup(&self) -> &[SensorEvent] {
+        &self.startup
     }
 
     /// Runs one case: loads the policy and its observer scoped to the
@@ -259,6 +283,9 @@ pub fn observer_of(bundle: &Bundle) -> Bundle {
         };
         policy.monitor = false;
         policy.scope = PolicyScope::Everywhere;
+        // not a binding: the observer must not take part in the rules
+        // between bindings of one template
+        policy.binding = None;
         for hook in &mut policy.hooks {
             hook.selectors.clear();
         }
@@ -292,6 +319,17 @@ pub fn compare(bundle: &Bundle, events: &[SensorEvent]) -> CaseOutcome {
 /// bundle's policies' events are what the kernel posted, the observer's
 /// (and process events) are replayed through the simulator.
 pub fn compare_events(bundle: &Bundle, events: &[Event]) -> CaseOutcome {
+    compare_events_placed(bundle, events, &[])
+}
+
+/// [`compare_events`] with the processes whose cgroups the simulator must
+/// know (template bindings scoped to cgroups): (pid, cgroup path relative
+/// to the cgroup mount), each covering the process's descendants.
+pub fn compare_events_placed(
+    bundle: &Bundle,
+    events: &[Event],
+    placements: &[(u32, String)],
+) -> CaseOutcome {
     let names: Vec<&str> = bundle.policies.iter().map(|p| p.name.as_str()).collect();
     let policies: Vec<Policy> = bundle
         .policies
@@ -300,6 +338,9 @@ pub fn compare_events(bundle: &Bundle, events: &[Event]) -> CaseOutcome {
         .collect();
     let refs: Vec<&Policy> = policies.iter().collect();
     let mut sim = Simulator::new(&refs, SimOptions::default());
+    for (pid, path) in placements {
+        sim.place_in_cgroup(*pid, path);
+    }
     let mut kernel: BTreeMap<(String, u32, u32), Vec<String>> = BTreeMap::new();
     let mut stream = Vec::new();
     for e in events {

@@ -12,6 +12,7 @@ use crate::ir::{
 mod action_arguments;
 mod action_field_usage;
 mod action_support;
+pub mod binding_conflicts;
 mod conflicting_actions;
 mod costly_hook;
 mod duplicate_arg;
@@ -199,6 +200,10 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 #[cfg(test)]
 pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
     let parsed = crate::front::parse_policies(crate::span::FileId(0), yaml);
+    if !parsed.templates.is_empty() || !parsed.bindings.is_empty() {
+        // bindings become policies in the driver, with every template
+        return crate::driver::check_sources(vec![("case.yaml".into(), yaml.into())]).diagnostics;
+    }
     let mut diags = parsed.diagnostics;
     for p in &parsed.policies {
         diags.extend(run_all(p));

@@ -55,6 +55,11 @@ pub struct ReplayArgs {
     /// No summary table on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Process PID (and every process it starts) ran in cgroup PATH (cgroup
+    /// v2, relative to its mount); repeatable. Recorded events do not say,
+    /// and bindings with `cgroups` apply only to processes in theirs.
+    #[arg(long, value_name = "PID=PATH")]
+    pub process_cgroup: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -190,6 +195,18 @@ pub fn run(args: &ReplayArgs) -> i32 {
         follow_kills: args.follow_kills,
     };
     let mut sim = Simulator::new(&policies, options);
+    for placement in &args.process_cgroup {
+        let parsed = placement
+            .split_once('=')
+            .and_then(|(pid, path)| Some((pid.trim().parse::<u32>().ok()?, path)));
+        match parsed {
+            Some((pid, path)) => sim.place_in_cgroup(pid, path),
+            None => {
+                eprintln!("tpc replay: --process-cgroup takes PID=PATH, not `{placement}`");
+                return 2;
+            }
+        }
+    }
     for problem in sim.problems() {
         eprintln!("tpc replay: warning: {problem}");
     }

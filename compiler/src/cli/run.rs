@@ -40,9 +40,10 @@ pub struct RunArgs {
     /// repeatable): unsigned or foreign bundles are refused.
     #[arg(long, value_name = "PUBKEY")]
     pub trust: Vec<PathBuf>,
-    /// Apply policy NAME only to processes in cgroup PATH (cgroup v2, relative
-    /// to its mount, e.g. system.slice/nginx.service) and its descendants;
-    /// repeatable. Replaces the policy's own scope.
+    /// Apply policy (or template binding) NAME only to processes in cgroup
+    /// PATH (cgroup v2, relative to its mount, e.g.
+    /// system.slice/nginx.service) and its descendants; repeatable. Replaces
+    /// the policy's own scope (a binding's `spec.cgroups`).
     #[arg(long, value_name = "NAME=PATH")]
     pub cgroup: Vec<String>,
     /// Format of the events on stdout.

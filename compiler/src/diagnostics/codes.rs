@@ -671,6 +671,92 @@ codes! {
     /// Why: a policy that is loaded but never fires looks like a working one.
     /// Example: `spec.podSelector: {matchLabels: {app: web}}`.
     InactiveOnHost = ("TPC203", "inactive-on-host", Warning);
+
+    /// A `TracingPolicyBinding` names a template that no input defines.
+    ///
+    /// What it does: looks `spec.templateRef.name` up among the
+    /// `TracingPolicyTemplate` documents of every input (files and
+    /// folders given together), and reports two templates with one name.
+    /// Why: a binding without its template enforces nothing.
+    /// Example: `templateRef: {name: block-exec}` with no template called
+    /// `block-exec` among the inputs.
+    UnknownTemplate = ("TPC300", "unknown-template", Error);
+
+    /// A variable that the template does not declare.
+    ///
+    /// What it does: reports a binding value for a name missing from the
+    /// template's `spec.variables`, and a filter's `valuesFromVariable`
+    /// naming an undeclared variable.
+    /// Why: the value would feed no filter, or the filter no value.
+    /// Example: `bindings: [{name: paths, ...}]` where the template declares
+    /// `allowedPaths`.
+    UnknownVariable = ("TPC301", "unknown-variable", Error);
+
+    /// A template variable that the binding gives no value.
+    ///
+    /// What it does: every variable in the template's `spec.variables` must
+    /// have an entry in the binding's `bindings` with at least one value.
+    /// Why: a filter without values decides nothing the author meant.
+    /// Example: a template with variables `paths` and `uids`, and a binding
+    /// that sets only `paths`.
+    MissingVariableValue = ("TPC302", "missing-variable-value", Error);
+
+    /// A binding value that is not valid for the filter its variable feeds.
+    ///
+    /// What it does: every binding value is read as the filter fed by its
+    /// variable reads it (its operator and the argument's type), with the
+    /// same rules as a policy's own values.
+    /// Why: a value the agent cannot parse makes the binding fail to load.
+    /// Example: `values: ["abc"]` for a variable used by an `Equal` on an
+    /// `int` argument.
+    BindingValueType = ("TPC303", "binding-value-type", Error);
+
+    /// A variable whose declared type differs from the filter it feeds.
+    ///
+    /// What it does: compares a variable's `type` with the type of the
+    /// argument of each `matchArgs`/`matchData`/`matchReturnArgs` filter
+    /// that uses it (`string` for `matchBinaries`); also reports a filter
+    /// with both `values` and `valuesFromVariable`.
+    /// Why: the type says which values a binding may give; a wrong one
+    /// misleads every binding's author.
+    /// Example: `variables: [{name: fds, type: string}]` used by a filter on
+    /// an `int` argument.
+    VariableTypeMismatch = ("TPC304", "variable-type-mismatch", Error);
+
+    /// Two bindings of one template apply to the same workload and no
+    /// override decides between them.
+    ///
+    /// What it does: two bindings of a template whose workloads share a
+    /// process (the same cgroup, nested cgroups, no selector at all, or the
+    /// same pod/container selectors) conflict unless both set
+    /// `overrideAllowed: true` with different `overridePriority`. As
+    /// CFP-4191 says, every binding involved is rolled back.
+    /// Why: which values apply to a workload must not depend on the order
+    /// bindings were applied in.
+    /// Example: bindings `web-a` and `web-b` of template `block-exec`, both
+    /// with `cgroups: [system.slice/web.service]` and no override.
+    BindingConflict = ("TPC305", "binding-conflict", Error);
+
+    /// A binding overrides another on a shared workload.
+    ///
+    /// What it does: when two overlapping bindings both allow an override,
+    /// the one with the higher `overridePriority` applies to the shared
+    /// workload; this note says which one.
+    /// Why: an override is legal but easy to miss in a long list.
+    /// Example: `web-default` (priority 0) on every process and `web-strict`
+    /// (priority 10) on `system.slice`.
+    BindingOverride = ("TPC306", "binding-override", Note);
+
+    /// An override that tpc's kernel tables cannot express.
+    ///
+    /// What it does: refuses an override where the winning binding's
+    /// cgroup lies inside the losing binding's cgroup (or the loser applies
+    /// everywhere): tpc scopes a binding to a cgroup and all its
+    /// descendants, with no exception for a nested cgroup.
+    /// Why: the loser would still apply inside the winner's cgroup.
+    /// Example: `default` (priority 0, no selector) and `strict` (priority
+    /// 10, `cgroups: [system.slice/web.service]`).
+    UnsupportedOverride = ("TPC307", "unsupported-override", Error);
 }
 
 #[cfg(test)]

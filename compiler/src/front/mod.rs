@@ -4,6 +4,7 @@
 pub mod agent_yaml;
 pub mod resolve;
 pub mod schema;
+pub mod template;
 pub mod validate;
 pub mod yaml;
 
@@ -20,6 +21,11 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
     /// Documents that were not policies (skipped).
     pub skipped: usize,
+    /// `TracingPolicyTemplate` documents: policies only once bound.
+    pub templates: Vec<template::TemplateDoc>,
+    /// `TracingPolicyBinding` documents, made into policies by
+    /// [`template::instantiate`] with the templates of every input.
+    pub bindings: Vec<template::BindingDoc>,
 }
 
 /// Parses, validates and resolves every policy document of one file.
@@ -41,12 +47,27 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
             DocClass::Policy { kind, kind_span } => {
                 let before = out.diagnostics.len();
                 validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
-                let _ = before;
+                for d in &mut out.diagnostics[before..] {
+                    if d.code == Code::UnknownField && d.message.contains("`valuesFromVariable`") {
+                        d.help = Some(format!(
+                            "`valuesFromVariable` takes its values from a binding: make this a `kind: {}` with `spec.variables`, or list the values under `values`",
+                            schema::KIND_TEMPLATE
+                        ));
+                    }
+                }
                 if let Some(p) =
                     resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics)
                 {
                     out.policies.push(p);
                 }
+            }
+            DocClass::Template { kind_span } => {
+                let t = template::read_template(root, kind_span, doc.span, &mut out.diagnostics);
+                out.templates.push(t);
+            }
+            DocClass::Binding => {
+                let b = template::read_binding(root, doc.span, &mut out.diagnostics);
+                out.bindings.push(b);
             }
             DocClass::Skip => out.skipped += 1,
             DocClass::Invalid => {}
@@ -68,13 +89,24 @@ enum DocClass {
         kind: PolicyKind,
         kind_span: Span,
     },
+    /// A `TracingPolicyTemplate`.
+    Template {
+        kind_span: Span,
+    },
+    /// A `TracingPolicyBinding`.
+    Binding,
     /// Not a policy: skipped with a note.
     Skip,
     /// A broken policy header, already reported.
     Invalid,
 }
 
-const KINDS: [&str; 2] = [schema::KIND_CLUSTER, schema::KIND_NAMESPACED];
+const KINDS: [&str; 4] = [
+    schema::KIND_CLUSTER,
+    schema::KIND_NAMESPACED,
+    schema::KIND_TEMPLATE,
+    schema::KIND_BINDING,
+];
 
 fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
     if root.as_map().is_none() {
@@ -121,6 +153,28 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                 .with_note("tpc checks `cilium.io/v1alpha1` TracingPolicy and TracingPolicyNamespaced documents"),
         );
         return DocClass::Skip;
+    }
+    let bound_kind = if kind_text == schema::KIND_TEMPLATE {
+        Some(DocClass::Template { kind_span })
+    } else if kind_text == schema::KIND_BINDING {
+        Some(DocClass::Binding)
+    } else {
+        None
+    };
+    if let Some(class) = bound_kind {
+        return match api {
+            Some((a, span)) if a != schema::API_VERSION => {
+                diags.push(
+                    Diagnostic::of(
+                        Code::UnknownValue,
+                        format!("unknown apiVersion `{a}` for {kind_text}"),
+                    )
+                    .with_primary(span, format!("expected `{}`", schema::API_VERSION)),
+                );
+                DocClass::Invalid
+            }
+            _ => class,
+        };
     }
     let kind = match kind_text {
         k if k == schema::KIND_CLUSTER => PolicyKind::TracingPolicy,

@@ -702,6 +702,59 @@ pub static DOCUMENT: ObjectSchema = ObjectSchema {
     ],
 };
 
+pub static KIND_TEMPLATE: &str = "TracingPolicyTemplate";
+pub static KIND_BINDING: &str = "TracingPolicyBinding";
+
+// `TracingPolicyTemplate` and `TracingPolicyBinding` (CFP-4191 option 1,
+// a draft without a CRD yet): the template is a policy spec plus
+// `variables`; filters take `valuesFromVariable` instead of `values`
+// (checked in `front::template`, which turns each binding into a policy).
+
+pub static TEMPLATE_VARIABLE: ObjectSchema = ObjectSchema {
+    what: "template variable",
+    place: "spec.variables[]",
+    fields: &[req("name", Shape::Str), f("type", Shape::Enum(&ARG_TYPES))],
+};
+
+pub static TEMPLATE_REF: ObjectSchema = ObjectSchema {
+    what: "template reference",
+    place: "spec.templateRef",
+    fields: &[req("name", Shape::Str)],
+};
+
+pub static BINDING_VALUES: ObjectSchema = ObjectSchema {
+    what: "variable binding",
+    place: "spec.bindings[]",
+    fields: &[req("name", Shape::Str), req("values", list(&Shape::Str))],
+};
+
+pub static BINDING_SPEC: ObjectSchema = ObjectSchema {
+    what: "binding spec",
+    place: "spec (TracingPolicyBinding)",
+    fields: &[
+        req("templateRef", Shape::Object(&TEMPLATE_REF)),
+        f("bindings", list(&Shape::Object(&BINDING_VALUES))),
+        f("podSelector", Shape::Object(&LABEL_SELECTOR)),
+        f("containerSelector", Shape::Object(&LABEL_SELECTOR)),
+        // tpc's own field: cgroup v2 paths on a host without Kubernetes,
+        // as `tpc run --cgroup` takes them.
+        f("cgroups", list(&Shape::Str)),
+        f("overrideAllowed", Shape::Bool),
+        f("overridePriority", INT64),
+    ],
+};
+
+pub static BINDING_DOCUMENT: ObjectSchema = ObjectSchema {
+    what: "binding document",
+    place: "the document root",
+    fields: &[
+        req("apiVersion", Shape::Str),
+        req("kind", Shape::Str),
+        req("metadata", Shape::Object(&METADATA)),
+        req("spec", Shape::Object(&BINDING_SPEC)),
+    ],
+};
+
 /// Every object schema, for "this key belongs in ..." help.
 pub static ALL_OBJECTS: &[&ObjectSchema] = &[
     &DOCUMENT,

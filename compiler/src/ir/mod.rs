@@ -58,6 +58,27 @@ pub struct Policy {
     /// `spec.selectorsMacros` names with their spans (already merged into
     /// selectors; kept for the unused-definition check).
     pub macros: Vec<MacroDef>,
+    /// Set when the policy is a `TracingPolicyBinding` applied to its
+    /// `TracingPolicyTemplate` (see [`crate::front::template`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<BindingOf>,
+}
+
+/// What a policy made from a binding keeps of it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BindingOf {
+    /// `spec.templateRef.name`.
+    pub template: Spanned<String>,
+    /// `spec.overrideAllowed` (default false).
+    pub override_allowed: bool,
+    /// `spec.overridePriority` (default 0).
+    pub override_priority: i64,
+    /// `spec.cgroups`: cgroup v2 paths relative to the cgroup mount, as
+    /// `tpc run --cgroup` takes them (tpc's way of naming workloads on a
+    /// host without Kubernetes).
+    pub cgroups: Vec<Spanned<String>>,
+    /// The binding document.
+    pub span: Span,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -20,6 +20,7 @@ pub mod args;
 pub mod build;
 pub mod selectors;
 
+use tpc_bundle::binding::BindingUnit;
 use tpc_bundle::model::{
     AttachPoint, Bundle, Feature, HookUnit, KernelVersion, PROGRAM_ABI, PolicyScope, PolicyUnit,
     ProgramSet, Requirements, SENSOR_OBJECT, SourceFile, SourcePlace, TracepointRequirement,
@@ -187,6 +188,12 @@ pub fn lower(
                 files.len() - 1
             }
         };
+        // a binding's policy points into its template's file too
+        for hook in &input.policy.hooks {
+            if !files.contains(&hook.span.file) {
+                files.push(hook.span.file);
+            }
+        }
         match lower_policy(input.policy, sources, options, arch, &mut requirements) {
             Ok((unit, warnings)) => {
                 diagnostics.extend(warnings.iter().map(LowerError::to_diagnostic));
@@ -253,7 +260,21 @@ fn lower_policy(
     let monitor = is_monitor(policy);
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let scope = if policy.kind == PolicyKind::TracingPolicyNamespaced {
+    let bound_cgroups = policy
+        .binding
+        .as_ref()
+        .map(|b| {
+            b.cgroups
+                .iter()
+                .map(|c| c.value.clone())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    let scope = if !bound_cgroups.is_empty() {
+        PolicyScope::Cgroups {
+            paths: bound_cgroups,
+        }
+    } else if policy.kind == PolicyKind::TracingPolicyNamespaced {
         PolicyScope::Workloads {
             reason: format!(
                 "a TracingPolicyNamespaced applies only to pods of namespace {}",
@@ -330,6 +351,11 @@ fn lower_policy(
             place: place_of(sources, policy.span),
             monitor,
             scope,
+            binding: policy.binding.as_ref().map(|b| BindingUnit {
+                template: b.template.value.clone(),
+                override_allowed: b.override_allowed,
+                override_priority: b.override_priority,
+            }),
             hooks,
             ir,
         },

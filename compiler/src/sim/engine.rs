@@ -149,6 +149,9 @@ pub struct Simulator<'p> {
     scratch: Vec<HookRef>,
     stats: Vec<Vec<HookStats>>,
     totals: Totals,
+    /// Processes placed in cgroups ([`Simulator::place_in_cgroup`]): pid →
+    /// normalized cgroup path; their descendants are there too.
+    cgroups: HashMap<u32, String>,
 }
 
 fn event_arch(event: &Event, default: Arch) -> Arch {
@@ -241,7 +244,11 @@ const ONLY_FIRST: &str = "Tetragon evaluates only the first entry of this filter
 impl<'p> Simulator<'p> {
     pub fn new(policies: &[&'p Policy], options: SimOptions) -> Self {
         let plans: Vec<PolicyPlan<'p>> = policies.iter().map(|p| PolicyPlan::new(p)).collect();
-        let needs_tree = plans.iter().any(|p| p.hooks.iter().any(|h| h.needs_tree));
+        // cgroup-scoped bindings find a process's cgroup through its ancestors
+        let needs_tree = plans.iter().any(|p| p.hooks.iter().any(|h| h.needs_tree))
+            || policies
+                .iter()
+                .any(|p| p.binding.as_ref().is_some_and(|b| !b.cgroups.is_empty()));
         let stats = plans
             .iter()
             .map(|p| {
@@ -267,7 +274,83 @@ impl<'p> Simulator<'p> {
             scratch: Vec::new(),
             stats,
             totals: Totals::default(),
+            cgroups: HashMap::new(),
         }
+    }
+
+    /// Says that process `pid` (and every process it starts) runs in cgroup
+    /// `path` (cgroup v2, relative to its mount, as bindings name them):
+    /// recorded events do not carry cgroups, and a binding's `cgroups`
+    /// decide which processes its policy applies to.
+    pub fn place_in_cgroup(&mut self, pid: u32, path: &str) {
+        self.cgroups
+            .insert(pid, tpc_bundle::binding::normalize_cgroup(path));
+    }
+
+    /// The cgroup of the event's process: its own placement or its nearest
+    /// placed ancestor's.
+    fn cgroup_of(&self, event: &Event) -> Option<&str> {
+        let own = event.process().and_then(|p| p.pid());
+        if let Some(path) = own.and_then(|pid| self.cgroups.get(&pid)) {
+            return Some(path);
+        }
+        self.tree
+            .lineage(event)
+            .iter()
+            .find_map(|a| a.pid.and_then(|pid| self.cgroups.get(&pid)))
+            .map(String::as_str)
+    }
+
+    /// For a policy made from a binding: whether its workload holds the
+    /// event's process, and no binding of the same template that overrides
+    /// it holds the process too (CFP-4191's override, as `tpc run` applies
+    /// it); why not otherwise.
+    fn binding_scope(&self, policy: &Policy, event: &Event) -> Result<(), String> {
+        use tpc_bundle::binding::{encloses, normalize_cgroup};
+        let Some(binding) = &policy.binding else {
+            return Ok(());
+        };
+        let cgroup = self.cgroup_of(event);
+        let covers = |b: &crate::ir::BindingOf| {
+            b.cgroups.is_empty()
+                || cgroup.is_some_and(|c| {
+                    b.cgroups
+                        .iter()
+                        .any(|p| encloses(&normalize_cgroup(&p.value), c))
+                })
+        };
+        if !covers(binding) {
+            return Err(match cgroup {
+                Some(c) => format!(
+                    "binding {}: cgroup {c} is not in its cgroups",
+                    policy.name.value
+                ),
+                None => format!(
+                    "binding {}: the process is in none of its cgroups (the simulator knows a process's cgroup only when told, e.g. `tpc replay --process-cgroup PID=PATH`)",
+                    policy.name.value
+                ),
+            });
+        }
+        for other in self.plans.iter().map(|p| p.policy) {
+            let Some(theirs) = &other.binding else {
+                continue;
+            };
+            let wins = theirs.template.value == binding.template.value
+                && !std::ptr::eq(other, policy)
+                && theirs.override_allowed
+                && binding.override_allowed
+                && theirs.override_priority > binding.override_priority;
+            if wins && covers(theirs) && filters::policy_scope(other, event).is_ok() {
+                return Err(format!(
+                    "binding {} overrides binding {} here (overridePriority {} over {})",
+                    other.name.value,
+                    policy.name.value,
+                    theirs.override_priority,
+                    binding.override_priority
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Problems found while indexing hooks (a `generated_ftrace` pattern tpc
@@ -678,7 +761,9 @@ impl<'p> Simulator<'p> {
             marks: Marks::default(),
             out_of_scope: None,
         };
-        if let Err(why) = filters::policy_scope(policy, event) {
+        if let Err(why) =
+            filters::policy_scope(policy, event).and_then(|()| self.binding_scope(policy, event))
+        {
             decision.out_of_scope = Some(why);
             return decision;
         }

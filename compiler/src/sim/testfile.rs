@@ -117,6 +117,9 @@ pub struct TestFile {
     pub complete: bool,
     pub malformed: usize,
     pub options: SimOptions,
+    /// `process-cgroups: {PID: PATH}`: the cgroup each process (and its
+    /// descendants) ran in, for bindings scoped to cgroups.
+    pub process_cgroups: Vec<(u32, String)>,
 }
 
 /// The result of running a test file.
@@ -326,6 +329,7 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
         complete: true,
         malformed: 0,
         options: SimOptions::default(),
+        process_cgroups: Vec::new(),
     };
     for entry in entries {
         let key = entry.key.scalar_text().unwrap_or_default();
@@ -437,8 +441,16 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                     }
                 }
             }
+            "process-cgroups" => {
+                for f in value.as_map().unwrap_or_default() {
+                    let pid = u32::try_from(r.int(&f.key, "a pid")?)
+                        .map_err(|_| r.error(f.key.span, "a pid is a 32-bit number"))?;
+                    test.process_cgroups
+                        .push((pid, r.text(&f.value, "a cgroup path")?));
+                }
+            }
             other => {
-                return Err(r.error(entry.key.span, format!("unknown key `{other}` (name, policies, policy, events, expect, complete, malformed, options)")));
+                return Err(r.error(entry.key.span, format!("unknown key `{other}` (name, policies, policy, events, expect, complete, malformed, options, process-cgroups)")));
             }
         }
     }
@@ -643,6 +655,9 @@ pub fn run(test: &TestFile) -> TestOutcome {
         .chain(&from_bundles)
         .collect();
     let mut sim = Simulator::new(&policies, test.options.clone());
+    for (pid, path) in &test.process_cgroups {
+        sim.place_in_cgroup(*pid, path);
+    }
     for problem in sim.problems() {
         outcome.failures.push(format!("policy problem: {problem}"));
     }

@@ -25,6 +25,17 @@ pub struct FakeBackend {
     /// Attach attempts that fail (a target named here).
     pub failing_targets: Vec<AttachTarget>,
     pub policy_drops: HashMap<u16, u64>,
+    /// Every map write and delete, in order, so tests can check what a hit
+    /// would see between two writes.
+    pub log: Vec<MapOp>,
+}
+
+/// One logged map write (`value`) or delete (`None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapOp {
+    pub map: &'static str,
+    pub key: Vec<u8>,
+    pub value: Option<Vec<u8>>,
 }
 
 impl FakeBackend {
@@ -87,11 +98,21 @@ impl KernelBackend for FakeBackend {
         value: &[u8],
     ) -> Result<(), RuntimeError> {
         self.maps.insert((map, key.to_vec()), value.to_vec());
+        self.log.push(MapOp {
+            map,
+            key: key.to_vec(),
+            value: Some(value.to_vec()),
+        });
         Ok(())
     }
 
     fn map_delete(&mut self, map: &'static str, key: &[u8]) -> Result<(), RuntimeError> {
         self.maps.remove(&(map, key.to_vec()));
+        self.log.push(MapOp {
+            map,
+            key: key.to_vec(),
+            value: None,
+        });
         Ok(())
     }
 

@@ -669,7 +669,8 @@ fn post_event(
     parent: &Option<ProcessInfo>,
 ) -> Option<PolicyEvent> {
     {
-        let info = engine.policy_hook(post.ph_id)?; // None: unloaded while in flight
+        // None: unloaded long ago (see `PolicyEngine::policy_hook`)
+        let info = engine.policy_hook(post.ph_id)?;
         let args: Vec<KprobeArgument> = info
             .args
             .iter()

@@ -18,6 +18,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use tpc_bundle::binding::{self, BindingUnit, Claim, Overlap, Workload};
 use tpc_bundle::{
     AttachPoint, Bundle, FORMAT_VERSION, Feature, HookUnit, KernelVersion, PROGRAM_ABI,
     PolicyScope, ProcessFilter, SENSOR_OBJECT,
@@ -54,6 +55,15 @@ pub enum LoadError {
     },
     #[error("policy {policy}: {reason}")]
     Policy { policy: String, reason: String },
+    /// CFP-4191: two bindings of one template on the same workload without
+    /// an override; the new one is not loaded and the running ones it
+    /// conflicts with are rolled back too.
+    #[error("binding {policy} not loaded: {reason}; rolled back as well: {}", rolled_back.join(", "))]
+    BindingConflict {
+        policy: String,
+        reason: String,
+        rolled_back: Vec<String>,
+    },
     #[error("policy {policy}, {locator}: {source}")]
     Kernel {
         policy: String,
@@ -322,6 +332,9 @@ pub fn return_target(attach: &AttachPoint) -> Option<AttachTarget> {
     }
 }
 
+/// Removed policy hooks kept for decoding records still in flight.
+const RETIRED_POLICY_HOOKS: usize = 1024;
+
 /// `KprobeAction::Post`'s number: the `return_action` of a selector
 /// without `matchReturnActions`.
 const POST_ACTION: u32 = 1;
@@ -421,6 +434,35 @@ pub struct PolicyEngine {
     /// Per program kind (`ProgKind::index`), which program slots are taken.
     used: [Vec<bool>; PROG_KINDS],
     max_policy_hooks: u32,
+    /// Policy hooks removed lately, newest last: their records may still be
+    /// in flight (ids are not reused until the map is full).
+    retired: std::collections::VecDeque<(u32, PolicyHookInfo)>,
+    /// Loaded policies made from template bindings.
+    bound: BTreeMap<u16, BoundPolicy>,
+    /// Cgroups a binding lost to a higher-priority one.
+    takings: Vec<Taking>,
+    /// Running bindings a refused load conflicted with: rolled back once
+    /// the refused bundle is undone.
+    conflicting: Vec<(u16, String)>,
+    /// While [`PolicyEngine::load_replacing`] runs: the bundle replaced.
+    replaced: Option<BundleId>,
+}
+
+/// A loaded policy made from a `TracingPolicyBinding`.
+#[derive(Debug, Clone)]
+struct BoundPolicy {
+    name: String,
+    unit: BindingUnit,
+    /// Its cgroups: normalized path (`""`: everywhere) and id (0).
+    cgroups: Vec<(String, u64)>,
+}
+
+/// `loser` does not apply in `cgroup`: `winner` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Taking {
+    loser: u16,
+    winner: u16,
+    cgroup: u64,
 }
 
 /// Undo log of one load.
@@ -479,6 +521,11 @@ impl PolicyEngine {
             ]
             .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
+            retired: std::collections::VecDeque::new(),
+            bound: BTreeMap::new(),
+            takings: Vec::new(),
+            conflicting: Vec::new(),
+            replaced: None,
         }
     }
 
@@ -491,8 +538,17 @@ impl PolicyEngine {
         backend.map_update(maps::CONFIG, &0u32.to_ne_bytes(), &layout::config(host_ns))
     }
 
+    /// A loaded policy hook, or one removed while its records may still be
+    /// in the ring buffer (an event the kernel posted, and enforced, just
+    /// before its binding or policy was unloaded is still reported).
     pub fn policy_hook(&self, ph_id: u32) -> Option<&PolicyHookInfo> {
-        self.phs.get(&ph_id)
+        self.phs.get(&ph_id).or_else(|| {
+            self.retired
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == ph_id)
+                .map(|(_, info)| info)
+        })
     }
 
     pub fn attach_of_hook(&self, hook_id: u32) -> Option<&AttachPoint> {
@@ -619,6 +675,23 @@ impl PolicyEngine {
         Ok(())
     }
 
+    /// Loads a new version of bundle `old` beside it (the caller removes
+    /// `old` next): bindings of `old` are on their way out, so the new
+    /// version's bindings do not conflict with them, renamed or not.
+    pub fn load_replacing(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        bundle: &Bundle,
+        label: &str,
+        bindings: &[CgroupBinding],
+        old: BundleId,
+    ) -> Result<BundleId, LoadError> {
+        self.replaced = Some(old);
+        let result = self.load(backend, bundle, label, bindings);
+        self.replaced = None;
+        result
+    }
+
     /// Loads every policy of a bundle; on failure nothing of it stays.
     pub fn load(
         &mut self,
@@ -651,6 +724,11 @@ impl PolicyEngine {
                 if let Err(e) = self.resync(backend) {
                     log::warn!("restoring the policy maps after a failed load: {e}");
                 }
+                for (policy, reason) in std::mem::take(&mut self.conflicting) {
+                    if let Err(e) = self.roll_back_policy(backend, policy, &reason) {
+                        log::warn!("rolling back a conflicting binding: {e}");
+                    }
+                }
                 Err(error)
             }
         }
@@ -676,7 +754,8 @@ impl PolicyEngine {
                 .iter()
                 .filter(|b| b.policy == policy.name)
                 .collect();
-            let mut cgroups = Vec::new();
+            // (normalized path, cgroup id) of each cgroup it applies to
+            let mut scoped: Vec<(String, u64)> = Vec::new();
             for binding in &bound {
                 let cgroup =
                     cgroup_id(&self.host.cgroup_root, &binding.path).map_err(|reason| {
@@ -685,11 +764,11 @@ impl PolicyEngine {
                             reason,
                         }
                     })?;
-                cgroups.push(cgroup);
+                scoped.push((self.relative_cgroup(&binding.path), cgroup));
             }
             if bound.is_empty() {
                 match &policy.scope {
-                    PolicyScope::Everywhere => cgroups.push(0),
+                    PolicyScope::Everywhere => scoped.push((String::new(), 0)),
                     PolicyScope::Cgroups { paths } => {
                         for path in paths {
                             let cgroup = cgroup_id(&self.host.cgroup_root, Path::new(path))
@@ -697,7 +776,7 @@ impl PolicyEngine {
                                     policy: policy.name.clone(),
                                     reason,
                                 })?;
-                            cgroups.push(cgroup);
+                            scoped.push((self.relative_cgroup(Path::new(path)), cgroup));
                         }
                     }
                     PolicyScope::Workloads { reason } => {
@@ -705,8 +784,30 @@ impl PolicyEngine {
                     }
                 }
             }
-            cgroups.sort_unstable();
-            cgroups.dedup();
+            scoped.sort_by_key(|(_, id)| *id);
+            scoped.dedup_by_key(|(_, id)| *id);
+            let mut takings = Vec::new();
+            if let (Some(unit), false) = (&policy.binding, scoped.is_empty()) {
+                takings = self.resolve_binding(policy_id, &policy.name, unit, &scoped)?;
+                self.bound.insert(
+                    policy_id,
+                    BoundPolicy {
+                        name: policy.name.clone(),
+                        unit: unit.clone(),
+                        cgroups: scoped.clone(),
+                    },
+                );
+            }
+            // what it loses to running bindings it does not get
+            let cgroups: Vec<u64> = scoped
+                .iter()
+                .map(|(_, id)| *id)
+                .filter(|id| {
+                    !takings
+                        .iter()
+                        .any(|t: &Taking| t.loser == policy_id && t.cgroup == *id)
+                })
+                .collect();
             self.policies.insert(
                 policy_id,
                 PolicyState {
@@ -724,6 +825,15 @@ impl PolicyEngine {
                         continue;
                     }
                 }
+                // the policy hooks of the losers it takes a cgroup from, on
+                // this hook: its id replaces theirs in that cgroup's list
+                let replacing: Vec<(u64, u32)> = takings
+                    .iter()
+                    .filter(|t| t.winner == policy_id)
+                    .filter_map(|t| {
+                        Some((t.cgroup, self.ph_of(t.loser, &hook.attach, &hook.locator)?))
+                    })
+                    .collect();
                 let ph = self
                     .load_hook(
                         backend,
@@ -732,6 +842,7 @@ impl PolicyEngine {
                         &policy.name,
                         policy.monitor,
                         &cgroups,
+                        &replacing,
                         undo,
                     )
                     .map_err(|e| match e {
@@ -750,8 +861,257 @@ impl PolicyEngine {
                     state.phs.push(ph);
                 }
             }
+            // Losers in cgroups nested under the winner's: the winner's
+            // list (at the ancestor) is written, now the loser leaves.
+            for t in takings.iter().filter(|t| t.winner == policy_id) {
+                self.withdraw(backend, t.loser, t.cgroup, undo)
+                    .map_err(|source| LoadError::Kernel {
+                        policy: policy.name.clone(),
+                        locator: String::new(),
+                        source: Box::new(source),
+                    })?;
+            }
+            self.takings.extend(takings);
         }
         Ok(())
+    }
+
+    /// A cgroup path as the binding rules compare them: relative to the
+    /// cgroup mount, normalized.
+    fn relative_cgroup(&self, path: &Path) -> String {
+        let relative = path.strip_prefix(&self.host.cgroup_root).unwrap_or(path);
+        binding::normalize_cgroup(&relative.to_string_lossy())
+    }
+
+    /// The policy hook of `policy` on a hook (by point and locator).
+    fn ph_of(&self, policy: u16, attach: &AttachPoint, locator: &str) -> Option<u32> {
+        self.policies.get(&policy)?.phs.iter().copied().find(|ph| {
+            self.phs
+                .get(ph)
+                .is_some_and(|i| &i.attach == attach && i.locator == locator)
+        })
+    }
+
+    /// CFP-4191's rules between a binding being loaded and the running
+    /// bindings of its template: the cgroups each side takes from the
+    /// other, or why it cannot load. Versions of one binding (same name,
+    /// as in a reload) do not conflict: for an instant both apply.
+    fn resolve_binding(
+        &mut self,
+        policy_id: u16,
+        name: &str,
+        unit: &BindingUnit,
+        scoped: &[(String, u64)],
+    ) -> Result<Vec<Taking>, LoadError> {
+        let workload_of = |cgroups: &[(String, u64)]| {
+            if cgroups.iter().any(|(_, id)| *id == 0) {
+                Workload::Everywhere
+            } else {
+                Workload::Cgroups(cgroups.iter().map(|(p, _)| p.clone()).collect())
+            }
+        };
+        let mine = workload_of(scoped);
+        let me = Claim {
+            name,
+            binding: unit,
+            workload: &mine,
+        };
+        let mut takings = Vec::new();
+        let mut conflicts = Vec::new();
+        for (id, other) in &self.bound {
+            let outgoing =
+                self.replaced.is_some() && self.policies.get(id).map(|p| p.bundle) == self.replaced;
+            if other.name == name || outgoing {
+                continue;
+            }
+            let theirs = workload_of(&other.cgroups);
+            let them = Claim {
+                name: &other.name,
+                binding: &other.unit,
+                workload: &theirs,
+            };
+            match binding::overlap(&me, &them) {
+                Overlap::Disjoint => {}
+                Overlap::Conflict { reason } => conflicts.push((*id, other.name.clone(), reason)),
+                Overlap::Unsupported { reason } => {
+                    return Err(LoadError::Policy {
+                        policy: name.to_owned(),
+                        reason,
+                    });
+                }
+                Overlap::Override { winner, taken } => {
+                    let (loser, winner_id, loser_cgroups) = if winner == 0 {
+                        (*id, policy_id, &other.cgroups)
+                    } else {
+                        (policy_id, *id, &scoped.to_vec())
+                    };
+                    for path in taken {
+                        if let Some((_, cgroup)) = loser_cgroups.iter().find(|(p, _)| *p == path) {
+                            takings.push(Taking {
+                                loser,
+                                winner: winner_id,
+                                cgroup: *cgroup,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some((_, _, reason)) = conflicts.first() {
+            let reason = reason.clone();
+            let rolled_back = conflicts.iter().map(|(_, n, _)| n.clone()).collect();
+            self.conflicting = conflicts
+                .into_iter()
+                .map(|(id, _, why)| (id, why))
+                .collect();
+            return Err(LoadError::BindingConflict {
+                policy: name.to_owned(),
+                reason,
+                rolled_back,
+            });
+        }
+        Ok(takings)
+    }
+
+    /// Takes `loser`'s policy hooks out of `cgroup`'s lists where another
+    /// binding's id did not already replace them.
+    fn withdraw(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        loser: u16,
+        cgroup: u64,
+        undo: &mut Undo,
+    ) -> Result<(), RuntimeError> {
+        let phs = self
+            .policies
+            .get(&loser)
+            .map(|p| p.phs.clone())
+            .unwrap_or_default();
+        for ph in phs {
+            let Some(info) = self.phs.get_mut(&ph) else {
+                continue;
+            };
+            info.cgroups.retain(|c| *c != cgroup);
+            let Some(state) = self.hooks.get_mut(&info.attach) else {
+                continue;
+            };
+            let Some(list) = state.lists.get_mut(&cgroup) else {
+                continue;
+            };
+            if !list.contains(&ph) {
+                continue;
+            }
+            list.retain(|id| *id != ph);
+            let key = layout::list_key(state.hook_id, cgroup);
+            if list.is_empty() {
+                state.lists.remove(&cgroup);
+                backend.map_delete(maps::LISTS, &key)?;
+            } else {
+                write(backend, undo, maps::LISTS, &key, &layout::ph_list(list))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Before `winner` goes: every loser it took a cgroup from (and no
+    /// other running binding takes it) applies there again. Where the
+    /// winner's id sits in the loser's place, one list update puts the
+    /// loser's back; elsewhere the loser's id is added while the winner's
+    /// is still listed. Either way every hit sees one of the two.
+    fn restore_losers(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        winner: u16,
+    ) -> Result<(), RuntimeError> {
+        let (given_back, kept): (Vec<Taking>, Vec<Taking>) =
+            self.takings.iter().partition(|t| t.winner == winner);
+        self.takings = kept;
+        self.takings.retain(|t| t.loser != winner);
+        for t in given_back {
+            let still_taken = self
+                .takings
+                .iter()
+                .any(|o| o.loser == t.loser && o.cgroup == t.cgroup);
+            if still_taken || !self.policies.contains_key(&t.loser) {
+                continue;
+            }
+            let phs = self
+                .policies
+                .get(&t.loser)
+                .map(|p| p.phs.clone())
+                .unwrap_or_default();
+            for ph in phs {
+                let Some(info) = self.phs.get(&ph) else {
+                    continue;
+                };
+                let (attach, locator) = (info.attach.clone(), info.locator.clone());
+                let winner_ph = self.ph_of(winner, &attach, &locator);
+                let Some(state) = self.hooks.get_mut(&attach) else {
+                    continue;
+                };
+                let list = state.lists.entry(t.cgroup).or_default();
+                if list.contains(&ph) {
+                    continue;
+                }
+                let swapped = match winner_ph.and_then(|w| list.iter().position(|id| *id == w)) {
+                    Some(at) => Some(std::mem::replace(&mut list[at], ph)),
+                    None => {
+                        list.push(ph);
+                        None
+                    }
+                };
+                let key = layout::list_key(state.hook_id, t.cgroup);
+                let value = layout::ph_list(list);
+                let config = state.config().encode();
+                let hook_id = state.hook_id;
+                backend.map_update(maps::LISTS, &key, &value)?;
+                backend.map_update(maps::HOOKS, &hook_id.to_ne_bytes(), &config)?;
+                if let Some(info) = self.phs.get_mut(&ph) {
+                    if !info.cgroups.contains(&t.cgroup) {
+                        info.cgroups.push(t.cgroup);
+                    }
+                }
+                // a swapped-out winner is no longer listed there
+                if let Some(w) = swapped.and_then(|w| self.phs.get_mut(&w)) {
+                    w.cgroups.retain(|c| *c != t.cgroup);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Rolls back a running binding that a refused one conflicted with
+    /// (CFP-4191: every binding involved): its entries go, its bundle
+    /// reports it inactive with why.
+    fn roll_back_policy(
+        &mut self,
+        backend: &mut dyn KernelBackend,
+        policy: u16,
+        reason: &str,
+    ) -> Result<(), RuntimeError> {
+        self.restore_losers(backend, policy)?;
+        self.bound.remove(&policy);
+        let Some(state) = self.policies.remove(&policy) else {
+            return Ok(());
+        };
+        let mut first_error = None;
+        for ph in state.phs {
+            if let Err(e) = self.remove_policy_hook(backend, ph) {
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(summary) = self.bundles.get_mut(&state.bundle) {
+            if let Some(at) = summary.policies.iter().position(|(id, _)| *id == policy) {
+                let (_, name) = summary.policies.remove(at);
+                summary
+                    .inactive
+                    .push((name, format!("rolled back: {reason}")));
+            }
+        }
+        if let Err(e) = self.detach_unused(backend) {
+            first_error.get_or_insert(e);
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
     #[expect(
@@ -766,6 +1126,7 @@ impl PolicyEngine {
         policy_name: &str,
         monitor: bool,
         cgroups: &[u64],
+        replacing: &[(u64, u32)],
         undo: &mut Undo,
     ) -> Result<u32, HookFailure> {
         let attach = hook.attach.clone();
@@ -931,6 +1292,18 @@ impl PolicyEngine {
         state.users.insert(ph_id, task_info);
         for cgroup in cgroups {
             let list = state.lists.entry(*cgroup).or_default();
+            // A binding taking this cgroup from a lower-priority one: its
+            // id goes in the loser's place, so the one list update below
+            // switches every hit from the loser's entries (still written)
+            // to the winner's (written above), never through neither.
+            let replaced = replacing
+                .iter()
+                .filter(|(c, _)| c == cgroup)
+                .find_map(|(_, loser)| list.iter().position(|id| id == loser));
+            if let Some(at) = replaced {
+                list[at] = ph_id;
+                continue;
+            }
             if list.len() >= layout::MAX_PH_LIST {
                 return Err(HookFailure::Reason(format!(
                     "more than {} policies on {} apply to the same processes",
@@ -940,6 +1313,17 @@ impl PolicyEngine {
             }
             list.push(ph_id);
         }
+        for (cgroup, loser) in replacing {
+            let gone = state.lists.get(cgroup).is_some_and(|l| !l.contains(loser));
+            if gone {
+                if let Some(info) = self.phs.get_mut(loser) {
+                    info.cgroups.retain(|c| c != cgroup);
+                }
+            }
+        }
+        let Some(state) = self.hooks.get_mut(&attach) else {
+            return Err(HookFailure::Reason("hook vanished".into()));
+        };
         let hook_id = state.hook_id;
         let config = state.config().encode();
         let lists: Vec<(u64, Vec<u32>)> = cgroups
@@ -1013,8 +1397,11 @@ impl PolicyEngine {
             self.next_ph += 1;
             return Ok(self.next_ph);
         }
-        (1..max)
-            .find(|id| !self.phs.contains_key(id))
+        let reused = (1..max).find(|id| !self.phs.contains_key(id));
+        if let Some(id) = reused {
+            self.retired.retain(|(r, _)| *r != id);
+        }
+        reused
             .ok_or_else(|| {
                 HookFailure::Reason(format!(
                     "more than {} policy hooks loaded (the sensor was started for fewer; restart it with the bundles)",
@@ -1207,6 +1594,11 @@ impl PolicyEngine {
         let policy_ids = self.policy_ids(bundle);
         let mut first_error = None;
         for policy in policy_ids {
+            // losers apply again before the winner's entries go
+            if let Err(e) = self.restore_losers(backend, policy) {
+                first_error.get_or_insert(e);
+            }
+            self.bound.remove(&policy);
             let Some(state) = self.policies.remove(&policy) else {
                 continue;
             };
@@ -1231,6 +1623,10 @@ impl PolicyEngine {
         let Some(info) = self.phs.remove(&ph) else {
             return Ok(());
         };
+        if self.retired.len() >= RETIRED_POLICY_HOOKS {
+            self.retired.pop_front();
+        }
+        self.retired.push_back((ph, info.clone()));
         if let Some(state) = self.hooks.get_mut(&info.attach) {
             state.users.remove(&ph);
             for cgroup in &info.cgroups {
@@ -1351,6 +1747,40 @@ impl PolicyEngine {
     /// those) the policies, policy hooks and slots the bundle added.
     fn forget_bundle(&mut self, bundle: BundleId) {
         let ids = self.policy_ids(bundle);
+        // losers the failed bundle took cgroups from apply there again
+        // (resync writes the lists)
+        let undone: Vec<Taking> = self
+            .takings
+            .iter()
+            .copied()
+            .filter(|t| ids.contains(&t.winner))
+            .collect();
+        self.takings
+            .retain(|t| !ids.contains(&t.winner) && !ids.contains(&t.loser));
+        for t in undone {
+            let phs = self
+                .policies
+                .get(&t.loser)
+                .map(|p| p.phs.clone())
+                .unwrap_or_default();
+            for ph in phs {
+                let Some(info) = self.phs.get_mut(&ph) else {
+                    continue;
+                };
+                if !info.cgroups.contains(&t.cgroup) {
+                    info.cgroups.push(t.cgroup);
+                }
+                if let Some(state) = self.hooks.get_mut(&info.attach) {
+                    let list = state.lists.entry(t.cgroup).or_default();
+                    if !list.contains(&ph) {
+                        list.push(ph);
+                    }
+                }
+            }
+        }
+        for id in &ids {
+            self.bound.remove(id);
+        }
         for id in ids {
             if let Some(state) = self.policies.remove(&id) {
                 for ph in state.phs {
