@@ -1039,9 +1039,7 @@ impl PolicyEngine {
     /// carrying the kernel's maximum of programs says so.
     fn attach_failure(&self, attach: &AttachPoint, error: RuntimeError) -> HookFailure {
         let programs = self.hooks.values().filter(|h| h.attach == *attach).count();
-        if matches!(attach, AttachPoint::Tracepoint { .. })
-            && programs > MAX_TRACEPOINT_PROGRAMS
-        {
+        if matches!(attach, AttachPoint::Tracepoint { .. }) && programs > MAX_TRACEPOINT_PROGRAMS {
             return HookFailure::Reason(format!(
                 "{} carries {} programs already, the kernel's maximum on one tracepoint ({}); \
                  one program per bundle cannot go further (drop --attach-per-bundle to share one program)",
