@@ -151,7 +151,11 @@ static __always_inline long tpc_sock_read(void *dst, struct sock *sk, __u64 *val
 }
 
 /* CO-RE views of the structs the kernel-object readers below touch. They
- * sit here, after <linux/bpf.h>, because two of them hold its enums. */
+ * sit here, after <linux/bpf.h>, because two of them hold its enums. A
+ * struct a kernel's BTF may lack (load_info is internal to the module
+ * loader; module, perf_event and net_device depend on the configuration)
+ * is read behind bpf_core_type_exists: the read is dropped where the type
+ * is missing instead of failing the whole program. */
 struct kiocb {
 	struct file *ki_filp;
 } CORE_VIEW;
@@ -345,14 +349,21 @@ static __always_inline long tpc_kobject_read(void *dst, __u8 kind, __u64 ptr)
 		return n > 0 ? n - 1 : 0;
 	}
 	case TPC_READ_NET_DEV: {
+		if (!bpf_core_type_exists(struct net_device))
+			return 0;
 		long n = bpf_probe_read_kernel_str(dst, 16, &((struct net_device *)ptr)->name);
 		return n > 0 ? n - 1 : 0;
 	}
 	case TPC_READ_MODULE: {
+		if (!bpf_core_type_exists(struct module))
+			return 0;
 		long n = bpf_probe_read_kernel_str(dst, 56, &((struct module *)ptr)->name);
 		return n > 0 ? n - 1 : 0;
 	}
 	case TPC_READ_LOAD_INFO: {
+		/* internal to the module loader: not in every kernel's BTF */
+		if (!bpf_core_type_exists(struct load_info))
+			return 0;
 		long n = bpf_probe_read_kernel_str(dst, 56, BPF_CORE_READ((struct load_info *)ptr, name));
 		return n > 0 ? n - 1 : 0;
 	}
@@ -392,6 +403,8 @@ static __always_inline long tpc_kobject_read(void *dst, __u8 kind, __u64 ptr)
 		return TPC_BPF_MAP_BYTES;
 	}
 	case TPC_READ_PERF_EVENT: {
+		if (!bpf_core_type_exists(struct perf_event))
+			return 0;
 		struct perf_event *event = (struct perf_event *)ptr;
 		__u64 w[3] = {0};
 		w[0] = BPF_CORE_READ(event, attr.type);

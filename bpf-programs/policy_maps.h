@@ -29,7 +29,7 @@
 #define TPC_SUBSTR_MAX 124     /* bytes of one SubString value */
 #define TPC_FOLLOW_WORDS 4     /* 256 followChildren bits */
 #define TPC_RAW_SLOTS 8        /* raw tracepoint programs */
-#define TPC_TP_SLOTS 32        /* tracepoint programs */
+#define TPC_TP_SLOTS 96        /* tracepoint programs */
 /* Programs of the other hook kinds, dispatched through tpc_prog_hooks at
  * these bases (kind base + program slot). */
 #define TPC_KPROBE_BASE 0      /* tpc_kprobe_0..63 */

@@ -38,7 +38,7 @@ pub const FOLLOW_BITS: usize = 256;
 /// Raw tracepoint programs (`tpc_raw_tracepoint_0` ...).
 pub const RAW_SLOTS: usize = 8;
 /// Tracepoint programs (`tpc_tracepoint_0` ...).
-pub const TP_SLOTS: usize = 32;
+pub const TP_SLOTS: usize = 96;
 /// Programs of the other hook kinds, dispatched through `tpc_prog_hooks`
 /// at `base + slot`: (base, programs).
 pub const KPROBE_SLOTS: (usize, usize) = (0, 64);

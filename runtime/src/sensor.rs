@@ -19,7 +19,7 @@ use crate::{
     error::RuntimeError,
     model::{DropCounts, SensorEvent},
     policies::{
-        BundleId, CgroupBinding, HostInfo, PolicyEngine,
+        AttachMode, BundleId, CgroupBinding, HostInfo, PolicyEngine,
         events::{awaits_return, hook_events, return_events},
     },
     proc_seed,
@@ -43,6 +43,9 @@ pub struct SensorOptions {
     /// draining it, so one wake-up reads a batch of records rather than
     /// one (events reach user space up to this much later).
     pub batch_wait: Duration,
+    /// Whether bundles share one program per hooked point (the default)
+    /// or each gets its own, as Tetragon does (kept for comparison).
+    pub attach_mode: AttachMode,
 }
 
 /// The default [`SensorOptions::batch_wait`].
@@ -56,6 +59,7 @@ impl Default for SensorOptions {
             proc_root: Some(PathBuf::from("/proc")),
             map_sizes: Vec::new(),
             batch_wait: DEFAULT_BATCH_WAIT,
+            attach_mode: AttachMode::Shared,
         }
     }
 }
@@ -196,7 +200,8 @@ impl<B: KernelBackend> BaseSensor<B> {
             .iter()
             .find(|(name, _)| *name == tpc_bundle::kernel::maps::POLICY_HOOKS)
             .map_or(512, |(_, n)| *n);
-        let engine = PolicyEngine::new(HostInfo::running(), policy_hooks);
+        let engine = PolicyEngine::new(HostInfo::running(), policy_hooks)
+            .with_attach_mode(options.attach_mode);
         engine.configure(&mut backend, &host_ns)?;
         let mut seeded_processes = 0;
         let mut seeded = Vec::new();

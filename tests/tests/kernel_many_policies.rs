@@ -385,3 +385,99 @@ fn loading_and_unloading_other_policies_never_lets_a_workload_through() {
     );
     assert_eq!(posted.len(), runs.len(), "one event per run");
 }
+
+/// `tpc run --attach-per-bundle` (the comparison mode, Tetragon's way):
+/// each bundle gets its own program and link on the shared tracepoint,
+/// and the policies still stay apart.
+#[test]
+fn attach_per_bundle_gives_each_bundle_its_own_program() {
+    const BUNDLES: usize = 3;
+    let _kernel = lock();
+    if !kernel_test_can_run("attach_per_bundle_gives_each_bundle_its_own_program") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("per-bundle");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let reader = probe_copy("/bin/cat", &dir, "tpc-perb-cat");
+    let cgroups = Cgroups::new("per-bundle", BUNDLES);
+    let mut args: Vec<OsString> = vec!["--attach-per-bundle".into()];
+    for i in 0..BUNDLES {
+        let guarded = dir.join(format!("g{i}"));
+        fs::create_dir(&guarded).unwrap();
+        fs::write(guarded.join("f"), "x\n").unwrap();
+        let file = dir.join(format!("many-{i}.yaml"));
+        fs::write(&file, policy(i, &guarded)).unwrap();
+        let out = dir.join(format!("many-{i}.tpcb"));
+        fs::write(
+            &out,
+            tpc_bundle::encode(&build_policy(&file), None).unwrap(),
+        )
+        .unwrap();
+        args.push(out.into_os_string());
+        args.push("--cgroup".into());
+        args.push(format!("many-{i}={}", cgroups.relative(i)).into());
+    }
+    let run = TpcRun::start(&tpc, &args)
+        .unwrap_or_else(|(status, stderr)| panic!("tpc run did not start ({status:?}):\n{stderr}"));
+    let running = BpfInventory::now().ours();
+    let hook_programs: Vec<_> = running
+        .programs
+        .iter()
+        .filter(|p| p.name.starts_with("tpc_tracepoint"))
+        .collect();
+    let hook_links = running
+        .links
+        .iter()
+        .filter(|l| hook_programs.iter().any(|p| Some(p.id) == l.prog_id))
+        .count();
+    let mut problems = Vec::new();
+    for i in 0..BUNDLES {
+        let (_, own) = run_in(&cgroups.path(i), &reader, &dir.join(format!("g{i}/f")));
+        if own != Some(9) {
+            problems.push(format!(
+                "cgroup {i}: its own guarded file ended with {own:?}"
+            ));
+        }
+        let next = (i + 1) % BUNDLES;
+        let (_, other) = run_in(&cgroups.path(i), &reader, &dir.join(format!("g{next}/f")));
+        if other.is_some() {
+            problems.push(format!(
+                "cgroup {i}: cgroup {next}'s guarded file ended with {other:?}"
+            ));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+    let mut posted: BTreeMap<String, usize> = BTreeMap::new();
+    for line in stdout.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        if let Some(name) = event["process_tracepoint"]["policy_name"].as_str() {
+            *posted.entry(name.to_owned()).or_default() += 1;
+        }
+    }
+    for i in 0..BUNDLES {
+        let n = posted.get(&format!("many-{i}")).copied().unwrap_or(0);
+        if n != 1 {
+            problems.push(format!("many-{i} posted {n} events, not 1"));
+        }
+    }
+    assert_eq!(
+        hook_programs.len(),
+        BUNDLES,
+        "programs for the hook: {hook_programs:?}"
+    );
+    assert_eq!(hook_links, BUNDLES, "links for the hook");
+    assert!(
+        stderr.contains(&format!("({BUNDLES} programs, one per bundle)")),
+        "{stderr}"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}\n{stderr}",
+        problems.len(),
+        problems.join("\n")
+    );
+}

@@ -64,6 +64,14 @@ pub struct RunArgs {
     /// Stop by itself after this many seconds.
     #[arg(long)]
     pub duration: Option<f64>,
+    /// Attach one program per bundle and hooked point, as Tetragon attaches
+    /// one program chain per policy, instead of one program per point
+    /// shared by every policy. Kept to compare the two designs
+    /// (bench/many_policies.sh): every program runs on every hit, each
+    /// bundle's programs go through the verifier, and the kernel takes at
+    /// most 64 programs on one tracepoint.
+    #[arg(long)]
+    pub attach_per_bundle: bool,
 }
 
 /// Errors of `tpc run`.
@@ -268,6 +276,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         node_name: args.node_name.clone(),
         ring_buffer_bytes: args.ring_buffer_bytes,
         map_sizes: policies::map_sizes(&all),
+        attach_mode: if args.attach_per_bundle {
+            policies::AttachMode::PerBundle
+        } else {
+            policies::AttachMode::Shared
+        },
         ..SensorOptions::default()
     };
     let options = if args.no_proc_seed {
@@ -335,11 +348,23 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
     }
     let hooked = sensor.engine().attached();
     if !hooked.is_empty() {
+        // a point comes once per program (once per bundle with
+        // --attach-per-bundle)
+        let mut points: Vec<(String, usize)> = Vec::new();
+        for point in hooked.iter().map(tpc_bundle::AttachPoint::describe) {
+            match points.iter_mut().find(|(p, _)| *p == point) {
+                Some((_, n)) => *n += 1,
+                None => points.push((point, 1)),
+            }
+        }
         eprintln!(
             "tpc run: hooked {}; stop with Ctrl-C",
-            hooked
+            points
                 .iter()
-                .map(tpc_bundle::AttachPoint::describe)
+                .map(|(point, n)| match n {
+                    1 => point.clone(),
+                    n => format!("{point} ({n} programs, one per bundle)"),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         );

@@ -10,6 +10,10 @@
 //! is transactional: on any failure every entry written and every link made
 //! is undone before the error is returned. Loading a policy on a point that
 //! is already hooked only writes map entries: the verifier never runs again.
+//!
+//! [`AttachMode::PerBundle`] keeps the other design for comparison (the
+//! benchmark `bench/many_policies.sh`): each bundle gets its own hook and
+//! program per point, as Tetragon attaches one program chain per policy.
 
 pub mod events;
 
@@ -75,6 +79,35 @@ pub enum LoadError {
 
 /// A loaded bundle.
 pub type BundleId = usize;
+
+/// How hook programs are shared among bundles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AttachMode {
+    /// One program per hooked point, whatever the number of policies on
+    /// it; each policy is evaluated from its own map entries.
+    #[default]
+    Shared,
+    /// One program (and link) per bundle and hooked point, the way Tetragon
+    /// attaches one program chain per policy: every program runs on every
+    /// hit. Kept to measure the shared design against
+    /// (`bench/many_policies.sh`); each bundle's points take program slots
+    /// of their own, and the kernel runs at most
+    /// [`MAX_TRACEPOINT_PROGRAMS`] programs on one tracepoint.
+    PerBundle,
+}
+
+/// Programs the kernel runs on one tracepoint (`BPF_TRACE_MAX_PROGS`):
+/// attaching one more fails with `E2BIG`. Only [`AttachMode::PerBundle`]
+/// comes near it.
+pub const MAX_TRACEPOINT_PROGRAMS: usize = 64;
+
+/// The program chain a policy hook runs in: its point's shared one, or in
+/// [`AttachMode::PerBundle`] its bundle's own on that point.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct ChainKey {
+    attach: AttachPoint,
+    bundle: Option<BundleId>,
+}
 
 /// How `tpc run` binds a policy to cgroups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +376,9 @@ const POST_ACTION: u32 = 1;
 struct HookState {
     hook_id: u32,
     attach: AttachPoint,
+    /// The bundle owning this chain ([`AttachMode::PerBundle`]); `None`
+    /// when shared.
+    bundle: Option<BundleId>,
     slots: Vec<(SlotKey, KernelSlot)>,
     link: Option<LinkHandle>,
     /// The program slot: `tpc_tracepoint_<n>` or `tpc_raw_tracepoint_<n>`.
@@ -357,6 +393,13 @@ struct HookState {
 }
 
 impl HookState {
+    fn key(&self) -> ChainKey {
+        ChainKey {
+            attach: self.attach.clone(),
+            bundle: self.bundle,
+        }
+    }
+
     fn config(&self) -> KernelHook {
         KernelHook {
             slots: self.slots.iter().map(|(_, s)| *s).collect(),
@@ -395,6 +438,7 @@ pub struct PolicyHookInfo {
     writes: Vec<MapWrite>,
     follow_bits: Vec<u32>,
     cgroups: Vec<u64>,
+    chain: ChainKey,
 }
 
 #[derive(Debug, Clone)]
@@ -420,7 +464,8 @@ pub struct BundleSummary {
 #[derive(Debug)]
 pub struct PolicyEngine {
     host: HostInfo,
-    hooks: BTreeMap<AttachPoint, HookState>,
+    mode: AttachMode,
+    hooks: BTreeMap<ChainKey, HookState>,
     hook_by_id: HashMap<u32, AttachPoint>,
     phs: HashMap<u32, PolicyHookInfo>,
     policies: BTreeMap<u16, PolicyState>,
@@ -498,6 +543,7 @@ impl PolicyEngine {
     pub fn new(host: HostInfo, max_policy_hooks: u32) -> Self {
         PolicyEngine {
             host,
+            mode: AttachMode::Shared,
             hooks: BTreeMap::new(),
             hook_by_id: HashMap::new(),
             phs: HashMap::new(),
@@ -527,6 +573,17 @@ impl PolicyEngine {
             conflicting: Vec::new(),
             replaced: None,
         }
+    }
+
+    /// The same engine attaching programs as `mode` says; set before
+    /// anything is loaded.
+    pub fn with_attach_mode(mut self, mode: AttachMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    pub fn attach_mode(&self) -> AttachMode {
+        self.mode
     }
 
     /// Writes the host configuration (the host's namespaces).
@@ -559,7 +616,8 @@ impl PolicyEngine {
         self.bundles.values()
     }
 
-    /// The attach points hooked now.
+    /// The attach points hooked now, once per attached program (a point
+    /// comes once per bundle in [`AttachMode::PerBundle`]).
     pub fn attached(&self) -> Vec<AttachPoint> {
         self.hooks
             .values()
@@ -838,6 +896,7 @@ impl PolicyEngine {
                     .load_hook(
                         backend,
                         hook,
+                        id,
                         policy_id,
                         &policy.name,
                         policy.monitor,
@@ -1122,6 +1181,7 @@ impl PolicyEngine {
         &mut self,
         backend: &mut dyn KernelBackend,
         hook: &HookUnit,
+        bundle: BundleId,
         policy_id: u16,
         policy_name: &str,
         monitor: bool,
@@ -1130,7 +1190,11 @@ impl PolicyEngine {
         undo: &mut Undo,
     ) -> Result<u32, HookFailure> {
         let attach = hook.attach.clone();
-        let is_new = !self.hooks.contains_key(&attach);
+        let chain = ChainKey {
+            attach: attach.clone(),
+            bundle: (self.mode == AttachMode::PerBundle).then_some(bundle),
+        };
+        let is_new = !self.hooks.contains_key(&chain);
         if is_new {
             let hook_id = (1..1024u32)
                 .find(|id| !self.hook_by_id.contains_key(id))
@@ -1169,10 +1233,11 @@ impl PolicyEngine {
             };
             self.hook_by_id.insert(hook_id, attach.clone());
             self.hooks.insert(
-                attach.clone(),
+                chain.clone(),
                 HookState {
                     hook_id,
                     attach: attach.clone(),
+                    bundle: chain.bundle,
                     slots: Vec::new(),
                     link: None,
                     slot,
@@ -1184,7 +1249,7 @@ impl PolicyEngine {
             );
         }
         // Slots: merge this hook's reads into the hook's table.
-        let slot_indices = self.merge_slots(&attach, hook)?;
+        let slot_indices = self.merge_slots(&chain, hook)?;
         let ph_id = self.allocate_ph()?;
         let follow_before = self.follow_used.clone();
         let mut ids = EngineIds {
@@ -1263,6 +1328,7 @@ impl PolicyEngine {
             writes: entries.writes.clone(),
             follow_bits: taken,
             cgroups: cgroups.to_vec(),
+            chain: chain.clone(),
         };
         self.phs.insert(ph_id, info);
         // Value sets, then the policy hook, then the lists that name it.
@@ -1287,7 +1353,7 @@ impl PolicyEngine {
         .map_err(HookFailure::Kernel)?;
         let state = self
             .hooks
-            .get_mut(&attach)
+            .get_mut(&chain)
             .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
         state.users.insert(ph_id, task_info);
         for cgroup in cgroups {
@@ -1357,14 +1423,14 @@ impl PolicyEngine {
             .map_err(HookFailure::Kernel)?;
             let link = backend
                 .attach(&program, &target)
-                .map_err(HookFailure::Kernel)?;
+                .map_err(|e| self.attach_failure(&attach, e))?;
             undo.links.push(link);
-            if let Some(state) = self.hooks.get_mut(&attach) {
+            if let Some(state) = self.hooks.get_mut(&chain) {
                 state.link = Some(link);
             }
             if let (Some(ret_kind), Some(ret_slot), Some(target)) = (
                 ProgKind::return_of(&attach),
-                self.hooks.get(&attach).and_then(|s| s.ret_slot),
+                self.hooks.get(&chain).and_then(|s| s.ret_slot),
                 return_target(&attach),
             ) {
                 let (dispatch, key) = ret_kind.dispatch(ret_slot);
@@ -1381,12 +1447,28 @@ impl PolicyEngine {
                     .attach(&program, &target)
                     .map_err(HookFailure::Kernel)?;
                 undo.links.push(link);
-                if let Some(state) = self.hooks.get_mut(&attach) {
+                if let Some(state) = self.hooks.get_mut(&chain) {
                     state.ret_link = Some(link);
                 }
             }
         }
         Ok(ph_id)
+    }
+
+    /// Why an attach failed; in [`AttachMode::PerBundle`] a tracepoint
+    /// carrying the kernel's maximum of programs says so.
+    fn attach_failure(&self, attach: &AttachPoint, error: RuntimeError) -> HookFailure {
+        let programs = self.hooks.values().filter(|h| h.attach == *attach).count();
+        if matches!(attach, AttachPoint::Tracepoint { .. }) && programs > MAX_TRACEPOINT_PROGRAMS {
+            return HookFailure::Reason(format!(
+                "{} carries {} programs already, the kernel's maximum on one tracepoint ({}); \
+                 one program per bundle cannot go further (drop --attach-per-bundle to share one program)",
+                attach.describe(),
+                programs - 1,
+                crate::error::chain(&error)
+            ));
+        }
+        HookFailure::Kernel(error)
     }
 
     fn allocate_ph(&mut self) -> Result<u32, HookFailure> {
@@ -1412,11 +1494,8 @@ impl PolicyEngine {
 
     /// Adds the reads of `hook` to its hook's slots; the slot of each
     /// argument in order.
-    fn merge_slots(
-        &mut self,
-        attach: &AttachPoint,
-        hook: &HookUnit,
-    ) -> Result<Vec<u8>, HookFailure> {
+    fn merge_slots(&mut self, chain: &ChainKey, hook: &HookUnit) -> Result<Vec<u8>, HookFailure> {
+        let attach = &chain.attach;
         let format = match attach {
             AttachPoint::Tracepoint { subsystem, event } => Some(
                 self.host
@@ -1428,7 +1507,7 @@ impl PolicyEngine {
         };
         let state = self
             .hooks
-            .get_mut(attach)
+            .get_mut(chain)
             .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
         // The arguments, then the return value (return probes).
         let all: Vec<&ArgSpec> = hook.args.iter().chain(hook.return_arg.as_ref()).collect();
@@ -1627,7 +1706,7 @@ impl PolicyEngine {
             self.retired.pop_front();
         }
         self.retired.push_back((ph, info.clone()));
-        if let Some(state) = self.hooks.get_mut(&info.attach) {
+        if let Some(state) = self.hooks.get_mut(&info.chain) {
             state.users.remove(&ph);
             for cgroup in &info.cgroups {
                 if let Some(list) = state.lists.get_mut(cgroup) {
@@ -1707,16 +1786,17 @@ impl PolicyEngine {
     }
 
     fn detach_unused(&mut self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
-        let unused: Vec<AttachPoint> = self
+        let unused: Vec<ChainKey> = self
             .hooks
             .values()
             .filter(|h| h.users.is_empty())
-            .map(|h| h.attach.clone())
+            .map(HookState::key)
             .collect();
-        for attach in unused {
-            let Some(state) = self.hooks.remove(&attach) else {
+        for chain in unused {
+            let Some(state) = self.hooks.remove(&chain) else {
                 continue;
             };
+            let attach = chain.attach;
             self.hook_by_id.remove(&state.hook_id);
             if let Some(link) = state.link {
                 backend.detach(link)?;
@@ -1853,14 +1933,15 @@ impl PolicyEngine {
     /// After a rollback: hooks nobody uses any more are forgotten (their
     /// kernel entries and links were undone).
     fn drop_unused_hooks(&mut self) {
-        let unused: Vec<AttachPoint> = self
+        let unused: Vec<ChainKey> = self
             .hooks
             .values()
             .filter(|h| h.users.is_empty())
-            .map(|h| h.attach.clone())
+            .map(HookState::key)
             .collect();
-        for attach in unused {
-            if let Some(state) = self.hooks.remove(&attach) {
+        for chain in unused {
+            if let Some(state) = self.hooks.remove(&chain) {
+                let attach = chain.attach;
                 self.hook_by_id.remove(&state.hook_id);
                 let used = &mut self.used[ProgKind::of(&attach).index()];
                 if let Some(u) = used.get_mut(state.slot as usize) {
