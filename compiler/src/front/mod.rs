@@ -3,6 +3,7 @@
 
 pub mod agent_yaml;
 pub mod resolve;
+pub mod rsp;
 pub mod schema;
 pub mod validate;
 pub mod yaml;
@@ -20,10 +21,39 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
     /// Documents that were not policies (skipped).
     pub skipped: usize,
+    /// The RuntimeSecurityPolicy documents, with the index of their policy
+    /// in `policies` and the TracingPolicy they became.
+    pub converted: Vec<(usize, rsp::tree::Tree)>,
+}
+
+/// What the frontend needs to know beyond the text.
+#[derive(Clone, Debug)]
+pub struct FrontOptions {
+    /// The hooks RuntimeSecurityPolicy rules become.
+    pub rsp_strategy: rsp::strategy::StrategyChoice,
+}
+
+impl Default for FrontOptions {
+    fn default() -> Self {
+        FrontOptions {
+            rsp_strategy: rsp::strategy::StrategyChoice::default_without_kernel(),
+        }
+    }
 }
 
 /// Parses, validates and resolves every policy document of one file.
 pub fn parse_policies(file: FileId, text: &str) -> Parsed {
+    parse_policies_with(file, text, &FrontOptions::default())
+}
+
+/// Whether a text may hold a RuntimeSecurityPolicy (so callers choose a
+/// block strategy only when one is needed).
+pub fn mentions_rsp(text: &str) -> bool {
+    text.contains(rsp::schema::KIND)
+}
+
+/// [`parse_policies`] with options.
+pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> Parsed {
     let mut out = Parsed::default();
     let docs = match yaml::parse(file, text) {
         Ok(d) => d,
@@ -38,6 +68,18 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
     for doc in &docs {
         let Some(root) = &doc.root else { continue };
         match classify(root, &mut out.diagnostics) {
+            DocClass::Rsp { kind_span } => {
+                if let Some(converted) = rsp::lower(
+                    root,
+                    kind_span,
+                    doc.span,
+                    &options.rsp_strategy,
+                    &mut out.diagnostics,
+                ) {
+                    out.converted.push((out.policies.len(), converted.tree));
+                    out.policies.push(converted.policy);
+                }
+            }
             DocClass::Policy { kind, kind_span } => {
                 let before = out.diagnostics.len();
                 validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
@@ -64,6 +106,10 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
 }
 
 enum DocClass {
+    /// A RuntimeSecurityPolicy.
+    Rsp {
+        kind_span: Span,
+    },
     Policy {
         kind: PolicyKind,
         kind_span: Span,
@@ -74,7 +120,11 @@ enum DocClass {
     Invalid,
 }
 
-const KINDS: [&str; 2] = [schema::KIND_CLUSTER, schema::KIND_NAMESPACED];
+const KINDS: [&str; 3] = [
+    schema::KIND_CLUSTER,
+    schema::KIND_NAMESPACED,
+    rsp::schema::KIND,
+];
 
 fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
     if root.as_map().is_none() {
@@ -122,6 +172,21 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
         );
         return DocClass::Skip;
     }
+    if kind_text == rsp::schema::KIND {
+        return match api {
+            Some((a, span)) if a != schema::API_VERSION => {
+                diags.push(
+                    Diagnostic::of(
+                        Code::UnknownValue,
+                        format!("unknown apiVersion `{a}` for {kind_text}"),
+                    )
+                    .with_primary(span, format!("expected `{}`", schema::API_VERSION)),
+                );
+                DocClass::Invalid
+            }
+            _ => DocClass::Rsp { kind_span },
+        };
+    }
     let kind = match kind_text {
         k if k == schema::KIND_CLUSTER => PolicyKind::TracingPolicy,
         k if k == schema::KIND_NAMESPACED => PolicyKind::TracingPolicyNamespaced,
@@ -131,7 +196,7 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                     Diagnostic::of(Code::UnknownValue, format!("unknown policy kind `{other}`"))
                         .with_primary(kind_span, format!("did you mean `{s}`?"))
                         .with_help(
-                            "Tetragon's policy kinds are TracingPolicy and TracingPolicyNamespaced",
+                            "tpc reads TracingPolicy, TracingPolicyNamespaced and RuntimeSecurityPolicy",
                         ),
                 );
                 return DocClass::Invalid;
@@ -150,7 +215,7 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                 Diagnostic::of(
                     Code::NotAPolicy,
                     format!(
-                        "skipping `{other}`: tpc reads TracingPolicy and TracingPolicyNamespaced"
+                        "skipping `{other}`: tpc reads TracingPolicy, TracingPolicyNamespaced and RuntimeSecurityPolicy"
                     ),
                 )
                 .with_primary(kind_span, "not a tracing policy"),

@@ -196,6 +196,7 @@ pub fn lower_policy(
         node_selector: selector_of("nodeSelector"),
         lists: Vec::new(),
         macros: Vec::new(),
+        rsp: None,
     };
     let (lists, macros) = cx.finish();
     Some(Policy {
