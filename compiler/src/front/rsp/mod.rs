@@ -51,6 +51,25 @@ pub struct Converted {
     pub tree: Tree,
 }
 
+/// The TracingPolicy text `tpc convert` prints for one converted document:
+/// a header saying where it came from and which block strategy was chosen
+/// for which kernel and why, then the policy.
+pub fn convert_text(policy_name: &str, source: &str, tree: &Tree, choice: &StrategyChoice) -> String {
+    let kernels = if choice.kernels.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", choice.kernels.join(", "))
+    };
+    let mut out = format!(
+        "# Converted by `tpc convert` from RuntimeSecurityPolicy `{policy_name}` ({source}).\n# Block strategy{kernels}: {} ({}).\n",
+        choice.strategy.name(),
+        choice.strategy.describe(),
+    );
+    out.push_str(&format!("# Why: {}.\n", choice.reason));
+    out.push_str(&tree.to_yaml());
+    out
+}
+
 /// The rule types, as the schema spells them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RuleKind {
@@ -583,7 +602,7 @@ fn file(rule: &Rule<'_>, match_paths: &[MatchPath], plan: &mut Plan<'_>) {
                         arg: flags,
                         operator: "Mask",
                         operator_span: ops_span,
-                        values: vec![Spanned::new(bits.to_string(), ops_span)],
+                        values: vec![Spanned::new(format!("{bits:#x}"), ops_span)],
                         span: ops_span,
                     });
                 }
