@@ -46,7 +46,10 @@ Hooks, and why:
               inode_mkdir for create, inode_unlink and inode_rmdir for
               delete, inode_rename (old or new name) for rename, path_chmod
               and path_chown. Paths are Equal, prefixes Prefix, one selector
-              each (OR).
+              each (OR). A dentry's path is its path within its mount
+              (Tetragon refuses Equal on dentries), so on the inode_* hooks
+              whole paths are matched as suffixes (Postfix), and a prefix
+              only matches files on the mount it names.
               kprobe/tracepoint: openat (read: every open of the path;
               write: O_WRONLY, O_RDWR or O_TRUNC; create: O_CREAT), mkdirat,
               unlinkat, renameat2, fchmodat, fchownat.

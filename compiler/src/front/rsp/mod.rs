@@ -582,8 +582,15 @@ fn file(rule: &Rule<'_>, match_paths: &[MatchPath], plan: &mut Plan<'_>) {
     let ops_span = settings.get("operations").map_or(settings.span, |o| o.span);
     for (spec, bits, names) in on_hooks {
         for &subject in spec.subjects {
+            // A dentry's path is the path within its mount, and Tetragon
+            // refuses Equal on it: whole paths are matched as suffixes.
+            let whole = if spec.args.contains(&(subject, "dentry")) {
+                "Postfix"
+            } else {
+                "Equal"
+            };
             for (operator, values, at) in [
-                ("Equal", &paths, settings.get("paths")),
+                (whole, &paths, settings.get("paths")),
                 ("Prefix", &prefixes, settings.get("prefixes")),
             ] {
                 if values.is_empty() {
