@@ -60,7 +60,9 @@ pub struct Policy {
     pub macros: Vec<MacroDef>,
     /// When the policy was written as a `RuntimeSecurityPolicy`: its rules
     /// and which selector each rule became (`None` for a TracingPolicy).
-    #[serde(default)]
+    /// Left out of the serialised IR when absent, so TracingPolicy bundles
+    /// keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rsp: Option<RspOrigin>,
 }
 
