@@ -6,9 +6,9 @@
 //! into. The CLI renders the result.
 
 use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, KernelSelection};
+use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
 use crate::front::rsp::strategy::{self, StrategyChoice};
 use crate::front::rsp::tree::Tree;
-use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
 use crate::ir::Policy;
 use crate::span::{FileId, SourceMap, Span};
 use std::collections::HashMap;
@@ -292,9 +292,12 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         let parsed = crate::front::parse_policies_with(file, &text, &front);
         let mut diags = parsed.diagnostics;
         let first = report.policies.len();
-        report
-            .converted
-            .extend(parsed.converted.into_iter().map(|(i, tree)| (first + i, tree)));
+        report.converted.extend(
+            parsed
+                .converted
+                .into_iter()
+                .map(|(i, tree)| (first + i, tree)),
+        );
         for policy in parsed.policies {
             diags.extend(crate::check::run_all(&policy));
             if options.host_checks {

@@ -154,7 +154,11 @@ fn converted_policies_match_their_snapshots_ir_and_verdicts() {
             };
             snapshot.push_str(&converted);
             let original = check(&name, &text, strategy);
-            assert!(errors(&original).is_empty(), "{name}: {:?}", errors(&original));
+            assert!(
+                errors(&original).is_empty(),
+                "{name}: {:?}",
+                errors(&original)
+            );
             let again = check("converted.yaml", &converted, strategy);
             assert!(
                 errors(&again).is_empty(),

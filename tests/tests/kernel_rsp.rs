@@ -17,12 +17,7 @@
 mod runtime_support;
 
 use std::{
-    fs,
-    os::unix::process::ExitStatusExt,
-    path::Path,
-    process::Command,
-    sync::Mutex,
-    time::Duration,
+    fs, os::unix::process::ExitStatusExt, path::Path, process::Command, sync::Mutex, time::Duration,
 };
 
 use runtime_support::{ScratchDir, TpcRun, kernel_test_can_run, probe_copy, tpc_binary};
@@ -110,7 +105,10 @@ fn execution_block_kills_the_copied_binary() {
     let event = &events[0]["process_tracepoint"];
     assert_eq!(event["event"], "sys_enter_execve");
     assert_eq!(event["action"], "KPROBE_ACTION_SIGKILL");
-    assert_eq!(event["args"][0]["string_arg"], blocked.display().to_string());
+    assert_eq!(
+        event["args"][0]["string_arg"],
+        blocked.display().to_string()
+    );
 }
 
 #[test]
@@ -202,7 +200,10 @@ fn network_connect_audit_posts_the_loopback_connect() {
     let _refused = std::net::TcpStream::connect(("127.0.0.1", port.wrapping_add(1).max(1)));
     std::thread::sleep(Duration::from_millis(300));
     let (stderr, stdout) = run.stop("-INT");
-    assert!(connected.is_ok(), "the audited connect failed: {connected:?}");
+    assert!(
+        connected.is_ok(),
+        "the audited connect failed: {connected:?}"
+    );
     let events = tracepoint_events(&stdout, "rsp-net");
     assert_eq!(events.len(), 1, "posted events: {events:#?}\n{stderr}");
     let event = &events[0]["process_tracepoint"];

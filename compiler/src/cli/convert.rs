@@ -88,11 +88,15 @@ pub fn run(args: &ConvertArgs) -> i32 {
         return exit::FINDINGS;
     }
     let Some(choice) = &report.rsp_choice else {
-        eprintln!("tpc convert: error: no RuntimeSecurityPolicy in the input (kind: RuntimeSecurityPolicy)");
+        eprintln!(
+            "tpc convert: error: no RuntimeSecurityPolicy in the input (kind: RuntimeSecurityPolicy)"
+        );
         return exit::FINDINGS;
     };
     if report.converted.is_empty() {
-        eprintln!("tpc convert: error: no RuntimeSecurityPolicy in the input (kind: RuntimeSecurityPolicy)");
+        eprintln!(
+            "tpc convert: error: no RuntimeSecurityPolicy in the input (kind: RuntimeSecurityPolicy)"
+        );
         return exit::FINDINGS;
     }
     eprintln!("tpc convert: {}", choice.summary());

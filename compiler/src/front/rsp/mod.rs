@@ -54,7 +54,12 @@ pub struct Converted {
 /// The TracingPolicy text `tpc convert` prints for one converted document:
 /// a header saying where it came from and which block strategy was chosen
 /// for which kernel and why, then the policy.
-pub fn convert_text(policy_name: &str, source: &str, tree: &Tree, choice: &StrategyChoice) -> String {
+pub fn convert_text(
+    policy_name: &str,
+    source: &str,
+    tree: &Tree,
+    choice: &StrategyChoice,
+) -> String {
     let kernels = if choice.kernels.is_empty() {
         String::new()
     } else {
