@@ -40,6 +40,10 @@ Hooks, and why:
               Prefix -> Prefix, Postfix -> Postfix; NotIn -> NotEqual,
               NotPrefix, NotPostfix. The matchPaths entries all hold (AND).
               kprobe/tracepoint: execve and execveat, their filename.
+              Tetragon's draft overrides the kprobe on
+              security_bprm_creds_from_file with fmod_ret, which needs the
+              same BPF trampolines as BPF LSM; where those are missing, the
+              error-injectable places are the syscalls.
   File        lsm: file_permission for read and write (every read(2) and
               write(2) family call, with the access mask, so it sees writes
               through descriptors opened earlier); inode_create and
