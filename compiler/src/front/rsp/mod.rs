@@ -164,8 +164,9 @@ struct SelectorPlan {
 struct HookPlan {
     spec: &'static HookSpec,
     span: Span,
-    /// Extra `args` some rule needs (the socket for `protocol`).
-    extra_args: Vec<(u32, &'static str)>,
+    /// Extra `args` some rule needs (the socket for `protocol`), at the
+    /// span of the setting that needs it.
+    extra_args: Vec<(u32, &'static str, Span)>,
     selectors: Vec<SelectorPlan>,
     /// One comment line per rule that uses the hook.
     comments: Vec<String>,
@@ -716,10 +717,15 @@ fn network(rule: &Rule<'_>, match_paths: &[MatchPath], plan: &mut Plan<'_>) {
             rule.comment(&format!(": {}", op.value)),
             rule.selector(filters, binaries.clone()),
         );
-        if use_socket {
+        if let (Some(p), true) = (&protocol, use_socket) {
             let hook = plan.hook(spec, rule.node.span);
-            if !hook.extra_args.contains(&hooks::SOCKET_ARG) {
-                hook.extra_args.push(hooks::SOCKET_ARG);
+            let (index, ty) = hooks::SOCKET_ARG;
+            if !hook
+                .extra_args
+                .iter()
+                .any(|(i, t, _)| (*i, *t) == (index, ty))
+            {
+                hook.extra_args.push((index, ty, p.span));
             }
         }
     }
@@ -789,19 +795,24 @@ fn hook_tree(hook: &HookPlan, choice: &StrategyChoice) -> Tree {
         };
         out.push_commented(key, v, if i == 0 { comment.clone() } else { None });
     }
-    let mut args: Vec<(u32, &str)> = hook.spec.args.to_vec();
+    let mut spanned: Vec<(u32, &str, Span)> =
+        hook.spec.args.iter().map(|(i, t)| (*i, *t, span)).collect();
     for extra in &hook.extra_args {
-        if !args.contains(extra) {
-            args.push(*extra);
+        if !spanned
+            .iter()
+            .any(|(i, t, _)| (*i, *t) == (extra.0, extra.1))
+        {
+            spanned.push(*extra);
         }
     }
-    args.sort_by_key(|(index, _)| *index);
-    let arg_trees = args
+    spanned.sort_by_key(|(index, _, _)| *index);
+    let args: Vec<(u32, &str)> = spanned.iter().map(|(i, t, _)| (*i, *t)).collect();
+    let arg_trees = spanned
         .iter()
-        .map(|(index, ty)| {
-            Tree::map(span)
-                .with("index", Tree::plain(index.to_string(), span))
-                .with("type", Tree::text(*ty, span))
+        .map(|(index, ty, at)| {
+            Tree::map(*at)
+                .with("index", Tree::plain(index.to_string(), *at))
+                .with("type", Tree::text(*ty, *at))
         })
         .collect();
     out.push("args", Tree::seq(arg_trees, span));
