@@ -29,7 +29,9 @@
 //! lowering see an ordinary policy whose findings point at RSP lines, and
 //! `tpc convert` prints the very tree the IR came from.
 
+mod empty_block;
 pub mod hooks;
+mod rule_settings;
 pub mod schema;
 pub mod strategy;
 pub mod tree;
@@ -338,9 +340,9 @@ pub fn lower(
             action_span: action.span,
         };
         if rule.block {
-            empty_block(&rule, match_paths_node, &match_paths, plan.diags);
+            empty_block::check(&rule, match_paths_node, &match_paths, plan.diags);
         }
-        if !settings_fit(&rule, &match_paths, plan.diags) {
+        if !rule_settings::check(&rule, &match_paths, plan.diags) {
             continue;
         }
         match kind {
@@ -422,105 +424,6 @@ impl Rule<'_> {
             action_span: self.action_span,
         }
     }
-}
-
-/// TPC300: a Block that selects no executable, or every one.
-fn empty_block(
-    rule: &Rule<'_>,
-    written: Option<&Node>,
-    match_paths: &[MatchPath],
-    diags: &mut Vec<Diagnostic>,
-) {
-    if let Some(list) = written.filter(|n| n.as_seq().is_some_and(<[Node]>::is_empty)) {
-        diags.push(
-            Diagnostic::of(Code::RspEmptyBlock, "`matchPaths` is empty under a Block rule")
-                .with_primary(list.span, "selects no executable")
-                .with_secondary(rule.action_span, "this rule blocks")
-                .with_help("list the executables the rule is about, or remove `executableSelector` for a rule on every process")
-                .with_note("an empty selector list is not \"every process\" and not \"none\": tpc refuses it rather than block nothing or everything"),
-        );
-        return;
-    }
-    for m in match_paths.iter().filter(|m| m.values.is_empty()) {
-        diags.push(
-            Diagnostic::of(
-                Code::RspEmptyBlock,
-                "a `matchPaths` entry without values under a Block rule",
-            )
-            .with_primary(m.span, "no values")
-            .with_secondary(rule.action_span, "this rule blocks")
-            .with_help("add `values: [/path/to/binary]`"),
-        );
-    }
-    if rule.kind == RuleKind::Execution && written.is_none() {
-        diags.push(
-            Diagnostic::of(Code::RspEmptyBlock, "an Execution Block rule without `executableSelector.matchPaths` would block every program")
-                .with_primary(rule.action_span, "blocks every execution")
-                .with_help("say which executables to block: `spec.selectors.executableSelector.matchPaths: [{pattern: Full, operator: In, values: [/usr/bin/nc]}]`"),
-        );
-    }
-}
-
-/// TPC303: the rule's settings fit its type. Returns whether to lower it.
-fn settings_fit(rule: &Rule<'_>, match_paths: &[MatchPath], diags: &mut Vec<Diagnostic>) -> bool {
-    let mut ok = true;
-    for kind in [RuleKind::File, RuleKind::Network] {
-        let Some(key) = kind.settings_key() else {
-            continue;
-        };
-        let Some(entry) = rule
-            .node
-            .as_map()
-            .and_then(|m| m.iter().find(|e| e.key.scalar_text() == Some(key)))
-        else {
-            if kind == rule.kind {
-                diags.push(
-                    Diagnostic::of(
-                        Code::RspRuleSettings,
-                        format!("a {} rule needs `{key}:`", kind.name()),
-                    )
-                    .with_primary(rule.node.span, format!("no `{key}:` settings"))
-                    .with_help(match kind {
-                        RuleKind::File => "add `file: {operations: [write], prefixes: [/etc/]}`",
-                        _ => "add `network: {operations: [connect], cidrs: [10.0.0.0/8]}`",
-                    }),
-                );
-                ok = false;
-            }
-            continue;
-        };
-        if kind != rule.kind {
-            diags.push(
-                Diagnostic::of(
-                    Code::RspRuleSettings,
-                    format!("`{key}:` on a {} rule", rule.kind.name()),
-                )
-                .with_primary(
-                    entry.key.span,
-                    format!("only {} rules read `{key}:`", kind.name()),
-                )
-                .with_help(format!(
-                    "make it a separate rule with `type: {}`",
-                    kind.name()
-                )),
-            );
-            ok = false;
-        }
-    }
-    if rule.kind != RuleKind::Execution && match_paths.len() > 1 {
-        diags.push(
-            Diagnostic::of(
-                Code::RspRuleSettings,
-                format!("a {} rule takes one `matchPaths` entry, found {}", rule.kind.name(), match_paths.len()),
-            )
-            .with_primary(match_paths[1].span, "second entry")
-            .with_secondary(rule.node.span, "this rule")
-            .with_help("File and Network rules match the process with one matchBinaries filter; put the paths in one entry's `values`, or write one policy per entry")
-            .with_note("Tetragon takes one matchBinaries filter per selector (CRD maxItems 1)"),
-        );
-        ok = false;
-    }
-    ok
 }
 
 /// The matchBinaries filter of File and Network rules.
