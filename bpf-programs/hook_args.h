@@ -117,6 +117,230 @@ static __always_inline struct file *tpc_fd_file(__s64 fd)
 	return file;
 }
 
+/* A struct sock as a sock slot holds it (TPC_SOCK_BYTES). */
+struct tpc_sock_bytes {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 type;
+	__u8 state;
+	__u8 reserved;
+};
+
+static __always_inline long tpc_sock_read(void *dst, struct sock *sk, __u64 *value)
+{
+	struct tpc_sock_bytes b = {0};
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	dport = (__u16)((dport >> 8) | (dport << 8));
+	b.type = BPF_CORE_READ(sk, sk_type);
+	b.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (family == TPC_AF_INET) {
+		BPF_CORE_READ_INTO(&b.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&b.daddr, sk, __sk_common.skc_daddr);
+	} else if (family == TPC_AF_INET6) {
+		BPF_CORE_READ_INTO(&b.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&b.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	*value = (__u64)family | ((__u64)sport << 16) | ((__u64)dport << 32) |
+		 ((__u64)protocol << 48);
+	if (bpf_probe_read_kernel(dst, TPC_SOCK_BYTES, &b) < 0)
+		return 0;
+	return TPC_SOCK_BYTES;
+}
+
+/* CO-RE views of the structs the kernel-object readers below touch. They
+ * sit here, after <linux/bpf.h>, because two of them hold its enums. */
+struct kiocb {
+	struct file *ki_filp;
+} CORE_VIEW;
+
+struct filename {
+	const char *name;
+} CORE_VIEW;
+
+struct net_device {
+	char name[16];
+} CORE_VIEW;
+
+struct module {
+	char name[56];
+} CORE_VIEW;
+
+struct load_info {
+	const char *name;
+} CORE_VIEW;
+
+struct bpf_prog_aux {
+	char name[16];
+} CORE_VIEW;
+
+struct bpf_prog {
+	u32 len;
+	enum bpf_prog_type type;
+	struct bpf_prog_aux *aux;
+} CORE_VIEW;
+
+struct bpf_map {
+	enum bpf_map_type map_type;
+	u32 key_size;
+	u32 value_size;
+	u32 max_entries;
+	char name[16];
+} CORE_VIEW;
+
+struct tpc_perf_event_attr {
+	u32 type;
+	u64 config;
+	u64 config1; /* kprobe_func: a user pointer while the event is made */
+	u64 config2; /* probe_offset */
+} CORE_VIEW;
+
+struct perf_event {
+	struct tpc_perf_event_attr attr;
+} CORE_VIEW;
+
+/* struct cred as a cred slot holds it (TPC_CRED_BYTES): the eight ids,
+ * securebits, the inheritable, permitted and effective masks, then the
+ * user namespace as a user_namespace slot holds it. */
+struct tpc_cred_bytes {
+	__u32 ids[8]; /* uid gid suid sgid euid egid fsuid fsgid */
+	__u32 securebits;
+	__u32 reserved;
+	__u64 caps[3]; /* inheritable, permitted, effective */
+	__s32 ns_level;
+	__u32 ns_owner;
+	__u32 ns_group;
+	__u32 ns_inum;
+};
+
+/* level, owner, group, inum (TPC_USER_NS_BYTES) */
+static __always_inline void tpc_user_ns_read(struct user_namespace *ns, __s32 *level,
+					     __u32 *owner, __u32 *group, __u32 *inum)
+{
+	if (!ns)
+		return;
+	*level = BPF_CORE_READ(ns, level);
+	*owner = BPF_CORE_READ(ns, owner.val);
+	*group = BPF_CORE_READ(ns, group.val);
+	*inum = BPF_CORE_READ(ns, ns.inum);
+}
+
+static __always_inline long tpc_cred_read(void *dst, struct cred *cred)
+{
+	struct tpc_cred_bytes b = {0};
+	b.ids[0] = BPF_CORE_READ(cred, uid.val);
+	b.ids[1] = BPF_CORE_READ(cred, gid.val);
+	b.ids[2] = BPF_CORE_READ(cred, suid.val);
+	b.ids[3] = BPF_CORE_READ(cred, sgid.val);
+	b.ids[4] = BPF_CORE_READ(cred, euid.val);
+	b.ids[5] = BPF_CORE_READ(cred, egid.val);
+	b.ids[6] = BPF_CORE_READ(cred, fsuid.val);
+	b.ids[7] = BPF_CORE_READ(cred, fsgid.val);
+	b.securebits = BPF_CORE_READ(cred, securebits);
+	bpf_core_read(&b.caps[0], 8, &cred->cap_inheritable);
+	bpf_core_read(&b.caps[1], 8, &cred->cap_permitted);
+	bpf_core_read(&b.caps[2], 8, &cred->cap_effective);
+	tpc_user_ns_read(BPF_CORE_READ(cred, user_ns), &b.ns_level, &b.ns_owner, &b.ns_group,
+			 &b.ns_inum);
+	if (bpf_probe_read_kernel(dst, TPC_CRED_BYTES, &b) < 0)
+		return 0;
+	return TPC_CRED_BYTES;
+}
+
+static __always_inline long tpc_kobject_read(void *dst, __u8 kind, __u64 ptr)
+{
+	if (!ptr)
+		return 0;
+	switch (kind) {
+	case TPC_READ_CRED:
+		return tpc_cred_read(dst, (struct cred *)ptr);
+	case TPC_READ_USER_NS: {
+		__s32 level = 0;
+		__u32 w[4] = {0};
+		tpc_user_ns_read((struct user_namespace *)ptr, &level, &w[1], &w[2], &w[3]);
+		w[0] = (__u32)level;
+		if (bpf_probe_read_kernel(dst, TPC_USER_NS_BYTES, w) < 0)
+			return 0;
+		return TPC_USER_NS_BYTES;
+	}
+	case TPC_READ_KIOCB:
+		return tpc_file_path(dst, BPF_CORE_READ((struct kiocb *)ptr, ki_filp));
+	case TPC_READ_FILENAME: {
+		long n = bpf_probe_read_kernel_str(dst, TPC_ARG_MAX,
+						   BPF_CORE_READ((struct filename *)ptr, name));
+		return n > 0 ? n - 1 : 0;
+	}
+	case TPC_READ_NET_DEV: {
+		long n = bpf_probe_read_kernel_str(dst, 16, &((struct net_device *)ptr)->name);
+		return n > 0 ? n - 1 : 0;
+	}
+	case TPC_READ_MODULE: {
+		long n = bpf_probe_read_kernel_str(dst, 56, &((struct module *)ptr)->name);
+		return n > 0 ? n - 1 : 0;
+	}
+	case TPC_READ_LOAD_INFO: {
+		long n = bpf_probe_read_kernel_str(dst, 56, BPF_CORE_READ((struct load_info *)ptr, name));
+		return n > 0 ? n - 1 : 0;
+	}
+	case TPC_READ_BPF_ATTR: {
+		/* union bpf_attr is UAPI: BPF_PROG_LOAD's prog_type, insn_cnt
+		 * and prog_name sit at 0, 4 and 48 */
+		__u32 w[6] = {0};
+		if (tpc_read_any(w, 8, ptr) < 0)
+			return 0;
+		tpc_read_any(&w[2], 16, ptr + 48);
+		if (bpf_probe_read_kernel(dst, TPC_BPF_BYTES, w) < 0)
+			return 0;
+		return TPC_BPF_BYTES;
+	}
+	case TPC_READ_BPF_PROG: {
+		struct bpf_prog *prog = (struct bpf_prog *)ptr;
+		__u32 w[6] = {0};
+		w[0] = BPF_CORE_READ(prog, type);
+		w[1] = BPF_CORE_READ(prog, len);
+		struct bpf_prog_aux *aux = BPF_CORE_READ(prog, aux);
+		if (aux)
+			bpf_probe_read_kernel(&w[2], 16, &aux->name);
+		if (bpf_probe_read_kernel(dst, TPC_BPF_BYTES, w) < 0)
+			return 0;
+		return TPC_BPF_BYTES;
+	}
+	case TPC_READ_BPF_MAP: {
+		struct bpf_map *map = (struct bpf_map *)ptr;
+		__u32 w[8] = {0};
+		w[0] = BPF_CORE_READ(map, map_type);
+		w[1] = BPF_CORE_READ(map, key_size);
+		w[2] = BPF_CORE_READ(map, value_size);
+		w[3] = BPF_CORE_READ(map, max_entries);
+		bpf_probe_read_kernel(&w[4], 16, &map->name);
+		if (bpf_probe_read_kernel(dst, TPC_BPF_MAP_BYTES, w) < 0)
+			return 0;
+		return TPC_BPF_MAP_BYTES;
+	}
+	case TPC_READ_PERF_EVENT: {
+		struct perf_event *event = (struct perf_event *)ptr;
+		__u64 w[3] = {0};
+		w[0] = BPF_CORE_READ(event, attr.type);
+		w[1] = BPF_CORE_READ(event, attr.config);
+		w[2] = BPF_CORE_READ(event, attr.config2);
+		__u64 func = BPF_CORE_READ(event, attr.config1);
+		if (bpf_probe_read_kernel(dst, 24, w) < 0)
+			return 0;
+		long n = 0;
+		if (func) {
+			n = bpf_probe_read_user_str(dst + 24, TPC_PERF_FUNC_MAX, (void *)func);
+			if (n <= 0)
+				n = bpf_probe_read_kernel_str(dst + 24, TPC_PERF_FUNC_MAX, (void *)func);
+		}
+		return 24 + (n > 0 ? n - 1 : 0);
+	}
+	default:
+		return 0;
+	}
+}
+
 static long tpc_read_slot_cb(__u32 i, void *data)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
@@ -280,6 +504,28 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	}
 	case TPC_READ_DENTRY:
 		len = tpc_hook_path(dst, 0, (struct dentry *)tpc_read_ptr(at));
+		break;
+	case TPC_READ_SOCK:
+	case TPC_READ_SOCKET: {
+		struct sock *sk = (struct sock *)tpc_read_ptr(at);
+		if (sk && slot->kind == TPC_READ_SOCKET)
+			sk = BPF_CORE_READ((struct socket *)sk, sk);
+		if (sk)
+			len = tpc_sock_read(dst, sk, &value);
+		break;
+	}
+	case TPC_READ_CRED:
+	case TPC_READ_USER_NS:
+	case TPC_READ_KIOCB:
+	case TPC_READ_FILENAME:
+	case TPC_READ_NET_DEV:
+	case TPC_READ_MODULE:
+	case TPC_READ_LOAD_INFO:
+	case TPC_READ_BPF_ATTR:
+	case TPC_READ_BPF_PROG:
+	case TPC_READ_BPF_MAP:
+	case TPC_READ_PERF_EVENT:
+		len = tpc_kobject_read(dst, slot->kind, tpc_read_ptr(at));
 		break;
 	default:
 		break;

@@ -82,6 +82,17 @@ static __always_inline void tpc_rate_arg(struct tpc_hook_scratch *s, __u32 j, __
 	case TPC_READ_SYSCALL64:
 		__builtin_memcpy(dst, &value, 8);
 		break;
+	case TPC_READ_SOCK:
+	case TPC_READ_SOCKET: {
+		/* family, ports, protocol, then both addresses */
+		__builtin_memcpy(dst, &value, 8);
+		__u32 n = len >= 32 ? 32 : 0;
+		VERIFIER_MASK(n, 0x3f);
+		if (n > 32)
+			n = 32;
+		bpf_probe_read_kernel(dst + 8, n, &s->data[off]);
+		break;
+	}
 	case TPC_READ_SOCKADDR: {
 		__u16 family = (__u16)value;
 		__u16 port = (__u16)(value >> 16);

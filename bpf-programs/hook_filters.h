@@ -525,16 +525,38 @@ static __always_inline int tpc_filter_inet(struct tpc_hook_scratch *s, struct tp
 	__u64 value = s->ev.values[slot];
 	__u16 family = (__u16)value;
 	__u16 port = (__u16)(value >> 16);
+	__u8 kind = s->hook.slots[slot & (TPC_MAX_SLOTS - 1)].kind;
+	int sock = kind == TPC_READ_SOCK || kind == TPC_READ_SOCKET;
 	int ip = family == TPC_AF_INET || family == TPC_AF_INET6;
 	int matched = 0;
+	__u32 off = s->ev.offs[slot] & (TPC_DATA_SIZE - 1);
+	__u32 len = s->ev.lens[slot];
+	if (sock && f->aux)
+		port = (__u16)(value >> 32);
 	switch (f->kind) {
 	case TPC_FK_INET_FAMILY:
 		return tpc_inline_has(f, family, TPC_MAX_INLINE);
+	case TPC_FK_INET_PROTO:
+		if (!sock)
+			return 0;
+		return tpc_inline_has(f, (__u16)(value >> 48), TPC_MAX_INLINE);
+	case TPC_FK_INET_STATE: {
+		if (!sock || len != TPC_SOCK_BYTES)
+			return 0;
+		__u8 state = 0;
+		bpf_probe_read_kernel(&state, 1, &s->data[(off + TPC_SOCK_STATE_AT) & (TPC_DATA_SIZE - 1)]);
+		return tpc_inline_has(f, state, TPC_MAX_INLINE);
+	}
 	case TPC_FK_INET_ADDR: {
 		if (!ip)
 			return 0;
-		__u32 off = s->ev.offs[slot] & (TPC_DATA_SIZE - 1);
-		__u32 len = s->ev.lens[slot];
+		if (sock) {
+			/* the address's 4 or 16 bytes, at 0 (source) or 16 */
+			if (len != TPC_SOCK_BYTES)
+				return 0;
+			off = (off + (f->aux ? 16 : 0)) & (TPC_DATA_SIZE - 1);
+			len = family == TPC_AF_INET ? 4 : 16;
+		}
 		if (family == TPC_AF_INET && len == 4) {
 			struct tpc_lpm_v4_key key = {.prefixlen = 64, .set_id = f->set_id};
 			bpf_probe_read_kernel(key.addr, 4, &s->data[off]);
@@ -548,13 +570,14 @@ static __always_inline int tpc_filter_inet(struct tpc_hook_scratch *s, struct tp
 		}
 		break;
 	}
+	/* a sock has its ports whatever its family; a sockaddr only for IP */
 	case TPC_FK_INET_PORT:
-		if (!ip)
+		if (!ip && !sock)
 			return 0;
 		matched = tpc_int_in_set(f->set_id, port);
 		break;
 	case TPC_FK_INET_PRIV:
-		if (!ip)
+		if (!ip && !sock)
 			return 0;
 		matched = port < 1024;
 		break;
@@ -585,6 +608,8 @@ static __always_inline int tpc_arg_filter_inline(struct tpc_hook_scratch *s, str
 	case TPC_FK_INET_ADDR:
 	case TPC_FK_INET_PORT:
 	case TPC_FK_INET_PRIV:
+	case TPC_FK_INET_PROTO:
+	case TPC_FK_INET_STATE:
 		return tpc_filter_inet(s, f, slot);
 	default:
 		return 0;

@@ -26,6 +26,10 @@ typedef struct {
 } CORE_VIEW kuid_t;
 
 typedef struct {
+	unsigned int val;
+} CORE_VIEW kgid_t;
+
+typedef struct {
 	int counter;
 } CORE_VIEW atomic_t;
 
@@ -67,6 +71,41 @@ struct files_struct {
 	struct fdtable *fdt;
 } CORE_VIEW;
 
+struct in6_addr {
+	union {
+		u8 u6_addr8[16];
+	} in6_u;
+} CORE_VIEW;
+
+struct sock_common {
+	union {
+		struct {
+			u32 skc_daddr;
+			u32 skc_rcv_saddr;
+		};
+	};
+	union {
+		struct {
+			u16 skc_dport;
+			u16 skc_num;
+		};
+	};
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+} CORE_VIEW;
+
+struct sock {
+	struct sock_common __sk_common;
+	u16 sk_type;
+	u16 sk_protocol;
+} CORE_VIEW;
+
+struct socket {
+	struct sock *sk;
+} CORE_VIEW;
+
 struct linux_binprm {
 	struct file *file;
 } CORE_VIEW;
@@ -95,6 +134,8 @@ struct ns_common {
 struct user_namespace {
 	struct ns_common ns;
 	int level;
+	kuid_t owner;
+	kgid_t group;
 } CORE_VIEW;
 
 struct uts_namespace {
@@ -149,7 +190,14 @@ struct pid {
 
 struct cred {
 	kuid_t uid;
+	kgid_t gid;
+	kuid_t suid;
+	kgid_t sgid;
 	kuid_t euid;
+	kgid_t egid;
+	kuid_t fsuid;
+	kgid_t fsgid;
+	unsigned int securebits;
 	kernel_cap_t cap_inheritable;
 	kernel_cap_t cap_permitted;
 	kernel_cap_t cap_effective;

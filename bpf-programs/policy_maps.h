@@ -68,7 +68,41 @@ enum tpc_read {
 	TPC_READ_FD = 11,        /* an fd of the current task: its file's path */
 	TPC_READ_BPRM = 12,      /* struct linux_binprm *: the path of bprm->file */
 	TPC_READ_DENTRY = 13,    /* struct dentry *: names up to its file system's root */
+	TPC_READ_SOCK = 14,      /* struct sock *: see TPC_SOCK_BYTES */
+	TPC_READ_SOCKET = 15,    /* struct socket *: its sock, the same way */
+	/* kernel objects, as the TPC_*_BYTES below say (strings: the bytes) */
+	TPC_READ_CRED = 16,       /* struct cred * */
+	TPC_READ_USER_NS = 17,    /* struct user_namespace * */
+	TPC_READ_KIOCB = 18,      /* struct kiocb *: the path of ki_filp */
+	TPC_READ_FILENAME = 19,   /* struct filename *: its name */
+	TPC_READ_NET_DEV = 20,    /* struct net_device *: its name */
+	TPC_READ_MODULE = 21,     /* struct module *: its name */
+	TPC_READ_LOAD_INFO = 22,  /* struct load_info *: the module's name */
+	TPC_READ_BPF_ATTR = 23,   /* union bpf_attr * (BPF_PROG_LOAD) */
+	TPC_READ_BPF_PROG = 24,   /* struct bpf_prog * */
+	TPC_READ_BPF_MAP = 25,    /* struct bpf_map * */
+	TPC_READ_PERF_EVENT = 26, /* struct perf_event * */
 };
+
+/* uid gid suid sgid euid egid fsuid fsgid securebits (u32), 4 reserved,
+ * inheritable permitted effective (u64), then TPC_USER_NS_BYTES */
+#define TPC_CRED_BYTES 80
+/* level (s32), owner, group, ns inum (u32) */
+#define TPC_USER_NS_BYTES 16
+/* prog type, instruction count (u32), name[16] */
+#define TPC_BPF_BYTES 24
+/* map type, key size, value size, max entries (u32), name[16] */
+#define TPC_BPF_MAP_BYTES 32
+/* perf event: type, config, probe offset (u64), then the kprobe function */
+#define TPC_PERF_FUNC_MAX 128
+
+/* A sock slot: the value is family | sport << 16 | dport << 32 |
+ * protocol << 48 (ports in host order); the bytes are the source and the
+ * destination address (16 each; IPv4 in the first 4), the socket type
+ * (u16) and the TCP state (u8). */
+#define TPC_SOCK_BYTES 36
+#define TPC_SOCK_TYPE_AT 32
+#define TPC_SOCK_STATE_AT 34
 
 #define TPC_SLOT_SIGNED 1
 #define TPC_SLOT_RETURN 2  /* read by the return probe, from its context */
@@ -134,7 +168,11 @@ enum tpc_filter_kind {
 	TPC_FK_INET_ADDR = 23,   /* set_id in tpc_lpm_v4 / tpc_lpm_v6 */
 	TPC_FK_INET_PORT = 24,   /* set_id in tpc_int_set */
 	TPC_FK_INET_PRIV = 25,   /* port < 1024 */
+	TPC_FK_INET_PROTO = 26,  /* sock protocol in values */
+	TPC_FK_INET_STATE = 27,  /* sock TCP state in values */
 };
+/* INET_ADDR, INET_PORT and INET_PRIV on a sock: aux 1 reads the
+ * destination (DAddr, DPort), 0 the source. */
 
 enum tpc_int_op {
 	TPC_INT_EQ = 0,

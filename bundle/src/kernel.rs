@@ -140,6 +140,19 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         ArgRead::FdPath { width, signed } => (SlotRead::Fd, *width, *signed, max),
         ArgRead::BprmPath => (SlotRead::Bprm, 8, false, max),
         ArgRead::DentryPath => (SlotRead::Dentry, 8, false, max),
+        ArgRead::Sock => (SlotRead::Sock, 8, false, 0),
+        ArgRead::Socket => (SlotRead::Socket, 8, false, 0),
+        ArgRead::Cred => (SlotRead::Cred, 8, false, 0),
+        ArgRead::UserNamespace => (SlotRead::UserNamespace, 8, false, 0),
+        ArgRead::Kiocb => (SlotRead::Kiocb, 8, false, max),
+        ArgRead::Filename => (SlotRead::Filename, 8, false, max),
+        ArgRead::NetDevice => (SlotRead::NetDevice, 8, false, 0),
+        ArgRead::Module => (SlotRead::Module, 8, false, 0),
+        ArgRead::LoadInfo => (SlotRead::LoadInfo, 8, false, 0),
+        ArgRead::BpfAttr => (SlotRead::BpfAttr, 8, false, 0),
+        ArgRead::BpfProg => (SlotRead::BpfProg, 8, false, 0),
+        ArgRead::BpfMap => (SlotRead::BpfMap, 8, false, 0),
+        ArgRead::PerfEvent => (SlotRead::PerfEvent, 8, false, 0),
     };
     KernelSlot {
         offset,
@@ -577,9 +590,11 @@ fn arg_filter(
             negate: neg,
             v4,
             v6,
+            destination,
         } => {
             let mut f = KernelFilter::new(FilterKind::InetAddr, sel);
             f.flags = negate(*neg);
+            f.aux = u8::from(*destination);
             f.set_id = ids.set_id();
             for (addr, prefix) in v4 {
                 writes.push(MapWrite {
@@ -597,9 +612,14 @@ fn arg_filter(
             }
             f
         }
-        ArgTest::InetPort { negate: neg, ports } => {
+        ArgTest::InetPort {
+            negate: neg,
+            ports,
+            destination,
+        } => {
             let mut f = KernelFilter::new(FilterKind::InetPort, sel);
             f.flags = negate(*neg);
+            f.aux = u8::from(*destination);
             f.set_id = ids.set_id();
             for p in ports {
                 writes.push(MapWrite {
@@ -610,9 +630,27 @@ fn arg_filter(
             }
             f
         }
-        ArgTest::InetPrivilegedPort { negate: neg } => {
+        ArgTest::InetPrivilegedPort {
+            negate: neg,
+            destination,
+        } => {
             let mut f = KernelFilter::new(FilterKind::InetPriv, sel);
             f.flags = negate(*neg);
+            f.aux = u8::from(*destination);
+            f
+        }
+        ArgTest::InetProtocol { protocols } => {
+            let mut f = KernelFilter::new(FilterKind::InetProto, sel);
+            inline(
+                protocols.iter().map(|v| u64::from(*v)),
+                &mut f,
+                "Protocol values",
+            )?;
+            f
+        }
+        ArgTest::InetState { states } => {
+            let mut f = KernelFilter::new(FilterKind::InetState, sel);
+            inline(states.iter().map(|v| u64::from(*v)), &mut f, "State values")?;
             f
         }
     })

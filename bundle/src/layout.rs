@@ -287,6 +287,19 @@ pub enum SlotRead {
     Fd = 11,
     Bprm = 12,
     Dentry = 13,
+    Sock = 14,
+    Socket = 15,
+    Cred = 16,
+    UserNamespace = 17,
+    Kiocb = 18,
+    Filename = 19,
+    NetDevice = 20,
+    Module = 21,
+    LoadInfo = 22,
+    BpfAttr = 23,
+    BpfProg = 24,
+    BpfMap = 25,
+    PerfEvent = 26,
 }
 
 /// `struct tpc_arg_slot`.
@@ -408,6 +421,8 @@ pub enum FilterKind {
     InetAddr = 23,
     InetPort = 24,
     InetPriv = 25,
+    InetProto = 26,
+    InetState = 27,
 }
 
 pub mod filter_flags {

@@ -438,6 +438,33 @@ pub enum ArgRead {
     BprmPath,
     /// A `struct dentry *`: its names up to the file system's root.
     DentryPath,
+    /// A `struct sock *`: family, type, protocol, ports, addresses and
+    /// TCP state.
+    Sock,
+    /// A `struct socket *`: its `sk`, read as [`ArgRead::Sock`].
+    Socket,
+    /// A `struct cred *`: ids, securebits, capability sets, user namespace.
+    Cred,
+    /// A `struct user_namespace *`: level, owner, group, inode number.
+    UserNamespace,
+    /// A `struct kiocb *`: the path of its file.
+    Kiocb,
+    /// A `struct filename *`: its name.
+    Filename,
+    /// A `struct net_device *`: its name.
+    NetDevice,
+    /// A `struct module *`: its name.
+    Module,
+    /// A `struct load_info *`: the name of the module being loaded.
+    LoadInfo,
+    /// A `union bpf_attr *` of `BPF_PROG_LOAD`: type, instructions, name.
+    BpfAttr,
+    /// A `struct bpf_prog *`: type, instructions, name.
+    BpfProg,
+    /// A `struct bpf_map *`: type, key and value sizes, entries, name.
+    BpfMap,
+    /// A `struct perf_event *`: type, config, probe offset, kprobe function.
+    PerfEvent,
 }
 
 /// The argument kind events carry (Tetragon's `KprobeArgument` oneof).
@@ -466,6 +493,26 @@ pub enum ArgExport {
     Path,
     /// `linux_binprm_arg`.
     LinuxBinprm,
+    /// `sock_arg`.
+    Sock,
+    /// `process_credentials_arg`.
+    Cred,
+    /// `user_ns_arg`.
+    UserNamespace,
+    /// `capability_arg` (an int: the capability's number and name).
+    Capability,
+    /// `module_arg`.
+    Module,
+    /// `bpf_attr_arg`.
+    BpfAttr,
+    /// `bpf_prog_arg`.
+    BpfProg,
+    /// `bpf_map_arg`.
+    BpfMap,
+    /// `perf_event_arg`.
+    PerfEvent,
+    /// `net_dev_arg`.
+    NetDevice,
 }
 
 /// One selector: its filters and what it does when it is the first to match.
@@ -689,17 +736,33 @@ pub enum ArgTest {
     /// Socket address family in a set (values ≤ 8).
     InetFamily { families: Vec<u16> },
     /// IPv4/IPv6 address inside a listed network; never for other
-    /// families, negated or not.
+    /// families, negated or not. `destination` (sockets only) reads the
+    /// peer's address (`DAddr`) instead of the local one.
     InetAddress {
         negate: bool,
         /// (address, prefix length).
         v4: Vec<([u8; 4], u8)>,
         v6: Vec<([u8; 16], u8)>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
     },
-    /// Port in a set (ranges expanded).
-    InetPort { negate: bool, ports: Vec<u16> },
-    /// Port below 1024.
-    InetPrivilegedPort { negate: bool },
+    /// Port in a set (ranges expanded); `destination` as for addresses.
+    InetPort {
+        negate: bool,
+        ports: Vec<u16>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
+    },
+    /// Port below 1024; `destination` as for addresses.
+    InetPrivilegedPort {
+        negate: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        destination: bool,
+    },
+    /// A socket's protocol in a set (values ≤ 8; `sock`/`socket` only).
+    InetProtocol { protocols: Vec<u16> },
+    /// A socket's TCP state in a set (values ≤ 8; `sock`/`socket` only).
+    InetState { states: Vec<u16> },
 }
 
 impl Bundle {

@@ -91,6 +91,19 @@ fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
         ArgRead::FdPath { .. } => "file descriptor (its file's path)".into(),
         ArgRead::BprmPath => "linux_binprm (the executed file's path)".into(),
         ArgRead::DentryPath => "dentry (names up to its file system's root)".into(),
+        ArgRead::Sock => "sock (tuple, protocol and state)".into(),
+        ArgRead::Socket => "socket (its sock's tuple, protocol and state)".into(),
+        ArgRead::Cred => "cred (ids, securebits, capabilities, user namespace)".into(),
+        ArgRead::UserNamespace => "user_namespace (level, owner, group, inode)".into(),
+        ArgRead::Kiocb => "kiocb (its file's path)".into(),
+        ArgRead::Filename => "filename (its name)".into(),
+        ArgRead::NetDevice => "net_device (its name)".into(),
+        ArgRead::Module => "module (its name)".into(),
+        ArgRead::LoadInfo => "load_info (the module's name)".into(),
+        ArgRead::BpfAttr => "bpf_attr (program type, instructions, name)".into(),
+        ArgRead::BpfProg => "bpf_prog (type, instructions, name)".into(),
+        ArgRead::BpfMap => "bpf_map (type, sizes, entries, name)".into(),
+        ArgRead::PerfEvent => "perf_event (type, config, kprobe function)".into(),
     };
     format!(
         "{}: {what}{}",
@@ -213,20 +226,47 @@ fn describe_test(test: &ArgTest) -> String {
             }
         ),
         ArgTest::InetFamily { families } => format!("Family in {families:?}"),
-        ArgTest::InetAddress { negate, v4, v6 } => format!(
-            "{}address in {} IPv4 and {} IPv6 network(s)",
+        ArgTest::InetAddress {
+            negate,
+            v4,
+            v6,
+            destination,
+        } => format!(
+            "{}{} in {} IPv4 and {} IPv6 network(s)",
             if *negate { "not " } else { "" },
+            side(*destination, "address"),
             v4.len(),
             v6.len()
         ),
-        ArgTest::InetPort { negate, ports } => format!(
-            "{}port in a set of {}",
+        ArgTest::InetPort {
+            negate,
+            ports,
+            destination,
+        } => format!(
+            "{}{} in a set of {}",
             if *negate { "not " } else { "" },
+            side(*destination, "port"),
             ports.len()
         ),
-        ArgTest::InetPrivilegedPort { negate } => {
-            format!("{}privileged port", if *negate { "not " } else { "" })
-        }
+        ArgTest::InetPrivilegedPort {
+            negate,
+            destination,
+        } => format!(
+            "{}privileged {}",
+            if *negate { "not " } else { "" },
+            side(*destination, "port")
+        ),
+        ArgTest::InetProtocol { protocols } => format!("Protocol in {protocols:?}"),
+        ArgTest::InetState { states } => format!("State in {states:?}"),
+    }
+}
+
+/// "address" or "destination address" (and the same for ports).
+fn side(destination: bool, what: &str) -> String {
+    if destination {
+        format!("destination {what}")
+    } else {
+        what.to_owned()
     }
 }
 

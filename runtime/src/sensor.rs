@@ -81,6 +81,9 @@ pub struct RunSummary {
     pub policy_events: u64,
     /// Hook records lost, per policy name, over the whole run.
     pub policy_drops: Vec<(String, u64)>,
+    /// The last drain stopped at its time limit with records still
+    /// waiting (the machine kept exec'ing faster than they were read).
+    pub unread_at_stop: bool,
 }
 
 /// A running base sensor over some kernel backend.
@@ -154,6 +157,11 @@ impl PendingReturns {
 
 /// How often `poll` reads the drop counters.
 const DROP_CHECK_EVERY: Duration = Duration::from_millis(100);
+/// The longest `stop` reads what is left in the ring buffer: with the
+/// hooks detached only the base sensor still writes, so the drain ends
+/// when the records written before the stop are read; the limit is there
+/// for a machine that execs faster than the reader keeps up.
+const FINAL_DRAIN: Duration = Duration::from_secs(30);
 
 impl BaseSensor<AyaBackend> {
     /// Checks the host, loads and attaches the base sensor, seeds running
@@ -412,9 +420,18 @@ impl<B: KernelBackend> BaseSensor<B> {
     /// drop counters and releases every program, link and map.
     pub fn stop(mut self, sink: &mut dyn FnMut(SensorEvent)) -> Result<RunSummary, RuntimeError> {
         self.stopping = true;
+        // Policies first: what they posted is read below, nothing new
+        // comes. The base sensor keeps running for that drain, which is
+        // bounded in time on a busy machine.
+        self.engine.detach_all(&mut self.backend)?;
+        let deadline = std::time::Instant::now() + FINAL_DRAIN;
         loop {
             let stats = self.poll(Duration::ZERO, sink)?;
             if stats.records == 0 {
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                self.summary.unread_at_stop = true;
                 break;
             }
         }

@@ -8,6 +8,9 @@
 //! the event and both verdicts. Uprobes run in `kernel_differential` on
 //! this machine's kernel.
 //!
+//! Two policies read `sock` and `socket` arguments (ports, addresses,
+//! protocol, family and TCP state on both sides of a TCP connect).
+//!
 //! Two policies have return probes (kretprobes): `matchReturnArgs` on the
 //! return value with `matchReturnActions`, and a `returnCopy` buffer.
 //!
@@ -285,6 +288,73 @@ const POLICIES: &[(&str, &str)] = &[
         operator: "GT"
         values:
         - "0"
+"#,
+    ),
+    (
+        "dk-sock-connect",
+        r#"
+  kprobes:
+  - call: "tcp_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "sock"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "DPort"
+        values:
+        - "4242"
+      - index: 0
+        operator: "DAddr"
+        values:
+        - "127.0.0.0/8"
+      - index: 0
+        operator: "Protocol"
+        values:
+        - "IPPROTO_TCP"
+    - matchArgs:
+      - index: 0
+        operator: "NotDPort"
+        values:
+        - "4242"
+      - index: 0
+        operator: "State"
+        values:
+        - "TCP_SYN_SENT"
+      - index: 0
+        operator: "SAddr"
+        values:
+        - "127.0.0.1"
+      - index: 0
+        operator: "NotDPortPriv"
+"#,
+    ),
+    (
+        "dk-socket-connect",
+        r#"
+  kprobes:
+  - call: "security_socket_connect"
+    syscall: false
+    args:
+    - index: 0
+      type: "socket"
+    - index: 1
+      type: "sockaddr"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Family"
+        values:
+        - "AF_INET"
+      - index: 0
+        operator: "State"
+        values:
+        - "TCP_CLOSE"
+      - index: 1
+        operator: "SPort"
+        values:
+        - "4243"
 "#,
     ),
 ];

@@ -6,7 +6,10 @@
 //! function (Sigkill), a kprobe on a syscall (Sigkill), a kprobe with an fd
 //! argument (Post), an fentry hook (Post) and three BPF LSM hooks whose
 //! Override makes open, exec and connect of a chosen target fail with the
-//! chosen errno while other calls succeed; then the events each posted.
+//! chosen errno while other calls succeed, and a tracepoint policy whose
+//! bundle also runs on this machine's kernel (`kernel_bundles`'s
+//! `the_tracepoint_bundle_of_the_vm_tests_runs_here_too`); then the events
+//! each posted.
 
 #![expect(
     clippy::unwrap_used,
@@ -30,12 +33,13 @@ const POLICIES: &[&str] = &[
     "lsm-file-open",
     "lsm-bprm-check",
     "lsm-socket-connect",
+    "args-string",
 ];
 
 /// Every check the scenario prints, in order.
 const CHECKS: &[&str] = &[
     "tpc verify: every program of every bundle loads",
-    "tpc verify: 10 programs (3 of the base sensor, one per hook)",
+    "tpc verify: 11 programs (3 of the base sensor, one per hook)",
     "lsm file_open: a guarded open fails with EPERM",
     "lsm file_open: another open succeeds",
     "lsm bprm_check_security: exec of tpc-no-exec fails with EACCES",
@@ -55,6 +59,7 @@ const CHECKS: &[&str] = &[
     "event: the syscall event carries the path argument",
     "event: one write event with the fd's path",
     "event: one fentry event with the file's path",
+    "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too",
 ];
 
 fn bundles(tpc: &std::path::Path) -> Vec<PathBuf> {

@@ -32,7 +32,7 @@ done
 say() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2 ($3)"; fi; }
 
 say $say_verify "tpc verify: every program of every bundle loads" "$(cat verify.out)"
-[ "$(grep -c '^ok ' verify.out)" = 10 ]; say $? "tpc verify: 10 programs (3 of the base sensor, one per hook)" "$(cat verify.out)"
+[ "$(grep -c '^ok ' verify.out)" = 11 ]; say $? "tpc verify: 11 programs (3 of the base sensor, one per hook)" "$(cat verify.out)"
 
 # BPF LSM file_open, Override -1
 if cat /tmp/tpc-guarded/f > out 2> err; then r=1; else grep -q "Operation not permitted" err; r=$?; fi
@@ -63,6 +63,8 @@ cat /tmp/other > /dev/null; say $? "kprobe sys_openat: another open succeeds"
 sh -c 'echo hello > /tmp/tpc-fd-target'
 # fentry security_file_open, Post
 cat /tmp/tpc-fentry > /dev/null
+# tracepoint sys_enter_openat (args-string: Equal /etc/gshadow), Post
+cat /etc/gshadow > /dev/null 2>&1
 
 sleep 1
 kill -INT $pid
@@ -88,4 +90,6 @@ n=$(count kprobe-write-fd process_kprobe '"file_arg":{"path":"/tmp/tpc-fd-target
 [ "$n" = 1 ]; say $? "event: one write event with the fd's path" "$n"
 n=$(count fentry-open process_kprobe '"file_arg":{"path":"/tmp/tpc-fentry"}')
 [ "$n" = 1 ]; say $? "event: one fentry event with the file's path" "$n"
+n=$(count args-string process_tracepoint '"string_arg":"/etc/gshadow"')
+[ "$n" = 1 ]; say $? "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too" "$n"
 true

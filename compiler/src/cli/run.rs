@@ -389,6 +389,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunError> {
         summary.dropped.exit,
         summary.decode_errors
     );
+    if summary.unread_at_stop {
+        eprintln!(
+            "tpc run: warning: stopped reading after 30 s with records still waiting; the events of the last moments before the stop may be missing"
+        );
+    }
     if !summary.policy_drops.is_empty() {
         eprintln!(
             "tpc run: {} policy events posted; lost per policy: {}",

@@ -389,6 +389,26 @@ fn function_read(ty: ArgType) -> Option<(ArgRead, ArgExport)> {
         ),
         ArgType::String => (ArgRead::UserString, ArgExport::String),
         ArgType::Sockaddr => (ArgRead::UserSockaddr, ArgExport::Sockaddr),
+        ArgType::Sock => (ArgRead::Sock, ArgExport::Sock),
+        ArgType::Socket => (ArgRead::Socket, ArgExport::Sock),
+        ArgType::Cred => (ArgRead::Cred, ArgExport::Cred),
+        ArgType::UserNamespace => (ArgRead::UserNamespace, ArgExport::UserNamespace),
+        ArgType::Kiocb => (ArgRead::Kiocb, ArgExport::File),
+        ArgType::Filename => (ArgRead::Filename, ArgExport::String),
+        ArgType::NetDevice => (ArgRead::NetDevice, ArgExport::NetDevice),
+        ArgType::Module => (ArgRead::Module, ArgExport::Module),
+        ArgType::LoadInfo => (ArgRead::LoadInfo, ArgExport::Module),
+        ArgType::BpfAttr => (ArgRead::BpfAttr, ArgExport::BpfAttr),
+        ArgType::BpfProg => (ArgRead::BpfProg, ArgExport::BpfProg),
+        ArgType::BpfMap => (ArgRead::BpfMap, ArgExport::BpfMap),
+        ArgType::PerfEvent => (ArgRead::PerfEvent, ArgExport::PerfEvent),
+        ArgType::Capability => (
+            ArgRead::Int {
+                width: 4,
+                signed: true,
+            },
+            ArgExport::Capability,
+        ),
         ArgType::File => (ArgRead::FilePath, ArgExport::File),
         ArgType::Path => (ArgRead::PathPath, ArgExport::Path),
         ArgType::Fd => (
@@ -507,7 +527,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                 unsupported(
                     decl.ty.span,
                     format!("`type: {ty}` on a {} argument", hook.kind().as_str()),
-                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, file, path, fd, dentry and linux_binprm arguments here; other types come with later back-end work",
+                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry, linux_binprm, kiocb, filename, cred, capability, user_namespace, net_device, module, load_info, bpf_attr, bpf_prog, bpf_map and perf_event arguments here; skb, char_iovec and iov_iter are not read yet",
                 )
             })?
         };
@@ -532,7 +552,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
             unsupported(
                 decl.ty.span,
                 format!("`type: {ty}` on a `returnArg`"),
-                "tpc's return probes read integers, string, sockaddr, file, path, fd, dentry and linux_binprm return values",
+                "tpc's return probes read integers, string, sockaddr, sock, socket, file, path, fd, dentry and linux_binprm return values",
             )
         })?;
         out.return_spec = Some(ArgSpec {

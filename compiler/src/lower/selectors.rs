@@ -586,14 +586,18 @@ fn text_test(filter: &ArgFilter, op: Operator, strip_nul: bool) -> Result<ArgTes
     })
 }
 
+/// Socket filters: `sockaddr` (source side only, as Tetragon reads it),
+/// `sock` and `socket` (both sides, protocol and TCP state). What the
+/// simulator says never matches on an argument kind is `Never` here too.
 fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest, LowerError> {
-    if kind != InetKind::Sockaddr {
+    if kind == InetKind::Skb {
         return Err(LowerError::Unsupported {
             span: filter.span,
-            what: "socket and packet filters".into(),
-            help: "sock and skb arguments come with the kprobe back end".into(),
+            what: "packet (`skb`) filters".into(),
+            help: "skb arguments are not read by tpc's kernel programs yet".into(),
         });
     }
+    let sock = kind == InetKind::Sock;
     let numbers = |f: &ArgFilter| -> Vec<u16> {
         f.values
             .iter()
@@ -605,13 +609,36 @@ fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest
             })
             .collect()
     };
+    let destination = matches!(
+        op,
+        Operator::DAddr
+            | Operator::NotDAddr
+            | Operator::DPort
+            | Operator::NotDPort
+            | Operator::DPortPriv
+            | Operator::NotDPortPriv
+    );
+    if destination && !sock {
+        // a sockaddr has one side only
+        return Ok(ArgTest::Never);
+    }
     Ok(match op {
         Operator::Family => {
             let families = numbers(filter);
             inline_limit(filter, families.len(), tpc_bundle::layout::MAX_INLINE)?;
             ArgTest::InetFamily { families }
         }
-        Operator::SAddr | Operator::NotSAddr => {
+        Operator::Protocol if sock => {
+            let protocols = numbers(filter);
+            inline_limit(filter, protocols.len(), tpc_bundle::layout::MAX_INLINE)?;
+            ArgTest::InetProtocol { protocols }
+        }
+        Operator::State if sock => {
+            let states = numbers(filter);
+            inline_limit(filter, states.len(), tpc_bundle::layout::MAX_INLINE)?;
+            ArgTest::InetState { states }
+        }
+        Operator::SAddr | Operator::NotSAddr | Operator::DAddr | Operator::NotDAddr => {
             let mut v4 = Vec::new();
             let mut v6 = Vec::new();
             for value in &filter.values {
@@ -623,12 +650,13 @@ fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest
                 }
             }
             ArgTest::InetAddress {
-                negate: op == Operator::NotSAddr,
+                negate: matches!(op, Operator::NotSAddr | Operator::NotDAddr),
                 v4,
                 v6,
+                destination,
             }
         }
-        Operator::SPort | Operator::NotSPort => {
+        Operator::SPort | Operator::NotSPort | Operator::DPort | Operator::NotDPort => {
             let mut ports: Vec<u16> = Vec::new();
             for value in &filter.values {
                 match value.value {
@@ -645,12 +673,17 @@ fn inet_test(filter: &ArgFilter, op: Operator, kind: InetKind) -> Result<ArgTest
             ports.sort_unstable();
             ports.dedup();
             ArgTest::InetPort {
-                negate: op == Operator::NotSPort,
+                negate: matches!(op, Operator::NotSPort | Operator::NotDPort),
                 ports,
+                destination,
             }
         }
-        Operator::SPortPriv | Operator::NotSPortPriv => ArgTest::InetPrivilegedPort {
-            negate: op == Operator::NotSPortPriv,
+        Operator::SPortPriv
+        | Operator::NotSPortPriv
+        | Operator::DPortPriv
+        | Operator::NotDPortPriv => ArgTest::InetPrivilegedPort {
+            negate: matches!(op, Operator::NotSPortPriv | Operator::NotDPortPriv),
+            destination,
         },
         _ => ArgTest::Never,
     })

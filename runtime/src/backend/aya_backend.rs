@@ -38,6 +38,15 @@ const BPF_NOEXIST: u64 = 1;
 const BPF_EXIST: u64 = 2;
 /// Lines of a verifier log kept in an error.
 const VERIFIER_LOG_LINES: usize = 24;
+/// The least time one drain may take, whatever the caller's timeout.
+const MIN_DRAIN: Duration = Duration::from_millis(10);
+/// Records read between two looks at the clock during a drain.
+const DRAIN_CLOCK_EVERY: usize = 256;
+
+/// Whether a drain that has read `count` records should hand back control.
+fn drain_is_over(count: usize, deadline: std::time::Instant) -> bool {
+    count % DRAIN_CLOCK_EVERY == 0 && std::time::Instant::now() >= deadline
+}
 
 /// Kernel-facing options.
 #[derive(Debug, Clone, Default)]
@@ -373,11 +382,19 @@ impl KernelBackend for AyaBackend {
         let Some(ring) = self.ring.as_mut() else {
             return Ok(0);
         };
+        // A drain is bounded: when the consumer's own writes are hooked
+        // (a policy on `write`, output to a file), records arrive as fast
+        // as they are read, and an unbounded drain would never hand control
+        // back to the caller (its --duration, signals, reloads).
+        let deadline = std::time::Instant::now() + timeout.max(MIN_DRAIN);
         let mut count = 0;
         // records already waiting need no wait
         while let Some(item) = ring.next() {
             on_record(&item);
             count += 1;
+            if drain_is_over(count, deadline) {
+                return Ok(count);
+            }
         }
         if count > 0 {
             return Ok(count);
@@ -392,9 +409,13 @@ impl KernelBackend for AyaBackend {
                 Err(source) => return Err(RuntimeError::Poll { source }),
             }
         }
+        let deadline = std::time::Instant::now() + timeout.max(MIN_DRAIN);
         while let Some(item) = ring.next() {
             on_record(&item);
             count += 1;
+            if drain_is_over(count, deadline) {
+                break;
+            }
         }
         Ok(count)
     }

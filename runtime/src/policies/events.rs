@@ -10,9 +10,11 @@ use tpc_bundle::{
     model::{ArgExport, ArgSpec},
 };
 use tpc_events::{
-    ArgValue, Base64Bytes, Event, JsonInt, KprobeAction, KprobeArgument, KprobeLinuxBinprm,
-    KprobePath, KprobeSockaddr, KprobeTruncatedBytes, ProcessLsm, ProcessUprobe, SyscallId,
-    Timestamp,
+    ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction,
+    KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability,
+    KprobeLinuxBinprm, KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSock, KprobeSockaddr,
+    KprobeTruncatedBytes, Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits,
+    SyscallId, Timestamp, UserNamespace,
 };
 
 use super::PolicyEngine;
@@ -107,11 +109,321 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
                 ..KprobeSockaddr::default()
             })))
         }
+        ArgExport::Sock => sock_argument(value, bytes),
+        ArgExport::Cred => cred_argument(bytes),
+        ArgExport::UserNamespace => KprobeArgument::new(ArgValue::UserNs(Box::new(
+            user_namespace(bytes.get(..16).unwrap_or_default()),
+        ))),
+        ArgExport::Capability => {
+            let number = value as u32 as i32;
+            KprobeArgument::new(ArgValue::Capability(Box::new(KprobeCapability {
+                value: Some(JsonInt::new(number)),
+                name: Capability::from_number(number)
+                    .and_then(|c| c.name().map(str::to_owned)),
+                ..KprobeCapability::default()
+            })))
+        }
+        ArgExport::Module => KprobeArgument::new(ArgValue::Module(Box::new(KernelModule {
+            name: Some(String::from_utf8_lossy(bytes).into_owned()),
+            ..KernelModule::default()
+        }))),
+        ArgExport::NetDevice => KprobeArgument::new(ArgValue::NetDev(Box::new(KprobeNetDev {
+            name: Some(String::from_utf8_lossy(bytes).into_owned()),
+            ..KprobeNetDev::default()
+        }))),
+        ArgExport::BpfAttr | ArgExport::BpfProg => {
+            let (prog_type, insn_cnt, prog_name) = bpf_program(bytes);
+            if spec.export == ArgExport::BpfAttr {
+                KprobeArgument::new(ArgValue::BpfAttr(Box::new(KprobeBpfAttr {
+                    prog_type: Some(prog_type),
+                    insn_cnt: Some(JsonInt::new(insn_cnt)),
+                    prog_name: Some(prog_name),
+                    ..KprobeBpfAttr::default()
+                })))
+            } else {
+                KprobeArgument::new(ArgValue::BpfProg(Box::new(KprobeBpfProg {
+                    prog_type: Some(prog_type),
+                    insn_cnt: Some(JsonInt::new(insn_cnt)),
+                    prog_name: Some(prog_name),
+                    ..KprobeBpfProg::default()
+                })))
+            }
+        }
+        ArgExport::BpfMap => {
+            let word = |i: usize| u32_at(bytes, i * 4);
+            KprobeArgument::new(ArgValue::BpfMap(Box::new(KprobeBpfMap {
+                map_type: Some(name_or_number(BPF_MAP_TYPES, word(0) as u16)),
+                key_size: Some(JsonInt::new(word(1))),
+                value_size: Some(JsonInt::new(word(2))),
+                max_entries: Some(JsonInt::new(word(3))),
+                map_name: Some(c_string(bytes.get(16..32).unwrap_or_default())),
+                ..KprobeBpfMap::default()
+            })))
+        }
+        ArgExport::PerfEvent => {
+            let word = |i: usize| {
+                bytes
+                    .get(i * 8..i * 8 + 8)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_ne_bytes)
+            };
+            KprobeArgument::new(ArgValue::PerfEvent(Box::new(KprobePerfEvent {
+                kprobe_func: Some(String::from_utf8_lossy(bytes.get(24..).unwrap_or_default()).into_owned()),
+                event_type: Some(name_or_number(PERF_TYPES, word(0) as u16)),
+                config: Some(JsonInt::new(word(1))),
+                probe_offset: Some(JsonInt::new(word(2))),
+                ..KprobePerfEvent::default()
+            })))
+        }
     };
     match &spec.label {
         Some(label) => arg.with_label(label.clone()),
         None => arg,
     }
+}
+
+/// A `sock_arg` from a sock slot: the value holds family, ports (host
+/// order) and protocol; the bytes both addresses, the type and the state
+/// (`TPC_SOCK_BYTES` in the programs). Addresses only for IP families.
+fn sock_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
+    let family = (value & 0xffff) as u16;
+    let sport = ((value >> 16) & 0xffff) as u32;
+    let dport = ((value >> 32) & 0xffff) as u32;
+    let protocol = ((value >> 48) & 0xffff) as u16;
+    let (sock_type, state) = if bytes.len() == SOCK_BYTES {
+        (
+            u16::from_ne_bytes([bytes[32], bytes[33]]),
+            u16::from(bytes[34]),
+        )
+    } else {
+        (0, 0)
+    };
+    let address = |at: usize| -> Option<String> {
+        let raw = bytes.get(at..at + 16)?;
+        match family {
+            2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
+            10 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(raw);
+                Some(std::net::Ipv6Addr::from(octets).to_string())
+            }
+            _ => None,
+        }
+    };
+    KprobeArgument::new(ArgValue::Sock(Box::new(KprobeSock {
+        family: Some(family_name(family)),
+        sock_type: Some(name_or_number(SOCK_TYPES, sock_type)),
+        protocol: Some(name_or_number(PROTOCOLS, protocol)),
+        saddr: address(0),
+        daddr: address(16),
+        sport: Some(JsonInt::new(sport)),
+        dport: Some(JsonInt::new(dport)),
+        state: Some(name_or_number(SOCK_STATES, state)),
+        ..KprobeSock::default()
+    })))
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_ne_bytes)
+}
+
+/// Text up to its first NUL.
+fn c_string(bytes: &[u8]) -> String {
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// Level, owner, group and inode number (`TPC_USER_NS_BYTES`).
+fn user_namespace(bytes: &[u8]) -> UserNamespace {
+    UserNamespace {
+        level: Some(JsonInt::new(u32_at(bytes, 0) as i32)),
+        uid: Some(JsonInt::new(u32_at(bytes, 4))),
+        gid: Some(JsonInt::new(u32_at(bytes, 8))),
+        ns: Some(Namespace {
+            inum: Some(JsonInt::new(u32_at(bytes, 12))),
+            ..Namespace::default()
+        }),
+        ..UserNamespace::default()
+    }
+}
+
+/// A `process_credentials_arg` from a cred slot (`TPC_CRED_BYTES`).
+fn cred_argument(bytes: &[u8]) -> KprobeArgument {
+    let id = |i: usize| Some(JsonInt::new(u32_at(bytes, i * 4)));
+    let mask = |i: usize| {
+        bytes
+            .get(40 + i * 8..48 + i * 8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_ne_bytes)
+    };
+    let securebits = u32_at(bytes, 32);
+    let bits: Vec<SecureBits> = (0..32)
+        .map(|bit| 1u32 << bit)
+        .filter(|flag| securebits & flag != 0)
+        .filter_map(|flag| i32::try_from(flag).ok().and_then(SecureBits::from_number))
+        .collect();
+    // model::capabilities takes (effective, inheritable, permitted)
+    let caps = crate::model::capabilities(&[mask(2), mask(0), mask(1)]);
+    KprobeArgument::new(ArgValue::ProcessCredentials(Box::new(ProcessCredentials {
+        uid: id(0),
+        gid: id(1),
+        suid: id(2),
+        sgid: id(3),
+        euid: id(4),
+        egid: id(5),
+        fsuid: id(6),
+        fsgid: id(7),
+        securebits: (!bits.is_empty()).then_some(bits),
+        caps: Some(caps),
+        user_ns: Some(user_namespace(bytes.get(64..80).unwrap_or_default())),
+        ..ProcessCredentials::default()
+    })))
+}
+
+/// Program type, instruction count and name (`TPC_BPF_BYTES`).
+fn bpf_program(bytes: &[u8]) -> (String, u32, String) {
+    (
+        name_or_number(BPF_PROG_TYPES, u32_at(bytes, 0) as u16),
+        u32_at(bytes, 4),
+        c_string(bytes.get(8..24).unwrap_or_default()),
+    )
+}
+
+const BPF_PROG_TYPES: &[(u16, &str)] = &[
+    (0, "BPF_PROG_TYPE_UNSPEC"),
+    (1, "BPF_PROG_TYPE_SOCKET_FILTER"),
+    (2, "BPF_PROG_TYPE_KPROBE"),
+    (3, "BPF_PROG_TYPE_SCHED_CLS"),
+    (4, "BPF_PROG_TYPE_SCHED_ACT"),
+    (5, "BPF_PROG_TYPE_TRACEPOINT"),
+    (6, "BPF_PROG_TYPE_XDP"),
+    (7, "BPF_PROG_TYPE_PERF_EVENT"),
+    (8, "BPF_PROG_TYPE_CGROUP_SKB"),
+    (9, "BPF_PROG_TYPE_CGROUP_SOCK"),
+    (10, "BPF_PROG_TYPE_LWT_IN"),
+    (11, "BPF_PROG_TYPE_LWT_OUT"),
+    (12, "BPF_PROG_TYPE_LWT_XMIT"),
+    (13, "BPF_PROG_TYPE_SOCK_OPS"),
+    (14, "BPF_PROG_TYPE_SK_SKB"),
+    (15, "BPF_PROG_TYPE_CGROUP_DEVICE"),
+    (16, "BPF_PROG_TYPE_SK_MSG"),
+    (17, "BPF_PROG_TYPE_RAW_TRACEPOINT"),
+    (18, "BPF_PROG_TYPE_CGROUP_SOCK_ADDR"),
+    (19, "BPF_PROG_TYPE_LWT_SEG6LOCAL"),
+    (20, "BPF_PROG_TYPE_LIRC_MODE2"),
+    (21, "BPF_PROG_TYPE_SK_REUSEPORT"),
+    (22, "BPF_PROG_TYPE_FLOW_DISSECTOR"),
+    (23, "BPF_PROG_TYPE_CGROUP_SYSCTL"),
+    (24, "BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE"),
+    (25, "BPF_PROG_TYPE_CGROUP_SOCKOPT"),
+    (26, "BPF_PROG_TYPE_TRACING"),
+    (27, "BPF_PROG_TYPE_STRUCT_OPS"),
+    (28, "BPF_PROG_TYPE_EXT"),
+    (29, "BPF_PROG_TYPE_LSM"),
+    (30, "BPF_PROG_TYPE_SK_LOOKUP"),
+    (31, "BPF_PROG_TYPE_SYSCALL"),
+    (32, "BPF_PROG_TYPE_NETFILTER"),
+];
+
+const BPF_MAP_TYPES: &[(u16, &str)] = &[
+    (0, "BPF_MAP_TYPE_UNSPEC"),
+    (1, "BPF_MAP_TYPE_HASH"),
+    (2, "BPF_MAP_TYPE_ARRAY"),
+    (3, "BPF_MAP_TYPE_PROG_ARRAY"),
+    (4, "BPF_MAP_TYPE_PERF_EVENT_ARRAY"),
+    (5, "BPF_MAP_TYPE_PERCPU_HASH"),
+    (6, "BPF_MAP_TYPE_PERCPU_ARRAY"),
+    (7, "BPF_MAP_TYPE_STACK_TRACE"),
+    (8, "BPF_MAP_TYPE_CGROUP_ARRAY"),
+    (9, "BPF_MAP_TYPE_LRU_HASH"),
+    (10, "BPF_MAP_TYPE_LRU_PERCPU_HASH"),
+    (11, "BPF_MAP_TYPE_LPM_TRIE"),
+    (12, "BPF_MAP_TYPE_ARRAY_OF_MAPS"),
+    (13, "BPF_MAP_TYPE_HASH_OF_MAPS"),
+    (14, "BPF_MAP_TYPE_DEVMAP"),
+    (15, "BPF_MAP_TYPE_SOCKMAP"),
+    (16, "BPF_MAP_TYPE_CPUMAP"),
+    (17, "BPF_MAP_TYPE_XSKMAP"),
+    (18, "BPF_MAP_TYPE_SOCKHASH"),
+    (19, "BPF_MAP_TYPE_CGROUP_STORAGE"),
+    (20, "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY"),
+    (21, "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE"),
+    (22, "BPF_MAP_TYPE_QUEUE"),
+    (23, "BPF_MAP_TYPE_STACK"),
+    (24, "BPF_MAP_TYPE_SK_STORAGE"),
+    (25, "BPF_MAP_TYPE_DEVMAP_HASH"),
+    (26, "BPF_MAP_TYPE_STRUCT_OPS"),
+    (27, "BPF_MAP_TYPE_RINGBUF"),
+    (28, "BPF_MAP_TYPE_INODE_STORAGE"),
+    (29, "BPF_MAP_TYPE_TASK_STORAGE"),
+    (30, "BPF_MAP_TYPE_BLOOM_FILTER"),
+    (31, "BPF_MAP_TYPE_USER_RINGBUF"),
+    (32, "BPF_MAP_TYPE_CGRP_STORAGE"),
+    (33, "BPF_MAP_TYPE_ARENA"),
+];
+
+/// `perf_event_attr.type` of the generic PMUs; dynamic ones (kprobe,
+/// uprobe) stay numbers.
+const PERF_TYPES: &[(u16, &str)] = &[
+    (0, "PERF_TYPE_HARDWARE"),
+    (1, "PERF_TYPE_SOFTWARE"),
+    (2, "PERF_TYPE_TRACEPOINT"),
+    (3, "PERF_TYPE_HW_CACHE"),
+    (4, "PERF_TYPE_RAW"),
+    (5, "PERF_TYPE_BREAKPOINT"),
+];
+
+/// Bytes of a sock slot (`TPC_SOCK_BYTES`).
+const SOCK_BYTES: usize = 36;
+
+const SOCK_TYPES: &[(u16, &str)] = &[
+    (1, "SOCK_STREAM"),
+    (2, "SOCK_DGRAM"),
+    (3, "SOCK_RAW"),
+    (4, "SOCK_RDM"),
+    (5, "SOCK_SEQPACKET"),
+    (6, "SOCK_DCCP"),
+    (10, "SOCK_PACKET"),
+];
+
+const PROTOCOLS: &[(u16, &str)] = &[
+    (0, "IPPROTO_IP"),
+    (1, "IPPROTO_ICMP"),
+    (2, "IPPROTO_IGMP"),
+    (6, "IPPROTO_TCP"),
+    (17, "IPPROTO_UDP"),
+    (41, "IPPROTO_IPV6"),
+    (58, "IPPROTO_ICMPV6"),
+    (132, "IPPROTO_SCTP"),
+    (136, "IPPROTO_UDPLITE"),
+    (255, "IPPROTO_RAW"),
+    (262, "IPPROTO_MPTCP"),
+];
+
+const SOCK_STATES: &[(u16, &str)] = &[
+    (1, "TCP_ESTABLISHED"),
+    (2, "TCP_SYN_SENT"),
+    (3, "TCP_SYN_RECV"),
+    (4, "TCP_FIN_WAIT1"),
+    (5, "TCP_FIN_WAIT2"),
+    (6, "TCP_TIME_WAIT"),
+    (7, "TCP_CLOSE"),
+    (8, "TCP_CLOSE_WAIT"),
+    (9, "TCP_LAST_ACK"),
+    (10, "TCP_LISTEN"),
+    (11, "TCP_CLOSING"),
+    (12, "TCP_NEW_SYN_RECV"),
+];
+
+/// The kernel's name for a number, or the number when tpc knows no name.
+fn name_or_number(table: &[(u16, &str)], number: u16) -> String {
+    table
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map_or_else(|| number.to_string(), |(_, name)| (*name).to_owned())
 }
 
 fn family_name(family: u16) -> String {
@@ -375,5 +687,63 @@ fn post_event(
             signaled,
             compact,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sock_bytes(saddr: &[u8], daddr: &[u8], sock_type: u16, state: u8) -> Vec<u8> {
+        let mut bytes = vec![0u8; SOCK_BYTES];
+        bytes[..saddr.len()].copy_from_slice(saddr);
+        bytes[16..16 + daddr.len()].copy_from_slice(daddr);
+        bytes[32..34].copy_from_slice(&sock_type.to_ne_bytes());
+        bytes[34] = state;
+        bytes
+    }
+
+    fn sock_of(argument: &KprobeArgument) -> KprobeSock {
+        let json = serde_json::to_value(argument).unwrap_or_default();
+        serde_json::from_value(json["sock_arg"].clone()).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_ipv4_sock_shows_both_sides_protocol_type_and_state() {
+        let value = 2 | (40000u64 << 16) | (443u64 << 32) | (6u64 << 48);
+        let bytes = sock_bytes(&[10, 0, 0, 1], &[93, 184, 216, 34], 1, 2);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.family.as_deref(), Some("AF_INET"));
+        assert_eq!(sock.sock_type.as_deref(), Some("SOCK_STREAM"));
+        assert_eq!(sock.protocol.as_deref(), Some("IPPROTO_TCP"));
+        assert_eq!(sock.saddr.as_deref(), Some("10.0.0.1"));
+        assert_eq!(sock.daddr.as_deref(), Some("93.184.216.34"));
+        assert_eq!(sock.sport.map(|p| p.get()), Some(40000));
+        assert_eq!(sock.dport.map(|p| p.get()), Some(443));
+        assert_eq!(sock.state.as_deref(), Some("TCP_SYN_SENT"));
+    }
+
+    #[test]
+    fn a_unix_sock_has_no_addresses_and_unknown_numbers_stay_numbers() {
+        let value = 1 | (99u64 << 48);
+        let bytes = sock_bytes(&[1, 2, 3, 4], &[], 5, 99);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.family.as_deref(), Some("AF_UNIX"));
+        assert_eq!(sock.saddr, None);
+        assert_eq!(sock.daddr, None);
+        assert_eq!(sock.protocol.as_deref(), Some("99"));
+        assert_eq!(sock.state.as_deref(), Some("99"));
+        assert_eq!(sock.sock_type.as_deref(), Some("SOCK_SEQPACKET"));
+    }
+
+    #[test]
+    fn an_ipv6_sock_reads_sixteen_bytes() {
+        let mut local = [0u8; 16];
+        local[15] = 1;
+        let value = 10 | (22u64 << 16) | (50000u64 << 32) | (6u64 << 48);
+        let bytes = sock_bytes(&local, &local, 1, 1);
+        let sock = sock_of(&sock_argument(value, &bytes));
+        assert_eq!(sock.saddr.as_deref(), Some("::1"));
+        assert_eq!(sock.state.as_deref(), Some("TCP_ESTABLISHED"));
     }
 }

@@ -1255,6 +1255,25 @@ impl PolicyEngine {
         Ok(())
     }
 
+    /// Detaches every hook program and keeps the policies: the last records
+    /// in the ring buffer are still read as their policies' events, and no
+    /// new ones come (a policy hooking the reader's own writes would
+    /// otherwise feed the final drain for ever).
+    pub fn detach_all(&mut self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
+        let mut first_error = None;
+        for state in self.hooks.values_mut() {
+            for link in [state.link.take(), state.ret_link.take()]
+                .into_iter()
+                .flatten()
+            {
+                if let Err(error) = backend.detach(link) {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     fn detach_unused(&mut self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
         let unused: Vec<AttachPoint> = self
             .hooks
