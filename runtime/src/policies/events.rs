@@ -10,11 +10,10 @@ use tpc_bundle::{
     model::{ArgExport, ArgSpec},
 };
 use tpc_events::{
-    ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction,
-    KprobeArgument, KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability,
-    KprobeLinuxBinprm, KprobeNetDev, KprobePath, KprobePerfEvent, KprobeSock, KprobeSockaddr,
-    KprobeTruncatedBytes, Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits,
-    SyscallId, Timestamp, UserNamespace,
+    ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction, KprobeArgument,
+    KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability, KprobeLinuxBinprm, KprobeNetDev,
+    KprobePath, KprobePerfEvent, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes, Namespace,
+    ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits, SyscallId, Timestamp, UserNamespace,
 };
 
 use super::PolicyEngine;
@@ -118,8 +117,7 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
             let number = value as u32 as i32;
             KprobeArgument::new(ArgValue::Capability(Box::new(KprobeCapability {
                 value: Some(JsonInt::new(number)),
-                name: Capability::from_number(number)
-                    .and_then(|c| c.name().map(str::to_owned)),
+                name: Capability::from_number(number).and_then(|c| c.name().map(str::to_owned)),
                 ..KprobeCapability::default()
             })))
         }
@@ -168,7 +166,9 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
                     .map_or(0, u64::from_ne_bytes)
             };
             KprobeArgument::new(ArgValue::PerfEvent(Box::new(KprobePerfEvent {
-                kprobe_func: Some(String::from_utf8_lossy(bytes.get(24..).unwrap_or_default()).into_owned()),
+                kprobe_func: Some(
+                    String::from_utf8_lossy(bytes.get(24..).unwrap_or_default()).into_owned(),
+                ),
                 event_type: Some(name_or_number(PERF_TYPES, word(0) as u16)),
                 config: Some(JsonInt::new(word(1))),
                 probe_offset: Some(JsonInt::new(word(2))),

@@ -10,7 +10,8 @@
 //! | File rename | `inode_rename` (old and new dentry) | `sys_renameat2` (old and new name) | `sys_enter_renameat2` |
 //! | File chmod / chown | `path_chmod`, `path_chown` (path) | `sys_fchmodat`, `sys_fchownat` | `sys_enter_fchmodat`, `sys_enter_fchownat` |
 //! | Network connect | `socket_connect` (sockaddr; socket for protocol) | `sys_connect` (sockaddr) | `sys_enter_connect` |
-//! | Network listen | `socket_bind` (sockaddr; socket for protocol) | `sys_bind` (sockaddr) | `sys_enter_bind` |
+//! | Network listen | `socket_listen` (the socket: local address, port, protocol) | `sys_bind` (sockaddr) | `sys_enter_bind` |
+//! | Network accept | `socket_accept` (the listening socket) | `sys_accept`, `sys_accept4` (no address yet) | `sys_enter_accept`, `sys_enter_accept4` |
 
 /// The text `tpc explain rsp` prints.
 pub const EXPLANATION: &str = "\
@@ -61,11 +62,15 @@ Hooks, and why:
   Network     connect: socket_connect (lsm) or connect(2), by the
               destination in the sockaddr: cidrs -> SAddr, ports -> SPort
               (a sockaddr carries the address it names on the \"source\"
-              side in Tetragon's operators). listen: socket_bind (lsm) or
-              bind(2), where a server takes its local address and port.
-              protocol needs the socket: lsm only (arg 0 `socket`,
-              Protocol IPPROTO_TCP/IPPROTO_UDP). Accepting connections one
-              by one is not a rule yet.
+              side in Tetragon's operators). listen: socket_listen (lsm),
+              by the listening socket's local address and port; on syscall
+              hooks bind(2), where a server takes them (listen(2) carries
+              only the descriptor). accept: socket_accept (lsm), each
+              connection accepted on a listening socket, by its local
+              address and port; accept(2) and accept4(2) on syscall hooks,
+              where no address is known yet, so only the executable can be
+              matched there. protocol needs the socket: lsm only
+              (Protocol IPPROTO_TCP/IPPROTO_UDP).
 The podSelector becomes the TracingPolicy's podSelector.";
 
 /// Where and how one hook attaches, with what it reads.
@@ -163,7 +168,20 @@ lsm!(
     [1],
     None
 );
-lsm!(LSM_SOCKET_BIND, "socket_bind", [(1, "sockaddr")], [1], None);
+lsm!(
+    LSM_SOCKET_LISTEN,
+    "socket_listen",
+    [(0, "socket")],
+    [0],
+    None
+);
+lsm!(
+    LSM_SOCKET_ACCEPT,
+    "socket_accept",
+    [(0, "socket")],
+    [0],
+    None
+);
 
 sys!(
     KP_EXECVE,
@@ -255,6 +273,24 @@ sys!(
     [1],
     None::<u32>
 );
+sys!(
+    KP_ACCEPT,
+    TP_ACCEPT,
+    "sys_accept",
+    "sys_enter_accept",
+    [(0, "int")],
+    [],
+    None::<u32>
+);
+sys!(
+    KP_ACCEPT4,
+    TP_ACCEPT4,
+    "sys_accept4",
+    "sys_enter_accept4",
+    [(0, "int")],
+    [],
+    None::<u32>
+);
 
 use super::strategy::Strategy;
 
@@ -303,17 +339,21 @@ pub fn file(strategy: Strategy, operation: &str) -> Vec<(&'static HookSpec, Opti
     }
 }
 
-/// The hook of one Network operation.
-pub fn network(strategy: Strategy, operation: &str) -> Option<&'static HookSpec> {
-    Some(match (strategy, operation) {
-        (Strategy::Lsm, "connect") => &LSM_SOCKET_CONNECT,
-        (Strategy::Lsm, "listen") => &LSM_SOCKET_BIND,
-        (Strategy::KprobeOverride, "connect") => &KP_CONNECT,
-        (Strategy::KprobeOverride, "listen") => &KP_BIND,
-        (Strategy::TracepointSigkill, "connect") => &TP_CONNECT,
-        (Strategy::TracepointSigkill, "listen") => &TP_BIND,
-        _ => return None,
-    })
+/// The hooks of one Network operation (a hook without subjects sees no
+/// address).
+pub fn network(strategy: Strategy, operation: &str) -> Vec<&'static HookSpec> {
+    match (strategy, operation) {
+        (Strategy::Lsm, "connect") => vec![&LSM_SOCKET_CONNECT],
+        (Strategy::Lsm, "listen") => vec![&LSM_SOCKET_LISTEN],
+        (Strategy::Lsm, "accept") => vec![&LSM_SOCKET_ACCEPT],
+        (Strategy::KprobeOverride, "connect") => vec![&KP_CONNECT],
+        (Strategy::KprobeOverride, "listen") => vec![&KP_BIND],
+        (Strategy::KprobeOverride, "accept") => vec![&KP_ACCEPT, &KP_ACCEPT4],
+        (Strategy::TracepointSigkill, "connect") => vec![&TP_CONNECT],
+        (Strategy::TracepointSigkill, "listen") => vec![&TP_BIND],
+        (Strategy::TracepointSigkill, "accept") => vec![&TP_ACCEPT, &TP_ACCEPT4],
+        _ => Vec::new(),
+    }
 }
 
 /// The `args` entry that carries the socket on LSM socket hooks (read for
@@ -337,7 +377,8 @@ mod tests {
             &LSM_PATH_CHMOD,
             &LSM_PATH_CHOWN,
             &LSM_SOCKET_CONNECT,
-            &LSM_SOCKET_BIND,
+            &LSM_SOCKET_LISTEN,
+            &LSM_SOCKET_ACCEPT,
         ] {
             assert!(
                 super::super::strategy::LSM_HOOKS.contains(&spec.name()),

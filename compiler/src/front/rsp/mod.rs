@@ -573,63 +573,115 @@ fn network(rule: &Rule<'_>, match_paths: &[MatchPath], plan: &mut Plan<'_>) {
                     format!("`protocol` cannot be matched with the {} strategy", plan.strategy.name()),
                 )
                 .with_primary(p.span, "the syscall's arguments carry no protocol")
-                .with_help("remove `protocol` (connect and bind then match every protocol), or target a kernel with BPF LSM (`--kernel`, or `--rsp-strategy lsm`), whose socket hooks see the socket"),
+                .with_help("remove `protocol` (the rule then matches every protocol), or target a kernel with BPF LSM (`--kernel`, or `--rsp-strategy lsm`), whose socket hooks see the socket"),
             );
         }
     }
     let binaries = process_filter(rule, match_paths);
     for op in texts(settings.get("operations")) {
-        let Some(spec) = hooks::network(plan.strategy, &op.value) else {
-            continue;
-        };
-        let subject = spec.subjects[0];
-        let mut filters = Vec::new();
-        if !cidrs.is_empty() {
-            let at = settings.get("cidrs").map_or(settings.span, |n| n.span);
-            filters.push(FilterPlan {
-                arg: subject,
-                operator: "SAddr",
-                operator_span: at,
-                values: cidrs.clone(),
-                span: at,
-            });
+        for spec in hooks::network(plan.strategy, &op.value) {
+            network_hook(
+                rule,
+                settings,
+                spec,
+                &op,
+                &cidrs,
+                &ports,
+                protocol.as_ref(),
+                binaries.clone(),
+                plan,
+            );
         }
-        if !ports.is_empty() {
-            let at = settings.get("ports").map_or(settings.span, |n| n.span);
-            filters.push(FilterPlan {
-                arg: subject,
-                operator: "SPort",
-                operator_span: at,
-                values: ports.clone(),
-                span: at,
-            });
-        }
-        let use_socket = protocol.is_some() && plan.strategy == Strategy::Lsm;
-        if let (Some(p), true) = (&protocol, use_socket) {
-            filters.push(FilterPlan {
-                arg: hooks::SOCKET_ARG.0,
-                operator: "Protocol",
-                operator_span: p.span,
-                values: vec![Spanned::new(format!("IPPROTO_{}", p.value), p.span)],
-                span: p.span,
-            });
+    }
+}
+
+/// One Network rule operation on one hook.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of one rule, read once by the caller"
+)]
+fn network_hook(
+    rule: &Rule<'_>,
+    settings: &Node,
+    spec: &'static HookSpec,
+    op: &Spanned<String>,
+    cidrs: &[Spanned<String>],
+    ports: &[Spanned<String>],
+    protocol: Option<&Spanned<String>>,
+    binaries: Option<MatchPath>,
+    plan: &mut Plan<'_>,
+) {
+    let Some(&subject) = spec.subjects.first() else {
+        if !cidrs.is_empty() || !ports.is_empty() {
+            let at = settings
+                .get("cidrs")
+                .or_else(|| settings.get("ports"))
+                .map_or(op.span, |n| n.span);
+            plan.diags.push(
+                Diagnostic::of(
+                    Code::RspNotExpressible,
+                    format!("`{}` cannot be matched by address or port with the {} strategy", op.value, plan.strategy.name()),
+                )
+                .with_primary(at, "accept(2) runs before the connection's addresses are known")
+                .with_secondary(op.span, "this operation")
+                .with_help("match `accept` by executable only, match the port with `listen`, or target a kernel with BPF LSM (`--kernel`, or `--rsp-strategy lsm`), whose socket_accept hook sees the listening socket"),
+            );
+            return;
         }
         plan.add(
             spec,
             rule.node.span,
             rule.comment(&format!(": {}", op.value)),
-            rule.selector(filters, binaries.clone()),
+            rule.selector(Vec::new(), binaries),
         );
-        if let (Some(p), true) = (&protocol, use_socket) {
-            let hook = plan.hook(spec, rule.node.span);
-            let (index, ty) = hooks::SOCKET_ARG;
-            if !hook
-                .extra_args
-                .iter()
-                .any(|(i, t, _)| (*i, *t) == (index, ty))
-            {
-                hook.extra_args.push((index, ty, p.span));
-            }
+        return;
+    };
+    let mut filters = Vec::new();
+    if !cidrs.is_empty() {
+        let at = settings.get("cidrs").map_or(settings.span, |n| n.span);
+        filters.push(FilterPlan {
+            arg: subject,
+            operator: "SAddr",
+            operator_span: at,
+            values: cidrs.to_vec(),
+            span: at,
+        });
+    }
+    if !ports.is_empty() {
+        let at = settings.get("ports").map_or(settings.span, |n| n.span);
+        filters.push(FilterPlan {
+            arg: subject,
+            operator: "SPort",
+            operator_span: at,
+            values: ports.to_vec(),
+            span: at,
+        });
+    }
+    let use_socket = protocol.is_some() && plan.strategy == Strategy::Lsm;
+    if let (Some(p), true) = (protocol, use_socket) {
+        filters.push(FilterPlan {
+            arg: hooks::SOCKET_ARG.0,
+            operator: "Protocol",
+            operator_span: p.span,
+            values: vec![Spanned::new(format!("IPPROTO_{}", p.value), p.span)],
+            span: p.span,
+        });
+    }
+    plan.add(
+        spec,
+        rule.node.span,
+        rule.comment(&format!(": {}", op.value)),
+        rule.selector(filters, binaries),
+    );
+    if let (Some(p), true) = (protocol, use_socket) {
+        let hook = plan.hook(spec, rule.node.span);
+        let (index, ty) = hooks::SOCKET_ARG;
+        if !hook
+            .extra_args
+            .iter()
+            .any(|(i, t, _)| (*i, *t) == (index, ty))
+        {
+            hook.extra_args.push((index, ty, p.span));
         }
     }
 }

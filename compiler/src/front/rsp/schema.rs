@@ -50,7 +50,7 @@ pub static FILE_OPERATIONS: EnumSpec = EnumSpec {
 
 pub static NETWORK_OPERATIONS: EnumSpec = EnumSpec {
     what: "network operation",
-    values: &["connect", "listen"],
+    values: &["connect", "listen", "accept"],
     agent_ignores_case: false,
     agent_extra: &[],
 };

@@ -64,7 +64,7 @@ impl Strategy {
 }
 
 /// The LSM hooks the rules may use; the LSM strategy needs all of them.
-pub const LSM_HOOKS: [&str; 11] = [
+pub const LSM_HOOKS: [&str; 12] = [
     "bprm_creds_from_file",
     "file_permission",
     "inode_create",
@@ -75,7 +75,8 @@ pub const LSM_HOOKS: [&str; 11] = [
     "path_chmod",
     "path_chown",
     "socket_connect",
-    "socket_bind",
+    "socket_listen",
+    "socket_accept",
 ];
 
 /// The strategy chosen, for which kernel, and why.
