@@ -715,7 +715,8 @@ codes! {
     /// What it does: reports settings that the hooks of the chosen block
     /// strategy do not receive, such as `protocol` on syscall hooks (a
     /// `connect(2)` or `bind(2)` call carries no protocol; the LSM hooks get
-    /// the socket).
+    /// the socket), or addresses and ports on `accept` there (accept(2)
+    /// runs before the connection's addresses are known).
     /// Why: the rule would match more than it says.
     /// Example: `protocol: TCP` converted with `--rsp-strategy tracepoint`.
     RspNotExpressible = ("TPC304", "rsp-not-expressible", Error);
