@@ -230,9 +230,16 @@ mod tests {
         assert_eq!(choice.strategy, Strategy::Lsm, "{choice:?}");
         let running = db.kernel("running-6.18").unwrap();
         let choice = choose(&[("6.18", &running)], None);
-        // carried, so not the running kernel: its BTF has BPF LSM
+        // carried, not running: whether `bpf` is an active LSM cannot be
+        // known, so the BTF decides (and the reason says to boot with it)
         assert_eq!(choice.strategy, Strategy::Lsm, "{choice:?}");
-        assert!(choice.summary().contains("lsm"), "{}", choice.summary());
+        assert!(choice.reason.contains("lsm=...,bpf"), "{}", choice.reason);
+        // with a kernel without trampolines, the one every kernel runs
+        let arm = db.kernel("debian-6.1-arm64").unwrap();
+        let both = choose(&[("6.1", &debian), ("6.1-arm64", &arm)], None);
+        assert_eq!(both.strategy, Strategy::TracepointSigkill, "{both:?}");
+        assert!(both.reason.contains("6.1-arm64"), "{}", both.reason);
+        assert_eq!(both.kernels, ["6.1", "6.1-arm64"]);
         assert_eq!(
             Strategy::from_name("tracepoint"),
             Some(Strategy::TracepointSigkill)
