@@ -82,7 +82,7 @@ pub fn run(args: &BuildArgs) -> i32 {
         driver::deny_warnings(&mut outcome.report.diagnostics);
     }
     let report = &outcome.report;
-    if let Some(choice) = &report.rsp_choice {
+    if let (Some(choice), false) = (&report.rsp_choice, report.converted.is_empty()) {
         eprintln!("tpc build: {}", choice.summary());
     }
     let opts = render::human::HumanOptions {
