@@ -49,7 +49,12 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
 /// Whether a text may hold a RuntimeSecurityPolicy (so callers choose a
 /// block strategy only when one is needed).
 pub fn mentions_rsp(text: &str) -> bool {
-    text.contains(rsp::schema::KIND)
+    // a `kind:` line naming it (comments, such as `tpc convert`'s header,
+    // do not count); flow-style documents are looked at whole
+    text.lines().any(|line| {
+        let line = line.trim_start().trim_start_matches("- ");
+        line.starts_with("kind:") && line.contains(rsp::schema::KIND)
+    }) || (text.contains('{') && text.contains(rsp::schema::KIND))
 }
 
 /// [`parse_policies`] with options.
