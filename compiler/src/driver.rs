@@ -285,6 +285,8 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         let choice = rsp_strategy(options);
         front.rsp_strategy = choice.clone();
         report.rsp_choice = Some(choice);
+    } else if let Some(named) = options.rsp_strategy {
+        front.rsp_strategy = StrategyChoice::explicit(named);
     }
     for (name, text) in sources {
         let file = report.sources.add(name, text.as_str());
@@ -307,6 +309,11 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         }
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
+    }
+    if report.rsp_choice.is_none() && !report.converted.is_empty() {
+        // a document `mentions_rsp` did not see (an unusual spelling of
+        // `kind`): it was lowered with the default
+        report.rsp_choice = Some(front.rsp_strategy);
     }
     run_kernel_checks(&mut report, &options.kernels);
     report
