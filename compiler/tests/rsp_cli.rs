@@ -86,7 +86,7 @@ fn convert_refuses_bad_policies_and_tracing_policies() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(bad.stdout.is_empty());
     assert!(
-        text(&bad.stderr).contains("TPC301"),
+        text(&bad.stderr).contains("TPC311"),
         "{}",
         text(&bad.stderr)
     );
@@ -141,13 +141,13 @@ fn check_renders_rsp_findings_in_every_format() {
     let file = "fixtures/policies/err/rsp/bad-port-range.yaml";
     let short = run(&["check", "--no-kernel", "--format", "short", file]);
     assert!(
-        text(&short.stdout).contains("bad-port-range.yaml:12:20: error[TPC302]"),
+        text(&short.stdout).contains("bad-port-range.yaml:12:20: error[TPC312]"),
         "{}",
         text(&short.stdout)
     );
     let sarif = run(&["check", "--no-kernel", "--format", "sarif", file]);
     let json: serde_json::Value = serde_json::from_slice(&sarif.stdout).expect("SARIF is JSON");
-    assert_eq!(json["runs"][0]["results"][0]["ruleId"], "TPC302");
+    assert_eq!(json["runs"][0]["results"][0]["ruleId"], "TPC312");
 }
 
 #[test]
@@ -170,6 +170,6 @@ fn build_says_which_strategy_and_explain_says_why() {
     let explain = run(&["explain", "rsp"]);
     assert!(explain.status.success());
     assert!(text(&explain.stdout).contains("bprm_creds_from_file"));
-    let code = run(&["explain", "TPC300"]);
+    let code = run(&["explain", "TPC310"]);
     assert!(text(&code.stdout).contains("rsp-empty-block"));
 }

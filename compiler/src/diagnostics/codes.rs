@@ -682,7 +682,7 @@ codes! {
     /// program; a Block must never silently turn into an audit or into
     /// blocking every program on the node.
     /// Example: `matchPaths: []` with `action: Block`.
-    RspEmptyBlock = ("TPC300", "rsp-empty-block", Error);
+    RspEmptyBlock = ("TPC310", "rsp-empty-block", Error);
 
     /// A RuntimeSecurityPolicy network address is not a CIDR.
     ///
@@ -690,7 +690,7 @@ codes! {
     /// address with an optional prefix length.
     /// Why: a value that does not parse would match nothing.
     /// Example: `cidrs: ["10.0.0.0/33"]`.
-    RspInvalidCidr = ("TPC301", "rsp-invalid-cidr", Error);
+    RspInvalidCidr = ("TPC311", "rsp-invalid-cidr", Error);
 
     /// A RuntimeSecurityPolicy port or port range does not parse.
     ///
@@ -698,7 +698,7 @@ codes! {
     /// a range `LOW-HIGH` with LOW <= HIGH.
     /// Why: a value that does not parse would match nothing.
     /// Example: `ports: ["8100-8000"]`.
-    RspInvalidPort = ("TPC302", "rsp-invalid-port", Error);
+    RspInvalidPort = ("TPC312", "rsp-invalid-port", Error);
 
     /// A RuntimeSecurityPolicy rule lacks its settings or has another rule type's.
     ///
@@ -708,7 +708,7 @@ codes! {
     /// rules (they become one `matchBinaries`, which takes one entry).
     /// Why: a setting the rule type does not read would be ignored silently.
     /// Example: `type: File` with `network:`.
-    RspRuleSettings = ("TPC303", "rsp-rule-settings", Error);
+    RspRuleSettings = ("TPC313", "rsp-rule-settings", Error);
 
     /// A RuntimeSecurityPolicy setting the chosen hooks cannot see.
     ///
@@ -719,7 +719,7 @@ codes! {
     /// runs before the connection's addresses are known).
     /// Why: the rule would match more than it says.
     /// Example: `protocol: TCP` converted with `--rsp-strategy tracepoint`.
-    RspNotExpressible = ("TPC304", "rsp-not-expressible", Error);
+    RspNotExpressible = ("TPC314", "rsp-not-expressible", Error);
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Flags RuntimeSecurityPolicy Block rules that select no executable, or
-//! every one (TPC300).
+//! every one (TPC310).
 //!
 //! What it does: reports `executableSelector.matchPaths: []` and
 //! `matchPaths` entries without values under a Block rule, and an

@@ -1,5 +1,5 @@
 //! Flags RuntimeSecurityPolicy rules whose settings do not fit their type
-//! (TPC303).
+//! (TPC313).
 //!
 //! What it does: requires `file:` on File rules and `network:` on Network
 //! rules, refuses another type's settings, and refuses more than one
