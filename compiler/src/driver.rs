@@ -7,6 +7,8 @@
 
 use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, KernelSelection};
 use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
+use crate::front::rsp::strategy::{self, StrategyChoice};
+use crate::front::rsp::tree::Tree;
 use crate::ir::Policy;
 use crate::span::{FileId, SourceMap, Span};
 use std::collections::HashMap;
@@ -54,6 +56,12 @@ pub struct Report {
     /// The kernels the kernel checks ran against, in order (empty when they
     /// did not run).
     pub kernels: Vec<CheckedKernel>,
+    /// The block strategy RuntimeSecurityPolicy documents were lowered
+    /// with (`None` when the inputs held none).
+    pub rsp_choice: Option<StrategyChoice>,
+    /// The TracingPolicy each RuntimeSecurityPolicy became, by index in
+    /// `policies`.
+    pub converted: Vec<(usize, Tree)>,
 }
 
 /// Which kernels the kernel checks run against.
@@ -76,6 +84,9 @@ pub struct CheckOptions {
     pub kernels: KernelRequest,
     /// Look at this machine's files too (uprobe binaries and their symbols).
     pub host_checks: bool,
+    /// The hooks RuntimeSecurityPolicy rules become (`--rsp-strategy`);
+    /// `None`: chosen by what the target kernels can do.
+    pub rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
 }
 
 /// A kernel that the kernel checks ran against.
@@ -268,13 +279,31 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
     let mut report = Report::default();
     let mut templates = Vec::new();
     let mut bindings = Vec::new();
+    let mut front = crate::front::FrontOptions::default();
+    if sources
+        .iter()
+        .any(|(_, text)| crate::front::mentions_rsp(text))
+    {
+        let choice = rsp_strategy(options);
+        front.rsp_strategy = choice.clone();
+        report.rsp_choice = Some(choice);
+    } else if let Some(named) = options.rsp_strategy {
+        front.rsp_strategy = StrategyChoice::explicit(named);
+    }
     for (name, text) in sources {
         let file = report.sources.add(name, text.as_str());
         report.files += 1;
-        let parsed = crate::front::parse_policies(file, &text);
+        let parsed = crate::front::parse_policies_with(file, &text, &front);
         templates.extend(parsed.templates);
         bindings.extend(parsed.bindings);
         let mut diags = parsed.diagnostics;
+        let first = report.policies.len();
+        report.converted.extend(
+            parsed
+                .converted
+                .into_iter()
+                .map(|(i, tree)| (first + i, tree)),
+        );
         for policy in parsed.policies {
             diags.extend(crate::check::run_all(&policy));
             if options.host_checks {
@@ -287,6 +316,11 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
     }
     if !templates.is_empty() || !bindings.is_empty() {
         bind_templates(&mut report, &templates, &bindings, options);
+    }
+    if report.rsp_choice.is_none() && !report.converted.is_empty() {
+        // a document `mentions_rsp` did not see (an unusual spelling of
+        // `kind`): it was lowered with the default
+        report.rsp_choice = Some(front.rsp_strategy);
     }
     run_kernel_checks(&mut report, &options.kernels);
     report
@@ -358,6 +392,43 @@ fn bind_templates(
     }
     diagnostics::sort_and_dedup(&mut diags);
     report.diagnostics.extend(diags);
+}
+
+/// The RuntimeSecurityPolicy block strategy for `options`: the one named,
+/// else the first one every target kernel can run.
+pub fn rsp_strategy(options: &CheckOptions) -> StrategyChoice {
+    if let Some(named) = options.rsp_strategy {
+        return StrategyChoice::explicit(named);
+    }
+    let selections = match &options.kernels {
+        KernelRequest::Skip => return StrategyChoice::default_without_kernel(),
+        KernelRequest::Running => {
+            if !Path::new(btf::SYSFS_VMLINUX).exists() {
+                return StrategyChoice::default_without_kernel();
+            }
+            vec![KernelSelection::Running]
+        }
+        KernelRequest::Selected(selections) => selections.clone(),
+    };
+    let kernels = match btf::load_kernels(&selections) {
+        Ok(kernels) => kernels,
+        Err(error) => {
+            let mut choice = StrategyChoice::default_without_kernel();
+            choice.reason = format!(
+                "the target kernels could not be read ({error}), so BPF LSM, the strategy that denies without killing"
+            );
+            return choice;
+        }
+    };
+    let identities: Vec<&KernelIdentity> = kernels.iter().map(|k| k.identity()).collect();
+    let labels = kernel_labels(&identities);
+    let named: Vec<(&str, &dyn KernelInfo)> = labels
+        .iter()
+        .map(String::as_str)
+        .zip(kernels.iter().map(|k| k.as_ref()))
+        .collect();
+    let lsm_list = strategy::running_lsm_list();
+    strategy::choose(&named, lsm_list.as_deref())
 }
 
 /// Reads and checks `inputs` (no kernel or host checks).

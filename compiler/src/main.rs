@@ -20,6 +20,15 @@ struct Cli {
 enum Command {
     /// Check policies offline: schema, semantics and Tetragon's limits.
     Check(cli::check::CheckArgs),
+    /// Print the TracingPolicy a RuntimeSecurityPolicy stands for.
+    ///
+    /// The block strategy (BPF LSM, syscall kprobes with Override, or
+    /// syscall tracepoints with Sigkill) is the first one the target kernel
+    /// can run (the running kernel, or `--kernel`/`--btf`), or
+    /// `--rsp-strategy`; the output's header and standard error say which
+    /// and why. `tpc check` accepts the output and `tpc replay` gives it the
+    /// same verdicts.
+    Convert(cli::convert::ConvertArgs),
     /// Explain a diagnostic code.
     Explain(cli::explain::ExplainArgs),
     /// The kernels tpc carries, lookups in kernel BTF, and the carried database.
@@ -79,6 +88,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check(args) => code(cli::check::run(&args)),
+        Command::Convert(args) => code(cli::convert::run(&args)),
         Command::Explain(args) => code(cli::explain::run(&args)),
         Command::Replay(args) => code(cli::replay::run(&args)),
         Command::Test(args) => code(cli::test::run(&args)),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::{ColorChoice, exit};
 use tpc::diagnostics::{Severity, render};
 use tpc::driver::{self, Input, KernelRequest};
-use tpc::lower::build::build;
+use tpc::lower::build::build_with;
 
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
@@ -32,6 +32,10 @@ pub struct BuildArgs {
     /// Fail on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Hooks for RuntimeSecurityPolicy rules (default: the first strategy
+    /// the target kernel can run: lsm, then kprobe, then tracepoint).
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub rsp_strategy: Option<super::RspStrategyArg>,
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }
@@ -66,7 +70,8 @@ pub fn run(args: &BuildArgs) -> i32 {
     };
     let inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
     let started = std::time::Instant::now();
-    let mut outcome = match build(&inputs, &request) {
+    let strategy = args.rsp_strategy.map(super::RspStrategyArg::strategy);
+    let mut outcome = match build_with(&inputs, &request, strategy) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("tpc build: error: {e}");
@@ -77,6 +82,9 @@ pub fn run(args: &BuildArgs) -> i32 {
         driver::deny_warnings(&mut outcome.report.diagnostics);
     }
     let report = &outcome.report;
+    if let (Some(choice), false) = (&report.rsp_choice, report.converted.is_empty()) {
+        eprintln!("tpc build: {}", choice.summary());
+    }
     let opts = render::human::HumanOptions {
         color: args.color.enabled(),
         ..render::human::HumanOptions::default()

@@ -19,6 +19,10 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Hooks for RuntimeSecurityPolicy rules (default: the first strategy
+    /// every checked kernel can run: lsm, then kprobe, then tracepoint).
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub rsp_strategy: Option<super::RspStrategyArg>,
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -87,6 +91,7 @@ pub fn run(args: &CheckArgs) -> i32 {
     let options = CheckOptions {
         kernels,
         host_checks: !args.no_host_checks,
+        rsp_strategy: args.rsp_strategy.map(super::RspStrategyArg::strategy),
     };
     let mut report = match driver::check_inputs_with(&inputs, &options) {
         Ok(r) => r,

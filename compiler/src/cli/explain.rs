@@ -5,7 +5,8 @@ use tpc::diagnostics::Code;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {
-    /// A code (`TPC003`), its number (`3`) or its name (`unknown-field`).
+    /// A code (`TPC003`), its number (`3`) or its name (`unknown-field`);
+    /// `rsp` for how RuntimeSecurityPolicy rules become hooks.
     #[arg(value_name = "CODE", required_unless_present = "list")]
     pub code: Option<String>,
     /// List every code with its one-line summary.
@@ -38,6 +39,10 @@ pub fn run(args: &ExplainArgs) -> i32 {
     let Some(text) = &args.code else {
         return exit::USAGE;
     };
+    if matches!(text.as_str(), "rsp" | "RuntimeSecurityPolicy" | "convert") {
+        println!("{}", tpc::front::rsp::hooks::EXPLANATION);
+        return exit::OK;
+    }
     match Code::parse(text) {
         Some(c) => {
             println!(

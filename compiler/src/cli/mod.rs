@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod check;
+pub mod convert;
 pub mod explain;
 pub mod inspect;
 pub mod kernels;
@@ -32,6 +33,28 @@ impl ColorChoice {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::stdout().is_terminal()
             }
+        }
+    }
+}
+
+/// `--rsp-strategy`: the hooks RuntimeSecurityPolicy rules become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RspStrategyArg {
+    /// BPF LSM hooks; Block returns EPERM.
+    Lsm,
+    /// Syscall kprobes; Block overrides the return value with EPERM.
+    Kprobe,
+    /// Syscall tracepoints; Block kills the process.
+    Tracepoint,
+}
+
+impl RspStrategyArg {
+    pub fn strategy(self) -> tpc::front::rsp::strategy::Strategy {
+        use tpc::front::rsp::strategy::Strategy;
+        match self {
+            RspStrategyArg::Lsm => Strategy::Lsm,
+            RspStrategyArg::Kprobe => Strategy::KprobeOverride,
+            RspStrategyArg::Tracepoint => Strategy::TracepointSigkill,
         }
     }
 }

@@ -60,6 +60,11 @@ pub struct ReplayArgs {
     /// and bindings with `cgroups` apply only to processes in theirs.
     #[arg(long, value_name = "PID=PATH")]
     pub process_cgroup: Vec<String>,
+    /// Hooks for RuntimeSecurityPolicy rules (default: lsm); name the
+    /// strategy the events were recorded with, e.g. `tracepoint` for `tpc
+    /// run` on a kernel without BPF LSM.
+    #[arg(long, value_enum, value_name = "STRATEGY")]
+    pub rsp_strategy: Option<super::RspStrategyArg>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -145,7 +150,11 @@ pub fn run(args: &ReplayArgs) -> i32 {
         .iter()
         .map(|p| Input::Path((*p).clone()))
         .collect();
-    let report = match driver::check_inputs(&inputs) {
+    let options = driver::CheckOptions {
+        rsp_strategy: args.rsp_strategy.map(super::RspStrategyArg::strategy),
+        ..driver::CheckOptions::default()
+    };
+    let report = match driver::check_inputs_with(&inputs, &options) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("tpc replay: error: {e}");

@@ -757,6 +757,55 @@ codes! {
     /// Example: `default` (priority 0, no selector) and `strict` (priority
     /// 10, `cgroups: [system.slice/web.service]`).
     UnsupportedOverride = ("TPC307", "unsupported-override", Error);
+
+    /// A RuntimeSecurityPolicy Block rule that selects no executable, or every one.
+    ///
+    /// What it does: reports a Block rule under an empty
+    /// `executableSelector.matchPaths` (or a `matchPaths` entry without
+    /// values), and an Execution rule with Block but no `matchPaths` at all.
+    /// Why: an empty selector list reads as "nothing selected" to a person
+    /// and as "everything" (or, in Tetragon, nothing at all, PR #4022) to a
+    /// program; a Block must never silently turn into an audit or into
+    /// blocking every program on the node.
+    /// Example: `matchPaths: []` with `action: Block`.
+    RspEmptyBlock = ("TPC310", "rsp-empty-block", Error);
+
+    /// A RuntimeSecurityPolicy network address is not a CIDR.
+    ///
+    /// What it does: parses each `network.cidrs` value as an IPv4 or IPv6
+    /// address with an optional prefix length.
+    /// Why: a value that does not parse would match nothing.
+    /// Example: `cidrs: ["10.0.0.0/33"]`.
+    RspInvalidCidr = ("TPC311", "rsp-invalid-cidr", Error);
+
+    /// A RuntimeSecurityPolicy port or port range does not parse.
+    ///
+    /// What it does: reads each `network.ports` value as a port (0-65535) or
+    /// a range `LOW-HIGH` with LOW <= HIGH.
+    /// Why: a value that does not parse would match nothing.
+    /// Example: `ports: ["8100-8000"]`.
+    RspInvalidPort = ("TPC312", "rsp-invalid-port", Error);
+
+    /// A RuntimeSecurityPolicy rule lacks its settings or has another rule type's.
+    ///
+    /// What it does: requires `file:` (with `paths` or `prefixes`) on File
+    /// rules and `network:` on Network rules, refuses settings of another
+    /// type, and refuses more than one `matchPaths` entry on File and Network
+    /// rules (they become one `matchBinaries`, which takes one entry).
+    /// Why: a setting the rule type does not read would be ignored silently.
+    /// Example: `type: File` with `network:`.
+    RspRuleSettings = ("TPC313", "rsp-rule-settings", Error);
+
+    /// A RuntimeSecurityPolicy setting the chosen hooks cannot see.
+    ///
+    /// What it does: reports settings that the hooks of the chosen block
+    /// strategy do not receive, such as `protocol` on syscall hooks (a
+    /// `connect(2)` or `bind(2)` call carries no protocol; the LSM hooks get
+    /// the socket), or addresses and ports on `accept` there (accept(2)
+    /// runs before the connection's addresses are known).
+    /// Why: the rule would match more than it says.
+    /// Example: `protocol: TCP` converted with `--rsp-strategy tracepoint`.
+    RspNotExpressible = ("TPC314", "rsp-not-expressible", Error);
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod agent_yaml;
 pub mod resolve;
+pub mod rsp;
 pub mod schema;
 pub mod template;
 pub mod validate;
@@ -26,10 +27,44 @@ pub struct Parsed {
     /// `TracingPolicyBinding` documents, made into policies by
     /// [`template::instantiate`] with the templates of every input.
     pub bindings: Vec<template::BindingDoc>,
+    /// The RuntimeSecurityPolicy documents, with the index of their policy
+    /// in `policies` and the TracingPolicy they became.
+    pub converted: Vec<(usize, rsp::tree::Tree)>,
+}
+
+/// What the frontend needs to know beyond the text.
+#[derive(Clone, Debug)]
+pub struct FrontOptions {
+    /// The hooks RuntimeSecurityPolicy rules become.
+    pub rsp_strategy: rsp::strategy::StrategyChoice,
+}
+
+impl Default for FrontOptions {
+    fn default() -> Self {
+        FrontOptions {
+            rsp_strategy: rsp::strategy::StrategyChoice::default_without_kernel(),
+        }
+    }
 }
 
 /// Parses, validates and resolves every policy document of one file.
 pub fn parse_policies(file: FileId, text: &str) -> Parsed {
+    parse_policies_with(file, text, &FrontOptions::default())
+}
+
+/// Whether a text may hold a RuntimeSecurityPolicy (so callers choose a
+/// block strategy only when one is needed).
+pub fn mentions_rsp(text: &str) -> bool {
+    // a `kind:` line naming it (comments, such as `tpc convert`'s header,
+    // do not count); flow-style documents are looked at whole
+    text.lines().any(|line| {
+        let line = line.trim_start().trim_start_matches("- ");
+        line.starts_with("kind:") && line.contains(rsp::schema::KIND)
+    }) || (text.contains('{') && text.contains(rsp::schema::KIND))
+}
+
+/// [`parse_policies`] with options.
+pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> Parsed {
     let mut out = Parsed::default();
     let docs = match yaml::parse(file, text) {
         Ok(d) => d,
@@ -44,6 +79,18 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
     for doc in &docs {
         let Some(root) = &doc.root else { continue };
         match classify(root, &mut out.diagnostics) {
+            DocClass::Rsp { kind_span } => {
+                if let Some(converted) = rsp::lower(
+                    root,
+                    kind_span,
+                    doc.span,
+                    &options.rsp_strategy,
+                    &mut out.diagnostics,
+                ) {
+                    out.converted.push((out.policies.len(), converted.tree));
+                    out.policies.push(converted.policy);
+                }
+            }
             DocClass::Policy { kind, kind_span } => {
                 let before = out.diagnostics.len();
                 validate::validate_object(root, &schema::DOCUMENT, &mut out.diagnostics);
@@ -85,6 +132,10 @@ pub fn parse_policies(file: FileId, text: &str) -> Parsed {
 }
 
 enum DocClass {
+    /// A RuntimeSecurityPolicy.
+    Rsp {
+        kind_span: Span,
+    },
     Policy {
         kind: PolicyKind,
         kind_span: Span,
@@ -101,11 +152,12 @@ enum DocClass {
     Invalid,
 }
 
-const KINDS: [&str; 4] = [
+const KINDS: [&str; 5] = [
     schema::KIND_CLUSTER,
     schema::KIND_NAMESPACED,
     schema::KIND_TEMPLATE,
     schema::KIND_BINDING,
+    rsp::schema::KIND,
 ];
 
 fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
@@ -154,14 +206,16 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
         );
         return DocClass::Skip;
     }
-    let bound_kind = if kind_text == schema::KIND_TEMPLATE {
+    let other_kind = if kind_text == schema::KIND_TEMPLATE {
         Some(DocClass::Template { kind_span })
     } else if kind_text == schema::KIND_BINDING {
         Some(DocClass::Binding)
+    } else if kind_text == rsp::schema::KIND {
+        Some(DocClass::Rsp { kind_span })
     } else {
         None
     };
-    if let Some(class) = bound_kind {
+    if let Some(class) = other_kind {
         return match api {
             Some((a, span)) if a != schema::API_VERSION => {
                 diags.push(
@@ -185,7 +239,7 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                     Diagnostic::of(Code::UnknownValue, format!("unknown policy kind `{other}`"))
                         .with_primary(kind_span, format!("did you mean `{s}`?"))
                         .with_help(
-                            "Tetragon's policy kinds are TracingPolicy and TracingPolicyNamespaced",
+                            "tpc reads TracingPolicy, TracingPolicyNamespaced and RuntimeSecurityPolicy",
                         ),
                 );
                 return DocClass::Invalid;
@@ -204,7 +258,7 @@ fn classify(root: &Node, diags: &mut Vec<Diagnostic>) -> DocClass {
                 Diagnostic::of(
                     Code::NotAPolicy,
                     format!(
-                        "skipping `{other}`: tpc reads TracingPolicy and TracingPolicyNamespaced"
+                        "skipping `{other}`: tpc reads TracingPolicy, TracingPolicyNamespaced and RuntimeSecurityPolicy"
                     ),
                 )
                 .with_primary(kind_span, "not a tracing policy"),

@@ -197,6 +197,7 @@ pub fn lower_policy(
         lists: Vec::new(),
         macros: Vec::new(),
         binding: None,
+        rsp: None,
     };
     let (lists, macros) = cx.finish();
     Some(Policy {

@@ -58,6 +58,9 @@ pub enum Shape {
     Object(&'static ObjectSchema),
     /// A map of text to text (labels, annotations).
     StringMap,
+    /// Any single value, numbers included, without the unquoted-number
+    /// finding (`RuntimeSecurityPolicy` ports: `443` and `"8000-8100"`).
+    Scalar,
     /// A map from a user-chosen name to a value of the given shape.
     NamedMap(&'static Shape),
 }
@@ -92,7 +95,7 @@ impl ObjectSchema {
     }
 }
 
-const fn f(name: &'static str, shape: Shape) -> Field {
+pub(crate) const fn f(name: &'static str, shape: Shape) -> Field {
     Field {
         name,
         shape,
@@ -101,7 +104,7 @@ const fn f(name: &'static str, shape: Shape) -> Field {
     }
 }
 
-const fn req(name: &'static str, shape: Shape) -> Field {
+pub(crate) const fn req(name: &'static str, shape: Shape) -> Field {
     Field {
         name,
         shape,
@@ -111,7 +114,7 @@ const fn req(name: &'static str, shape: Shape) -> Field {
 }
 
 /// A required field with a CRD default.
-const fn req_default(name: &'static str, shape: Shape, default: &'static str) -> Field {
+pub(crate) const fn req_default(name: &'static str, shape: Shape, default: &'static str) -> Field {
     Field {
         name,
         shape,
@@ -133,7 +136,7 @@ const INT64: Shape = Shape::Int {
     bits: 64,
 };
 
-const fn list(item: &'static Shape) -> Shape {
+pub(crate) const fn list(item: &'static Shape) -> Shape {
     Shape::List {
         item,
         max_items: None,

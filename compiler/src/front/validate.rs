@@ -191,6 +191,17 @@ impl Validator<'_> {
     fn value(&mut self, node: &Node, shape: &'static Shape, key: &str) {
         match shape {
             Shape::Str => self.text(node, key),
+            Shape::Scalar => {
+                if !matches!(node.kind, NodeKind::Scalar { .. }) {
+                    self.push(
+                        Diagnostic::of(
+                            Code::WrongType,
+                            format!("`{key}` must be a single value, found {}", node.describe()),
+                        )
+                        .with_primary(node.span, "expected a single value"),
+                    );
+                }
+            }
             Shape::Enum(spec) => self.enumerated(node, spec, key),
             Shape::Int { min, bits } => self.int(node, *min, *bits, key),
             Shape::Bool => self.boolean(node, key),

@@ -62,6 +62,12 @@ pub struct Policy {
     /// `TracingPolicyTemplate` (see [`crate::front::template`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<BindingOf>,
+    /// When the policy was written as a `RuntimeSecurityPolicy`: its rules
+    /// and which selector each rule became (`None` for a TracingPolicy).
+    /// Left out of the serialised IR when absent, so TracingPolicy bundles
+    /// keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsp: Option<RspOrigin>,
 }
 
 /// What a policy made from a binding keeps of it.
@@ -79,6 +85,54 @@ pub struct BindingOf {
     pub cgroups: Vec<Spanned<String>>,
     /// The binding document.
     pub span: Span,
+}
+
+/// What a `RuntimeSecurityPolicy` document was before it became hooks and
+/// selectors, so findings and verdicts can speak of its rules.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RspOrigin {
+    /// `spec.rules[]`, in order.
+    pub rules: Vec<RspRule>,
+    /// Which rule each generated selector came from.
+    pub selectors: Vec<RspSelector>,
+    /// The hook family the rules were lowered to (`lsm`, `kprobe`,
+    /// `tracepoint`) and why it was chosen.
+    pub strategy: String,
+    pub strategy_reason: String,
+}
+
+impl RspOrigin {
+    /// The rule that selector `selector` of hook `hook` (index in
+    /// [`Policy::hooks`]) came from.
+    pub fn rule_of(&self, hook: usize, selector: usize) -> Option<&RspRule> {
+        let found = self
+            .selectors
+            .iter()
+            .find(|s| s.hook == hook && s.selector == selector)?;
+        self.rules.get(found.rule)
+    }
+}
+
+/// One `spec.rules[]` entry of a `RuntimeSecurityPolicy`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RspRule {
+    pub index: usize,
+    /// `Execution`, `File` or `Network`.
+    pub kind: String,
+    /// `Audit` or `Block`.
+    pub action: String,
+    pub span: Span,
+}
+
+/// One generated selector and the rule it came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RspSelector {
+    /// Index in [`Policy::hooks`].
+    pub hook: usize,
+    /// Index in that hook's selectors.
+    pub selector: usize,
+    /// Index in [`RspOrigin::rules`].
+    pub rule: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -20,9 +20,20 @@ pub struct BuildOutcome {
 /// Checks and lowers `inputs` for the kernel `request` names (the first
 /// of several is the one layouts are read from).
 pub fn build(inputs: &[Input], request: &KernelRequest) -> Result<BuildOutcome, InputError> {
+    build_with(inputs, request, None)
+}
+
+/// [`build`], with RuntimeSecurityPolicy documents lowered with `rsp_strategy`
+/// (`None`: the strategy the target kernel can run).
+pub fn build_with(
+    inputs: &[Input],
+    request: &KernelRequest,
+    rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
+) -> Result<BuildOutcome, InputError> {
     let options = CheckOptions {
         kernels: request.clone(),
         host_checks: false,
+        rsp_strategy,
     };
     let mut report = driver::check_inputs_with(inputs, &options)?;
     if report

@@ -929,7 +929,21 @@ impl<'p> Simulator<'p> {
         let winner: Option<&SelectorPlan<'p>> =
             decision.outcome.index().and_then(|i| plan.selectors.get(i));
         let empty: Arc<[super::verdict::FiredAction]> = Arc::from(Vec::new());
+        let rule = policy_plan.policy.rsp.as_ref().and_then(|rsp| {
+            let hook = policy_plan
+                .policy
+                .hooks
+                .iter()
+                .position(|h| std::ptr::eq(h, plan.hook))?;
+            let rule = rsp.rule_of(hook, decision.outcome.index()?)?;
+            Some(super::verdict::RuleRef {
+                index: rule.index,
+                kind: Arc::from(rule.kind.as_str()),
+                action: Arc::from(rule.action.as_str()),
+            })
+        });
         let mut verdict = Verdict {
+            rule,
             input_position: position,
             policy: policy_plan.name.clone(),
             policy_index: at.policy,
@@ -1381,5 +1395,6 @@ fn placeholder_verdict() -> Verdict {
         suppressed: None,
         output: None,
         recorded_disagreement: None,
+        rule: None,
     }
 }

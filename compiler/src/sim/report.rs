@@ -195,7 +195,14 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
         line.push(' ');
         line.push_str(&args.join(" "));
     }
-    let _ = write!(line, "  [{} {action}]", verdict.policy);
+    match &verdict.rule {
+        Some(rule) => {
+            let _ = write!(line, "  [{} {} {action}]", verdict.policy, rule.display());
+        }
+        None => {
+            let _ = write!(line, "  [{} {action}]", verdict.policy);
+        }
+    }
     line
 }
 

@@ -35,10 +35,11 @@
 //!     action: KPROBE_ACTION_POST
 //!     posted: true
 //!     suppressed: NoPost     # NoPost | rate limited | no selector matched | out of scope | return probe suppressed
+//!     rule: rules[1] File Block  # a RuntimeSecurityPolicy's deciding rule, or `none`
 //! # Optional:
 //! complete: true             # every verdict must be listed (default true)
 //! malformed: 0               # values of the inputs that are not events (default 0)
-//! options: {arch: x86_64, legacy-paths: true}
+//! options: {arch: x86_64, legacy-paths: true, rsp-strategy: tracepoint}
 //! ```
 //!
 //! `shared:` paths are read from `$TPC_SHARED`, else from the first
@@ -103,6 +104,9 @@ pub struct Expectation {
     pub return_action: Option<String>,
     pub posted: Option<bool>,
     pub suppressed: Option<String>,
+    /// The RuntimeSecurityPolicy rule, as `rules[1] File Block` (`none`:
+    /// no rule decided).
+    pub rule: Option<String>,
 }
 
 /// A loaded test file.
@@ -120,6 +124,9 @@ pub struct TestFile {
     /// `process-cgroups: {PID: PATH}`: the cgroup each process (and its
     /// descendants) ran in, for bindings scoped to cgroups.
     pub process_cgroups: Vec<(u32, String)>,
+    /// `options: {rsp-strategy: tracepoint}`: the hooks RuntimeSecurityPolicy
+    /// rules become (default: lsm).
+    pub rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
 }
 
 /// The result of running a test file.
@@ -330,6 +337,7 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
         malformed: 0,
         options: SimOptions::default(),
         process_cgroups: Vec::new(),
+        rsp_strategy: None,
     };
     for entry in entries {
         let key = entry.key.scalar_text().unwrap_or_default();
@@ -399,6 +407,7 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                             }
                             "posted" => e.posted = Some(r.bool(v, "posted")?),
                             "suppressed" => e.suppressed = Some(r.text(v, "suppressed")?),
+                            "rule" => e.rule = Some(r.text(v, "rule")?),
                             other => {
                                 return Err(r.error(
                                     f.key.span,
@@ -432,10 +441,24 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
                         "legacy-paths" => {
                             test.options.legacy_paths = r.bool(&f.value, "legacy-paths")?
                         }
+                        "rsp-strategy" => {
+                            let name = r.text(&f.value, "rsp-strategy")?;
+                            test.rsp_strategy = Some(
+                                crate::front::rsp::strategy::Strategy::from_name(&name)
+                                    .ok_or_else(|| {
+                                        r.error(
+                                            f.value.span,
+                                            format!("unknown rsp-strategy `{name}` (lsm, kprobe, tracepoint)"),
+                                        )
+                                    })?,
+                            );
+                        }
                         other => {
                             return Err(r.error(
                                 f.key.span,
-                                format!("unknown option `{other}` (arch, legacy-paths)"),
+                                format!(
+                                    "unknown option `{other}` (arch, legacy-paths, rsp-strategy)"
+                                ),
                             ));
                         }
                     }
@@ -549,6 +572,9 @@ fn actual_fields(e: &Expectation, v: &Verdict) -> String {
     if e.posted.is_some() {
         let _ = write!(s, " posted={}", v.posted);
     }
+    if e.rule.is_some() {
+        let _ = write!(s, " rule={}", rule_word(v));
+    }
     if e.suppressed.is_some() || (!v.posted && e.posted == Some(true)) {
         let _ = write!(
             s,
@@ -579,6 +605,9 @@ fn expected_fields(e: &Expectation, policy: &str, hook: &str) -> String {
     if let Some(x) = &e.suppressed {
         let _ = write!(s, " suppressed={x}");
     }
+    if let Some(x) = &e.rule {
+        let _ = write!(s, " rule={x}");
+    }
     s
 }
 
@@ -597,6 +626,13 @@ fn agrees(e: &Expectation, v: &Verdict) -> bool {
                 .as_ref()
                 .is_some_and(|x| x.as_str().eq_ignore_ascii_case(s))
         })
+        && e.rule.as_ref().is_none_or(|r| *r == rule_word(v))
+}
+
+fn rule_word(v: &Verdict) -> String {
+    v.rule
+        .as_ref()
+        .map_or_else(|| "none".to_string(), super::verdict::RuleRef::display)
 }
 
 /// Runs a test file.
@@ -633,7 +669,13 @@ pub fn run(test: &TestFile) -> TestOutcome {
             text.clone(),
         ));
     }
-    let report = driver::check_sources(sources);
+    let report = driver::check_sources_with(
+        sources,
+        &driver::CheckOptions {
+            rsp_strategy: test.rsp_strategy,
+            ..driver::CheckOptions::default()
+        },
+    );
     if report.tally().errors > 0 {
         let text =
             crate::diagnostics::render::human::render_short(&report.sources, &report.diagnostics);

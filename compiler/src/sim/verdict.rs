@@ -124,6 +124,26 @@ pub struct Verdict {
     /// What the event itself recorded, when it names this policy and
     /// disagrees: `(recorded action, our action)`.
     pub recorded_disagreement: Option<String>,
+    /// For a RuntimeSecurityPolicy: the rule whose selector decided.
+    pub rule: Option<RuleRef>,
+}
+
+/// The RuntimeSecurityPolicy rule behind a verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleRef {
+    /// Position in `spec.rules`.
+    pub index: usize,
+    /// `Execution`, `File` or `Network`.
+    pub kind: Arc<str>,
+    /// `Audit` or `Block`.
+    pub action: Arc<str>,
+}
+
+impl RuleRef {
+    /// `rules[1] File Block`.
+    pub fn display(&self) -> String {
+        format!("rules[{}] {} {}", self.index, self.kind, self.action)
+    }
 }
 
 impl Verdict {
@@ -147,6 +167,12 @@ impl Verdict {
                 .map_or(serde_json::Value::Null, |i| i.into()),
         );
         map.insert("matched".into(), self.selector.matched().into());
+        if let Some(rule) = &self.rule {
+            map.insert(
+                "rule".into(),
+                serde_json::json!({"index": rule.index, "type": rule.kind.as_ref(), "action": rule.action.as_ref()}),
+            );
+        }
         map.insert(
             "actions".into(),
             self.actions

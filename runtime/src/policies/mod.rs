@@ -1051,7 +1051,7 @@ impl PolicyEngine {
                 continue;
             };
             info.cgroups.retain(|c| *c != cgroup);
-            let Some(state) = self.hooks.get_mut(&info.attach) else {
+            let Some(state) = self.hooks.get_mut(&info.chain) else {
                 continue;
             };
             let Some(list) = state.lists.get_mut(&cgroup) else {
@@ -1103,9 +1103,13 @@ impl PolicyEngine {
                 let Some(info) = self.phs.get(&ph) else {
                     continue;
                 };
-                let (attach, locator) = (info.attach.clone(), info.locator.clone());
+                let (attach, locator, chain) = (
+                    info.attach.clone(),
+                    info.locator.clone(),
+                    info.chain.clone(),
+                );
                 let winner_ph = self.ph_of(winner, &attach, &locator);
-                let Some(state) = self.hooks.get_mut(&attach) else {
+                let Some(state) = self.hooks.get_mut(&chain) else {
                     continue;
                 };
                 let list = state.lists.entry(t.cgroup).or_default();
@@ -1387,7 +1391,7 @@ impl PolicyEngine {
                 }
             }
         }
-        let Some(state) = self.hooks.get_mut(&attach) else {
+        let Some(state) = self.hooks.get_mut(&chain) else {
             return Err(HookFailure::Reason("hook vanished".into()));
         };
         let hook_id = state.hook_id;
@@ -1850,7 +1854,7 @@ impl PolicyEngine {
                 if !info.cgroups.contains(&t.cgroup) {
                     info.cgroups.push(t.cgroup);
                 }
-                if let Some(state) = self.hooks.get_mut(&info.attach) {
+                if let Some(state) = self.hooks.get_mut(&info.chain) {
                     let list = state.lists.entry(t.cgroup).or_default();
                     if !list.contains(&ph) {
                         list.push(ph);
