@@ -165,6 +165,17 @@ codes! {
     /// Example: `values: [443]` instead of `values: ["443"]`.
     AgentOnlySpelling = ("TPC010", "agent-only-spelling", Warning);
 
+    /// The YAML is valid but expands beyond what tpc reads.
+    ///
+    /// What it does: stops reading a file whose aliases copy more than
+    /// 100,000 nodes in total, or whose collections nest deeper than 256
+    /// levels, and points at the alias or collection where it stopped.
+    /// Why: a "billion laughs" file of a few hundred bytes expands to billions
+    /// of nodes; reading it would take all the memory of the CI runner. No
+    /// policy comes near these bounds.
+    /// Example: `a: &a [x, x, x]`, `b: &b [*a, *a, *a]`, ... nine levels deep.
+    YamlLimit = ("TPC011", "yaml-limit", Error);
+
     /// An operator that does not apply to the argument's type.
     ///
     /// What it does: checks each `matchArgs`/`matchData`/`matchReturnArgs`
