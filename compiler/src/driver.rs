@@ -9,7 +9,7 @@ use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, Kerne
 use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
 use crate::ir::Policy;
 use crate::span::{FileId, SourceMap, Span};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// One input as named on the command line.
@@ -191,12 +191,67 @@ impl Report {
 }
 
 /// Expands folders into the policy files below them, sorted, and reads every
-/// file. Fails on the first unreadable input.
+/// file. Fails on the first unreadable input (see [`read_inputs_lenient`]
+/// for reading the rest).
 pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError> {
-    let mut out = Vec::new();
+    let read = read_inputs_lenient(inputs)?;
+    match read.unreadable.into_iter().next() {
+        Some(Unreadable {
+            path,
+            problem: FileProblem::NotUtf8 { .. },
+            ..
+        }) => Err(InputError::NotUtf8 { path }),
+        Some(Unreadable {
+            path,
+            problem: FileProblem::Read(message),
+            ..
+        }) => Err(InputError::Read {
+            path,
+            source: std::io::Error::other(message),
+        }),
+        None => Ok(read.sources),
+    }
+}
+
+/// What was read from the inputs: the texts, and the files that were found
+/// but could not be read as text (reported as findings on those files, so
+/// that one bad file in a folder does not hide the others' findings).
+#[derive(Debug, Default)]
+pub struct ReadInputs {
+    pub sources: Vec<(String, String)>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file that was found but cannot be checked.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub path: String,
+    /// The text up to the first byte that is not UTF-8 (so the finding
+    /// points at its line and column); empty when nothing was read.
+    pub text: String,
+    pub problem: FileProblem,
+}
+
+#[derive(Debug)]
+pub enum FileProblem {
+    /// Not UTF-8 from byte `at`.
+    NotUtf8 { at: usize },
+    /// A read error on a file found in a folder (a dangling link, no
+    /// permission).
+    Read(String),
+}
+
+/// Like [`read_inputs`], but files that are not UTF-8, and files found in
+/// folders that cannot be read, are returned as [`Unreadable`] instead of
+/// ending the run. A path named on the command line that cannot be read is
+/// still an error. Each real file is read once, however many links or
+/// arguments lead to it.
+pub fn read_inputs_lenient(inputs: &[Input]) -> Result<ReadInputs, InputError> {
+    let mut out = ReadInputs::default();
+    let mut seen = HashSet::new();
     for input in inputs {
         match input {
-            Input::Text { name, text } => out.push((name.clone(), text.clone())),
+            Input::Text { name, text } => out.sources.push((name.clone(), text.clone())),
             Input::Path(p) => {
                 let meta = std::fs::metadata(p).map_err(|source| InputError::Read {
                     path: p.display().to_string(),
@@ -214,10 +269,27 @@ pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError
                         });
                     }
                     for f in files {
-                        out.push(read_one(&f)?);
+                        if !seen.insert(real_path(&f)) {
+                            continue;
+                        }
+                        match std::fs::read(&f) {
+                            Ok(bytes) => push_text(&mut out, &f, bytes),
+                            Err(e) => out.unreadable.push(Unreadable {
+                                path: f.display().to_string(),
+                                text: String::new(),
+                                problem: FileProblem::Read(e.to_string()),
+                            }),
+                        }
                     }
                 } else {
-                    out.push(read_one(p)?);
+                    if !seen.insert(real_path(p)) {
+                        continue;
+                    }
+                    let bytes = std::fs::read(p).map_err(|source| InputError::Read {
+                        path: p.display().to_string(),
+                        source,
+                    })?;
+                    push_text(&mut out, p, bytes);
                 }
             }
         }
@@ -225,30 +297,59 @@ pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError
     Ok(out)
 }
 
-fn read_one(path: &Path) -> Result<(String, String), InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
-        path: path.display().to_string(),
-    })?;
-    Ok((path.display().to_string(), text))
+fn push_text(out: &mut ReadInputs, path: &Path, bytes: Vec<u8>) {
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => out.sources.push((name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(at);
+            out.unreadable.push(Unreadable {
+                path: name,
+                text: String::from_utf8(bytes).unwrap_or_default(),
+                problem: FileProblem::NotUtf8 { at },
+            });
+        }
+    }
 }
 
-/// Every `*.yaml`/`*.yml` file below `dir`, sorted by path.
+/// The file a path leads to, links resolved (the path itself when that
+/// fails).
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Every `*.yaml`/`*.yml` file below `dir`, sorted by path. Each real folder
+/// is entered once, so a link back up the tree (a loop) adds nothing, and
+/// each real file is listed once.
 pub fn collect_policy_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut dirs = HashSet::new();
+    let mut files = HashSet::new();
+    collect_below(dir, out, &mut dirs, &mut files)
+}
+
+fn collect_below(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    dirs: &mut HashSet<PathBuf>,
+    files: &mut HashSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !dirs.insert(real_path(dir)) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            collect_policy_files(&path, out)?;
+            collect_below(&path, out, dirs, files)?;
         } else if path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e == "yaml" || e == "yml")
+            && files.insert(real_path(&path))
         {
             out.push(path);
         }
@@ -287,12 +388,38 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
 
 /// Reads and checks `inputs` (no kernel or host checks).
 pub fn check_inputs(inputs: &[Input]) -> Result<Report, InputError> {
-    Ok(check_sources(read_inputs(inputs)?))
+    check_inputs_with(inputs, &CheckOptions::default())
 }
 
-/// Reads and checks `inputs` with `options`.
+/// Reads and checks `inputs` with `options`. Files that cannot be read as
+/// text are findings (TPC090) on those files; the others are checked.
 pub fn check_inputs_with(inputs: &[Input], options: &CheckOptions) -> Result<Report, InputError> {
-    Ok(check_sources_with(read_inputs(inputs)?, options))
+    let read = read_inputs_lenient(inputs)?;
+    let mut report = check_sources_with(read.sources, options);
+    for unreadable in read.unreadable {
+        report.files += 1;
+        let at = unreadable.text.len();
+        let file = report
+            .sources
+            .add(unreadable.path.as_str(), unreadable.text.as_str());
+        let span = Span::new(file, at, at);
+        let diagnostic = match unreadable.problem {
+            FileProblem::NotUtf8 { at } => Diagnostic::error(
+                Code::Io,
+                format!("`{}` is not UTF-8 text (from byte {at}): not checked", unreadable.path),
+            )
+            .with_primary(span, "the first byte that is not UTF-8")
+            .with_help("save the file as UTF-8; Kubernetes and Tetragon read policies as UTF-8"),
+            FileProblem::Read(message) => Diagnostic::error(
+                Code::Io,
+                format!("cannot read `{}`: {message}", unreadable.path),
+            )
+            .with_primary(span, "not read"),
+        };
+        report.diagnostics.push(diagnostic);
+    }
+    diagnostics::sort_and_dedup(&mut report.diagnostics);
+    Ok(report)
 }
 
 /// Why `--kernel`/`--btf` arguments cannot be used.
