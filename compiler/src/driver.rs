@@ -436,6 +436,12 @@ pub enum KernelArgError {
         #[source]
         source: BtfError,
     },
+    #[error("cannot read `{path}`: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn did_you_mean(suggestion: Option<&str>) -> String {
@@ -445,11 +451,20 @@ fn did_you_mean(suggestion: Option<&str>) -> String {
 /// Turns `--btf FILE` and `--kernel NAME` values into selections, BTF files
 /// first; `--btf /sys/kernel/btf/vmlinux` is the running kernel. A BTF file `DIR/STEM.btf[.xz|.gz]` with a sibling
 /// `DIR/STEM.tracepoint-formats.tar[.xz|.gz]` is paired with those formats.
-/// An unknown kernel name is an error with the closest name and the list.
+/// An unknown kernel name is an error with the closest name and the list;
+/// so is a BTF file that cannot be opened (an I/O error, not a finding).
 pub fn kernel_selections(
     btf_files: &[PathBuf],
     kernel_names: &[String],
 ) -> Result<Vec<KernelSelection>, KernelArgError> {
+    for path in btf_files {
+        if let Err(source) = std::fs::File::open(path) {
+            return Err(KernelArgError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    }
     let mut selections: Vec<KernelSelection> = btf_files
         .iter()
         .map(|path| {
@@ -594,6 +609,17 @@ fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
                     failure
                 });
             }
+        }
+    }
+    // Say where the kernel checks did run, now that it is known.
+    let note = if checked.is_empty() {
+        "no kernel checks ran: no kernel's BTF could be loaded"
+    } else {
+        "the kernel checks ran on the other kernels only"
+    };
+    for failure in &mut failures {
+        if failure.severity == Severity::Error {
+            failure.notes.push(note.to_string());
         }
     }
     let identities: Vec<&KernelIdentity> = checked.iter().map(|(identity, _)| identity).collect();
@@ -757,7 +783,6 @@ fn btf_unavailable(what: &str, error: &BtfError) -> Diagnostic {
         source = cause.source();
     }
     Diagnostic::error(Code::BtfUnavailable, message)
-        .with_note("the kernel checks ran on the other kernels only")
 }
 
 /// Unique short labels for `kernels`, in order: each kernel's

@@ -234,3 +234,53 @@ fn a_symlink_loop_checks_each_real_file_once() {
     assert_eq!(codes(&json(&out)), ["TPC024"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_btf_file_that_does_not_exist_is_an_io_error() {
+    let out = tpc()
+        .args(["check", "--btf", "/nonexistent/vmlinux", "examples/"])
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("/nonexistent/vmlinux"));
+}
+
+#[test]
+fn btf_that_cannot_be_loaded_says_no_kernel_checks_ran() {
+    let dir = scratch("junk-btf");
+    let junk = dir.join("junk.btf");
+    write(&junk, b"not BTF at all");
+    let out = tpc()
+        .args(["check", "--btf", junk.to_str().expect("utf-8"), "examples/"])
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("no kernel checks ran"), "{stdout}");
+    assert!(!stdout.contains("on the other kernels only"), "{stdout}");
+    // With another kernel beside it, the note says the others were checked.
+    let out = tpc()
+        .args(["check", "--kernel", "6.1", "--btf", junk.to_str().expect("utf-8"), "examples/"])
+        .output()
+        .expect("tpc runs");
+    assert!(text(&out.stdout).contains("on the other kernels only"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kernels_show_exits_one_when_a_lookup_finds_nothing() {
+    let show = |what: &[&str]| {
+        tpc()
+            .args(["kernels", "show", "--kernel", "debian-6.1"])
+            .args(what)
+            .output()
+            .expect("tpc runs")
+    };
+    assert_eq!(show(&["--function", "fd_install"]).status.code(), Some(0));
+    assert_eq!(show(&["--function", "no_such_function"]).status.code(), Some(1));
+    assert_eq!(
+        show(&["--function", "fd_install", "--path", "file:f_path.nope"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(show(&["--tracepoint", "sched/no_such_event"]).status.code(), Some(1));
+}
