@@ -53,6 +53,7 @@ fn check(sources: &[(String, String)], selections: Vec<KernelSelection>) -> Repo
         &CheckOptions {
             kernels: KernelRequest::Selected(selections),
             host_checks: false,
+            ..CheckOptions::default()
         },
     )
 }

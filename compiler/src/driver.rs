@@ -76,6 +76,8 @@ pub struct CheckOptions {
     pub kernels: KernelRequest,
     /// Look at this machine's files too (uprobe binaries and their symbols).
     pub host_checks: bool,
+    /// Whose loading rules apply where Tetragon releases differ.
+    pub tetragon: crate::tetragon::TetragonVersion,
 }
 
 /// A kernel that the kernel checks ran against.
@@ -373,7 +375,7 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         let parsed = crate::front::parse_policies(file, &text);
         let mut diags = parsed.diagnostics;
         for policy in parsed.policies {
-            diags.extend(crate::check::run_all(&policy));
+            diags.extend(crate::check::run_all_for(&policy, options.tetragon));
             if options.host_checks {
                 diags.extend(crate::check::kernel::run_host_checks(&policy));
             }
@@ -406,7 +408,10 @@ pub fn check_inputs_with(inputs: &[Input], options: &CheckOptions) -> Result<Rep
         let diagnostic = match unreadable.problem {
             FileProblem::NotUtf8 { at } => Diagnostic::error(
                 Code::Io,
-                format!("`{}` is not UTF-8 text (from byte {at}): not checked", unreadable.path),
+                format!(
+                    "`{}` is not UTF-8 text (from byte {at}): not checked",
+                    unreadable.path
+                ),
             )
             .with_primary(span, "the first byte that is not UTF-8")
             .with_help("save the file as UTF-8; Kubernetes and Tetragon read policies as UTF-8"),

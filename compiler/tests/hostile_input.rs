@@ -130,7 +130,10 @@ fn alias_bombs_are_refused_on_the_alias_in_bounded_memory() {
         let finding = &report["diagnostics"][0];
         let start = finding["primary"]["start_byte"].as_u64().expect("a span") as usize;
         let source = std::fs::read_to_string(path).expect("read back");
-        assert!(source[start..].starts_with("*l"), "not on an alias: {finding}");
+        assert!(
+            source[start..].starts_with("*l"),
+            "not on an alias: {finding}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -142,7 +145,13 @@ fn deep_nesting_is_a_finding() {
     std::fs::write(&path, format!("{}x\n", "- ".repeat(50_000))).expect("write");
     let out = tpc_capped(
         100,
-        &["check", "--no-kernel", "--format", "json", path.to_str().expect("utf-8")],
+        &[
+            "check",
+            "--no-kernel",
+            "--format",
+            "json",
+            path.to_str().expect("utf-8"),
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert_eq!(codes(&json(&out)), ["TPC011"]);
@@ -176,7 +185,10 @@ fn a_file_that_is_not_utf8_is_a_finding_and_the_rest_is_checked() {
         &dir.join("b-latin1.yaml"),
         b"apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: caf\xe9\n",
     );
-    write(&dir.join("c-warns.yaml"), WARNS.replace("warns", "more").as_bytes());
+    write(
+        &dir.join("c-warns.yaml"),
+        WARNS.replace("warns", "more").as_bytes(),
+    );
     let folder = dir.to_str().expect("utf-8");
     let out = tpc()
         .args(["check", "--no-kernel", "--format", "json", folder])
@@ -192,7 +204,9 @@ fn a_file_that_is_not_utf8_is_a_finding_and_the_rest_is_checked() {
         .and_then(|all| all.iter().find(|d| d["code"] == "TPC090"))
         .expect("the TPC090 finding");
     assert!(
-        utf8["file"].as_str().is_some_and(|f| f.ends_with("b-latin1.yaml")),
+        utf8["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("b-latin1.yaml")),
         "{utf8}"
     );
     assert_eq!(utf8["primary"]["line"], 4, "{utf8}");
@@ -203,7 +217,10 @@ fn a_file_that_is_not_utf8_is_a_finding_and_the_rest_is_checked() {
         .output()
         .expect("tpc runs");
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("a-warns.yaml") && stdout.contains("c-warns.yaml"), "{stdout}");
+    assert!(
+        stdout.contains("a-warns.yaml") && stdout.contains("c-warns.yaml"),
+        "{stdout}"
+    );
     assert!(stdout.contains("3 files checked"), "{stdout}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -260,7 +277,14 @@ fn btf_that_cannot_be_loaded_says_no_kernel_checks_ran() {
     assert!(!stdout.contains("on the other kernels only"), "{stdout}");
     // With another kernel beside it, the note says the others were checked.
     let out = tpc()
-        .args(["check", "--kernel", "6.1", "--btf", junk.to_str().expect("utf-8"), "examples/"])
+        .args([
+            "check",
+            "--kernel",
+            "6.1",
+            "--btf",
+            junk.to_str().expect("utf-8"),
+            "examples/",
+        ])
         .output()
         .expect("tpc runs");
     assert!(text(&out.stdout).contains("on the other kernels only"));
@@ -277,10 +301,60 @@ fn kernels_show_exits_one_when_a_lookup_finds_nothing() {
             .expect("tpc runs")
     };
     assert_eq!(show(&["--function", "fd_install"]).status.code(), Some(0));
-    assert_eq!(show(&["--function", "no_such_function"]).status.code(), Some(1));
     assert_eq!(
-        show(&["--function", "fd_install", "--path", "file:f_path.nope"]).status.code(),
+        show(&["--function", "no_such_function"]).status.code(),
         Some(1)
     );
-    assert_eq!(show(&["--tracepoint", "sched/no_such_event"]).status.code(), Some(1));
+    assert_eq!(
+        show(&["--function", "fd_install", "--path", "file:f_path.nope"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        show(&["--tracepoint", "sched/no_such_event"]).status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn tetragon_versions_change_the_verdict_and_unknown_ones_are_usage_errors() {
+    let fixture = "fixtures/policies/err/returns/14-return-arg-action-post.yaml";
+    let check = |version: &str| {
+        tpc()
+            .args([
+                "check",
+                "--no-kernel",
+                "--format",
+                "short",
+                "--tetragon",
+                version,
+                fixture,
+            ])
+            .output()
+            .expect("tpc runs")
+    };
+    for refused in ["1.7", "v1.7.0", "main"] {
+        let out = check(refused);
+        assert_eq!(out.status.code(), Some(1), "{refused}");
+        assert!(text(&out.stdout).contains("error[TPC040]"), "{refused}");
+    }
+    for accepted in ["1.5", "1.6.1"] {
+        let out = check(accepted);
+        assert_eq!(out.status.code(), Some(0), "{accepted}");
+        assert!(text(&out.stdout).contains("warning[TPC040]"), "{accepted}");
+    }
+    let out = check("1.4");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("1.5, 1.6, 1.7"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The default is the latest release.
+    let out = tpc()
+        .args(["check", "--no-kernel", "--format", "short", fixture])
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(1));
 }

@@ -165,6 +165,7 @@ fn corpus_kernel_findings_match_bpftool() {
         &CheckOptions {
             kernels: KernelRequest::Selected(selections),
             host_checks: false,
+            ..CheckOptions::default()
         },
     );
     let by_label: HashMap<String, HashMap<String, Vec<String>>> = report

@@ -19,6 +19,7 @@ fn check(path: &std::path::Path) -> (Report, String) {
         &CheckOptions {
             kernels: KernelRequest::Selected(vec![KernelSelection::AllCarried]),
             host_checks: false,
+            ..CheckOptions::default()
         },
     );
     let options = render::human::HumanOptions {

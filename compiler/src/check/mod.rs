@@ -8,6 +8,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{
     ArgDecl, ArgFilter, ArgRef, Call, Hook, HookTarget, ListDef, Policy, PolicyOption, Selector,
 };
+use crate::tetragon::TetragonVersion;
 
 mod action_arguments;
 mod action_field_usage;
@@ -30,6 +31,7 @@ mod mixed_hook_sections;
 mod namespaced_restriction;
 mod operator_type_mismatch;
 mod override_target;
+mod probe_network_actions;
 mod return_mismatch;
 mod string_too_long;
 mod surprising_semantics;
@@ -41,6 +43,7 @@ mod too_many_selectors;
 mod too_many_values;
 mod unreachable_selector;
 mod unsupported_arg_type;
+mod unsupported_return_arg_action;
 mod unused_definition;
 mod values_count;
 
@@ -91,11 +94,34 @@ pub static CHECKS: &[Check] = &[
     costly_hook::CHECK,
 ];
 
-/// Runs every check on one policy.
+/// A check whose verdict depends on the Tetragon release the policy is
+/// meant for (`tpc check --tetragon VERSION`).
+pub struct VersionedCheck {
+    pub name: &'static str,
+    pub codes: &'static [Code],
+    pub run: fn(&Policy, TetragonVersion, &mut Vec<Diagnostic>),
+}
+
+/// Every versioned check; they run after [`CHECKS`].
+pub static VERSIONED_CHECKS: &[VersionedCheck] = &[
+    unsupported_return_arg_action::CHECK,
+    probe_network_actions::CHECK,
+];
+
+/// Runs every check on one policy, with the rules of the latest Tetragon
+/// release.
 pub fn run_all(policy: &Policy) -> Vec<Diagnostic> {
+    run_all_for(policy, TetragonVersion::default())
+}
+
+/// Runs every check on one policy with the rules of `version`.
+pub fn run_all_for(policy: &Policy, version: TetragonVersion) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for check in CHECKS {
         (check.run)(policy, &mut out);
+    }
+    for check in VERSIONED_CHECKS {
+        (check.run)(policy, version, &mut out);
     }
     out
 }
@@ -202,6 +228,17 @@ pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
     let mut diags = parsed.diagnostics;
     for p in &parsed.policies {
         diags.extend(run_all(p));
+    }
+    diags
+}
+
+/// Test support: [`diagnostics_for`] with the rules of `version`.
+#[cfg(test)]
+pub(crate) fn diagnostics_for_version(yaml: &str, version: TetragonVersion) -> Vec<Diagnostic> {
+    let parsed = crate::front::parse_policies(crate::span::FileId(0), yaml);
+    let mut diags = parsed.diagnostics;
+    for p in &parsed.policies {
+        diags.extend(run_all_for(p, version));
     }
     diags
 }
@@ -456,11 +493,28 @@ mod tests {
                         emitted.insert(check.name);
                     }
                 }
+                for check in VERSIONED_CHECKS {
+                    for version in TetragonVersion::ALL {
+                        let mut out = Vec::new();
+                        (check.run)(&policy, version, &mut out);
+                        for d in out {
+                            assert!(
+                                check.codes.contains(&d.code),
+                                "{} emitted {} on {} for {version}",
+                                check.name,
+                                d.code.as_str(),
+                                f.display()
+                            );
+                            emitted.insert(check.name);
+                        }
+                    }
+                }
             }
         }
         let silent: Vec<&str> = CHECKS
             .iter()
             .map(|c| c.name)
+            .chain(VERSIONED_CHECKS.iter().map(|c| c.name))
             .filter(|n| !emitted.contains(n))
             .collect();
         assert!(silent.is_empty(), "checks no fixture exercises: {silent:?}");

@@ -23,6 +23,7 @@ pub fn build(inputs: &[Input], request: &KernelRequest) -> Result<BuildOutcome, 
     let options = CheckOptions {
         kernels: request.clone(),
         host_checks: false,
+        ..CheckOptions::default()
     };
     let mut report = driver::check_inputs_with(inputs, &options)?;
     if report
