@@ -44,6 +44,7 @@ mod too_many_values;
 mod unreachable_selector;
 mod unsupported_arg_type;
 mod unsupported_return_arg_action;
+mod unsupported_sockaddr_un;
 mod unused_definition;
 mod values_count;
 
@@ -106,6 +107,7 @@ pub struct VersionedCheck {
 pub static VERSIONED_CHECKS: &[VersionedCheck] = &[
     unsupported_return_arg_action::CHECK,
     probe_network_actions::CHECK,
+    unsupported_sockaddr_un::CHECK,
 ];
 
 /// Runs every check on one policy, with the rules of the latest Tetragon
@@ -401,6 +403,16 @@ mod tests {
         (expected, also)
     }
 
+    /// The release a fixture's `# tetragon: VERSION` header comment names
+    /// (the latest release without one).
+    fn fixture_version(text: &str) -> TetragonVersion {
+        text.lines()
+            .take_while(|l| l.starts_with('#'))
+            .find_map(|l| l.strip_prefix("# tetragon:"))
+            .and_then(|v| TetragonVersion::parse(v).ok())
+            .unwrap_or_default()
+    }
+
     /// Each `err` fixture holds one mistake: its promised code is reported,
     /// and nothing else above a note (unless promised on an `# also:` line).
     #[test]
@@ -418,7 +430,7 @@ mod tests {
             let text =
                 std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             let (expected, also) = promised_codes(f, &text);
-            let d = diagnostics_for(&text);
+            let d = diagnostics_for_version(&text, fixture_version(&text));
             let found = d.iter().any(|d| d.code == expected);
             let stray: Vec<Diagnostic> = d
                 .iter()

@@ -222,7 +222,8 @@ codes! {
     ///
     /// What it does: rejects `type: auto` and `syscall64` on kprobes, `auto` on
     /// LSM hooks, uprobes and USDTs and on every `returnArg`, `const_buf` as a
-    /// tracepoint type, and `sockaddr_un` (in the CRD but unknown to the agent).
+    /// tracepoint type, and `sockaddr_un` for releases before 1.7 (which do
+    /// not know it; `--tetragon`).
     /// Why: Tetragon refuses the policy ("type 'auto' is invalid for kprobes").
     /// Example: `returnArg: {index: 0}` (the type defaults to `auto`).
     UnsupportedArgType = ("TPC025", "unsupported-arg-type", Error);
