@@ -2,7 +2,8 @@
 //!
 //! What it does: reports `type: auto` and `syscall64` on kprobe and fentry
 //! `args`; `auto` on LSM hooks, uprobes and USDTs; `auto` (also the default
-//! when `type` is left out) on every `returnArg`; `const_buf` on
+//! when `type` is left out) on every `returnArg` and on raw tracepoints
+//! (which have no format to take a type from); `const_buf` on
 //! tracepoints; and `bpf_cmd` on LSM hooks. (`sockaddr_un`, which
 //! releases before 1.7 do not know, is `unsupported_sockaddr_un`'s.) A
 //! missing `type` counts as `auto`, the CRD's default (tracepoints accept
@@ -16,7 +17,7 @@
 
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{ArgDecl, ArgType, HookKind, Policy};
+use crate::ir::{ArgDecl, ArgType, HookKind, HookTarget, Policy};
 
 pub const CHECK: Check = Check {
     name: "unsupported_arg_type",
@@ -33,8 +34,25 @@ fn written_auto(arg: &ArgDecl) -> bool {
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let kind = hook.kind();
+        let raw = matches!(&hook.target, HookTarget::Tracepoint { raw: true, .. });
         for (i, arg) in hook.args.iter().enumerate() {
             let missing = arg.type_text.is_none();
+            if raw && (missing || written_auto(arg)) {
+                let message = if missing {
+                    format!(
+                        "`args[{i}]` has no `type`, so it gets the CRD default `auto`, which raw tracepoints cannot collect"
+                    )
+                } else {
+                    format!("`args[{i}]` cannot be `type: auto` on a raw tracepoint")
+                };
+                out.push(
+                    Diagnostic::of(Code::UnsupportedArgType, message)
+                        .with_primary(if missing { arg.span } else { arg.ty.span }, "give the argument's type")
+                        .with_help("write the type of the `TP_PROTO` argument, e.g. `syscall64` for the `id` of `raw_syscalls/sys_enter` (index 1), `linux_binprm` for `sched/sched_process_exec` (index 2)")
+                        .with_note("a raw tracepoint has no tracefs format to take the type from; Tetragon refuses the hook (\"format is nil\")"),
+                );
+                continue;
+            }
             if arg.ty.value == ArgType::Auto && !missing && !written_auto(arg) {
                 continue;
             }
