@@ -23,6 +23,7 @@ mod invalid_arg_declaration;
 mod invalid_enforcer;
 mod invalid_option;
 pub mod kernel;
+mod kprobe_btf_type;
 mod label_selectors;
 mod list_definitions;
 mod list_usage;
@@ -108,6 +109,7 @@ pub static VERSIONED_CHECKS: &[VersionedCheck] = &[
     unsupported_return_arg_action::CHECK,
     probe_network_actions::CHECK,
     unsupported_sockaddr_un::CHECK,
+    kprobe_btf_type::CHECK,
 ];
 
 /// Runs every check on one policy, with the rules of the latest Tetragon
