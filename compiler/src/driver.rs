@@ -384,6 +384,19 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
+    let policies: Vec<&Policy> = report
+        .policies
+        .iter()
+        .map(|loaded| &loaded.policy)
+        .collect();
+    let mut duplicates = Vec::new();
+    let locate = |span: Span| match report.sources.get(span.file) {
+        Some(source) => format!("{}:{}", source.name, source.line_col(span.start).0),
+        None => "another file".to_string(),
+    };
+    crate::check::duplicate_policy_name::run(&policies, &locate, &mut duplicates);
+    report.diagnostics.extend(duplicates);
+    diagnostics::sort_and_dedup(&mut report.diagnostics);
     run_kernel_checks(&mut report, &options.kernels);
     report
 }

@@ -17,6 +17,7 @@ mod conflicting_actions;
 mod costly_hook;
 mod duplicate_arg;
 mod duplicate_hook;
+pub mod duplicate_policy_name;
 mod hook_target;
 mod ineffective_filter;
 mod invalid_arg_declaration;
@@ -33,6 +34,7 @@ mod namespaced_restriction;
 mod operator_type_mismatch;
 mod override_target;
 mod probe_network_actions;
+mod relative_binary_path;
 mod return_mismatch;
 mod string_too_long;
 mod surprising_semantics;
@@ -85,6 +87,7 @@ pub static CHECKS: &[Check] = &[
     values_count::CHECK,
     too_many_values::CHECK,
     string_too_long::CHECK,
+    relative_binary_path::CHECK,
     too_many_actions::CHECK,
     action_support::CHECK,
     action_arguments::CHECK,
@@ -228,12 +231,7 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 /// returns all diagnostics (frontend's first).
 #[cfg(test)]
 pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
-    let parsed = crate::front::parse_policies(crate::span::FileId(0), yaml);
-    let mut diags = parsed.diagnostics;
-    for p in &parsed.policies {
-        diags.extend(run_all(p));
-    }
-    diags
+    diagnostics_for_version(yaml, TetragonVersion::default())
 }
 
 /// Test support: [`diagnostics_for`] with the rules of `version`.
@@ -244,6 +242,8 @@ pub(crate) fn diagnostics_for_version(yaml: &str, version: TetragonVersion) -> V
     for p in &parsed.policies {
         diags.extend(run_all_for(p, version));
     }
+    let policies: Vec<&Policy> = parsed.policies.iter().collect();
+    duplicate_policy_name::run(&policies, &|_| "this file".to_string(), &mut diags);
     diags
 }
 

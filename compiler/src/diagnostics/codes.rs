@@ -176,6 +176,17 @@ codes! {
     /// Example: `a: &a [x, x, x]`, `b: &b [*a, *a, *a]`, ... nine levels deep.
     YamlLimit = ("TPC011", "yaml-limit", Error);
 
+    /// Two policies of one run have the same name (and namespace).
+    ///
+    /// What it does: compares `metadata.name` (with `metadata.namespace`
+    /// for namespaced policies) across every document of every file checked
+    /// together, and points at the first policy of that name.
+    /// Why: Tetragon refuses the second policy ("a sensor collection with
+    /// the key already exists"), and `kubectl apply` of both silently keeps
+    /// only the last one.
+    /// Example: two documents of one file both named `file-monitoring`.
+    DuplicatePolicyName = ("TPC012", "duplicate-policy-name", Error);
+
     /// An operator that does not apply to the argument's type.
     ///
     /// What it does: checks each `matchArgs`/`matchData`/`matchReturnArgs`
