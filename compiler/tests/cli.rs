@@ -188,3 +188,21 @@ fn the_same_policy_name_across_files_is_a_warning_naming_the_first() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 14: the README's first command shows a newcomer what tpc finds:
+/// `examples/` holds a clean policy and one that draws warnings only.
+#[test]
+fn the_examples_show_findings_and_still_pass() {
+    let out = tpc()
+        .args(["check", "--no-kernel", "--format", "json", "examples/"])
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = report["diagnostics"].as_array().expect("diagnostics");
+    assert!(findings.len() >= 2, "{report}");
+    for finding in findings {
+        assert_eq!(finding["severity"], "warning", "{finding}");
+        assert_eq!(finding["file"], "examples/needs-review.yaml", "{finding}");
+    }
+}
