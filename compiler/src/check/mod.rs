@@ -35,6 +35,7 @@ mod operator_type_mismatch;
 mod override_target;
 mod probe_network_actions;
 mod relative_binary_path;
+mod removed_fd_actions;
 mod return_mismatch;
 mod string_too_long;
 mod surprising_semantics;
@@ -113,6 +114,7 @@ pub static VERSIONED_CHECKS: &[VersionedCheck] = &[
     probe_network_actions::CHECK,
     unsupported_sockaddr_un::CHECK,
     kprobe_btf_type::CHECK,
+    removed_fd_actions::CHECK,
 ];
 
 /// Runs every check on one policy, with the rules of the latest Tetragon
