@@ -358,3 +358,40 @@ fn tetragon_versions_change_the_verdict_and_unknown_ones_are_usage_errors() {
         .expect("tpc runs");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A file of many small policies (the was 50 MB of 140,000
+/// documents; this one has 14,000, as the ratio does not depend on the
+/// count) is checked within a fixed 50 MiB plus ten times its size of
+/// address space. `bench/check_memory.sh` measures the full size.
+#[test]
+fn many_documents_stay_within_ten_times_their_size() {
+    let dir = scratch("many");
+    let path = dir.join("many.yaml");
+    let mut text = String::new();
+    for n in 0..14_000 {
+        text.push_str(&format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: policy-{n}\nspec:\n  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Prefix\n        values:\n        - \"/etc/{n}/\"\n      matchActions:\n      - action: Post\n---\n"
+        ));
+    }
+    write(&path, text.as_bytes());
+    let cap_mib = 50 + 10 * (text.len() as u64).div_ceil(1 << 20);
+    let out = tpc_capped(
+        cap_mib,
+        &[
+            "check",
+            "--no-kernel",
+            "--format",
+            "short",
+            path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "under {cap_mib} MiB: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("no problems found"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
