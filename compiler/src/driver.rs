@@ -370,20 +370,34 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Report {
 pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions) -> Report {
     let mut report = Report::default();
     for (name, text) in sources {
-        let file = report.sources.add(name, text.as_str());
+        // The source map keeps the one copy of the text (the read `String`
+        // is freed here, not after the file is checked).
+        let file = report.sources.add(name, text);
+        let text = report
+            .sources
+            .get(file)
+            .map(|source| std::sync::Arc::clone(&source.text))
+            .unwrap_or_default();
         report.files += 1;
-        let parsed = crate::front::parse_policies(file, &text);
-        let mut diags = parsed.diagnostics;
-        // Exactly the room needed: doubling slack on 100,000 policies is
-        // megabytes.
+        let mut parsed = crate::front::parse_policies(file, &text);
+        let mut diags = std::mem::take(&mut parsed.diagnostics);
+        // The policies move from the frontend's list into the report's
+        // from the back, and the frontend's list gives its memory back as
+        // it empties: a file of 100,000 policies never holds both lists
+        // whole (then the moved run is put back in file order).
+        let first = report.policies.len();
         report.policies.reserve_exact(parsed.policies.len());
-        for policy in parsed.policies {
+        while let Some(policy) = parsed.policies.pop() {
             diags.extend(crate::check::run_all_for(&policy, options.tetragon));
             if options.host_checks {
                 diags.extend(crate::check::kernel::run_host_checks(&policy));
             }
             report.policies.push(LoadedPolicy { file, policy });
+            if parsed.policies.len() < parsed.policies.capacity() / 2 {
+                parsed.policies.shrink_to_fit();
+            }
         }
+        report.policies[first..].reverse();
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }

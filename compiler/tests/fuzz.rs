@@ -4,9 +4,10 @@
 //! the simulator behind it. Each case must not panic, and its work must stay
 //! bounded by the input: the YAML tree holds at most one node per input byte
 //! plus the alias budget, and nesting never exceeds the depth bound. The
-//! number of cases per target is `TPC_FUZZ_CASES` (256 by default, so that
-//! `cargo test` stays quick; CI and the README's figure use more). No case is
-//! timed: a hang shows as a test that does not finish.
+//! number of cases per strategy is `TPC_FUZZ_CASES` (256 by default, so that
+//! `cargo test` stays quick; 2,000 with `CI=true`, about 10 s; the README
+//! gives the longest run). No case is timed: a hang shows as a test that
+//! does not finish.
 
 mod common;
 
@@ -18,10 +19,11 @@ use tpc::front::yaml::{self, Node, NodeKind};
 use tpc::span::FileId;
 
 fn cases() -> u32 {
+    let ci = std::env::var_os("CI").is_some_and(|v| v == "true");
     std::env::var("TPC_FUZZ_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
+        .unwrap_or(if ci { 2_000 } else { 256 })
 }
 
 fn runner() -> TestRunner {

@@ -65,7 +65,7 @@ fn codes(report: &serde_json::Value) -> Vec<String> {
 /// Nine levels of nine aliases each ("billion laughs": 9^9 nodes), the
 /// bottom level holding `leaf`.
 fn laughs(indent: &str, leaf: &str) -> String {
-    let leaves = vec![leaf; 9].join(", ");
+    let leaves = [leaf; 9].join(", ");
     let mut out = format!("{indent}- &l0 [{leaves}]\n");
     for level in 1..9 {
         let items = vec![format!("*l{}", level - 1); 9].join(", ");
@@ -367,14 +367,14 @@ fn tetragon_versions_change_the_verdict_and_unknown_ones_are_usage_errors() {
 fn many_documents_stay_within_ten_times_their_size() {
     let dir = scratch("many");
     let path = dir.join("many.yaml");
-    let mut text = String::new();
+    let mut many = String::new();
     for n in 0..14_000 {
-        text.push_str(&format!(
+        many.push_str(&format!(
             "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: policy-{n}\nspec:\n  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Prefix\n        values:\n        - \"/etc/{n}/\"\n      matchActions:\n      - action: Post\n---\n"
         ));
     }
-    write(&path, text.as_bytes());
-    let cap_mib = 50 + 10 * (text.len() as u64).div_ceil(1 << 20);
+    write(&path, many.as_bytes());
+    let cap_mib = 50 + 10 * (many.len() as u64).div_ceil(1 << 20);
     let out = tpc_capped(
         cap_mib,
         &[
