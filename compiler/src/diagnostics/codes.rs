@@ -130,9 +130,9 @@ codes! {
     /// What it does: checks enumerated values (operators, argument types,
     /// actions, namespaces, capability names and types, list types) and
     /// suggests the closest allowed one. Spellings that Tetragon's Go
-    /// parsers would take but the CRD's enum does not list (`sigkill`,
-    /// `FollowFD`) are reported too: the agent validates against the CRD
-    /// before it parses.
+    /// parsers would take but the CRD's enum does not list (`sigkill`;
+    /// `FollowFD` with `--tetragon main`, whose enum dropped it) are
+    /// reported too: the agent validates against the CRD before it parses.
     /// Why: Tetragon rejects unknown names, but only when the policy loads.
     /// Example: `operator: Equals` instead of `Equal`.
     UnknownValue = ("TPC007", "unknown-value", Error);
@@ -242,9 +242,10 @@ codes! {
     /// An `args`/`data` declaration that Tetragon refuses.
     ///
     /// What it does: checks parameter indexes (0–4 on kprobes, uprobes and LSM
-    /// hooks), `sizeArgIndex` (≤ 15), `source` (only on `data`, as
-    /// `current_task` or `pt_regs`, with a `resolve`), `maxData` and
-    /// `returnCopy` (only on `char_buf`/`char_iovec`).
+    /// hooks, 0–5 on raw tracepoints), `sizeArgIndex` (≤ 15), `source` (only
+    /// on `data`, as `current_task` or `pt_regs`, with a `resolve`), `maxData`
+    /// and `returnCopy` (only on `char_buf`/`char_iovec`); warns about
+    /// `btfType` on kprobes, which Tetragon 1.7 and older ignore.
     /// Why: the agent rejects the hook, or silently ignores the setting.
     /// Example: `data: [{index: 0, type: int}]` without `source` and `resolve`.
     InvalidArgDeclaration = ("TPC026", "invalid-arg-declaration", Error);
@@ -253,8 +254,9 @@ codes! {
     ///
     /// What it does: flags filters Tetragon loads but never matches (`Prefix`
     /// on a number, `State` on an `skb`, any filter on a type the BPF side
-    /// cannot filter, such as `cred`), and filters that always match
-    /// (`NotEqual` on a number with two different values).
+    /// cannot filter, such as `cred`; a relative path in `matchBinaries`),
+    /// and filters that always match (`NotEqual` on a number with two
+    /// different values).
     /// Why: the selector silently does something else than intended.
     /// Example: `NotEqual` with values `0` and `1` on an `int`.
     IneffectiveFilter = ("TPC027", "ineffective-filter", Warning);
@@ -337,7 +339,10 @@ codes! {
     /// `return`, `returnArg`, `returnArgAction` and `matchReturnArgs` disagree.
     ///
     /// What it does: checks that `returnArg` comes with `return: true`, that
-    /// `matchReturnArgs`/`matchReturnActions` have a return value to look at.
+    /// `matchReturnArgs`/`matchReturnActions` have a return value to look at,
+    /// and that `returnArgAction` is `TrackSock` or `UntrackSock` (anything
+    /// else is refused since Tetragon 1.7; a no-op warning with `--tetragon
+    /// 1.6` and older).
     /// Why: without `return: true` Tetragon never collects the return value, so
     /// return filters never match.
     /// Example: `returnArg: {index: 0, type: int}` without `return: true`.
@@ -391,7 +396,9 @@ codes! {
     /// What it does: checks actions against the hook kind: LSM hooks take only
     /// `Post`, `NoPost`, `Sigkill`, `Signal` and `Override` (errors), fentries
     /// no enforcement (errors); `Override` on tracepoints, `Set` outside USDTs,
-    /// socket tracking outside kprobes are warnings (they load and never run).
+    /// socket tracking outside kprobes are warnings (they load and never run);
+    /// `GetUrl`/`DnsLookup` on uprobes and USDTs are errors on Tetragon's main
+    /// branch, warnings up to 1.7.
     /// Why: the policy fails to load, or the action never runs.
     /// Example: `Override` on a tracepoint.
     ActionNotSupported = ("TPC051", "action-not-supported", Error);
@@ -615,7 +622,9 @@ codes! {
     /// A `btfType`/`resolve` path walks a struct member that does not exist.
     ///
     /// What it does: walks the path through the kernel's structs and names the
-    /// first member that is not there.
+    /// first member that is not there. A `btfType` missing from vmlinux is a
+    /// warning when `btfTypeModule` names the module Tetragon looks it up in
+    /// (tpc reads no module BTF).
     /// Why: Tetragon refuses the policy on that kernel.
     /// Example: `resolve: "f_path.dentry.d_nam.name"`.
     ResolvePath = ("TPC105", "resolve-path", Error);
