@@ -414,7 +414,7 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
     crate::check::duplicate_policy_name::run(&policies, &locate, &mut duplicates);
     report.diagnostics.extend(duplicates);
     diagnostics::sort_and_dedup(&mut report.diagnostics);
-    run_kernel_checks(&mut report, &options.kernels);
+    run_kernel_checks(&mut report, &options.kernels, options.tetragon);
     report
 }
 
@@ -571,7 +571,11 @@ type KernelRun = Result<Vec<(KernelIdentity, Vec<Diagnostic>)>, (String, BtfErro
 /// Loads the requested kernels (one thread per selection, so decompression
 /// runs in parallel and each kernel is checked as soon as it is loaded),
 /// runs the kernel checks on every policy, and adds the grouped findings.
-fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
+fn run_kernel_checks(
+    report: &mut Report,
+    request: &KernelRequest,
+    tetragon: crate::tetragon::TetragonVersion,
+) {
     let selections = match request {
         KernelRequest::Skip => return,
         KernelRequest::Running => {
@@ -593,7 +597,7 @@ fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
             .iter()
             .map(|selection| {
                 let policies = &policies;
-                scope.spawn(move || check_selection(selection, policies))
+                scope.spawn(move || check_selection(selection, policies, tetragon))
             })
             .collect();
         handles
@@ -726,7 +730,11 @@ fn version_key(label: &str) -> Vec<u64> {
         .collect()
 }
 
-fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelRun {
+fn check_selection(
+    selection: &KernelSelection,
+    policies: &[&Policy],
+    tetragon: crate::tetragon::TetragonVersion,
+) -> KernelRun {
     let kernels = btf::load_kernels(std::slice::from_ref(selection))
         .map_err(|error| (selection_name(selection), error))?;
     Ok(kernels
@@ -738,7 +746,7 @@ fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelR
             {
                 identity.release = release_from_sibling_config(path);
             }
-            (identity, check_on(kernel.as_ref(), policies))
+            (identity, check_on_for(kernel.as_ref(), policies, tetragon))
         })
         .collect())
 }
@@ -779,9 +787,23 @@ fn release_from_sibling_config(btf_file: &Path) -> Option<String> {
 
 /// Every kernel finding of `policies` on one kernel.
 pub fn check_on(kernel: &dyn KernelInfo, policies: &[&Policy]) -> Vec<Diagnostic> {
+    check_on_for(
+        kernel,
+        policies,
+        crate::tetragon::TetragonVersion::default(),
+    )
+}
+
+/// Every kernel finding of `policies` on one kernel, with the rules of
+/// `tetragon`.
+pub fn check_on_for(
+    kernel: &dyn KernelInfo,
+    policies: &[&Policy],
+    tetragon: crate::tetragon::TetragonVersion,
+) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for policy in policies {
-        found.extend(crate::check::kernel::run_all(kernel, policy));
+        found.extend(crate::check::kernel::run_all_for(kernel, policy, tetragon));
     }
     found
 }

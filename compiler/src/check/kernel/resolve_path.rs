@@ -6,7 +6,9 @@
 //! the argument's type (or the `btfType` it is cast to; `current_task` for
 //! `data` entries), following every pointer level the way Tetragon does,
 //! and names the first member that is not there, with close names. A
-//! `btfType` must name a struct, union or typedef (a warning when
+//! `btfType` (read on Tetragon's main branch; up to 1.7 the agent ignores
+//! it on kernel hooks and the path starts from the parameter) must name a
+//! struct, union or typedef (a warning when
 //! `btfTypeModule` names the module Tetragon looks it up in instead: tpc
 //! reads no module BTF). For `source: pt_regs`
 //! the `resolve` value is a register name (`rdi`, `x0`), checked against
@@ -49,7 +51,7 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
                 }
                 _ => continue,
             };
-            let root = arg.btf_type.as_ref().map_or(root, |ty| ty.value.as_str());
+            let root = context.btf_type(arg).map_or(root, |ty| ty.value.as_str());
             let path = arg
                 .resolve
                 .as_ref()
@@ -113,7 +115,8 @@ fn check_param_path(
     is_return: bool,
     out: &mut Vec<Diagnostic>,
 ) {
-    if arg.resolve.is_none() && arg.btf_type.is_none() {
+    let btf_type = context.btf_type(arg);
+    if arg.resolve.is_none() && btf_type.is_none() {
         return;
     }
     let path = arg
@@ -121,7 +124,7 @@ fn check_param_path(
         .as_ref()
         .map_or("", |resolve| resolve.value.as_str());
     let index = arg.index.value as usize;
-    let walked = if let Some(btf_type) = &arg.btf_type {
+    let walked = if let Some(btf_type) = btf_type {
         context.kernel.resolve_path(
             PathRoot::Type {
                 name: &btf_type.value,
