@@ -53,7 +53,7 @@ fn check(sources: &[(String, String)], selections: Vec<KernelSelection>) -> Repo
         &CheckOptions {
             kernels: KernelRequest::Selected(selections),
             host_checks: false,
-            rsp_strategy: None,
+            ..CheckOptions::default()
         },
     )
 }

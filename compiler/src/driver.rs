@@ -11,7 +11,7 @@ use crate::front::rsp::strategy::{self, StrategyChoice};
 use crate::front::rsp::tree::Tree;
 use crate::ir::Policy;
 use crate::span::{FileId, SourceMap, Span};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// One input as named on the command line.
@@ -87,6 +87,8 @@ pub struct CheckOptions {
     /// The hooks RuntimeSecurityPolicy rules become (`--rsp-strategy`);
     /// `None`: chosen by what the target kernels can do.
     pub rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
+    /// Whose loading rules apply where Tetragon releases differ.
+    pub tetragon: crate::tetragon::TetragonVersion,
 }
 
 /// A kernel that the kernel checks ran against.
@@ -202,12 +204,67 @@ impl Report {
 }
 
 /// Expands folders into the policy files below them, sorted, and reads every
-/// file. Fails on the first unreadable input.
+/// file. Fails on the first unreadable input (see [`read_inputs_lenient`]
+/// for reading the rest).
 pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError> {
-    let mut out = Vec::new();
+    let read = read_inputs_lenient(inputs)?;
+    match read.unreadable.into_iter().next() {
+        Some(Unreadable {
+            path,
+            problem: FileProblem::NotUtf8 { .. },
+            ..
+        }) => Err(InputError::NotUtf8 { path }),
+        Some(Unreadable {
+            path,
+            problem: FileProblem::Read(message),
+            ..
+        }) => Err(InputError::Read {
+            path,
+            source: std::io::Error::other(message),
+        }),
+        None => Ok(read.sources),
+    }
+}
+
+/// What was read from the inputs: the texts, and the files that were found
+/// but could not be read as text (reported as findings on those files, so
+/// that one bad file in a folder does not hide the others' findings).
+#[derive(Debug, Default)]
+pub struct ReadInputs {
+    pub sources: Vec<(String, String)>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A file that was found but cannot be checked.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub path: String,
+    /// The text up to the first byte that is not UTF-8 (so the finding
+    /// points at its line and column); empty when nothing was read.
+    pub text: String,
+    pub problem: FileProblem,
+}
+
+#[derive(Debug)]
+pub enum FileProblem {
+    /// Not UTF-8 from byte `at`.
+    NotUtf8 { at: usize },
+    /// A read error on a file found in a folder (a dangling link, no
+    /// permission).
+    Read(String),
+}
+
+/// Like [`read_inputs`], but files that are not UTF-8, and files found in
+/// folders that cannot be read, are returned as [`Unreadable`] instead of
+/// ending the run. A path named on the command line that cannot be read is
+/// still an error. Each real file is read once, however many links or
+/// arguments lead to it.
+pub fn read_inputs_lenient(inputs: &[Input]) -> Result<ReadInputs, InputError> {
+    let mut out = ReadInputs::default();
+    let mut seen = HashSet::new();
     for input in inputs {
         match input {
-            Input::Text { name, text } => out.push((name.clone(), text.clone())),
+            Input::Text { name, text } => out.sources.push((name.clone(), text.clone())),
             Input::Path(p) => {
                 let meta = std::fs::metadata(p).map_err(|source| InputError::Read {
                     path: p.display().to_string(),
@@ -225,10 +282,27 @@ pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError
                         });
                     }
                     for f in files {
-                        out.push(read_one(&f)?);
+                        if !seen.insert(real_path(&f)) {
+                            continue;
+                        }
+                        match std::fs::read(&f) {
+                            Ok(bytes) => push_text(&mut out, &f, bytes),
+                            Err(e) => out.unreadable.push(Unreadable {
+                                path: f.display().to_string(),
+                                text: String::new(),
+                                problem: FileProblem::Read(e.to_string()),
+                            }),
+                        }
                     }
                 } else {
-                    out.push(read_one(p)?);
+                    if !seen.insert(real_path(p)) {
+                        continue;
+                    }
+                    let bytes = std::fs::read(p).map_err(|source| InputError::Read {
+                        path: p.display().to_string(),
+                        source,
+                    })?;
+                    push_text(&mut out, p, bytes);
                 }
             }
         }
@@ -236,30 +310,59 @@ pub fn read_inputs(inputs: &[Input]) -> Result<Vec<(String, String)>, InputError
     Ok(out)
 }
 
-fn read_one(path: &Path) -> Result<(String, String), InputError> {
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
-        path: path.display().to_string(),
-    })?;
-    Ok((path.display().to_string(), text))
+fn push_text(out: &mut ReadInputs, path: &Path, bytes: Vec<u8>) {
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => out.sources.push((name, text)),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(at);
+            out.unreadable.push(Unreadable {
+                path: name,
+                text: String::from_utf8(bytes).unwrap_or_default(),
+                problem: FileProblem::NotUtf8 { at },
+            });
+        }
+    }
 }
 
-/// Every `*.yaml`/`*.yml` file below `dir`, sorted by path.
+/// The file a path leads to, links resolved (the path itself when that
+/// fails).
+fn real_path(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Every `*.yaml`/`*.yml` file below `dir`, sorted by path. Each real folder
+/// is entered once, so a link back up the tree (a loop) adds nothing, and
+/// each real file is listed once.
 pub fn collect_policy_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut dirs = HashSet::new();
+    let mut files = HashSet::new();
+    collect_below(dir, out, &mut dirs, &mut files)
+}
+
+fn collect_below(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    dirs: &mut HashSet<PathBuf>,
+    files: &mut HashSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !dirs.insert(real_path(dir)) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            collect_policy_files(&path, out)?;
+            collect_below(&path, out, dirs, files)?;
         } else if path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e == "yaml" || e == "yml")
+            && files.insert(real_path(&path))
         {
             out.push(path);
         }
@@ -291,26 +394,41 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         front.rsp_strategy = StrategyChoice::explicit(named);
     }
     for (name, text) in sources {
-        let file = report.sources.add(name, text.as_str());
+        // The source map keeps the one copy of the text (the read `String`
+        // is freed here, not after the file is checked).
+        let file = report.sources.add(name, text);
+        let text = report
+            .sources
+            .get(file)
+            .map(|source| std::sync::Arc::clone(&source.text))
+            .unwrap_or_default();
         report.files += 1;
-        let parsed = crate::front::parse_policies_with(file, &text, &front);
-        templates.extend(parsed.templates);
-        bindings.extend(parsed.bindings);
-        let mut diags = parsed.diagnostics;
+        let mut parsed = crate::front::parse_policies_with(file, &text, &front);
+        templates.extend(std::mem::take(&mut parsed.templates));
+        bindings.extend(std::mem::take(&mut parsed.bindings));
+        let mut diags = std::mem::take(&mut parsed.diagnostics);
+        // The policies move from the frontend's list into the report's
+        // from the back, and the frontend's list gives its memory back as
+        // it empties: a file of 100,000 policies never holds both lists
+        // whole (then the moved run is put back in file order).
         let first = report.policies.len();
         report.converted.extend(
-            parsed
-                .converted
+            std::mem::take(&mut parsed.converted)
                 .into_iter()
                 .map(|(i, tree)| (first + i, tree)),
         );
-        for policy in parsed.policies {
-            diags.extend(crate::check::run_all(&policy));
+        report.policies.reserve_exact(parsed.policies.len());
+        while let Some(policy) = parsed.policies.pop() {
+            diags.extend(crate::check::run_all_for(&policy, options.tetragon));
             if options.host_checks {
                 diags.extend(crate::check::kernel::run_host_checks(&policy));
             }
             report.policies.push(LoadedPolicy { file, policy });
+            if parsed.policies.len() < parsed.policies.capacity() / 2 {
+                parsed.policies.shrink_to_fit();
+            }
         }
+        report.policies[first..].reverse();
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
@@ -322,7 +440,20 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         // `kind`): it was lowered with the default
         report.rsp_choice = Some(front.rsp_strategy);
     }
-    run_kernel_checks(&mut report, &options.kernels);
+    let policies: Vec<&Policy> = report
+        .policies
+        .iter()
+        .map(|loaded| &loaded.policy)
+        .collect();
+    let mut duplicates = Vec::new();
+    let locate = |span: Span| match report.sources.get(span.file) {
+        Some(source) => format!("{}:{}", source.name, source.line_col(span.start).0),
+        None => "another file".to_string(),
+    };
+    crate::check::duplicate_policy_name::run(&policies, &locate, &mut duplicates);
+    report.diagnostics.extend(duplicates);
+    diagnostics::sort_and_dedup(&mut report.diagnostics);
+    run_kernel_checks(&mut report, &options.kernels, options.tetragon);
     report
 }
 
@@ -365,7 +496,7 @@ fn bind_templates(
             .as_ref()
             .map(|b| b.template.value.clone())
             .unwrap_or_default();
-        let mut found = crate::check::run_all(&instance.policy);
+        let mut found = crate::check::run_all_for(&instance.policy, options.tetragon);
         if options.host_checks {
             found.extend(crate::check::kernel::run_host_checks(&instance.policy));
         }
@@ -433,12 +564,41 @@ pub fn rsp_strategy(options: &CheckOptions) -> StrategyChoice {
 
 /// Reads and checks `inputs` (no kernel or host checks).
 pub fn check_inputs(inputs: &[Input]) -> Result<Report, InputError> {
-    Ok(check_sources(read_inputs(inputs)?))
+    check_inputs_with(inputs, &CheckOptions::default())
 }
 
-/// Reads and checks `inputs` with `options`.
+/// Reads and checks `inputs` with `options`. Files that cannot be read as
+/// text are findings (TPC090) on those files; the others are checked.
 pub fn check_inputs_with(inputs: &[Input], options: &CheckOptions) -> Result<Report, InputError> {
-    Ok(check_sources_with(read_inputs(inputs)?, options))
+    let read = read_inputs_lenient(inputs)?;
+    let mut report = check_sources_with(read.sources, options);
+    for unreadable in read.unreadable {
+        report.files += 1;
+        let at = unreadable.text.len();
+        let file = report
+            .sources
+            .add(unreadable.path.as_str(), unreadable.text.as_str());
+        let span = Span::new(file, at, at);
+        let diagnostic = match unreadable.problem {
+            FileProblem::NotUtf8 { at } => Diagnostic::error(
+                Code::Io,
+                format!(
+                    "`{}` is not UTF-8 text (from byte {at}): not checked",
+                    unreadable.path
+                ),
+            )
+            .with_primary(span, "the first byte that is not UTF-8")
+            .with_help("save the file as UTF-8; Kubernetes and Tetragon read policies as UTF-8"),
+            FileProblem::Read(message) => Diagnostic::error(
+                Code::Io,
+                format!("cannot read `{}`: {message}", unreadable.path),
+            )
+            .with_primary(span, "not read"),
+        };
+        report.diagnostics.push(diagnostic);
+    }
+    diagnostics::sort_and_dedup(&mut report.diagnostics);
+    Ok(report)
 }
 
 /// Why `--kernel`/`--btf` arguments cannot be used.
@@ -455,6 +615,12 @@ pub enum KernelArgError {
         #[source]
         source: BtfError,
     },
+    #[error("cannot read `{path}`: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn did_you_mean(suggestion: Option<&str>) -> String {
@@ -464,11 +630,20 @@ fn did_you_mean(suggestion: Option<&str>) -> String {
 /// Turns `--btf FILE` and `--kernel NAME` values into selections, BTF files
 /// first; `--btf /sys/kernel/btf/vmlinux` is the running kernel. A BTF file `DIR/STEM.btf[.xz|.gz]` with a sibling
 /// `DIR/STEM.tracepoint-formats.tar[.xz|.gz]` is paired with those formats.
-/// An unknown kernel name is an error with the closest name and the list.
+/// An unknown kernel name is an error with the closest name and the list;
+/// so is a BTF file that cannot be opened (an I/O error, not a finding).
 pub fn kernel_selections(
     btf_files: &[PathBuf],
     kernel_names: &[String],
 ) -> Result<Vec<KernelSelection>, KernelArgError> {
+    for path in btf_files {
+        if let Err(source) = std::fs::File::open(path) {
+            return Err(KernelArgError::Unreadable {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    }
     let mut selections: Vec<KernelSelection> = btf_files
         .iter()
         .map(|path| {
@@ -540,7 +715,11 @@ type KernelRun = Result<Vec<(KernelIdentity, Vec<Diagnostic>)>, (String, BtfErro
 /// Loads the requested kernels (one thread per selection, so decompression
 /// runs in parallel and each kernel is checked as soon as it is loaded),
 /// runs the kernel checks on every policy, and adds the grouped findings.
-fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
+fn run_kernel_checks(
+    report: &mut Report,
+    request: &KernelRequest,
+    tetragon: crate::tetragon::TetragonVersion,
+) {
     let selections = match request {
         KernelRequest::Skip => return,
         KernelRequest::Running => {
@@ -562,7 +741,7 @@ fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
             .iter()
             .map(|selection| {
                 let policies = &policies;
-                scope.spawn(move || check_selection(selection, policies))
+                scope.spawn(move || check_selection(selection, policies, tetragon))
             })
             .collect();
         handles
@@ -613,6 +792,17 @@ fn run_kernel_checks(report: &mut Report, request: &KernelRequest) {
                     failure
                 });
             }
+        }
+    }
+    // Say where the kernel checks did run, now that it is known.
+    let note = if checked.is_empty() {
+        "no kernel checks ran: no kernel's BTF could be loaded"
+    } else {
+        "the kernel checks ran on the other kernels only"
+    };
+    for failure in &mut failures {
+        if failure.severity == Severity::Error {
+            failure.notes.push(note.to_string());
         }
     }
     let identities: Vec<&KernelIdentity> = checked.iter().map(|(identity, _)| identity).collect();
@@ -684,7 +874,11 @@ fn version_key(label: &str) -> Vec<u64> {
         .collect()
 }
 
-fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelRun {
+fn check_selection(
+    selection: &KernelSelection,
+    policies: &[&Policy],
+    tetragon: crate::tetragon::TetragonVersion,
+) -> KernelRun {
     let kernels = btf::load_kernels(std::slice::from_ref(selection))
         .map_err(|error| (selection_name(selection), error))?;
     Ok(kernels
@@ -696,7 +890,7 @@ fn check_selection(selection: &KernelSelection, policies: &[&Policy]) -> KernelR
             {
                 identity.release = release_from_sibling_config(path);
             }
-            (identity, check_on(kernel.as_ref(), policies))
+            (identity, check_on_for(kernel.as_ref(), policies, tetragon))
         })
         .collect())
 }
@@ -737,9 +931,23 @@ fn release_from_sibling_config(btf_file: &Path) -> Option<String> {
 
 /// Every kernel finding of `policies` on one kernel.
 pub fn check_on(kernel: &dyn KernelInfo, policies: &[&Policy]) -> Vec<Diagnostic> {
+    check_on_for(
+        kernel,
+        policies,
+        crate::tetragon::TetragonVersion::default(),
+    )
+}
+
+/// Every kernel finding of `policies` on one kernel, with the rules of
+/// `tetragon`.
+pub fn check_on_for(
+    kernel: &dyn KernelInfo,
+    policies: &[&Policy],
+    tetragon: crate::tetragon::TetragonVersion,
+) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for policy in policies {
-        found.extend(crate::check::kernel::run_all(kernel, policy));
+        found.extend(crate::check::kernel::run_all_for(kernel, policy, tetragon));
     }
     found
 }
@@ -776,7 +984,6 @@ fn btf_unavailable(what: &str, error: &BtfError) -> Diagnostic {
         source = cause.source();
     }
     Diagnostic::error(Code::BtfUnavailable, message)
-        .with_note("the kernel checks ran on the other kernels only")
 }
 
 /// Unique short labels for `kernels`, in order: each kernel's

@@ -12,3 +12,4 @@ pub mod ir;
 pub mod lower;
 pub mod sim;
 pub mod span;
+pub mod tetragon;

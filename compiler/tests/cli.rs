@@ -155,3 +155,54 @@ fn folders_are_searched_recursively() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("4 files checked"), "{stdout}");
 }
+
+/// Issue 14: the same `metadata.name` in two files is a warning naming the
+/// first file (within one file it is an error: see the fixtures).
+#[test]
+fn the_same_policy_name_across_files_is_a_warning_naming_the_first() {
+    let dir = std::env::temp_dir().join(format!("tpc-duplicate-names-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    std::fs::write(dir.join("a.yaml"), CLEAN).expect("write");
+    std::fs::write(dir.join("b.yaml"), CLEAN).expect("write");
+    let out = tpc()
+        .args(["check", "--no-kernel", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = report["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(findings.len(), 1, "{report}");
+    assert_eq!(findings[0]["code"], "TPC012");
+    assert_eq!(findings[0]["severity"], "warning");
+    assert!(
+        findings[0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("b.yaml"))
+    );
+    assert!(
+        findings[0].to_string().contains("a.yaml:4"),
+        "{}",
+        findings[0]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 14: the README's first command shows a newcomer what tpc finds:
+/// `examples/` holds a clean policy and one that draws warnings only.
+#[test]
+fn the_examples_show_findings_and_still_pass() {
+    let out = tpc()
+        .args(["check", "--no-kernel", "--format", "json", "examples/"])
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let findings = report["diagnostics"].as_array().expect("diagnostics");
+    assert!(findings.len() >= 2, "{report}");
+    for finding in findings {
+        assert_eq!(finding["severity"], "warning", "{finding}");
+        assert_eq!(finding["file"], "examples/needs-review.yaml", "{finding}");
+    }
+}

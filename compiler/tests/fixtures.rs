@@ -2,16 +2,29 @@
 //! must produce the diagnostic its first line announces (`# expect: TPCnnn`),
 //! and its rendered diagnostics are an insta snapshot named after the stage
 //! (`check`) and the fixture. Every policy under `fixtures/policies/ok/` must
-//! check clean. New fixtures are picked up without code changes.
+//! check clean. A leading `# tetragon: VERSION` comment checks the fixture
+//! with that release's rules (`tpc check --tetragon`). New fixtures are
+//! picked up without code changes.
 
 mod common;
 
 use common::{relative, repo_root, yaml_files};
 use tpc::diagnostics::{Severity, render};
+use tpc::tetragon::TetragonVersion;
 
 fn render_for_snapshot(path: &std::path::Path) -> (tpc::driver::Report, String) {
     let text = std::fs::read_to_string(path).expect("fixture readable");
-    let report = tpc::driver::check_sources(vec![(relative(path), text)]);
+    let tetragon = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# tetragon:"))
+        .map(|v| TetragonVersion::parse(v).expect("a known Tetragon version"))
+        .unwrap_or_default();
+    let options = tpc::driver::CheckOptions {
+        tetragon,
+        ..tpc::driver::CheckOptions::default()
+    };
+    let report = tpc::driver::check_sources_with(vec![(relative(path), text)], &options);
     let opts = render::human::HumanOptions {
         color: false,
         unicode: true,

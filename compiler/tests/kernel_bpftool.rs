@@ -165,7 +165,7 @@ fn corpus_kernel_findings_match_bpftool() {
         &CheckOptions {
             kernels: KernelRequest::Selected(selections),
             host_checks: false,
-            rsp_strategy: None,
+            ..CheckOptions::default()
         },
     );
     let by_label: HashMap<String, HashMap<String, Vec<String>>> = report

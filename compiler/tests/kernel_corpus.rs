@@ -208,7 +208,7 @@ fn check(sources: Vec<(String, String)>, selections: Vec<KernelSelection>) -> Re
         &CheckOptions {
             kernels: KernelRequest::Selected(selections),
             host_checks: false,
-            rsp_strategy: None,
+            ..CheckOptions::default()
         },
     )
 }

@@ -3,6 +3,7 @@
 //! (`--kernel all`, so the result is the same on any machine), must report
 //! the codes its `# expect:` lines announce, and its rendered findings are
 //! an insta snapshot named `kernel__<fixture>` in `fixtures/snapshots/`.
+//! A leading `# tetragon: VERSION` comment applies that release's rules.
 
 mod common;
 
@@ -14,12 +15,19 @@ use tpc::driver::{CheckOptions, KernelRequest, Report};
 
 fn check(path: &std::path::Path) -> (Report, String) {
     let text = std::fs::read_to_string(path).expect("fixture readable");
+    let tetragon = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix("# tetragon:"))
+        .map(|v| tpc::tetragon::TetragonVersion::parse(v).expect("a known Tetragon version"))
+        .unwrap_or_default();
     let report = tpc::driver::check_sources_with(
         vec![(relative(path), text)],
         &CheckOptions {
             kernels: KernelRequest::Selected(vec![KernelSelection::AllCarried]),
             host_checks: false,
             rsp_strategy: None,
+            tetragon,
         },
     );
     let options = render::human::HumanOptions {

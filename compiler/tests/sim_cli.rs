@@ -343,3 +343,30 @@ fn replay_places_processes_in_cgroups_for_bindings() {
     let out = run_stdin(&["replay", "--process-cgroup", "web", policy, "-"], &events);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Issue 14: in a checkout without the shared data folder, a test whose
+/// events come from it fails with that one reason, not with a verdict diff.
+#[test]
+fn a_missing_shared_folder_is_one_clear_error() {
+    let dir = std::env::temp_dir().join(format!("tpc-fresh-clone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("policies")).expect("scratch folder");
+    let sim = repo_root().join("fixtures/sim");
+    for file in [
+        "corpus-keystore-read.test.yaml",
+        "policies/keystore-read.yaml",
+    ] {
+        std::fs::copy(sim.join(file), dir.join(file)).expect("copy fixture");
+    }
+    let out = tpc()
+        .env_remove("TPC_SHARED")
+        .arg("test")
+        .arg(dir.join("corpus-keystore-read.test.yaml"))
+        .output()
+        .expect("tpc runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("shared data folder"), "{stdout}");
+    assert!(!stdout.contains("verdicts differ"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

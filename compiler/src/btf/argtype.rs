@@ -25,7 +25,7 @@
 //! | `string` | pointer to `char`, or a `char` array (a `resolve` ending at `comm`) | `void *`: noted; `struct filename *`: incompatible, use `filename` |
 //! | `const_buf` | any pointer or array | |
 //! | `char_iovec` | pointer to `struct iovec` | |
-//! | `file`, `path`, `filename`, `skb` (`sk_buff`), `sock`, `socket`, `sockaddr`, `sockaddr_un`, `cred`, `bpf_attr` (a union), `perf_event`, `bpf_map`, `bpf_prog`, `user_namespace`, `linux_binprm`, `load_info`, `module`, `net_device`, `dentry`, `kiocb`, `iov_iter` | pointer to that struct | `void *`: unknown (cannot be checked); `sockaddr` also accepts `sockaddr_in`, `sockaddr_in6`, `sockaddr_storage` with a note |
+//! | `file`, `path`, `filename`, `skb` (`sk_buff`), `sock`, `socket`, `sockaddr`, `sockaddr_un`, `cred`, `bpf_attr` (a union), `perf_event`, `bpf_map`, `bpf_prog`, `user_namespace`, `linux_binprm`, `load_info`, `module`, `net_device`, `dentry`, `kiocb`, `iov_iter` | pointer to that struct | `void *`: unknown (cannot be checked); `sockaddr` also accepts `sockaddr_in`, `sockaddr_in6`, `sockaddr_storage` with a note; `sockaddr_un` also accepts `sockaddr` and `sockaddr_storage` (Tetragon casts them) |
 //! | `kernel_cap_t`, `cap_inheritable`, `cap_permitted`, `cap_effective` | `kernel_cap_t` (or `struct kernel_cap_struct`), a pointer to it, or a 64-bit integer | |
 //! | `data_loc` | a tracepoint `__data_loc` field | |
 //!
@@ -360,6 +360,12 @@ fn struct_pointer_compat(tetragon_type: &str, wanted: &str, ty: &TypeDesc) -> Ar
         return note(format!(
             "`sockaddr` reads `{kernel}` through its `sa_family` header"
         ));
+    }
+    // Tetragon reads a `sockaddr_un` through the generic address the socket
+    // calls pass (`unix_stream_connect(sock, struct sockaddr *, ...)`),
+    // casting it: a `struct sockaddr *` parameter is what it expects.
+    if tetragon_type == "sockaddr_un" && matches!(actual, "sockaddr" | "sockaddr_storage") {
+        return ArgCompat::Compatible;
     }
     ArgCompat::Incompatible {
         reason: format!(

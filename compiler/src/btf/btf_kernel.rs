@@ -442,6 +442,13 @@ impl KernelInfo for BtfKernel {
         })
     }
 
+    fn tracepoint_events(&self) -> Vec<(String, String)> {
+        self.formats
+            .as_ref()
+            .map(TracepointFormats::events)
+            .unwrap_or_default()
+    }
+
     fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {
         for (name, _) in self.functions() {
             visit(name);

@@ -143,6 +143,12 @@ pub trait KernelInfo: Send + Sync {
     /// A tracepoint's existence and field layout.
     fn tracepoint(&self, subsystem: &str, event: &str) -> TracepointLookup;
 
+    /// Every `(subsystem, event)` tracepoint this kernel's formats list (for
+    /// "did you mean" suggestions). The default knows none.
+    fn tracepoint_events(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// Calls `visit` with every function name (for "did you mean"
     /// suggestions). The default visits nothing.
     fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {

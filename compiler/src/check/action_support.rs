@@ -6,8 +6,8 @@
 //! stack traces; on fentries the enforcement actions (`Sigkill`, `Signal`,
 //! `Override`, `NotifyEnforcer`, `Set`). Warnings for actions that load but
 //! never run: `Override` on tracepoints and USDTs, `Set` outside USDTs,
-//! socket tracking outside kprobes, `GetUrl`/`DnsLookup` on uprobes, the
-//! enforcer actions on uprobes and USDTs.
+//! socket tracking outside kprobes, the enforcer actions on uprobes and
+//! USDTs. (`GetUrl`/`DnsLookup` on uprobes and USDTs: `probe_network_actions`.)
 //! Why: the agent refuses the hook ("Sigkill action is not supported",
 //! "enforcement is not supported for fentry yet"), or loads the action where
 //! no BPF program performs it.
@@ -102,12 +102,8 @@ fn verdict(action: &ActionKind, kind: HookKind) -> Option<Verdict> {
             ),
             "track sockets with a kprobe on a function that takes or returns a `struct sock *`",
         ),
-        (ActionKind::GetUrl { .. } | ActionKind::DnsLookup { .. }, Uprobe) => idle(
-            format!(
-                "the agent performs `{name}` only for kprobe and tracepoint events; on uprobes it does nothing"
-            ),
-            "move the action to a kprobe or tracepoint policy",
-        ),
+        // `GetUrl`/`DnsLookup` on uprobes and USDTs: `probe_network_actions`
+        // (the verdict depends on the Tetragon version).
         (
             ActionKind::NotifyEnforcer { .. } | ActionKind::CleanupEnforcerNotification,
             Uprobe | Usdt,

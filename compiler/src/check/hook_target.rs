@@ -139,8 +139,17 @@ fn kprobe(policy: &Policy, hook: &Hook, out: &mut Vec<Diagnostic>) {
             if let Some(s) = syscall_written.map(|w| w.span) {
                 d = d.with_secondary(s, "set here");
             }
+            // `openat` is a syscall's name without the `sys_` prefix: the
+            // fix is `sys_openat`, not `syscall: false`.
+            let help = if is_syscall_name(name) {
+                format!(
+                    "write `call: sys_{name}`: with `syscall: true` a syscall is named `sys_NAME`"
+                )
+            } else {
+                "add `syscall: false` to hook the kernel function itself (syscalls are written `sys_NAME`)".to_string()
+            };
             out.push(
-                d.with_help("add `syscall: false` to hook the kernel function itself (syscalls are written `sys_NAME`)")
+                d.with_help(help)
                     .with_note("the CRD defaults `syscall` to true; with it Tetragon adds the architecture's syscall prefix (`__x64_`, `__arm64_`) to the name"),
             );
         } else if !as_syscall && is_syscall_symbol(name) {
@@ -409,10 +418,32 @@ fn uprobe_addressing(policy: &Policy, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Is `name` a syscall of x86_64 or arm64 (`openat`, `clone3`)?
+fn is_syscall_name(name: &str) -> bool {
+    use crate::sim::syscall_table::{ARM64, X86_64};
+    X86_64
+        .iter()
+        .chain(ARM64)
+        .any(|(syscall, _)| *syscall == name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{policy, primary_text, with_code};
     use super::*;
+
+    #[test]
+    fn a_bare_syscall_name_is_told_its_sys_name() {
+        let d = with_code(
+            &policy("  kprobes:\n  - call: openat\n    syscall: true\n"),
+            Code::SyscallMismatch,
+        );
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("write `call: sys_openat`: with `syscall: true` a syscall is named `sys_NAME`")
+        );
+    }
 
     #[test]
     fn non_syscall_with_default_syscall_true() {

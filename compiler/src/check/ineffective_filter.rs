@@ -56,6 +56,15 @@ fn check_filter(hook: &Hook, filter: &ArgFilter, out: &mut Vec<Diagnostic>) {
                 .with_primary(filter.operator.span, "never matches on an `skb`")
                 .with_help("filter the socket state on a `sock` or `socket` argument instead"),
         )),
+        Some(Fit::NeverMatches) if ty == ArgType::SockaddrUn => out.push(declared(
+            Diagnostic::of(
+                Code::IneffectiveFilter,
+                format!("`{}` never matches {what}: the BPF programs compare a `sockaddr_un` path with `Equal`, `NotEqual`, `Prefix` and `NotPrefix` only", op.as_str()),
+            )
+            .with_primary(filter.operator.span, "never matches (negated or not)")
+            .with_help(fitting(ty))
+            .with_note("the agent loads the filter without an error; Tetragon's main branch adds `SubString` on kernels with `bpf_strnstr`"),
+        )),
         Some(Fit::NeverMatches) => {
             let negated = if op.is_negated() { " (the negated form does not match either)" } else { "" };
             out.push(declared(

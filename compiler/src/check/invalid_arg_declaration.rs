@@ -2,7 +2,8 @@
 //! or silently ignores parts of.
 //!
 //! What it does: reports parameter indexes above 4 on kprobes, fentries,
-//! uprobes and LSM hooks; `sizeArgIndex` above 15; `source` on `args`
+//! uprobes and LSM hooks, and above 5 on raw tracepoints (where `index` is
+//! the position in the tracepoint's `TP_PROTO`); `sizeArgIndex` above 15; `source` on `args`
 //! entries; `data` entries without `source: current_task`/`pt_regs` or
 //! without `resolve`; more than one `string` argument on a uprobe (errors);
 //! and warns about `maxData` on anything but `char_buf`, `returnCopy` on
@@ -27,6 +28,8 @@ pub const CHECK: Check = Check {
 
 /// Highest parameter index Tetragon reads on kprobes, uprobes and LSM hooks.
 pub const MAX_PARAM_INDEX: u32 = 4;
+/// Highest argument index of a raw tracepoint (`TP_PROTO` position).
+pub const MAX_RAW_TRACEPOINT_INDEX: u32 = 5;
 /// Highest `sizeArgIndex`.
 pub const MAX_SIZE_ARG_INDEX: u32 = 15;
 /// `data` sources the agent knows.
@@ -39,8 +42,23 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
             kind,
             HookKind::Kprobe | HookKind::Fentry | HookKind::Uprobe | HookKind::Lsm
         );
+        let raw = matches!(
+            &hook.target,
+            crate::ir::HookTarget::Tracepoint { raw: true, .. }
+        );
         for (i, arg) in hook.args.iter().enumerate() {
             let what = format!("`args[{i}]`");
+            if raw && arg.index.value > MAX_RAW_TRACEPOINT_INDEX {
+                out.push(
+                    Diagnostic::of(
+                        Code::InvalidArgDeclaration,
+                        format!("{what} reads argument {} of a raw tracepoint, but Tetragon reads only indexes 0 to 5 there", arg.index.value),
+                    )
+                    .with_primary(arg.index.span, "index above 5")
+                    .with_help("on a raw tracepoint `index` is the position in the tracepoint's `TP_PROTO` (for `raw_syscalls/sys_enter`: 0 is `regs`, 1 is `id`), not a field of the tracefs format")
+                    .with_note(format!("Tetragon refuses the hook: \"raw tracepoint ... can read up to 5 arguments, but index {} was requested\"", arg.index.value)),
+                );
+            }
             if indexed_by_parameter && arg.index.value > MAX_PARAM_INDEX {
                 out.push(
                     Diagnostic::of(

@@ -8,6 +8,7 @@ use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{
     ArgDecl, ArgFilter, ArgRef, Call, Hook, HookTarget, ListDef, Policy, PolicyOption, Selector,
 };
+use crate::tetragon::TetragonVersion;
 
 mod action_arguments;
 mod action_field_usage;
@@ -17,12 +18,14 @@ mod conflicting_actions;
 mod costly_hook;
 mod duplicate_arg;
 mod duplicate_hook;
+pub mod duplicate_policy_name;
 mod hook_target;
 mod ineffective_filter;
 mod invalid_arg_declaration;
 mod invalid_enforcer;
 mod invalid_option;
 pub mod kernel;
+mod kprobe_btf_type;
 mod label_selectors;
 mod list_definitions;
 mod list_usage;
@@ -31,6 +34,9 @@ mod mixed_hook_sections;
 mod namespaced_restriction;
 mod operator_type_mismatch;
 mod override_target;
+mod probe_network_actions;
+mod relative_binary_path;
+mod removed_fd_actions;
 mod return_mismatch;
 mod string_too_long;
 mod surprising_semantics;
@@ -42,6 +48,8 @@ mod too_many_selectors;
 mod too_many_values;
 mod unreachable_selector;
 mod unsupported_arg_type;
+mod unsupported_return_arg_action;
+mod unsupported_sockaddr_un;
 mod unused_definition;
 mod values_count;
 
@@ -81,6 +89,7 @@ pub static CHECKS: &[Check] = &[
     values_count::CHECK,
     too_many_values::CHECK,
     string_too_long::CHECK,
+    relative_binary_path::CHECK,
     too_many_actions::CHECK,
     action_support::CHECK,
     action_arguments::CHECK,
@@ -92,11 +101,37 @@ pub static CHECKS: &[Check] = &[
     costly_hook::CHECK,
 ];
 
-/// Runs every check on one policy.
+/// A check whose verdict depends on the Tetragon release the policy is
+/// meant for (`tpc check --tetragon VERSION`).
+pub struct VersionedCheck {
+    pub name: &'static str,
+    pub codes: &'static [Code],
+    pub run: fn(&Policy, TetragonVersion, &mut Vec<Diagnostic>),
+}
+
+/// Every versioned check; they run after [`CHECKS`].
+pub static VERSIONED_CHECKS: &[VersionedCheck] = &[
+    unsupported_return_arg_action::CHECK,
+    probe_network_actions::CHECK,
+    unsupported_sockaddr_un::CHECK,
+    kprobe_btf_type::CHECK,
+    removed_fd_actions::CHECK,
+];
+
+/// Runs every check on one policy, with the rules of the latest Tetragon
+/// release.
 pub fn run_all(policy: &Policy) -> Vec<Diagnostic> {
+    run_all_for(policy, TetragonVersion::default())
+}
+
+/// Runs every check on one policy with the rules of `version`.
+pub fn run_all_for(policy: &Policy, version: TetragonVersion) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for check in CHECKS {
         (check.run)(policy, &mut out);
+    }
+    for check in VERSIONED_CHECKS {
+        (check.run)(policy, version, &mut out);
     }
     out
 }
@@ -199,6 +234,12 @@ pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
 /// returns all diagnostics (frontend's first).
 #[cfg(test)]
 pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
+    diagnostics_for_version(yaml, TetragonVersion::default())
+}
+
+/// Test support: [`diagnostics_for`] with the rules of `version`.
+#[cfg(test)]
+pub(crate) fn diagnostics_for_version(yaml: &str, version: TetragonVersion) -> Vec<Diagnostic> {
     let parsed = crate::front::parse_policies(crate::span::FileId(0), yaml);
     if !parsed.templates.is_empty() || !parsed.bindings.is_empty() {
         // bindings become policies in the driver, with every template
@@ -206,8 +247,10 @@ pub(crate) fn diagnostics_for(yaml: &str) -> Vec<Diagnostic> {
     }
     let mut diags = parsed.diagnostics;
     for p in &parsed.policies {
-        diags.extend(run_all(p));
+        diags.extend(run_all_for(p, version));
     }
+    let policies: Vec<&Policy> = parsed.policies.iter().collect();
+    duplicate_policy_name::run(&policies, &|_| "this file".to_string(), &mut diags);
     diags
 }
 
@@ -369,6 +412,16 @@ mod tests {
         (expected, also)
     }
 
+    /// The release a fixture's `# tetragon: VERSION` header comment names
+    /// (the latest release without one).
+    fn fixture_version(text: &str) -> TetragonVersion {
+        text.lines()
+            .take_while(|l| l.starts_with('#'))
+            .find_map(|l| l.strip_prefix("# tetragon:"))
+            .and_then(|v| TetragonVersion::parse(v).ok())
+            .unwrap_or_default()
+    }
+
     /// Each `err` fixture holds one mistake: its promised code is reported,
     /// and nothing else above a note (unless promised on an `# also:` line).
     #[test]
@@ -386,7 +439,7 @@ mod tests {
             let text =
                 std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
             let (expected, also) = promised_codes(f, &text);
-            let d = diagnostics_for(&text);
+            let d = diagnostics_for_version(&text, fixture_version(&text));
             let found = d.iter().any(|d| d.code == expected);
             let stray: Vec<Diagnostic> = d
                 .iter()
@@ -461,11 +514,28 @@ mod tests {
                         emitted.insert(check.name);
                     }
                 }
+                for check in VERSIONED_CHECKS {
+                    for version in TetragonVersion::ALL {
+                        let mut out = Vec::new();
+                        (check.run)(&policy, version, &mut out);
+                        for d in out {
+                            assert!(
+                                check.codes.contains(&d.code),
+                                "{} emitted {} on {} for {version}",
+                                check.name,
+                                d.code.as_str(),
+                                f.display()
+                            );
+                            emitted.insert(check.name);
+                        }
+                    }
+                }
             }
         }
         let silent: Vec<&str> = CHECKS
             .iter()
             .map(|c| c.name)
+            .chain(VERSIONED_CHECKS.iter().map(|c| c.name))
             .filter(|n| !emitted.contains(n))
             .collect();
         assert!(silent.is_empty(), "checks no fixture exercises: {silent:?}");

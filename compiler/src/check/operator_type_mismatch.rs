@@ -49,10 +49,16 @@ const SOCKET_ONLY: &str =
 const SOCKADDR_SOURCE_ONLY: &str =
     "sockaddr only supports [not]saddr, [not]sport[priv], and family";
 
+const SOCKADDR_UN_ONLY: &str =
+    "sockaddr_un only supports Family and string operators (Equal, NotEqual, Prefix, NotPrefix)";
+
 /// Tetragon's verdict for `op` on an argument of type `ty`; `None` when the
 /// type is `auto` (known only from the tracepoint's format).
 pub(super) fn fit(op: Operator, ty: ArgType) -> Option<Fit> {
     use Operator::*;
+    if ty == ArgType::SockaddrUn {
+        return Some(sockaddr_un_fit(op));
+    }
     let group = ty.filter_group()?;
     let family = ty.bpf_filter_family()?;
     let numeric = matches!(group, FilterGroup::Int32 | FilterGroup::Int64);
@@ -110,6 +116,31 @@ pub(super) fn fit(op: Operator, ty: ArgType) -> Option<Fit> {
         }
         CelExpr => Fit::Works,
     })
+}
+
+/// `sockaddr_un` (Tetragon 1.7 and later; `unsupported_sockaddr_un` refuses
+/// the type before): the agent takes `Family` and the string operators,
+/// which the BPF side compares with the socket's path (`sun_path`) and
+/// family; its other socket operators are refused. `Postfix` is loaded but
+/// the BPF comparison has no case for it (never true, negated or not); so
+/// has `SubString` up to 1.7 (main compares it on kernels with
+/// `bpf_strnstr`).
+fn sockaddr_un_fit(op: Operator) -> Fit {
+    use Operator::*;
+    match op {
+        Family | Equal | NotEqual | Prefix | NotPrefix | CelExpr => Fit::Works,
+        Postfix | NotPostfix | SubString | SubStringIgnCase => Fit::NeverMatches,
+        SPort | NotSPort | SPortPriv | NotSPortPriv | SAddr | NotSAddr | DPort | NotDPort
+        | DPortPriv | NotDPortPriv | Protocol | DAddr | NotDAddr | State => {
+            Fit::Refused(SOCKADDR_UN_ONLY)
+        }
+        FileType | NotFileType => {
+            Fit::Refused("FileType operators specified for non-file/path type")
+        }
+        InMap | NotInMap => Fit::Refused("unknown type for map operators"),
+        InRange | NotInRange => Fit::Refused("MatchArgs type unsupported for range operators"),
+        Gt | Lt | Mask | CapabilitiesGained => Fit::Refused("MatchArgs type unsupported"),
+    }
 }
 
 fn socket_fit(group: FilterGroup, sockaddr_lacks_it: bool) -> Fit {

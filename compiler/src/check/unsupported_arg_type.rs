@@ -2,10 +2,12 @@
 //!
 //! What it does: reports `type: auto` and `syscall64` on kprobe and fentry
 //! `args`; `auto` on LSM hooks, uprobes and USDTs; `auto` (also the default
-//! when `type` is left out) on every `returnArg`; `const_buf` on
-//! tracepoints; `bpf_cmd` on LSM hooks; and `sockaddr_un` anywhere (it is in
-//! the CRD's enum, but the agent does not know it). A missing `type` counts
-//! as `auto`, the CRD's default (tracepoints accept it).
+//! when `type` is left out) on every `returnArg` and on raw tracepoints
+//! (which have no format to take a type from); `const_buf` on
+//! tracepoints; and `bpf_cmd` on LSM hooks. (`sockaddr_un`, which
+//! releases before 1.7 do not know, is `unsupported_sockaddr_un`'s.) A
+//! missing `type` counts as `auto`, the CRD's default (tracepoints accept
+//! it).
 //! Why: Tetragon refuses the hook ("args[0].type: type 'auto' is invalid for
 //! kprobes", "Arg(0) type 'auto' unsupported", "ReturnArg type 'auto'
 //! unsupported", "const_buf type cannot be user-defined"). Only tracepoints
@@ -15,7 +17,7 @@
 
 use super::Check;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::ir::{ArgDecl, ArgType, HookKind, Policy};
+use crate::ir::{ArgDecl, ArgType, HookKind, HookTarget, Policy};
 
 pub const CHECK: Check = Check {
     name: "unsupported_arg_type",
@@ -32,8 +34,25 @@ fn written_auto(arg: &ArgDecl) -> bool {
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
         let kind = hook.kind();
+        let raw = matches!(&hook.target, HookTarget::Tracepoint { raw: true, .. });
         for (i, arg) in hook.args.iter().enumerate() {
             let missing = arg.type_text.is_none();
+            if raw && (missing || written_auto(arg)) {
+                let message = if missing {
+                    format!(
+                        "`args[{i}]` has no `type`, so it gets the CRD default `auto`, which raw tracepoints cannot collect"
+                    )
+                } else {
+                    format!("`args[{i}]` cannot be `type: auto` on a raw tracepoint")
+                };
+                out.push(
+                    Diagnostic::of(Code::UnsupportedArgType, message)
+                        .with_primary(if missing { arg.span } else { arg.ty.span }, "give the argument's type")
+                        .with_help("write the type of the `TP_PROTO` argument, e.g. `syscall64` for the `id` of `raw_syscalls/sys_enter` (index 1), `linux_binprm` for `sched/sched_process_exec` (index 2)")
+                        .with_note("a raw tracepoint has no tracefs format to take the type from; Tetragon refuses the hook (\"format is nil\")"),
+                );
+                continue;
+            }
             if arg.ty.value == ArgType::Auto && !missing && !written_auto(arg) {
                 continue;
             }
@@ -48,13 +67,6 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                     d = d.with_primary(arg.span, "give the argument's type");
                 }
                 out.push(d);
-            }
-        }
-        for (i, arg) in hook.data.iter().enumerate() {
-            if arg.ty.value == ArgType::SockaddrUn {
-                if let Some((why, help)) = refusal(kind, arg.ty.value) {
-                    out.push(report(arg, &format!("`data[{i}]`"), kind, why, help));
-                }
             }
         }
         if let Some(ret) = &hook.return_arg {
@@ -74,10 +86,6 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
                         .with_help("write the type the function returns, e.g. `type: int` (most kernel functions and every syscall) or `type: sock`")
                         .with_note("Tetragon refuses the hook: \"ReturnArg type 'auto' unsupported\""),
                 );
-            } else if let Some((why, help)) =
-                refusal(kind, ty).filter(|_| ty == ArgType::SockaddrUn)
-            {
-                out.push(report(ret, "`returnArg`", kind, why, help));
             }
         }
     }
@@ -88,10 +96,6 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
 fn refusal(kind: HookKind, ty: ArgType) -> Option<(String, &'static str)> {
     use HookKind::*;
     Some(match (kind, ty) {
-        (_, ArgType::SockaddrUn) => (
-            "Tetragon's agent does not know `sockaddr_un` (it is in the CRD only): \"type 'sockaddr_un' unsupported\"".into(),
-            "read the argument as `sockaddr` (family, address and port) or drop it",
-        ),
         (Kprobe | Fentry, ArgType::Auto) => (
             format!("\"type 'auto' is invalid for {}s\": only tracepoints can take the type from the kernel", kind.as_str()),
             "write the parameter's type, e.g. `int`, `string`, `file`, `sock`",
@@ -184,15 +188,11 @@ mod tests {
     }
 
     #[test]
-    fn const_buf_on_tracepoints_and_sockaddr_un_anywhere() {
+    fn const_buf_on_tracepoints_and_syscall64_on_kprobes() {
         let t = policy(
             "  tracepoints:\n  - subsystem: syscalls\n    event: sys_enter_openat\n    args: [{index: 5, type: const_buf}]\n",
         );
         assert_eq!(with_code(&t, Code::UnsupportedArgType).len(), 1);
-        let l = policy(
-            "  lsmhooks:\n  - hook: socket_connect\n    args: [{index: 1, type: sockaddr_un}]\n",
-        );
-        assert_eq!(with_code(&l, Code::UnsupportedArgType).len(), 1);
         let s = policy("  kprobes:\n  - call: sys_bpf\n    args: [{index: 0, type: syscall64}]\n");
         assert_eq!(with_code(&s, Code::UnsupportedArgType).len(), 1);
     }

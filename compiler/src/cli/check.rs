@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use tpc::diagnostics::{Tally, render};
 use tpc::driver::{self, CheckOptions, Input, KernelMatrix, KernelRequest, Report};
+use tpc::tetragon::TetragonVersion;
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -44,6 +45,15 @@ pub struct CheckArgs {
     /// symbols).
     #[arg(long)]
     pub no_host_checks: bool,
+    /// Apply the loading rules of this Tetragon release where releases
+    /// differ: 1.5, 1.6, 1.7 or main (the development branch). A finding
+    /// that depends on the release says since when it holds.
+    #[arg(long, value_name = "VERSION", default_value = "1.7", value_parser = parse_tetragon)]
+    pub tetragon: TetragonVersion,
+}
+
+fn parse_tetragon(text: &str) -> Result<TetragonVersion, String> {
+    TetragonVersion::parse(text).map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -92,6 +102,7 @@ pub fn run(args: &CheckArgs) -> i32 {
         kernels,
         host_checks: !args.no_host_checks,
         rsp_strategy: args.rsp_strategy.map(super::RspStrategyArg::strategy),
+        tetragon: args.tetragon,
     };
     let mut report = match driver::check_inputs_with(&inputs, &options) {
         Ok(r) => r,

@@ -60,6 +60,7 @@ pub fn run(args: &ConvertArgs) -> i32 {
         kernels,
         host_checks: false,
         rsp_strategy: args.rsp_strategy.map(RspStrategyArg::strategy),
+        ..CheckOptions::default()
     };
     let report = match driver::check_inputs_with(&inputs, &options) {
         Ok(r) => r,

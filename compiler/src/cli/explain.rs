@@ -1,6 +1,7 @@
 //! `tpc explain`: the documentation of a diagnostic code.
 
 use super::exit;
+use std::io::Write as _;
 use tpc::diagnostics::Code;
 
 #[derive(Debug, clap::Args)]
@@ -23,10 +24,15 @@ pub fn documentation(code: Code) -> String {
         .join("\n")
 }
 
+/// Output goes through `writeln!` with errors ignored, not `println!`: a
+/// reader that closes the pipe early (`tpc explain --list | head`) ends the
+/// output, not the process with a panic.
 pub fn run(args: &ExplainArgs) -> i32 {
+    let mut out = std::io::stdout().lock();
     if args.list {
         for c in Code::ALL {
-            println!(
+            let _ = writeln!(
+                out,
                 "{}  {:<26} {:<8} {}",
                 c.as_str(),
                 c.name(),
@@ -45,13 +51,14 @@ pub fn run(args: &ExplainArgs) -> i32 {
     }
     match Code::parse(text) {
         Some(c) => {
-            println!(
+            let _ = writeln!(
+                out,
                 "{} ({}), default severity: {}\n",
                 c.as_str(),
                 c.name(),
                 c.default_severity().as_str()
             );
-            println!("{}", documentation(c).trim_end());
+            let _ = writeln!(out, "{}", documentation(c).trim_end());
             exit::OK
         }
         None => {

@@ -22,7 +22,8 @@ pub struct KernelsArgs {
 pub enum KernelsCommand {
     /// List the kernels compiled into tpc (the default).
     List,
-    /// Look up functions, syscalls, struct paths, LSM hooks or tracepoints.
+    /// Look up functions, syscalls, struct paths, LSM hooks or tracepoints
+    /// (exit status 1 when one of them is not found in a kernel).
     Show(ShowArgs),
     /// Build the carried database from a directory of `<arch>-<release>.btf.xz` files.
     BuildDb(BuildDbArgs),
@@ -125,6 +126,9 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
     selections.extend(args.btf.iter().cloned().map(KernelSelection::BtfFile));
     let kernels = load_kernels(&selections)?;
     let mut out = std::io::stdout().lock();
+    // Any lookup that finds nothing makes the exit status 1, so scripts
+    // can test for a function or a path.
+    let mut missing = false;
     for kernel in &kernels {
         let identity = kernel.identity();
         let _ = writeln!(
@@ -140,12 +144,14 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
                     let _ = writeln!(out, "function {}", sig.to_c());
                 }
                 None => {
+                    missing = true;
                     let _ = writeln!(out, "function {name}: not in this kernel");
                 }
             }
         }
         for name in &args.syscall {
             let resolution = kernel.syscall(name);
+            missing |= !resolution.tetragon_attaches();
             let _ = writeln!(
                 out,
                 "syscall {name}: wrapper {}{}, Tetragon attaches to {} ({})",
@@ -177,6 +183,7 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
                     let _ = writeln!(out, "lsm {hook}: {}", sig.to_c());
                 }
                 None => {
+                    missing = true;
                     let _ = writeln!(out, "lsm {hook}: no bpf_lsm_{hook} in this kernel");
                 }
             }
@@ -198,6 +205,7 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
                     }
                 }
                 other => {
+                    missing = true;
                     let _ = writeln!(out, "tracepoint {spec}: {other:?}");
                 }
             }
@@ -209,12 +217,17 @@ fn show(args: ShowArgs) -> Result<ExitCode, BtfError> {
                     let _ = writeln!(out, "path {spec}: {}", resolved.final_type().c);
                 }
                 Err(error) => {
+                    missing = true;
                     let _ = writeln!(out, "path {spec}: {error}");
                 }
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if missing {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// How a kernel in the shared BTF set is named in `tpc`.

@@ -130,9 +130,9 @@ codes! {
     /// What it does: checks enumerated values (operators, argument types,
     /// actions, namespaces, capability names and types, list types) and
     /// suggests the closest allowed one. Spellings that Tetragon's Go
-    /// parsers would take but the CRD's enum does not list (`sigkill`,
-    /// `FollowFD`) are reported too: the agent validates against the CRD
-    /// before it parses.
+    /// parsers would take but the CRD's enum does not list (`sigkill`;
+    /// `FollowFD` with `--tetragon main`, whose enum dropped it) are
+    /// reported too: the agent validates against the CRD before it parses.
     /// Why: Tetragon rejects unknown names, but only when the policy loads.
     /// Example: `operator: Equals` instead of `Equal`.
     UnknownValue = ("TPC007", "unknown-value", Error);
@@ -164,6 +164,28 @@ codes! {
     /// other text than the one written.
     /// Example: `values: [443]` instead of `values: ["443"]`.
     AgentOnlySpelling = ("TPC010", "agent-only-spelling", Warning);
+
+    /// The YAML is valid but expands beyond what tpc reads.
+    ///
+    /// What it does: stops reading a file whose aliases copy more than
+    /// 100,000 nodes in total, or whose collections nest deeper than 256
+    /// levels, and points at the alias or collection where it stopped.
+    /// Why: a "billion laughs" file of a few hundred bytes expands to billions
+    /// of nodes; reading it would take all the memory of the CI runner. No
+    /// policy comes near these bounds.
+    /// Example: `a: &a [x, x, x]`, `b: &b [*a, *a, *a]`, ... nine levels deep.
+    YamlLimit = ("TPC011", "yaml-limit", Error);
+
+    /// Two policies of one run have the same name (and namespace).
+    ///
+    /// What it does: compares `metadata.name` (with `metadata.namespace`
+    /// for namespaced policies) across every document of every file checked
+    /// together, and points at the first policy of that name.
+    /// Why: Tetragon refuses the second policy ("a sensor collection with
+    /// the key already exists"), and `kubectl apply` of both silently keeps
+    /// only the last one.
+    /// Example: two documents of one file both named `file-monitoring`.
+    DuplicatePolicyName = ("TPC012", "duplicate-policy-name", Error);
 
     /// An operator that does not apply to the argument's type.
     ///
@@ -211,7 +233,8 @@ codes! {
     ///
     /// What it does: rejects `type: auto` and `syscall64` on kprobes, `auto` on
     /// LSM hooks, uprobes and USDTs and on every `returnArg`, `const_buf` as a
-    /// tracepoint type, and `sockaddr_un` (in the CRD but unknown to the agent).
+    /// tracepoint type, and `sockaddr_un` for releases before 1.7 (which do
+    /// not know it; `--tetragon`).
     /// Why: Tetragon refuses the policy ("type 'auto' is invalid for kprobes").
     /// Example: `returnArg: {index: 0}` (the type defaults to `auto`).
     UnsupportedArgType = ("TPC025", "unsupported-arg-type", Error);
@@ -219,9 +242,10 @@ codes! {
     /// An `args`/`data` declaration that Tetragon refuses.
     ///
     /// What it does: checks parameter indexes (0–4 on kprobes, uprobes and LSM
-    /// hooks), `sizeArgIndex` (≤ 15), `source` (only on `data`, as
-    /// `current_task` or `pt_regs`, with a `resolve`), `maxData` and
-    /// `returnCopy` (only on `char_buf`/`char_iovec`).
+    /// hooks, 0–5 on raw tracepoints), `sizeArgIndex` (≤ 15), `source` (only
+    /// on `data`, as `current_task` or `pt_regs`, with a `resolve`), `maxData`
+    /// and `returnCopy` (only on `char_buf`/`char_iovec`); warns about
+    /// `btfType` on kprobes, which Tetragon 1.7 and older ignore.
     /// Why: the agent rejects the hook, or silently ignores the setting.
     /// Example: `data: [{index: 0, type: int}]` without `source` and `resolve`.
     InvalidArgDeclaration = ("TPC026", "invalid-arg-declaration", Error);
@@ -230,8 +254,9 @@ codes! {
     ///
     /// What it does: flags filters Tetragon loads but never matches (`Prefix`
     /// on a number, `State` on an `skb`, any filter on a type the BPF side
-    /// cannot filter, such as `cred`), and filters that always match
-    /// (`NotEqual` on a number with two different values).
+    /// cannot filter, such as `cred`; a relative path in `matchBinaries`),
+    /// and filters that always match (`NotEqual` on a number with two
+    /// different values).
     /// Why: the selector silently does something else than intended.
     /// Example: `NotEqual` with values `0` and `1` on an `int`.
     IneffectiveFilter = ("TPC027", "ineffective-filter", Warning);
@@ -314,7 +339,10 @@ codes! {
     /// `return`, `returnArg`, `returnArgAction` and `matchReturnArgs` disagree.
     ///
     /// What it does: checks that `returnArg` comes with `return: true`, that
-    /// `matchReturnArgs`/`matchReturnActions` have a return value to look at.
+    /// `matchReturnArgs`/`matchReturnActions` have a return value to look at,
+    /// and that `returnArgAction` is `TrackSock` or `UntrackSock` (anything
+    /// else is refused since Tetragon 1.7; a no-op warning with `--tetragon
+    /// 1.6` and older).
     /// Why: without `return: true` Tetragon never collects the return value, so
     /// return filters never match.
     /// Example: `returnArg: {index: 0, type: int}` without `return: true`.
@@ -368,7 +396,9 @@ codes! {
     /// What it does: checks actions against the hook kind: LSM hooks take only
     /// `Post`, `NoPost`, `Sigkill`, `Signal` and `Override` (errors), fentries
     /// no enforcement (errors); `Override` on tracepoints, `Set` outside USDTs,
-    /// socket tracking outside kprobes are warnings (they load and never run).
+    /// socket tracking outside kprobes are warnings (they load and never run);
+    /// `GetUrl`/`DnsLookup` on uprobes and USDTs are errors on Tetragon's main
+    /// branch, warnings up to 1.7.
     /// Why: the policy fails to load, or the action never runs.
     /// Example: `Override` on a tracepoint.
     ActionNotSupported = ("TPC051", "action-not-supported", Error);
@@ -592,7 +622,9 @@ codes! {
     /// A `btfType`/`resolve` path walks a struct member that does not exist.
     ///
     /// What it does: walks the path through the kernel's structs and names the
-    /// first member that is not there.
+    /// first member that is not there. A `btfType` missing from vmlinux is a
+    /// warning when `btfTypeModule` names the module Tetragon looks it up in
+    /// (tpc reads no module BTF).
     /// Why: Tetragon refuses the policy on that kernel.
     /// Example: `resolve: "f_path.dentry.d_nam.name"`.
     ResolvePath = ("TPC105", "resolve-path", Error);

@@ -66,18 +66,11 @@ pub fn mentions_rsp(text: &str) -> bool {
 /// [`parse_policies`] with options.
 pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> Parsed {
     let mut out = Parsed::default();
-    let docs = match yaml::parse(file, text) {
-        Ok(d) => d,
-        Err(e) => {
-            out.diagnostics.push(
-                Diagnostic::of(Code::YamlSyntax, format!("invalid YAML: {}", e.message))
-                    .with_primary(e.span, "the YAML parser stopped here"),
-            );
-            return out;
-        }
-    };
-    for doc in &docs {
-        let Some(root) = &doc.root else { continue };
+    let mut any_document = false;
+    // Documents are checked as they end, so one tree is alive at a time.
+    let parsed = yaml::parse_each(file, text, |doc| {
+        let Some(root) = &doc.root else { return };
+        any_document = true;
         match classify(root, &mut out.diagnostics) {
             DocClass::Rsp { kind_span } => {
                 if let Some(converted) = rsp::lower(
@@ -119,8 +112,30 @@ pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> 
             DocClass::Skip => out.skipped += 1,
             DocClass::Invalid => {}
         }
+    });
+    if let Err(e) = parsed {
+        // A file that is not readable YAML is reported as such alone: what
+        // its first documents would say is not the author's problem yet.
+        out = Parsed::default();
+        out.diagnostics.push(match e.kind {
+            yaml::YamlErrorKind::Syntax => {
+                Diagnostic::of(Code::YamlSyntax, format!("invalid YAML: {}", e.message))
+                    .with_primary(e.span, "the YAML parser stopped here")
+            }
+            yaml::YamlErrorKind::Limit => Diagnostic::of(
+                Code::YamlLimit,
+                format!("YAML too large to read: {}", e.message),
+            )
+            .with_primary(e.span, "tpc stopped reading here")
+            .with_note(format!(
+                "tpc reads at most {} alias-copied nodes per file and {} levels of nesting; no policy needs more",
+                yaml::MAX_ALIAS_NODES,
+                yaml::MAX_DEPTH
+            )),
+        });
+        return out;
     }
-    if docs.iter().all(|d| d.root.is_none()) {
+    if !any_document {
         let span = Span::new(file, 0, 0);
         out.diagnostics.push(
             Diagnostic::of(Code::NotAPolicy, "the file holds no YAML document")

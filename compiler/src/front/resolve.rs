@@ -200,11 +200,44 @@ pub fn lower_policy(
         rsp: None,
     };
     let (lists, macros) = cx.finish();
-    Some(Policy {
+    let mut policy = Policy {
         lists,
         macros,
         ..policy
-    })
+    };
+    compact(&mut policy);
+    Some(policy)
+}
+
+/// Gives back the spare capacity of the policy's big lists: a `Vec` of
+/// hooks or selectors grows to four slots on its first push (about 3 KB),
+/// which made a file of many one-hook policies take 60 times its size.
+fn compact(policy: &mut Policy) {
+    policy.hooks.shrink_to_fit();
+    for hook in &mut policy.hooks {
+        hook.args.shrink_to_fit();
+        hook.data.shrink_to_fit();
+        hook.selectors.shrink_to_fit();
+        for selector in &mut hook.selectors {
+            selector.match_args.shrink_to_fit();
+            selector.match_data.shrink_to_fit();
+            selector.match_return_args.shrink_to_fit();
+            selector.match_binaries.shrink_to_fit();
+            selector.match_parent_binaries.shrink_to_fit();
+            selector.match_actions.shrink_to_fit();
+            selector.match_return_actions.shrink_to_fit();
+            let filters = selector
+                .match_args
+                .iter_mut()
+                .chain(&mut selector.match_data)
+                .chain(&mut selector.match_return_args);
+            for filter in filters {
+                filter.targets.shrink_to_fit();
+                filter.values.shrink_to_fit();
+                filter.raw_values.shrink_to_fit();
+            }
+        }
+    }
 }
 
 fn label_selector(node: &Node) -> LabelSelector {

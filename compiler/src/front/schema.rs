@@ -251,6 +251,11 @@ pub static ARG_OPERATORS: EnumSpec = EnumSpec {
     agent_extra: &[],
 };
 
+/// File-descriptor tracking actions: in the CRD's enum up to Tetragon 1.7,
+/// removed on its main branch (`check::removed_fd_actions` decides by
+/// `--tetragon`).
+pub const FD_ACTIONS: [&str; 3] = ["FollowFD", "UnfollowFD", "CopyFD"];
+
 pub static ACTIONS: EnumSpec = EnumSpec {
     what: "action",
     values: &[
@@ -268,7 +273,7 @@ pub static ACTIONS: EnumSpec = EnumSpec {
         "Set",
     ],
     agent_ignores_case: true,
-    agent_extra: &["FollowFD", "UnfollowFD", "CopyFD"],
+    agent_extra: &FD_ACTIONS,
 };
 
 pub static BINARY_OPERATORS: EnumSpec = EnumSpec {

@@ -2,6 +2,13 @@
 //! deserializer it keeps every key and value with its byte span, keeps
 //! duplicate keys (so they can be reported), and remembers scalar styles (a
 //! quoted `"1"` is text, a plain `1` is a number).
+//!
+//! The tree is bounded, since `tpc check` reads YAML written by anyone:
+//! aliases may copy at most [`MAX_ALIAS_NODES`] nodes per stream (a "billion
+//! laughs" file of a few hundred bytes would otherwise expand to billions),
+//! and collections nest at most [`MAX_DEPTH`] levels (so no later pass can
+//! run out of stack). Both are counted, not timed: the work done is bounded
+//! by the input size plus these constants.
 
 use crate::span::{FileId, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
@@ -187,12 +194,37 @@ pub struct Document {
     pub span: Span,
 }
 
-/// A YAML syntax error with the span where the parser stopped.
+/// How many nodes aliases may copy into one stream's trees, in total. Real
+/// policies use aliases for a few selectors or value lists (hundreds of
+/// nodes); mature YAML loaders cap expansion the same way.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// How deep collections may nest. A policy is at most about 12 levels deep.
+pub const MAX_DEPTH: usize = 256;
+
+/// Why the YAML could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// Not valid YAML.
+    Syntax,
+    /// Valid YAML that goes beyond what tpc reads (alias expansion, nesting).
+    Limit,
+}
+
+/// A YAML error with the span where reading stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct YamlError {
+    pub kind: YamlErrorKind,
     pub message: String,
     pub span: Span,
+}
+
+/// A node with the number of nodes in it (itself included), so that an
+/// alias knows what copying it costs without walking it.
+struct Counted {
+    node: Node,
+    nodes: usize,
 }
 
 /// Converts the parser's character offsets into byte offsets.
@@ -242,6 +274,7 @@ enum Frame {
         tag: Option<String>,
         anchor: usize,
         items: Vec<Node>,
+        nodes: usize,
     },
     Map {
         start: usize,
@@ -249,16 +282,31 @@ enum Frame {
         anchor: usize,
         entries: Vec<Entry>,
         pending_key: Option<Node>,
+        nodes: usize,
     },
 }
 
 /// Parses a YAML stream into documents. Stops at the first syntax error.
 pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
+    let mut docs = Vec::new();
+    parse_each(file, text, |doc| docs.push(doc))?;
+    Ok(docs)
+}
+
+/// Parses a YAML stream and hands each document to `each` as soon as it
+/// ends, so that only one document's tree is alive at a time (a file of
+/// 100,000 policies needs the memory of one). Stops at the first error;
+/// the documents before it have been handed over.
+pub fn parse_each(
+    file: FileId,
+    text: &str,
+    mut each: impl FnMut(Document),
+) -> Result<(), YamlError> {
     let offsets = OffsetMap::new(text);
     let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, Counted> = HashMap::new();
+    let mut alias_nodes = 0usize;
     let mut root: Option<Node> = None;
     let mut doc_start: Option<usize> = None;
     let mut last_end = 0usize;
@@ -271,13 +319,14 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
             // Label the character the parser stopped at (whole, not a byte of it).
             let end = text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
             YamlError {
+                kind: YamlErrorKind::Syntax,
                 message: e.info().to_string(),
                 span: span_of(at, end),
             }
         })?;
         let start = offsets.byte(span.start.index());
         let end = offsets.byte(span.end.index());
-        let finished: Option<Node> = match event {
+        let finished: Option<Counted> = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
@@ -296,13 +345,30 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                 let root = root.take().filter(|n| {
                     !matches!(&n.kind, NodeKind::Scalar { text, style: Style::Plain } if text.is_empty())
                 });
-                docs.push(Document { root, span });
+                each(Document { root, span });
                 None
             }
             Event::Alias(id) => Some(match anchors.get(&id) {
-                Some(n) => n.clone(),
+                Some(anchored) => {
+                    alias_nodes = alias_nodes.saturating_add(anchored.nodes);
+                    if alias_nodes > MAX_ALIAS_NODES {
+                        return Err(YamlError {
+                            kind: YamlErrorKind::Limit,
+                            message: format!(
+                                "aliases expand to more than {MAX_ALIAS_NODES} nodes; this one copies {} (an alias bomb?)",
+                                anchored.nodes
+                            ),
+                            span: span_of(start, end),
+                        });
+                    }
+                    Counted {
+                        node: anchored.node.clone(),
+                        nodes: anchored.nodes,
+                    }
+                }
                 None => {
                     return Err(YamlError {
+                        kind: YamlErrorKind::Syntax,
                         message: "alias refers to an unknown anchor".into(),
                         span: span_of(start, end),
                     });
@@ -322,27 +388,28 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     },
                     tag: tag.map(|t| t.to_string()),
                 };
-                if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
-                }
-                Some(node)
+                Some(anchored(&mut anchors, anchor, node, 1))
             }
             Event::SequenceStart(anchor, tag) => {
+                too_deep(&stack, span_of(start, end))?;
                 stack.push(Frame::Seq {
                     start,
                     tag: tag.map(|t| t.to_string()),
                     anchor,
                     items: Vec::new(),
+                    nodes: 1,
                 });
                 None
             }
             Event::MappingStart(anchor, tag) => {
+                too_deep(&stack, span_of(start, end))?;
                 stack.push(Frame::Map {
                     start,
                     tag: tag.map(|t| t.to_string()),
                     anchor,
                     entries: Vec::new(),
                     pending_key: None,
+                    nodes: 1,
                 });
                 None
             }
@@ -352,6 +419,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     tag,
                     anchor,
                     items,
+                    nodes,
                 }) => {
                     // Flow collections end at their closing bracket; block
                     // ones at their last item (the end event of a block
@@ -366,13 +434,11 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                         kind: NodeKind::Seq(items),
                         tag,
                     };
-                    if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
-                    }
-                    Some(node)
+                    Some(anchored(&mut anchors, anchor, node, nodes))
                 }
                 _ => {
                     return Err(YamlError {
+                        kind: YamlErrorKind::Syntax,
                         message: "unbalanced sequence end".into(),
                         span: span_of(start, end),
                     });
@@ -384,6 +450,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                     tag,
                     anchor,
                     entries,
+                    nodes,
                     ..
                 }) => {
                     let e = if text.as_bytes().get(s) == Some(&b'{') {
@@ -398,36 +465,75 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Document>, YamlError> {
                         kind: NodeKind::Map(entries),
                         tag,
                     };
-                    if anchor > 0 {
-                        anchors.insert(anchor, node.clone());
-                    }
-                    Some(node)
+                    Some(anchored(&mut anchors, anchor, node, nodes))
                 }
                 _ => {
                     return Err(YamlError {
+                        kind: YamlErrorKind::Syntax,
                         message: "unbalanced mapping end".into(),
                         span: span_of(start, end),
                     });
                 }
             },
         };
-        if let Some(node) = finished {
+        if let Some(Counted { node, nodes: count }) = finished {
             last_end = last_end.max(node.span.end as usize);
             match stack.last_mut() {
                 None => root = Some(node),
-                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Seq { items, nodes, .. }) => {
+                    *nodes = nodes.saturating_add(count);
+                    items.push(node);
+                }
                 Some(Frame::Map {
                     entries,
                     pending_key,
+                    nodes,
                     ..
                 }) => match pending_key.take() {
-                    None => *pending_key = Some(node),
-                    Some(key) => entries.push(Entry { key, value: node }),
+                    None => {
+                        *nodes = nodes.saturating_add(count);
+                        *pending_key = Some(node);
+                    }
+                    Some(key) => {
+                        *nodes = nodes.saturating_add(count);
+                        entries.push(Entry { key, value: node });
+                    }
                 },
             }
         }
     }
-    Ok(docs)
+    Ok(())
+}
+
+/// Remembers `node` under its anchor (when it has one) and passes it on.
+fn anchored(
+    anchors: &mut HashMap<usize, Counted>,
+    anchor: usize,
+    node: Node,
+    nodes: usize,
+) -> Counted {
+    if anchor > 0 {
+        anchors.insert(
+            anchor,
+            Counted {
+                node: node.clone(),
+                nodes,
+            },
+        );
+    }
+    Counted { node, nodes }
+}
+
+/// Refuses a collection that would nest deeper than [`MAX_DEPTH`].
+fn too_deep(stack: &[Frame], span: Span) -> Result<(), YamlError> {
+    if stack.len() < MAX_DEPTH {
+        return Ok(());
+    }
+    Err(YamlError {
+        kind: YamlErrorKind::Limit,
+        message: format!("collections nest deeper than {MAX_DEPTH} levels"),
+        span,
+    })
 }
 
 #[cfg(test)]
@@ -501,6 +607,47 @@ mod tests {
     fn syntax_error_has_span() {
         let err = parse(FileId(0), "a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.span.start > 0);
+    }
+
+    /// A "billion laughs" stream: 9 levels of 9 aliases each (9^9 nodes).
+    pub(crate) fn alias_bomb() -> String {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for level in 1..9 {
+            let prev = format!("*a{}", level - 1);
+            let items = [prev.as_str(); 9].join(", ");
+            text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_bomb_stops_at_the_expansion_bound() {
+        let text = alias_bomb();
+        assert!(text.len() < 600, "{} bytes", text.len());
+        let err = parse(FileId(0), &text).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        assert!(text[err.span.range()].starts_with("*a"), "{:?}", err.span);
+    }
+
+    #[test]
+    fn aliases_within_the_bound_expand() {
+        let text = "a: &a [1, 2, 3]\nb: [*a, *a]\n";
+        let root = one(text);
+        assert_eq!(root.get("b").unwrap().as_seq().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let depth = 100_000;
+        let block = format!("{}x\n", "- ".repeat(depth));
+        let err = parse(FileId(0), &block).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        assert_eq!(err.span.start as usize, 2 * MAX_DEPTH);
+        let fine = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(FileId(0), &fine).is_ok());
+        // The parser itself refuses flow collections nested beyond 255.
+        let flow = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse(FileId(0), &flow).is_err());
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn build_with(
         kernels: request.clone(),
         host_checks: false,
         rsp_strategy,
+        ..CheckOptions::default()
     };
     let mut report = driver::check_inputs_with(inputs, &options)?;
     if report

@@ -73,7 +73,7 @@ pub(crate) mod plan;
 pub mod process;
 pub mod replay;
 pub mod report;
-mod syscall_table;
+pub(crate) mod syscall_table;
 pub mod syscalls;
 pub mod testfile;
 mod trace;

@@ -49,6 +49,39 @@ pub fn error_line(origin: Origin<'_>, error: &str) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
+/// The compact form of an event's arguments. A buffer followed by its own
+/// size (`write`'s `buf, count`) is shown once, as `627 bytes`, as `tetra
+/// getevents -o compact` does, not as `(627 bytes) 627`.
+fn short_args(args: &[KprobeArgument]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut at = 0;
+    while let Some(arg) = args.get(at) {
+        let length = match &arg.value {
+            ArgValue::Bytes(b) => Some(b.decode().len() as u64),
+            ArgValue::TruncatedBytes(t) => Some(t.orig_size.map_or(0, |s| s.get())),
+            _ => None,
+        };
+        let size = args.get(at + 1).and_then(|next| match &next.value {
+            ArgValue::Size(v) => Some(v.get()),
+            ArgValue::Int(v) => u64::try_from(v.get()).ok(),
+            ArgValue::Uint(v) => Some(u64::from(v.get())),
+            ArgValue::Long(v) => u64::try_from(v.get()).ok(),
+            _ => None,
+        });
+        match (length, size) {
+            (Some(length), Some(size)) if length == size => {
+                out.push(format!("{size} bytes"));
+                at += 2;
+            }
+            _ => {
+                out.push(short_arg(arg));
+                at += 1;
+            }
+        }
+    }
+    out
+}
+
 fn short_arg(arg: &KprobeArgument) -> String {
     let text = match &arg.value {
         ArgValue::String(s) => s.clone(),
@@ -150,7 +183,7 @@ fn compact_emoji(hook: Option<&tpc_events::Hook<'_>>, verb: &str) -> &'static st
 /// One human line for a posted event, like `tetra getevents -o compact`
 /// (its emoji, the pod or node, the binary), with every argument and the
 /// policy and action that posted it:
-/// `📝 write    tenant-jobs/elasticsearch /usr/bin/vi /etc/passwd 627  [file-monitoring POST]`.
+/// `📝 write    tenant-jobs/elasticsearch /usr/bin/vi /etc/passwd 627 bytes  [file-monitoring POST]`.
 pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
     let hook = event.hook();
     let verb = match &hook {
@@ -183,7 +216,7 @@ pub fn compact_line(verdict: &Verdict, event: &Event) -> String {
             p.binary()
         }
     });
-    let args: Vec<String> = event.args().iter().map(short_arg).collect();
+    let args = short_args(event.args());
     let action = verdict
         .action
         .as_ref()

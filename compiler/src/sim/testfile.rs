@@ -496,7 +496,7 @@ fn read_source(test: &TestFile, source: &EventSource) -> Result<Vec<(String, Str
             .map(|dir| dir.join(rel))
             .ok_or_else(|| {
                 format!(
-                    "cannot find the shared data folder for `{}` (set TPC_SHARED)",
+                    "the events `shared/{}` come from the shared data folder, which is not here: put `shared/` (with `corpus/`) beside the checkout, or set TPC_SHARED",
                     rel.display()
                 )
             })
@@ -713,6 +713,12 @@ pub fn run(test: &TestFile) -> TestOutcome {
             Ok(x) => inputs.extend(x),
             Err(e) => outcome.failures.push(e),
         }
+    }
+    if !outcome.failures.is_empty() {
+        // Without all its events the test cannot run: comparing the
+        // verdicts of the events that were read would only add a
+        // misleading diff to the one real problem.
+        return outcome;
     }
     let several = inputs.len() > 1;
     for (name, text) in &inputs {

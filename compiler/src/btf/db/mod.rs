@@ -814,6 +814,14 @@ impl KernelInfo for CarriedKernel {
         )
     }
 
+    fn tracepoint_events(&self) -> Vec<(String, String)> {
+        self.data()
+            .formats
+            .as_ref()
+            .map(TracepointFormats::events)
+            .unwrap_or_default()
+    }
+
     fn for_each_function_name(&self, visit: &mut dyn FnMut(&str)) {
         for &(name, _) in &self.data().functions {
             visit(self.db.string(name));

@@ -105,7 +105,7 @@ fn check_arg(
     };
     if let Some(resolve) = &arg.resolve {
         // The type describes where the path ends.
-        let walked = match (&arg.btf_type, &prototype.btf_function) {
+        let walked = match (context.btf_type(arg), &prototype.btf_function) {
             (Some(btf_type), _) => context.kernel.resolve_path(
                 PathRoot::Type {
                     name: &btf_type.value,
@@ -137,7 +137,7 @@ fn check_arg(
         }
         return;
     }
-    if arg.btf_type.is_some() {
+    if context.btf_type(arg).is_some() {
         return;
     }
     if let ArgCompat::Incompatible { reason } = arg_type_compat(arg.ty.value.as_str(), &param.ty) {

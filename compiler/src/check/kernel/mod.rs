@@ -65,7 +65,16 @@ pub static HOST_CHECKS: &[HostCheck] = &[uprobe_target::CHECK];
 /// Runs every kernel check on one policy against one kernel. The findings
 /// carry no kernel scope; the driver adds it when it groups them.
 pub fn run_all(kernel: &dyn KernelInfo, policy: &Policy) -> Vec<Diagnostic> {
-    let context = KernelContext::new(kernel, policy);
+    run_all_for(kernel, policy, crate::tetragon::TetragonVersion::default())
+}
+
+/// Runs every kernel check on one policy with the rules of `tetragon`.
+pub fn run_all_for(
+    kernel: &dyn KernelInfo,
+    policy: &Policy,
+    tetragon: crate::tetragon::TetragonVersion,
+) -> Vec<Diagnostic> {
+    let context = KernelContext::new(kernel, policy).for_tetragon(tetragon);
     let mut out = Vec::new();
     for check in KERNEL_CHECKS {
         (check.run)(&context, &mut out);

@@ -6,7 +6,11 @@
 //! the argument's type (or the `btfType` it is cast to; `current_task` for
 //! `data` entries), following every pointer level the way Tetragon does,
 //! and names the first member that is not there, with close names. A
-//! `btfType` must name a struct, union or typedef. For `source: pt_regs`
+//! `btfType` (read on Tetragon's main branch; up to 1.7 the agent ignores
+//! it on kernel hooks and the path starts from the parameter) must name a
+//! struct, union or typedef (a warning when
+//! `btfTypeModule` names the module Tetragon looks it up in instead: tpc
+//! reads no module BTF). For `source: pt_regs`
 //! the `resolve` value is a register name (`rdi`, `x0`), checked against
 //! the names Tetragon's agent knows for the kernel's arch.
 //! Why: Tetragon refuses the policy on that kernel ("invalid resolve path").
@@ -18,7 +22,7 @@
 use super::{KernelCheck, KernelContext, Prototype, sub_span};
 use crate::btf::{PathError, PathRoot, TypeDesc, TypeShape, registers};
 use crate::diagnostics::suggest::did_you_mean;
-use crate::diagnostics::{Code, Diagnostic};
+use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::ir::ArgDecl;
 use crate::span::Spanned;
 
@@ -47,7 +51,7 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
                 }
                 _ => continue,
             };
-            let root = arg.btf_type.as_ref().map_or(root, |ty| ty.value.as_str());
+            let root = context.btf_type(arg).map_or(root, |ty| ty.value.as_str());
             let path = arg
                 .resolve
                 .as_ref()
@@ -111,7 +115,8 @@ fn check_param_path(
     is_return: bool,
     out: &mut Vec<Diagnostic>,
 ) {
-    if arg.resolve.is_none() && arg.btf_type.is_none() {
+    let btf_type = context.btf_type(arg);
+    if arg.resolve.is_none() && btf_type.is_none() {
         return;
     }
     let path = arg
@@ -119,7 +124,7 @@ fn check_param_path(
         .as_ref()
         .map_or("", |resolve| resolve.value.as_str());
     let index = arg.index.value as usize;
-    let walked = if let Some(btf_type) = &arg.btf_type {
+    let walked = if let Some(btf_type) = btf_type {
         context.kernel.resolve_path(
             PathRoot::Type {
                 name: &btf_type.value,
@@ -180,12 +185,35 @@ fn path_error(arg: &ArgDecl, error: PathError) -> Option<Diagnostic> {
         PathError::NoSuchFunction { .. } | PathError::NoSuchParam { .. } => None,
         PathError::NoSuchType { name } => {
             let span = arg.btf_type.as_ref().map_or(arg.span, |ty| ty.span);
+            // With `btfTypeModule`, Tetragon looks the type up in that
+            // module's BTF (`/sys/kernel/btf/MODULE`), not in vmlinux's; tpc
+            // reads no module BTF, so it cannot say the type is missing.
+            if let Some(module) = &arg.btf_type_module {
+                return Some(
+                    Diagnostic::new(
+                        Code::ResolvePath,
+                        Severity::Warning,
+                        format!(
+                            "`btfType: {name}` is not in vmlinux's BTF; Tetragon looks it up in module `{}`, whose BTF tpc cannot check",
+                            module.value
+                        ),
+                    )
+                    .with_primary(span, "not in vmlinux")
+                    .with_secondary(module.span, "looked up in this module's BTF")
+                    .with_note(format!(
+                        "the module must be loaded on the node and expose /sys/kernel/btf/{}; otherwise Tetragon refuses the policy (\"failed to find BTF type\")",
+                        module.value
+                    )),
+                );
+            }
             Some(
                 Diagnostic::error(
                     Code::ResolvePath,
                     format!("`btfType: {name}` is not a struct, union or typedef of the kernel"),
                 )
-                .with_primary(span, "no such type"),
+                .with_primary(span, "no such type")
+                .with_help("if the type belongs to a kernel module, name the module with `btfTypeModule`")
+                .with_note("without `btfTypeModule`, Tetragon looks in vmlinux's BTF, then in the BTF of the module that holds the hooked function; this function is in vmlinux"),
             )
         }
         PathError::NoSuchMember {

@@ -19,6 +19,8 @@ pub struct KernelContext<'a> {
     pub policy: &'a Policy,
     /// One entry per hook, in the policy's order.
     pub hooks: Vec<HookOnKernel<'a>>,
+    /// Whose rules apply where releases differ.
+    pub tetragon: crate::tetragon::TetragonVersion,
 }
 
 /// A hook and what it attaches to on the kernel.
@@ -114,7 +116,25 @@ impl<'a> KernelContext<'a> {
             kernel,
             policy,
             hooks,
+            tetragon: crate::tetragon::TetragonVersion::default(),
         }
+    }
+
+    /// The same context with the rules of `tetragon`.
+    pub fn for_tetragon(self, tetragon: crate::tetragon::TetragonVersion) -> Self {
+        KernelContext { tetragon, ..self }
+    }
+
+    /// The `btfType` of a kernel hook's argument as the agent uses it: up
+    /// to Tetragon 1.7 it is ignored there (read for uprobes and USDTs
+    /// only), and `resolve` walks the parameter's own type.
+    pub fn btf_type<'b>(
+        &self,
+        arg: &'b crate::ir::ArgDecl,
+    ) -> Option<&'b crate::span::Spanned<String>> {
+        arg.btf_type
+            .as_ref()
+            .filter(|_| self.tetragon >= crate::tetragon::TetragonVersion::Main)
     }
 }
 

@@ -167,3 +167,28 @@ fn uprobes_and_usdts_are_left_to_the_host_check() {
     let host = run_host_checks(&parsed.policies[0]);
     assert_eq!(codes(&host), ["TPC108"]);
 }
+
+/// Up to Tetragon 1.7 `btfType` on a kprobe is ignored: `resolve` walks the
+/// parameter's own type (`fd_install`'s `struct file *`); on main it walks
+/// the named struct.
+#[test]
+fn btf_type_casts_on_main_only() {
+    use crate::tetragon::TetragonVersion;
+    let yaml = format!(
+        "{HEADER}  kprobes:\n  - call: fd_install\n    syscall: false\n    args:\n    - index: 1\n      type: int\n      btfType: task_struct\n      resolve: f_flags\n"
+    );
+    let parsed = crate::front::parse_policies(FileId(0), &yaml);
+    let kernel = kernel("debian-6.1");
+    let on = |version| -> Vec<&'static str> {
+        parsed
+            .policies
+            .iter()
+            .flat_map(|policy| run_all_for(&kernel, policy, version))
+            .filter(|d| d.code == Code::ResolvePath)
+            .map(|d| d.code.as_str())
+            .collect()
+    };
+    // `struct file` has `f_flags`; `struct task_struct` has not.
+    assert!(on(TetragonVersion::V1_7).is_empty());
+    assert_eq!(on(TetragonVersion::Main), ["TPC105"]);
+}

@@ -7,6 +7,7 @@
 //! `syscalls/sys_enter_*`), and maps every `args[].index` to a field, common
 //! fields included. A raw tracepoint (`raw: true`) is looked up as BTF's
 //! `btf_trace_<event>`; its indexes are checked by `arg_index_out_of_range`.
+//! A missing event gets the closest event of the kernel as a suggestion.
 //! Why: the hook cannot attach ("tracepoint … not supported"), or Tetragon
 //! refuses an index past the last field ("has N fields but field I was
 //! requested").
@@ -14,6 +15,7 @@
 
 use super::{Attachment, KernelCheck, KernelContext, counted};
 use crate::btf::{TracepointInfo, TracepointLookup};
+use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::HookTarget;
 
@@ -33,15 +35,21 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
         };
         let name = format!("{}/{}", subsystem.value, event.value);
         match &hook.attachment {
-            Attachment::Tracepoint(TracepointLookup::Missing { reason }) => out.push(
-                Diagnostic::error(
+            Attachment::Tracepoint(TracepointLookup::Missing { reason }) => {
+                let d = Diagnostic::error(
                     Code::TracepointNotFound,
                     format!("tracepoint `{name}` does not exist"),
                 )
                 .with_primary(event.span, "no such event")
                 .with_secondary(subsystem.span, "in this subsystem")
-                .with_note(reason.clone()),
-            ),
+                .with_note(reason.clone());
+                out.push(
+                    match close_tracepoint(context, &subsystem.value, &event.value) {
+                        Some(close) => d.with_help(format!("did you mean `{close}`?")),
+                        None => d,
+                    },
+                );
+            }
             Attachment::Tracepoint(TracepointLookup::Found(info)) => {
                 for arg in &hook.hook.args {
                     let index = arg.index.value as usize;
@@ -64,6 +72,23 @@ fn run(context: &KernelContext<'_>, out: &mut Vec<Diagnostic>) {
             _ => {}
         }
     }
+}
+
+/// The kernel's tracepoint closest to `subsystem/event`: an event of the
+/// same subsystem first, else the same event in another subsystem.
+fn close_tracepoint(context: &KernelContext<'_>, subsystem: &str, event: &str) -> Option<String> {
+    let events = context.kernel.tracepoint_events();
+    let same_subsystem = events
+        .iter()
+        .filter(|(s, _)| s == subsystem)
+        .map(|(_, e)| e.as_str());
+    if let Some(close) = did_you_mean(event, same_subsystem) {
+        return Some(format!("{subsystem}/{close}"));
+    }
+    events
+        .iter()
+        .find(|(s, e)| e == event && s != subsystem)
+        .map(|(s, e)| format!("{s}/{e}"))
 }
 
 fn index_past_fields(
