@@ -45,7 +45,7 @@ const DRAIN_CLOCK_EVERY: usize = 256;
 
 /// Whether a drain that has read `count` records should hand back control.
 fn drain_is_over(count: usize, deadline: std::time::Instant) -> bool {
-    count % DRAIN_CLOCK_EVERY == 0 && std::time::Instant::now() >= deadline
+    count.is_multiple_of(DRAIN_CLOCK_EVERY) && std::time::Instant::now() >= deadline
 }
 
 /// Kernel-facing options.
