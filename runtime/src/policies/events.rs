@@ -200,18 +200,7 @@ fn sock_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
     } else {
         (0, 0)
     };
-    let address = |at: usize| -> Option<String> {
-        let raw = bytes.get(at..at + 16)?;
-        match family {
-            2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
-            10 => {
-                let mut octets = [0u8; 16];
-                octets.copy_from_slice(raw);
-                Some(std::net::Ipv6Addr::from(octets).to_string())
-            }
-            _ => None,
-        }
-    };
+    let address = |at: usize| tuple_address(family, bytes, at);
     KprobeArgument::new(ArgValue::Sock(Box::new(KprobeSock {
         family: Some(family_name(family)),
         sock_type: Some(name_or_number(SOCK_TYPES, sock_type)),
@@ -384,18 +373,7 @@ fn skb_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
     let family = (value & 0xffff) as u16;
     let protocol = ((value >> 48) & 0xffff) as u16;
     let ip = matches!(family, 2 | 10);
-    let address = |at: usize| -> Option<String> {
-        let raw = bytes.get(at..at + 16)?;
-        match family {
-            2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
-            10 => {
-                let mut octets = [0u8; 16];
-                octets.copy_from_slice(raw);
-                Some(std::net::Ipv6Addr::from(octets).to_string())
-            }
-            _ => None,
-        }
-    };
+    let address = |at: usize| tuple_address(family, bytes, at);
     KprobeArgument::new(ArgValue::Skb(Box::new(KprobeSkb {
         hash: Some(JsonInt::new(u32_at(bytes, 44))),
         len: Some(JsonInt::new(u32_at(bytes, 32))),
@@ -410,6 +388,21 @@ fn skb_argument(value: u64, bytes: &[u8]) -> KprobeArgument {
         family: Some(family_name(family)),
         ..KprobeSkb::default()
     })))
+}
+
+/// The address at `at` of a sock or skb slot's bytes (16 bytes; IPv4 in
+/// the first 4), for IP families only.
+fn tuple_address(family: u16, bytes: &[u8], at: usize) -> Option<String> {
+    let raw = bytes.get(at..at + 16)?;
+    match family {
+        2 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
+        10 => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(raw);
+            Some(std::net::Ipv6Addr::from(octets).to_string())
+        }
+        _ => None,
+    }
 }
 
 /// Bytes of a sock slot (`TPC_SOCK_BYTES`).
