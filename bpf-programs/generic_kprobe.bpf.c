@@ -16,7 +16,13 @@
  * tpc_kprobe_override_<n> program, which calls bpf_override_return (the
  * kernel must have CONFIG_BPF_KPROBE_OVERRIDE and the function must be on
  * its error-injection list, or attaching fails). LSM programs return the
- * value. Part of tpc.bpf.c. */
+ * value. A kprobe on a `security_*` function overrides as Tetragon does
+ * there, with an fmod_ret program (which needs no error injection): the
+ * kprobe tpc_kprobe_fmodret_<n> runs the hook and leaves the value in
+ * tpc_override_tasks; the program of slot <n> in fmod_ret.bpf.c, attached
+ * to the same function, runs right after it (the trampoline's direct call
+ * follows the ftrace handlers) and returns the value instead of calling the
+ * function. Part of tpc.bpf.c. */
 
 struct pt_regs;
 
@@ -41,6 +47,22 @@ struct pt_regs;
 		return 0;                                                                          \
 	}
 
+#define TPC_KPROBE_FMODRET_PROGRAM(n)                                                              \
+	SEC("kprobe/tpc_fmodret_slot_" #n)                                                         \
+	int tpc_kprobe_fmodret_##n(struct pt_regs *ctx)                                            \
+	{                                                                                          \
+		int value = 0;                                                                     \
+		__u64 task = bpf_get_current_pid_tgid();                                           \
+		tpc_prog_slot(ctx, TPC_KPROBE_FMODRET_BASE + n, TPC_PT_REGS_DI);                   \
+		if (tpc_override_value(&value) && value != 0) {                                    \
+			struct tpc_override_task o = {.ret = value, .slot = n};                    \
+			bpf_map_update_elem(&tpc_override_tasks, &task, &o, BPF_ANY);              \
+		} else {                                                                           \
+			bpf_map_delete_elem(&tpc_override_tasks, &task);                           \
+		}                                                                                  \
+		return 0;                                                                          \
+	}
+
 #define TPC_UPROBE_PROGRAM(n)                                                                      \
 	SEC("uprobe/tpc_slot_" #n)                                                                 \
 	int tpc_uprobe_##n(struct pt_regs *ctx)                                                    \
@@ -56,7 +78,8 @@ struct pt_regs;
 	}
 
 /* An LSM program returns 0 (allow) or a negative errno; the verifier
- * checks the range, so the overriding value is clamped to it. */
+ * checks the range. A value outside [-4095, 0] returns -1 (EPERM), as
+ * Tetragon's LSM override does. */
 #define TPC_LSM_PROGRAM(n)                                                                         \
 	SEC("lsm/tpc_slot_" #n)                                                                    \
 	int tpc_lsm_##n(void *ctx)                                                                 \
@@ -65,10 +88,8 @@ struct pt_regs;
 		tpc_prog_slot(ctx, TPC_LSM_BASE + n, 0);                                           \
 		if (!tpc_override_value(&value))                                                   \
 			return 0;                                                                  \
-		if (value > 0)                                                                     \
-			return 0;                                                                  \
-		if (value < -4095)                                                                 \
-			return -4095;                                                              \
+		if (value > 0 || value < -4095)                                                    \
+			return -1;                                                                 \
 		return value;                                                                      \
 	}
 
@@ -160,6 +181,15 @@ TPC_KPROBE_OVERRIDE_PROGRAM(4)
 TPC_KPROBE_OVERRIDE_PROGRAM(5)
 TPC_KPROBE_OVERRIDE_PROGRAM(6)
 TPC_KPROBE_OVERRIDE_PROGRAM(7)
+
+TPC_KPROBE_FMODRET_PROGRAM(0)
+TPC_KPROBE_FMODRET_PROGRAM(1)
+TPC_KPROBE_FMODRET_PROGRAM(2)
+TPC_KPROBE_FMODRET_PROGRAM(3)
+TPC_KPROBE_FMODRET_PROGRAM(4)
+TPC_KPROBE_FMODRET_PROGRAM(5)
+TPC_KPROBE_FMODRET_PROGRAM(6)
+TPC_KPROBE_FMODRET_PROGRAM(7)
 
 TPC_UPROBE_PROGRAM(0)
 TPC_UPROBE_PROGRAM(1)

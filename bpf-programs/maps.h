@@ -218,6 +218,8 @@ struct {
 	__type(value, struct tpc_ret_state);
 } tpc_ret_pending SEC(".maps");
 
+#include "override_tasks.h"
+
 /* Per-CPU scratch of one hook hit. */
 struct tpc_hook_scratch {
 	struct tpc_hook_event ev;

@@ -9,7 +9,7 @@
 #ifndef TPC_POLICY_MAPS_H
 #define TPC_POLICY_MAPS_H
 
-#define TPC_PROGRAM_ABI 3
+#define TPC_PROGRAM_ABI 5
 
 #define TPC_MAX_SLOTS 8        /* argument slots of one hook (all policies) */
 #define TPC_MAX_POLICY_ARGS 8  /* arguments one policy hook exports */
@@ -46,8 +46,11 @@
 #define TPC_KRETPROBE_SLOTS 16
 #define TPC_URETPROBE_BASE 112 /* tpc_uretprobe_0..7 */
 #define TPC_URETPROBE_SLOTS 8
-#define TPC_PROG_SLOTS 128
+#define TPC_KPROBE_FMODRET_BASE 128 /* tpc_kprobe_fmodret_0..7 (Override by fmod_ret) */
+#define TPC_KPROBE_FMODRET_SLOTS 8
+#define TPC_PROG_SLOTS 136
 #define TPC_RET_PENDING 4096   /* calls awaiting their return probe */
+#define TPC_OVERRIDE_TASKS 4096 /* calls an fmod_ret program is to override */
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
 #define TPC_FOLLOW_DEPTH 9     /* ancestors followForks walks */
 #define TPC_NAMESPACES 10
@@ -382,7 +385,18 @@ struct tpc_ret_state {
 	struct tpc_post posts[TPC_MAX_POSTS];
 };
 
+/* What a kprobe with Override on a `security_*` function leaves for the
+ * fmod_ret program on the same function (bpf-programs/fmod_ret.bpf.c): the
+ * return value, and the program slot both programs share, so that a value
+ * left behind (a program the kernel skipped) never overrides another
+ * function. */
+struct tpc_override_task {
+	__s32 ret;
+	__u32 slot;
+};
+
 _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
+_Static_assert(sizeof(struct tpc_override_task) == 8, "tpc_override_task");
 _Static_assert(sizeof(struct tpc_hook) == 72, "tpc_hook");
 _Static_assert(sizeof(struct tpc_ph_list) == 516, "tpc_ph_list");
 _Static_assert(sizeof(struct tpc_filter) == 88, "tpc_filter");

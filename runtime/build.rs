@@ -10,7 +10,7 @@ use std::{
 };
 
 /// The object's root; it includes every other file of `bpf-programs/`.
-const SOURCES: &[&str] = &["tpc.bpf.c"];
+const SOURCES: &[&str] = &["tpc.bpf.c", "fmod_ret.bpf.c"];
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(tpc_bpf_objects)");

@@ -49,8 +49,11 @@ pub const UPROBE_SLOTS: (usize, usize) = (88, 8);
 /// Return probes (`tpc_kretprobe_<n>`, `tpc_uretprobe_<n>`).
 pub const KRETPROBE_SLOTS: (usize, usize) = (96, 16);
 pub const URETPROBE_SLOTS: (usize, usize) = (112, 8);
+/// kprobes whose Override an fmod_ret program applies
+/// (`tpc_kprobe_fmodret_<n>`, with `tpc_fmodret_<n>`).
+pub const KPROBE_FMODRET_SLOTS: (usize, usize) = (128, 8);
 /// Entries of `tpc_prog_hooks`.
-pub const PROG_SLOTS: usize = 128;
+pub const PROG_SLOTS: usize = 136;
 /// Calls awaiting their return probe (`tpc_ret_pending`).
 pub const RET_PENDING: usize = 4096;
 /// Bytes of a binary path in a process entry.
@@ -256,6 +259,11 @@ pub const LAYOUTS: &[StructLayout] = &[
             ("nposts", 80, 2),
             ("posts", 88, 128),
         ],
+    },
+    StructLayout {
+        name: "tpc_override_task",
+        size: 8,
+        fields: &[("ret", 0, 4), ("slot", 4, 4)],
     },
 ];
 

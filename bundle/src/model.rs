@@ -17,10 +17,14 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Version of the contract between lowered tables and the kernel programs
 /// (map layouts in [`crate::layout`], program names, record formats). A
 /// runtime runs a bundle only when its embedded programs have this ABI.
-pub const PROGRAM_ABI: u32 = 4;
+pub const PROGRAM_ABI: u32 = 5;
 
 /// The one BPF object every lowered hook runs in.
 pub const SENSOR_OBJECT: &str = "tpc.bpf.o";
+
+/// The object of the fmod_ret programs ([`AttachPoint::fmod_ret_program`]),
+/// which the runtime loads itself beside [`SENSOR_OBJECT`].
+pub const FMOD_RET_OBJECT: &str = "fmod_ret.bpf.o";
 
 /// A whole bundle.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,6 +105,9 @@ pub enum Feature {
     KprobeOverride,
     /// fentry programs (BPF trampolines, 5.5).
     Fentry,
+    /// fmod_ret programs (BPF trampolines, 5.7), for Override on kprobes of
+    /// `security_*` functions.
+    FmodRet,
     /// BPF LSM programs (`CONFIG_BPF_LSM` and `bpf` in `lsm=`).
     BpfLsm,
     /// uprobe programs.
@@ -123,6 +130,7 @@ impl Feature {
                 "bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE, error-injectable functions)"
             }
             Feature::Fentry => "fentry programs (BPF trampolines)",
+            Feature::FmodRet => "fmod_ret programs (BPF trampolines, Linux 5.7)",
             Feature::BpfLsm => "BPF LSM programs (CONFIG_BPF_LSM, `bpf` in the kernel's lsm= list)",
             Feature::Uprobes => "uprobe programs (CONFIG_UPROBES)",
         }
@@ -251,13 +259,17 @@ pub enum AttachPoint {
     /// A kprobe on a kernel function. `syscall`: `function` is a syscall
     /// (`sys_openat`), attached at the kernel's wrapper (`__x64_sys_openat`)
     /// with its arguments in the user's registers. `override_return`: a
-    /// selector overrides the return value (`bpf_override_return`).
+    /// selector overrides the return value, with `bpf_override_return`, or
+    /// with `fmod_ret`: an fmod_ret program on the same function returns the
+    /// value the kprobe left (what Tetragon does on `security_*` functions).
     /// `returns`: a kretprobe finishes each call the entry posted for
     /// (`return: true`): `returnArg`, `matchReturnArgs`, `returnCopy`.
     Kprobe {
         function: String,
         syscall: bool,
         override_return: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        fmod_ret: bool,
         #[serde(default, skip_serializing_if = "is_false")]
         returns: bool,
     },
@@ -292,6 +304,20 @@ impl AttachPoint {
         )
     }
 
+    /// The fmod_ret program that applies the Override of a kprobe in
+    /// program slot `slot` on a `security_*` function (`tpc_fmodret_<slot>`
+    /// of the fmod_ret object), attached to the same function.
+    pub fn fmod_ret_program(&self, slot: u32) -> Option<String> {
+        match self {
+            AttachPoint::Kprobe {
+                override_return: true,
+                fmod_ret: true,
+                ..
+            } => Some(format!("tpc_fmodret_{slot}")),
+            _ => None,
+        }
+    }
+
     /// The return program of this kind of hook in program slot `slot`.
     pub fn return_program(&self, slot: u32) -> Option<String> {
         match self {
@@ -313,8 +339,14 @@ impl AttachPoint {
             } => format!("tpc_kprobe_{slot}"),
             AttachPoint::Kprobe {
                 override_return: true,
+                fmod_ret: false,
                 ..
             } => format!("tpc_kprobe_override_{slot}"),
+            AttachPoint::Kprobe {
+                override_return: true,
+                fmod_ret: true,
+                ..
+            } => format!("tpc_kprobe_fmodret_{slot}"),
             AttachPoint::Fentry { .. } => format!("tpc_fentry_{slot}"),
             AttachPoint::Lsm { .. } => format!("tpc_lsm_{slot}"),
             AttachPoint::Uprobe { .. } => format!("tpc_uprobe_{slot}"),
@@ -347,14 +379,15 @@ impl AttachPoint {
                 function,
                 syscall,
                 override_return,
+                fmod_ret,
                 returns,
             } => format!(
                 "kprobe {function}{}{}{}",
                 if *syscall { " (syscall)" } else { "" },
-                if *override_return {
-                    " with override"
-                } else {
-                    ""
+                match (*override_return, *fmod_ret) {
+                    (true, true) => " with override (fmod_ret)",
+                    (true, false) => " with override",
+                    _ => "",
                 },
                 if *returns { " with return probe" } else { "" }
             ),

@@ -350,6 +350,14 @@ pub fn inspect(verified: &VerifiedBundle) -> Inspection {
                 programs
                     .entry((program, hook.attach.describe()))
                     .or_default();
+                if let Some(program) = hook.attach.fmod_ret_program(slot) {
+                    programs
+                        .entry((
+                            format!("{program} ({})", tpc_bundle::FMOD_RET_OBJECT),
+                            hook.attach.describe(),
+                        ))
+                        .or_default();
+                }
                 if let Some(family) = hook.attach.return_program(0) {
                     let counter = next_slot.entry(family).or_insert(0);
                     let slot = *counter;

@@ -77,7 +77,7 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
             let user = (policy.name.clone(), hook.locator.clone(), hook.place);
             if let Some((_, at)) = seen.iter().find(|(a, _)| *a == hook.attach) {
                 out[*at].2.push(user.clone());
-                if hook.attach.returns() {
+                if hook.attach.returns() || hook.attach.fmod_ret_program(0).is_some() {
                     out[*at + 1].2.push(user);
                 }
                 continue;
@@ -85,6 +85,7 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
             let family = hook.attach.program(0);
             let slot = next_slot.entry(family).or_insert(0);
             let program = hook.attach.program(*slot);
+            let fmod_ret = hook.attach.fmod_ret_program(*slot);
             *slot += 1;
             seen.push((hook.attach.clone(), out.len()));
             out.push((
@@ -92,6 +93,16 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
                 policies::attach_target(&hook.attach),
                 vec![user.clone()],
             ));
+            // the fmod_ret program of an Override shares the kprobe's slot
+            if let (Some(program), AttachTarget::Kprobe { function }) =
+                (fmod_ret, policies::attach_target(&hook.attach))
+            {
+                out.push((
+                    program,
+                    AttachTarget::FmodRet { function },
+                    vec![user.clone()],
+                ));
+            }
             // a return probe's program comes right after its entry program
             if let (Some(family), Some(target)) = (
                 hook.attach.return_program(0),
@@ -167,8 +178,8 @@ fn refusal_hint(
                 "this kernel refuses LSM programs here: BPF LSM needs CONFIG_BPF_LSM and `bpf` in lsm= (the active LSMs are unknown: securityfs is not mounted at /sys/kernel/security)".into(),
             ),
         },
-        AttachTarget::Fentry { .. } => Some(
-            "this kernel refuses fentry programs here (BPF trampolines: CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)".into(),
+        AttachTarget::Fentry { .. } | AttachTarget::FmodRet { .. } => Some(
+            "this kernel refuses trampoline programs (fentry, fmod_ret) here (BPF trampolines: CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS)".into(),
         ),
         _ => None,
     }

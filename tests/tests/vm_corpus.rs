@@ -33,7 +33,7 @@ const KERNEL: &str = "debian-12-6.12";
 const EXCEPTIONS: &[(&str, &str)] = &[
     (
         "cve-2023-2640-overlayfs-ubuntu",
-        "Override on kernel function `security_inode_copy_up_xattr`",
+        "Override on a hook with a return probe",
     ),
     ("datagram-with-sock-tracking", "TrackSock"),
     ("datagram_518", "TrackSock"),
@@ -48,19 +48,11 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("lsm_track_grandparent", "`resolve` on an argument"),
     (
         "modules-nohost",
-        "Override on kernel function `security_kernel_module_request`",
+        "Override on a hook with a return probe",
     ),
     ("open_dnsrequest", "DnsLookup"),
     ("open_geturl", "GetUrl"),
-    (
-        "override-security",
-        "Override on kernel function `security_inode_mkdir`",
-    ),
     ("rawtp", "`type: linux_binprm` on a raw tracepoint"),
-    (
-        "security-socket-connect-block-others",
-        "Override on kernel function `security_socket_connect`",
-    ),
     ("symlink-override", "Override on a kprobe on debian-12-6.12"),
     ("tcp-accept", "TrackSock"),
     ("tcp-listen", "TrackSock"),

@@ -6,7 +6,9 @@
 //! function (Sigkill), a kprobe on a syscall (Sigkill), a kprobe with an fd
 //! argument (Post), an fentry hook (Post) and three BPF LSM hooks whose
 //! Override makes open, exec and connect of a chosen target fail with the
-//! chosen errno while other calls succeed, and a tracepoint policy whose
+//! chosen errno while other calls succeed, two kprobes on `security_*`
+//! functions whose Override an fmod_ret program applies (open and connect
+//! fail with the chosen errno), and a tracepoint policy whose
 //! bundle also runs on this machine's kernel (`kernel_bundles`'s
 //! `the_tracepoint_bundle_of_the_vm_tests_runs_here_too`); then the events
 //! each posted.
@@ -33,19 +35,24 @@ const POLICIES: &[&str] = &[
     "lsm-file-open",
     "lsm-bprm-check",
     "lsm-socket-connect",
+    "kprobe-security-override",
     "args-string",
 ];
 
 /// Every check the scenario prints, in order.
 const CHECKS: &[&str] = &[
     "tpc verify: every program of every bundle loads",
-    "tpc verify: 11 programs (3 of the base sensor, one per hook)",
+    "tpc verify: 15 programs (3 of the base sensor, one per hook, an fmod_ret program per Override on a security_* kprobe)",
     "lsm file_open: a guarded open fails with EPERM",
     "lsm file_open: another open succeeds",
     "lsm bprm_check_security: exec of tpc-no-exec fails with EACCES",
     "lsm bprm_check_security: another exec succeeds",
     "lsm socket_connect: connect to 127.0.0.1:4242 fails with EACCES",
     "lsm socket_connect: connect to port 4243 is refused by the kernel, not the policy",
+    "kprobe security_file_open with Override (fmod_ret): a guarded open fails with EACCES",
+    "kprobe security_file_open with Override (fmod_ret): another open succeeds",
+    "kprobe security_socket_connect with Override (fmod_ret): connect to port 4244 fails with EPERM",
+    "kprobe security_socket_connect with Override (fmod_ret): connect to port 4243 goes through to the kernel",
     "kprobe security_file_open: the opener of tpc-kill-me is killed",
     "kprobe sys_openat: the opener of /tmp/tpc-sys/f is killed",
     "kprobe sys_openat: another open succeeds",
@@ -59,6 +66,8 @@ const CHECKS: &[&str] = &[
     "event: the syscall event carries the path argument",
     "event: one write event with the fd's path",
     "event: one fentry event with the file's path",
+    "event: one process_kprobe security_file_open event with action OVERRIDE",
+    "event: one process_kprobe security_socket_connect event with action OVERRIDE",
     "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too",
 ];
 

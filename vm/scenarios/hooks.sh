@@ -1,11 +1,13 @@
 # Policies of every kernel hook kind, loaded by one `tpc run` in the guest:
-# kprobes (a kernel function, a syscall, an fd argument), fentry, and BPF
-# LSM hooks whose Override makes open, exec and connect fail. Bundles are
+# kprobes (a kernel function, a syscall, an fd argument), fentry, BPF LSM
+# hooks whose Override makes open, exec and connect fail, and kprobes on
+# security_* functions whose Override an fmod_ret program applies. Bundles are
 # /data/*.tpcb (built on the host from fixtures/policies/build/). Prints
 # `ok: ...` or `FAIL: ...` per check; tests/tests/vm_hooks.rs reads them.
 # Checks run to the end whatever fails (not `sh -e`).
 set +e
-mkdir -p /tmp/tpc-guarded /tmp/tpc-sys
+mkdir -p /tmp/tpc-guarded /tmp/tpc-sys /tmp/tpc-fmodret
+echo x > /tmp/tpc-fmodret/f
 echo secret > /tmp/tpc-guarded/f
 echo open > /tmp/other
 echo x > /tmp/tpc-kill-me
@@ -32,7 +34,7 @@ done
 say() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2 ($3)"; fi; }
 
 say $say_verify "tpc verify: every program of every bundle loads" "$(cat verify.out)"
-[ "$(grep -c '^ok ' verify.out)" = 11 ]; say $? "tpc verify: 11 programs (3 of the base sensor, one per hook)" "$(cat verify.out)"
+[ "$(grep -c '^ok ' verify.out)" = 15 ]; say $? "tpc verify: 15 programs (3 of the base sensor, one per hook, an fmod_ret program per Override on a security_* kprobe)" "$(cat verify.out)"
 
 # BPF LSM file_open, Override -1
 if cat /tmp/tpc-guarded/f > out 2> err; then r=1; else grep -q "Operation not permitted" err; r=$?; fi
@@ -49,6 +51,16 @@ nc 127.0.0.1 4242 < /dev/null > out 2> err
 grep -q "Permission denied" err; say $? "lsm socket_connect: connect to 127.0.0.1:4242 fails with EACCES" "$(cat err)"
 nc 127.0.0.1 4243 < /dev/null > out 2> err
 grep -q "refused" err; say $? "lsm socket_connect: connect to port 4243 is refused by the kernel, not the policy" "$(cat err)"
+
+# kprobe security_file_open with Override -13 (fmod_ret)
+if cat /tmp/tpc-fmodret/f > out 2> err; then r=1; else grep -q "Permission denied" err; r=$?; fi
+say $r "kprobe security_file_open with Override (fmod_ret): a guarded open fails with EACCES" "$(cat out err)"
+[ "$(cat /tmp/other)" = open ]; say $? "kprobe security_file_open with Override (fmod_ret): another open succeeds"
+# kprobe security_socket_connect with Override -1 (fmod_ret)
+nc 127.0.0.1 4244 < /dev/null > out 2> err
+grep -q "not permitted" err; say $? "kprobe security_socket_connect with Override (fmod_ret): connect to port 4244 fails with EPERM" "$(cat err)"
+nc 127.0.0.1 4243 < /dev/null > out 2> err
+grep -q "refused" err; say $? "kprobe security_socket_connect with Override (fmod_ret): connect to port 4243 goes through to the kernel" "$(cat err)"
 
 # kprobe security_file_open (a struct file argument), Sigkill
 cat /tmp/tpc-kill-me > /dev/null; r=$?
@@ -90,6 +102,10 @@ n=$(count kprobe-write-fd process_kprobe '"file_arg":{"path":"/tmp/tpc-fd-target
 [ "$n" = 1 ]; say $? "event: one write event with the fd's path" "$n"
 n=$(count fentry-open process_kprobe '"file_arg":{"path":"/tmp/tpc-fentry"}')
 [ "$n" = 1 ]; say $? "event: one fentry event with the file's path" "$n"
+n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_file_open"' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
+[ "$n" = 1 ]; say $? "event: one process_kprobe security_file_open event with action OVERRIDE" "$n $(grep kprobe-security-override events.json | head -c 600)"
+n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_socket_connect"' | grep '"port":4244' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
+[ "$n" = 1 ]; say $? "event: one process_kprobe security_socket_connect event with action OVERRIDE" "$n"
 n=$(count args-string process_tracepoint '"string_arg":"/etc/gshadow"')
 [ "$n" = 1 ]; say $? "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too" "$n"
 true

@@ -172,11 +172,17 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
                         "the function is skipped and reports success to its caller"
                     }),
                 ),
-                Some(e) if fmod_ret(hook) && !(-4095..=0).contains(&e.value) => out.push(
+                Some(e) if kind == HookKind::Lsm && !(-4095..=0).contains(&e.value) => out.push(
                     Diagnostic::new(Code::InvalidValue, Severity::Warning, format!("`argError: {}` is not an error number; the override returns -1 instead", e.value))
                         .with_primary(e.span, "outside -4095 to 0")
                         .with_help("write a negative errno, e.g. `-1` (EPERM) or `-13` (EACCES)")
-                        .with_note("overrides of LSM and `security_*` functions replace values outside [-4095, 0] with -1"),
+                        .with_note("an LSM override replaces values outside [-4095, 0] with -1"),
+                ),
+                Some(e) if fmod_ret(hook) && !(-4095..=0).contains(&e.value) => out.push(
+                    Diagnostic::new(Code::InvalidValue, Severity::Warning, format!("`argError: {}` is not an error number; the caller receives it as the check's result", e.value))
+                        .with_primary(e.span, "outside -4095 to 0")
+                        .with_help("write a negative errno, e.g. `-1` (EPERM) or `-13` (EACCES)")
+                        .with_note("a `security_*` function returns 0 to allow or a negative errno to refuse; the override (fmod_ret) returns this value unchanged, so what it does is up to the function's callers"),
                 ),
                 _ => {}
             }
@@ -243,7 +249,8 @@ fn check_action(hook: &Hook, action: &Action, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Overrides that go through fmod_ret: LSM hooks and `security_*` kprobes.
+/// Overrides that return a value in place of an LSM check: LSM hooks and
+/// `security_*` kprobes (fmod_ret).
 fn fmod_ret(hook: &Hook) -> bool {
     match &hook.target {
         HookTarget::Lsm { .. } => true,

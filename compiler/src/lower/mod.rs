@@ -520,8 +520,11 @@ fn lower_hook(
             ..
         } => {
             x86_only("a kprobe")?;
+            let mut methods = Vec::new();
             if overrides && !*fentry {
-                kprobe_override_possible(hook, calls, *syscall, options)?;
+                for call in calls {
+                    methods.push(kprobe_override_method(hook, &call.name, *syscall, options)?);
+                }
             }
             if overrides && returns.is_some() {
                 return Err(LowerError::Unsupported {
@@ -536,7 +539,7 @@ fn lower_hook(
                 (true, false) => args::ArgPlace::ArgArray,
             };
             let lowered = args::function_args(hook, place)?;
-            let mut points = calls.iter().map(|call| {
+            let mut points = calls.iter().enumerate().map(|(i, call)| {
                 if *fentry {
                     AttachPoint::Fentry {
                         function: call.name.clone(),
@@ -547,6 +550,7 @@ fn lower_hook(
                         function: call.name.clone(),
                         syscall: *syscall,
                         override_return: overrides,
+                        fmod_ret: methods.get(i) == Some(&OverrideMethod::FmodRet),
                         returns: returns.is_some(),
                     }
                 }
@@ -563,8 +567,11 @@ fn lower_hook(
             } else {
                 Feature::Kprobes
             });
-            if overrides && !*fentry {
+            if methods.contains(&OverrideMethod::OverrideReturn) {
                 requirements.features.push(Feature::KprobeOverride);
+            }
+            if methods.contains(&OverrideMethod::FmodRet) {
+                requirements.features.push(Feature::FmodRet);
             }
             (first, lowered)
         }
@@ -742,35 +749,59 @@ fn lower_hook(
     Ok(units)
 }
 
-/// Override on a kprobe runs with `bpf_override_return`, which the kernel
-/// allows on syscalls (their error-injection entries) when it was built
-/// with `CONFIG_BPF_KPROBE_OVERRIDE`. Tetragon overrides `security_*`
-/// functions with fmod_ret programs instead, which tpc's loader does not
-/// have: the LSM hook of the same name does that job.
-fn kprobe_override_possible(
+/// How a kprobe's Override is applied, as Tetragon chooses it: on
+/// `security_*` functions an fmod_ret program on the same function returns
+/// the value (no error injection needed), on syscalls `bpf_override_return`
+/// (`CONFIG_BPF_KPROBE_OVERRIDE`, their error-injection entries). Other
+/// functions cannot be overridden.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OverrideMethod {
+    OverrideReturn,
+    FmodRet,
+}
+
+fn kprobe_override_method(
     hook: &Hook,
-    calls: &[crate::ir::Call],
+    call: &str,
     syscall: bool,
     options: &LowerOptions<'_>,
-) -> Result<(), LowerError> {
+) -> Result<OverrideMethod, LowerError> {
     let span = hook
         .selectors
         .iter()
         .flat_map(|s| &s.match_actions)
         .find(|a| matches!(a.kind, crate::ir::ActionKind::Override { .. }))
         .map_or(hook.span, |a| a.name_span);
+    let kernel_name = options
+        .kernel_name
+        .as_deref()
+        .unwrap_or("the target kernel");
+    if !syscall && call.starts_with("security_") {
+        if let Some(kernel) = options.kernel {
+            // bpf_modify_return_test is the kernel's own fmod_ret test
+            // target, there since fmod_ret came (5.7)
+            if !kernel.has_function("bpf_modify_return_test") {
+                return Err(LowerError::Unsupported {
+                    span,
+                    what: format!("Override on kernel function `{call}` on {kernel_name}"),
+                    help: "Override on `security_*` functions runs in an fmod_ret program (BPF trampolines, Linux 5.7), which that kernel does not have".into(),
+                });
+            }
+            if !kernel.has_function(call) {
+                return Err(LowerError::Unsupported {
+                    span,
+                    what: format!("Override on kernel function `{call}` on {kernel_name}"),
+                    help: "the fmod_ret program that applies the Override is loaded against the function's BTF, and that kernel's BTF has no such function".into(),
+                });
+            }
+        }
+        return Ok(OverrideMethod::FmodRet);
+    }
     if !syscall {
-        let call = calls.first().map_or("", |c| c.name.as_str());
-        let help = match call.strip_prefix("security_") {
-            Some(lsm) => format!(
-                "deny it from the LSM hook instead: `lsmhooks: [{{hook: \"{lsm}\"}}]` with the same selectors (BPF LSM returns the error)"
-            ),
-            None => "Override runs on syscalls (`syscall: true`) and on LSM hooks".into(),
-        };
         return Err(LowerError::Unsupported {
             span,
             what: format!("Override on kernel function `{call}`"),
-            help,
+            help: "Override runs on syscalls (`syscall: true`), on `security_*` functions and on LSM hooks".into(),
         });
     }
     if let Some(kernel) = options.kernel {
@@ -779,15 +810,12 @@ fn kprobe_override_possible(
         if kernel.has_function("bpf_send_signal") && !kernel.has_function("bpf_override_return") {
             return Err(LowerError::Unsupported {
                 span,
-                what: format!(
-                    "Override on a kprobe on {}",
-                    options.kernel_name.as_deref().unwrap_or("the target kernel")
-                ),
+                what: format!("Override on a kprobe on {kernel_name}"),
                 help: "that kernel has no bpf_override_return (built without CONFIG_BPF_KPROBE_OVERRIDE / function error injection); deny the call from an LSM hook instead (`lsmhooks`: file_open, socket_connect, bprm_check_security), or use Sigkill".into(),
             });
         }
     }
-    Ok(())
+    Ok(OverrideMethod::OverrideReturn)
 }
 
 fn arch_name(arch: Arch) -> &'static str {

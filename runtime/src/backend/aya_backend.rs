@@ -69,6 +69,9 @@ enum Link {
     /// unloads, so the slot can be loaded for another.
     Fentry(String, FEntryLinkId),
     Lsm(String, LsmLinkId),
+    /// Loaded outside aya (`super::fmod_ret`): dropping it detaches and
+    /// unloads.
+    FmodRet(super::fmod_ret::FmodRetLink),
 }
 
 /// The sensor object, loaded with aya.
@@ -509,7 +512,7 @@ impl KernelBackend for AyaBackend {
     fn attach(&mut self, program: &str, target: &AttachTarget) -> Result<LinkHandle, RuntimeError> {
         if matches!(
             target,
-            AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. }
+            AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. } | AttachTarget::FmodRet { .. }
         ) && self.btf.is_none()
         {
             self.btf = Some(Btf::from_sys_fs().map_err(|e| RuntimeError::AttachSetup {
@@ -592,6 +595,25 @@ impl KernelBackend for AyaBackend {
                 p.load(hook, btf).map_err(error)?;
                 Link::Lsm(program.to_owned(), p.attach().map_err(error)?)
             }
+            AttachTarget::FmodRet { function } => {
+                let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
+                let loaded = load_fmod_ret(ebpf, program, function, btf).map_err(|reason| {
+                    RuntimeError::Verifier {
+                        program: program.to_owned(),
+                        target: target.to_string(),
+                        reason: reason.lines().next().unwrap_or_default().to_owned(),
+                        log: reason.lines().skip(1).collect::<Vec<_>>().join("\n"),
+                    }
+                })?;
+                let link = super::fmod_ret::attach(loaded.fd).map_err(|reason| {
+                    RuntimeError::AttachSetup {
+                        program: program.to_owned(),
+                        target: target.to_string(),
+                        reason,
+                    }
+                })?;
+                Link::FmodRet(link)
+            }
         };
         let handle = LinkHandle(self.next_link);
         self.next_link += 1;
@@ -626,6 +648,10 @@ impl KernelBackend for AyaBackend {
                 Some(Ok(p)) => p.detach(id).and_then(|()| p.unload()),
                 _ => Ok(()),
             },
+            Link::FmodRet(link) => {
+                drop(link);
+                Ok(())
+            }
         };
         result.map_err(|source| RuntimeError::Detach {
             source: Box::new(source),
@@ -666,6 +692,34 @@ impl Drop for AyaBackend {
     fn drop(&mut self) {
         let _ignored = self.shutdown();
     }
+}
+
+/// Loads fmod_ret program `program` of the fmod_ret object for
+/// `function`, its map references pointed at the sensor object's maps.
+fn load_fmod_ret(
+    ebpf: &Ebpf,
+    program: &str,
+    function: &str,
+    btf: &Btf,
+) -> Result<super::fmod_ret::Loaded, String> {
+    let object = objects::fmod_ret().ok_or("this build carries no fmod_ret object")?;
+    let map_fd = |name: &str| ebpf.map(name).and_then(map_raw_fd);
+    let insns = super::fmod_ret::instructions(object, program, &map_fd)?;
+    super::fmod_ret::load(&insns, program, function, btf)
+}
+
+/// The fd of a map of the sensor object, for the fmod_ret loader.
+fn map_raw_fd(map: &Map) -> Option<std::os::fd::RawFd> {
+    let data = match map {
+        Map::Array(d)
+        | Map::HashMap(d)
+        | Map::LruHashMap(d)
+        | Map::PerCpuArray(d)
+        | Map::PerCpuHashMap(d)
+        | Map::LpmTrie(d) => d,
+        _ => return None,
+    };
+    Some(super::fmod_ret::raw(data.fd().as_fd()))
 }
 
 /// One program as the kernel's verifier saw it (`tpc verify`).
@@ -726,10 +780,18 @@ fn verify_one(
     };
     if matches!(
         target,
-        AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. }
+        AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. } | AttachTarget::FmodRet { .. }
     ) && btf.is_none()
     {
         *btf = Some(Btf::from_sys_fs().map_err(|e| format!("reading the kernel's BTF: {e}"))?);
+    }
+    if let AttachTarget::FmodRet { function } = target {
+        let btf = btf.as_ref().ok_or("no kernel BTF")?;
+        let loaded = load_fmod_ret(ebpf, program, function, btf)?;
+        let size = objects::fmod_ret()
+            .and_then(|o| super::fmod_ret::instructions(o, program, &|_| Some(0)).ok())
+            .and_then(|i| u32::try_from(i.len() / 8).ok());
+        return Ok((loaded.verified, size));
     }
     let p = ebpf
         .program_mut(program)

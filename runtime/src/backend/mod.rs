@@ -2,6 +2,7 @@
 
 pub mod aya_backend;
 pub mod fake;
+pub mod fmod_ret;
 
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub enum AttachTarget {
     Kprobe { function: String },
     /// fentry on a kernel function (loaded against its BTF).
     Fentry { function: String },
+    /// An fmod_ret program of the fmod_ret object on a kernel function
+    /// (loaded against its BTF): the Override of a kprobe on it.
+    FmodRet { function: String },
     /// A BPF LSM hook (`file_open`).
     Lsm { hook: String },
     /// A uprobe: `symbol` (+ `offset`) in `path`, or `offset` in the file.
@@ -41,6 +45,7 @@ impl std::fmt::Display for AttachTarget {
             AttachTarget::RawTracepoint { name } => write!(f, "raw tracepoint {name}"),
             AttachTarget::Kprobe { function } => write!(f, "kprobe {function}"),
             AttachTarget::Fentry { function } => write!(f, "fentry {function}"),
+            AttachTarget::FmodRet { function } => write!(f, "fmod_ret {function}"),
             AttachTarget::Lsm { hook } => write!(f, "lsm {hook}"),
             AttachTarget::Uprobe {
                 path,

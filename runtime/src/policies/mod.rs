@@ -190,9 +190,10 @@ enum ProgKind {
     Uprobe,
     Kretprobe,
     Uretprobe,
+    KprobeFmodRet,
 }
 
-const PROG_KINDS: usize = 9;
+const PROG_KINDS: usize = 10;
 
 impl ProgKind {
     fn of(attach: &AttachPoint) -> Self {
@@ -205,8 +206,14 @@ impl ProgKind {
             } => ProgKind::Kprobe,
             AttachPoint::Kprobe {
                 override_return: true,
+                fmod_ret: false,
                 ..
             } => ProgKind::KprobeOverride,
+            AttachPoint::Kprobe {
+                override_return: true,
+                fmod_ret: true,
+                ..
+            } => ProgKind::KprobeFmodRet,
             AttachPoint::Fentry { .. } => ProgKind::Fentry,
             AttachPoint::Lsm { .. } => ProgKind::Lsm,
             AttachPoint::Uprobe { .. } => ProgKind::Uprobe,
@@ -238,6 +245,7 @@ impl ProgKind {
             ProgKind::Uprobe => layout::UPROBE_SLOTS,
             ProgKind::Kretprobe => layout::KRETPROBE_SLOTS,
             ProgKind::Uretprobe => layout::URETPROBE_SLOTS,
+            ProgKind::KprobeFmodRet => layout::KPROBE_FMODRET_SLOTS,
         }
     }
 
@@ -262,6 +270,7 @@ impl ProgKind {
             ProgKind::Uprobe => "uprobes",
             ProgKind::Kretprobe => "kprobes with a return probe",
             ProgKind::Uretprobe => "uprobes with a return probe",
+            ProgKind::KprobeFmodRet => "kprobes with Override on security_* functions",
         }
     }
 }
@@ -386,6 +395,9 @@ struct HookState {
     /// The return program's slot and link (return probes).
     ret_slot: Option<u32>,
     ret_link: Option<LinkHandle>,
+    /// The fmod_ret program that applies the Override of a kprobe on a
+    /// `security_*` function; attached before the kprobe, detached after.
+    fmod_ret_link: Option<LinkHandle>,
     /// cgroup (0: everywhere) → policy hooks.
     lists: BTreeMap<u64, Vec<u32>>,
     /// Policy hooks on it, and whether each reads task info.
@@ -564,6 +576,7 @@ impl PolicyEngine {
                 ProgKind::Uprobe,
                 ProgKind::Kretprobe,
                 ProgKind::Uretprobe,
+                ProgKind::KprobeFmodRet,
             ]
             .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
@@ -1247,6 +1260,7 @@ impl PolicyEngine {
                     slot,
                     ret_slot,
                     ret_link: None,
+                    fmod_ret_link: None,
                     lists: BTreeMap::new(),
                     users: BTreeMap::new(),
                 },
@@ -1425,6 +1439,23 @@ impl PolicyEngine {
                 &hook_id.to_ne_bytes(),
             )
             .map_err(HookFailure::Kernel)?;
+            if let (Some(fmod_ret), AttachTarget::Kprobe { function }) =
+                (attach.fmod_ret_program(slot), &target)
+            {
+                // first, so that no value the kprobe leaves waits for it
+                let link = backend
+                    .attach(
+                        &fmod_ret,
+                        &AttachTarget::FmodRet {
+                            function: function.clone(),
+                        },
+                    )
+                    .map_err(HookFailure::Kernel)?;
+                undo.links.push(link);
+                if let Some(state) = self.hooks.get_mut(&chain) {
+                    state.fmod_ret_link = Some(link);
+                }
+            }
             let link = backend
                 .attach(&program, &target)
                 .map_err(|e| self.attach_failure(&attach, e))?;
@@ -1777,9 +1808,13 @@ impl PolicyEngine {
     pub fn detach_all(&mut self, backend: &mut dyn KernelBackend) -> Result<(), RuntimeError> {
         let mut first_error = None;
         for state in self.hooks.values_mut() {
-            for link in [state.link.take(), state.ret_link.take()]
-                .into_iter()
-                .flatten()
+            for link in [
+                state.link.take(),
+                state.ret_link.take(),
+                state.fmod_ret_link.take(),
+            ]
+            .into_iter()
+            .flatten()
             {
                 if let Err(error) = backend.detach(link) {
                     first_error.get_or_insert(error);
@@ -1806,6 +1841,9 @@ impl PolicyEngine {
                 backend.detach(link)?;
             }
             if let Some(link) = state.ret_link {
+                backend.detach(link)?;
+            }
+            if let Some(link) = state.fmod_ret_link {
                 backend.detach(link)?;
             }
             let kind = ProgKind::of(&attach);
