@@ -79,18 +79,28 @@ struct pt_regs;
 
 /* An LSM program returns 0 (allow) or a negative errno; the verifier
  * checks the range. A value outside [-4095, 0] returns -1 (EPERM), as
- * Tetragon's LSM override does. */
+ * Tetragon's LSM override does. In assembly, on the sign-extended value:
+ * in C, clang may return the zero-extended copy of the int, whose range
+ * the verifier then refuses. */
+static __always_inline long tpc_lsm_errno(int value)
+{
+	long v = value;
+	asm volatile("if %0 s< -4095 goto +1\n"
+		     "if %0 s<= 0 goto +1\n"
+		     "%0 = -1\n"
+		     : "+r"(v));
+	return v;
+}
+
 #define TPC_LSM_PROGRAM(n)                                                                         \
 	SEC("lsm/tpc_slot_" #n)                                                                    \
-	int tpc_lsm_##n(void *ctx)                                                                 \
+	long tpc_lsm_##n(void *ctx)                                                                 \
 	{                                                                                          \
 		int value = 0;                                                                     \
 		tpc_prog_slot(ctx, TPC_LSM_BASE + n, 0);                                           \
 		if (!tpc_override_value(&value))                                                   \
 			return 0;                                                                  \
-		if (value > 0 || value < -4095)                                                    \
-			return -1;                                                                 \
-		return value;                                                                      \
+		return tpc_lsm_errno(value);                                                       \
 	}
 
 /* Return probes: the call's entry ran the selectors; these finish it. */

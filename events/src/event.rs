@@ -522,9 +522,19 @@ impl Event {
     }
 
     /// The return value of a kprobe with a return probe (`return`).
+    /// A `process_uprobe` has no such field: see [`uprobe_return_position`].
     pub fn return_arg(&self) -> Option<&KprobeArgument> {
         match &self.body {
             EventBody::ProcessKprobe(payload) => payload.return_arg.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The return value of a uprobe with a return probe, whose entry
+    /// collected `entry_args` arguments (see [`uprobe_return_position`]).
+    pub fn uprobe_return_arg(&self, entry_args: usize) -> Option<&KprobeArgument> {
+        match &self.body {
+            EventBody::ProcessUprobe(_) => self.args().get(uprobe_return_position(entry_args)),
             _ => None,
         }
     }
@@ -1135,4 +1145,28 @@ fn next_typed_body_into<'de, A: MapAccess<'de>>(
             payload: map.next_value()?,
         },
     })
+}
+
+/// Where a `process_uprobe` event keeps the return value of a uretprobe
+/// whose entry collected `entry_args` arguments. The event has no `return`
+/// field: Tetragon merges the return record's arguments into the entry's
+/// (`pkg/sensors/tracing/retprobe.go`), the return value with index 5
+/// (`ReturnArgIndex`, the last of its 6 argument slots), so it replaces a
+/// sixth argument and is appended after fewer.
+pub fn uprobe_return_position(entry_args: usize) -> usize {
+    const RETURN_ARG_INDEX: usize = 5;
+    entry_args.min(RETURN_ARG_INDEX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uprobe_return_position;
+
+    #[test]
+    fn a_uprobe_return_value_follows_the_entry_args_or_takes_the_sixth() {
+        assert_eq!(uprobe_return_position(0), 0);
+        assert_eq!(uprobe_return_position(2), 2);
+        assert_eq!(uprobe_return_position(5), 5);
+        assert_eq!(uprobe_return_position(6), 5);
+    }
 }

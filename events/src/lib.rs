@@ -158,7 +158,7 @@ pub use enums::{
     BpfCmd, Capability, KprobeAction, PrivilegesChanged, SecureBits, TaintedBits, ThrottleType,
 };
 pub use error::EventError;
-pub use event::{Event, EventBody, EventKind, Hook, UNTYPED_KIND_KEYS};
+pub use event::{Event, EventBody, EventKind, Hook, UNTYPED_KIND_KEYS, uprobe_return_position};
 pub use kinds::{
     AggregationInfo, ProcessExec, ProcessExit, ProcessKprobe, ProcessLoader, ProcessLsm,
     ProcessThrottle, ProcessTracepoint, ProcessUprobe, ProcessUsdt, RateLimitInfo,

@@ -396,13 +396,15 @@ fn cases() -> Vec<Case> {
         "metadata:\n  annotations:\n    policy-mode: monitor\n",
     );
     cases.push(case("monitor-mode", monitor));
-    cases.push(uprobe_case());
+    cases.extend(uprobe_cases());
     cases
 }
 
-/// A uprobe on libc's `unlinkat` (the libc `rm` runs with, from `ldd`),
-/// with its own workload: a Postfix kills one `rm`, a NotPrefix posts.
-fn uprobe_case() -> Case {
+/// Uprobes on libc's `unlinkat` (the libc `rm` runs with, from `ldd`),
+/// with their own workload. At the entry: a Postfix kills one `rm`, a
+/// NotPrefix posts. With a uretprobe: the return value (-1 for a file that
+/// is not there) picks the return selector, which kills or posts.
+fn uprobe_cases() -> Vec<Case> {
     let ldd = std::process::Command::new("ldd")
         .arg("/bin/rm")
         .output()
@@ -414,14 +416,23 @@ fn uprobe_case() -> Case {
         .and_then(|l| l.split_whitespace().find(|w| w.starts_with('/')))
         .map(|p| std::fs::canonicalize(p).unwrap())
         .unwrap_or_else(|| panic!("no libc in `ldd /bin/rm`:\n{text}"));
-    Case {
+    let entry = Case {
         name: "uprobe-unlinkat".into(),
         policy: format!(
             "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: dt-uprobe-unlinkat\nspec:\n  uprobes:\n  - path: \"{}\"\n    symbols: [\"unlinkat\"]\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"kill-me\"]\n      matchActions:\n      - action: Sigkill\n    - matchArgs:\n      - index: 1\n        operator: NotPrefix\n        values: [\"@DIR@/keep\"]\n",
             libc.display()
         ),
         workload: "@touch@ @DIR@/u-kill-me @DIR@/u-other @DIR@/keep-a\nrm -f @DIR@/u-kill-me\nrm -f @DIR@/u-other\nrm -f @DIR@/keep-a\nrm -f @DIR@/u-kill-me\ntrue\n".into(),
-    }
+    };
+    let returns = Case {
+        name: "uretprobe-unlinkat".into(),
+        policy: format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: dt-uretprobe-unlinkat\nspec:\n  uprobes:\n  - path: \"{}\"\n    symbols: [\"unlinkat\"]\n    return: true\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: string\n    returnArg:\n      index: 0\n      type: int\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"kill-me\"]\n      matchReturnArgs:\n      - index: 0\n        operator: Equal\n        values: [\"-1\"]\n      matchReturnActions:\n      - action: Sigkill\n    - matchArgs:\n      - index: 1\n        operator: NotPrefix\n        values: [\"@DIR@/keep\"]\n      matchReturnArgs:\n      - index: 0\n        operator: Equal\n        values: [\"0\"]\n",
+            libc.display()
+        ),
+        workload: "@touch@ @DIR@/r-kill-me @DIR@/r-other @DIR@/keep-b\nrm -f @DIR@/r-kill-me\nrm @DIR@/absent-kill-me 2> /dev/null\nrm @DIR@/absent-other 2> /dev/null\nrm -f @DIR@/r-other\nrm -f @DIR@/keep-b\nrm @DIR@/keep-absent 2> /dev/null\ntrue\n".into(),
+    };
+    vec![entry, returns]
 }
 
 /// One generated `matchArgs` entry on the openat hook.

@@ -2,7 +2,11 @@
 //! libc's `unlinkat` (found with `ldd`, so the test needs no compiler) with
 //! a Postfix on the path argument and Sigkill. `rm` of the matching name is
 //! killed before the call runs (the file stays) and posts one
-//! `process_uprobe` event with the path; `rm` of another name works.
+//! `process_uprobe` event with the path; `rm` of another name works. A
+//! uretprobe on the same function kills at the return: `rm` of a missing
+//! file of the matching name (`unlinkat` returns -1) is killed after the
+//! call and posts one event with the return value after the arguments, as
+//! Tetragon merges it; `rm` of a present file of that name (0) is not.
 
 #![expect(
     clippy::unwrap_used,
@@ -130,4 +134,116 @@ fn uprobe_on_libc_kills_the_matching_call_and_posts_it() {
         fs::canonicalize("/bin/rm").unwrap().display().to_string()
     );
     assert_eq!(event["args"][1]["string_arg"], target.display().to_string());
+}
+
+fn return_policy(libc: &Path) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: uretprobe-unlinkat
+spec:
+  uprobes:
+  - path: "{}"
+    symbols:
+    - "unlinkat"
+    return: true
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "string"
+    returnArg:
+      index: 0
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: "Postfix"
+        values:
+        - "tpc-uretprobe-target"
+      matchReturnArgs:
+      - index: 0
+        operator: "Equal"
+        values:
+        - "-1"
+      matchReturnActions:
+      - action: Sigkill
+"#,
+        libc.display()
+    )
+}
+
+#[test]
+fn uretprobe_on_libc_kills_at_the_return_it_filters_on() {
+    if !kernel_test_can_run("uretprobe_on_libc_kills_at_the_return_it_filters_on") {
+        return;
+    }
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("uretprobe");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let libc = libc_of("/bin/rm");
+    let policy_file = dir.join("uretprobe.yaml");
+    fs::write(&policy_file, return_policy(&libc)).unwrap();
+    let bundle = dir.join("uretprobe.tpcb");
+    let built = Command::new(&tpc)
+        .arg("build")
+        .arg(&policy_file)
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "tpc build: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let present = dir.join("present-tpc-uretprobe-target");
+    let missing = dir.join("missing-tpc-uretprobe-target");
+    fs::write(&present, "p").unwrap();
+
+    let run = TpcRun::start(&tpc, &[bundle.as_os_str()]).unwrap();
+    let removed = Command::new("/bin/rm").arg(&present).output().unwrap();
+    let killed = Command::new("/bin/rm").arg(&missing).output().unwrap();
+    let other = Command::new("/bin/rm")
+        .arg(dir.join("missing-other"))
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+
+    assert!(
+        removed.status.success() && !present.exists(),
+        "rm of the present target: {removed:?}\n{stderr}"
+    );
+    assert_eq!(
+        killed.status.signal(),
+        Some(9),
+        "rm of the missing target was not killed at the return: {:?}\n{stderr}",
+        killed.status
+    );
+    assert_eq!(
+        other.status.code(),
+        Some(1),
+        "rm of another missing file: {other:?}"
+    );
+
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|e| e["process_uprobe"]["policy_name"] == "uretprobe-unlinkat")
+        .collect();
+    assert_eq!(events.len(), 1, "posted events: {events:#?}\n{stderr}");
+    let event = &events[0]["process_uprobe"];
+    assert_eq!(event["symbol"], "unlinkat");
+    assert_eq!(event["action"], "KPROBE_ACTION_POST");
+    assert_eq!(
+        event["args"][1]["string_arg"],
+        missing.display().to_string()
+    );
+    assert_eq!(
+        event["args"][2]["int_arg"], -1,
+        "the return value follows the arguments: {event:#}"
+    );
+    assert_eq!(event["args"].as_array().map(Vec::len), Some(3));
 }

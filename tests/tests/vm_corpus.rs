@@ -46,10 +46,7 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     ("list-syscalls-generated", "generated_syscalls list"),
     ("loader", "loader sensor"),
     ("lsm_track_grandparent", "`resolve` on an argument"),
-    (
-        "modules-nohost",
-        "Override on a hook with a return probe",
-    ),
+    ("modules-nohost", "Override on a hook with a return probe"),
     ("open_dnsrequest", "DnsLookup"),
     ("open_geturl", "GetUrl"),
     ("rawtp", "`type: linux_binprm` on a raw tracepoint"),

@@ -375,7 +375,11 @@ fn lower_hook(
     let returns = hook.returns.as_ref().filter(|r| r.value);
     if let Some(returns) = returns {
         let fentry = matches!(hook.target, HookTarget::Kprobe { fentry: true, .. });
-        if !matches!(hook.target, HookTarget::Kprobe { .. }) || fentry {
+        if !matches!(
+            hook.target,
+            HookTarget::Kprobe { .. } | HookTarget::Uprobe { .. }
+        ) || fentry
+        {
             return Err(LowerError::Unsupported {
                 span: returns.span,
                 what: format!(
@@ -383,7 +387,7 @@ fn lower_hook(
                     if fentry { "n fentry" } else { "" },
                     if fentry { "kprobe" } else { hook.target.kind().as_str() }
                 ),
-                help: "tpc's return probes are kretprobes (kprobes on kernel functions and syscalls); uretprobes and fexit come with later back-end work".into(),
+                help: "tpc's return probes are kretprobes (kprobes on kernel functions and syscalls) and uretprobes; fexit comes with later back-end work".into(),
             });
         }
         if hook.return_arg.is_none() {
@@ -594,6 +598,7 @@ fn lower_hook(
             ..
         } => {
             x86_only("a uprobe")?;
+            let hook_returns = returns.is_some();
             if let Some(r) = ref_ctr_offsets.first() {
                 return Err(LowerError::Unsupported {
                     span: r.span,
@@ -616,7 +621,7 @@ fn lower_hook(
                         path: path.value.clone(),
                         symbol: None,
                         offset: u64::try_from(o.value).unwrap_or(0),
-                        returns: false,
+                        returns: hook_returns,
                     })
                     .collect()
             } else {
@@ -629,7 +634,7 @@ fn lower_hook(
                         offset: offsets
                             .get(i)
                             .map_or(0, |o| u64::try_from(o.value).unwrap_or(0)),
-                        returns: false,
+                        returns: hook_returns,
                     })
                     .collect()
             };

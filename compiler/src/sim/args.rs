@@ -195,7 +195,14 @@ pub fn event_arg<'e>(hook: &Hook, event: &'e Event, target: ArgRef) -> Option<&'
     match target {
         ArgRef::Arg(position) => event.args().get(position_in(&hook.args, position)?),
         ArgRef::Data(position) => event.data().get(position_in(&hook.data, position)?),
-        ArgRef::Return => event.return_arg(),
+        ArgRef::Return => event.return_arg().or_else(|| {
+            event.uprobe_return_arg(
+                hook.args
+                    .iter()
+                    .filter(|d| d.ty.value != ArgType::Nop)
+                    .count(),
+            )
+        }),
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tpc_events::{ArgValue, Event, EventBody, EventKind, EventSummary, KprobeAction};
 
-use crate::ir::{ActionKind, Operator, Policy, RateLimitScope};
+use crate::ir::{ActionKind, ArgRef, Operator, Policy, RateLimitScope};
 
 use super::filters::{self, ProcessContext};
 use super::hooks::{HookIndex, HookRef};
@@ -835,9 +835,9 @@ impl<'p> Simulator<'p> {
                 winner.map_or(SelectorOutcome::NoneMatched, SelectorOutcome::Matched);
         }
         if plan.returns && decision.outcome.matched() {
-            if event.return_arg().is_none() {
+            if super::args::event_arg(plan.hook, event, ArgRef::Return).is_none() {
                 if let Some(r) = report.as_deref_mut() {
-                    r.notes.push("the hook collects a return value but the event has no `return`: return selectors not evaluated".into());
+                    r.notes.push("the hook collects a return value but the event has none (`return`, or for a uprobe the argument after the entry's): return selectors not evaluated".into());
                 }
             } else if !plan.selectors.is_empty() {
                 let explain = report.is_some();

@@ -694,9 +694,25 @@ fn post_event(
                 .return_arg
                 .as_ref()
                 .map(|(slot, spec)| argument(ret, *slot, spec));
-            if let tpc_events::EventBody::ProcessKprobe(kp) = &mut event.body {
-                kp.return_arg = return_arg;
-                kp.return_action = Some(return_action);
+            match &mut event.body {
+                tpc_events::EventBody::ProcessKprobe(kp) => {
+                    kp.return_arg = return_arg;
+                    kp.return_action = Some(return_action);
+                }
+                // Tetragon's uprobe events have no `return`: the value
+                // goes into `args`, where its merge puts it.
+                tpc_events::EventBody::ProcessUprobe(up) => {
+                    if let Some(value) = return_arg {
+                        let args = up.args.get_or_insert_with(Vec::new);
+                        let at = tpc_events::uprobe_return_position(args.len());
+                        if at < args.len() {
+                            args[at] = value;
+                        } else {
+                            args.push(value);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         let compact = format!(
