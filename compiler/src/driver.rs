@@ -6,6 +6,7 @@
 //! into. The CLI renders the result.
 
 use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, KernelSelection};
+use crate::check::duplicate_policy_name::PolicyName;
 use crate::diagnostics::{self, Code, Diagnostic, KernelScope, Severity, Tally};
 use crate::front::rsp::strategy::{self, StrategyChoice};
 use crate::front::rsp::tree::Tree;
@@ -89,6 +90,12 @@ pub struct CheckOptions {
     pub rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
     /// Whose loading rules apply where Tetragon releases differ.
     pub tetragon: crate::tetragon::TetragonVersion,
+    /// The caller wants the findings only (`tpc check`): without kernel
+    /// checks, each policy's IR is dropped as soon as it is checked, so
+    /// [`Report::policies`] and [`Report::converted`] hold only what
+    /// template bindings made. A file of many small policies then costs
+    /// its text, not its IR. Kernel checks need every policy and keep them.
+    pub findings_only: bool,
 }
 
 /// A kernel that the kernel checks ran against.
@@ -393,6 +400,12 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
     } else if let Some(named) = options.rsp_strategy {
         front.rsp_strategy = StrategyChoice::explicit(named);
     }
+    // Without kernel checks nothing after this loop needs a policy's IR
+    // when only findings are wanted: keep its name for the duplicate-name
+    // check and drop the rest.
+    let drop_ir = options.findings_only && options.kernels == KernelRequest::Skip;
+    let mut dropped_names: Vec<PolicyName> = Vec::new();
+    let mut any_converted = false;
     for (name, text) in sources {
         // The source map keeps the one copy of the text (the read `String`
         // is freed here, not after the file is checked).
@@ -403,54 +416,68 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
             .map(|source| std::sync::Arc::clone(&source.text))
             .unwrap_or_default();
         report.files += 1;
-        let mut parsed = crate::front::parse_policies_with(file, &text, &front);
+        let first = report.policies.len();
+        let first_dropped = dropped_names.len();
+        let mut found = Vec::new();
+        // Each policy is checked as its document ends and goes straight
+        // into the report (or, with `drop_ir`, only its name does): no list
+        // of a whole file's policies is ever built.
+        let mut parsed = crate::front::parse_policies_each(file, &text, &front, |policy| {
+            found.extend(crate::check::run_all_for(&policy, options.tetragon));
+            if options.host_checks {
+                found.extend(crate::check::kernel::run_host_checks(&policy));
+            }
+            if drop_ir {
+                dropped_names.push(PolicyName::of(&policy));
+            } else {
+                report.policies.push(LoadedPolicy { file, policy });
+            }
+        });
+        if parsed.refused {
+            // not readable YAML: its first documents do not count
+            report.policies.truncate(first);
+            dropped_names.truncate(first_dropped);
+            found.clear();
+        }
         templates.extend(std::mem::take(&mut parsed.templates));
         bindings.extend(std::mem::take(&mut parsed.bindings));
-        let mut diags = std::mem::take(&mut parsed.diagnostics);
-        // The policies move from the frontend's list into the report's
-        // from the back, and the frontend's list gives its memory back as
-        // it empties: a file of 100,000 policies never holds both lists
-        // whole (then the moved run is put back in file order).
-        let first = report.policies.len();
-        report.converted.extend(
-            std::mem::take(&mut parsed.converted)
-                .into_iter()
-                .map(|(i, tree)| (first + i, tree)),
-        );
-        report.policies.reserve_exact(parsed.policies.len());
-        while let Some(policy) = parsed.policies.pop() {
-            diags.extend(crate::check::run_all_for(&policy, options.tetragon));
-            if options.host_checks {
-                diags.extend(crate::check::kernel::run_host_checks(&policy));
-            }
-            report.policies.push(LoadedPolicy { file, policy });
-            if parsed.policies.len() < parsed.policies.capacity() / 2 {
-                parsed.policies.shrink_to_fit();
-            }
+        let converted = std::mem::take(&mut parsed.converted);
+        any_converted |= !converted.is_empty();
+        if !drop_ir {
+            report
+                .converted
+                .extend(converted.into_iter().map(|(i, tree)| (first + i, tree)));
         }
-        report.policies[first..].reverse();
+        let mut diags = std::mem::take(&mut parsed.diagnostics);
+        diags.append(&mut found);
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
     if !templates.is_empty() || !bindings.is_empty() {
         bind_templates(&mut report, &templates, &bindings, options);
     }
-    if report.rsp_choice.is_none() && !report.converted.is_empty() {
+    if report.rsp_choice.is_none() && any_converted {
         // a document `mentions_rsp` did not see (an unusual spelling of
         // `kind`): it was lowered with the default
         report.rsp_choice = Some(front.rsp_strategy);
     }
-    let policies: Vec<&Policy> = report
-        .policies
-        .iter()
-        .map(|loaded| &loaded.policy)
+    // In run order: the dropped ones came from files, the kept ones are
+    // the files' (when none were dropped) and then the bound templates'.
+    let names: Vec<PolicyName> = dropped_names
+        .into_iter()
+        .chain(
+            report
+                .policies
+                .iter()
+                .map(|loaded| PolicyName::of(&loaded.policy)),
+        )
         .collect();
     let mut duplicates = Vec::new();
     let locate = |span: Span| match report.sources.get(span.file) {
         Some(source) => format!("{}:{}", source.name, source.line_col(span.start).0),
         None => "another file".to_string(),
     };
-    crate::check::duplicate_policy_name::run(&policies, &locate, &mut duplicates);
+    crate::check::duplicate_policy_name::run(&names, &locate, &mut duplicates);
     report.diagnostics.extend(duplicates);
     diagnostics::sort_and_dedup(&mut report.diagnostics);
     run_kernel_checks(&mut report, &options.kernels, options.tetragon);

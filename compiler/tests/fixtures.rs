@@ -130,3 +130,47 @@ fn ok_fixtures_check_clean() {
         );
     }
 }
+
+/// `tpc check` keeps only findings (`findings_only`: each policy's IR is
+/// dropped once checked); every fixture, checked as one run, gets the same
+/// findings as when the IR is kept, the cross-file ones included.
+#[test]
+fn dropping_the_ir_changes_no_finding() {
+    let mut files = yaml_files(&repo_root().join("fixtures/policies"));
+    files.extend(yaml_files(&repo_root().join("examples")));
+    let sources: Vec<(String, String)> = files
+        .iter()
+        .map(|path| {
+            (
+                relative(path),
+                std::fs::read_to_string(path).expect("fixture readable"),
+            )
+        })
+        .collect();
+    let run = |findings_only: bool| {
+        let options = tpc::driver::CheckOptions {
+            findings_only,
+            ..tpc::driver::CheckOptions::default()
+        };
+        tpc::driver::check_sources_with(sources.clone(), &options)
+    };
+    let kept = run(false);
+    let dropped = run(true);
+    assert!(kept.policies.len() > 100, "{}", kept.policies.len());
+    // only what template bindings made is kept
+    assert!(dropped.policies.len() < kept.policies.len() / 10);
+    assert!(dropped.converted.is_empty() && !kept.converted.is_empty());
+    assert_eq!(kept.rsp_choice, dropped.rsp_choice);
+    assert_eq!(kept.diagnostics, dropped.diagnostics);
+    let duplicates = |severity: Severity| {
+        dropped
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == tpc::diagnostics::Code::DuplicatePolicyName)
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    // in one file and across files
+    assert!(duplicates(Severity::Error) > 0);
+    assert!(duplicates(Severity::Warning) > 0);
+}

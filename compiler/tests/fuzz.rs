@@ -64,8 +64,14 @@ fn event_seeds() -> &'static Vec<String> {
             paths.sort();
             seeds.extend(paths.iter().filter_map(|p| std::fs::read_to_string(p).ok()));
         }
-        let sim = repo_root().join("fixtures/sim");
-        if let Ok(entries) = std::fs::read_dir(&sim) {
+        // the fixtures' own events, recorded with `tpc run` among them
+        for sim in [
+            repo_root().join("fixtures/sim"),
+            repo_root().join("fixtures/sim/events"),
+        ] {
+            let Ok(entries) = std::fs::read_dir(&sim) else {
+                continue;
+            };
             for entry in entries.filter_map(Result::ok) {
                 let path = entry.path();
                 let is_events = path
@@ -316,7 +322,9 @@ fn frontend_case(text: &str) -> Result<(), TestCaseError> {
 fn simulator_policies() -> &'static Vec<tpc::ir::Policy> {
     static POLICIES: OnceLock<Vec<tpc::ir::Policy>> = OnceLock::new();
     POLICIES.get_or_init(|| {
-        let sources: Vec<(String, String)> = yaml_files(&repo_root().join("fixtures/sim/policies"))
+        let mut files = yaml_files(&repo_root().join("fixtures/sim/policies"));
+        files.extend(yaml_files(&repo_root().join("tests/corpus-sim/policies")));
+        let sources: Vec<(String, String)> = files
             .iter()
             .filter_map(|p| Some((p.display().to_string(), std::fs::read_to_string(p).ok()?)))
             .collect();

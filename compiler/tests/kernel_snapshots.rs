@@ -28,6 +28,7 @@ fn check(path: &std::path::Path) -> (Report, String) {
             host_checks: false,
             rsp_strategy: None,
             tetragon,
+            ..CheckOptions::default()
         },
     );
     let options = render::human::HumanOptions {

@@ -55,7 +55,7 @@ fn snapshot(name: &str, value: &str) {
     settings.bind(|| insta::assert_snapshot!(name, value));
 }
 
-const POLICY: &str = "fixtures/sim/policies/fd-write-etc.yaml";
+const POLICY: &str = "tests/corpus-sim/policies/fd-write-etc.yaml";
 
 #[test]
 fn replay_writes_the_posted_events_in_tetragon_shape() {
@@ -108,8 +108,8 @@ fn replay_verdicts_give_one_line_per_input_value() {
 #[test]
 fn replay_compact_and_explain() {
     let policies = [
-        "fixtures/sim/policies/keystore-read.yaml",
-        "fixtures/sim/policies/size-quirks.yaml",
+        "tests/corpus-sim/policies/keystore-read.yaml",
+        "tests/corpus-sim/policies/size-quirks.yaml",
     ];
     let out = run(&[
         "replay",
@@ -125,7 +125,7 @@ fn replay_compact_and_explain() {
         "replay",
         "--explain",
         POLICY,
-        "fixtures/sim/policies/size-quirks.yaml",
+        "tests/corpus-sim/policies/size-quirks.yaml",
         &corpus(),
     ]);
     assert_eq!(out.status.code(), Some(0));
@@ -345,28 +345,67 @@ fn replay_places_processes_in_cgroups_for_bindings() {
 }
 
 /// Issue 14: in a checkout without the shared data folder, a test whose
-/// events come from it fails with that one reason, not with a verdict diff.
+/// events come from it is one error naming what it needs, not a verdict
+/// diff; the other test files still run.
 #[test]
 fn a_missing_shared_folder_is_one_clear_error() {
     let dir = std::env::temp_dir().join(format!("tpc-fresh-clone-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("policies")).expect("scratch folder");
-    let sim = repo_root().join("fixtures/sim");
+    let corpus = repo_root().join("tests/corpus-sim");
     for file in [
         "corpus-keystore-read.test.yaml",
         "policies/keystore-read.yaml",
     ] {
-        std::fs::copy(sim.join(file), dir.join(file)).expect("copy fixture");
+        std::fs::copy(corpus.join(file), dir.join(file)).expect("copy fixture");
     }
+    let shipped = repo_root().join("fixtures/sim/fork-chain.test.yaml");
+    std::fs::copy(&shipped, dir.join("fork-chain.test.yaml")).expect("copy fixture");
     let out = tpc()
         .env_remove("TPC_SHARED")
         .arg("test")
-        .arg(dir.join("corpus-keystore-read.test.yaml"))
+        .arg(&dir)
         .output()
         .expect("tpc runs");
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("shared data folder"), "{stdout}");
+    let errors: Vec<&str> = stdout.lines().filter(|l| l.starts_with("ERROR ")).collect();
+    assert_eq!(errors.len(), 1, "{stdout}");
+    assert!(
+        errors[0].contains("corpus-keystore-read.test.yaml"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("needs ../shared/corpus/tetragon-events; not found"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("verdicts differ"), "{stdout}");
+    assert!(!stdout.contains("FAIL"), "{stdout}");
+    assert!(
+        stdout.contains("2 files: 1 passed, 0 failed, 1 not run (missing data)"),
+        "{stdout}"
+    );
+    // `$TPC_SHARED` naming a folder without the corpus: the path it needs
+    let empty = dir.join("empty-shared");
+    std::fs::create_dir_all(&empty).expect("scratch folder");
+    let out = tpc()
+        .env("TPC_SHARED", &empty)
+        .args(["test", "--format", "json"])
+        .arg(dir.join("corpus-keystore-read.test.yaml"))
+        .output()
+        .expect("tpc runs");
+    assert_eq!(out.status.code(), Some(1));
+    let line: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("json");
+    assert_eq!(line["passed"], false);
+    let wanted = format!(
+        "needs {}; not found",
+        empty.join("corpus/tetragon-events").display()
+    );
+    assert!(
+        line["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with(&wanted)),
+        "{line}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,22 +1,49 @@
-//! The simulator's fixture tests: every `fixtures/sim/*.test.yaml` passes,
-//! and its verdict stream is an insta snapshot (`sim__<name>`). Also: every
-//! event of the shared corpus loads, and a wrong expectation fails with a
-//! readable diff.
+//! The simulator's fixture tests: every `fixtures/sim/*.test.yaml` (shipped,
+//! with their own recorded events) and `tests/corpus-sim/*.test.yaml` (on
+//! the shared event corpus, `../shared`) passes, and its verdict stream is
+//! an insta snapshot (`sim__<name>`). Also: every event of the shared
+//! corpus loads, and a wrong expectation fails with a readable diff.
 
 mod common;
 
 use common::{relative, repo_root, shared_dir};
 use tpc::sim::testfile;
 
+/// The shipped test files, which must not need `../shared`.
+fn shipped_files() -> Vec<std::path::PathBuf> {
+    testfile::collect(&[repo_root().join("fixtures/sim")]).expect("fixtures/sim readable")
+}
+
 fn fixture_files() -> Vec<std::path::PathBuf> {
-    let files =
-        testfile::collect(&[repo_root().join("fixtures/sim")]).expect("fixtures/sim readable");
+    let mut files = shipped_files();
+    files.extend(
+        testfile::collect(&[repo_root().join("tests/corpus-sim")])
+            .expect("tests/corpus-sim readable"),
+    );
     assert!(
-        files.len() >= 8,
-        "expected at least 8 simulator test files, found {}",
+        files.len() >= 14,
+        "expected at least 14 simulator test files, found {}",
         files.len()
     );
     files
+}
+
+/// What a fresh clone gets runs there: no shipped test file reads the
+/// shared data folder.
+#[test]
+fn shipped_fixtures_carry_their_own_events() {
+    let files = shipped_files();
+    assert!(files.len() >= 8, "{files:?}");
+    for path in &files {
+        let test = testfile::load(path).unwrap_or_else(|e| panic!("{e}"));
+        let shared = test.events.iter().any(|source| {
+            matches!(
+                source,
+                testfile::EventSource::Shared(_) | testfile::EventSource::SharedDir(_)
+            )
+        });
+        assert!(!shared, "{} reads ../shared", relative(path));
+    }
 }
 
 #[test]
@@ -238,7 +265,7 @@ fn pipelined_and_sequential_replays_agree() {
     let sources: Vec<(String, String)> = policy_files
         .iter()
         .map(|name| {
-            let path = repo_root().join(format!("fixtures/sim/policies/{name}.yaml"));
+            let path = repo_root().join(format!("tests/corpus-sim/policies/{name}.yaml"));
             (
                 path.display().to_string(),
                 std::fs::read_to_string(&path).unwrap_or_default(),
@@ -334,7 +361,7 @@ fn parallel_replays_stop_cleanly_on_errors() {
         input.push_str(line);
         input.push('\n');
     }
-    let path = repo_root().join("fixtures/sim/policies/fd-write-etc.yaml");
+    let path = repo_root().join("tests/corpus-sim/policies/fd-write-etc.yaml");
     let report = tpc::driver::check_sources(vec![(
         path.display().to_string(),
         std::fs::read_to_string(&path).unwrap_or_default(),

@@ -7,7 +7,9 @@
 //! one file (its documents are applied together), a warning across files
 //! (folders of alternative examples reuse names; a folder deployed as one
 //! set must not). Unlike the other checks it looks at every policy of the
-//! run at once, so the driver calls it after the per-policy checks.
+//! run at once, so the driver calls it after the per-policy checks, on the
+//! names alone ([`PolicyName`]): a run that keeps only findings drops each
+//! policy's IR once it is checked.
 //! Why: Tetragon keys policies by name and namespace: it refuses the second
 //! one ("a sensor collection with the key already exists"), and `kubectl
 //! apply` of both replaces the first with the second without a word.
@@ -15,16 +17,37 @@
 
 use crate::diagnostics::{Code, Diagnostic, Severity};
 use crate::ir::Policy;
-use crate::span::Span;
+use crate::span::{Span, Spanned};
 use std::collections::HashMap;
+
+/// What this check needs of a policy: its key in Tetragon.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyName {
+    /// `metadata.name`.
+    pub name: Spanned<String>,
+    /// `metadata.namespace`; empty for a cluster-wide policy.
+    pub namespace: String,
+}
+
+impl PolicyName {
+    pub fn of(policy: &Policy) -> Self {
+        PolicyName {
+            name: policy.name.clone(),
+            namespace: policy
+                .namespace
+                .as_ref()
+                .map_or_else(String::new, |n| n.value.clone()),
+        }
+    }
+}
 
 /// Reports the policies of `policies` (in run order) whose name an earlier
 /// one has. `locate` names a span's place (`file.yaml:12`) for the note on
 /// a first policy in another file.
-pub fn run(policies: &[&Policy], locate: &dyn Fn(Span) -> String, out: &mut Vec<Diagnostic>) {
+pub fn run(policies: &[PolicyName], locate: &dyn Fn(Span) -> String, out: &mut Vec<Diagnostic>) {
     let mut first: HashMap<(&str, &str), Span> = HashMap::new();
     for policy in policies {
-        let namespace = policy.namespace.as_ref().map_or("", |n| n.value.as_str());
+        let namespace = policy.namespace.as_str();
         let name = policy.name.value.as_str();
         if name.is_empty() {
             continue;

@@ -249,8 +249,12 @@ pub(crate) fn diagnostics_for_version(yaml: &str, version: TetragonVersion) -> V
     for p in &parsed.policies {
         diags.extend(run_all_for(p, version));
     }
-    let policies: Vec<&Policy> = parsed.policies.iter().collect();
-    duplicate_policy_name::run(&policies, &|_| "this file".to_string(), &mut diags);
+    let names: Vec<duplicate_policy_name::PolicyName> = parsed
+        .policies
+        .iter()
+        .map(duplicate_policy_name::PolicyName::of)
+        .collect();
+    duplicate_policy_name::run(&names, &|_| "this file".to_string(), &mut diags);
     diags
 }
 

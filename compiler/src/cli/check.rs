@@ -103,6 +103,7 @@ pub fn run(args: &CheckArgs) -> i32 {
         host_checks: !args.no_host_checks,
         rsp_strategy: args.rsp_strategy.map(super::RspStrategyArg::strategy),
         tetragon: args.tetragon,
+        findings_only: true,
     };
     let mut report = match driver::check_inputs_with(&inputs, &options) {
         Ok(r) => r,

@@ -43,7 +43,7 @@ pub fn run(args: &TestArgs) -> i32 {
         eprintln!("tpc test: error: no test files (*.test.yaml) under the given paths");
         return exit::USAGE;
     }
-    let (mut passed, mut failed, mut broken) = (0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut broken, mut not_run) = (0usize, 0usize, 0usize, 0usize);
     for file in &files {
         let test = match testfile::load(file) {
             Ok(t) => t,
@@ -60,6 +60,26 @@ pub fn run(args: &TestArgs) -> i32 {
             }
         };
         let outcome = testfile::run(&test);
+        if let Some(reason) = &outcome.not_run {
+            not_run += 1;
+            match args.format {
+                Format::Human => println!(
+                    "ERROR {} ({})\n  {reason}",
+                    outcome.name,
+                    outcome.path.display()
+                ),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "path": outcome.path.display().to_string(),
+                        "name": outcome.name,
+                        "passed": false,
+                        "error": reason,
+                    })
+                ),
+            }
+            continue;
+        }
         if outcome.passed() {
             passed += 1;
         } else {
@@ -100,9 +120,14 @@ pub fn run(args: &TestArgs) -> i32 {
         }
     }
     let summary = format!(
-        "tpc test: {} file{}: {passed} passed, {failed} failed{}",
+        "tpc test: {} file{}: {passed} passed, {failed} failed{}{}",
         files.len(),
         if files.len() == 1 { "" } else { "s" },
+        if not_run > 0 {
+            format!(", {not_run} not run (missing data)")
+        } else {
+            String::new()
+        },
         if broken > 0 {
             format!(", {broken} unreadable")
         } else {
@@ -115,7 +140,7 @@ pub fn run(args: &TestArgs) -> i32 {
     }
     if broken > 0 {
         exit::USAGE
-    } else if failed > 0 {
+    } else if failed > 0 || not_run > 0 {
         exit::FINDINGS
     } else {
         exit::OK

@@ -18,6 +18,8 @@ use yaml::Node;
 /// The policies of one source file and what the frontend found wrong.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// Empty after [`parse_policies_each`], which hands each policy over as
+    /// its document ends.
     pub policies: Vec<Policy>,
     pub diagnostics: Vec<Diagnostic>,
     /// Documents that were not policies (skipped).
@@ -28,8 +30,13 @@ pub struct Parsed {
     /// [`template::instantiate`] with the templates of every input.
     pub bindings: Vec<template::BindingDoc>,
     /// The RuntimeSecurityPolicy documents, with the index of their policy
-    /// in `policies` and the TracingPolicy they became.
+    /// in `policies` (in the order [`parse_policies_each`] gave them) and
+    /// the TracingPolicy they became.
     pub converted: Vec<(usize, rsp::tree::Tree)>,
+    /// The file is not readable YAML (the one diagnostic says why): the
+    /// policies of its first documents do not count, and a caller of
+    /// [`parse_policies_each`] drops what it was given.
+    pub refused: bool,
 }
 
 /// What the frontend needs to know beyond the text.
@@ -65,8 +72,28 @@ pub fn mentions_rsp(text: &str) -> bool {
 
 /// [`parse_policies`] with options.
 pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> Parsed {
+    let mut policies = Vec::new();
+    let mut out = parse_policies_each(file, text, options, |policy| policies.push(policy));
+    if !out.refused {
+        out.policies = policies;
+    }
+    out
+}
+
+/// [`parse_policies_with`] that gives each policy to `each` as its
+/// document ends instead of collecting them, so a caller that checks a
+/// policy and keeps only its findings never holds the IR of a whole file.
+/// When the file turns out not to be readable YAML, [`Parsed::refused`]
+/// says to drop what `each` was given.
+pub fn parse_policies_each(
+    file: FileId,
+    text: &str,
+    options: &FrontOptions,
+    mut each: impl FnMut(Policy),
+) -> Parsed {
     let mut out = Parsed::default();
     let mut any_document = false;
+    let mut given = 0usize;
     // Documents are checked as they end, so one tree is alive at a time.
     let parsed = yaml::parse_each(file, text, |doc| {
         let Some(root) = &doc.root else { return };
@@ -80,8 +107,9 @@ pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> 
                     &options.rsp_strategy,
                     &mut out.diagnostics,
                 ) {
-                    out.converted.push((out.policies.len(), converted.tree));
-                    out.policies.push(converted.policy);
+                    out.converted.push((given, converted.tree));
+                    given += 1;
+                    each(converted.policy);
                 }
             }
             DocClass::Policy { kind, kind_span } => {
@@ -98,7 +126,8 @@ pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> 
                 if let Some(p) =
                     resolve::lower_policy(root, kind, kind_span, doc.span, &mut out.diagnostics)
                 {
-                    out.policies.push(p);
+                    given += 1;
+                    each(p);
                 }
             }
             DocClass::Template { kind_span } => {
@@ -116,7 +145,10 @@ pub fn parse_policies_with(file: FileId, text: &str, options: &FrontOptions) -> 
     if let Err(e) = parsed {
         // A file that is not readable YAML is reported as such alone: what
         // its first documents would say is not the author's problem yet.
-        out = Parsed::default();
+        out = Parsed {
+            refused: true,
+            ..Parsed::default()
+        };
         out.diagnostics.push(match e.kind {
             yaml::YamlErrorKind::Syntax => {
                 Diagnostic::of(Code::YamlSyntax, format!("invalid YAML: {}", e.message))

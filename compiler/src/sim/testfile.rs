@@ -136,6 +136,10 @@ pub struct TestOutcome {
     pub path: PathBuf,
     /// Problems, each a readable block (a diff of verdicts, a policy error).
     pub failures: Vec<String>,
+    /// Why the test did not run at all: the shared data its events come
+    /// from is not here (`needs ../shared/corpus/...; not found`). Then
+    /// `failures` is empty: without its events there is nothing to compare.
+    pub not_run: Option<String>,
     /// The verdict stream (`tpc replay --verdicts` lines).
     pub verdict_lines: Vec<String>,
     pub events: u64,
@@ -144,7 +148,7 @@ pub struct TestOutcome {
 
 impl TestOutcome {
     pub fn passed(&self) -> bool {
-        self.failures.is_empty()
+        self.failures.is_empty() && self.not_run.is_none()
     }
 }
 
@@ -489,17 +493,45 @@ pub fn load(path: &Path) -> Result<TestFile, TestFileError> {
     Ok(test)
 }
 
+/// The shared data a test's events need and this machine lacks, as one
+/// message (`None` when everything is here).
+fn missing_shared_data(test: &TestFile) -> Option<String> {
+    let wanted: Vec<&Path> = test
+        .events
+        .iter()
+        .filter_map(|source| match source {
+            EventSource::Shared(rel) | EventSource::SharedDir(rel) => Some(rel.as_path()),
+            _ => None,
+        })
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let dir = shared_dir(&test.path);
+    let missing: Vec<String> = wanted
+        .iter()
+        .filter(|rel| dir.as_ref().is_none_or(|dir| !dir.join(rel).exists()))
+        .map(|rel| match (&dir, std::env::var_os("TPC_SHARED")) {
+            (Some(dir), _) => dir.join(rel).display().to_string(),
+            (None, Some(_)) => format!("$TPC_SHARED/{}", rel.display()),
+            (None, None) => format!("../shared/{}", rel.display()),
+        })
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "needs {}; not found: the events come from the shared data folder (`shared/` beside the checkout, or $TPC_SHARED), so the test did not run",
+        missing.join(", ")
+    ))
+}
+
 /// The inputs of one event source: `(name, text)` each.
 fn read_source(test: &TestFile, source: &EventSource) -> Result<Vec<(String, String)>, String> {
     let shared = |rel: &Path| -> Result<PathBuf, String> {
         shared_dir(&test.path)
             .map(|dir| dir.join(rel))
-            .ok_or_else(|| {
-                format!(
-                    "the events `shared/{}` come from the shared data folder, which is not here: put `shared/` (with `corpus/`) beside the checkout, or set TPC_SHARED",
-                    rel.display()
-                )
-            })
+            .ok_or_else(|| format!("needs ../shared/{}; not found", rel.display()))
     };
     let read = |path: &Path, name: String| -> Result<(String, String), String> {
         std::fs::read_to_string(path)
@@ -641,10 +673,17 @@ pub fn run(test: &TestFile) -> TestOutcome {
         name: test.name.clone(),
         path: test.path.clone(),
         failures: Vec::new(),
+        not_run: None,
         verdict_lines: Vec::new(),
         events: 0,
         verdicts: 0,
     };
+    // Without its events the test cannot run: the policies' findings and a
+    // verdict diff would only hide the one real problem.
+    outcome.not_run = missing_shared_data(test);
+    if outcome.not_run.is_some() {
+        return outcome;
+    }
     // Policies.
     let mut sources = Vec::new();
     let mut from_bundles = Vec::new();
