@@ -426,6 +426,40 @@ static __always_inline long tpc_kobject_read(void *dst, __u8 kind, __u64 ptr)
 	}
 }
 
+/* The value of a USDT argument (struct tpc_usdt_arg), as Tetragon's
+ * read_usdt_arg computes it. */
+static __always_inline __u64 tpc_usdt_value(__u64 ctx, struct tpc_usdt_arg *a)
+{
+	__u64 val = 0, idx = 0;
+	switch (a->kind) {
+	case TPC_USDT_CONST:
+		val = a->val_off;
+		break;
+	case TPC_USDT_REG:
+		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
+		break;
+	case TPC_USDT_DEREF:
+		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
+		if (bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off)) < 0)
+			val = 0;
+		break;
+	case TPC_USDT_SIB:
+		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
+		bpf_probe_read_kernel(&idx, sizeof(idx), (void *)(ctx + (a->idx_off & 0xff8)));
+		if (bpf_probe_read_user(&val, sizeof(val),
+					(void *)(val + (idx << (a->scale & 3)) + a->val_off)) < 0)
+			val = 0;
+		break;
+	default:
+		return 0;
+	}
+	__u32 shift = a->shift & 63;
+	val <<= shift;
+	if (a->sig)
+		return (__u64)((__s64)val >> shift);
+	return val >> shift;
+}
+
 static long tpc_read_slot_cb(__u32 i, void *data)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
@@ -437,6 +471,10 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 	VERIFIER_MASK(at_slot, 7);
 	struct tpc_arg_slot *slot = &s->hook.slots[at_slot];
 	__u64 at = s->ctx + slot->offset;
+	if (slot->flags & TPC_SLOT_USDT) {
+		s->usdt_vals[at_slot] = tpc_usdt_value(s->ctx, &s->hook.usdt[at_slot]);
+		at = (__u64)&s->usdt_vals[at_slot];
+	}
 	__u32 off = s->ev.data_len;
 	__u64 value = 0;
 	long len = 0;

@@ -243,6 +243,7 @@ struct tpc_hook_scratch {
 	struct tpc_ret_state ret;      /* the call a return probe finishes */
 	__u32 ret_pass;                /* reading slots for a return probe */
 	__u32 reserved2;
+	__u64 usdt_vals[TPC_MAX_SLOTS]; /* USDT arguments, computed */
 };
 
 struct {

@@ -9,7 +9,7 @@
 #ifndef TPC_POLICY_MAPS_H
 #define TPC_POLICY_MAPS_H
 
-#define TPC_PROGRAM_ABI 5
+#define TPC_PROGRAM_ABI 6
 
 #define TPC_MAX_SLOTS 8        /* argument slots of one hook (all policies) */
 #define TPC_MAX_POLICY_ARGS 8  /* arguments one policy hook exports */
@@ -117,6 +117,8 @@ enum tpc_read {
 #define TPC_SLOT_RETCOPY 4 /* a buffer: its pointer is kept at entry, its bytes
 			    * read by the return probe, as many as the return
 			    * value says (returnCopy) */
+#define TPC_SLOT_USDT 8    /* a USDT argument: computed as hook.usdt[slot] says,
+			    * then read like the register that held it */
 #define TPC_SLOT_NONE 0xff
 
 /* One value read on every hit. For tracepoints `offset` is the field's
@@ -137,11 +139,35 @@ struct tpc_arg_slot {
 				  * slot offsets are into that struct */
 #define TPC_HOOK_RETURN 8 /* some policy on this hook has a return probe */
 
+/* How a USDT argument is computed, from the probe's note (the runtime
+ * parses `-4@%eax`, `8@-16(%rbp)`, ...): a constant, a register of the
+ * uprobe's pt_regs, or user memory at a register (plus an index register
+ * << scale) plus val_off; then truncated to its size and sign- or
+ * zero-extended by shift. */
+enum tpc_usdt_kind {
+	TPC_USDT_NONE = 0,
+	TPC_USDT_CONST = 1,
+	TPC_USDT_REG = 2,
+	TPC_USDT_DEREF = 3,
+	TPC_USDT_SIB = 4,
+};
+
+struct tpc_usdt_arg {
+	__u64 val_off;
+	__u16 reg_off;
+	__u16 idx_off;
+	__u8 kind;
+	__u8 shift;
+	__u8 sig;
+	__u8 scale;
+};
+
 /* Value of tpc_hooks, keyed by hook id (from 1). */
 struct tpc_hook {
 	__u32 nslots;
 	__u32 flags;
 	struct tpc_arg_slot slots[TPC_MAX_SLOTS];
+	struct tpc_usdt_arg usdt[TPC_MAX_SLOTS]; /* slots with TPC_SLOT_USDT */
 };
 
 /* Key of tpc_lists: the policy hooks of a hook that apply everywhere
@@ -397,7 +423,8 @@ struct tpc_override_task {
 
 _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
 _Static_assert(sizeof(struct tpc_override_task) == 8, "tpc_override_task");
-_Static_assert(sizeof(struct tpc_hook) == 72, "tpc_hook");
+_Static_assert(sizeof(struct tpc_usdt_arg) == 16, "tpc_usdt_arg");
+_Static_assert(sizeof(struct tpc_hook) == 200, "tpc_hook");
 _Static_assert(sizeof(struct tpc_ph_list) == 516, "tpc_ph_list");
 _Static_assert(sizeof(struct tpc_filter) == 88, "tpc_filter");
 _Static_assert(sizeof(struct tpc_sel_action) == 24, "tpc_sel_action");

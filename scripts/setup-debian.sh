@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing tpc needs on a fresh Debian machine:
 # clang and libbpf headers for the BPF programs, bpftool for kernel tests,
+# Debian's python3 (its SystemTap probes are the USDT kernel test's target),
 # xz for the BTF test data; for the VM tests (vm/README.md) QEMU, a static
 # busybox, and apt sources that offer the Debian 6.1 and 6.12 kernel
 # packages (bookworm-backports is added when apt knows no 6.12 kernel).
@@ -9,7 +10,7 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 need=()
-for pkg in clang llvm libbpf-dev bpftool xz-utils jq libcap2-bin util-linux; do
+for pkg in clang llvm libbpf-dev bpftool xz-utils jq libcap2-bin util-linux python3; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 updated=""

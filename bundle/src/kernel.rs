@@ -164,6 +164,7 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         max_len,
         at_return: false,
         return_copy: false,
+        usdt: None,
     }
 }
 
@@ -676,5 +677,6 @@ pub fn describe_source(source: &ArgSource) -> String {
         ArgSource::RawArg { index } => format!("raw argument {index}"),
         ArgSource::Register { name, .. } => format!("register {name}"),
         ArgSource::Return { .. } => "the return value".into(),
+        ArgSource::Usdt { index } => format!("USDT argument {index}"),
     }
 }

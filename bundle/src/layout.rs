@@ -84,9 +84,27 @@ pub const LAYOUTS: &[StructLayout] = &[
         ],
     },
     StructLayout {
+        name: "tpc_usdt_arg",
+        size: 16,
+        fields: &[
+            ("val_off", 0, 8),
+            ("reg_off", 8, 2),
+            ("idx_off", 10, 2),
+            ("kind", 12, 1),
+            ("shift", 13, 1),
+            ("sig", 14, 1),
+            ("scale", 15, 1),
+        ],
+    },
+    StructLayout {
         name: "tpc_hook",
-        size: 72,
-        fields: &[("nslots", 0, 4), ("flags", 4, 4), ("slots", 8, 64)],
+        size: 200,
+        fields: &[
+            ("nslots", 0, 4),
+            ("flags", 4, 4),
+            ("slots", 8, 64),
+            ("usdt", 72, 128),
+        ],
     },
     StructLayout {
         name: "tpc_list_key",
@@ -326,6 +344,35 @@ pub struct KernelSlot {
     pub at_return: bool,
     /// A `returnCopy` buffer: pointer at entry, bytes at return.
     pub return_copy: bool,
+    /// A USDT argument: how to compute the value the slot reads.
+    pub usdt: Option<KernelUsdtArg>,
+}
+
+/// `struct tpc_usdt_arg`: how a USDT argument is computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct KernelUsdtArg {
+    /// `enum tpc_usdt_kind`: 1 constant, 2 register, 3 memory at a
+    /// register, 4 memory at base + index << scale.
+    pub kind: u8,
+    pub reg_off: u16,
+    pub idx_off: u16,
+    pub val_off: u64,
+    pub scale: u8,
+    /// 64 − the value's bits.
+    pub shift: u8,
+    pub signed: bool,
+}
+
+impl KernelUsdtArg {
+    pub fn encode(&self, out: &mut [u8]) {
+        put_u64(out, 0, self.val_off);
+        put_u16(out, 8, self.reg_off);
+        put_u16(out, 10, self.idx_off);
+        out[12] = self.kind;
+        out[13] = self.shift;
+        out[14] = u8::from(self.signed);
+        out[15] = self.scale;
+    }
 }
 
 /// `tpc_arg_slot.flags`.
@@ -333,6 +380,7 @@ pub mod slot_flags {
     pub const SIGNED: u8 = 1;
     pub const RETURN: u8 = 2;
     pub const RETCOPY: u8 = 4;
+    pub const USDT: u8 = 8;
 }
 
 pub const SLOT_NONE: u8 = 0xff;
@@ -350,6 +398,11 @@ impl KernelSlot {
             }
             | if self.return_copy {
                 slot_flags::RETCOPY
+            } else {
+                0
+            }
+            | if self.usdt.is_some() {
+                slot_flags::USDT
             } else {
                 0
             };
@@ -375,7 +428,7 @@ pub struct KernelHook {
 
 impl KernelHook {
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![0u8; 72];
+        let mut out = vec![0u8; 200];
         put_u32(&mut out, 0, self.slots.len().min(MAX_SLOTS) as u32);
         put_u32(
             &mut out,
@@ -387,6 +440,9 @@ impl KernelHook {
         );
         for (i, slot) in self.slots.iter().take(MAX_SLOTS).enumerate() {
             slot.encode(&mut out[8 + 8 * i..16 + 8 * i]);
+            if let Some(usdt) = &slot.usdt {
+                usdt.encode(&mut out[72 + 16 * i..88 + 16 * i]);
+            }
         }
         out
     }

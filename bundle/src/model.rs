@@ -17,7 +17,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Version of the contract between lowered tables and the kernel programs
 /// (map layouts in [`crate::layout`], program names, record formats). A
 /// runtime runs a bundle only when its embedded programs have this ABI.
-pub const PROGRAM_ABI: u32 = 5;
+pub const PROGRAM_ABI: u32 = 6;
 
 /// The one BPF object every lowered hook runs in.
 pub const SENSOR_OBJECT: &str = "tpc.bpf.o";
@@ -293,6 +293,15 @@ pub enum AttachPoint {
         #[serde(default, skip_serializing_if = "is_false")]
         returns: bool,
     },
+    /// A USDT probe `provider:name` of the ELF file `path`: a uprobe at
+    /// each of the probe's sites, with the probe's semaphore counted. The
+    /// runtime reads the sites and the arguments' layout from the file's
+    /// notes when it loads the hook, as Tetragon's agent does.
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+    },
 }
 
 impl AttachPoint {
@@ -349,7 +358,9 @@ impl AttachPoint {
             } => format!("tpc_kprobe_fmodret_{slot}"),
             AttachPoint::Fentry { .. } => format!("tpc_fentry_{slot}"),
             AttachPoint::Lsm { .. } => format!("tpc_lsm_{slot}"),
-            AttachPoint::Uprobe { .. } => format!("tpc_uprobe_{slot}"),
+            AttachPoint::Uprobe { .. } | AttachPoint::Usdt { .. } => {
+                format!("tpc_uprobe_{slot}")
+            }
         }
     }
 
@@ -363,6 +374,7 @@ impl AttachPoint {
             AttachPoint::Kprobe { function, .. } | AttachPoint::Fentry { function, .. } => function,
             AttachPoint::Lsm { hook } => hook,
             AttachPoint::Uprobe { symbol, path, .. } => symbol.as_deref().unwrap_or(path),
+            AttachPoint::Usdt { name, .. } => name,
         }
     }
 
@@ -413,6 +425,11 @@ impl AttachPoint {
                     place
                 }
             }
+            AttachPoint::Usdt {
+                path,
+                provider,
+                name,
+            } => format!("usdt {path}:{provider}:{name}"),
         }
     }
 }
@@ -448,6 +465,9 @@ pub enum ArgSource {
     /// The return value register of a return probe (`returnArg`), by its
     /// offset in the return probe's `struct pt_regs`.
     Return { offset: u16 },
+    /// The `index`-th argument of a USDT probe; where it is (a register,
+    /// memory, a constant) the probe's note says, read by the runtime.
+    Usdt { index: u32 },
 }
 
 /// How the programs read an argument.

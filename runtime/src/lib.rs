@@ -19,6 +19,7 @@ pub mod proc_seed;
 pub mod process_table;
 pub mod sensor;
 pub mod tracefs;
+pub mod usdt;
 pub mod verify;
 pub mod wire;
 

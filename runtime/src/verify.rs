@@ -150,6 +150,7 @@ fn target_problem(target: &AttachTarget, probeable: Option<&str>) -> Option<Stri
         AttachTarget::Uprobe { path, .. } => {
             (!std::path::Path::new(path).exists()).then(|| format!("{path} does not exist here"))
         }
+        AttachTarget::Usdt { .. } => crate::policies::missing_target(target),
         _ => None,
     }
 }

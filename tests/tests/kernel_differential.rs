@@ -401,7 +401,8 @@ fn cases() -> Vec<Case> {
 }
 
 /// Uprobes on libc's `unlinkat` (the libc `rm` runs with, from `ldd`),
-/// with their own workload. At the entry: a Postfix kills one `rm`, a
+/// with their own workload, and USDT probes of Debian's Python (a register
+/// and a stack-memory argument). At the entry: a Postfix kills one `rm`, a
 /// NotPrefix posts. With a uretprobe: the return value (-1 for a file that
 /// is not there) picks the return selector, which kills or posts.
 fn uprobe_cases() -> Vec<Case> {
@@ -432,7 +433,18 @@ fn uprobe_cases() -> Vec<Case> {
         ),
         workload: "@touch@ @DIR@/r-kill-me @DIR@/r-other @DIR@/keep-b\nrm -f @DIR@/r-kill-me\nrm @DIR@/absent-kill-me 2> /dev/null\nrm @DIR@/absent-other 2> /dev/null\nrm -f @DIR@/r-other\nrm -f @DIR@/keep-b\nrm @DIR@/keep-absent 2> /dev/null\ntrue\n".into(),
     };
-    vec![entry, returns]
+    let python = std::fs::canonicalize("/usr/bin/python3").unwrap();
+    let python = python.display();
+    let usdt = Case {
+        name: "usdt-python".into(),
+        policy: format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: dt-usdt-python\nspec:\n  usdts:\n  - path: \"{python}\"\n    provider: python\n    name: import__find__load__start\n    args:\n    - index: 0\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: Equal\n        values: [\"tpc_dt_kill\"]\n      matchActions:\n      - action: Sigkill\n    - matchArgs:\n      - index: 0\n        operator: Prefix\n        values: [\"tpc_dt_\", \"enc\"]\n  - path: \"{python}\"\n    provider: python\n    name: gc__start\n    args:\n    - index: 0\n      type: int32\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: NotEqual\n        values: [\"0\"]\n"
+        ),
+        workload: format!(
+            "{python} -S -c 'import tpc_dt_kill' 2> /dev/null\n{python} -S -c 'import tpc_dt_other' 2> /dev/null\n{python} -S -c 'import gc; gc.disable(); gc.collect(1); gc.collect(0); gc.collect(2)'\ntrue\n"
+        ),
+    };
+    vec![entry, returns, usdt]
 }
 
 /// One generated `matchArgs` entry on the openat hook.

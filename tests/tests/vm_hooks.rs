@@ -8,7 +8,8 @@
 //! Override makes open, exec and connect of a chosen target fail with the
 //! chosen errno while other calls succeed, two kprobes on `security_*`
 //! functions whose Override an fmod_ret program applies (open and connect
-//! fail with the chosen errno), and a tracepoint policy whose
+//! fail with the chosen errno), one more with a return probe, which reports
+//! the overridden call with the override's value, and a tracepoint policy whose
 //! bundle also runs on this machine's kernel (`kernel_bundles`'s
 //! `the_tracepoint_bundle_of_the_vm_tests_runs_here_too`); then the events
 //! each posted.
@@ -42,7 +43,7 @@ const POLICIES: &[&str] = &[
 /// Every check the scenario prints, in order.
 const CHECKS: &[&str] = &[
     "tpc verify: every program of every bundle loads",
-    "tpc verify: 15 programs (3 of the base sensor, one per hook, an fmod_ret program per Override on a security_* kprobe)",
+    "tpc verify: 18 programs (3 of the base sensor, one per hook, a kretprobe per return probe, an fmod_ret program per Override on a security_* kprobe)",
     "lsm file_open: a guarded open fails with EPERM",
     "lsm file_open: another open succeeds",
     "lsm bprm_check_security: exec of tpc-no-exec fails with EACCES",
@@ -53,6 +54,8 @@ const CHECKS: &[&str] = &[
     "kprobe security_file_open with Override (fmod_ret): another open succeeds",
     "kprobe security_socket_connect with Override (fmod_ret): connect to port 4244 fails with EPERM",
     "kprobe security_socket_connect with Override (fmod_ret): connect to port 4243 goes through to the kernel",
+    "kprobe security_inode_unlink with a return probe and Override (fmod_ret): rm of ret-x fails with EPERM",
+    "kprobe security_inode_unlink with a return probe and Override (fmod_ret): another rm succeeds",
     "kprobe security_file_open: the opener of tpc-kill-me is killed",
     "kprobe sys_openat: the opener of /tmp/tpc-sys/f is killed",
     "kprobe sys_openat: another open succeeds",
@@ -68,6 +71,8 @@ const CHECKS: &[&str] = &[
     "event: one fentry event with the file's path",
     "event: one process_kprobe security_file_open event with action OVERRIDE",
     "event: one process_kprobe security_socket_connect event with action OVERRIDE",
+    "event: one security_inode_unlink event with action OVERRIDE and the overridden return value",
+    "event: no security_inode_unlink event for the other rm",
     "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too",
 ];
 

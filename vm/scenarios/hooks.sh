@@ -8,6 +8,8 @@
 set +e
 mkdir -p /tmp/tpc-guarded /tmp/tpc-sys /tmp/tpc-fmodret
 echo x > /tmp/tpc-fmodret/f
+echo x > /tmp/tpc-fmodret/ret-x
+echo x > /tmp/tpc-unlink-other
 echo secret > /tmp/tpc-guarded/f
 echo open > /tmp/other
 echo x > /tmp/tpc-kill-me
@@ -34,7 +36,7 @@ done
 say() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2 ($3)"; fi; }
 
 say $say_verify "tpc verify: every program of every bundle loads" "$(cat verify.out)"
-[ "$(grep -c '^ok ' verify.out)" = 15 ]; say $? "tpc verify: 15 programs (3 of the base sensor, one per hook, an fmod_ret program per Override on a security_* kprobe)" "$(cat verify.out)"
+[ "$(grep -c '^ok ' verify.out)" = 18 ]; say $? "tpc verify: 18 programs (3 of the base sensor, one per hook, a kretprobe per return probe, an fmod_ret program per Override on a security_* kprobe)" "$(cat verify.out)"
 
 # BPF LSM file_open, Override -1
 if cat /tmp/tpc-guarded/f > out 2> err; then r=1; else grep -q "Operation not permitted" err; r=$?; fi
@@ -61,6 +63,12 @@ nc 127.0.0.1 4244 < /dev/null > out 2> err
 grep -q "not permitted" err; say $? "kprobe security_socket_connect with Override (fmod_ret): connect to port 4244 fails with EPERM" "$(cat err)"
 nc 127.0.0.1 4243 < /dev/null > out 2> err
 grep -q "refused" err; say $? "kprobe security_socket_connect with Override (fmod_ret): connect to port 4243 goes through to the kernel" "$(cat err)"
+# kprobe security_inode_unlink with a return probe and Override -1 (fmod_ret)
+rm /tmp/tpc-fmodret/ret-x > out 2> err; r=$?
+[ $r != 0 ] && [ -e /tmp/tpc-fmodret/ret-x ] && grep -q "not permitted" err
+say $? "kprobe security_inode_unlink with a return probe and Override (fmod_ret): rm of ret-x fails with EPERM" "status $r $(cat err)"
+rm /tmp/tpc-unlink-other 2> err && [ ! -e /tmp/tpc-unlink-other ]
+say $? "kprobe security_inode_unlink with a return probe and Override (fmod_ret): another rm succeeds" "$(cat err)"
 
 # kprobe security_file_open (a struct file argument), Sigkill
 cat /tmp/tpc-kill-me > /dev/null; r=$?
@@ -106,6 +114,10 @@ n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"functio
 [ "$n" = 1 ]; say $? "event: one process_kprobe security_file_open event with action OVERRIDE" "$n $(grep kprobe-security-override events.json | head -c 600)"
 n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_socket_connect"' | grep '"port":4244' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
 [ "$n" = 1 ]; say $? "event: one process_kprobe security_socket_connect event with action OVERRIDE" "$n"
+n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_inode_unlink"' | grep '"path":"/tmp/tpc-fmodret/ret-x"' | grep '"return":{"int_arg":-1}' | grep '"return_action":"KPROBE_ACTION_POST"' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
+[ "$n" = 1 ]; say $? "event: one security_inode_unlink event with action OVERRIDE and the overridden return value" "$n $(grep security_inode_unlink events.json | head -c 900)"
+n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep -c '"function_name":"security_inode_unlink"')
+[ "$n" = 1 ]; say $? "event: no security_inode_unlink event for the other rm" "$n"
 n=$(count args-string process_tracepoint '"string_arg":"/etc/gshadow"')
 [ "$n" = 1 ]; say $? "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too" "$n"
 true

@@ -337,6 +337,9 @@ pub enum ArgPlace {
     SyscallRegisters,
     /// In the u64 argument array of fentry and LSM programs.
     ArgArray,
+    /// A USDT probe's arguments, where its note says (the runtime reads
+    /// the note).
+    Usdt,
 }
 
 /// x86-64 `struct pt_regs` offsets of the function-call argument registers.
@@ -370,6 +373,7 @@ fn function_source(place: ArgPlace, index: u32) -> Option<ArgSource> {
             offset: *o,
         }),
         ArgPlace::ArgArray => (at < 12).then_some(ArgSource::RawArg { index }),
+        ArgPlace::Usdt => (at < 12).then_some(ArgSource::Usdt { index }),
     }
 }
 
@@ -435,7 +439,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
     let mut out = LoweredArgs::default();
     let mut hidden: Vec<(u32, ArgSpec)> = Vec::new();
     let max_index = match place {
-        ArgPlace::ArgArray => 11,
+        ArgPlace::ArgArray | ArgPlace::Usdt => 11,
         _ => 5,
     };
     let source_of = |decl_span: Span, index: u32| {

@@ -530,13 +530,6 @@ fn lower_hook(
                     methods.push(kprobe_override_method(hook, &call.name, *syscall, options)?);
                 }
             }
-            if overrides && returns.is_some() {
-                return Err(LowerError::Unsupported {
-                    span: hook.span,
-                    what: "Override on a hook with a return probe".into(),
-                    help: "an overridden call never runs, so its return probe has nothing to report: put the Override on a hook without `return: true`".into(),
-                });
-            }
             let place = match (*fentry, *syscall) {
                 (_, true) => args::ArgPlace::SyscallRegisters,
                 (false, false) => args::ArgPlace::CallRegisters,
@@ -652,12 +645,22 @@ fn lower_hook(
                 args::function_args(hook, args::ArgPlace::CallRegisters)?,
             )
         }
-        other => {
-            return Err(LowerError::Unsupported {
-                span: hook.span,
-                what: format!("a {} hook", other.kind().as_str()),
-                help: "tpc's kernel programs run tracepoints, raw tracepoints, kprobes, fentry, LSM hooks and uprobes; USDT comes with later back-end work (`tpc check` and `tpc replay` handle it today)".into(),
-            });
+        HookTarget::Usdt {
+            path,
+            provider,
+            name,
+            ..
+        } => {
+            x86_only("a USDT probe")?;
+            requirements.features.push(Feature::Uprobes);
+            (
+                AttachPoint::Usdt {
+                    path: path.value.clone(),
+                    provider: provider.value.clone(),
+                    name: name.value.clone(),
+                },
+                args::function_args(hook, args::ArgPlace::Usdt)?,
+            )
         }
     };
     if lowered.specs.len() + usize::from(lowered.return_spec.is_some())

@@ -72,6 +72,9 @@ enum Link {
     /// Loaded outside aya (`super::fmod_ret`): dropping it detaches and
     /// unloads.
     FmodRet(super::fmod_ret::FmodRetLink),
+    /// A uprobe program at each site of a USDT probe, opened outside aya
+    /// (`super::usdt_attach`): dropping them detaches.
+    Usdt(Vec<super::usdt_attach::UsdtLink>),
 }
 
 /// The sensor object, loaded with aya.
@@ -365,7 +368,7 @@ fn write_entry(
         maps::SUBSTR => hash!(8, 128),
         maps::FOLLOW_BINS => hash!(256, 32),
         maps::LISTS => hash!(16, 516),
-        maps::HOOKS => array!(72),
+        maps::HOOKS => array!(200),
         maps::POLICY_HOOKS => array!(2960),
         maps::RAW_HOOKS | maps::TP_HOOKS | maps::PROG_HOOKS => array!(4),
         maps::CONFIG => array!(48),
@@ -577,6 +580,36 @@ impl KernelBackend for AyaBackend {
                     .map_err(error)?;
                 Link::Uprobe(program.to_owned(), id)
             }
+            AttachTarget::Usdt {
+                path,
+                provider,
+                name,
+            } => {
+                let p = program!(UProbe);
+                if p.fd().is_err() {
+                    p.load().map_err(error)?;
+                }
+                let setup = |reason: String| RuntimeError::AttachSetup {
+                    program: program.to_owned(),
+                    target: target.to_string(),
+                    reason,
+                };
+                let probe = crate::usdt::probe(path, provider, name).map_err(setup)?;
+                let fd = p.fd().map_err(error)?;
+                let mut links = Vec::new();
+                for site in &probe.sites {
+                    links.push(
+                        super::usdt_attach::attach(
+                            fd.as_fd(),
+                            path,
+                            site.offset,
+                            site.ref_ctr_offset,
+                        )
+                        .map_err(setup)?,
+                    );
+                }
+                Link::Usdt(links)
+            }
             AttachTarget::Fentry { function } => {
                 let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
                 let p = program!(FEntry);
@@ -650,6 +683,10 @@ impl KernelBackend for AyaBackend {
             },
             Link::FmodRet(link) => {
                 drop(link);
+                Ok(())
+            }
+            Link::Usdt(links) => {
+                drop(links);
                 Ok(())
             }
         };

@@ -3,6 +3,7 @@
 pub mod aya_backend;
 pub mod fake;
 pub mod fmod_ret;
+pub mod usdt_attach;
 
 use std::time::Duration;
 
@@ -34,6 +35,13 @@ pub enum AttachTarget {
         symbol: Option<String>,
         offset: u64,
     },
+    /// A USDT probe of `path`: a uprobe at each of its sites, with its
+    /// semaphore counted (`crate::usdt`).
+    Usdt {
+        path: String,
+        provider: String,
+        name: String,
+    },
 }
 
 impl std::fmt::Display for AttachTarget {
@@ -57,6 +65,11 @@ impl std::fmt::Display for AttachTarget {
                 symbol: None,
                 offset,
             } => write!(f, "uprobe {path}@{offset:#x}"),
+            AttachTarget::Usdt {
+                path,
+                provider,
+                name,
+            } => write!(f, "usdt {path}:{provider}:{name}"),
         }
     }
 }

@@ -13,8 +13,8 @@ use tpc_events::{
     ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction, KprobeArgument,
     KprobeBpfAttr, KprobeBpfMap, KprobeBpfProg, KprobeCapability, KprobeLinuxBinprm, KprobeNetDev,
     KprobePath, KprobePerfEvent, KprobeSkb, KprobeSock, KprobeSockaddr, KprobeTruncatedBytes,
-    Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, SecureBits, SyscallId, Timestamp,
-    UserNamespace,
+    Namespace, ProcessCredentials, ProcessLsm, ProcessUprobe, ProcessUsdt, SecureBits, SyscallId,
+    Timestamp, UserNamespace,
 };
 
 use super::PolicyEngine;
@@ -503,7 +503,7 @@ fn process_of(table: &ProcessTable, record: &HookRecord) -> (ProcessInfo, Option
 }
 
 /// The event of one policy hook (`process_tracepoint`, `process_kprobe`,
-/// `process_lsm` or `process_uprobe`, as Tetragon names them), and a short
+/// `process_lsm`, `process_uprobe` or `process_usdt`, as Tetragon names them), and a short
 /// name of where it fired for compact lines.
 fn hook_event(
     info: &super::PolicyHookInfo,
@@ -582,6 +582,29 @@ fn hook_event(
             (
                 Event::new(payload).with_time(time),
                 format!("{path}:{}", symbol.as_deref().unwrap_or("?")),
+            )
+        }
+        AttachPoint::Usdt {
+            path,
+            provider,
+            name,
+        } => {
+            let payload = ProcessUsdt {
+                process: Some(process),
+                parent,
+                path: Some(path.clone()),
+                provider: Some(provider.clone()),
+                name: Some(name.clone()),
+                policy_name,
+                message,
+                args: Some(args),
+                tags,
+                action: Some(action),
+                ..ProcessUsdt::default()
+            };
+            (
+                Event::new(payload).with_time(time),
+                format!("{provider}:{name}"),
             )
         }
     }

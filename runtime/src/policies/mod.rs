@@ -216,7 +216,7 @@ impl ProgKind {
             } => ProgKind::KprobeFmodRet,
             AttachPoint::Fentry { .. } => ProgKind::Fentry,
             AttachPoint::Lsm { .. } => ProgKind::Lsm,
-            AttachPoint::Uprobe { .. } => ProgKind::Uprobe,
+            AttachPoint::Uprobe { .. } | AttachPoint::Usdt { .. } => ProgKind::Uprobe,
         }
     }
 
@@ -312,6 +312,22 @@ pub fn missing_target(target: &AttachTarget) -> Option<String> {
         AttachTarget::Uprobe { path, .. } => {
             (!Path::new(path).exists()).then(|| format!("{path} does not exist here"))
         }
+        AttachTarget::Usdt {
+            path,
+            provider,
+            name,
+        } => {
+            if !Path::new(path).exists() {
+                return Some(format!("{path} does not exist here"));
+            }
+            match crate::usdt::sites(path, provider, name) {
+                Ok(sites) if sites.is_empty() => {
+                    Some(format!("{path} has no USDT probe {provider}:{name}"))
+                }
+                Ok(_) => None,
+                Err(error) => Some(error),
+            }
+        }
         _ => None,
     }
 }
@@ -343,6 +359,15 @@ pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
             path: path.clone(),
             symbol: symbol.clone(),
             offset: *offset,
+        },
+        AttachPoint::Usdt {
+            path,
+            provider,
+            name,
+        } => AttachTarget::Usdt {
+            path: path.clone(),
+            provider: provider.clone(),
+            name: name.clone(),
         },
     }
 }
@@ -1544,6 +1569,15 @@ impl PolicyEngine {
             .hooks
             .get_mut(chain)
             .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
+        // A USDT probe's arguments are where the file's note says.
+        let usdt = match attach {
+            AttachPoint::Usdt {
+                path,
+                provider,
+                name,
+            } => Some(crate::usdt::probe(path, provider, name).map_err(HookFailure::Reason)?),
+            _ => None,
+        };
         // The arguments, then the return value (return probes).
         let all: Vec<&ArgSpec> = hook.args.iter().chain(hook.return_arg.as_ref()).collect();
         let mut indices: Vec<Option<u8>> = vec![None; all.len()];
@@ -1583,6 +1617,7 @@ impl PolicyEngine {
                     *offset
                 }
                 (ArgSource::Return { offset }, None) if attach.returns() => *offset,
+                (ArgSource::Usdt { .. }, None) if usdt.is_some() => 0,
                 _ => {
                     return Err(HookFailure::Reason(format!(
                         "{} cannot be read on {}",
@@ -1600,6 +1635,16 @@ impl PolicyEngine {
                 None => None,
             };
             let mut slot = kernel::slot_for(&arg.read, offset, size_slot);
+            if let (ArgSource::Usdt { index }, Some(probe)) = (&arg.source, &usdt) {
+                let spec = probe.args.get(*index as usize).ok_or_else(|| {
+                    HookFailure::Reason(format!(
+                        "{} has {} argument(s), so there is no argument {index}",
+                        attach.describe(),
+                        probe.args.len()
+                    ))
+                })?;
+                slot.usdt = Some(crate::usdt::kernel_arg(spec));
+            }
             slot.at_return = matches!(arg.source, ArgSource::Return { .. });
             slot.return_copy = arg.return_copy && attach.returns();
             let key = SlotKey {
