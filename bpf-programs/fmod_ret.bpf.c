@@ -24,12 +24,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 static __always_inline long tpc_fmodret(__u32 slot)
 {
-	__u64 task = bpf_get_current_pid_tgid();
-	struct tpc_override_task *o = bpf_map_lookup_elem(&tpc_override_tasks, &task);
+	struct tpc_override_key key = {.pid_tgid = bpf_get_current_pid_tgid(), .slot = slot};
+	struct tpc_override_task *o = bpf_map_lookup_elem(&tpc_override_tasks, &key);
 	if (!o || o->slot != slot)
 		return 0;
 	long ret = o->ret;
-	bpf_map_delete_elem(&tpc_override_tasks, &task);
+	bpf_map_delete_elem(&tpc_override_tasks, &key);
 	return ret;
 }
 

@@ -52,13 +52,13 @@ struct pt_regs;
 	int tpc_kprobe_fmodret_##n(struct pt_regs *ctx)                                            \
 	{                                                                                          \
 		int value = 0;                                                                     \
-		__u64 task = bpf_get_current_pid_tgid();                                           \
+		struct tpc_override_key key = {.pid_tgid = bpf_get_current_pid_tgid(), .slot = n}; \
 		tpc_prog_slot(ctx, TPC_KPROBE_FMODRET_BASE + n, TPC_PT_REGS_DI);                   \
 		if (tpc_override_value(&value) && value != 0) {                                    \
 			struct tpc_override_task o = {.ret = value, .slot = n};                    \
-			bpf_map_update_elem(&tpc_override_tasks, &task, &o, BPF_ANY);              \
+			bpf_map_update_elem(&tpc_override_tasks, &key, &o, BPF_ANY);               \
 		} else {                                                                           \
-			bpf_map_delete_elem(&tpc_override_tasks, &task);                           \
+			bpf_map_delete_elem(&tpc_override_tasks, &key);                            \
 		}                                                                                  \
 		return 0;                                                                          \
 	}
@@ -109,6 +109,14 @@ static __always_inline long tpc_lsm_errno(int value)
 	int tpc_kretprobe_##n(struct pt_regs *ctx)                                                 \
 	{                                                                                          \
 		return tpc_prog_return(ctx, TPC_KRETPROBE_BASE + n);                               \
+	}
+
+/* fexit: the program's arguments, then the return value after them. */
+#define TPC_FEXIT_PROGRAM(n)                                                                       \
+	SEC("fexit/tpc_ret_slot_" #n)                                                              \
+	int tpc_fexit_##n(void *ctx)                                                               \
+	{                                                                                          \
+		return tpc_prog_return(ctx, TPC_FEXIT_BASE + n);                                   \
 	}
 
 #define TPC_URETPROBE_PROGRAM(n)                                                                   \
@@ -253,3 +261,12 @@ TPC_URETPROBE_PROGRAM(4)
 TPC_URETPROBE_PROGRAM(5)
 TPC_URETPROBE_PROGRAM(6)
 TPC_URETPROBE_PROGRAM(7)
+
+TPC_FEXIT_PROGRAM(0)
+TPC_FEXIT_PROGRAM(1)
+TPC_FEXIT_PROGRAM(2)
+TPC_FEXIT_PROGRAM(3)
+TPC_FEXIT_PROGRAM(4)
+TPC_FEXIT_PROGRAM(5)
+TPC_FEXIT_PROGRAM(6)
+TPC_FEXIT_PROGRAM(7)

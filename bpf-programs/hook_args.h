@@ -438,18 +438,22 @@ static __always_inline __u64 tpc_usdt_value(__u64 ctx, struct tpc_usdt_arg *a)
 	case TPC_USDT_REG:
 		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
 		break;
-	case TPC_USDT_DEREF:
+	case TPC_USDT_DEREF: {
 		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
-		if (bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off)) < 0)
-			val = 0;
+		long err = bpf_probe_read_user(&val, sizeof(val), (void *)(val + a->val_off));
+		if (err < 0)
+			return (__u64)err; /* the error as the value, as Tetragon's read_usdt_arg */
 		break;
-	case TPC_USDT_SIB:
+	}
+	case TPC_USDT_SIB: {
 		bpf_probe_read_kernel(&val, sizeof(val), (void *)(ctx + (a->reg_off & 0xff8)));
 		bpf_probe_read_kernel(&idx, sizeof(idx), (void *)(ctx + (a->idx_off & 0xff8)));
-		if (bpf_probe_read_user(&val, sizeof(val),
-					(void *)(val + (idx << (a->scale & 3)) + a->val_off)) < 0)
-			val = 0;
+		long err = bpf_probe_read_user(&val, sizeof(val),
+					       (void *)(val + (idx << (a->scale & 3)) + a->val_off));
+		if (err < 0)
+			return (__u64)err;
 		break;
+	}
 	default:
 		return 0;
 	}

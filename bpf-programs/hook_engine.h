@@ -504,6 +504,9 @@ static __always_inline int tpc_enter_hook(void *ctx, __u32 hook_id, __u32 first_
 /* The program of dispatch slot `index` of tpc_prog_hooks. */
 static __always_inline int tpc_prog_slot(void *ctx, __u32 index, __u32 first_arg_off)
 {
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (s)
+		s->override_set = 0; /* no hook here: no override left from the last one */
 	__u32 *hook_id = bpf_map_lookup_elem(&tpc_prog_hooks, &index);
 	if (!hook_id || *hook_id == 0)
 		return 0;

@@ -48,7 +48,9 @@
 #define TPC_URETPROBE_SLOTS 8
 #define TPC_KPROBE_FMODRET_BASE 128 /* tpc_kprobe_fmodret_0..7 (Override by fmod_ret) */
 #define TPC_KPROBE_FMODRET_SLOTS 8
-#define TPC_PROG_SLOTS 136
+#define TPC_FEXIT_BASE 136     /* tpc_fexit_0..7 (fentry hooks' return probes) */
+#define TPC_FEXIT_SLOTS 8
+#define TPC_PROG_SLOTS 144
 #define TPC_RET_PENDING 4096   /* calls awaiting their return probe */
 #define TPC_OVERRIDE_TASKS 4096 /* calls an fmod_ret program is to override */
 #define TPC_CGROUP_DEPTH 16    /* cgroup ancestors looked at for scoping */
@@ -421,8 +423,19 @@ struct tpc_override_task {
 	__u32 slot;
 };
 
+/* Its key: the thread and the slot. Several kprobes on one function (hooks
+ * of different policies) all run before any fmod_ret program does; each
+ * writes or clears only its own entry, so one that does not override never
+ * erases another's. */
+struct tpc_override_key {
+	__u64 pid_tgid;
+	__u32 slot;
+	__u32 reserved;
+};
+
 _Static_assert(sizeof(struct tpc_arg_slot) == 8, "tpc_arg_slot");
 _Static_assert(sizeof(struct tpc_override_task) == 8, "tpc_override_task");
+_Static_assert(sizeof(struct tpc_override_key) == 16, "tpc_override_key");
 _Static_assert(sizeof(struct tpc_usdt_arg) == 16, "tpc_usdt_arg");
 _Static_assert(sizeof(struct tpc_hook) == 200, "tpc_hook");
 _Static_assert(sizeof(struct tpc_ph_list) == 516, "tpc_ph_list");

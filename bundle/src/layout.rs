@@ -52,8 +52,10 @@ pub const URETPROBE_SLOTS: (usize, usize) = (112, 8);
 /// kprobes whose Override an fmod_ret program applies
 /// (`tpc_kprobe_fmodret_<n>`, with `tpc_fmodret_<n>`).
 pub const KPROBE_FMODRET_SLOTS: (usize, usize) = (128, 8);
+/// Return probes of fentry hooks (`tpc_fexit_<n>`).
+pub const FEXIT_SLOTS: (usize, usize) = (136, 8);
 /// Entries of `tpc_prog_hooks`.
-pub const PROG_SLOTS: usize = 136;
+pub const PROG_SLOTS: usize = 144;
 /// Calls awaiting their return probe (`tpc_ret_pending`).
 pub const RET_PENDING: usize = 4096;
 /// Bytes of a binary path in a process entry.
@@ -282,6 +284,11 @@ pub const LAYOUTS: &[StructLayout] = &[
         name: "tpc_override_task",
         size: 8,
         fields: &[("ret", 0, 4), ("slot", 4, 4)],
+    },
+    StructLayout {
+        name: "tpc_override_key",
+        size: 16,
+        fields: &[("pid_tgid", 0, 8), ("slot", 8, 4), ("reserved", 12, 4)],
     },
 ];
 

@@ -273,10 +273,14 @@ pub enum AttachPoint {
         #[serde(default, skip_serializing_if = "is_false")]
         returns: bool,
     },
-    /// fentry on a kernel function (BTF), arguments as u64s.
+    /// fentry on a kernel function (BTF), arguments as u64s. `returns`:
+    /// an fexit program finishes each call the entry posted for, with the
+    /// return value after the arguments.
     Fentry {
         function: String,
         syscall: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        returns: bool,
     },
     /// A BPF LSM program on `hook` (`file_open`), arguments as u64s; its
     /// return value is what Override sets.
@@ -309,7 +313,9 @@ impl AttachPoint {
     pub fn returns(&self) -> bool {
         matches!(
             self,
-            AttachPoint::Kprobe { returns: true, .. } | AttachPoint::Uprobe { returns: true, .. }
+            AttachPoint::Kprobe { returns: true, .. }
+                | AttachPoint::Uprobe { returns: true, .. }
+                | AttachPoint::Fentry { returns: true, .. }
         )
     }
 
@@ -332,6 +338,7 @@ impl AttachPoint {
         match self {
             AttachPoint::Kprobe { returns: true, .. } => Some(format!("tpc_kretprobe_{slot}")),
             AttachPoint::Uprobe { returns: true, .. } => Some(format!("tpc_uretprobe_{slot}")),
+            AttachPoint::Fentry { returns: true, .. } => Some(format!("tpc_fexit_{slot}")),
             _ => None,
         }
     }
@@ -403,9 +410,14 @@ impl AttachPoint {
                 },
                 if *returns { " with return probe" } else { "" }
             ),
-            AttachPoint::Fentry { function, syscall } => format!(
-                "fentry {function}{}",
-                if *syscall { " (syscall)" } else { "" }
+            AttachPoint::Fentry {
+                function,
+                syscall,
+                returns,
+            } => format!(
+                "fentry {function}{}{}",
+                if *syscall { " (syscall)" } else { "" },
+                if *returns { " with return probe" } else { "" }
             ),
             AttachPoint::Lsm { hook } => format!("lsm {hook}"),
             AttachPoint::Uprobe {

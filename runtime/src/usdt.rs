@@ -299,7 +299,9 @@ fn parse_int(text: &str) -> Option<i64> {
 }
 
 /// Offset in x86-64's `struct pt_regs` of a register, by any of its names
-/// (`rax`, `eax`, `ax`, `al`; `r8`, `r8d`, `r8w`, `r8b`).
+/// (`rax`, `eax`, `ax`, `al`; `r8`, `r8d`, `r8w`, `r8b`). The high bytes
+/// (`ah`, ...) are refused, as Tetragon's table and libbpf refuse them: a
+/// read at the register would give the low byte.
 fn register(name: &str) -> Option<u16> {
     const REGS: &[(&[&str], u16)] = &[
         (&["r15", "r15d", "r15w", "r15b"], 0),
@@ -307,14 +309,14 @@ fn register(name: &str) -> Option<u16> {
         (&["r13", "r13d", "r13w", "r13b"], 16),
         (&["r12", "r12d", "r12w", "r12b"], 24),
         (&["rbp", "ebp", "bp", "bpl"], 32),
-        (&["rbx", "ebx", "bx", "bl", "bh"], 40),
+        (&["rbx", "ebx", "bx", "bl"], 40),
         (&["r11", "r11d", "r11w", "r11b"], 48),
         (&["r10", "r10d", "r10w", "r10b"], 56),
         (&["r9", "r9d", "r9w", "r9b"], 64),
         (&["r8", "r8d", "r8w", "r8b"], 72),
-        (&["rax", "eax", "ax", "al", "ah"], 80),
-        (&["rcx", "ecx", "cx", "cl", "ch"], 88),
-        (&["rdx", "edx", "dx", "dl", "dh"], 96),
+        (&["rax", "eax", "ax", "al"], 80),
+        (&["rcx", "ecx", "cx", "cl"], 88),
+        (&["rdx", "edx", "dx", "dl"], 96),
         (&["rsi", "esi", "si", "sil"], 104),
         (&["rdi", "edi", "di", "dil"], 112),
         (&["rip", "eip", "ip"], 128),
@@ -367,11 +369,125 @@ mod tests {
         assert_eq!(args[1].shift(), 32);
     }
 
+    /// A little-endian ELF64 file with two PT_LOAD segments (code at file
+    /// offset 0x1000 for 0x401000, data at 0x2000 for 0x603000), a
+    /// `.stapsdt.base` moved by 0x10 since link time, and `notes`.
+    fn elf_with_notes(notes: &[(&str, &str, &str, u64, u64)]) -> Vec<u8> {
+        let mut desc_notes = Vec::new();
+        for (provider, name, args, pc, sema) in notes {
+            let mut desc = Vec::new();
+            desc.extend_from_slice(&pc.to_le_bytes());
+            desc.extend_from_slice(&0x50_0000u64.to_le_bytes()); // base at link time
+            desc.extend_from_slice(&sema.to_le_bytes());
+            for text in [provider, name, args] {
+                desc.extend_from_slice(text.as_bytes());
+                desc.push(0);
+            }
+            let descsz = desc.len() as u32;
+            while desc.len() % 4 != 0 {
+                desc.push(0);
+            }
+            desc_notes.extend_from_slice(&8u32.to_le_bytes());
+            desc_notes.extend_from_slice(&descsz.to_le_bytes());
+            desc_notes.extend_from_slice(&3u32.to_le_bytes());
+            desc_notes.extend_from_slice(b"stapsdt\0");
+            desc_notes.extend_from_slice(&desc);
+        }
+        let shstrtab = b"\0.note.stapsdt\0.stapsdt.base\0.shstrtab\0";
+        let notes_at = 0x3000usize;
+        let strtab_at = notes_at + desc_notes.len();
+        let shoff = (strtab_at + shstrtab.len()).div_ceil(8) * 8;
+        let mut file = vec![0u8; shoff + 4 * 64];
+        let put = |file: &mut Vec<u8>, at: usize, bytes: &[u8]| {
+            file[at..at + bytes.len()].copy_from_slice(bytes);
+        };
+        put(&mut file, 0, b"\x7fELF\x02\x01\x01");
+        put(&mut file, 16, &3u16.to_le_bytes()); // ET_DYN
+        put(&mut file, 18, &62u16.to_le_bytes()); // x86-64
+        put(&mut file, 20, &1u32.to_le_bytes());
+        put(&mut file, 32, &64u64.to_le_bytes()); // e_phoff
+        put(&mut file, 40, &(shoff as u64).to_le_bytes());
+        put(&mut file, 52, &64u16.to_le_bytes());
+        put(&mut file, 54, &56u16.to_le_bytes());
+        put(&mut file, 56, &2u16.to_le_bytes());
+        put(&mut file, 58, &64u16.to_le_bytes());
+        put(&mut file, 60, &4u16.to_le_bytes());
+        put(&mut file, 62, &3u16.to_le_bytes()); // .shstrtab
+        for (i, (flags, offset, vaddr)) in [(5u32, 0x1000u64, 0x40_1000u64), (6, 0x2000, 0x60_3000)]
+            .into_iter()
+            .enumerate()
+        {
+            let at = 64 + 56 * i;
+            put(&mut file, at, &1u32.to_le_bytes()); // PT_LOAD
+            put(&mut file, at + 4, &flags.to_le_bytes());
+            put(&mut file, at + 8, &offset.to_le_bytes());
+            put(&mut file, at + 16, &vaddr.to_le_bytes());
+            put(&mut file, at + 24, &vaddr.to_le_bytes());
+            put(&mut file, at + 32, &0x1000u64.to_le_bytes());
+            put(&mut file, at + 40, &0x1000u64.to_le_bytes());
+        }
+        put(&mut file, notes_at, &desc_notes);
+        put(&mut file, strtab_at, shstrtab);
+        // (name, type, addr, offset, size, align)
+        let sections: [(u32, u32, u64, usize, usize, u64); 3] = [
+            (1, 7, 0, notes_at, desc_notes.len(), 4),
+            (15, 1, 0x50_0010, 0x1000, 8, 8),
+            (29, 3, 0, strtab_at, shstrtab.len(), 1),
+        ];
+        for (i, (name, kind, addr, offset, size, align)) in sections.into_iter().enumerate() {
+            let at = shoff + 64 * (i + 1);
+            put(&mut file, at, &name.to_le_bytes());
+            put(&mut file, at + 4, &kind.to_le_bytes());
+            put(&mut file, at + 16, &addr.to_le_bytes());
+            put(&mut file, at + 24, &(offset as u64).to_le_bytes());
+            put(&mut file, at + 32, &(size as u64).to_le_bytes());
+            put(&mut file, at + 48, &align.to_le_bytes());
+        }
+        file
+    }
+
+    #[test]
+    fn notes_give_file_offsets_moved_with_the_base_and_the_semaphore() {
+        let file = elf_with_notes(&[
+            ("other", "probe", "8@%rdi", 0x40_1100, 0),
+            ("app", "start", "-4@%eax 8@-8(%rbp)", 0x40_1234, 0x60_3010),
+            ("app", "start", "-4@%eax 8@-8(%rbp)", 0x40_1300, 0x60_3010),
+        ]);
+        let sites = sites_in(&file, "app", "start").unwrap_or_default();
+        assert_eq!(sites.len(), 2);
+        assert_eq!(
+            sites[0].offset, 0x1244,
+            "0x401234 + 0x10 in the code segment"
+        );
+        assert_eq!(sites[1].offset, 0x1310);
+        assert_eq!(
+            sites[0].ref_ctr_offset, 0x2010,
+            "the semaphore in the data segment"
+        );
+        assert_eq!(sites[0].args.len(), 2);
+        assert_eq!(sites[0].args_text, "-4@%eax 8@-8(%rbp)");
+        assert!(
+            sites_in(&file, "app", "stop")
+                .unwrap_or_default()
+                .is_empty()
+        );
+        let outside = elf_with_notes(&[("app", "start", "", 0x70_0000, 0)]);
+        let error = sites_in(&outside, "app", "start").err().unwrap_or_default();
+        assert!(error.contains("no executable segment"), "{error}");
+        let bad_sema = elf_with_notes(&[("app", "start", "", 0x40_1234, 0x40_1000)]);
+        let error = sites_in(&bad_sema, "app", "start")
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("no data segment"), "{error}");
+        assert!(sites_in(b"not an elf", "app", "start").is_err());
+    }
+
     #[test]
     fn bad_argument_strings_say_what_is_wrong() {
         let error = |text: &str| parse_args(text).err().unwrap_or_default();
         assert!(error("3@%rax").contains("size 3"));
         assert!(error("8@%xmm0").contains("register `xmm0`"));
         assert!(error("8rax").contains("no SIZE@"));
+        assert!(error("1@%ah").contains("register `ah`"));
     }
 }

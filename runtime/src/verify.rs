@@ -76,9 +76,11 @@ pub fn programs_of(bundle: &Bundle) -> Vec<(String, AttachTarget, Uses)> {
         for hook in &policy.hooks {
             let user = (policy.name.clone(), hook.locator.clone(), hook.place);
             if let Some((_, at)) = seen.iter().find(|(a, _)| *a == hook.attach) {
-                out[*at].2.push(user.clone());
-                if hook.attach.returns() || hook.attach.fmod_ret_program(0).is_some() {
-                    out[*at + 1].2.push(user);
+                // the entry program, then its fmod_ret and return programs
+                let followers = usize::from(hook.attach.fmod_ret_program(0).is_some())
+                    + usize::from(hook.attach.returns());
+                for program in &mut out[*at..=*at + followers] {
+                    program.2.push(user.clone());
                 }
                 continue;
             }

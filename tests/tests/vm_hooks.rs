@@ -4,7 +4,8 @@
 //! this machine's kernel's build and both guests), and in that boot runs
 //! `vm/scenarios/hooks.sh`: one `tpc run` with a kprobe on a kernel
 //! function (Sigkill), a kprobe on a syscall (Sigkill), a kprobe with an fd
-//! argument (Post), an fentry hook (Post) and three BPF LSM hooks whose
+//! argument (Post), an fentry hook (Post), an fentry hook with a return
+//! probe (fexit: it sees what the LSM hook returned) and three BPF LSM hooks whose
 //! Override makes open, exec and connect of a chosen target fail with the
 //! chosen errno while other calls succeed, two kprobes on `security_*`
 //! functions whose Override an fmod_ret program applies (open and connect
@@ -33,9 +34,11 @@ const POLICIES: &[&str] = &[
     "kprobe-syscall",
     "kprobe-fd",
     "fentry-file-open",
+    "fexit-file-open",
     "lsm-file-open",
     "lsm-bprm-check",
     "lsm-socket-connect",
+    "kprobe-security-decoy",
     "kprobe-security-override",
     "args-string",
 ];
@@ -43,7 +46,7 @@ const POLICIES: &[&str] = &[
 /// Every check the scenario prints, in order.
 const CHECKS: &[&str] = &[
     "tpc verify: every program of every bundle loads",
-    "tpc verify: 18 programs (3 of the base sensor, one per hook, a kretprobe per return probe, an fmod_ret program per Override on a security_* kprobe)",
+    "tpc verify: 23 programs (3 of the base sensor, one per hook, a kretprobe or fexit per return probe, an fmod_ret program per Override on a security_* kprobe)",
     "lsm file_open: a guarded open fails with EPERM",
     "lsm file_open: another open succeeds",
     "lsm bprm_check_security: exec of tpc-no-exec fails with EACCES",
@@ -73,6 +76,7 @@ const CHECKS: &[&str] = &[
     "event: one process_kprobe security_socket_connect event with action OVERRIDE",
     "event: one security_inode_unlink event with action OVERRIDE and the overridden return value",
     "event: no security_inode_unlink event for the other rm",
+    "event: one fexit event, the guarded open with the -1 that the LSM hook returned",
     "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too",
 ];
 

@@ -36,7 +36,7 @@ done
 say() { if [ "$1" = 0 ]; then echo "ok: $2"; else echo "FAIL: $2 ($3)"; fi; }
 
 say $say_verify "tpc verify: every program of every bundle loads" "$(cat verify.out)"
-[ "$(grep -c '^ok ' verify.out)" = 18 ]; say $? "tpc verify: 18 programs (3 of the base sensor, one per hook, a kretprobe per return probe, an fmod_ret program per Override on a security_* kprobe)" "$(cat verify.out)"
+[ "$(grep -c '^ok ' verify.out)" = 23 ]; say $? "tpc verify: 23 programs (3 of the base sensor, one per hook, a kretprobe or fexit per return probe, an fmod_ret program per Override on a security_* kprobe)" "$(cat verify.out)"
 
 # BPF LSM file_open, Override -1
 if cat /tmp/tpc-guarded/f > out 2> err; then r=1; else grep -q "Operation not permitted" err; r=$?; fi
@@ -114,10 +114,14 @@ n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"functio
 [ "$n" = 1 ]; say $? "event: one process_kprobe security_file_open event with action OVERRIDE" "$n $(grep kprobe-security-override events.json | head -c 600)"
 n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_socket_connect"' | grep '"port":4244' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
 [ "$n" = 1 ]; say $? "event: one process_kprobe security_socket_connect event with action OVERRIDE" "$n"
-n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_inode_unlink"' | grep '"path":"/tmp/tpc-fmodret/ret-x"' | grep '"return":{"int_arg":-1}' | grep '"return_action":"KPROBE_ACTION_POST"' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
+n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep '"function_name":"security_inode_unlink"' | grep -E '"path":"[^"]*/tpc-fmodret/ret-x"' | grep '"return":{"int_arg":-1}' | grep '"return_action":"KPROBE_ACTION_POST"' | grep -c '"action":"KPROBE_ACTION_OVERRIDE"')
 [ "$n" = 1 ]; say $? "event: one security_inode_unlink event with action OVERRIDE and the overridden return value" "$n $(grep security_inode_unlink events.json | head -c 900)"
 n=$(grep '"policy_name":"kprobe-security-override"' events.json | grep -c '"function_name":"security_inode_unlink"')
 [ "$n" = 1 ]; say $? "event: no security_inode_unlink event for the other rm" "$n"
+n=$(count fexit-open process_kprobe '"file_arg":{"path":"/tmp/tpc-guarded/f"')
+m=$(grep -c '"policy_name":"fexit-open"' events.json)
+[ "$n" = 1 ] && [ "$m" = 1 ] && grep '"policy_name":"fexit-open"' events.json | grep -q '"return":{"int_arg":-1}'
+say $? "event: one fexit event, the guarded open with the -1 that the LSM hook returned" "$n $m $(grep fexit-open events.json | head -c 900)"
 n=$(count args-string process_tracepoint '"string_arg":"/etc/gshadow"')
 [ "$n" = 1 ]; say $? "event: one tracepoint sys_enter_openat event of the bundle this machine's kernel runs too" "$n"
 true

@@ -22,8 +22,9 @@ pub mod selectors;
 
 use tpc_bundle::binding::BindingUnit;
 use tpc_bundle::model::{
-    AttachPoint, Bundle, Feature, HookUnit, KernelVersion, PROGRAM_ABI, PolicyScope, PolicyUnit,
-    ProgramSet, Requirements, SENSOR_OBJECT, SourceFile, SourcePlace, TracepointRequirement,
+    ArgSource, AttachPoint, Bundle, Feature, HookUnit, KernelVersion, PROGRAM_ABI, PolicyScope,
+    PolicyUnit, ProgramSet, Requirements, SENSOR_OBJECT, SourceFile, SourcePlace,
+    TracepointRequirement,
 };
 
 use crate::btf::KernelInfo;
@@ -118,6 +119,71 @@ impl LowerError {
             .with_help("bind it to cgroups with `tpc run --cgroup NAME=PATH`"),
         }
     }
+}
+
+/// Places the return value of an fentry hook's fexit program: after the
+/// function's arguments in the program's u64 array, so at 8 × the number
+/// of parameters (a syscall wrapper has one, its `struct pt_regs *`), which
+/// the target kernel's BTF gives. `returnCopy` is not read there (its size
+/// would be the return value, which the kretprobe reads from a register).
+fn fexit_return(
+    hook: &Hook,
+    calls: &[crate::ir::Call],
+    syscall: bool,
+    options: &LowerOptions<'_>,
+    lowered: &mut args::LoweredArgs,
+) -> Result<(), LowerError> {
+    if let Some(decl) = hook.args.iter().find(|d| d.return_copy) {
+        return Err(LowerError::Unsupported {
+            span: decl.span,
+            what: "`returnCopy` on an fentry hook".into(),
+            help: "tpc copies returnCopy buffers in kretprobes: use a kprobe with `return: true`"
+                .into(),
+        });
+    }
+    let mut count = None;
+    for call in calls {
+        let params = if syscall {
+            1
+        } else {
+            let Some(kernel) = options.kernel else {
+                return Err(LowerError::Layout {
+                    span: call.span,
+                    what: format!(
+                        "the return value of `{}` follows its arguments in the fexit program, and no kernel was given to count them",
+                        call.name
+                    ),
+                });
+            };
+            let Some(function) = kernel.function(&call.name) else {
+                return Err(LowerError::Layout {
+                    span: call.span,
+                    what: format!(
+                        "`{}` is not in {}'s BTF, so its fexit program cannot be placed",
+                        call.name,
+                        options
+                            .kernel_name
+                            .as_deref()
+                            .unwrap_or("the target kernel")
+                    ),
+                });
+            };
+            function.params.len()
+        };
+        if count.is_some_and(|c| c != params) {
+            return Err(LowerError::Unsupported {
+                span: call.span,
+                what: "fentry calls with different numbers of parameters and one return probe".into(),
+                help: "an fexit program finds the return value after the arguments; split the calls into hooks whose functions take as many parameters".into(),
+            });
+        }
+        count = Some(params);
+    }
+    if let Some(spec) = lowered.return_spec.as_mut() {
+        let offset = u16::try_from(8 * count.unwrap_or(0)).unwrap_or(u16::MAX);
+        spec.source = ArgSource::Return { offset };
+    }
+    Ok(())
 }
 
 /// One policy to lower, with the file it came from.
@@ -374,20 +440,19 @@ fn lower_hook(
 ) -> Result<Vec<HookUnit>, LowerError> {
     let returns = hook.returns.as_ref().filter(|r| r.value);
     if let Some(returns) = returns {
-        let fentry = matches!(hook.target, HookTarget::Kprobe { fentry: true, .. });
         if !matches!(
             hook.target,
             HookTarget::Kprobe { .. } | HookTarget::Uprobe { .. }
-        ) || fentry
-        {
+        ) {
             return Err(LowerError::Unsupported {
                 span: returns.span,
                 what: format!(
-                    "a return probe (`return: true`) on a{} {} hook",
-                    if fentry { "n fentry" } else { "" },
-                    if fentry { "kprobe" } else { hook.target.kind().as_str() }
+                    "a return probe (`return: true`) on a {} hook",
+                    hook.target.kind().as_str()
                 ),
-                help: "tpc's return probes are kretprobes (kprobes on kernel functions and syscalls) and uretprobes; fexit comes with later back-end work".into(),
+                help:
+                    "tpc's return probes are kretprobes, fexit programs (fentries) and uretprobes"
+                        .into(),
             });
         }
         if hook.return_arg.is_none() {
@@ -535,12 +600,16 @@ fn lower_hook(
                 (false, false) => args::ArgPlace::CallRegisters,
                 (true, false) => args::ArgPlace::ArgArray,
             };
-            let lowered = args::function_args(hook, place)?;
+            let mut lowered = args::function_args(hook, place)?;
+            if *fentry && returns.is_some() {
+                fexit_return(hook, calls, *syscall, options, &mut lowered)?;
+            }
             let mut points = calls.iter().enumerate().map(|(i, call)| {
                 if *fentry {
                     AttachPoint::Fentry {
                         function: call.name.clone(),
                         syscall: *syscall,
+                        returns: returns.is_some(),
                     }
                 } else {
                     AttachPoint::Kprobe {

@@ -6,8 +6,9 @@ use aya::{
     Btf, Ebpf, EbpfLoader,
     maps::{Array, HashMap as BpfHashMap, LpmTrie, Map, MapData, MapError, PerCpuArray, RingBuf},
     programs::{
-        FEntry, KProbe, Lsm, ProgramError, RawTracePoint, TracePoint, UProbe,
+        FEntry, FExit, KProbe, Lsm, ProgramError, RawTracePoint, TracePoint, UProbe,
         fentry::FEntryLinkId,
+        fexit::FExitLinkId,
         kprobe::KProbeLinkId,
         lsm::LsmLinkId,
         raw_trace_point::RawTracePointLinkId,
@@ -68,6 +69,7 @@ enum Link {
     /// fentry and LSM programs are loaded for one target: detaching also
     /// unloads, so the slot can be loaded for another.
     Fentry(String, FEntryLinkId),
+    Fexit(String, FExitLinkId),
     Lsm(String, LsmLinkId),
     /// Loaded outside aya (`super::fmod_ret`): dropping it detaches and
     /// unloads.
@@ -619,6 +621,15 @@ impl KernelBackend for AyaBackend {
                 p.load(function, btf).map_err(error)?;
                 Link::Fentry(program.to_owned(), p.attach().map_err(error)?)
             }
+            AttachTarget::Fexit { function } => {
+                let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
+                let p = program!(FExit);
+                if p.fd().is_ok() {
+                    let _ignored = p.unload();
+                }
+                p.load(function, btf).map_err(error)?;
+                Link::Fexit(program.to_owned(), p.attach().map_err(error)?)
+            }
             AttachTarget::Lsm { hook } => {
                 let btf = self.btf.as_ref().ok_or(RuntimeError::ShutDown)?;
                 let p = program!(Lsm);
@@ -673,6 +684,12 @@ impl KernelBackend for AyaBackend {
             Link::Uprobe(program, id) => detach!(UProbe, program, id),
             Link::Fentry(program, id) => {
                 match ebpf.program_mut(&program).map(<&mut FEntry>::try_from) {
+                    Some(Ok(p)) => p.detach(id).and_then(|()| p.unload()),
+                    _ => Ok(()),
+                }
+            }
+            Link::Fexit(program, id) => {
+                match ebpf.program_mut(&program).map(<&mut FExit>::try_from) {
                     Some(Ok(p)) => p.detach(id).and_then(|()| p.unload()),
                     _ => Ok(()),
                 }
@@ -817,7 +834,10 @@ fn verify_one(
     };
     if matches!(
         target,
-        AttachTarget::Fentry { .. } | AttachTarget::Lsm { .. } | AttachTarget::FmodRet { .. }
+        AttachTarget::Fentry { .. }
+            | AttachTarget::Fexit { .. }
+            | AttachTarget::Lsm { .. }
+            | AttachTarget::FmodRet { .. }
     ) && btf.is_none()
     {
         *btf = Some(Btf::from_sys_fs().map_err(|e| format!("reading the kernel's BTF: {e}"))?);
@@ -836,6 +856,15 @@ fn verify_one(
     let info = match target {
         AttachTarget::Fentry { function } => {
             let p: &mut FEntry = p.try_into().map_err(describe)?;
+            if p.fd().is_ok() {
+                let _ignored = p.unload();
+            }
+            let btf = btf.as_ref().ok_or("no kernel BTF")?;
+            p.load(function, btf).map_err(describe)?;
+            p.info().map_err(describe)?
+        }
+        AttachTarget::Fexit { function } => {
+            let p: &mut FExit = p.try_into().map_err(describe)?;
             if p.fd().is_ok() {
                 let _ignored = p.unload();
             }

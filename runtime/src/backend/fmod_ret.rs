@@ -230,6 +230,8 @@ mod tests {
     #[test]
     fn the_embedded_programs_relocate_their_map() {
         let Some(object) = crate::objects::fmod_ret() else {
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+            assert!(!ci, "built without BPF objects under CI=true");
             eprintln!("skipped: built without BPF objects");
             return;
         };

@@ -24,6 +24,9 @@ pub enum AttachTarget {
     Kprobe { function: String },
     /// fentry on a kernel function (loaded against its BTF).
     Fentry { function: String },
+    /// fexit on a kernel function (loaded against its BTF): the return
+    /// program of an fentry hook.
+    Fexit { function: String },
     /// An fmod_ret program of the fmod_ret object on a kernel function
     /// (loaded against its BTF): the Override of a kprobe on it.
     FmodRet { function: String },
@@ -53,6 +56,7 @@ impl std::fmt::Display for AttachTarget {
             AttachTarget::RawTracepoint { name } => write!(f, "raw tracepoint {name}"),
             AttachTarget::Kprobe { function } => write!(f, "kprobe {function}"),
             AttachTarget::Fentry { function } => write!(f, "fentry {function}"),
+            AttachTarget::Fexit { function } => write!(f, "fexit {function}"),
             AttachTarget::FmodRet { function } => write!(f, "fmod_ret {function}"),
             AttachTarget::Lsm { hook } => write!(f, "lsm {hook}"),
             AttachTarget::Uprobe {

@@ -36,6 +36,25 @@ fn uprobe_pmu() -> Result<u32, String> {
         .map_err(|e| format!("{path}: {e}"))
 }
 
+/// `struct perf_event_attr` up to `config2` (`PERF_ATTR_SIZE_VER1`), in
+/// the machine's byte order: a uprobe of the PMU `pmu` on the file whose
+/// path is at `path_ptr`, at file offset `offset`, counting the semaphore at
+/// `ref_ctr_offset`.
+fn perf_attr(
+    pmu: u32,
+    path_ptr: u64,
+    offset: u64,
+    ref_ctr_offset: u64,
+) -> [u8; ATTR_SIZE as usize] {
+    let mut attr = [0u8; ATTR_SIZE as usize];
+    attr[0..4].copy_from_slice(&pmu.to_ne_bytes()); // type
+    attr[4..8].copy_from_slice(&ATTR_SIZE.to_ne_bytes()); // size
+    attr[8..16].copy_from_slice(&(ref_ctr_offset << 32).to_ne_bytes()); // config
+    attr[56..64].copy_from_slice(&path_ptr.to_ne_bytes()); // config1: uprobe_path
+    attr[64..72].copy_from_slice(&offset.to_ne_bytes()); // config2: probe_offset
+    attr
+}
+
 /// Attaches `program` (a loaded uprobe program) at file offset `offset` of
 /// `path`, counting the semaphore at file offset `ref_ctr_offset` (0: the
 /// probe has none).
@@ -47,13 +66,7 @@ pub fn attach(
 ) -> Result<UsdtLink, String> {
     let pmu = uprobe_pmu()?;
     let c_path = CString::new(path).map_err(|_| format!("{path}: a NUL in the path"))?;
-    // struct perf_event_attr, up to config2, as little-endian words
-    let mut attr = [0u8; ATTR_SIZE as usize];
-    attr[0..4].copy_from_slice(&pmu.to_ne_bytes());
-    attr[4..8].copy_from_slice(&ATTR_SIZE.to_ne_bytes());
-    attr[8..16].copy_from_slice(&(ref_ctr_offset << 32).to_ne_bytes());
-    attr[56..64].copy_from_slice(&(c_path.as_ptr() as u64).to_ne_bytes());
-    attr[64..72].copy_from_slice(&offset.to_ne_bytes());
+    let attr = perf_attr(pmu, c_path.as_ptr() as u64, offset, ref_ctr_offset);
     #[expect(unsafe_code, reason = "the perf_event_open system call")]
     // SAFETY: attr is a valid perf_event_attr of ATTR_SIZE bytes whose
     // config1 points at c_path, alive across the call.
@@ -97,4 +110,34 @@ pub fn attach(
         }
     }
     Ok(UsdtLink { _event: event })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::perf_attr;
+
+    #[test]
+    fn the_attr_places_the_uprobe_fields_where_the_kernel_reads_them() {
+        let attr = perf_attr(9, 0x1122_3344_5566_7788, 0x42_512a, 0xa8_426c);
+        let word = |at: usize| u64::from_ne_bytes(attr[at..at + 8].try_into().unwrap_or_default());
+        assert_eq!(
+            u32::from_ne_bytes(attr[0..4].try_into().unwrap_or_default()),
+            9
+        );
+        assert_eq!(
+            u32::from_ne_bytes(attr[4..8].try_into().unwrap_or_default()),
+            72
+        );
+        assert_eq!(
+            word(8),
+            0xa8_426c << 32,
+            "config: ref_ctr_offset in bits 32..63"
+        );
+        assert_eq!(word(56), 0x1122_3344_5566_7788, "config1: the path");
+        assert_eq!(word(64), 0x42_512a, "config2: the offset");
+        assert!(
+            attr[16..56].iter().all(|b| *b == 0),
+            "no sampling, enabled at open"
+        );
+    }
 }

@@ -191,9 +191,10 @@ enum ProgKind {
     Kretprobe,
     Uretprobe,
     KprobeFmodRet,
+    Fexit,
 }
 
-const PROG_KINDS: usize = 10;
+const PROG_KINDS: usize = 11;
 
 impl ProgKind {
     fn of(attach: &AttachPoint) -> Self {
@@ -225,6 +226,7 @@ impl ProgKind {
         match attach {
             AttachPoint::Kprobe { returns: true, .. } => Some(ProgKind::Kretprobe),
             AttachPoint::Uprobe { returns: true, .. } => Some(ProgKind::Uretprobe),
+            AttachPoint::Fentry { returns: true, .. } => Some(ProgKind::Fexit),
             _ => None,
         }
     }
@@ -246,6 +248,7 @@ impl ProgKind {
             ProgKind::Kretprobe => layout::KRETPROBE_SLOTS,
             ProgKind::Uretprobe => layout::URETPROBE_SLOTS,
             ProgKind::KprobeFmodRet => layout::KPROBE_FMODRET_SLOTS,
+            ProgKind::Fexit => layout::FEXIT_SLOTS,
         }
     }
 
@@ -271,6 +274,7 @@ impl ProgKind {
             ProgKind::Kretprobe => "kprobes with a return probe",
             ProgKind::Uretprobe => "uprobes with a return probe",
             ProgKind::KprobeFmodRet => "kprobes with Override on security_* functions",
+            ProgKind::Fexit => "fentry hooks with a return probe",
         }
     }
 }
@@ -346,7 +350,9 @@ pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
         } => AttachTarget::Kprobe {
             function: kernel_function(function, *syscall),
         },
-        AttachPoint::Fentry { function, syscall } => AttachTarget::Fentry {
+        AttachPoint::Fentry {
+            function, syscall, ..
+        } => AttachTarget::Fentry {
             function: kernel_function(function, *syscall),
         },
         AttachPoint::Lsm { hook } => AttachTarget::Lsm { hook: hook.clone() },
@@ -394,6 +400,13 @@ pub fn return_target(attach: &AttachPoint) -> Option<AttachTarget> {
             path: path.clone(),
             symbol: symbol.clone(),
             offset: *offset,
+        }),
+        AttachPoint::Fentry {
+            function,
+            syscall,
+            returns: true,
+        } => Some(AttachTarget::Fexit {
+            function: kernel_function(function, *syscall),
         }),
         _ => None,
     }
@@ -602,6 +615,7 @@ impl PolicyEngine {
                 ProgKind::Kretprobe,
                 ProgKind::Uretprobe,
                 ProgKind::KprobeFmodRet,
+                ProgKind::Fexit,
             ]
             .map(|k| vec![false; k.slots().1]),
             max_policy_hooks,
