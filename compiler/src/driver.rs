@@ -1,9 +1,9 @@
 //! The check pipeline over files: reads sources (files, folders, stdin),
-//! runs the frontend and every kernel-independent check once, then the
-//! kernel checks once per selected kernel (loaded in parallel), groups
-//! identical kernel findings across kernels into one diagnostic with a
-//! [`KernelScope`], and collects everything with the sources it points
-//! into. The CLI renders the result.
+//! loads the selected kernels (in parallel), then runs the frontend, every
+//! kernel-independent check and the kernel checks on each kernel on each
+//! policy as it is parsed, groups identical kernel findings across kernels
+//! into one diagnostic with a [`KernelScope`], and collects everything with
+//! the sources it points into. The CLI renders the result.
 
 use crate::btf::{self, BtfError, KernelIdentity, KernelInfo, KernelOrigin, KernelSelection};
 use crate::check::duplicate_policy_name::PolicyName;
@@ -46,11 +46,34 @@ pub struct LoadedPolicy {
     pub policy: Policy,
 }
 
+/// What a run keeps of every policy it checked, its IR kept or not: where
+/// it is and its name (for the duplicate-name check and the kernel matrix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedPolicy {
+    /// The whole policy (its file is `span.file`).
+    pub span: Span,
+    pub name: PolicyName,
+}
+
+impl CheckedPolicy {
+    pub fn of(policy: &Policy) -> Self {
+        CheckedPolicy {
+            span: policy.span,
+            name: PolicyName::of(policy),
+        }
+    }
+}
+
 /// The outcome of checking a set of inputs.
 #[derive(Debug, Default)]
 pub struct Report {
     pub sources: SourceMap,
+    /// The policies with their IR; with [`CheckOptions::findings_only`]
+    /// only those template bindings made.
     pub policies: Vec<LoadedPolicy>,
+    /// Every policy checked, in run order (the files', then the bound
+    /// templates'), whether or not `policies` holds its IR.
+    pub checked: Vec<CheckedPolicy>,
     pub diagnostics: Vec<Diagnostic>,
     /// Number of files read.
     pub files: usize,
@@ -90,11 +113,12 @@ pub struct CheckOptions {
     pub rsp_strategy: Option<crate::front::rsp::strategy::Strategy>,
     /// Whose loading rules apply where Tetragon releases differ.
     pub tetragon: crate::tetragon::TetragonVersion,
-    /// The caller wants the findings only (`tpc check`): without kernel
-    /// checks, each policy's IR is dropped as soon as it is checked, so
+    /// The caller wants the findings only (`tpc check`): each policy's IR
+    /// is dropped as soon as it is checked (on every kernel too), so
     /// [`Report::policies`] and [`Report::converted`] hold only what
-    /// template bindings made. A file of many small policies then costs
-    /// its text, not its IR. Kernel checks need every policy and keep them.
+    /// template bindings made ([`Report::checked`] still lists every
+    /// policy). A file of many small policies then costs its text and its
+    /// findings, not its IR.
     pub findings_only: bool,
 }
 
@@ -167,15 +191,15 @@ impl Report {
         }
         let labels: Vec<String> = self.kernels.iter().map(|k| k.label.clone()).collect();
         let rows = self
-            .policies
+            .checked
             .iter()
-            .map(|loaded| {
-                let span = loaded.policy.span;
+            .map(|checked| {
+                let span = checked.span;
                 let mut cells = vec![Tally::default(); labels.len()];
-                let in_policy = self.diagnostics.iter().filter(|d| {
-                    d.primary_span()
-                        .is_some_and(|s| s.file == loaded.file && span.contains(s))
-                });
+                let in_policy = self
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.primary_span().is_some_and(|s| span.contains(s)));
                 for diagnostic in in_policy {
                     for (column, label) in labels.iter().enumerate() {
                         let holds = diagnostic
@@ -193,10 +217,10 @@ impl Report {
                     }
                 }
                 MatrixRow {
-                    policy: loaded.policy.name.value.clone(),
+                    policy: checked.name.name.value.clone(),
                     file: self
                         .sources
-                        .get(loaded.file)
+                        .get(span.file)
                         .map(|file| file.name.to_string())
                         .unwrap_or_default(),
                     cells,
@@ -383,8 +407,11 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Report {
     check_sources_with(sources, &CheckOptions::default())
 }
 
-/// Runs the frontend and the kernel-independent checks once, then the
-/// host checks and the kernel checks that `options` asks for.
+/// Runs the frontend, the kernel-independent checks and the host and
+/// kernel checks that `options` asks for. The kernels are loaded first, so
+/// that each policy is checked on all of them as its document ends; with
+/// [`CheckOptions::findings_only`] its IR is then dropped and only what
+/// [`CheckedPolicy`] holds stays.
 pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions) -> Report {
     let mut report = Report::default();
     let mut templates = Vec::new();
@@ -400,11 +427,13 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
     } else if let Some(named) = options.rsp_strategy {
         front.rsp_strategy = StrategyChoice::explicit(named);
     }
-    // Without kernel checks nothing after this loop needs a policy's IR
-    // when only findings are wanted: keep its name for the duplicate-name
-    // check and drop the rest.
-    let drop_ir = options.findings_only && options.kernels == KernelRequest::Skip;
-    let mut dropped_names: Vec<PolicyName> = Vec::new();
+    let kernels = KernelSet::load(&options.kernels);
+    // Kernel findings are grouped across kernels and merged with the
+    // kernel-independent ones file by file: a kernel finding points into
+    // its policy, so neither a group nor a restated finding spans two
+    // files. They are added once every kernel-independent finding is in,
+    // in the order checking every policy at once would give.
+    let mut kernel_findings = Vec::new();
     let mut any_converted = false;
     for (name, text) in sources {
         // The source map keeps the one copy of the text (the read `String`
@@ -417,42 +446,47 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
             .unwrap_or_default();
         report.files += 1;
         let first = report.policies.len();
-        let first_dropped = dropped_names.len();
+        let first_checked = report.checked.len();
         let mut found = Vec::new();
+        let mut on_kernels = kernels.findings();
         // Each policy is checked as its document ends and goes straight
-        // into the report (or, with `drop_ir`, only its name does): no list
-        // of a whole file's policies is ever built.
+        // into the report (or, with `findings_only`, only its
+        // `CheckedPolicy` does): no list of a whole file's policies is ever
+        // built.
         let mut parsed = crate::front::parse_policies_each(file, &text, &front, |policy| {
             found.extend(crate::check::run_all_for(&policy, options.tetragon));
             if options.host_checks {
                 found.extend(crate::check::kernel::run_host_checks(&policy));
             }
-            if drop_ir {
-                dropped_names.push(PolicyName::of(&policy));
-            } else {
+            kernels.check(&policy, options.tetragon, &mut on_kernels);
+            report.checked.push(CheckedPolicy::of(&policy));
+            if !options.findings_only {
                 report.policies.push(LoadedPolicy { file, policy });
             }
         });
         if parsed.refused {
             // not readable YAML: its first documents do not count
             report.policies.truncate(first);
-            dropped_names.truncate(first_dropped);
+            report.checked.truncate(first_checked);
             found.clear();
+            on_kernels.clear();
         }
         templates.extend(std::mem::take(&mut parsed.templates));
         bindings.extend(std::mem::take(&mut parsed.bindings));
         let converted = std::mem::take(&mut parsed.converted);
         any_converted |= !converted.is_empty();
-        if !drop_ir {
+        if !options.findings_only {
             report
                 .converted
                 .extend(converted.into_iter().map(|(i, tree)| (first + i, tree)));
         }
         let mut diags = std::mem::take(&mut parsed.diagnostics);
         diags.append(&mut found);
+        kernel_findings.extend(on_kernels.merge_with(&mut diags));
         diagnostics::sort_and_dedup(&mut diags);
         report.diagnostics.extend(diags);
     }
+    let first_bound = report.policies.len();
     if !templates.is_empty() || !bindings.is_empty() {
         bind_templates(&mut report, &templates, &bindings, options);
     }
@@ -461,26 +495,27 @@ pub fn check_sources_with(sources: Vec<(String, String)>, options: &CheckOptions
         // `kind`): it was lowered with the default
         report.rsp_choice = Some(front.rsp_strategy);
     }
-    // In run order: the dropped ones came from files, the kept ones are
-    // the files' (when none were dropped) and then the bound templates'.
-    let names: Vec<PolicyName> = dropped_names
-        .into_iter()
-        .chain(
-            report
-                .policies
-                .iter()
-                .map(|loaded| PolicyName::of(&loaded.policy)),
-        )
-        .collect();
     let mut duplicates = Vec::new();
     let locate = |span: Span| match report.sources.get(span.file) {
         Some(source) => format!("{}:{}", source.name, source.line_col(span.start).0),
         None => "another file".to_string(),
     };
-    crate::check::duplicate_policy_name::run(&names, &locate, &mut duplicates);
+    crate::check::duplicate_policy_name::run(
+        report.checked.iter().map(|checked| &checked.name),
+        &locate,
+        &mut duplicates,
+    );
     report.diagnostics.extend(duplicates);
     diagnostics::sort_and_dedup(&mut report.diagnostics);
-    run_kernel_checks(&mut report, &options.kernels, options.tetragon);
+    // The bound templates' policies are checked together: the bindings of
+    // one template share its spans, so their findings group across them.
+    let mut on_kernels = kernels.findings();
+    for loaded in &report.policies[first_bound..] {
+        kernels.check(&loaded.policy, options.tetragon, &mut on_kernels);
+    }
+    kernel_findings.extend(on_kernels.merge_with(&mut report.diagnostics));
+    report.diagnostics.extend(kernel_findings);
+    kernels.finish(&mut report);
     report
 }
 
@@ -543,6 +578,7 @@ fn bind_templates(
             continue;
         }
         let file = instance.policy.span.file;
+        report.checked.push(CheckedPolicy::of(&instance.policy));
         report.policies.push(LoadedPolicy {
             file,
             policy: instance.policy,
@@ -736,133 +772,211 @@ fn sibling_formats(btf_file: &Path) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// One selection's outcome: the kernels it named with each one's findings.
-type KernelRun = Result<Vec<(KernelIdentity, Vec<Diagnostic>)>, (String, BtfError)>;
+/// The kernels the kernel checks run against, loaded before any policy is
+/// read so that each policy is checked on all of them as its document ends
+/// (and its IR can go): labelled, in version order, with what could not be
+/// loaded.
+pub struct KernelSet {
+    kernels: Vec<(CheckedKernel, Box<dyn KernelInfo>)>,
+    /// A finding per selection that could not be loaded.
+    failures: Vec<Diagnostic>,
+    /// The running kernel was asked for and has no BTF.
+    no_running_btf: bool,
+}
 
-/// Loads the requested kernels (one thread per selection, so decompression
-/// runs in parallel and each kernel is checked as soon as it is loaded),
-/// runs the kernel checks on every policy, and adds the grouped findings.
-fn run_kernel_checks(
-    report: &mut Report,
-    request: &KernelRequest,
-    tetragon: crate::tetragon::TetragonVersion,
-) {
-    let selections = match request {
-        KernelRequest::Skip => return,
-        KernelRequest::Running => {
-            if !Path::new(btf::SYSFS_VMLINUX).exists() {
-                report.diagnostics.insert(0, no_kernel_note());
-                return;
+impl KernelSet {
+    /// Loads the kernels of `request`, one thread per selection so that
+    /// decompression runs in parallel. A selection that cannot be loaded
+    /// becomes a finding; the others are checked.
+    pub fn load(request: &KernelRequest) -> KernelSet {
+        let mut set = KernelSet {
+            kernels: Vec::new(),
+            failures: Vec::new(),
+            no_running_btf: false,
+        };
+        let selections = match request {
+            KernelRequest::Skip => return set,
+            KernelRequest::Running => {
+                if !Path::new(btf::SYSFS_VMLINUX).exists() {
+                    set.no_running_btf = true;
+                    return set;
+                }
+                vec![KernelSelection::Running]
             }
-            vec![KernelSelection::Running]
-        }
-        KernelRequest::Selected(selections) => selections.clone(),
-    };
-    let policies: Vec<&Policy> = report
-        .policies
-        .iter()
-        .map(|loaded| &loaded.policy)
-        .collect();
-    let runs: Vec<KernelRun> = std::thread::scope(|scope| {
-        let handles: Vec<_> = selections
-            .iter()
-            .map(|selection| {
-                let policies = &policies;
-                scope.spawn(move || check_selection(selection, policies, tetragon))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .zip(&selections)
-            .map(|(handle, selection)| {
-                handle.join().unwrap_or_else(|_| {
-                    Err((
-                        selection_name(selection),
-                        BtfError::NoKernel {
-                            reason: "the kernel check thread panicked".to_string(),
-                        },
-                    ))
+            KernelRequest::Selected(selections) => selections.clone(),
+        };
+        let runs: Vec<Result<Vec<Box<dyn KernelInfo>>, BtfError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = selections
+                .iter()
+                .map(|selection| {
+                    scope.spawn(move || btf::load_kernels(std::slice::from_ref(selection)))
                 })
-            })
-            .collect()
-    });
-
-    let mut checked: Vec<(KernelIdentity, Vec<Diagnostic>)> = Vec::new();
-    let mut failures = Vec::new();
-    for run in runs {
-        match run {
-            Ok(kernels) => {
-                for (identity, found) in kernels {
-                    // `--kernel all --kernel 6.1` names 6.1 twice.
-                    let duplicate = checked.iter().any(|(seen, _)| {
-                        seen.origin == KernelOrigin::Carried
-                            && identity.origin == KernelOrigin::Carried
-                            && seen.name == identity.name
-                    });
-                    if !duplicate {
-                        checked.push((identity, found));
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(BtfError::NoKernel {
+                            reason: "the kernel loading thread panicked".to_string(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut loaded: Vec<(KernelIdentity, Box<dyn KernelInfo>)> = Vec::new();
+        for (run, selection) in runs.into_iter().zip(&selections) {
+            match run {
+                Ok(kernels) => {
+                    for kernel in kernels {
+                        let mut identity = kernel.identity().clone();
+                        if identity.release.is_none()
+                            && let KernelOrigin::File(path) = &identity.origin
+                        {
+                            identity.release = release_from_sibling_config(path);
+                        }
+                        // `--kernel all --kernel 6.1` names 6.1 twice.
+                        let duplicate = loaded.iter().any(|(seen, _)| {
+                            seen.origin == KernelOrigin::Carried
+                                && identity.origin == KernelOrigin::Carried
+                                && seen.name == identity.name
+                        });
+                        if !duplicate {
+                            loaded.push((identity, kernel));
+                        }
                     }
                 }
-            }
-            Err((what, error)) => {
-                let failure = btf_unavailable(&what, &error);
-                // The default run must not fail CI on a machine whose BTF
-                // cannot be read: there it is a note, as when there is none.
-                failures.push(if *request == KernelRequest::Running {
-                    Diagnostic {
-                        severity: Severity::Note,
-                        notes: vec!["kernel checks skipped".to_string()],
-                        help: no_kernel_note().help,
-                        ..failure
-                    }
-                } else {
-                    failure
-                });
+                Err(error) => {
+                    let failure = btf_unavailable(&selection_name(selection), &error);
+                    // The default run must not fail CI on a machine whose
+                    // BTF cannot be read: there it is a note, as when there
+                    // is none.
+                    set.failures.push(if *request == KernelRequest::Running {
+                        Diagnostic {
+                            severity: Severity::Note,
+                            notes: vec!["kernel checks skipped".to_string()],
+                            help: no_kernel_note().help,
+                            ..failure
+                        }
+                    } else {
+                        failure
+                    });
+                }
             }
         }
+        // Say where the kernel checks did run, now that it is known.
+        let note = if loaded.is_empty() {
+            "no kernel checks ran: no kernel's BTF could be loaded"
+        } else {
+            "the kernel checks ran on the other kernels only"
+        };
+        for failure in &mut set.failures {
+            if failure.severity == Severity::Error {
+                failure.notes.push(note.to_string());
+            }
+        }
+        let identities: Vec<&KernelIdentity> =
+            loaded.iter().map(|(identity, _)| identity).collect();
+        let labels = kernel_labels(&identities);
+        // Columns and scope lists in version order, whatever order the
+        // kernels were named in.
+        let mut order: Vec<usize> = (0..loaded.len()).collect();
+        order.sort_by(|&a, &b| {
+            version_key(&labels[a])
+                .cmp(&version_key(&labels[b]))
+                .then_with(|| labels[a].cmp(&labels[b]))
+        });
+        let mut slots: Vec<Option<(KernelIdentity, Box<dyn KernelInfo>)>> =
+            loaded.into_iter().map(Some).collect();
+        set.kernels = order
+            .iter()
+            .filter_map(|&at| {
+                let (identity, kernel) = slots[at].take()?;
+                let label = labels[at].clone();
+                Some((CheckedKernel { label, identity }, kernel))
+            })
+            .collect();
+        set
     }
-    // Say where the kernel checks did run, now that it is known.
-    let note = if checked.is_empty() {
-        "no kernel checks ran: no kernel's BTF could be loaded"
-    } else {
-        "the kernel checks ran on the other kernels only"
-    };
-    for failure in &mut failures {
-        if failure.severity == Severity::Error {
-            failure.notes.push(note.to_string());
+
+    /// The kernels loaded, in version order.
+    pub fn kernels(&self) -> impl Iterator<Item = &CheckedKernel> {
+        self.kernels.iter().map(|(checked, _)| checked)
+    }
+
+    /// An empty list of findings per kernel, for [`KernelSet::check`].
+    pub fn findings(&self) -> KernelFindings {
+        KernelFindings {
+            per_kernel: self
+                .kernels
+                .iter()
+                .map(|(checked, _)| (checked.label.clone(), Vec::new()))
+                .collect(),
         }
     }
-    let identities: Vec<&KernelIdentity> = checked.iter().map(|(identity, _)| identity).collect();
-    let labels = kernel_labels(&identities);
-    // Columns and scope lists in version order, whatever order the kernels
-    // were named in.
-    let mut order: Vec<usize> = (0..checked.len()).collect();
-    order.sort_by(|&a, &b| {
-        version_key(&labels[a])
-            .cmp(&version_key(&labels[b]))
-            .then_with(|| labels[a].cmp(&labels[b]))
-    });
-    let mut slots: Vec<Option<(KernelIdentity, Vec<Diagnostic>)>> =
-        checked.into_iter().map(Some).collect();
-    let checked: Vec<(KernelIdentity, Vec<Diagnostic>)> =
-        order.iter().filter_map(|&at| slots[at].take()).collect();
-    let labels: Vec<String> = order.iter().map(|&at| labels[at].clone()).collect();
-    report.kernels = checked
-        .iter()
-        .zip(&labels)
-        .map(|((identity, _), label)| CheckedKernel {
-            label: label.clone(),
-            identity: identity.clone(),
-        })
-        .collect();
-    let per_kernel: Vec<(String, Vec<Diagnostic>)> = labels
-        .into_iter()
-        .zip(checked.into_iter().map(|(_, found)| found))
-        .collect();
-    let grouped = merge_restated(&mut report.diagnostics, group_by_kernel(&per_kernel));
-    report.diagnostics.extend(grouped);
-    report.diagnostics.extend(failures);
-    diagnostics::sort_and_dedup(&mut report.diagnostics);
+
+    /// Runs the kernel checks on `policy` on every kernel, adding to
+    /// `found` (from [`KernelSet::findings`] on this set).
+    pub fn check(
+        &self,
+        policy: &Policy,
+        tetragon: crate::tetragon::TetragonVersion,
+        found: &mut KernelFindings,
+    ) {
+        for ((_, kernel), (_, on_kernel)) in self.kernels.iter().zip(&mut found.per_kernel) {
+            on_kernel.extend(crate::check::kernel::run_all_for(
+                kernel.as_ref(),
+                policy,
+                tetragon,
+            ));
+        }
+    }
+
+    /// Ends a run whose kernel findings are in: names the kernels checked
+    /// and adds the findings on kernels that could not be loaded.
+    pub fn finish(self, report: &mut Report) {
+        report.kernels = self
+            .kernels
+            .into_iter()
+            .map(|(checked, _)| checked)
+            .collect();
+        report.diagnostics.extend(self.failures);
+        if self.no_running_btf {
+            // first, as it is about the whole run (it has no span, and the
+            // sort keeps it first)
+            report.diagnostics.insert(0, no_kernel_note());
+        }
+        diagnostics::sort_and_dedup(&mut report.diagnostics);
+    }
+}
+
+/// Kernel findings of some policies, one list per kernel of a
+/// [`KernelSet`], until [`KernelFindings::merge_with`] groups them.
+#[derive(Debug)]
+pub struct KernelFindings {
+    /// Each kernel's label and findings, in the set's order.
+    per_kernel: Vec<(String, Vec<Diagnostic>)>,
+}
+
+impl KernelFindings {
+    /// Forgets the findings (of a file that turned out not to be YAML).
+    pub fn clear(&mut self) {
+        for (_, found) in &mut self.per_kernel {
+            found.clear();
+        }
+    }
+
+    /// Groups the findings across kernels ([`group_by_kernel`]) and merges
+    /// them with `independent`, the kernel-independent findings on the same
+    /// policies, which lose those that a kernel finding restates. Returns
+    /// the grouped kernel findings. Findings on different policies group
+    /// together only where they share spans (the bindings of one
+    /// template), so each file's policies can be merged on their own.
+    pub fn merge_with(self, independent: &mut Vec<Diagnostic>) -> Vec<Diagnostic> {
+        if self.per_kernel.is_empty() {
+            return Vec::new();
+        }
+        merge_restated(independent, group_by_kernel(&self.per_kernel))
+    }
 }
 
 /// Merges kernel findings with kernel-independent ones that say the same
@@ -901,27 +1015,6 @@ fn version_key(label: &str) -> Vec<u64> {
         .collect()
 }
 
-fn check_selection(
-    selection: &KernelSelection,
-    policies: &[&Policy],
-    tetragon: crate::tetragon::TetragonVersion,
-) -> KernelRun {
-    let kernels = btf::load_kernels(std::slice::from_ref(selection))
-        .map_err(|error| (selection_name(selection), error))?;
-    Ok(kernels
-        .iter()
-        .map(|kernel| {
-            let mut identity = kernel.identity().clone();
-            if identity.release.is_none()
-                && let KernelOrigin::File(path) = &identity.origin
-            {
-                identity.release = release_from_sibling_config(path);
-            }
-            (identity, check_on_for(kernel.as_ref(), policies, tetragon))
-        })
-        .collect())
-}
-
 /// The kernel version from the `# Linux/x86 6.18.44 Kernel Configuration`
 /// header of a `STEM.config[.xz|.gz]` beside `STEM.btf[.xz|.gz]`, for BTF
 /// files whose name does not carry the release (`x86_64-running.btf.xz`).
@@ -954,29 +1047,6 @@ fn release_from_sibling_config(btf_file: &Path) -> Option<String> {
             .starts_with(|c: char| c.is_ascii_digit())
             .then(|| version.trim().to_string())
     })
-}
-
-/// Every kernel finding of `policies` on one kernel.
-pub fn check_on(kernel: &dyn KernelInfo, policies: &[&Policy]) -> Vec<Diagnostic> {
-    check_on_for(
-        kernel,
-        policies,
-        crate::tetragon::TetragonVersion::default(),
-    )
-}
-
-/// Every kernel finding of `policies` on one kernel, with the rules of
-/// `tetragon`.
-pub fn check_on_for(
-    kernel: &dyn KernelInfo,
-    policies: &[&Policy],
-    tetragon: crate::tetragon::TetragonVersion,
-) -> Vec<Diagnostic> {
-    let mut found = Vec::new();
-    for policy in policies {
-        found.extend(crate::check::kernel::run_all_for(kernel, policy, tetragon));
-    }
-    found
 }
 
 fn selection_name(selection: &KernelSelection) -> String {

@@ -136,17 +136,7 @@ fn ok_fixtures_check_clean() {
 /// findings as when the IR is kept, the cross-file ones included.
 #[test]
 fn dropping_the_ir_changes_no_finding() {
-    let mut files = yaml_files(&repo_root().join("fixtures/policies"));
-    files.extend(yaml_files(&repo_root().join("examples")));
-    let sources: Vec<(String, String)> = files
-        .iter()
-        .map(|path| {
-            (
-                relative(path),
-                std::fs::read_to_string(path).expect("fixture readable"),
-            )
-        })
-        .collect();
+    let sources = every_fixture();
     let run = |findings_only: bool| {
         let options = tpc::driver::CheckOptions {
             findings_only,
@@ -173,4 +163,79 @@ fn dropping_the_ir_changes_no_finding() {
     // in one file and across files
     assert!(duplicates(Severity::Error) > 0);
     assert!(duplicates(Severity::Warning) > 0);
+}
+
+/// Every fixture and example, as the sources of one run.
+fn every_fixture() -> Vec<(String, String)> {
+    let mut files = yaml_files(&repo_root().join("fixtures/policies"));
+    files.extend(yaml_files(&repo_root().join("examples")));
+    files
+        .iter()
+        .map(|path| {
+            (
+                relative(path),
+                std::fs::read_to_string(path).expect("fixture readable"),
+            )
+        })
+        .collect()
+}
+
+/// The kernel checks run on each policy as it is parsed, file by file, and
+/// `tpc check` then drops its IR: every fixture, checked as one run on
+/// several carried kernels, gets exactly the findings (kernel groups and
+/// order included) of checking every kept policy on each kernel at once
+/// once all were parsed, and the same kernel matrix as when the IR is kept.
+#[test]
+fn streamed_kernel_checks_change_no_finding() {
+    use tpc::btf::KernelSelection;
+    use tpc::driver::{CheckOptions, KernelRequest, KernelSet};
+    let sources = every_fixture();
+    let kernels = KernelRequest::Selected(
+        ["6.18", "5.10", "6.1-arm64", "6.1", "6.12"]
+            .map(|name| KernelSelection::Carried(name.to_string()))
+            .to_vec(),
+    );
+    // Named, so that the run without kernels lowers RuntimeSecurityPolicy
+    // documents as the runs with them do.
+    let rsp_strategy = Some(tpc::front::rsp::strategy::Strategy::KprobeOverride);
+    let run = |kernels: &KernelRequest, findings_only: bool| {
+        let options = CheckOptions {
+            kernels: kernels.clone(),
+            rsp_strategy,
+            findings_only,
+            ..CheckOptions::default()
+        };
+        tpc::driver::check_sources_with(sources.clone(), &options)
+    };
+    let streamed = run(&kernels, true);
+    let kept = run(&kernels, false);
+
+    // All policies first, then every kernel on all of them at once.
+    let mut at_once = run(&KernelRequest::Skip, false);
+    let set = KernelSet::load(&kernels);
+    let mut found = set.findings();
+    for loaded in &at_once.policies {
+        set.check(&loaded.policy, TetragonVersion::default(), &mut found);
+    }
+    let grouped = found.merge_with(&mut at_once.diagnostics);
+    at_once.diagnostics.extend(grouped);
+    tpc::diagnostics::sort_and_dedup(&mut at_once.diagnostics);
+
+    let labels: Vec<&str> = streamed.kernels.iter().map(|k| k.label.as_str()).collect();
+    assert_eq!(labels, ["5.10", "6.1", "6.1-arm64", "6.12", "6.18"][..]);
+    assert_eq!(streamed.kernels, set.kernels().cloned().collect::<Vec<_>>());
+    assert!(streamed.policies.len() < at_once.policies.len() / 10);
+    assert_eq!(streamed.checked.len(), at_once.policies.len());
+    assert_eq!(streamed.diagnostics, at_once.diagnostics);
+    assert_eq!(streamed.diagnostics, kept.diagnostics);
+    assert_eq!(streamed.kernel_matrix(), kept.kernel_matrix());
+    let rows = streamed.kernel_matrix().expect("kernels ran").rows;
+    assert_eq!(rows.len(), kept.policies.len());
+    // findings that hold on some kernels, merged over several
+    let scoped = |d: &&tpc::diagnostics::Diagnostic| {
+        d.kernels
+            .as_ref()
+            .is_some_and(|scope| scope.affected.len() > 1 && !scope.fine.is_empty())
+    };
+    assert!(streamed.diagnostics.iter().filter(scoped).count() > 10);
 }

@@ -44,7 +44,11 @@ impl PolicyName {
 /// Reports the policies of `policies` (in run order) whose name an earlier
 /// one has. `locate` names a span's place (`file.yaml:12`) for the note on
 /// a first policy in another file.
-pub fn run(policies: &[PolicyName], locate: &dyn Fn(Span) -> String, out: &mut Vec<Diagnostic>) {
+pub fn run<'a>(
+    policies: impl IntoIterator<Item = &'a PolicyName>,
+    locate: &dyn Fn(Span) -> String,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut first: HashMap<(&str, &str), Span> = HashMap::new();
     for policy in policies {
         let namespace = policy.namespace.as_str();
