@@ -11,7 +11,9 @@
 //! Why: Tetragon refuses the first group ("ReturnArg not specified with
 //! Return=true", "ReturnArgAction type 'X' unsupported"); without
 //! `return: true` it never installs the return probe, so the rest is
-//! silently ignored.
+//! silently ignored. Also warns when a uprobe with `return: true` collects
+//! six arguments: its events have no `return`, and Tetragon's merge puts
+//! the return value in place of the sixth.
 //! Example: `returnArg: {index: 0, type: int}` without `return: true`.
 
 use super::Check;
@@ -24,6 +26,39 @@ pub const CHECK: Check = Check {
     codes: &[Code::ReturnMismatch],
     run,
 };
+
+/// A uprobe event has no `return`: Tetragon merges the return value into
+/// `args` at index 5 (`ReturnArgIndex`), so with six collected arguments it
+/// takes the sixth one's place.
+fn sixth_uprobe_argument(hook: &Hook, returns: bool, out: &mut Vec<Diagnostic>) {
+    if !returns || hook.kind() != crate::ir::HookKind::Uprobe {
+        return;
+    }
+    let collected: Vec<_> = hook
+        .args
+        .iter()
+        .filter(|a| a.ty.value != ArgType::Nop)
+        .collect();
+    if let Some(sixth) = collected.get(5) {
+        out.push(
+            Diagnostic::new(
+                Code::ReturnMismatch,
+                Severity::Warning,
+                format!(
+                    "{}'s return value replaces its sixth argument in the events",
+                    hook.display_name()
+                ),
+            )
+            .with_primary(sixth.span, "not in the event")
+            .with_help("collect at most five arguments on a uprobe with `return: true`")
+            .with_note(
+                "a process_uprobe event has no `return`: Tetragon puts the return value into `args` at \
+                 index 5, after fewer arguments or in place of the sixth, and filters that replay the \
+                 events read it there",
+            ),
+        );
+    }
+}
 
 fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
     for hook in &policy.hooks {
@@ -48,6 +83,7 @@ fn run(policy: &Policy, out: &mut Vec<Diagnostic>) {
         if !returns {
             not_returning(hook, out);
         }
+        sixth_uprobe_argument(hook, returns, out);
         if let Some(action) = &hook.return_arg_action {
             let name = action.value.trim();
             // The names the agent parses (case-insensitively): CRD and legacy.
@@ -170,6 +206,26 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_uprobe_return_value_in_place_of_a_sixth_argument_is_flagged() {
+        let args = |n: usize| -> String {
+            (0..n)
+                .map(|i| format!("    - index: {i}\n      type: int\n"))
+                .collect()
+        };
+        let y = |n: usize| {
+            policy(&format!(
+                "  uprobes:\n  - path: /usr/bin/x\n    symbols: [f]\n    return: true\n    returnArg: {{index: 0, type: int}}\n    args:\n{}",
+                args(n)
+            ))
+        };
+        let d = with_code(&y(6), Code::ReturnMismatch);
+        assert_eq!(d.len(), 1, "{d:#?}");
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert!(d[0].message.contains("sixth argument"), "{}", d[0].message);
+        assert!(with_code(&y(5), Code::ReturnMismatch).is_empty());
     }
 
     #[test]
