@@ -27,7 +27,7 @@ use std::{
     time::Duration,
 };
 
-use runtime_support::{ScratchDir, TpcRun, kernel_test_can_run, tpc_binary};
+use runtime_support::{ScratchDir, TpcRun, build_bundle, kernel_test_can_run, tpc_binary};
 use serde_json::Value;
 
 /// The libc `rm` runs with, from `ldd`.
@@ -83,21 +83,7 @@ fn uprobe_on_libc_kills_the_matching_call_and_posts_it() {
     let scratch = ScratchDir::new("uprobe");
     let dir = fs::canonicalize(&scratch.path).unwrap();
     let libc = libc_of("/bin/rm");
-    let policy_file = dir.join("uprobe.yaml");
-    fs::write(&policy_file, policy(&libc)).unwrap();
-    let bundle = dir.join("uprobe.tpcb");
-    let built = Command::new(&tpc)
-        .arg("build")
-        .arg(&policy_file)
-        .arg("-o")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "tpc build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let bundle = build_bundle(&tpc, &dir, "uprobe", &policy(&libc));
     let target = dir.join("tpc-uprobe-target");
     let other = dir.join("other-file");
     fs::write(&target, "t").unwrap();
@@ -183,21 +169,7 @@ fn uretprobe_on_libc_kills_at_the_return_it_filters_on() {
     let scratch = ScratchDir::new("uretprobe");
     let dir = fs::canonicalize(&scratch.path).unwrap();
     let libc = libc_of("/bin/rm");
-    let policy_file = dir.join("uretprobe.yaml");
-    fs::write(&policy_file, return_policy(&libc)).unwrap();
-    let bundle = dir.join("uretprobe.tpcb");
-    let built = Command::new(&tpc)
-        .arg("build")
-        .arg(&policy_file)
-        .arg("-o")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "tpc build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let bundle = build_bundle(&tpc, &dir, "uretprobe", &return_policy(&libc));
     let present = dir.join("present-tpc-uretprobe-target");
     let missing = dir.join("missing-tpc-uretprobe-target");
     fs::write(&present, "p").unwrap();

@@ -20,7 +20,7 @@ mod runtime_support;
 
 use std::{fs, os::unix::process::ExitStatusExt, path::PathBuf, process::Command, time::Duration};
 
-use runtime_support::{ScratchDir, TpcRun, in_ci, kernel_test_can_run, tpc_binary};
+use runtime_support::{ScratchDir, TpcRun, build_bundle, in_ci, kernel_test_can_run, tpc_binary};
 use serde_json::Value;
 
 /// Debian's Python, whose notes carry the probes.
@@ -90,21 +90,7 @@ fn usdt_probes_of_python_filter_kill_and_post_their_arguments() {
     let tpc = tpc_binary();
     let scratch = ScratchDir::new("usdt");
     let dir = fs::canonicalize(&scratch.path).unwrap();
-    let policy_file = dir.join("usdt.yaml");
-    fs::write(&policy_file, policy(&python)).unwrap();
-    let bundle = dir.join("usdt.tpcb");
-    let built = Command::new(&tpc)
-        .arg("build")
-        .arg(&policy_file)
-        .arg("-o")
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert!(
-        built.status.success(),
-        "tpc build: {}",
-        String::from_utf8_lossy(&built.stderr)
-    );
+    let bundle = build_bundle(&tpc, &dir, "usdt", &policy(&python));
 
     let run = TpcRun::start(&tpc, &[bundle.as_os_str()]).unwrap();
     let script = |body: &str| {

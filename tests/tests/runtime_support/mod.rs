@@ -88,6 +88,28 @@ pub fn probe_copy(original: &str, dir: &Path, stem: &str) -> PathBuf {
     fs::canonicalize(target).unwrap()
 }
 
+/// Writes `policy` to `DIR/NAME.yaml` and builds it with `tpc build` into
+/// `DIR/NAME.tpcb`, which it returns; a failed build fails the test with
+/// tpc's message.
+pub fn build_bundle(tpc: &Path, dir: &Path, name: &str, policy: &str) -> PathBuf {
+    let policy_file = dir.join(format!("{name}.yaml"));
+    fs::write(&policy_file, policy).unwrap();
+    let bundle = dir.join(format!("{name}.tpcb"));
+    let built = Command::new(tpc)
+        .arg("build")
+        .arg(&policy_file)
+        .arg("-o")
+        .arg(&bundle)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "tpc build {name}: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    bundle
+}
+
 /// The real `tpc` binary of this build profile (`target/<profile>/tpc`),
 /// built first with `cargo build -p tpc --bin tpc` so it is never stale.
 pub fn tpc_binary() -> PathBuf {
