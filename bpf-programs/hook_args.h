@@ -464,6 +464,50 @@ static __always_inline __u64 tpc_usdt_value(__u64 ctx, struct tpc_usdt_arg *a)
 	return val >> shift;
 }
 
+/* The buffers of a char_iovec argument (a user `struct iovec` array of
+ * `count` entries) into the record's data at `off`, one after the other:
+ * (the bytes the buffers hold, or a TPC_ORIG_* error) << 32 | the bytes
+ * kept. A global function: verified once, not at every slot read. */
+__noinline __u64 tpc_read_iovec(__u64 iov, __s64 count, __u32 off)
+{
+	struct tpc_hook_scratch *s = tpc_scratch();
+	if (!s)
+		return 0;
+	__u32 total = 0;
+	__u32 orig = 0;
+	for (int k = 0; k < TPC_IOVEC_MAX; k++) {
+		if (k >= count)
+			break;
+		struct {
+			__u64 base;
+			__u64 len;
+		} entry = {};
+		if (tpc_read_any(&entry, sizeof(entry), iov + 16 * (__u64)k) != 0)
+			return (__u64)TPC_ORIG_PAGE_FAULT << 32;
+		if (entry.len > TPC_IOVEC_ENTRY_MAX)
+			return (__u64)TPC_ORIG_TOO_LARGE << 32;
+		orig += (__u32)entry.len;
+		if (total >= TPC_ARG_MAX)
+			continue; /* counted, not kept */
+		__u32 want = (__u32)entry.len;
+		if (want > TPC_ARG_MAX - total)
+			want = TPC_ARG_MAX - total;
+		__u32 pos = off + total;
+		if (pos >= TPC_DATA_SIZE) {
+			s->ev.flags |= TPC_HOOK_TRUNCATED;
+			break;
+		}
+		VERIFIER_MASK(pos, 0x3fff); /* TPC_DATA_SIZE - 1 */
+		VERIFIER_MASK(want, 0x1fff);
+		if (want > TPC_ARG_MAX)
+			want = TPC_ARG_MAX;
+		if (want > 0 && tpc_read_any(&s->data[pos], want, entry.base) != 0)
+			return (__u64)TPC_ORIG_PAGE_FAULT << 32;
+		total += want;
+	}
+	return (__u64)orig << 32 | total;
+}
+
 static long tpc_read_slot_cb(__u32 i, void *data)
 {
 	struct tpc_hook_scratch *s = tpc_scratch();
@@ -577,6 +621,19 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 			want = TPC_ARG_MAX;
 		if (want > 0 && tpc_read_any(dst, want, tpc_read_ptr(at)) == 0)
 			len = want;
+		break;
+	}
+	case TPC_READ_CHAR_IOVEC: {
+		__s64 count = 0;
+		__u32 size_slot = slot->size_slot;
+		if (size_slot < TPC_MAX_SLOTS) {
+			struct tpc_arg_slot *sized = &s->hook.slots[size_slot & (TPC_MAX_SLOTS - 1)];
+			count = (__s64)tpc_read_int(s->ctx + sized->offset, sized->width,
+						   sized->flags & TPC_SLOT_SIGNED);
+		}
+		__u64 read = tpc_read_iovec(tpc_read_ptr(at), count, off);
+		len = (__u32)read;
+		orig = (__u32)(read >> 32);
 		break;
 	}
 	case TPC_READ_CONST_BUF: {

@@ -88,7 +88,17 @@ enum tpc_read {
 	TPC_READ_BPF_MAP = 25,    /* struct bpf_map * */
 	TPC_READ_PERF_EVENT = 26, /* struct perf_event * */
 	TPC_READ_SKB = 27,        /* struct sk_buff *: see TPC_SKB_BYTES */
+	TPC_READ_CHAR_IOVEC = 28, /* struct iovec * (user); count in slot size_slot */
 };
+
+/* A char_iovec slot: the bytes of its first TPC_IOVEC_MAX buffers one after
+ * the other, as Tetragon reads them (a buffer longer than
+ * TPC_IOVEC_ENTRY_MAX, or one that cannot be read, makes the argument the
+ * error: orig_lens says which). */
+#define TPC_IOVEC_MAX 7
+#define TPC_IOVEC_ENTRY_MAX 4094
+#define TPC_ORIG_PAGE_FAULT 0xfffffffe
+#define TPC_ORIG_TOO_LARGE 0xfffffffd
 
 /* An skb slot: the value as a sock slot's; the bytes both addresses (16
  * each), then len, priority, mark and hash (u32). */

@@ -128,6 +128,7 @@ pub fn slot_for(read: &ArgRead, offset: u16, size_slot: Option<u8>) -> KernelSlo
         ArgRead::KernelString => (SlotRead::KernelString, 8, false, max),
         ArgRead::DataLocString => (SlotRead::DataLoc, 4, false, max),
         ArgRead::CharBuf { .. } => (SlotRead::CharBuf, 8, false, max),
+        ArgRead::CharIovec { .. } => (SlotRead::CharIovec, 8, false, max),
         ArgRead::ConstBuf { len } => (
             SlotRead::ConstBuf,
             0,
@@ -658,14 +659,15 @@ fn arg_filter(
     })
 }
 
-/// The argument a hook's `CharBuf` at `index` takes its size from, if any.
+/// The argument a hook's `CharBuf` (or `CharIovec`: its count) at `index`
+/// takes its size from, if any.
 pub fn size_arg(hook: &HookUnit, index: usize) -> Option<usize> {
     let arg = hook.args.get(index)?;
     if arg.return_copy {
         return None; // its size is the return value
     }
     match arg.read {
-        ArgRead::CharBuf { size_arg } => Some(size_arg as usize),
+        ArgRead::CharBuf { size_arg } | ArgRead::CharIovec { size_arg } => Some(size_arg as usize),
         _ => None,
     }
 }

@@ -334,6 +334,7 @@ pub enum SlotRead {
     BpfMap = 25,
     PerfEvent = 26,
     Skb = 27,
+    CharIovec = 28,
 }
 
 /// `struct tpc_arg_slot`.

@@ -498,6 +498,10 @@ pub enum ArgRead {
     DataLocString,
     /// Bytes at a user-space pointer, as many as argument `size_arg` says.
     CharBuf { size_arg: u32 },
+    /// `char_iovec`: the buffers of a `struct iovec` array, one after the
+    /// other, as many entries as argument `size_arg` says (at most 7, as
+    /// Tetragon reads them).
+    CharIovec { size_arg: u32 },
     /// A fixed array of `len` bytes inside the record.
     ConstBuf { len: u32 },
     /// A `struct sockaddr` at a pointer (user, else kernel).

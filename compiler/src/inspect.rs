@@ -84,6 +84,9 @@ fn describe_arg(read: &ArgRead, source: &ArgSource, hidden: bool) -> String {
         ArgRead::KernelString => "string (kernel pointer)".into(),
         ArgRead::DataLocString => "string (__data_loc)".into(),
         ArgRead::CharBuf { size_arg } => format!("buffer sized by argument {size_arg}"),
+        ArgRead::CharIovec { size_arg } => {
+            format!("iovec buffers, as many as argument {size_arg} says")
+        }
         ArgRead::ConstBuf { len } => format!("{len}-byte array"),
         ArgRead::UserSockaddr => "socket address".into(),
         ArgRead::FilePath => "file (its path)".into(),

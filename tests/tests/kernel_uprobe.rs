@@ -7,6 +7,8 @@
 //! file of the matching name (`unlinkat` returns -1) is killed after the
 //! call and posts one event with the return value after the arguments, as
 //! Tetragon merges it; `rm` of a present file of that name (0) is not.
+//! A `char_iovec` argument on libc's `writev` (Python's `os.writev`) reads
+//! the buffers as Tetragon does.
 
 #![expect(
     clippy::unwrap_used,
@@ -218,4 +220,95 @@ fn uretprobe_on_libc_kills_at_the_return_it_filters_on() {
         "the return value follows the arguments: {event:#}"
     );
     assert_eq!(event["args"].as_array().map(Vec::len), Some(3));
+}
+
+/// `char_iovec` on libc's `writev`, called by Debian's Python
+/// (`os.writev`): the buffers one after the other, at most seven as
+/// Tetragon reads them, and a buffer over 4094 bytes is Tetragon's error.
+#[test]
+fn char_iovec_on_writev_reads_the_buffers_as_tetragon_does() {
+    let test = "char_iovec_on_writev_reads_the_buffers_as_tetragon_does";
+    if !kernel_test_can_run(test) {
+        return;
+    }
+    let Ok(python) = fs::canonicalize("/usr/bin/python3") else {
+        assert!(!runtime_support::in_ci(), "{test}: no /usr/bin/python3");
+        eprintln!("{test}: skipped: no /usr/bin/python3");
+        return;
+    };
+    let tpc = tpc_binary();
+    let scratch = ScratchDir::new("iovec");
+    let dir = fs::canonicalize(&scratch.path).unwrap();
+    let libc = libc_of(&python.display().to_string());
+    let policy = format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: uprobe-writev
+spec:
+  uprobes:
+  - path: "{}"
+    symbols: ["writev"]
+    args:
+    - index: 0
+      type: "int"
+    - index: 1
+      type: "char_iovec"
+      sizeArgIndex: 3
+    - index: 2
+      type: "int"
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: "Equal"
+        values: ["77"]
+      matchBinaries:
+      - operator: "In"
+        values: ["{}"]
+"#,
+        libc.display(),
+        python.display()
+    );
+    let bundle = build_bundle(&tpc, &dir, "writev", &policy);
+    let run = TpcRun::start(&tpc, &[bundle.as_os_str()]).unwrap();
+    let script = format!(
+        "import os\nfd = os.open('{}', os.O_WRONLY | os.O_CREAT)\nos.dup2(fd, 77)\nos.writev(77, [b'tpc-', b'iovec-', b'ok'])\nos.writev(77, [b'x' * 5000])\nos.writev(77, [b'a', b'b'] * 5)\n",
+        dir.join("out").display()
+    );
+    let wrote = Command::new(&python)
+        .args(["-S", "-c", &script])
+        .current_dir("/")
+        .output()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let (stderr, stdout) = run.stop("-INT");
+    assert!(wrote.status.success(), "python: {wrote:?}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|e| e["process_uprobe"]["policy_name"] == "uprobe-writev")
+        .collect();
+    let buffers: Vec<(String, i64)> = events
+        .iter()
+        .map(|e| {
+            let args = &e["process_uprobe"]["args"];
+            let bytes = args[1]["bytes_arg"].as_str().unwrap_or_default();
+            let decoded = tpc_events::Base64Bytes::from_text(bytes)
+                .map(|b| b.decode())
+                .unwrap_or_default();
+            (
+                String::from_utf8_lossy(&decoded).into_owned(),
+                args[2]["int_arg"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        buffers,
+        vec![
+            ("tpc-iovec-ok".to_owned(), 3),
+            ("CharBufErrorBufTooLarge".to_owned(), 1),
+            ("abababa".to_owned(), 10),
+        ],
+        "{events:#?}\n{stderr}"
+    );
 }

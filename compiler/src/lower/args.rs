@@ -491,12 +491,16 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
         let (read, export) = if ty == ArgType::CharBuf && return_copy {
             // its size is the return value, read by the return probe
             (ArgRead::CharBuf { size_arg: 0 }, ArgExport::Bytes)
-        } else if ty == ArgType::CharBuf {
+        } else if matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
             let Some(size_index) = &decl.size_arg_index else {
                 return Err(unsupported(
                     decl.ty.span,
-                    "`char_buf` without `sizeArgIndex`".into(),
-                    "name the argument that holds the buffer's size: `sizeArgIndex` counts the function's arguments from 1",
+                    format!("`{ty}` without `sizeArgIndex`"),
+                    if ty == ArgType::CharBuf {
+                        "name the argument that holds the buffer's size: `sizeArgIndex` counts the function's arguments from 1"
+                    } else {
+                        "name the argument that holds the number of iovec entries: `sizeArgIndex` counts the function's arguments from 1"
+                    },
                 ));
             };
             let size_at = size_index
@@ -521,9 +525,12 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                     return_copy: false,
                 },
             ));
+            let size_arg = u32::MAX - size_at;
             (
-                ArgRead::CharBuf {
-                    size_arg: u32::MAX - size_at,
+                if ty == ArgType::CharBuf {
+                    ArgRead::CharBuf { size_arg }
+                } else {
+                    ArgRead::CharIovec { size_arg }
                 },
                 ArgExport::Bytes,
             )
@@ -532,7 +539,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
                 unsupported(
                     decl.ty.span,
                     format!("`type: {ty}` on a {} argument", hook.kind().as_str()),
-                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry, linux_binprm, kiocb, filename, cred, capability, user_namespace, net_device, module, load_info, bpf_attr, bpf_prog, bpf_map, perf_event and skb arguments here; char_iovec and iov_iter are not read yet",
+                    "tpc's kernel programs read integers, string, char_buf (sizeArgIndex), sockaddr, sock, socket, file, path, fd, dentry, linux_binprm, kiocb, filename, cred, capability, user_namespace, net_device, module, load_info, bpf_attr, bpf_prog, bpf_map, perf_event, skb and char_iovec (sizeArgIndex) arguments here; iov_iter is not read yet",
                 )
             })?
         };
@@ -589,7 +596,7 @@ pub fn function_args(hook: &Hook, place: ArgPlace) -> Result<LoweredArgs, LowerE
             }
         };
         for s in &mut out.specs {
-            if let ArgRead::CharBuf { size_arg } = &mut s.read {
+            if let ArgRead::CharBuf { size_arg } | ArgRead::CharIovec { size_arg } = &mut s.read {
                 if *size_arg == u32::MAX - size_at {
                     *size_arg = u32::try_from(at).unwrap_or(u32::MAX);
                 }

@@ -7,7 +7,7 @@
 use tpc_bundle::{
     AttachPoint,
     layout::post_flags,
-    model::{ArgExport, ArgSpec},
+    model::{ArgExport, ArgRead, ArgSpec},
 };
 use tpc_events::{
     ArgValue, Base64Bytes, Capability, Event, JsonInt, KernelModule, KprobeAction, KprobeArgument,
@@ -39,6 +39,16 @@ pub struct PolicyEvent {
 
 const COMPAT_BIT: u64 = 0x8000_0000;
 
+/// The error a `char_iovec` slot's original length stands for
+/// (`TPC_ORIG_*` in `bpf-programs/policy_maps.h`), by Tetragon's name.
+fn iovec_error(read: &ArgRead, original: u32) -> Option<&'static str> {
+    match (read, original) {
+        (ArgRead::CharIovec { .. }, 0xffff_fffe) => Some("CharBufErrorPageFault"),
+        (ArgRead::CharIovec { .. }, 0xffff_fffd) => Some("CharBufErrorBufTooLarge"),
+        _ => None,
+    }
+}
+
 /// The event argument of one exported slot.
 pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument {
     let slot = usize::from(slot);
@@ -52,7 +62,10 @@ pub fn argument(record: &HookRecord, slot: u8, spec: &ArgSpec) -> KprobeArgument
         ArgExport::Size => KprobeArgument::size(value),
         ArgExport::String => KprobeArgument::string(String::from_utf8_lossy(bytes).into_owned()),
         ArgExport::Bytes => {
-            if u64::from(original) > bytes.len() as u64 {
+            if let Some(error) = iovec_error(&spec.read, original) {
+                // Tetragon puts the error's name where the bytes go
+                KprobeArgument::bytes(error.as_bytes())
+            } else if u64::from(original) > bytes.len() as u64 {
                 KprobeArgument::new(ArgValue::TruncatedBytes(Box::new(KprobeTruncatedBytes {
                     bytes_arg: Some(Base64Bytes::encode(bytes)),
                     orig_size: Some(JsonInt::new(u64::from(original))),

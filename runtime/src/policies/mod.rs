@@ -1597,7 +1597,12 @@ impl PolicyEngine {
         let mut indices: Vec<Option<u8>> = vec![None; all.len()];
         // Size arguments first, so a buffer can name its size slot.
         let mut order: Vec<usize> = (0..all.len()).collect();
-        order.sort_by_key(|i| matches!(all[*i].read, ArgRead::CharBuf { .. }));
+        order.sort_by_key(|i| {
+            matches!(
+                all[*i].read,
+                ArgRead::CharBuf { .. } | ArgRead::CharIovec { .. }
+            )
+        });
         for i in order {
             let arg = all[i];
             let offset = match (&arg.source, &format) {
