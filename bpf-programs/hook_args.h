@@ -464,6 +464,18 @@ static __always_inline __u64 tpc_usdt_value(__u64 ctx, struct tpc_usdt_arg *a)
 	return val >> shift;
 }
 
+/* The value of the slot a buffer takes its size (char_buf) or its entry
+ * count (char_iovec) from; 0 without one. */
+static __always_inline __s64 tpc_sized_by(struct tpc_hook_scratch *s, struct tpc_arg_slot *slot)
+{
+	__u32 size_slot = slot->size_slot;
+	if (size_slot >= TPC_MAX_SLOTS)
+		return 0;
+	struct tpc_arg_slot *sized = &s->hook.slots[size_slot & (TPC_MAX_SLOTS - 1)];
+	return (__s64)tpc_read_int(s->ctx + sized->offset, sized->width,
+				   sized->flags & TPC_SLOT_SIGNED);
+}
+
 /* The buffers of a char_iovec argument (a user `struct iovec` array of
  * `count` entries) into the record's data at `off`, one after the other:
  * (the bytes the buffers hold, or a TPC_ORIG_* error) << 32 | the bytes
@@ -605,13 +617,7 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 		break;
 	}
 	case TPC_READ_CHAR_BUF: {
-		__s64 size = 0;
-		__u32 size_slot = slot->size_slot;
-		if (size_slot < TPC_MAX_SLOTS) {
-			struct tpc_arg_slot *sized = &s->hook.slots[size_slot & (TPC_MAX_SLOTS - 1)];
-			size = (__s64)tpc_read_int(s->ctx + sized->offset, sized->width,
-						  sized->flags & TPC_SLOT_SIGNED);
-		}
+		__s64 size = tpc_sized_by(s, slot);
 		if (size < 0)
 			size = 0;
 		orig = size > 0xffffffffll ? 0xffffffffu : (__u32)size;
@@ -624,14 +630,7 @@ static long tpc_read_slot_cb(__u32 i, void *data)
 		break;
 	}
 	case TPC_READ_CHAR_IOVEC: {
-		__s64 count = 0;
-		__u32 size_slot = slot->size_slot;
-		if (size_slot < TPC_MAX_SLOTS) {
-			struct tpc_arg_slot *sized = &s->hook.slots[size_slot & (TPC_MAX_SLOTS - 1)];
-			count = (__s64)tpc_read_int(s->ctx + sized->offset, sized->width,
-						   sized->flags & TPC_SLOT_SIGNED);
-		}
-		__u64 read = tpc_read_iovec(tpc_read_ptr(at), count, off);
+		__u64 read = tpc_read_iovec(tpc_read_ptr(at), tpc_sized_by(s, slot), off);
 		len = (__u32)read;
 		orig = (__u32)(read >> 32);
 		break;
