@@ -586,6 +586,7 @@ impl KernelBackend for AyaBackend {
                 path,
                 provider,
                 name,
+                sites,
             } => {
                 let p = program!(UProbe);
                 if p.fd().is_err() {
@@ -596,18 +597,22 @@ impl KernelBackend for AyaBackend {
                     target: target.to_string(),
                     reason,
                 };
-                let probe = crate::usdt::probe(path, provider, name).map_err(setup)?;
+                let sites = if sites.is_empty() {
+                    crate::usdt::probe(path, provider, name)
+                        .map_err(setup)?
+                        .sites
+                        .iter()
+                        .map(|s| (s.offset, s.ref_ctr_offset))
+                        .collect()
+                } else {
+                    sites.clone()
+                };
                 let fd = p.fd().map_err(error)?;
                 let mut links = Vec::new();
-                for site in &probe.sites {
+                for (offset, ref_ctr_offset) in sites {
                     links.push(
-                        super::usdt_attach::attach(
-                            fd.as_fd(),
-                            path,
-                            site.offset,
-                            site.ref_ctr_offset,
-                        )
-                        .map_err(setup)?,
+                        super::usdt_attach::attach(fd.as_fd(), path, offset, ref_ctr_offset)
+                            .map_err(setup)?,
                     );
                 }
                 Link::Usdt(links)

@@ -39,11 +39,14 @@ pub enum AttachTarget {
         offset: u64,
     },
     /// A USDT probe of `path`: a uprobe at each of its sites, with its
-    /// semaphore counted (`crate::usdt`).
+    /// semaphore counted (`crate::usdt`). `sites`: (file offset, semaphore
+    /// offset) as read when the hook's slots were laid out; empty, the
+    /// backend reads them from the file.
     Usdt {
         path: String,
         provider: String,
         name: String,
+        sites: Vec<(u64, u64)>,
     },
 }
 
@@ -73,6 +76,7 @@ impl std::fmt::Display for AttachTarget {
                 path,
                 provider,
                 name,
+                ..
             } => write!(f, "usdt {path}:{provider}:{name}"),
         }
     }

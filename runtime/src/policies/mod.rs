@@ -320,6 +320,7 @@ pub fn missing_target(target: &AttachTarget) -> Option<String> {
             path,
             provider,
             name,
+            ..
         } => {
             if !Path::new(path).exists() {
                 return Some(format!("{path} does not exist here"));
@@ -374,6 +375,7 @@ pub fn attach_target(attach: &AttachPoint) -> AttachTarget {
             path: path.clone(),
             provider: provider.clone(),
             name: name.clone(),
+            sites: Vec::new(),
         },
     }
 }
@@ -436,6 +438,9 @@ struct HookState {
     /// The fmod_ret program that applies the Override of a kprobe on a
     /// `security_*` function; attached before the kprobe, detached after.
     fmod_ret_link: Option<LinkHandle>,
+    /// A USDT probe's sites and argument layout, read from the file once
+    /// when the chain is made: the slots and the attach use the same read.
+    usdt: Option<crate::usdt::UsdtProbe>,
     /// cgroup (0: everywhere) → policy hooks.
     lists: BTreeMap<u64, Vec<u32>>,
     /// Policy hooks on it, and whether each reads task info.
@@ -1300,6 +1305,7 @@ impl PolicyEngine {
                     ret_slot,
                     ret_link: None,
                     fmod_ret_link: None,
+                    usdt: None,
                     lists: BTreeMap::new(),
                     users: BTreeMap::new(),
                 },
@@ -1469,7 +1475,18 @@ impl PolicyEngine {
         if is_new {
             let (dispatch, key) = ProgKind::of(&attach).dispatch(slot);
             let program = attach.program(slot);
-            let target = attach_target(&attach);
+            let mut target = attach_target(&attach);
+            if let (AttachTarget::Usdt { sites, .. }, Some(probe)) = (
+                &mut target,
+                self.hooks.get(&chain).and_then(|s| s.usdt.as_ref()),
+            ) {
+                // where the slots were laid out from
+                *sites = probe
+                    .sites
+                    .iter()
+                    .map(|s| (s.offset, s.ref_ctr_offset))
+                    .collect();
+            }
             write(
                 backend,
                 undo,
@@ -1584,14 +1601,19 @@ impl PolicyEngine {
             .get_mut(chain)
             .ok_or_else(|| HookFailure::Reason("hook vanished".into()))?;
         // A USDT probe's arguments are where the file's note says.
-        let usdt = match attach {
+        if let (
             AttachPoint::Usdt {
                 path,
                 provider,
                 name,
-            } => Some(crate::usdt::probe(path, provider, name).map_err(HookFailure::Reason)?),
-            _ => None,
-        };
+            },
+            None,
+        ) = (attach, &state.usdt)
+        {
+            state.usdt =
+                Some(crate::usdt::probe(path, provider, name).map_err(HookFailure::Reason)?);
+        }
+        let usdt = state.usdt.clone();
         // The arguments, then the return value (return probes).
         let all: Vec<&ArgSpec> = hook.args.iter().chain(hook.return_arg.as_ref()).collect();
         let mut indices: Vec<Option<u8>> = vec![None; all.len()];
