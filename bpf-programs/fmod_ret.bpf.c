@@ -26,7 +26,7 @@ static __always_inline long tpc_fmodret(__u32 slot)
 {
 	struct tpc_override_key key = {.pid_tgid = bpf_get_current_pid_tgid(), .slot = slot};
 	struct tpc_override_task *o = bpf_map_lookup_elem(&tpc_override_tasks, &key);
-	if (!o || o->slot != slot)
+	if (!o)
 		return 0;
 	long ret = o->ret;
 	bpf_map_delete_elem(&tpc_override_tasks, &key);

@@ -55,7 +55,7 @@ struct pt_regs;
 		struct tpc_override_key key = {.pid_tgid = bpf_get_current_pid_tgid(), .slot = n}; \
 		tpc_prog_slot(ctx, TPC_KPROBE_FMODRET_BASE + n, TPC_PT_REGS_DI);                   \
 		if (tpc_override_value(&value) && value != 0) {                                    \
-			struct tpc_override_task o = {.ret = value, .slot = n};                    \
+			struct tpc_override_task o = {.ret = value};                               \
 			bpf_map_update_elem(&tpc_override_tasks, &key, &o, BPF_ANY);               \
 		} else {                                                                           \
 			bpf_map_delete_elem(&tpc_override_tasks, &key);                            \

@@ -425,18 +425,18 @@ struct tpc_ret_state {
 
 /* What a kprobe with Override on a `security_*` function leaves for the
  * fmod_ret program on the same function (bpf-programs/fmod_ret.bpf.c): the
- * return value, and the program slot both programs share, so that a value
- * left behind (a program the kernel skipped) never overrides another
- * function. */
+ * return value. */
 struct tpc_override_task {
 	__s32 ret;
-	__u32 slot;
+	__u32 reserved;
 };
 
-/* Its key: the thread and the slot. Several kprobes on one function (hooks
- * of different policies) all run before any fmod_ret program does; each
- * writes or clears only its own entry, so one that does not override never
- * erases another's. */
+/* Its key: the thread and the program slot both programs share. Several
+ * kprobes on one function (hooks of different policies) all run before any
+ * fmod_ret program does; each writes or clears only its own entry, so one
+ * that does not override never erases another's, and a value left behind
+ * (a program the kernel skipped) is only ever taken by its own slot's
+ * fmod_ret program. */
 struct tpc_override_key {
 	__u64 pid_tgid;
 	__u32 slot;

@@ -283,7 +283,7 @@ pub const LAYOUTS: &[StructLayout] = &[
     StructLayout {
         name: "tpc_override_task",
         size: 8,
-        fields: &[("ret", 0, 4), ("slot", 4, 4)],
+        fields: &[("ret", 0, 4), ("reserved", 4, 4)],
     },
     StructLayout {
         name: "tpc_override_key",
