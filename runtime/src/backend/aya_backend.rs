@@ -597,21 +597,16 @@ impl KernelBackend for AyaBackend {
                     target: target.to_string(),
                     reason,
                 };
-                let sites = if sites.is_empty() {
-                    crate::usdt::probe(path, provider, name)
-                        .map_err(setup)?
-                        .sites
-                        .iter()
-                        .map(|s| (s.offset, s.ref_ctr_offset))
-                        .collect()
-                } else {
-                    sites.clone()
-                };
+                if sites.is_empty() {
+                    return Err(setup(format!(
+                        "no sites of {provider}:{name} were given to attach at"
+                    )));
+                }
                 let fd = p.fd().map_err(error)?;
                 let mut links = Vec::new();
                 for (offset, ref_ctr_offset) in sites {
                     links.push(
-                        super::usdt_attach::attach(fd.as_fd(), path, offset, ref_ctr_offset)
+                        super::usdt_attach::attach(fd.as_fd(), path, *offset, *ref_ctr_offset)
                             .map_err(setup)?,
                     );
                 }

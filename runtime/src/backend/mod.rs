@@ -40,8 +40,8 @@ pub enum AttachTarget {
     },
     /// A USDT probe of `path`: a uprobe at each of its sites, with its
     /// semaphore counted (`crate::usdt`). `sites`: (file offset, semaphore
-    /// offset) as read when the hook's slots were laid out; empty, the
-    /// backend reads them from the file.
+    /// offset) as read when the hook's slots were laid out (the policy
+    /// engine fills them; [`crate::policies::attach_target`] cannot).
     Usdt {
         path: String,
         provider: String,
